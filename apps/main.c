@@ -1,0 +1,115 @@
+/* The sori command. Subcommands are added by the modules as they land;
+ * this file only parses the command line and calls the public API. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sori/common.h"
+#include "sori/runtime.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: sori <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  check [--device cpu|cuda[:N]|auto] [--threads N]\n"
+            "                      run the backend self-check (a Conformer-shaped workload\n"
+            "                      against a double-precision reference)\n"
+            "  version             print the version, the backends and the GPUs\n"
+            "\n"
+            "options:\n"
+            "  --version, -V       same as 'sori version'\n"
+            "  --help, -h          this text\n");
+}
+
+static int cmd_version(void)
+{
+    printf("sori %s\n", sori_version_string());
+    char why[512] = "";
+    int cuda = sori_cuda_available(why, sizeof why);
+    printf("backends: cpu%s\n", cuda ? " cuda" : "");
+    if (!cuda) {
+        printf("gpus: none (%s)\n", why);
+        return 0;
+    }
+    sori_gpu_info gpus[16];
+    int n = 0;
+    if (sori_cuda_devices(gpus, 16, &n) != SORI_OK || n == 0) {
+        printf("gpus: none visible\n");
+        return 0;
+    }
+    for (int i = 0; i < n && i < 16; i++)
+        printf("gpu %d: %s (sm_%d%d, %.1f GiB)\n", gpus[i].index, gpus[i].name, gpus[i].cc_major,
+               gpus[i].cc_minor, (double)gpus[i].total_bytes / (1024.0 * 1024 * 1024));
+    return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (!s[0] || *end || v < lo || v > hi)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    sori_runtime_params p = sori_runtime_default_params();
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
+            if (sori_device_parse(argv[++i], &p.device, &p.device_index) != SORI_OK) {
+                fprintf(stderr, "sori check: bad --device '%s' (cpu, cuda, cuda:N or auto)\n",
+                        argv[i]);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            if (!parse_int(argv[++i], 1, 256, &p.n_threads)) {
+                fprintf(stderr, "sori check: bad --threads '%s' (1..256)\n", argv[i]);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "sori check: unknown argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    p.pool_bytes = (size_t)16 << 20;
+    sori_runtime *rt = NULL;
+    sori_error err = {0};
+    sori_status st = sori_runtime_create(&p, &rt, &err);
+    if (st != SORI_OK) {
+        fprintf(stderr, "sori check: %s\n", err.message);
+        return 1;
+    }
+    static char report[8192];
+    st = sori_runtime_selfcheck(rt, report, sizeof report, &err);
+    fputs(report, stdout);
+    sori_runtime_free(rt);
+    if (st != SORI_OK) {
+        fprintf(stderr, "sori check: %s: %s\n", sori_status_str(st), err.message);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0)
+        return cmd_version();
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 2, argv + 2);
+    fprintf(stderr, "sori: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}

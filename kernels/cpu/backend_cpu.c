@@ -1,0 +1,832 @@
+/* The CPU backend: the reference for every op, and the fallback.
+ * Matrix products go to OpenBLAS's sgemm (single-threaded: the runtime's own
+ * pool splits the work); the rest are plain loops written so that GCC
+ * vectorizes the channel-innermost inner loops (AVX2/FMA when built with
+ * SORI_AVX2). */
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels.h"
+
+struct sori_backend {
+    sori_thread_pool *pool;
+};
+
+/* ---- per-thread scratch ----------------------------------------------------
+ * Grows to the largest size an op has asked for on that thread and stays
+ * there (no growth after warm-up); freed when the thread exits. */
+typedef struct {
+    float *p;
+    size_t n;
+} scratch_t;
+
+static pthread_key_t g_scratch_key;
+static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_destroy(void *v)
+{
+    scratch_t *s = v;
+    if (s) {
+        free(s->p);
+        free(s);
+    }
+}
+
+static void scratch_key_init(void)
+{
+    pthread_key_create(&g_scratch_key, scratch_destroy);
+}
+
+static float *scratch_get(size_t n_floats)
+{
+    pthread_once(&g_scratch_once, scratch_key_init);
+    scratch_t *s = pthread_getspecific(g_scratch_key);
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            return NULL;
+        pthread_setspecific(g_scratch_key, s);
+    }
+    if (s->n < n_floats) {
+        float *p = NULL;
+        if (posix_memalign((void **)&p, 64, n_floats * sizeof(float)) != 0)
+            return NULL;
+        free(s->p);
+        s->p = p;
+        s->n = n_floats;
+    }
+    return s->p;
+}
+
+/* The main thread's scratch is freed at exit by this destructor (pthread
+ * keys' destructors do not run for the main thread). */
+__attribute__((destructor)) static void scratch_main_free(void)
+{
+    pthread_once(&g_scratch_once, scratch_key_init);
+    scratch_t *s = pthread_getspecific(g_scratch_key);
+    if (s) {
+        pthread_setspecific(g_scratch_key, NULL);
+        scratch_destroy(s);
+    }
+}
+
+static inline void act_row(float *y, int64_t n, sori_act act)
+{
+    switch (act) {
+    case SORI_ACT_NONE: break;
+    case SORI_ACT_RELU:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        break;
+    case SORI_ACT_SILU:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = y[i] / (1.0f + expf(-y[i]));
+        break;
+    case SORI_ACT_TANH:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = tanhf(y[i]);
+        break;
+    case SORI_ACT_SIGMOID:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = 1.0f / (1.0f + expf(-y[i]));
+        break;
+    default: break;
+    }
+}
+
+/* ---- matmul ------------------------------------------------------------------ */
+
+typedef struct {
+    const sori_matmul_desc *d;
+    int64_t rows_per_task; /* tasks index (batch, row block) */
+    int64_t blocks_per_batch;
+} mm_ctx;
+
+static void mm_block(const sori_matmul_desc *d, int b, int m0, int m1)
+{
+    const float *a = d->a + (int64_t)b * d->stride_a;
+    const float *bm = (const float *)d->b + (int64_t)b * d->stride_b;
+    float *c = d->c + (int64_t)b * d->stride_c + (int64_t)m0 * d->ldc;
+    /* Rows m0..m1 of op(A): row offset in A, or column offset when A is
+     * stored transposed. */
+    const float *a0 = d->trans_a ? a + m0 : a + (int64_t)m0 * d->lda;
+    int rows = m1 - m0;
+    cblas_sgemm(CblasRowMajor, d->trans_a ? CblasTrans : CblasNoTrans,
+                d->trans_b ? CblasTrans : CblasNoTrans, rows, d->n, d->k, d->alpha, a0,
+                (int)d->lda, bm, (int)d->ldb, d->beta, c, (int)d->ldc);
+    if (d->bias || d->act != SORI_ACT_NONE) {
+        for (int r = 0; r < rows; r++) {
+            float *cr = c + (int64_t)r * d->ldc;
+            if (d->bias)
+                for (int j = 0; j < d->n; j++)
+                    cr[j] += d->bias[j];
+            act_row(cr, d->n, d->act);
+        }
+    }
+}
+
+static void mm_task(void *vctx, int64_t begin, int64_t end)
+{
+    mm_ctx *ctx = vctx;
+    const sori_matmul_desc *d = ctx->d;
+    for (int64_t t = begin; t < end; t++) {
+        int b = (int)(t / ctx->blocks_per_batch);
+        int blk = (int)(t % ctx->blocks_per_batch);
+        int m0 = (int)(blk * ctx->rows_per_task);
+        int m1 = m0 + (int)ctx->rows_per_task;
+        if (m1 > d->m)
+            m1 = d->m;
+        mm_block(d, b, m0, m1);
+    }
+}
+
+static sori_status cpu_matmul(sori_backend *be, const sori_matmul_desc *d)
+{
+    int nt = sori_thread_pool_size(be->pool);
+    mm_ctx ctx = {.d = d};
+    /* Enough tasks to feed every thread; row blocks of at least 16 rows so
+     * sgemm's own blocking stays efficient. */
+    int64_t want_blocks = d->batch >= nt ? 1 : (nt + d->batch - 1) / d->batch;
+    int64_t rows = (d->m + want_blocks - 1) / want_blocks;
+    if (rows < 16)
+        rows = 16;
+    /* Small products are not worth waking threads for. */
+    double flops = 2.0 * d->batch * (double)d->m * d->n * d->k;
+    ctx.rows_per_task = rows;
+    ctx.blocks_per_batch = (d->m + rows - 1) / rows;
+    int64_t n_tasks = (int64_t)d->batch * ctx.blocks_per_batch;
+    if (flops < 2e5)
+        mm_task(&ctx, 0, n_tasks);
+    else
+        sori_parallel_for(be->pool, n_tasks, 1, mm_task, &ctx);
+    return SORI_OK;
+}
+
+/* ---- conv1d ------------------------------------------------------------------ */
+
+typedef struct {
+    const sori_conv1d_desc *d;
+    int t_out;
+    int64_t t_block, blocks_per_batch;
+    atomic_int failed;
+} c1_ctx;
+
+static void conv1d_dense_task(void *vctx, int64_t begin, int64_t end)
+{
+    c1_ctx *ctx = vctx;
+    const sori_conv1d_desc *d = ctx->d;
+    int ck = d->c_in * d->kernel;
+    for (int64_t task = begin; task < end; task++) {
+        int b = (int)(task / ctx->blocks_per_batch);
+        int t0 = (int)((task % ctx->blocks_per_batch) * ctx->t_block);
+        int t1 = t0 + (int)ctx->t_block;
+        if (t1 > ctx->t_out)
+            t1 = ctx->t_out;
+        int rows = t1 - t0;
+        const float *x = d->x + (int64_t)b * d->t_in * d->c_in;
+        float *y = d->y + ((int64_t)b * ctx->t_out + t0) * d->c_out;
+        const float *src;
+        int ld;
+        if (d->kernel == 1 && d->stride == 1 && d->pad_left == 0) {
+            src = x + (int64_t)t0 * d->c_in; /* pointwise: x is already the matrix */
+            ld = d->c_in;
+        } else {
+            /* im2col: col[t, c*K + k] = x[t*stride + k - pad_left, c] */
+            float *col = scratch_get((size_t)rows * ck);
+            if (!col) {
+                atomic_store(&ctx->failed, 1);
+                return;
+            }
+            for (int t = 0; t < rows; t++) {
+                float *cr = col + (int64_t)t * ck;
+                for (int k = 0; k < d->kernel; k++) {
+                    int ti = (t0 + t) * d->stride + k - d->pad_left;
+                    if (ti < 0 || ti >= d->t_in) {
+                        for (int c = 0; c < d->c_in; c++)
+                            cr[c * d->kernel + k] = 0.0f;
+                    } else {
+                        const float *xr = x + (int64_t)ti * d->c_in;
+                        for (int c = 0; c < d->c_in; c++)
+                            cr[c * d->kernel + k] = xr[c];
+                    }
+                }
+            }
+            src = col;
+            ld = ck;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, d->c_out, ck, 1.0f, src, ld,
+                    d->w, ck, 0.0f, y, d->c_out);
+        for (int t = 0; t < rows; t++) {
+            float *yr = y + (int64_t)t * d->c_out;
+            if (d->bias)
+                for (int o = 0; o < d->c_out; o++)
+                    yr[o] += d->bias[o];
+            act_row(yr, d->c_out, d->act);
+        }
+    }
+}
+
+static void conv1d_dw_task(void *vctx, int64_t begin, int64_t end)
+{
+    c1_ctx *ctx = vctx;
+    const sori_conv1d_desc *d = ctx->d;
+    int C = d->c_in, K = d->kernel;
+    /* weights transposed to [K, C] so the channel loop is contiguous */
+    float *wt = scratch_get((size_t)K * C);
+    if (!wt) {
+        atomic_store(&ctx->failed, 1);
+        return;
+    }
+    for (int c = 0; c < C; c++)
+        for (int k = 0; k < K; k++)
+            wt[(int64_t)k * C + c] = d->w[(int64_t)c * K + k];
+    for (int64_t task = begin; task < end; task++) {
+        int b = (int)(task / ctx->blocks_per_batch);
+        int t0 = (int)((task % ctx->blocks_per_batch) * ctx->t_block);
+        int t1 = t0 + (int)ctx->t_block;
+        if (t1 > ctx->t_out)
+            t1 = ctx->t_out;
+        const float *x = d->x + (int64_t)b * d->t_in * C;
+        for (int t = t0; t < t1; t++) {
+            float *restrict yr = d->y + ((int64_t)b * ctx->t_out + t) * C;
+            if (d->bias)
+                memcpy(yr, d->bias, (size_t)C * sizeof(float));
+            else
+                memset(yr, 0, (size_t)C * sizeof(float));
+            for (int k = 0; k < K; k++) {
+                int ti = t * d->stride + k - d->pad_left;
+                if (ti < 0 || ti >= d->t_in)
+                    continue;
+                const float *restrict xr = x + (int64_t)ti * C;
+                const float *restrict wk = wt + (int64_t)k * C;
+                for (int c = 0; c < C; c++)
+                    yr[c] += wk[c] * xr[c];
+            }
+            act_row(yr, C, d->act);
+        }
+    }
+}
+
+static sori_status cpu_conv1d(sori_backend *be, const sori_conv1d_desc *d, sori_error *err)
+{
+    c1_ctx ctx = {.d = d};
+    atomic_init(&ctx.failed, 0);
+    ctx.t_out = (d->t_in + d->pad_left + d->pad_right - d->kernel) / d->stride + 1;
+    int nt = sori_thread_pool_size(be->pool);
+    int64_t want = d->batch >= nt ? 1 : (nt + d->batch - 1) / d->batch;
+    int64_t tb = (ctx.t_out + want - 1) / want;
+    if (tb < 8)
+        tb = 8;
+    if (d->groups == 1 && d->kernel > 1 && tb > 256)
+        tb = 256; /* bound the im2col scratch */
+    ctx.t_block = tb;
+    ctx.blocks_per_batch = (ctx.t_out + tb - 1) / tb;
+    int64_t n_tasks = (int64_t)d->batch * ctx.blocks_per_batch;
+    sori_parallel_for(be->pool, n_tasks, 1, d->groups == 1 ? conv1d_dense_task : conv1d_dw_task,
+                      &ctx);
+    if (atomic_load(&ctx.failed))
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conv1d: out of scratch memory");
+    return SORI_OK;
+}
+
+/* ---- conv2d ------------------------------------------------------------------ */
+
+typedef struct {
+    const sori_conv2d_desc *d;
+    int h_out, w_out;
+    const float *col; /* dense: shared im2col of one batch item */
+    int b;
+    int64_t rows_per_task;
+} c2_ctx;
+
+static void conv2d_dense_rows(void *vctx, int64_t begin, int64_t end)
+{
+    c2_ctx *ctx = vctx;
+    const sori_conv2d_desc *d = ctx->d;
+    int64_t hw = (int64_t)ctx->h_out * ctx->w_out;
+    int ck = d->c_in * d->kh * d->kw;
+    for (int64_t task = begin; task < end; task++) {
+        int o0 = (int)(task * ctx->rows_per_task);
+        int o1 = o0 + (int)ctx->rows_per_task;
+        if (o1 > d->c_out)
+            o1 = d->c_out;
+        float *y = d->y + ((int64_t)ctx->b * d->c_out + o0) * hw;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o1 - o0, (int)hw, ck, 1.0f,
+                    d->wt + (int64_t)o0 * ck, ck, ctx->col, (int)hw, 0.0f, y, (int)hw);
+        for (int o = o0; o < o1; o++) {
+            float *yr = y + (int64_t)(o - o0) * hw;
+            if (d->bias)
+                for (int64_t i = 0; i < hw; i++)
+                    yr[i] += d->bias[o];
+            act_row(yr, hw, d->act);
+        }
+    }
+}
+
+static void conv2d_dw_task(void *vctx, int64_t begin, int64_t end)
+{
+    c2_ctx *ctx = vctx;
+    const sori_conv2d_desc *d = ctx->d;
+    int64_t hw = (int64_t)ctx->h_out * ctx->w_out;
+    for (int64_t task = begin; task < end; task++) {
+        int b = (int)(task / d->c_in), c = (int)(task % d->c_in);
+        const float *x = d->x + ((int64_t)b * d->c_in + c) * d->h * d->w;
+        const float *w = d->wt + (int64_t)c * d->kh * d->kw;
+        float *y = d->y + ((int64_t)b * d->c_out + c) * hw;
+        for (int oh = 0; oh < ctx->h_out; oh++) {
+            for (int ow = 0; ow < ctx->w_out; ow++) {
+                float acc = d->bias ? d->bias[c] : 0.0f;
+                for (int i = 0; i < d->kh; i++) {
+                    int ih = oh * d->stride_h + i - d->pad_top;
+                    if (ih < 0 || ih >= d->h)
+                        continue;
+                    for (int j = 0; j < d->kw; j++) {
+                        int iw = ow * d->stride_w + j - d->pad_left;
+                        if (iw < 0 || iw >= d->w)
+                            continue;
+                        acc += w[i * d->kw + j] * x[(int64_t)ih * d->w + iw];
+                    }
+                }
+                y[(int64_t)oh * ctx->w_out + ow] = sori_act_apply(d->act, acc);
+            }
+        }
+    }
+}
+
+static sori_status cpu_conv2d(sori_backend *be, const sori_conv2d_desc *d, sori_error *err)
+{
+    c2_ctx ctx = {.d = d};
+    ctx.h_out = (d->h + d->pad_top + d->pad_bottom - d->kh) / d->stride_h + 1;
+    ctx.w_out = (d->w + d->pad_left + d->pad_right - d->kw) / d->stride_w + 1;
+    if (d->groups != 1) {
+        sori_parallel_for(be->pool, (int64_t)d->batch * d->c_in, 1, conv2d_dw_task, &ctx);
+        return SORI_OK;
+    }
+    int64_t hw = (int64_t)ctx.h_out * ctx.w_out;
+    int ck = d->c_in * d->kh * d->kw;
+    float *col = scratch_get((size_t)ck * hw);
+    if (!col)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conv2d: out of scratch memory");
+    int nt = sori_thread_pool_size(be->pool);
+    ctx.rows_per_task = (d->c_out + nt - 1) / nt;
+    if (ctx.rows_per_task < 1)
+        ctx.rows_per_task = 1;
+    int64_t n_tasks = (d->c_out + ctx.rows_per_task - 1) / ctx.rows_per_task;
+    for (int b = 0; b < d->batch; b++) {
+        /* col[(c*KH + i)*KW + j, oh*W_out + ow] = x[b, c, oh*sh + i - pt, ow*sw + j - pl] */
+        for (int c = 0; c < d->c_in; c++) {
+            const float *x = d->x + ((int64_t)b * d->c_in + c) * d->h * d->w;
+            for (int i = 0; i < d->kh; i++)
+                for (int j = 0; j < d->kw; j++) {
+                    float *cr = col + ((int64_t)(c * d->kh + i) * d->kw + j) * hw;
+                    for (int oh = 0; oh < ctx.h_out; oh++) {
+                        int ih = oh * d->stride_h + i - d->pad_top;
+                        float *dst = cr + (int64_t)oh * ctx.w_out;
+                        if (ih < 0 || ih >= d->h) {
+                            memset(dst, 0, (size_t)ctx.w_out * sizeof(float));
+                            continue;
+                        }
+                        const float *xr = x + (int64_t)ih * d->w;
+                        for (int ow = 0; ow < ctx.w_out; ow++) {
+                            int iw = ow * d->stride_w + j - d->pad_left;
+                            dst[ow] = (iw < 0 || iw >= d->w) ? 0.0f : xr[iw];
+                        }
+                    }
+                }
+        }
+        ctx.col = col;
+        ctx.b = b;
+        sori_parallel_for(be->pool, n_tasks, 1, conv2d_dense_rows, &ctx);
+    }
+    return SORI_OK;
+}
+
+/* ---- row-wise ops ------------------------------------------------------------- */
+
+typedef struct {
+    const sori_op_desc *op;
+} row_ctx;
+
+static void layer_norm_task(void *vctx, int64_t begin, int64_t end)
+{
+    const sori_layer_norm_desc *d = &((row_ctx *)vctx)->op->u.layer_norm;
+    int D = d->dim;
+    for (int64_t r = begin; r < end; r++) {
+        const float *x = d->x + r * D;
+        float *y = d->y + r * D;
+        float mean = 0.0f;
+        for (int i = 0; i < D; i++)
+            mean += x[i];
+        mean /= (float)D;
+        float var = 0.0f;
+        for (int i = 0; i < D; i++) {
+            float t = x[i] - mean;
+            var += t * t;
+        }
+        var /= (float)D;
+        float inv = 1.0f / sqrtf(var + d->eps);
+        for (int i = 0; i < D; i++) {
+            float t = (x[i] - mean) * inv;
+            y[i] = t * (d->gamma ? d->gamma[i] : 1.0f) + (d->beta ? d->beta[i] : 0.0f);
+        }
+    }
+}
+
+static void batch_norm_task(void *vctx, int64_t begin, int64_t end)
+{
+    const sori_batch_norm_desc *d = &((row_ctx *)vctx)->op->u.batch_norm;
+    int C = d->channels;
+    for (int64_t r = begin; r < end; r++) {
+        const float *x = d->x + r * C;
+        float *y = d->y + r * C;
+        for (int c = 0; c < C; c++) {
+            float s = (d->gamma ? d->gamma[c] : 1.0f) / sqrtf(d->var[c] + d->eps);
+            y[c] = (x[c] - d->mean[c]) * s + (d->beta ? d->beta[c] : 0.0f);
+        }
+        act_row(y, C, d->act);
+    }
+}
+
+static void softmax_task(void *vctx, int64_t begin, int64_t end)
+{
+    const sori_softmax_desc *d = &((row_ctx *)vctx)->op->u.softmax;
+    int D = d->dim;
+    for (int64_t r = begin; r < end; r++) {
+        const float *x = d->x + r * D;
+        const uint8_t *m = d->mask ? d->mask + r * D : NULL;
+        float *y = d->y + r * D;
+        float mx = -INFINITY;
+        for (int i = 0; i < D; i++)
+            if (!(m && m[i]) && x[i] > mx)
+                mx = x[i];
+        if (mx == -INFINITY) { /* fully masked row */
+            memset(y, 0, (size_t)D * sizeof(float));
+            continue;
+        }
+        float sum = 0.0f;
+        for (int i = 0; i < D; i++)
+            if (!(m && m[i]))
+                sum += expf(x[i] - mx);
+        if (d->log) {
+            float lse = mx + logf(sum);
+            for (int i = 0; i < D; i++)
+                y[i] = (m && m[i]) ? -INFINITY : x[i] - lse;
+        } else {
+            float inv = 1.0f / sum;
+            for (int i = 0; i < D; i++)
+                y[i] = (m && m[i]) ? 0.0f : expf(x[i] - mx) * inv;
+        }
+    }
+}
+
+static void unary_task(void *vctx, int64_t begin, int64_t end)
+{
+    const sori_unary_desc *d = &((row_ctx *)vctx)->op->u.unary;
+    for (int64_t i = begin; i < end; i++)
+        d->y[i] = d->x[i] * d->scale;
+    act_row(d->y + begin, end - begin, d->act);
+}
+
+static void glu_task(void *vctx, int64_t begin, int64_t end)
+{
+    const sori_glu_desc *d = &((row_ctx *)vctx)->op->u.glu;
+    int D = d->dim;
+    for (int64_t r = begin; r < end; r++) {
+        const float *a = d->x + r * 2 * D;
+        const float *g = a + D;
+        float *y = d->y + r * D;
+        for (int i = 0; i < D; i++)
+            y[i] = a[i] / (1.0f + expf(-g[i]));
+    }
+}
+
+static void binary_task(void *vctx, int64_t begin, int64_t end)
+{
+    const sori_binary_desc *d = &((row_ctx *)vctx)->op->u.binary;
+    int D = d->dim;
+    for (int64_t r = begin; r < end; r++) {
+        const float *restrict a = d->a + r * D;
+        const float *restrict b = d->b_row_broadcast ? d->b : d->b + r * D;
+        float *y = d->y + r * D;
+        if (d->kind == SORI_BIN_ADD) {
+            float beta = d->beta;
+            for (int i = 0; i < D; i++)
+                y[i] = a[i] + beta * b[i];
+        } else {
+            for (int i = 0; i < D; i++)
+                y[i] = a[i] * b[i];
+        }
+    }
+}
+
+/* rows per task so each task has at least ~16k elements of work */
+static int64_t row_grain(int dim)
+{
+    int64_t g = 16384 / (dim > 0 ? dim : 1);
+    return g < 1 ? 1 : g;
+}
+
+/* ---- embedding ----------------------------------------------------------------- */
+
+static sori_status cpu_embedding(const sori_embedding_desc *d, sori_error *err)
+{
+    for (int64_t i = 0; i < d->n_ids; i++) {
+        int32_t id = d->ids[i];
+        if (id < 0 || id >= d->vocab)
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "embedding: id %d at %lld not in [0, %d)",
+                             id, (long long)i, d->vocab);
+        memcpy(d->out + i * d->dim, (const float *)d->table + (int64_t)id * d->dim,
+               (size_t)d->dim * sizeof(float));
+    }
+    return SORI_OK;
+}
+
+/* ---- attention ----------------------------------------------------------------- */
+
+typedef struct {
+    const sori_attention_desc *d;
+    atomic_int failed;
+} att_ctx;
+
+static inline int att_masked(const sori_attention_desc *d, int b, int i, int j)
+{
+    int ks = d->kv_start ? d->kv_start[b] : 0;
+    int ke = d->kv_end ? d->kv_end[b] : d->t_k;
+    if (j < ks || j >= ke)
+        return 1;
+    int qp = i + (d->t_k - d->t_q);
+    switch (d->context) {
+    case SORI_ATT_LIMITED:
+        if (d->left >= 0 && j - qp < -d->left)
+            return 1;
+        if (d->right >= 0 && j - qp > d->right)
+            return 1;
+        return 0;
+    case SORI_ATT_CHUNKED: {
+        int dc = qp / d->chunk_size - j / d->chunk_size;
+        return dc < 0 || (d->left_chunks >= 0 && dc > d->left_chunks);
+    }
+    default: return 0;
+    }
+}
+
+static void attention_task(void *vctx, int64_t begin, int64_t end)
+{
+    att_ctx *ctx = vctx;
+    const sori_attention_desc *d = ctx->d;
+    int Tq = d->t_q, Tk = d->t_k, dk = d->d_k, dv = d->d_v, H = d->heads;
+    bool rel = d->pos != NULL;
+    size_t need = (size_t)Tq * Tk + (rel ? (size_t)Tq * d->n_pos + 2 * (size_t)Tq * dk : 0);
+    float *scores = scratch_get(need);
+    if (!scores) {
+        atomic_store(&ctx->failed, 1);
+        return;
+    }
+    float *bd = scores + (size_t)Tq * Tk;
+    float *qu = bd + (size_t)Tq * d->n_pos;
+    float *qv = qu + (size_t)Tq * dk;
+    int pos_center = (d->n_pos - 1) / 2, q_off = Tk - Tq;
+    for (int64_t task = begin; task < end; task++) {
+        int b = (int)(task / H), h = (int)(task % H);
+        const float *q = d->q + (int64_t)b * Tq * d->q_stride + (int64_t)h * dk;
+        const float *k = d->k + (int64_t)b * Tk * d->k_stride + (int64_t)h * dk;
+        const float *v = d->v + (int64_t)b * Tk * d->v_stride + (int64_t)h * dv;
+        float *out = d->out + (int64_t)b * Tq * H * dv + (int64_t)h * dv;
+        int q_len = d->q_len ? d->q_len[b] : Tq;
+        if (rel) {
+            const float *u = d->pos_bias_u + (int64_t)h * dk;
+            const float *vb = d->pos_bias_v + (int64_t)h * dk;
+            for (int i = 0; i < Tq; i++)
+                for (int c = 0; c < dk; c++) {
+                    float qi = q[(int64_t)i * d->q_stride + c];
+                    qu[(int64_t)i * dk + c] = qi + u[c];
+                    qv[(int64_t)i * dk + c] = qi + vb[c];
+                }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, dk, 1.0f, qu, dk, k,
+                        (int)d->k_stride, 0.0f, scores, Tk);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, d->n_pos, dk, 1.0f, qv, dk,
+                        d->pos + (int64_t)h * dk, H * dk, 0.0f, bd, d->n_pos);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, dk, 1.0f, q,
+                        (int)d->q_stride, k, (int)d->k_stride, 0.0f, scores, Tk);
+        }
+        for (int i = 0; i < Tq; i++) {
+            float *s = scores + (int64_t)i * Tk;
+            const float *bdi = rel ? bd + (int64_t)i * d->n_pos + pos_center - (i + q_off) : NULL;
+            float mx = -INFINITY;
+            for (int j = 0; j < Tk; j++) {
+                if (i >= q_len || att_masked(d, b, i, j)) {
+                    s[j] = -INFINITY;
+                    continue;
+                }
+                float val = (rel ? s[j] + bdi[j] : s[j]) * d->scale;
+                s[j] = val;
+                if (val > mx)
+                    mx = val;
+            }
+            if (mx == -INFINITY) {
+                memset(s, 0, (size_t)Tk * sizeof(float));
+                continue;
+            }
+            float sum = 0.0f;
+            for (int j = 0; j < Tk; j++) {
+                float e = s[j] == -INFINITY ? 0.0f : expf(s[j] - mx);
+                s[j] = e;
+                sum += e;
+            }
+            float inv = 1.0f / sum;
+            for (int j = 0; j < Tk; j++)
+                s[j] *= inv;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, dv, Tk, 1.0f, scores, Tk, v,
+                    (int)d->v_stride, 0.0f, out, H * dv);
+    }
+}
+
+static sori_status cpu_attention(sori_backend *be, const sori_attention_desc *d, sori_error *err)
+{
+    att_ctx ctx = {.d = d};
+    atomic_init(&ctx.failed, 0);
+    sori_parallel_for(be->pool, (int64_t)d->batch * d->heads, 1, attention_task, &ctx);
+    if (atomic_load(&ctx.failed))
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "attention: out of scratch memory");
+    return SORI_OK;
+}
+
+/* ---- LSTM step ------------------------------------------------------------------ */
+
+static float sigm(float x)
+{
+    return 1.0f / (1.0f + expf(-x));
+}
+
+static sori_status cpu_lstm(const sori_lstm_desc *d)
+{
+    int B = d->batch, H = d->hidden, G = 4 * H;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, G, d->n_in, 1.0f, d->x, d->n_in,
+                d->w_ih, d->n_in, 0.0f, d->gates, G);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, G, H, 1.0f, d->h_in, H, d->w_hh, H,
+                1.0f, d->gates, G);
+    for (int b = 0; b < B; b++) {
+        float *g = d->gates + (int64_t)b * G;
+        for (int j = 0; j < G; j++)
+            g[j] += (d->b_ih ? d->b_ih[j] : 0.0f) + (d->b_hh ? d->b_hh[j] : 0.0f);
+        for (int j = 0; j < H; j++) {
+            float ig = sigm(g[j]), fg = sigm(g[H + j]), gg = tanhf(g[2 * H + j]),
+                  og = sigm(g[3 * H + j]);
+            float c = fg * d->c_in[(int64_t)b * H + j] + ig * gg;
+            d->c_out[(int64_t)b * H + j] = c;
+            d->h_out[(int64_t)b * H + j] = og * tanhf(c);
+        }
+    }
+    return SORI_OK;
+}
+
+/* ---- the table --------------------------------------------------------------------- */
+
+static sori_status cpu_run(sori_backend *be, int stream, const sori_op_desc *op, sori_error *err)
+{
+    (void)stream;
+    row_ctx rc = {op};
+    switch (op->op) {
+    case SORI_OP_MATMUL: return cpu_matmul(be, &op->u.matmul);
+    case SORI_OP_CONV1D: return cpu_conv1d(be, &op->u.conv1d, err);
+    case SORI_OP_CONV2D: return cpu_conv2d(be, &op->u.conv2d, err);
+    case SORI_OP_LAYER_NORM:
+        sori_parallel_for(be->pool, op->u.layer_norm.n_rows, row_grain(op->u.layer_norm.dim),
+                          layer_norm_task, &rc);
+        return SORI_OK;
+    case SORI_OP_BATCH_NORM:
+        sori_parallel_for(be->pool, op->u.batch_norm.n_rows, row_grain(op->u.batch_norm.channels),
+                          batch_norm_task, &rc);
+        return SORI_OK;
+    case SORI_OP_SOFTMAX:
+        sori_parallel_for(be->pool, op->u.softmax.n_rows, row_grain(op->u.softmax.dim),
+                          softmax_task, &rc);
+        return SORI_OK;
+    case SORI_OP_UNARY:
+        sori_parallel_for(be->pool, op->u.unary.n, 16384, unary_task, &rc);
+        return SORI_OK;
+    case SORI_OP_GLU:
+        sori_parallel_for(be->pool, op->u.glu.n_rows, row_grain(op->u.glu.dim), glu_task, &rc);
+        return SORI_OK;
+    case SORI_OP_BINARY:
+        sori_parallel_for(be->pool, op->u.binary.n_rows, row_grain(op->u.binary.dim), binary_task,
+                          &rc);
+        return SORI_OK;
+    case SORI_OP_EMBEDDING: return cpu_embedding(&op->u.embedding, err);
+    case SORI_OP_ATTENTION: return cpu_attention(be, &op->u.attention, err);
+    case SORI_OP_LSTM_STEP: return cpu_lstm(&op->u.lstm);
+    default: break;
+    }
+    return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "cpu backend: op %d not implemented", op->op);
+}
+
+static bool cpu_supports(sori_backend *be, sori_op op, sori_dtype wt)
+{
+    (void)be;
+    return (unsigned)op < SORI_OP_COUNT_ && wt == SORI_F32;
+}
+
+static int cpu_device_count(char *why, size_t why_size)
+{
+    (void)why;
+    (void)why_size;
+    return 1;
+}
+
+static sori_status cpu_device_info(int index, sori_gpu_info *out)
+{
+    (void)index;
+    (void)out;
+    return SORI_ERR_UNSUPPORTED;
+}
+
+static sori_status cpu_init(const sori_backend_init *p, sori_backend **out, sori_error *err)
+{
+    sori_backend *be = calloc(1, sizeof *be);
+    if (!be)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "cpu backend: out of memory");
+    be->pool = p->pool;
+    /* The pool shares out the cores; OpenBLAS threads on top of it would
+     * oversubscribe them. */
+    openblas_set_num_threads(1);
+    *out = be;
+    return SORI_OK;
+}
+
+static void cpu_free(sori_backend *be)
+{
+    free(be);
+}
+
+static sori_status cpu_alloc(sori_backend *be, size_t n, void **ptr, sori_error *err)
+{
+    (void)be;
+    void *p = NULL;
+    if (posix_memalign(&p, 256, n ? n : 1) != 0)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "cpu backend: cannot allocate %zu bytes", n);
+    *ptr = p;
+    return SORI_OK;
+}
+
+static void cpu_release(sori_backend *be, void *p)
+{
+    (void)be;
+    free(p);
+}
+
+static sori_status cpu_copy(sori_backend *be, int stream, void *dst, const void *src, size_t n,
+                            sori_error *err)
+{
+    (void)be;
+    (void)stream;
+    (void)err;
+    if (n)
+        memmove(dst, src, n);
+    return SORI_OK;
+}
+
+static sori_status cpu_memzero(sori_backend *be, int stream, void *dst, size_t n, sori_error *err)
+{
+    (void)be;
+    (void)stream;
+    (void)err;
+    memset(dst, 0, n);
+    return SORI_OK;
+}
+
+static sori_status cpu_sync(sori_backend *be, int stream, sori_error *err)
+{
+    (void)be;
+    (void)stream;
+    (void)err;
+    return SORI_OK;
+}
+
+static const sori_backend_iface g_cpu_iface = {
+    .abi_version = SORI_BACKEND_ABI,
+    .struct_size = sizeof(sori_backend_iface),
+    .name = "cpu",
+    .device_count = cpu_device_count,
+    .device_info = cpu_device_info,
+    .init = cpu_init,
+    .free = cpu_free,
+    .alloc = cpu_alloc,
+    .release = cpu_release,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .memzero = cpu_memzero,
+    .sync = cpu_sync,
+    .supports = cpu_supports,
+    .run = cpu_run,
+};
+
+const sori_backend_iface *sori_cpu_backend(void)
+{
+    return &g_cpu_iface;
+}
