@@ -24,6 +24,10 @@
 #include "sori/common.h"
 #include "sori/runtime.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define SORI_BACKEND_ABI 1
 
 typedef enum sori_dtype {
@@ -279,16 +283,23 @@ const sori_backend_iface *sori_cpu_backend(void);
 typedef const sori_backend_iface *(*sori_backend_entry_fn)(uint32_t abi_version);
 #define SORI_CUDA_ENTRY "sori_cuda_backend_entry"
 
-/* Helpers shared by both backends (plain C, no allocation). */
+#ifdef __cplusplus
+}
+#endif
+
+#ifndef __CUDACC__
+#include <math.h>
+/* Scalar activation, as the CPU backend applies it. */
 static inline float sori_act_apply(sori_act a, float x)
 {
     switch (a) {
     case SORI_ACT_RELU: return x > 0.0f ? x : 0.0f;
-    case SORI_ACT_SILU: return x / (1.0f + __builtin_expf(-x));
-    case SORI_ACT_TANH: return __builtin_tanhf(x);
-    case SORI_ACT_SIGMOID: return 1.0f / (1.0f + __builtin_expf(-x));
+    case SORI_ACT_SILU: return x / (1.0f + expf(-x));
+    case SORI_ACT_TANH: return tanhf(x);
+    case SORI_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
     default: return x;
     }
 }
+#endif
 
 #endif /* SORI_KERNELS_BACKEND_H */
