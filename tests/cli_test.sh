@@ -1,0 +1,54 @@
+#!/bin/sh
+# The sori command: version, self-check, argument errors, and the same binary
+# running where the CUDA module or the CUDA libraries cannot be loaded.
+# usage: cli_test.sh SORI CC
+sori=$1 cc=$2
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAILED: $*" >&2; }
+expect() { # expect CODE DESCRIPTION -- command...
+  want=$1 what=$2; shift 3
+  "$@" >"$tmp/out" 2>&1; got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want"; cat "$tmp/out" >&2; fi
+}
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+expect 0 "version" -- "$sori" --version
+grep -q '^sori [0-9]' "$tmp/out" && grep -q '^backends: cpu' "$tmp/out" && ok || bad "version output"
+expect 0 "check on the CPU" -- "$sori" check --device cpu --threads 2
+grep -q 'self-check passed' "$tmp/out" && ok || bad "self-check output"
+expect 2 "bad device" -- "$sori" check --device gpu7
+expect 2 "bad threads" -- "$sori" check --threads 0
+expect 2 "unknown command" -- "$sori" frobnicate
+expect 2 "no command" -- "$sori"
+expect 0 "help" -- "$sori" --help
+
+# the program itself links no CUDA library
+if command -v ldd >/dev/null; then
+  if ldd "$sori" | grep -Eq 'libcuda|libcudart|libcublas|libcudnn|libcufft'; then bad "sori links CUDA"; else ok; fi
+fi
+
+# A CUDA module whose libraries are missing (as on a machine without CUDA):
+# built against a stub library that is then deleted.
+if [ -n "$cc" ] && command -v "$cc" >/dev/null; then
+  echo 'int sori_stub_symbol(void) { return 1; }' >"$tmp/stub.c"
+  printf 'int sori_stub_symbol(void);\nint sori_cuda_backend_entry(void) { return sori_stub_symbol(); }\n' >"$tmp/mod.c"
+  if "$cc" -shared -fPIC -o "$tmp/libsoristub.so" "$tmp/stub.c" &&
+     "$cc" -shared -fPIC -o "$tmp/libsori_cuda.so" "$tmp/mod.c" -L"$tmp" -lsoristub; then
+    rm -f "$tmp/libsoristub.so"
+    SORI_CUDA_MODULE="$tmp/libsori_cuda.so"; export SORI_CUDA_MODULE
+    expect 0 "version without CUDA libraries" -- "$sori" --version
+    grep -q 'backends: cpu$' "$tmp/out" && grep -q 'not loadable' "$tmp/out" && ok || { bad "no-CUDA version output"; cat "$tmp/out" >&2; }
+    expect 1 "cuda without CUDA libraries" -- "$sori" check --device cuda
+    grep -q 'not available' "$tmp/out" && ok || bad "no-CUDA error message"
+    expect 0 "auto without CUDA libraries" -- "$sori" check --device auto
+    SORI_CUDA_MODULE=/nonexistent/libsori_cuda.so
+    expect 0 "version without the module" -- "$sori" --version
+    unset SORI_CUDA_MODULE
+  else
+    bad "could not build the stub module"
+  fi
+fi
+echo "cli_test: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,135 @@
+/* The op test suite, shared by the CPU op test and the CUDA parity test:
+ * random shapes (odd sizes included) for every op and every option, each
+ * checked against the double-precision reference with the caller's
+ * tolerances. */
+#ifndef SORI_TESTS_OP_SUITE_H
+#define SORI_TESTS_OP_SUITE_H
+
+#include "check.h"
+#include "kernels/opcheck.h"
+
+typedef struct {
+    double rel_l2;  /* ||out - ref|| / ||ref|| */
+    double max_abs; /* max |out - ref| */
+} tolerance;
+
+typedef struct {
+    tolerance f32;     /* f32 weights */
+    tolerance f16;     /* f16 weights (GPU) */
+    bool f16_weights;  /* also run f16-weight cases */
+    int rounds;        /* random configurations per op */
+} suite_params;
+
+static void run_case(sori_runtime *rt, sori_opcase *c, tolerance tol, int verbose)
+{
+    CHECK(c != NULL, "case allocation");
+    if (!c)
+        return;
+    sori_opcheck_result res;
+    sori_error err = {0};
+    sori_status st = sori_opcheck(rt, 0, &c->desc, 1, &res, &err);
+    CHECK(st == SORI_OK, "%s: %s", c->label, err.message);
+    if (st == SORI_OK) {
+        CHECK(res.rel_l2 <= tol.rel_l2 && res.max_abs <= tol.max_abs,
+              "%s: rel_l2 %.3e (tol %.1e) max_abs %.3e (tol %.1e)", c->label, res.rel_l2,
+              tol.rel_l2, res.max_abs, tol.max_abs);
+        CHECK(res.n_out > 0, "%s: nothing compared", c->label);
+        if (verbose)
+            printf("  %-90s rel %.2e max %.2e\n", c->label, res.rel_l2, res.max_abs);
+    }
+    sori_opcase_free(c);
+}
+
+static sori_act rand_act(sori_rng *r)
+{
+    return (sori_act)sori_rng_int(r, 0, SORI_ACT_COUNT_ - 1);
+}
+
+static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int verbose)
+{
+    const tolerance t = p->f32;
+    for (int round = 0; round < p->rounds; round++) {
+        /* matmul: every transpose combination, batch with shared/own B, bias, beta, act */
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                int batch = sori_rng_int(r, 1, 4);
+                int m = sori_rng_int(r, 1, 97), n = sori_rng_int(r, 1, 131), k = sori_rng_int(r, 1, 150);
+                bool share = sori_rng_int(r, 0, 1), bias = sori_rng_int(r, 0, 1);
+                float beta = sori_rng_int(r, 0, 2) == 0 ? 0.5f : 0.0f;
+                run_case(rt, sori_opcase_matmul(r, batch, m, n, k, ta, tb, share, bias, beta, rand_act(r), SORI_F32), t, verbose);
+                if (p->f16_weights)
+                    run_case(rt, sori_opcase_matmul(r, batch, m, n, k, ta, tb, share, bias, beta, rand_act(r), SORI_F16), p->f16, verbose);
+            }
+        /* Conformer-sized matmul (feed-forward of d_model 256, 150 frames) */
+        run_case(rt, sori_opcase_matmul(r, 1, 150 + round, 1024, 256, false, true, true, true, 0.0f, SORI_ACT_SILU, SORI_F32), t, verbose);
+
+        /* conv1d: pointwise, dense with kernel/stride/padding, depthwise same and causal */
+        {
+            int b = sori_rng_int(r, 1, 3), tt = sori_rng_int(r, 1, 70), ci = sori_rng_int(r, 1, 40), co = sori_rng_int(r, 1, 40);
+            run_case(rt, sori_opcase_conv1d(r, b, tt, ci, co, 1, 1, 0, 0, false, sori_rng_int(r, 0, 1), rand_act(r)), t, verbose);
+            int k = sori_rng_int(r, 1, 7), s = sori_rng_int(r, 1, 3);
+            int pl = sori_rng_int(r, 0, k - 1), pr = sori_rng_int(r, 0, k - 1);
+            if (tt + pl + pr >= k)
+                run_case(rt, sori_opcase_conv1d(r, b, tt, ci, co, k, s, pl, pr, false, true, rand_act(r)), t, verbose);
+            int kd = 2 * sori_rng_int(r, 0, 15) + 1; /* odd kernels up to 31 */
+            int ch = sori_rng_int(r, 1, 300);
+            if (tt + kd - 1 >= kd) {
+                run_case(rt, sori_opcase_conv1d(r, b, tt, ch, ch, kd, 1, (kd - 1) / 2, (kd - 1) / 2, true, true, SORI_ACT_NONE), t, verbose);
+                run_case(rt, sori_opcase_conv1d(r, b, tt, ch, ch, kd, 1, kd - 1, 0, true, sori_rng_int(r, 0, 1), rand_act(r)), t, verbose);
+            }
+            run_case(rt, sori_opcase_conv1d(r, b, tt + 8, ch, ch, 3, 2, 1, 1, true, true, SORI_ACT_NONE), t, verbose);
+        }
+        /* conv2d: NeMo striding / dw_striding subsampling shapes, symmetric and causal padding */
+        {
+            int b = sori_rng_int(r, 1, 2), h = sori_rng_int(r, 3, 41), w = sori_rng_int(r, 3, 33);
+            int ci = sori_rng_int(r, 1, 5), co = sori_rng_int(r, 1, 17);
+            run_case(rt, sori_opcase_conv2d(r, b, ci, h, w, co, 3, 3, 2, 2, 1, 1, 1, 1, false, SORI_ACT_RELU), t, verbose);
+            run_case(rt, sori_opcase_conv2d(r, b, ci, h, w, co, 3, 3, 2, 2, 2, 1, 2, 1, false, SORI_ACT_NONE), t, verbose);
+            run_case(rt, sori_opcase_conv2d(r, b, co, h, w, co, 3, 3, 2, 2, 1, 1, 1, 1, true, SORI_ACT_NONE), t, verbose);
+            run_case(rt, sori_opcase_conv2d(r, b, ci, h, w, co, sori_rng_int(r, 1, 3), sori_rng_int(r, 1, 3), 1, 1, 0, 0, 0, 0, false, rand_act(r)), t, verbose);
+        }
+        /* norms */
+        {
+            int64_t rows = sori_rng_int(r, 1, 300);
+            int dim = sori_rng_int(r, 1, 700);
+            run_case(rt, sori_opcase_layer_norm(r, rows, dim, true, false), t, verbose);
+            run_case(rt, sori_opcase_layer_norm(r, rows, dim, false, true), t, verbose);
+            run_case(rt, sori_opcase_batch_norm(r, rows, sori_rng_int(r, 1, 300), rand_act(r)), t, verbose);
+        }
+        /* softmax / log-softmax, masked with fully masked rows */
+        {
+            int64_t rows = sori_rng_int(r, 1, 200);
+            int dim = sori_rng_int(r, 1, 1100);
+            run_case(rt, sori_opcase_softmax(r, rows, dim, false, false), t, verbose);
+            run_case(rt, sori_opcase_softmax(r, rows, dim, true, false), t, verbose);
+            run_case(rt, sori_opcase_softmax(r, rows, dim, false, true), t, verbose);
+            run_case(rt, sori_opcase_softmax(r, rows, dim, true, true), t, verbose);
+        }
+        /* elementwise */
+        for (int a = 0; a < SORI_ACT_COUNT_; a++)
+            run_case(rt, sori_opcase_unary(r, sori_rng_int(r, 1, 40000), (sori_act)a, a == 0 ? 0.5f : 1.0f), t, verbose);
+        run_case(rt, sori_opcase_glu(r, sori_rng_int(r, 1, 300), sori_rng_int(r, 1, 300)), t, verbose);
+        run_case(rt, sori_opcase_binary(r, SORI_BIN_ADD, sori_rng_int(r, 1, 300), sori_rng_int(r, 1, 300), false, 0.5f), t, verbose);
+        run_case(rt, sori_opcase_binary(r, SORI_BIN_ADD, sori_rng_int(r, 1, 300), sori_rng_int(r, 1, 300), true, 1.0f), t, verbose);
+        run_case(rt, sori_opcase_binary(r, SORI_BIN_MUL, sori_rng_int(r, 1, 300), sori_rng_int(r, 1, 300), sori_rng_int(r, 0, 1), 1.0f), t, verbose);
+        run_case(rt, sori_opcase_embedding(r, sori_rng_int(r, 1, 100), sori_rng_int(r, 1, 500), sori_rng_int(r, 1, 200), SORI_F32), t, verbose);
+        if (p->f16_weights)
+            run_case(rt, sori_opcase_embedding(r, sori_rng_int(r, 1, 100), sori_rng_int(r, 1, 500), sori_rng_int(r, 1, 200), SORI_F16), p->f16, verbose);
+
+        /* attention: plain and relative-position, every context mode, ragged
+         * batches, and streaming shapes (t_q < t_k: a cache before the chunk) */
+        for (int rel = 0; rel < 2; rel++)
+            for (int ctx = 0; ctx < 3; ctx++) {
+                int b = sori_rng_int(r, 1, 3), h = sori_rng_int(r, 1, 4), dk = sori_rng_int(r, 1, 40);
+                int tk = sori_rng_int(r, 1, 90);
+                int tq = sori_rng_int(r, 0, 1) ? tk : sori_rng_int(r, 1, tk);
+                int left = sori_rng_int(r, -1, 30), right = sori_rng_int(r, -1, 8);
+                int chunk = sori_rng_int(r, 1, 8);
+                run_case(rt, sori_opcase_attention(r, b, h, tq, tk, dk, rel, (sori_att_context)ctx, left, right, chunk, sori_rng_int(r, 0, 1)), t, verbose);
+            }
+        /* LSTM step (transducer prediction network sizes and odd ones) */
+        run_case(rt, sori_opcase_lstm(r, sori_rng_int(r, 1, 16), sori_rng_int(r, 1, 330), sori_rng_int(r, 1, 330)), t, verbose);
+    }
+}
+
+#endif
