@@ -54,7 +54,7 @@ static void *try_open(const char *path, char *why, size_t why_size)
 
 static void cuda_load_once(void)
 {
-    char why[sizeof g_cuda_why] = "";
+    char why[400] = "";
     void *h = NULL;
     const char *env = getenv("SORI_CUDA_MODULE");
     if (env && *env) {
