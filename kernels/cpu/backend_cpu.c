@@ -74,6 +74,101 @@ __attribute__((destructor)) static void scratch_main_free(void)
     }
 }
 
+/* ---- vectorized exp-based row functions -------------------------------------
+ * exp(x) = 2^n e^r, r = x - n ln2 (two-part ln2), e^r by a degree-6
+ * polynomial: max relative error about 2 ulp. x < -87 gives 0 (masked -inf
+ * scores), x is clamped at 88, NaN stays NaN. AVX2/FMA when compiled for
+ * it; otherwise (and for the tails) libm's expf. */
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+static inline __m256 exp256(__m256 x)
+{
+    const __m256 lo = _mm256_set1_ps(-87.0f), hi = _mm256_set1_ps(88.0f);
+    __m256 xc = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), xc);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187045e-06f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 720.0f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+static inline float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+#define SORI_VEC 8
+#else
+#define SORI_VEC 0
+#endif
+
+/* y = x / (1 + e^-x) (SiLU), or 1 / (1 + e^-x) (sigmoid) when gate_only */
+static void silu_row(float *y, int64_t n, int gate_only)
+{
+    int64_t i = 0;
+#if SORI_VEC
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 x = _mm256_loadu_ps(y + i);
+        __m256 g = _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+        _mm256_storeu_ps(y + i, gate_only ? g : _mm256_mul_ps(x, g));
+    }
+#endif
+    for (; i < n; i++) {
+        float g = 1.0f / (1.0f + expf(-y[i]));
+        y[i] = gate_only ? g : y[i] * g;
+    }
+}
+
+/* y = a * sigmoid(g) */
+static void glu_row(const float *a, const float *g, float *y, int64_t n)
+{
+    int64_t i = 0;
+#if SORI_VEC
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_loadu_ps(g + i)));
+        _mm256_storeu_ps(y + i, _mm256_div_ps(_mm256_loadu_ps(a + i), _mm256_add_ps(one, e)));
+    }
+#endif
+    for (; i < n; i++)
+        y[i] = a[i] / (1.0f + expf(-g[i]));
+}
+
+/* y = e^(x - shift) (y may be x); returns the sum */
+static float exp_shift_row(const float *x, float *y, int64_t n, float shift)
+{
+    int64_t i = 0;
+    float sum = 0.0f;
+#if SORI_VEC
+    __m256 acc = _mm256_setzero_ps(), sh = _mm256_set1_ps(shift);
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh));
+        _mm256_storeu_ps(y + i, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    sum = hsum256(acc);
+#endif
+    for (; i < n; i++) {
+        y[i] = expf(x[i] - shift);
+        sum += y[i];
+    }
+    return sum;
+}
+
 static inline void act_row(float *y, int64_t n, sori_act act)
 {
     switch (act) {
@@ -82,18 +177,12 @@ static inline void act_row(float *y, int64_t n, sori_act act)
         for (int64_t i = 0; i < n; i++)
             y[i] = y[i] > 0.0f ? y[i] : 0.0f;
         break;
-    case SORI_ACT_SILU:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = y[i] / (1.0f + expf(-y[i]));
-        break;
+    case SORI_ACT_SILU: silu_row(y, n, 0); break;
     case SORI_ACT_TANH:
         for (int64_t i = 0; i < n; i++)
             y[i] = tanhf(y[i]);
         break;
-    case SORI_ACT_SIGMOID:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = 1.0f / (1.0f + expf(-y[i]));
-        break;
+    case SORI_ACT_SIGMOID: silu_row(y, n, 1); break;
     default: break;
     }
 }
@@ -102,29 +191,30 @@ static inline void act_row(float *y, int64_t n, sori_act act)
 
 typedef struct {
     const sori_matmul_desc *d;
-    int64_t rows_per_task; /* tasks index (batch, row block) */
-    int64_t blocks_per_batch;
+    int64_t rows_per_task, cols_per_task; /* tasks index (batch, row block, col block) */
+    int64_t row_blocks, col_blocks;
 } mm_ctx;
 
-static void mm_block(const sori_matmul_desc *d, int b, int m0, int m1)
+static void mm_block(const sori_matmul_desc *d, int b, int m0, int m1, int n0, int n1)
 {
     const float *a = d->a + (int64_t)b * d->stride_a;
     const float *bm = (const float *)d->b + (int64_t)b * d->stride_b;
-    float *c = d->c + (int64_t)b * d->stride_c + (int64_t)m0 * d->ldc;
-    /* Rows m0..m1 of op(A): row offset in A, or column offset when A is
-     * stored transposed. */
+    float *c = d->c + (int64_t)b * d->stride_c + (int64_t)m0 * d->ldc + n0;
+    /* Rows m0..m1 of op(A): a row offset in A, or a column offset when A is
+     * stored transposed; columns n0..n1 of op(B) likewise. */
     const float *a0 = d->trans_a ? a + m0 : a + (int64_t)m0 * d->lda;
-    int rows = m1 - m0;
+    const float *b0 = d->trans_b ? bm + (int64_t)n0 * d->ldb : bm + n0;
+    int rows = m1 - m0, cols = n1 - n0;
     cblas_sgemm(CblasRowMajor, d->trans_a ? CblasTrans : CblasNoTrans,
-                d->trans_b ? CblasTrans : CblasNoTrans, rows, d->n, d->k, d->alpha, a0,
-                (int)d->lda, bm, (int)d->ldb, d->beta, c, (int)d->ldc);
+                d->trans_b ? CblasTrans : CblasNoTrans, rows, cols, d->k, d->alpha, a0,
+                (int)d->lda, b0, (int)d->ldb, d->beta, c, (int)d->ldc);
     if (d->bias || d->act != SORI_ACT_NONE) {
         for (int r = 0; r < rows; r++) {
             float *cr = c + (int64_t)r * d->ldc;
             if (d->bias)
-                for (int j = 0; j < d->n; j++)
-                    cr[j] += d->bias[j];
-            act_row(cr, d->n, d->act);
+                for (int j = 0; j < cols; j++)
+                    cr[j] += d->bias[n0 + j];
+            act_row(cr, cols, d->act);
         }
     }
 }
@@ -133,14 +223,13 @@ static void mm_task(void *vctx, int64_t begin, int64_t end)
 {
     mm_ctx *ctx = vctx;
     const sori_matmul_desc *d = ctx->d;
+    int64_t per_batch = ctx->row_blocks * ctx->col_blocks;
     for (int64_t t = begin; t < end; t++) {
-        int b = (int)(t / ctx->blocks_per_batch);
-        int blk = (int)(t % ctx->blocks_per_batch);
-        int m0 = (int)(blk * ctx->rows_per_task);
-        int m1 = m0 + (int)ctx->rows_per_task;
-        if (m1 > d->m)
-            m1 = d->m;
-        mm_block(d, b, m0, m1);
+        int b = (int)(t / per_batch);
+        int64_t rb = (t % per_batch) / ctx->col_blocks, cb = (t % per_batch) % ctx->col_blocks;
+        int m0 = (int)(rb * ctx->rows_per_task), n0 = (int)(cb * ctx->cols_per_task);
+        int m1 = m0 + (int)ctx->rows_per_task, n1 = n0 + (int)ctx->cols_per_task;
+        mm_block(d, b, m0, m1 > d->m ? d->m : m1, n0, n1 > d->n ? d->n : n1);
     }
 }
 
@@ -148,18 +237,26 @@ static sori_status cpu_matmul(sori_backend *be, const sori_matmul_desc *d)
 {
     int nt = sori_thread_pool_size(be->pool);
     mm_ctx ctx = {.d = d};
-    /* Enough tasks to feed every thread; row blocks of at least 16 rows so
-     * sgemm's own blocking stays efficient. */
-    int64_t want_blocks = d->batch >= nt ? 1 : (nt + d->batch - 1) / d->batch;
-    int64_t rows = (d->m + want_blocks - 1) / want_blocks;
-    if (rows < 16)
-        rows = 16;
+    /* Enough tasks to feed every thread: split rows first (blocks of at
+     * least 32 so sgemm's own blocking stays efficient), then columns
+     * (blocks of at least 64) when there are too few rows, as in a
+     * streaming step of a few frames. */
+    int64_t want = d->batch >= nt ? 1 : (nt + d->batch - 1) / d->batch;
+    int64_t rows = (d->m + want - 1) / want;
+    if (rows < 32)
+        rows = d->m < 32 ? d->m : 32;
+    ctx.rows_per_task = rows;
+    ctx.row_blocks = (d->m + rows - 1) / rows;
+    int64_t want_cols = (want + ctx.row_blocks - 1) / ctx.row_blocks;
+    int64_t cols = (d->n + want_cols - 1) / want_cols;
+    if (cols < 64)
+        cols = d->n < 64 ? d->n : 64;
+    ctx.cols_per_task = cols;
+    ctx.col_blocks = (d->n + cols - 1) / cols;
+    int64_t n_tasks = (int64_t)d->batch * ctx.row_blocks * ctx.col_blocks;
     /* Small products are not worth waking threads for. */
     double flops = 2.0 * d->batch * (double)d->m * d->n * d->k;
-    ctx.rows_per_task = rows;
-    ctx.blocks_per_batch = (d->m + rows - 1) / rows;
-    int64_t n_tasks = (int64_t)d->batch * ctx.blocks_per_batch;
-    if (flops < 2e5)
+    if (flops < 4e6)
         mm_task(&ctx, 0, n_tasks);
     else
         sori_parallel_for(be->pool, n_tasks, 1, mm_task, &ctx);
@@ -467,18 +564,31 @@ static void softmax_task(void *vctx, int64_t begin, int64_t end)
             memset(y, 0, (size_t)D * sizeof(float));
             continue;
         }
+        if (!m) {
+            /* unmasked: exp once into y, then scale or shift */
+            float sum = exp_shift_row(x, y, D, mx);
+            if (d->log) {
+                float lse = mx + logf(sum);
+                for (int i = 0; i < D; i++)
+                    y[i] = x[i] - lse;
+            } else {
+                float inv = 1.0f / sum;
+                for (int i = 0; i < D; i++)
+                    y[i] *= inv;
+            }
+            continue;
+        }
         float sum = 0.0f;
         for (int i = 0; i < D; i++)
-            if (!(m && m[i]))
-                sum += expf(x[i] - mx);
+            sum += m[i] ? 0.0f : expf(x[i] - mx);
         if (d->log) {
             float lse = mx + logf(sum);
             for (int i = 0; i < D; i++)
-                y[i] = (m && m[i]) ? -INFINITY : x[i] - lse;
+                y[i] = m[i] ? -INFINITY : x[i] - lse;
         } else {
             float inv = 1.0f / sum;
             for (int i = 0; i < D; i++)
-                y[i] = (m && m[i]) ? 0.0f : expf(x[i] - mx) * inv;
+                y[i] = m[i] ? 0.0f : expf(x[i] - mx) * inv;
         }
     }
 }
@@ -499,8 +609,7 @@ static void glu_task(void *vctx, int64_t begin, int64_t end)
         const float *a = d->x + r * 2 * D;
         const float *g = a + D;
         float *y = d->y + r * D;
-        for (int i = 0; i < D; i++)
-            y[i] = a[i] / (1.0f + expf(-g[i]));
+        glu_row(a, g, y, D);
     }
 }
 
@@ -632,12 +741,7 @@ static void attention_task(void *vctx, int64_t begin, int64_t end)
                 memset(s, 0, (size_t)Tk * sizeof(float));
                 continue;
             }
-            float sum = 0.0f;
-            for (int j = 0; j < Tk; j++) {
-                float e = s[j] == -INFINITY ? 0.0f : expf(s[j] - mx);
-                s[j] = e;
-                sum += e;
-            }
+            float sum = exp_shift_row(s, s, Tk, mx); /* masked (-inf) entries give 0 */
             float inv = 1.0f / sum;
             for (int j = 0; j < Tk; j++)
                 s[j] *= inv;

@@ -1,0 +1,267 @@
+/* Kernel benchmark: sori's CPU ops next to OpenBLAS on the same shapes, in
+ * one run, at Conformer sizes (d_model 144-512, 4-1500 frames, batch
+ * 1-32). Each timing is the median of 10 runs, taken in alternating blocks
+ * of sori and the peer so that machine noise hits both alike.
+ *
+ *   bench_ops [--threads N] [--runs R] [--quick]
+ *
+ * matmul / pointwise conv: sori_rt_run (our pool over row blocks, OpenBLAS
+ *   single-threaded inside) vs one cblas_sgemm call with OpenBLAS's own N
+ *   threads. Goal: within 10%.
+ * attention: the fused op vs the same work as plain sgemm calls plus a
+ *   softmax loop (OpenBLAS threads). Goal: no slower.
+ * depthwise conv / conv2d: GFLOP/s (no OpenBLAS equivalent). */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/opcheck.h"
+
+static int g_runs = 5;
+static int g_threads = 2;
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef void (*bench_fn)(void *ctx);
+
+static void pause_ms(int ms)
+{
+    struct timespec ts = {0, (long)ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Medians of two functions, run in alternating blocks: f's block, a pause,
+ * g's block, a pause, twice. The pauses matter on a small machine: after a
+ * call OpenBLAS's threads keep spinning for a while (as sori's do, more
+ * briefly), and a spinning thread of one library would steal the core the
+ * other one is timed on. */
+static void time_pair(bench_fn f, void *fc, bench_fn g, void *gc, double *tf, double *tg)
+{
+    double a[128], b[128];
+    int n = 0;
+    for (int round = 0; round < 2; round++) {
+        f(fc); /* warm-up */
+        for (int r = 0; r < g_runs; r++) {
+            double t0 = sori_now_seconds();
+            f(fc);
+            a[round * g_runs + r] = sori_now_seconds() - t0;
+        }
+        pause_ms(150);
+        g(gc);
+        for (int r = 0; r < g_runs; r++) {
+            double t0 = sori_now_seconds();
+            g(gc);
+            b[round * g_runs + r] = sori_now_seconds() - t0;
+        }
+        pause_ms(150);
+        n += g_runs;
+    }
+    qsort(a, (size_t)n, sizeof(double), cmp_d);
+    qsort(b, (size_t)n, sizeof(double), cmp_d);
+    *tf = a[n / 2];
+    *tg = b[n / 2];
+}
+
+typedef struct {
+    sori_runtime *rt;
+    sori_op_desc *op;
+} sori_ctx;
+
+static void run_sori(void *v)
+{
+    sori_ctx *c = v;
+    sori_error err;
+    if (sori_rt_run(c->rt, 0, c->op, &err) != SORI_OK) {
+        fprintf(stderr, "bench: %s\n", err.message);
+        exit(1);
+    }
+}
+
+static void run_blas(void *v)
+{
+    const sori_matmul_desc *d = v;
+    openblas_set_num_threads(g_threads);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, d->trans_b ? CblasTrans : CblasNoTrans, d->m, d->n,
+                d->k, 1.0f, d->a, (int)d->lda, (const float *)d->b, (int)d->ldb, 0.0f, d->c,
+                (int)d->ldc);
+    openblas_set_num_threads(1);
+}
+
+/* attention as plain sgemm calls + softmax (no relative positions, no masks) */
+static void run_att_blas(void *v)
+{
+    const sori_attention_desc *d = v;
+    static float *scores;
+    static size_t cap;
+    size_t need = (size_t)d->t_q * d->t_k;
+    if (cap < need) {
+        free(scores);
+        scores = malloc(need * sizeof(float));
+        cap = need;
+    }
+    openblas_set_num_threads(g_threads);
+    int hk = d->heads * d->d_k;
+    for (int b = 0; b < d->batch; b++)
+        for (int h = 0; h < d->heads; h++) {
+            const float *q = d->q + (int64_t)b * d->t_q * hk + h * d->d_k;
+            const float *k = d->k + (int64_t)b * d->t_k * hk + h * d->d_k;
+            const float *vv = d->v + (int64_t)b * d->t_k * hk + h * d->d_k;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->t_q, d->t_k, d->d_k, d->scale,
+                        q, hk, k, hk, 0.0f, scores, d->t_k);
+            for (int i = 0; i < d->t_q; i++) {
+                float *s = scores + (int64_t)i * d->t_k, mx = -INFINITY, sum = 0;
+                for (int j = 0; j < d->t_k; j++)
+                    mx = s[j] > mx ? s[j] : mx;
+                for (int j = 0; j < d->t_k; j++)
+                    sum += (s[j] = expf(s[j] - mx));
+                for (int j = 0; j < d->t_k; j++)
+                    s[j] /= sum;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->t_q, d->d_k, d->t_k, 1.0f,
+                        scores, d->t_k, vv, hk, 0.0f, d->out + (int64_t)b * d->t_q * hk + h * d->d_k,
+                        hk);
+        }
+    openblas_set_num_threads(1);
+}
+
+static void nothing(void *v)
+{
+    (void)v;
+}
+
+static double g_ratio_sum_mm, g_ratio_sum_att;
+static int g_n_mm, g_n_att;
+static double g_worst_mm = 1e9, g_worst_att = 1e9;
+
+static void bench_matmul(sori_runtime *rt, sori_rng *r, const char *what, int rows, int n, int k)
+{
+    sori_opcase *c = sori_opcase_matmul(r, 1, rows, n, k, false, true, true, false, 0.0f,
+                                        SORI_ACT_NONE, SORI_F32);
+    if (!c)
+        exit(1);
+    sori_ctx sc = {rt, &c->desc};
+    double ts, tb;
+    time_pair(run_sori, &sc, run_blas, &c->desc.u.matmul, &ts, &tb);
+    double gf = 2.0 * rows * n * k * 1e-9;
+    double ratio = tb / ts; /* > 1: sori faster */
+    printf("%-12s M=%-6d N=%-5d K=%-5d  sori %7.1f GFLOP/s  openblas %7.1f GFLOP/s  ratio %.2f\n",
+           what, rows, n, k, gf / ts, gf / tb, ratio);
+    g_ratio_sum_mm += ratio;
+    g_n_mm++;
+    if (ratio < g_worst_mm)
+        g_worst_mm = ratio;
+    sori_opcase_free(c);
+}
+
+static void bench_attention(sori_runtime *rt, sori_rng *r, int batch, int t, int d_model, int heads)
+{
+    sori_opcase *c = sori_opcase_attention(r, batch, heads, t, t, d_model / heads, false,
+                                           SORI_ATT_FULL, -1, -1, 0, false);
+    if (!c)
+        exit(1);
+    sori_ctx sc = {rt, &c->desc};
+    double ts, tb;
+    time_pair(run_sori, &sc, run_att_blas, &c->desc.u.attention, &ts, &tb);
+    double gf = 4.0 * batch * heads * (double)t * t * (d_model / heads) * 1e-9;
+    double ratio = tb / ts;
+    printf("attention    B=%-3d T=%-5d d=%-4d h=%d  sori %7.1f GFLOP/s  sgemm+softmax %7.1f GFLOP/s  ratio %.2f\n",
+           batch, t, d_model, heads, gf / ts, gf / tb, ratio);
+    g_ratio_sum_att += ratio;
+    g_n_att++;
+    if (ratio < g_worst_att)
+        g_worst_att = ratio;
+    sori_opcase_free(c);
+}
+
+static void bench_alone(sori_runtime *rt, sori_opcase *c, double flops)
+{
+    if (!c)
+        exit(1);
+    sori_ctx sc = {rt, &c->desc};
+    double ts, tn;
+    time_pair(run_sori, &sc, nothing, NULL, &ts, &tn);
+    printf("%-78s sori %7.1f GFLOP/s (%.3f ms)\n", c->label, flops * 1e-9 / ts, ts * 1e3);
+    sori_opcase_free(c);
+}
+
+int main(int argc, char **argv)
+{
+    int quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            g_threads = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+            g_runs = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else {
+            fprintf(stderr, "usage: bench_ops [--threads N] [--runs R] [--quick]\n");
+            return 2;
+        }
+    }
+    if (g_runs < 1 || g_runs > 64 || g_threads < 1) {
+        fprintf(stderr, "bench_ops: --runs 1..64, --threads >= 1\n");
+        return 2;
+    }
+    sori_runtime_params p = sori_runtime_default_params();
+    p.device = SORI_DEVICE_CPU;
+    p.n_threads = g_threads;
+    p.pool_bytes = 1 << 20;
+    sori_runtime *rt = NULL;
+    sori_error err = {0};
+    if (sori_runtime_create(&p, &rt, &err) != SORI_OK) {
+        fprintf(stderr, "bench_ops: %s\n", err.message);
+        return 1;
+    }
+    sori_rng r;
+    sori_rng_seed(&r, 1);
+    printf("bench_ops: %d threads, median of %d runs each (2 alternating blocks of %d)\n", g_threads, 2 * g_runs, g_runs);
+    printf("ratio = peer time / sori time (> 1: sori faster)\n\n");
+
+    /* feed-forward (d -> 4d, 4d -> d) and attention projections (d -> d) */
+    const int dims[] = {144, 256, 512};
+    const int frames[][2] = {{1, 4}, {1, 16}, {16, 16}, {1, 250}, {16, 250}, {1, 1500}, {32, 250}};
+    int n_frames = quick ? 4 : (int)(sizeof frames / sizeof frames[0]);
+    for (int di = 0; di < 3; di++)
+        for (int fi = 0; fi < n_frames; fi++) {
+            int d = dims[di], rows = frames[fi][0] * frames[fi][1];
+            bench_matmul(rt, &r, "ff1", rows, 4 * d, d);
+            bench_matmul(rt, &r, "ff2", rows, d, 4 * d);
+            bench_matmul(rt, &r, "proj", rows, d, d);
+        }
+    /* pointwise conv of the convolution module (d -> 2d) is the same sgemm */
+    printf("\n");
+    for (int di = 0; di < 3; di++)
+        bench_matmul(rt, &r, "pointwise", 250, 2 * dims[di], dims[di]);
+    printf("\n");
+    const int att[][4] = {{1, 64, 256, 4}, {1, 250, 256, 4}, {8, 250, 256, 4}, {1, 1500, 512, 8},
+                          {16, 125, 176, 4}};
+    int n_att = quick ? 3 : (int)(sizeof att / sizeof att[0]);
+    for (int i = 0; i < n_att; i++)
+        bench_attention(rt, &r, att[i][0], att[i][1], att[i][2], att[i][3]);
+    printf("\n");
+    bench_alone(rt, sori_opcase_conv1d(&r, 8, 250, 256, 256, 31, 1, 15, 15, true, true, SORI_ACT_NONE),
+                2.0 * 8 * 250 * 256 * 31);
+    bench_alone(rt, sori_opcase_conv1d(&r, 8, 250, 256, 256, 9, 1, 8, 0, true, true, SORI_ACT_SILU),
+                2.0 * 8 * 250 * 256 * 9);
+    bench_alone(rt, sori_opcase_conv2d(&r, 4, 1, 1000, 80, 256, 3, 3, 2, 2, 1, 1, 1, 1, false, SORI_ACT_RELU),
+                2.0 * 4 * 256 * 500 * 40 * 9);
+    bench_alone(rt, sori_opcase_conv2d(&r, 4, 256, 500, 40, 256, 3, 3, 2, 2, 1, 1, 1, 1, true, SORI_ACT_NONE),
+                2.0 * 4 * 256 * 250 * 20 * 9);
+    bench_alone(rt, sori_opcase_conv2d(&r, 4, 256, 250, 20, 256, 1, 1, 1, 1, 0, 0, 0, 0, false, SORI_ACT_RELU),
+                2.0 * 4 * 256 * 250 * 20 * 256);
+
+    printf("\nsummary: matmul-bound shapes: mean ratio %.2f, worst %.2f (goal >= 0.90)\n",
+           g_ratio_sum_mm / g_n_mm, g_worst_mm);
+    printf("summary: attention: mean ratio %.2f, worst %.2f (goal >= 1.00)\n",
+           g_ratio_sum_att / g_n_att, g_worst_att);
+    sori_runtime_free(rt);
+    return 0;
+}
