@@ -11,12 +11,16 @@
  * attention: the fused op vs the same work as plain sgemm calls plus a
  *   softmax loop (OpenBLAS threads). Goal: no slower.
  * depthwise conv / conv2d: GFLOP/s (no OpenBLAS equivalent). */
+#ifdef SORI_HAVE_OPENBLAS
 #include <cblas.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kernels/opcheck.h"
 
@@ -37,30 +41,67 @@ static void pause_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Medians of two functions, run in alternating blocks: f's block, a pause,
- * g's block, a pause, twice. The pauses matter on a small machine: after a
- * call OpenBLAS's threads keep spinning for a while (as sori's do, more
- * briefly), and a spinning thread of one library would steal the core the
- * other one is timed on. */
-static void time_pair(bench_fn f, void *fc, bench_fn g, void *gc, double *tf, double *tg)
+/* Times `runs` calls of f after one warm-up; writes the times to t. */
+static void time_block(bench_fn f, void *fc, double *t)
+{
+    f(fc);
+    for (int r = 0; r < g_runs; r++) {
+        double t0 = sori_now_seconds();
+        f(fc);
+        t[r] = sori_now_seconds() - t0;
+    }
+}
+
+/* The same in a child process, so the peer's threads (OpenBLAS keeps its
+ * own pool spinning after each call) never share the process, or steal the
+ * cores, of sori's measurements. */
+static void time_block_forked(bench_fn f, void *fc, double *t)
+{
+    int fd[2];
+    if (pipe(fd) != 0) {
+        perror("pipe");
+        exit(1);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        time_block(f, fc, t);
+        ssize_t w = write(fd[1], t, (size_t)g_runs * sizeof(double));
+        _exit(w == (ssize_t)(g_runs * sizeof(double)) ? 0 : 1);
+    }
+    close(fd[1]);
+    size_t want = (size_t)g_runs * sizeof(double), got = 0;
+    while (got < want) {
+        ssize_t r = read(fd[0], (char *)t + got, want - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (got != want || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench: the peer's process failed\n");
+        exit(1);
+    }
+}
+
+/* Medians of sori (f, in this process) and the peer (g, in a child
+ * process), measured in alternating blocks with pauses between them so the
+ * threads of one have gone quiet before the other is timed. */
+__attribute__((unused)) static void time_pair(bench_fn f, void *fc, bench_fn g, void *gc, double *tf, double *tg)
 {
     double a[128], b[128];
     int n = 0;
     for (int round = 0; round < 2; round++) {
-        f(fc); /* warm-up */
-        for (int r = 0; r < g_runs; r++) {
-            double t0 = sori_now_seconds();
-            f(fc);
-            a[round * g_runs + r] = sori_now_seconds() - t0;
-        }
-        pause_ms(150);
-        g(gc);
-        for (int r = 0; r < g_runs; r++) {
-            double t0 = sori_now_seconds();
-            g(gc);
-            b[round * g_runs + r] = sori_now_seconds() - t0;
-        }
-        pause_ms(150);
+        time_block(f, fc, a + n);
+        pause_ms(100);
+        time_block_forked(g, gc, b + n);
+        pause_ms(100);
         n += g_runs;
     }
     qsort(a, (size_t)n, sizeof(double), cmp_d);
@@ -84,6 +125,7 @@ static void run_sori(void *v)
     }
 }
 
+#ifdef SORI_HAVE_OPENBLAS
 static void run_blas(void *v)
 {
     const sori_matmul_desc *d = v;
@@ -91,7 +133,6 @@ static void run_blas(void *v)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, d->trans_b ? CblasTrans : CblasNoTrans, d->m, d->n,
                 d->k, 1.0f, d->a, (int)d->lda, (const float *)d->b, (int)d->ldb, 0.0f, d->c,
                 (int)d->ldc);
-    openblas_set_num_threads(1);
 }
 
 /* attention as plain sgemm calls + softmax (no relative positions, no masks) */
@@ -128,14 +169,21 @@ static void run_att_blas(void *v)
                         scores, d->t_k, vv, hk, 0.0f, d->out + (int64_t)b * d->t_q * hk + h * d->d_k,
                         hk);
         }
-    openblas_set_num_threads(1);
 }
 
-static void nothing(void *v)
+#endif
+
+static void time_alone(bench_fn f, void *fc, double *tf)
 {
-    (void)v;
+    double a[128];
+    time_block(f, fc, a);
+    pause_ms(50);
+    time_block(f, fc, a + g_runs);
+    qsort(a, (size_t)(2 * g_runs), sizeof(double), cmp_d);
+    *tf = a[g_runs];
 }
 
+#ifdef SORI_HAVE_OPENBLAS
 static double g_ratio_sum_mm, g_ratio_sum_att;
 static int g_n_mm, g_n_att;
 static double g_worst_mm = 1e9, g_worst_att = 1e9;
@@ -180,20 +228,68 @@ static void bench_attention(sori_runtime *rt, sori_rng *r, int batch, int t, int
     sori_opcase_free(c);
 }
 
-static void bench_alone(sori_runtime *rt, sori_opcase *c, double flops)
+#endif
+
+__attribute__((unused)) static void bench_alone(sori_runtime *rt, sori_opcase *c, double flops)
 {
     if (!c)
         exit(1);
     sori_ctx sc = {rt, &c->desc};
-    double ts, tn;
-    time_pair(run_sori, &sc, nothing, NULL, &ts, &tn);
+    double ts;
+    time_alone(run_sori, &sc, &ts);
     printf("%-78s sori %7.1f GFLOP/s (%.3f ms)\n", c->label, flops * 1e-9 / ts, ts * 1e3);
     sori_opcase_free(c);
+}
+
+/* GPU mode: sori's ops on a CUDA device, data already on the device, timed
+ * with a stream synchronize (median of --runs after a warm-up). */
+static void gpu_case(sori_runtime *rt, sori_opcase *c, double flops)
+{
+    if (!c)
+        exit(1);
+    double t;
+    sori_error err = {0};
+    if (sori_opbench(rt, 0, &c->desc, 2 * g_runs, &t, &err) != SORI_OK) {
+        printf("%-84s FAILED: %s\n", c->label, err.message);
+    } else {
+        printf("%-84s %9.1f GFLOP/s %9.3f ms\n", c->label, flops * 1e-9 / t, t * 1e3);
+    }
+    sori_opcase_free(c);
+}
+
+static int bench_gpu(sori_runtime *rt)
+{
+    sori_rng r;
+    sori_rng_seed(&r, 1);
+    printf("bench_ops --device cuda: median of %d runs, device-resident data\n\n", 2 * g_runs);
+    const int dims[] = {144, 256, 512};
+    const int rows[] = {4 * 16, 250, 16 * 250, 32 * 250};
+    for (int di = 0; di < 3; di++)
+        for (int ri = 0; ri < 4; ri++) {
+            int d = dims[di], m = rows[ri];
+            gpu_case(rt, sori_opcase_matmul(&r, 1, m, 4 * d, d, false, true, true, true, 0.0f, SORI_ACT_SILU, SORI_F32), 2.0 * m * 4 * d * d);
+            gpu_case(rt, sori_opcase_matmul(&r, 1, m, 4 * d, d, false, true, true, true, 0.0f, SORI_ACT_SILU, SORI_F16), 2.0 * m * 4 * d * d);
+        }
+    const int att[][4] = {{1, 250, 256, 4}, {16, 250, 256, 4}, {32, 250, 512, 8}, {1, 1500, 512, 8}};
+    for (int i = 0; i < 4; i++) {
+        int b = att[i][0], t = att[i][1], d = att[i][2], h = att[i][3];
+        gpu_case(rt, sori_opcase_attention(&r, b, h, t, t, d / h, true, SORI_ATT_FULL, -1, -1, 0, false),
+                 6.0 * b * h * (double)t * t * (d / h));
+    }
+    gpu_case(rt, sori_opcase_conv1d(&r, 16, 250, 256, 256, 31, 1, 15, 15, true, true, SORI_ACT_SILU), 2.0 * 16 * 250 * 256 * 31);
+    gpu_case(rt, sori_opcase_conv2d(&r, 16, 1, 1000, 80, 256, 3, 3, 2, 2, 1, 1, 1, 1, false, SORI_ACT_RELU), 2.0 * 16 * 256 * 500 * 40 * 9);
+    gpu_case(rt, sori_opcase_conv2d(&r, 16, 256, 500, 40, 256, 3, 3, 2, 2, 1, 1, 1, 1, true, SORI_ACT_NONE), 2.0 * 16 * 256 * 250 * 20 * 9);
+    gpu_case(rt, sori_opcase_layer_norm(&r, 16 * 250, 512, true, false), 8.0 * 16 * 250 * 512);
+    gpu_case(rt, sori_opcase_lstm(&r, 32, 640, 640), 2.0 * 32 * 4 * 640 * 1280);
+    sori_runtime_free(rt);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     int quick = 0;
+    sori_device_kind device = SORI_DEVICE_CPU;
+    int device_index = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
             g_threads = atoi(argv[++i]);
@@ -201,8 +297,11 @@ int main(int argc, char **argv)
             g_runs = atoi(argv[++i]);
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[i], "--device") == 0 && i + 1 < argc &&
+                 sori_device_parse(argv[i + 1], &device, &device_index) == SORI_OK)
+            i++;
         else {
-            fprintf(stderr, "usage: bench_ops [--threads N] [--runs R] [--quick]\n");
+            fprintf(stderr, "usage: bench_ops [--threads N] [--runs R] [--quick] [--device cpu|cuda[:N]]\n");
             return 2;
         }
     }
@@ -211,7 +310,8 @@ int main(int argc, char **argv)
         return 2;
     }
     sori_runtime_params p = sori_runtime_default_params();
-    p.device = SORI_DEVICE_CPU;
+    p.device = device;
+    p.device_index = device_index;
     p.n_threads = g_threads;
     p.pool_bytes = 1 << 20;
     sori_runtime *rt = NULL;
@@ -220,9 +320,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_ops: %s\n", err.message);
         return 1;
     }
+    if (sori_runtime_get_params(rt).device == SORI_DEVICE_CUDA)
+        return bench_gpu(rt);
+#ifndef SORI_HAVE_OPENBLAS
+    (void)quick;
+    fprintf(stderr, "bench_ops: the CPU comparison needs a build with OpenBLAS\n");
+    sori_runtime_free(rt);
+    return 1;
+#else
     sori_rng r;
     sori_rng_seed(&r, 1);
-    printf("bench_ops: %d threads, median of %d runs each (2 alternating blocks of %d)\n", g_threads, 2 * g_runs, g_runs);
+    printf("bench_ops: %d threads, median of %d runs each (2 alternating blocks of %d;\n"
+           "the peer runs in a child process)\n", g_threads, 2 * g_runs, g_runs);
     printf("ratio = peer time / sori time (> 1: sori faster)\n\n");
 
     /* feed-forward (d -> 4d, 4d -> d) and attention projections (d -> d) */
@@ -264,4 +373,5 @@ int main(int argc, char **argv)
            g_ratio_sum_att / g_n_att, g_worst_att);
     sori_runtime_free(rt);
     return 0;
+#endif
 }

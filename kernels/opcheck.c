@@ -159,117 +159,179 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* An op staged on a backend: one backend buffer and one host reference copy
+ * per distinct host pointer (in-place ops pass the same pointer twice). */
+typedef struct {
+    sori_runtime *rt;
+    int stream;
+    sori_op_desc dev, ref;
+    opbuf bd[MAX_BUFS], br[MAX_BUFS];
+    int n;
+    const void *hostp[MAX_BUFS];
+    int alias[MAX_BUFS];
+    void *dptr[MAX_BUFS], *rptr[MAX_BUFS];
+} staged_op;
+
+static void stage_free(staged_op *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        sori_rt_release(s->rt, s->dptr[i]);
+        free(s->rptr[i]);
+    }
+}
+
+static sori_status stage(sori_runtime *rt, int stream, const sori_op_desc *host, bool keep_ref,
+                         staged_op *s, sori_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->rt = rt;
+    s->stream = stream;
+    sori_status st = sori_op_validate(host, err);
+    if (st != SORI_OK)
+        return st;
+    s->dev = *host;
+    s->ref = *host;
+    s->n = list_buffers(&s->dev, s->bd);
+    list_buffers(&s->ref, s->br);
+    for (int i = 0; i < s->n; i++) {
+        s->hostp[i] = *s->bd[i].field;
+        s->alias[i] = -1;
+        for (int j = 0; j < i; j++)
+            if (s->alias[j] < 0 && s->hostp[j] == s->hostp[i]) {
+                s->alias[i] = j;
+                if (s->bd[i].n_bytes > s->bd[j].n_bytes)
+                    s->bd[j].n_bytes = s->bd[i].n_bytes;
+                if (s->bd[i].role != IN && s->bd[j].role == IN)
+                    s->bd[j].role = INOUT;
+            }
+    }
+    for (int i = 0; i < s->n && st == SORI_OK; i++) {
+        if (s->alias[i] >= 0)
+            continue;
+        size_t nb = s->bd[i].n_bytes;
+        st = sori_rt_alloc(rt, nb, &s->dptr[i], err);
+        if (st != SORI_OK)
+            break;
+        if (keep_ref) {
+            s->rptr[i] = malloc(nb ? nb : 1);
+            if (!s->rptr[i]) {
+                st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "opcheck: out of host memory");
+                break;
+            }
+        }
+        if (s->bd[i].role == IN || s->bd[i].role == INOUT) {
+            if (keep_ref)
+                memcpy(s->rptr[i], s->hostp[i], nb);
+            st = sori_rt_upload(rt, stream, s->dptr[i], s->hostp[i], nb, err);
+        } else {
+            if (keep_ref)
+                memset(s->rptr[i], 0, nb);
+            st = sori_rt_iface(rt)->memzero(sori_rt_backend(rt), stream, s->dptr[i], nb, err);
+        }
+    }
+    if (st != SORI_OK) {
+        stage_free(s);
+        return st;
+    }
+    for (int i = 0; i < s->n; i++) {
+        int k = s->alias[i] >= 0 ? s->alias[i] : i;
+        *s->bd[i].field = s->dptr[k];
+        *s->br[i].field = s->rptr[k];
+    }
+    return SORI_OK;
+}
+
+/* Runs the staged op n_runs times; the median wall time (with sync). */
+static sori_status time_runs(staged_op *s, int n_runs, double *median, sori_error *err)
+{
+    double *times = malloc((size_t)n_runs * sizeof(double));
+    if (!times)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "opcheck: out of host memory");
+    sori_status st = SORI_OK;
+    for (int r = 0; r < n_runs && st == SORI_OK; r++) {
+        /* read-modify-write outputs start from the same values every run */
+        for (int i = 0; i < s->n && st == SORI_OK && r > 0; i++)
+            if (s->alias[i] < 0 && s->bd[i].role == INOUT)
+                st = sori_rt_upload(s->rt, s->stream, s->dptr[i], s->hostp[i], s->bd[i].n_bytes, err);
+        if (st == SORI_OK)
+            st = sori_rt_sync(s->rt, s->stream, err);
+        double t0 = sori_now_seconds();
+        if (st == SORI_OK)
+            st = sori_rt_run(s->rt, s->stream, &s->dev, err);
+        if (st == SORI_OK)
+            st = sori_rt_sync(s->rt, s->stream, err);
+        times[r] = sori_now_seconds() - t0;
+    }
+    if (st == SORI_OK) {
+        qsort(times, (size_t)n_runs, sizeof(double), cmp_double);
+        *median = times[n_runs / 2];
+    }
+    free(times);
+    return st;
+}
+
 sori_status sori_opcheck(sori_runtime *rt, int stream, const sori_op_desc *host, int n_runs,
                          sori_opcheck_result *res, sori_error *err)
 {
     if (!rt || !host || !res || n_runs < 1)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "opcheck: bad argument");
     memset(res, 0, sizeof *res);
-    sori_status st = sori_op_validate(host, err);
+    staged_op s;
+    sori_status st = stage(rt, stream, host, true, &s, err);
     if (st != SORI_OK)
         return st;
-
-    sori_op_desc dev = *host, ref = *host;
-    opbuf bd[MAX_BUFS], br[MAX_BUFS];
-    int n = list_buffers(&dev, bd);
-    list_buffers(&ref, br);
-    void *dptr[MAX_BUFS] = {0}, *rptr[MAX_BUFS] = {0}, *outp[MAX_BUFS] = {0};
-    double *scratch = NULL, *times = NULL;
-
-    /* One backend buffer and one reference copy per distinct host pointer
-     * (in-place ops pass the same pointer twice). */
-    const void *hostp[MAX_BUFS];
-    int alias[MAX_BUFS];
-    for (int i = 0; i < n; i++) {
-        hostp[i] = *bd[i].field;
-        alias[i] = -1;
-        for (int j = 0; j < i; j++)
-            if (alias[j] < 0 && hostp[j] == hostp[i]) {
-                alias[i] = j;
-                if (bd[i].n_bytes > bd[j].n_bytes)
-                    bd[j].n_bytes = bd[i].n_bytes;
-                if (bd[i].role != IN)
-                    bd[j].role = bd[j].role == IN ? INOUT : bd[j].role;
-            }
-    }
-    for (int i = 0; i < n && st == SORI_OK; i++) {
-        if (alias[i] >= 0)
-            continue;
-        size_t nb = bd[i].n_bytes;
-        st = sori_rt_alloc(rt, nb, &dptr[i], err);
-        if (st != SORI_OK)
-            break;
-        rptr[i] = malloc(nb ? nb : 1);
-        outp[i] = malloc(nb ? nb : 1);
-        if (!rptr[i] || !outp[i]) {
-            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "opcheck: out of host memory");
-            break;
-        }
-        if (bd[i].role == IN || bd[i].role == INOUT) {
-            memcpy(rptr[i], hostp[i], nb);
-            st = sori_rt_upload(rt, stream, dptr[i], hostp[i], nb, err);
-        } else {
-            memset(rptr[i], 0, nb);
-            st = sori_rt_iface(rt)->memzero(sori_rt_backend(rt), stream, dptr[i], nb, err);
-        }
-    }
-    if (st == SORI_OK && dev.op == SORI_OP_ATTENTION) {
-        scratch = malloc((size_t)dev.u.attention.t_k * sizeof(double));
-        if (!scratch)
-            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "opcheck: out of host memory");
-    }
-    if (st == SORI_OK && !(times = malloc((size_t)n_runs * sizeof(double))))
+    void *outp[MAX_BUFS] = {0};
+    double *scratch = NULL;
+    if (s.dev.op == SORI_OP_ATTENTION &&
+        !(scratch = malloc((size_t)s.dev.u.attention.t_k * sizeof(double))))
         st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "opcheck: out of host memory");
-    if (st == SORI_OK) {
-        for (int i = 0; i < n; i++) {
-            int k = alias[i] >= 0 ? alias[i] : i;
-            *bd[i].field = dptr[k];
-            *br[i].field = rptr[k];
-        }
-        for (int r = 0; r < n_runs && st == SORI_OK; r++) {
-            for (int i = 0; i < n && st == SORI_OK && r > 0; i++)
-                if (alias[i] < 0 && bd[i].role == INOUT)
-                    st = sori_rt_upload(rt, stream, dptr[i], hostp[i], bd[i].n_bytes, err);
-            if (st == SORI_OK)
-                st = sori_rt_sync(rt, stream, err);
-            double t0 = sori_now_seconds();
-            if (st == SORI_OK)
-                st = sori_rt_run(rt, stream, &dev, err);
-            if (st == SORI_OK)
-                st = sori_rt_sync(rt, stream, err);
-            times[r] = sori_now_seconds() - t0;
-        }
+    if (st == SORI_OK)
+        st = time_runs(&s, n_runs, &res->seconds, err);
+    for (int i = 0; i < s.n && st == SORI_OK; i++) {
+        if (s.alias[i] >= 0 || s.bd[i].role == IN || s.bd[i].role == SCRATCH)
+            continue;
+        if (!(outp[i] = malloc(s.bd[i].n_bytes)))
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "opcheck: out of host memory");
+        else
+            st = sori_rt_download(rt, stream, outp[i], s.dptr[i], s.bd[i].n_bytes, err);
     }
-    for (int i = 0; i < n && st == SORI_OK; i++)
-        if (alias[i] < 0 && bd[i].role != IN && bd[i].role != SCRATCH)
-            st = sori_rt_download(rt, stream, outp[i], dptr[i], bd[i].n_bytes, err);
     if (st == SORI_OK)
         st = sori_rt_sync(rt, stream, err);
     if (st == SORI_OK)
-        st = sori_ref_run(&ref, scratch, err);
-    if (st == SORI_OK) {
-        qsort(times, (size_t)n_runs, sizeof(double), cmp_double);
-        res->seconds = times[n_runs / 2];
-        for (int i = 0; i < n; i++) {
-            if (alias[i] >= 0 || bd[i].role == IN || bd[i].role == SCRATCH)
-                continue;
-            double rel, mx;
-            int64_t cnt = (int64_t)(bd[i].n_bytes / sizeof(float));
-            sori_compare(outp[i], rptr[i], cnt, &rel, &mx);
-            if (rel > res->rel_l2 || isnan(rel))
-                res->rel_l2 = rel;
-            if (mx > res->max_abs || isnan(mx))
-                res->max_abs = mx;
-            res->n_out += cnt;
-        }
+        st = sori_ref_run(&s.ref, scratch, err);
+    for (int i = 0; i < s.n && st == SORI_OK; i++) {
+        if (!outp[i])
+            continue;
+        double rel, mx;
+        int64_t cnt = (int64_t)(s.bd[i].n_bytes / sizeof(float));
+        sori_compare(outp[i], s.rptr[i], cnt, &rel, &mx);
+        if (rel > res->rel_l2 || isnan(rel))
+            res->rel_l2 = rel;
+        if (mx > res->max_abs || isnan(mx))
+            res->max_abs = mx;
+        res->n_out += cnt;
     }
-    for (int i = 0; i < n; i++) {
-        sori_rt_release(rt, dptr[i]);
-        free(rptr[i]);
+    for (int i = 0; i < s.n; i++)
         free(outp[i]);
-    }
     free(scratch);
-    free(times);
+    stage_free(&s);
+    return st;
+}
+
+sori_status sori_opbench(sori_runtime *rt, int stream, const sori_op_desc *host, int n_runs,
+                         double *median_seconds, sori_error *err)
+{
+    if (!rt || !host || !median_seconds || n_runs < 1)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "opbench: bad argument");
+    staged_op s;
+    sori_status st = stage(rt, stream, host, false, &s, err);
+    if (st != SORI_OK)
+        return st;
+    double warm;
+    st = time_runs(&s, 1, &warm, err); /* warm-up: scratch growth, cuDNN/cuBLAS setup */
+    if (st == SORI_OK)
+        st = time_runs(&s, n_runs, median_seconds, err);
+    stage_free(&s);
     return st;
 }
 

@@ -22,6 +22,11 @@ typedef struct sori_opcheck_result {
 sori_status sori_opcheck(sori_runtime *rt, int stream, const sori_op_desc *host, int n_runs,
                          sori_opcheck_result *res, sori_error *err);
 
+/* The same staging without the reference: median wall time of n_runs runs
+ * after one warm-up run. For benchmarks. */
+sori_status sori_opbench(sori_runtime *rt, int stream, const sori_op_desc *host, int n_runs,
+                         double *median_seconds, sori_error *err);
+
 /* Deterministic test data: xorshift64* (seeded; seed 0 is remapped). */
 typedef struct sori_rng {
     uint64_t s;

@@ -3,7 +3,6 @@
  * pool splits the work); the rest are plain loops written so that GCC
  * vectorizes the channel-innermost inner loops (AVX2/FMA when built with
  * SORI_AVX2). */
-#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 
 #include "../kernels.h"
+#include "blas.h"
 
 struct sori_backend {
     sori_thread_pool *pool;
@@ -205,8 +205,7 @@ static void mm_block(const sori_matmul_desc *d, int b, int m0, int m1, int n0, i
     const float *a0 = d->trans_a ? a + m0 : a + (int64_t)m0 * d->lda;
     const float *b0 = d->trans_b ? bm + (int64_t)n0 * d->ldb : bm + n0;
     int rows = m1 - m0, cols = n1 - n0;
-    cblas_sgemm(CblasRowMajor, d->trans_a ? CblasTrans : CblasNoTrans,
-                d->trans_b ? CblasTrans : CblasNoTrans, rows, cols, d->k, d->alpha, a0,
+    sori_gemm(d->trans_a, d->trans_b, rows, cols, d->k, d->alpha, a0,
                 (int)d->lda, b0, (int)d->ldb, d->beta, c, (int)d->ldc);
     if (d->bias || d->act != SORI_ACT_NONE) {
         for (int r = 0; r < rows; r++) {
@@ -315,7 +314,7 @@ static void conv1d_dense_task(void *vctx, int64_t begin, int64_t end)
             src = col;
             ld = ck;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, d->c_out, ck, 1.0f, src, ld,
+        sori_gemm(false, true, rows, d->c_out, ck, 1.0f, src, ld,
                     d->w, ck, 0.0f, y, d->c_out);
         for (int t = 0; t < rows; t++) {
             float *yr = y + (int64_t)t * d->c_out;
@@ -412,7 +411,7 @@ static void conv2d_dense_rows(void *vctx, int64_t begin, int64_t end)
         if (o1 > d->c_out)
             o1 = d->c_out;
         float *y = d->y + ((int64_t)ctx->b * d->c_out + o0) * hw;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, o1 - o0, (int)hw, ck, 1.0f,
+        sori_gemm(false, false, o1 - o0, (int)hw, ck, 1.0f,
                     d->wt + (int64_t)o0 * ck, ck, ctx->col, (int)hw, 0.0f, y, (int)hw);
         for (int o = o0; o < o1; o++) {
             float *yr = y + (int64_t)(o - o0) * hw;
@@ -715,12 +714,12 @@ static void attention_task(void *vctx, int64_t begin, int64_t end)
                     qu[(int64_t)i * dk + c] = qi + u[c];
                     qv[(int64_t)i * dk + c] = qi + vb[c];
                 }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, dk, 1.0f, qu, dk, k,
+            sori_gemm(false, true, Tq, Tk, dk, 1.0f, qu, dk, k,
                         (int)d->k_stride, 0.0f, scores, Tk);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, d->n_pos, dk, 1.0f, qv, dk,
+            sori_gemm(false, true, Tq, d->n_pos, dk, 1.0f, qv, dk,
                         d->pos + (int64_t)h * dk, H * dk, 0.0f, bd, d->n_pos);
         } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, dk, 1.0f, q,
+            sori_gemm(false, true, Tq, Tk, dk, 1.0f, q,
                         (int)d->q_stride, k, (int)d->k_stride, 0.0f, scores, Tk);
         }
         for (int i = 0; i < Tq; i++) {
@@ -746,7 +745,7 @@ static void attention_task(void *vctx, int64_t begin, int64_t end)
             for (int j = 0; j < Tk; j++)
                 s[j] *= inv;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, dv, Tk, 1.0f, scores, Tk, v,
+        sori_gemm(false, false, Tq, dv, Tk, 1.0f, scores, Tk, v,
                     (int)d->v_stride, 0.0f, out, H * dv);
     }
 }
@@ -771,9 +770,9 @@ static float sigm(float x)
 static sori_status cpu_lstm(const sori_lstm_desc *d)
 {
     int B = d->batch, H = d->hidden, G = 4 * H;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, G, d->n_in, 1.0f, d->x, d->n_in,
+    sori_gemm(false, true, B, G, d->n_in, 1.0f, d->x, d->n_in,
                 d->w_ih, d->n_in, 0.0f, d->gates, G);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, G, H, 1.0f, d->h_in, H, d->w_hh, H,
+    sori_gemm(false, true, B, G, H, 1.0f, d->h_in, H, d->w_hh, H,
                 1.0f, d->gates, G);
     for (int b = 0; b < B; b++) {
         float *g = d->gates + (int64_t)b * G;
@@ -858,7 +857,7 @@ static sori_status cpu_init(const sori_backend_init *p, sori_backend **out, sori
     be->pool = p->pool;
     /* The pool shares out the cores; OpenBLAS threads on top of it would
      * oversubscribe them. */
-    openblas_set_num_threads(1);
+    sori_blas_single_thread();
     *out = be;
     return SORI_OK;
 }

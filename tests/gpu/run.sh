@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# One-shot GPU check. On a machine with an NVIDIA GPU, nvcc and CMake (no
+# other development packages needed: without OpenBLAS the CPU side uses the
+# builtin sgemm), this configures a GPU-test build, runs the `gpu` tests
+# (CUDA vs the double-precision reference, TF32 off and on), `sori check` on
+# the GPU and the kernel benchmarks, then prints a summary table. About
+# 2-4 minutes, mostly compilation.
+#   bash tests/gpu/run.sh [BUILD_DIR]      (default build-gpu)
+# Exit status: 0 when every check passed, 1 otherwise.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build-gpu}
+log=$build/gpu-check.log
+mkdir -p "$build"
+: >"$log"
+command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
+start=$(date +%s)
+declare -a names results
+record() { names+=("$1"); results+=("$2"); }
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee -a "$log"
+# the GPU's own architecture (e.g. 9.0 -> 90), unless SORI_CUDA_ARCHS is set
+archs=${SORI_CUDA_ARCHS:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '. ')}
+archs=${archs:-native}
+gen=()
+command -v ninja >/dev/null && gen=(-G Ninja)
+if cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DSORI_CUDA=ON \
+     -DSORI_CUDA_ARCHS="$archs" -DCMAKE_CUDA_ARCHITECTURES="$archs" >>"$log" 2>&1 &&
+   cmake --build "$build" -j"$(nproc)" --target sori_cli sori_cuda test_gpu_parity bench_ops >>"$log" 2>&1; then
+  record "configure + build" "ok ($(( $(date +%s) - start )) s)"
+else
+  record "configure + build" "FAILED (see $log)"
+  tail -30 "$log"
+fi
+
+run() { # run NAME COMMAND...
+  local name=$1; shift
+  echo "== $name" >>"$log"
+  "$@" >>"$log" 2>&1
+  case $? in
+    0) record "$name" "ok" ;;
+    77) record "$name" "SKIPPED: no usable GPU (see $log)" ;;
+    *) record "$name" "FAILED (see $log)" ;;
+  esac
+}
+if [ -x "$build/bin/test_gpu_parity" ]; then
+  run "sori --version" "$build/bin/sori" --version
+  run "sori check --device cuda" "$build/bin/sori" check --device cuda
+  run "gpu parity (fp32, TF32 off)" "$build/bin/test_gpu_parity"
+  SORI_CUDA_TF32=1 run "gpu parity (TF32 on)" "$build/bin/test_gpu_parity"
+  run "kernel benchmarks (cuda)" "$build/bin/bench_ops" --device cuda --runs 10
+fi
+
+echo
+echo "---- log: $log ----"
+grep -E "^(sori |backends|gpu [0-9]|test_gpu_parity:|SKIP|.*FAILED|.*GFLOP/s|matmul 1024)" "$log" | head -80
+echo
+printf '%-34s %s\n' "check" "result"
+printf '%-34s %s\n' "-----" "------"
+fail=0
+for i in "${!names[@]}"; do
+  printf '%-34s %s\n' "${names[$i]}" "${results[$i]}"
+  case "${results[$i]}" in ok*) ;; *) fail=1 ;; esac
+done
+echo "total time: $(( $(date +%s) - start )) s"
+exit $fail
