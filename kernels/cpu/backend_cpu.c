@@ -255,7 +255,7 @@ static sori_status cpu_matmul(sori_backend *be, const sori_matmul_desc *d)
     int64_t n_tasks = (int64_t)d->batch * ctx.row_blocks * ctx.col_blocks;
     /* Small products are not worth waking threads for. */
     double flops = 2.0 * d->batch * (double)d->m * d->n * d->k;
-    if (flops < 4e6)
+    if (flops < 1e6)
         mm_task(&ctx, 0, n_tasks);
     else
         sori_parallel_for(be->pool, n_tasks, 1, mm_task, &ctx);
@@ -423,32 +423,46 @@ static void conv2d_dense_rows(void *vctx, int64_t begin, int64_t end)
     }
 }
 
+/* Depthwise 2-D convolution, one (batch, channel) plane per task. Each
+ * output row accumulates kernel taps row by row; for every tap the range of
+ * output columns whose input column is inside the image is computed once,
+ * so the inner loop has no bounds checks. */
 static void conv2d_dw_task(void *vctx, int64_t begin, int64_t end)
 {
     c2_ctx *ctx = vctx;
     const sori_conv2d_desc *d = ctx->d;
-    int64_t hw = (int64_t)ctx->h_out * ctx->w_out;
+    const int wo_n = ctx->w_out, sw = d->stride_w;
+    int64_t hw = (int64_t)ctx->h_out * wo_n;
     for (int64_t task = begin; task < end; task++) {
         int b = (int)(task / d->c_in), c = (int)(task % d->c_in);
         const float *x = d->x + ((int64_t)b * d->c_in + c) * d->h * d->w;
         const float *w = d->wt + (int64_t)c * d->kh * d->kw;
         float *y = d->y + ((int64_t)b * d->c_out + c) * hw;
+        float bias = d->bias ? d->bias[c] : 0.0f;
         for (int oh = 0; oh < ctx->h_out; oh++) {
-            for (int ow = 0; ow < ctx->w_out; ow++) {
-                float acc = d->bias ? d->bias[c] : 0.0f;
-                for (int i = 0; i < d->kh; i++) {
-                    int ih = oh * d->stride_h + i - d->pad_top;
-                    if (ih < 0 || ih >= d->h)
-                        continue;
-                    for (int j = 0; j < d->kw; j++) {
-                        int iw = ow * d->stride_w + j - d->pad_left;
-                        if (iw < 0 || iw >= d->w)
-                            continue;
-                        acc += w[i * d->kw + j] * x[(int64_t)ih * d->w + iw];
-                    }
+            float *restrict yr = y + (int64_t)oh * wo_n;
+            for (int ow = 0; ow < wo_n; ow++)
+                yr[ow] = bias;
+            for (int i = 0; i < d->kh; i++) {
+                int ih = oh * d->stride_h + i - d->pad_top;
+                if (ih < 0 || ih >= d->h)
+                    continue;
+                const float *restrict xr = x + (int64_t)ih * d->w;
+                for (int j = 0; j < d->kw; j++) {
+                    /* valid ow: 0 <= ow*sw + j - pad_left < w */
+                    int off = j - d->pad_left;
+                    int lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                    int hi = (d->w - 1 - off) / sw + 1; /* exclusive */
+                    if (d->w - 1 - off < 0)
+                        hi = 0;
+                    if (hi > wo_n)
+                        hi = wo_n;
+                    float wv = w[i * d->kw + j];
+                    for (int ow = lo; ow < hi; ow++)
+                        yr[ow] += wv * xr[(int64_t)ow * sw + off];
                 }
-                y[(int64_t)oh * ctx->w_out + ow] = sori_act_apply(d->act, acc);
             }
+            act_row(yr, wo_n, d->act);
         }
     }
 }
