@@ -38,6 +38,9 @@ void sori_parallel_for(sori_thread_pool *p, int64_t n, int64_t grain, sori_task_
 const sori_backend_iface *sori_rt_iface(const sori_runtime *rt);
 sori_backend *sori_rt_backend(const sori_runtime *rt);
 sori_thread_pool *sori_rt_pool(const sori_runtime *rt);
+/* Valid stream indices are 0..n-1. Each index is used by one thread at a
+ * time; on the CPU, work on any stream runs synchronously in the caller
+ * (with the pool), so streams there only name the caller's slot. */
 int sori_rt_n_streams(const sori_runtime *rt);
 
 /* Validates the descriptor (shapes, NULL pointers, dtypes the backend

@@ -413,7 +413,7 @@ sori_thread_pool *sori_rt_pool(const sori_runtime *rt)
 
 int sori_rt_n_streams(const sori_runtime *rt)
 {
-    return rt->iface == sori_cpu_backend() ? 1 : rt->params.n_streams;
+    return rt->params.n_streams;
 }
 
 static sori_status check_stream(const sori_runtime *rt, int stream, sori_error *err)

@@ -151,6 +151,53 @@ static void test_create_free(void)
     }
 }
 
+typedef struct {
+    sori_runtime *rt;
+    int stream;
+    uint64_t seed;
+    int failures;
+} op_thread_arg;
+
+static void *op_thread(void *v)
+{
+    op_thread_arg *a = v;
+    sori_rng r;
+    sori_rng_seed(&r, a->seed);
+    for (int i = 0; i < 20; i++) {
+        sori_opcase *c = i % 2 ? sori_opcase_attention(&r, 2, 2, 30, 40, 16, true, SORI_ATT_CHUNKED, 8, 2, 4, true)
+                               : sori_opcase_matmul(&r, 2, 70, 90, 50, false, true, false, true, 0.0f, SORI_ACT_SILU, SORI_F32);
+        sori_opcheck_result res;
+        if (!c || sori_opcheck(a->rt, a->stream, &c->desc, 1, &res, NULL) != SORI_OK || res.rel_l2 > 2e-5)
+            a->failures++;
+        sori_opcase_free(c);
+    }
+    return NULL;
+}
+
+/* ops from several threads on one runtime, each on its own stream */
+static void test_concurrent_ops(void)
+{
+    sori_runtime_params p = sori_runtime_default_params();
+    p.device = SORI_DEVICE_CPU;
+    p.n_threads = 2;
+    p.pool_bytes = 4096;
+    sori_runtime *rt = NULL;
+    CHECK_STATUS(sori_runtime_create(&p, &rt, NULL), SORI_OK);
+    if (!rt)
+        return;
+    pthread_t th[3];
+    op_thread_arg args[3];
+    for (int i = 0; i < 3; i++) {
+        args[i] = (op_thread_arg){rt, i, 100 + (uint64_t)i, 0};
+        pthread_create(&th[i], NULL, op_thread, &args[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(args[i].failures == 0, "thread %d: %d ops wrong", i, args[i].failures);
+    }
+    sori_runtime_free(rt);
+}
+
 static void test_f16(void)
 {
     int bad = 0;
@@ -253,6 +300,7 @@ int main(void)
     test_pool();
     test_slabs();
     test_create_free();
+    test_concurrent_ops();
     test_f16();
     test_fold_bn();
     test_rel_pos();

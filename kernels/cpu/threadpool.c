@@ -59,14 +59,16 @@ static void run_parts(sori_thread_pool *p, uint32_t gen)
         if (!atomic_compare_exchange_weak_explicit(&p->claim, &v, v + 1, memory_order_acq_rel,
                                                    memory_order_relaxed))
             continue;
-        int part = (int)(v & 0xffff);
+        int part = (int)(v & 0xffff), n_parts = (int)((v >> 16) & 0xffff);
         int64_t begin = (int64_t)part * p->chunk;
         int64_t end = begin + p->chunk;
         if (end > p->n)
             end = p->n;
         if (begin < end)
             p->fn(p->ctx, begin, end);
-        if (atomic_fetch_add_explicit(&p->parts_done, 1, memory_order_acq_rel) + 1 == p->n_parts) {
+        /* n_parts from the claim: once the last part is counted the caller
+         * may already be setting up the next job */
+        if (atomic_fetch_add_explicit(&p->parts_done, 1, memory_order_acq_rel) + 1 == n_parts) {
             pthread_mutex_lock(&p->lock);
             pthread_cond_signal(&p->done);
             pthread_mutex_unlock(&p->lock);
