@@ -1,0 +1,396 @@
+/* Decoding and encoding through libsndfile, headerless PCM, channel
+ * selection. */
+#include <errno.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kernels/kernels.h"
+#include "sori/audio.h"
+
+void sori_audio_free(sori_audio *a)
+{
+    if (!a)
+        return;
+    free(a->samples);
+    memset(a, 0, sizeof *a);
+}
+
+/* `bad` is the status for an out-of-range value: SORI_ERR_FORMAT when a file
+ * says it, SORI_ERR_INVALID_ARG when the caller does. */
+static sori_status check_shape(const char *src, int channels, int64_t rate, sori_status bad,
+                               sori_error *err)
+{
+    if (channels < 1 || channels > SORI_AUDIO_MAX_CHANNELS)
+        return sori_fail(err, bad, 0, "%s: %d channels (1..%d supported)", src, channels,
+                         SORI_AUDIO_MAX_CHANNELS);
+    if (rate < 1000 || rate > 768000)
+        return sori_fail(err, bad, 0, "%s: sample rate %lld Hz (1 kHz..768 kHz supported)",
+                         src, (long long)rate);
+    return SORI_OK;
+}
+
+/* The first non-finite sample, or -1. */
+static int64_t find_nonfinite(const float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return i;
+    return -1;
+}
+
+static sori_status finish(const char *src, sori_audio *a, sori_error *err)
+{
+    if (a->n_frames == 0) {
+        sori_audio_free(a);
+        return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: no audio (zero samples)", src);
+    }
+    int64_t bad = find_nonfinite(a->samples, a->n_frames * a->n_channels);
+    if (bad >= 0) {
+        int64_t frame = bad / a->n_channels;
+        sori_audio_free(a);
+        return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: NaN or infinite sample at frame %lld", src,
+                         (long long)frame);
+    }
+    return SORI_OK;
+}
+
+/* ---- libsndfile ---------------------------------------------------------- */
+
+static sori_status sf_status(int sf_err)
+{
+    switch (sf_err) {
+    case SF_ERR_UNRECOGNISED_FORMAT: return SORI_ERR_UNSUPPORTED;
+    case SF_ERR_SYSTEM: return SORI_ERR_IO;
+    case SF_ERR_UNSUPPORTED_ENCODING: return SORI_ERR_UNSUPPORTED;
+    default: return SORI_ERR_FORMAT;
+    }
+}
+
+/* Containers whose headers state the exact frame count: reading fewer
+ * frames means the file is truncated. */
+static int exact_length(int format)
+{
+    switch (format & SF_FORMAT_TYPEMASK) {
+    case SF_FORMAT_WAV:
+    case SF_FORMAT_WAVEX:
+    case SF_FORMAT_AIFF:
+    case SF_FORMAT_W64:
+    case SF_FORMAT_RF64:
+    case SF_FORMAT_CAF:
+    case SF_FORMAT_FLAC: return 1;
+    default: return 0;
+    }
+}
+
+/* libsndfile shortens a RIFF data chunk that runs past the end of the file
+ * and only says so in its log ("data : 16000 (should be 14999)"). */
+static int riff_data_truncated(SNDFILE *sf, long long *declared, long long *present)
+{
+    char buf[8192], *line = NULL;
+    sf_command(sf, SFC_GET_LOG_INFO, buf, sizeof buf);
+    for (char *p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, "data : ", 7) == 0) {
+            line = p;
+            break;
+        }
+    return line && sscanf(line, "data : %lld (should be %lld)", declared, present) == 2 &&
+           *present < *declared;
+}
+
+static sori_status read_sndfile(SNDFILE *sf, const SF_INFO *info, const char *src, sori_audio *out,
+                                sori_error *err)
+{
+    sori_status st = check_shape(src, info->channels, info->samplerate, SORI_ERR_FORMAT, err);
+    if (st != SORI_OK)
+        return st;
+    long long declared, present;
+    if (exact_length(info->format) && riff_data_truncated((SNDFILE *)sf, &declared, &present))
+        return sori_fail(err, SORI_ERR_FORMAT, 0,
+                         "%s: truncated: the header declares %lld bytes of audio, the file holds %lld",
+                         src, declared, present);
+    const int64_t max_frames = (int64_t)SORI_AUDIO_MAX_SECONDS * info->samplerate;
+    if (exact_length(info->format) && info->frames > max_frames)
+        return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: %lld frames is longer than %d hours", src,
+                         (long long)info->frames, SORI_AUDIO_MAX_SECONDS / 3600);
+    /* Read in chunks into a growing buffer: some formats (MP3, Ogg) only
+     * estimate their length, and a corrupt header must not make us
+     * allocate what it claims. */
+    const int ch = info->channels;
+    int64_t cap = 0, n = 0;
+    float *buf = NULL;
+    for (;;) {
+        if (n == cap) {
+            if (cap >= max_frames) {
+                free(buf);
+                return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: longer than %d hours", src,
+                                 SORI_AUDIO_MAX_SECONDS / 3600);
+            }
+            int64_t ncap = cap ? cap * 2 : 65536;
+            if (ncap > max_frames)
+                ncap = max_frames;
+            float *nb = realloc(buf, (size_t)ncap * ch * sizeof(float));
+            if (!nb) {
+                free(buf);
+                return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", src);
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        sf_count_t got = sf_readf_float(sf, buf + n * ch, (sf_count_t)(cap - n));
+        if (got <= 0)
+            break;
+        n += got;
+    }
+    int e = sf_error(sf);
+    if (e != SF_ERR_NO_ERROR) {
+        free(buf);
+        return sori_fail(err, SORI_ERR_FORMAT, e, "%s: decoding failed after %lld frames: %s", src,
+                         (long long)n, sf_strerror(sf));
+    }
+    if (exact_length(info->format) && n < info->frames) {
+        free(buf);
+        return sori_fail(err, SORI_ERR_FORMAT, 0,
+                         "%s: truncated: the header declares %lld frames, the file holds %lld", src,
+                         (long long)info->frames, (long long)n);
+    }
+    out->samples = buf;
+    out->n_frames = n;
+    out->n_channels = ch;
+    out->sample_rate_hz = info->samplerate;
+    return finish(src, out, err);
+}
+
+sori_status sori_audio_read_file(const char *path, sori_audio *out, sori_error *err)
+{
+    if (!out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!path)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio: path is NULL");
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return sori_fail(err, SORI_ERR_IO, errno, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return sori_fail(err, SORI_ERR_IO, 0, "%s: not a regular file", path);
+    if (sb.st_size == 0)
+        return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: empty file", path);
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf) {
+        int e = sf_error(NULL);
+        return sori_fail(err, sf_status(e), e, "%s: cannot decode: %s", path, sf_strerror(NULL));
+    }
+    sori_status st = read_sndfile(sf, &info, path, out, err);
+    sf_close(sf);
+    return st;
+}
+
+typedef struct {
+    const unsigned char *data;
+    sf_count_t size, pos;
+} mem_io;
+
+static sf_count_t mem_len(void *u)
+{
+    return ((mem_io *)u)->size;
+}
+
+static sf_count_t mem_seek(sf_count_t off, int whence, void *u)
+{
+    mem_io *m = u;
+    sf_count_t p = whence == SEEK_SET ? off : whence == SEEK_CUR ? m->pos + off : m->size + off;
+    if (p < 0 || p > m->size)
+        return -1;
+    m->pos = p;
+    return p;
+}
+
+static sf_count_t mem_read(void *dst, sf_count_t n, void *u)
+{
+    mem_io *m = u;
+    if (n > m->size - m->pos)
+        n = m->size - m->pos;
+    if (n > 0) {
+        memcpy(dst, m->data + m->pos, (size_t)n);
+        m->pos += n;
+    }
+    return n > 0 ? n : 0;
+}
+
+static sf_count_t mem_write(const void *src, sf_count_t n, void *u)
+{
+    (void)src;
+    (void)n;
+    (void)u;
+    return 0;
+}
+
+static sf_count_t mem_tell(void *u)
+{
+    return ((mem_io *)u)->pos;
+}
+
+sori_status sori_audio_read_memory(const void *data, size_t size, sori_audio *out, sori_error *err)
+{
+    if (!out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!data && size)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio: data is NULL");
+    if (size == 0)
+        return sori_fail(err, SORI_ERR_FORMAT, 0, "<memory>: empty buffer");
+    SF_VIRTUAL_IO io = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
+    mem_io m = {data, (sf_count_t)size, 0};
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open_virtual(&io, SFM_READ, &info, &m);
+    if (!sf) {
+        int e = sf_error(NULL);
+        return sori_fail(err, sf_status(e), e, "<memory>: cannot decode: %s", sf_strerror(NULL));
+    }
+    sori_status st = read_sndfile(sf, &info, "<memory>", out, err);
+    sf_close(sf);
+    return st;
+}
+
+/* ---- headerless PCM ---------------------------------------------------------- */
+
+sori_status sori_audio_read_raw(const void *data, size_t size, sori_pcm_format format,
+                                int n_channels, int sample_rate_hz, sori_audio *out, sori_error *err)
+{
+    if (!out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio: out is NULL");
+    memset(out, 0, sizeof *out);
+    static const int bytes_of[] = {2, 3, 4, 4, 1, 1, 1};
+    if ((unsigned)format > SORI_PCM_ALAW)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "raw audio: unknown format %d", (int)format);
+    if (!data && size)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "raw audio: data is NULL");
+    sori_status st = check_shape("raw audio", n_channels, sample_rate_hz, SORI_ERR_INVALID_ARG, err);
+    if (st != SORI_OK)
+        return st;
+    size_t frame_bytes = (size_t)bytes_of[format] * (size_t)n_channels;
+    if (size % frame_bytes)
+        return sori_fail(err, SORI_ERR_FORMAT, 0,
+                         "raw audio: %zu bytes is not a whole number of %zu-byte frames", size,
+                         frame_bytes);
+    int64_t frames = (int64_t)(size / frame_bytes);
+    if (frames > (int64_t)SORI_AUDIO_MAX_SECONDS * sample_rate_hz)
+        return sori_fail(err, SORI_ERR_FORMAT, 0, "raw audio: longer than %d hours",
+                         SORI_AUDIO_MAX_SECONDS / 3600);
+    int64_t n = frames * n_channels;
+    float *x = malloc((size_t)(n ? n : 1) * sizeof(float));
+    if (!x)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "raw audio: out of memory");
+    const unsigned char *p = data;
+    for (int64_t i = 0; i < n; i++) {
+        switch (format) {
+        case SORI_PCM_S16LE: x[i] = (int16_t)(p[2 * i] | p[2 * i + 1] << 8) / 32768.0f; break;
+        case SORI_PCM_S24LE: {
+            int32_t v = (int32_t)((uint32_t)p[3 * i] << 8 | (uint32_t)p[3 * i + 1] << 16 |
+                                  (uint32_t)p[3 * i + 2] << 24) >> 8;
+            x[i] = (float)v / 8388608.0f;
+            break;
+        }
+        case SORI_PCM_S32LE: {
+            int32_t v = (int32_t)((uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+                                  (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24);
+            x[i] = (float)((double)v / 2147483648.0);
+            break;
+        }
+        case SORI_PCM_F32LE: {
+            uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+                         (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+            memcpy(&x[i], &u, 4);
+            break;
+        }
+        case SORI_PCM_U8: x[i] = ((int)p[i] - 128) / 128.0f; break;
+        case SORI_PCM_MULAW: x[i] = sori_g711_ulaw_decode(p[i]) / 32768.0f; break;
+        case SORI_PCM_ALAW: x[i] = sori_g711_alaw_decode(p[i]) / 32768.0f; break;
+        }
+    }
+    out->samples = x;
+    out->n_frames = frames;
+    out->n_channels = n_channels;
+    out->sample_rate_hz = sample_rate_hz;
+    return finish("raw audio", out, err);
+}
+
+/* ---- channels ------------------------------------------------------------------ */
+
+sori_status sori_audio_select_channel(const sori_audio *in, int channel, sori_audio *out,
+                                      sori_error *err)
+{
+    if (!in || !out || !in->samples || in->n_channels < 1)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio: bad argument");
+    if (channel != SORI_CHANNEL_MIX && (channel < 0 || channel >= in->n_channels))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio: channel %d of %d", channel,
+                         in->n_channels);
+    float *x = malloc((size_t)(in->n_frames ? in->n_frames : 1) * sizeof(float));
+    if (!x)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "audio: out of memory");
+    const int ch = in->n_channels;
+    for (int64_t t = 0; t < in->n_frames; t++) {
+        if (channel == SORI_CHANNEL_MIX) {
+            float s = 0.0f;
+            for (int c = 0; c < ch; c++)
+                s += in->samples[t * ch + c];
+            x[t] = s / (float)ch;
+        } else {
+            x[t] = in->samples[t * ch + channel];
+        }
+    }
+    sori_audio r = {x, in->n_frames, 1, in->sample_rate_hz};
+    if (out == in)
+        free(out->samples);
+    *out = r;
+    return SORI_OK;
+}
+
+/* ---- encoding -------------------------------------------------------------------- */
+
+sori_status sori_audio_write_file(const char *path, const sori_audio *a,
+                                  sori_audio_encoding encoding, sori_error *err)
+{
+    if (!path || !a || !a->samples || a->n_frames < 1)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio write: bad argument");
+    sori_status st = check_shape(path, a->n_channels, a->sample_rate_hz, SORI_ERR_INVALID_ARG, err);
+    if (st != SORI_OK)
+        return st;
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    info.samplerate = a->sample_rate_hz;
+    info.channels = a->n_channels;
+    switch (encoding) {
+    case SORI_ENC_WAV_PCM16: info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16; break;
+    case SORI_ENC_WAV_FLOAT: info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT; break;
+    case SORI_ENC_WAV_MULAW: info.format = SF_FORMAT_WAV | SF_FORMAT_ULAW; break;
+    case SORI_ENC_WAV_ALAW: info.format = SF_FORMAT_WAV | SF_FORMAT_ALAW; break;
+    case SORI_ENC_FLAC: info.format = SF_FORMAT_FLAC | SF_FORMAT_PCM_16; break;
+    case SORI_ENC_OGG_OPUS: info.format = SF_FORMAT_OGG | SF_FORMAT_OPUS; break;
+    default:
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "%s: unknown encoding %d", path, (int)encoding);
+    }
+    if (!sf_format_check(&info))
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: this encoding cannot store %d channels at %d Hz",
+                         path, a->n_channels, a->sample_rate_hz);
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+    if (!sf) {
+        int e = sf_error(NULL);
+        return sori_fail(err, e == SF_ERR_SYSTEM ? SORI_ERR_IO : SORI_ERR_UNSUPPORTED, e,
+                         "%s: cannot create: %s", path, sf_strerror(NULL));
+    }
+    sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    sf_count_t wrote = sf_writef_float(sf, a->samples, (sf_count_t)a->n_frames);
+    int e = sf_error(sf);
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s", sf_strerror(sf));
+    if (sf_close(sf) != 0 || wrote != (sf_count_t)a->n_frames || e != SF_ERR_NO_ERROR)
+        return sori_fail(err, SORI_ERR_IO, e, "%s: write failed: %s", path, msg);
+    return SORI_OK;
+}
