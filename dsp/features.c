@@ -362,8 +362,11 @@ int64_t sori_features_num_frames(const sori_features *fx, int64_t n_samples)
     if (!fx)
         return 0;
     int64_t n = total_frames(fx, n_samples);
-    if (fx->p.kind == SORI_FEAT_NEMO && fx->p.pad_to > 0 && n % fx->p.pad_to)
-        n += fx->p.pad_to - n % fx->p.pad_to;
+    if (fx->p.kind == SORI_FEAT_NEMO && n_samples > 0) {
+        n += 1; /* torch.stft's last frame, which NeMo masks to pad_value */
+        if (fx->p.pad_to > 0 && n % fx->p.pad_to)
+            n += fx->p.pad_to - n % fx->p.pad_to;
+    }
     return n;
 }
 

@@ -105,8 +105,10 @@ SORI_API sori_feature_params sori_features_params(const sori_features *fx);
 
 /* Values per frame: n_mels (+1 with Kaldi's use_energy). */
 SORI_API int sori_features_dim(const sori_features *fx);
-/* Frames computed for n_samples of input (offline). For NeMo this is the
- * number of valid frames (padded up to pad_to). */
+/* Frames computed for n_samples of input (offline). For NeMo, as its
+ * preprocessor returns them: torch.stft's 1 + n // hop frames, of which the
+ * first n // hop are valid and the rest pad_value, padded up to a multiple
+ * of pad_to (a stream gives the n // hop valid frames). */
 SORI_API int64_t sori_features_num_frames(const sori_features *fx, int64_t n_samples);
 
 /* Offline: writes up to max_frames rows of dim values to out and sets
