@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "sori/common.h"
 #include "sori/runtime.h"
 
@@ -16,6 +17,9 @@ static void usage(FILE *f)
             "  check [--device cpu|cuda[:N]|auto] [--threads N]\n"
             "                      run the backend self-check (a Conformer-shaped workload\n"
             "                      against a double-precision reference)\n"
+            "  features FILE [--kind kaldi|nemo] [--mel-bins N] [--sample-rate HZ]\n"
+            "           [--channel N|mix] -o OUT.npy\n"
+            "                      write FILE's log-mel features as a NumPy array\n"
             "  version             print the version, the backends and the GPUs\n"
             "\n"
             "options:\n"
@@ -45,7 +49,7 @@ static int cmd_version(void)
     return 0;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
+int parse_int_arg(const char *s, int lo, int hi, int *out)
 {
     char *end = NULL;
     long v = strtol(s, &end, 10);
@@ -66,7 +70,7 @@ static int cmd_check(int argc, char **argv)
                 return 2;
             }
         } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            if (!parse_int(argv[++i], 1, 256, &p.n_threads)) {
+            if (!parse_int_arg(argv[++i], 1, 256, &p.n_threads)) {
                 fprintf(stderr, "sori check: bad --threads '%s' (1..256)\n", argv[i]);
                 return 2;
             }
@@ -109,6 +113,14 @@ int main(int argc, char **argv)
         return cmd_version();
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 2, argv + 2);
+    if (strcmp(cmd, "features") == 0) {
+#ifdef SORI_HAVE_AUDIO_IO
+        return cmd_features(argc - 2, argv + 2);
+#else
+        fprintf(stderr, "sori: this build has no audio front end (built with SORI_AUDIO_IO=OFF)\n");
+        return 1;
+#endif
+    }
     fprintf(stderr, "sori: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

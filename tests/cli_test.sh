@@ -24,6 +24,21 @@ expect 2 "unknown command" -- "$sori" frobnicate
 expect 2 "no command" -- "$sori"
 expect 0 "help" -- "$sori" --help
 
+# sori features (when the build has the audio front end)
+if "$sori" features --help >/dev/null 2>&1; then
+  wav=$(dirname "$0")/fixtures/stereo_22k.wav
+  expect 0 "features kaldi" -- "$sori" features "$wav" -o "$tmp/f.npy"
+  head -c 6 "$tmp/f.npy" | od -c | grep -q 'N   U   M   P   Y' && ok || bad "features: not an .npy file"
+  grep -q "'shape': (8, 80)" "$tmp/f.npy" && ok || bad "features: shape (8 frames of 0.1 s x 80)"
+  expect 0 "features nemo, channel 1" -- "$sori" features "$wav" --kind nemo --channel 1 --mel-bins 64 -o "$tmp/g.npy"
+  grep -q "'shape': (11, 64)" "$tmp/g.npy" && ok || bad "features nemo: shape"
+  expect 1 "features of a missing file" -- "$sori" features "$tmp/missing.wav" -o "$tmp/x.npy"
+  grep -q "missing.wav" "$tmp/out" && ok || bad "the error names the file"
+  expect 1 "features of a bad channel" -- "$sori" features "$wav" --channel 7 -o "$tmp/x.npy"
+  expect 2 "features without -o" -- "$sori" features "$wav"
+  expect 2 "features with a bad kind" -- "$sori" features "$wav" --kind mfcc -o "$tmp/x.npy"
+fi
+
 # the program itself links no CUDA library
 if command -v ldd >/dev/null; then
   if ldd "$sori" | grep -Eq 'libcuda|libcudart|libcublas|libcudnn|libcufft'; then bad "sori links CUDA"; else ok; fi
