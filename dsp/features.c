@@ -88,6 +88,58 @@ static float gauss(uint64_t *s)
     return (float)(sqrt(-2.0 * log(u[0] + 1e-300)) * cos(2.0 * M_PI * u[1]));
 }
 
+/* ---- vectorized natural log -------------------------------------------------
+ * y[i] = ln(max(x[i], floor)) (Kaldi) or ln(x[i] + guard) (NeMo). AVX2: the
+ * Cephes logf method (mantissa in [sqrt(1/2), sqrt(2)), degree-8 polynomial,
+ * two-part ln 2), about 1 ulp for the positive normal inputs used here;
+ * elsewhere libm's logf. */
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+static inline __m256 log256(__m256 x)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256i xi = _mm256_castps_si256(x);
+    __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(xi, 23), _mm256_set1_epi32(126)));
+    /* mantissa in [0.5, 1) */
+    __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(xi, _mm256_set1_epi32(0x007fffff)),
+                                                   _mm256_set1_epi32(0x3f000000)));
+    __m256 small = _mm256_cmp_ps(m, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+    e = _mm256_sub_ps(e, _mm256_and_ps(one, small));
+    __m256 f = _mm256_sub_ps(_mm256_add_ps(m, _mm256_and_ps(m, small)), one);
+    __m256 z = _mm256_mul_ps(f, f);
+    __m256 y = _mm256_set1_ps(7.0376836292e-2f);
+    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(-1.1514610310e-1f));
+    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(1.1676998740e-1f));
+    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(-1.2420140846e-1f));
+    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(1.4249322787e-1f));
+    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(-1.6668057665e-1f));
+    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(2.0000714765e-1f));
+    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(-2.4999993993e-1f));
+    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(3.3333331174e-1f));
+    y = _mm256_mul_ps(_mm256_mul_ps(y, f), z);
+    y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
+    y = _mm256_fnmadd_ps(_mm256_set1_ps(0.5f), z, y);
+    return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), _mm256_add_ps(f, y));
+}
+#endif
+
+/* mode 0: ln(max(x, c)); mode 1: ln(x + c). Inputs are >= 0. */
+static void log_row(float *y, int n, float c, int add)
+{
+    int i = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+    const __m256 cv = _mm256_set1_ps(c);
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(y + i);
+        v = add ? _mm256_add_ps(v, cv) : _mm256_max_ps(v, cv);
+        _mm256_storeu_ps(y + i, log256(v));
+    }
+#endif
+    for (; i < n; i++)
+        y[i] = add ? logf(y[i] + c) : logf(y[i] > c ? y[i] : c);
+}
+
 /* ---- parameters ----------------------------------------------------------------- */
 
 sori_feature_params sori_feature_default_params(sori_feature_kind kind)
@@ -401,14 +453,20 @@ static inline float sample_at(const sori_features *fx, const float *buf, int64_t
 }
 
 /* Computes one frame whose samples are in buf (see sample_at) into out. */
-static void compute_frame(const sori_features *fx, work_t *w, const float *buf, int64_t base,
-                          int64_t total, int64_t first, float *out)
+static void compute_frame(const sori_features *fx, work_t *w, const float *buf, float scale,
+                          int64_t base, int64_t total, int64_t first, float *out)
 {
     const sori_feature_params *p = &fx->p;
     float *x = w->frame;
     const int len = fx->frame_len;
-    for (int i = 0; i < len; i++)
-        x[i] = sample_at(fx, buf, base, total, first + i);
+    if (first >= base && (total < 0 || first + len <= total)) { /* inside the signal */
+        const float *src = buf + (first - base);
+        for (int i = 0; i < len; i++)
+            x[i] = src[i] * scale;
+    } else {
+        for (int i = 0; i < len; i++)
+            x[i] = sample_at(fx, buf, base, total, first + i) * scale;
+    }
     float log_energy = 0.0f;
     if (p->kind == SORI_FEAT_KALDI) {
         if (p->dither > 0.0f)
@@ -428,13 +486,12 @@ static void compute_frame(const sori_features *fx, work_t *w, const float *buf, 
                 e += x[i] * x[i];
             log_energy = logf(e > FLT_EPSILON ? e : FLT_EPSILON);
         }
-        if (p->preemph != 0.0f) {
-            for (int i = len - 1; i > 0; i--)
-                x[i] -= p->preemph * x[i - 1];
-            x[0] -= p->preemph * x[0];
-        }
-        for (int i = 0; i < len; i++)
-            x[i] *= fx->window[i];
+        /* pre-emphasis (x[i] -= p x[i-1] from the top, x[0] -= p x[0]) and
+         * the window in one pass from the top, so the loop vectorizes */
+        const float pe = p->preemph, *win = fx->window;
+        for (int i = len - 1; i > 0; i--)
+            x[i] = (x[i] - pe * x[i - 1]) * win[i];
+        x[0] = (x[0] - pe * x[0]) * win[0];
         for (int i = len; i < fx->fft_size; i++)
             x[i] = 0.0f;
         if (p->use_energy && !p->raw_energy) {
@@ -472,11 +529,12 @@ static void compute_frame(const sori_features *fx, work_t *w, const float *buf, 
         float e = 0.0f;
         for (int i = fx->mel_lo[b]; i < fx->mel_hi[b]; i++)
             e += row[i] * w->power[i];
-        if (p->kind == SORI_FEAT_KALDI)
-            mel_out[b] = logf(e > FLT_EPSILON ? e : FLT_EPSILON);
-        else
-            mel_out[b] = logf(e + p->log_guard);
+        mel_out[b] = e;
     }
+    if (p->kind == SORI_FEAT_KALDI)
+        log_row(mel_out, p->n_mels, FLT_EPSILON, 0);
+    else
+        log_row(mel_out, p->n_mels, p->log_guard, 1);
 }
 
 /* NeMo's per-utterance normalization over `valid` frames (std with n-1,
@@ -528,27 +586,34 @@ sori_status sori_features_compute(const sori_features *fx, const float *samples,
                              (long long)i);
     if (n_out == 0)
         return SORI_OK;
-    /* the scaled (for NeMo also dithered and pre-emphasized) signal, in the
-     * same arithmetic as the stream so both give identical frames */
-    float *sig = malloc((size_t)n_samples * sizeof(float));
-    if (!sig)
-        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "features: out of memory");
-    const float scale = fx->p.sample_scale;
-    for (int64_t i = 0; i < n_samples; i++)
-        sig[i] = samples[i] * scale;
+    /* Kaldi frames read the caller's samples directly (scaled per frame);
+     * NeMo's pre-emphasis (and dither) runs over the whole signal first.
+     * Both in the same arithmetic as the stream, for identical frames. */
+    float *sig = NULL;
+    const float *src = samples;
+    float src_scale = fx->p.sample_scale;
     work_t w;
     sori_status st = work_init(fx, &w, err);
-    if (st == SORI_OK) {
-        if (fx->p.kind == SORI_FEAT_NEMO) {
-            if (fx->p.dither > 0.0f) /* NeMo dithers before pre-emphasis */
-                for (int64_t i = 0; i < n_samples; i++)
-                    sig[i] += fx->p.dither * gauss(&w.rng);
-            if (fx->p.preemph != 0.0f)
-                for (int64_t i = n_samples - 1; i > 0; i--)
-                    sig[i] = sig[i] - fx->p.preemph * sig[i - 1];
+    if (st == SORI_OK && fx->p.kind == SORI_FEAT_NEMO) {
+        sig = malloc((size_t)n_samples * sizeof(float));
+        if (!sig) {
+            work_free(&w);
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "features: out of memory");
         }
+        for (int64_t i = 0; i < n_samples; i++)
+            sig[i] = samples[i] * src_scale;
+        if (fx->p.dither > 0.0f) /* NeMo dithers before pre-emphasis */
+            for (int64_t i = 0; i < n_samples; i++)
+                sig[i] += fx->p.dither * gauss(&w.rng);
+        if (fx->p.preemph != 0.0f)
+            for (int64_t i = n_samples - 1; i > 0; i--)
+                sig[i] = sig[i] - fx->p.preemph * sig[i - 1];
+        src = sig;
+        src_scale = 1.0f;
+    }
+    if (st == SORI_OK) {
         for (int64_t i = 0; i < valid; i++)
-            compute_frame(fx, &w, sig, 0, n_samples, frame_start(fx, i), out + i * fx->dim);
+            compute_frame(fx, &w, src, src_scale, 0, n_samples, frame_start(fx, i), out + i * fx->dim);
         normalize(fx, out, valid);
         for (int64_t i = valid * fx->dim; i < n_out * fx->dim; i++)
             out[i] = fx->p.pad_value;
@@ -665,7 +730,7 @@ static sori_status produce(sori_feature_stream *s, sori_error *err)
         sori_status st = push_ready(s, err, &row);
         if (st != SORI_OK)
             return st;
-        compute_frame(fx, &s->w, s->buf, s->base, total, first, row);
+        compute_frame(fx, &s->w, s->buf, 1.0f, s->base, total, first, row);
         s->next_frame++;
     }
     /* keep from the first sample the next frame can touch (reflection at the
