@@ -95,6 +95,34 @@ SORI_API int16_t sori_g711_ulaw_decode(uint8_t code);
 SORI_API uint8_t sori_g711_alaw_encode(int16_t pcm);
 SORI_API int16_t sori_g711_alaw_decode(uint8_t code);
 
+/* ---- raw Opus packets (libopus) ---------------------------------------------
+ * For streams that carry Opus packets without a container (WebRTC gateways,
+ * sori's socket protocol). Rates: 8000, 12000, 16000, 24000 or 48000 Hz;
+ * 1 or 2 channels. A decoder holds the codec state of one stream. */
+typedef struct sori_opus_decoder sori_opus_decoder;
+typedef struct sori_opus_encoder sori_opus_encoder;
+
+SORI_API sori_status sori_opus_decoder_create(int sample_rate_hz, int n_channels,
+                                              sori_opus_decoder **out, sori_error *err);
+SORI_API void sori_opus_decoder_free(sori_opus_decoder *d);
+/* Decodes one packet into at most max_frames frames (interleaved floats;
+ * 120 ms at the rate always suffices) and sets *n_frames. packet == NULL
+ * conceals one lost packet of max_frames frames. A corrupt packet is
+ * SORI_ERR_FORMAT; the decoder stays usable. */
+SORI_API sori_status sori_opus_decoder_decode(sori_opus_decoder *d, const uint8_t *packet,
+                                              size_t size, float *out, int max_frames,
+                                              int *n_frames, sori_error *err);
+
+/* bitrate_bps: 6000..510000 (e.g. 16000 for narrow-band speech). */
+SORI_API sori_status sori_opus_encoder_create(int sample_rate_hz, int n_channels, int bitrate_bps,
+                                              sori_opus_encoder **out, sori_error *err);
+SORI_API void sori_opus_encoder_free(sori_opus_encoder *e);
+/* Encodes exactly one frame of 2.5, 5, 10, 20, 40 or 60 ms (n_frames
+ * samples per channel) into packet (max_bytes; 1275 always suffices). */
+SORI_API sori_status sori_opus_encoder_encode(sori_opus_encoder *e, const float *pcm, int n_frames,
+                                              uint8_t *packet, size_t max_bytes, size_t *n_bytes,
+                                              sori_error *err);
+
 /* ---- resampling (libsoxr, high quality) ---------------------------------- */
 
 typedef struct sori_resampler sori_resampler;

@@ -1,7 +1,7 @@
 /* libFuzzer target: audio decoding of arbitrary bytes, as a file in memory
  * (libsndfile: WAV, FLAC, Ogg Vorbis/Opus, MP3 …) and as headerless PCM in
- * the format named by the first byte. Whatever decodes must be finite and
- * have a sane shape. */
+ * the format named by the first byte, and as length-prefixed raw Opus
+ * packets. Whatever decodes must be finite and have a sane shape. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +29,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (sori_audio_read_raw(data + 2, size - 2, fmt, channels, 8000, &a, NULL) == SORI_OK)
             check(&a);
         sori_audio_free(&a);
+    }
+    /* the bytes as raw Opus packets, each prefixed by a one-byte length */
+    sori_opus_decoder *d = NULL;
+    if (sori_opus_decoder_create(16000, 1 + (size & 1), &d, NULL) == SORI_OK) {
+        static float pcm[5760 * 2];
+        for (size_t pos = 0; pos < size;) {
+            size_t len = data[pos++];
+            if (len == 0 || len > size - pos)
+                break;
+            int nf = 0;
+            if (sori_opus_decoder_decode(d, data + pos, len, pcm, 5760, &nf, NULL) == SORI_OK &&
+                (nf < 0 || nf > 5760))
+                abort();
+            pos += len;
+        }
+        sori_opus_decoder_free(d);
     }
     return 0;
 }

@@ -25,7 +25,7 @@ archs=${archs:-native}
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
 if cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DSORI_CUDA=ON \
-     -DSORI_AUDIO_IO="$(pkg-config --exists sndfile soxr kissfft-float 2>/dev/null && echo ON || echo OFF)" \
+     -DSORI_AUDIO_IO="$(pkg-config --exists sndfile soxr kissfft-float opus 2>/dev/null && echo ON || echo OFF)" \
      -DSORI_CUDA_ARCHS="$archs" -DCMAKE_CUDA_ARCHITECTURES="$archs" >>"$log" 2>&1 &&
    cmake --build "$build" -j"$(nproc)" --target sori_cli sori_cuda test_gpu_parity bench_ops >>"$log" 2>&1; then
   record "configure + build" "ok ($(( $(date +%s) - start )) s)"
