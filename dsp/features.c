@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "features_internal.h"
 #include "kernels/kernels.h"
 #include "sori/features.h"
 
@@ -392,6 +393,23 @@ sori_feature_params sori_features_params(const sori_features *fx)
     return p;
 }
 
+const float *sori_features_window(const sori_features *fx, int *frame_len)
+{
+    *frame_len = fx->frame_len;
+    return fx->window;
+}
+
+const float *sori_features_mel(const sori_features *fx, int *mel_bins)
+{
+    *mel_bins = fx->n_bins;
+    return fx->mel;
+}
+
+int sori_features_fft_size(const sori_features *fx)
+{
+    return fx->fft_size;
+}
+
 int sori_features_dim(const sori_features *fx)
 {
     return fx ? fx->dim : 0;
@@ -453,11 +471,10 @@ static inline float sample_at(const sori_features *fx, const float *buf, int64_t
 }
 
 /* Computes one frame whose samples are in buf (see sample_at) into out. */
-static void compute_frame(const sori_features *fx, work_t *w, const float *buf, float scale,
-                          int64_t base, int64_t total, int64_t first, float *out)
+/* The frame_len samples of a frame, scaled, with the kind's edge rule. */
+static void extract_frame(const sori_features *fx, const float *buf, float scale, int64_t base,
+                          int64_t total, int64_t first, float *x)
 {
-    const sori_feature_params *p = &fx->p;
-    float *x = w->frame;
     const int len = fx->frame_len;
     if (first >= base && (total < 0 || first + len <= total)) { /* inside the signal */
         const float *src = buf + (first - base);
@@ -467,6 +484,15 @@ static void compute_frame(const sori_features *fx, work_t *w, const float *buf, 
         for (int i = 0; i < len; i++)
             x[i] = sample_at(fx, buf, base, total, first + i) * scale;
     }
+}
+
+static void compute_frame(const sori_features *fx, work_t *w, const float *buf, float scale,
+                          int64_t base, int64_t total, int64_t first, float *out)
+{
+    const sori_feature_params *p = &fx->p;
+    float *x = w->frame;
+    const int len = fx->frame_len;
+    extract_frame(fx, buf, scale, base, total, first, x);
     float log_energy = 0.0f;
     if (p->kind == SORI_FEAT_KALDI) {
         if (p->dither > 0.0f)
@@ -568,6 +594,23 @@ static void normalize(const sori_features *fx, float *f, int64_t valid)
     }
 }
 
+/* NeMo's whole-signal steps: scale, dither, pre-emphasis (y[0] = x[0]). */
+static float *nemo_signal(const sori_features *fx, const float *samples, int64_t n, uint64_t *rng)
+{
+    float *sig = malloc((size_t)(n ? n : 1) * sizeof(float));
+    if (!sig)
+        return NULL;
+    for (int64_t i = 0; i < n; i++)
+        sig[i] = samples[i] * fx->p.sample_scale;
+    if (fx->p.dither > 0.0f) /* NeMo dithers before pre-emphasis */
+        for (int64_t i = 0; i < n; i++)
+            sig[i] += fx->p.dither * gauss(rng);
+    if (fx->p.preemph != 0.0f)
+        for (int64_t i = n - 1; i > 0; i--)
+            sig[i] = sig[i] - fx->p.preemph * sig[i - 1];
+    return sig;
+}
+
 sori_status sori_features_compute(const sori_features *fx, const float *samples, int64_t n_samples,
                                   float *out, int64_t max_frames, int64_t *n_frames, sori_error *err)
 {
@@ -595,19 +638,10 @@ sori_status sori_features_compute(const sori_features *fx, const float *samples,
     work_t w;
     sori_status st = work_init(fx, &w, err);
     if (st == SORI_OK && fx->p.kind == SORI_FEAT_NEMO) {
-        sig = malloc((size_t)n_samples * sizeof(float));
-        if (!sig) {
+        if (!(sig = nemo_signal(fx, samples, n_samples, &w.rng))) {
             work_free(&w);
             return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "features: out of memory");
         }
-        for (int64_t i = 0; i < n_samples; i++)
-            sig[i] = samples[i] * src_scale;
-        if (fx->p.dither > 0.0f) /* NeMo dithers before pre-emphasis */
-            for (int64_t i = 0; i < n_samples; i++)
-                sig[i] += fx->p.dither * gauss(&w.rng);
-        if (fx->p.preemph != 0.0f)
-            for (int64_t i = n_samples - 1; i > 0; i--)
-                sig[i] = sig[i] - fx->p.preemph * sig[i - 1];
         src = sig;
         src_scale = 1.0f;
     }
@@ -621,6 +655,145 @@ sori_status sori_features_compute(const sori_features *fx, const float *samples,
         work_free(&w);
     }
     free(sig);
+    return st;
+}
+
+/* ---- batched, on a runtime ------------------------------------------------------ */
+
+static uint64_t dither_seed(const sori_features *fx)
+{
+    return fx->p.dither_seed ? fx->p.dither_seed : 0x853c49e6748fea9bull;
+}
+
+sori_status sori_features_compute_batch(sori_runtime *rt, int stream, const sori_features *fx,
+                                        int batch, const float *const *samples,
+                                        const int64_t *n_samples, float *const *out,
+                                        const int64_t *max_frames, int64_t *n_frames,
+                                        sori_error *err)
+{
+    if (!rt || !fx || batch < 0 || (batch && (!samples || !n_samples || !out || !max_frames || !n_frames)))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "features batch: bad argument");
+    const sori_feature_params *p = &fx->p;
+    int gpu = sori_rt_supports(rt, SORI_OP_LOGMEL, SORI_F32) &&
+              !(p->kind == SORI_FEAT_KALDI && p->use_energy && !p->raw_energy);
+    if (!gpu) {
+        for (int b = 0; b < batch; b++) {
+            sori_status st = sori_features_compute(fx, samples[b], n_samples[b], out[b], max_frames[b],
+                                                   &n_frames[b], err);
+            if (st != SORI_OK)
+                return st;
+        }
+        return SORI_OK;
+    }
+    /* check every item first, then cut all frames into one staging matrix */
+    int64_t total = 0;
+    for (int b = 0; b < batch; b++) {
+        n_frames[b] = 0;
+        if (n_samples[b] < 0 || (n_samples[b] && !samples[b]))
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "features batch: item %d: bad samples", b);
+        int64_t need = sori_features_num_frames(fx, n_samples[b]);
+        if (need > max_frames[b] || (need && !out[b]))
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "features batch: item %d: room for %lld frames, %lld needed",
+                             b, (long long)max_frames[b], (long long)need);
+        for (int64_t i = 0; i < n_samples[b]; i++)
+            if (!isfinite(samples[b][i]))
+                return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "features batch: item %d: NaN or infinite sample at %lld",
+                                 b, (long long)i);
+        total += total_frames(fx, n_samples[b]);
+    }
+    const int L = fx->frame_len, D = fx->dim;
+    float *frames = malloc((size_t)(total ? total : 1) * L * sizeof(float));
+    float *feats = malloc((size_t)(total ? total : 1) * D * sizeof(float));
+    sori_status st = frames && feats ? SORI_OK : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "features batch: out of memory");
+    int64_t row = 0;
+    for (int b = 0; b < batch && st == SORI_OK; b++) {
+        uint64_t rng = dither_seed(fx);
+        const float *src = samples[b];
+        float scale = p->sample_scale, *sig = NULL;
+        if (p->kind == SORI_FEAT_NEMO) {
+            if (!(sig = nemo_signal(fx, samples[b], n_samples[b], &rng))) {
+                st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "features batch: out of memory");
+                break;
+            }
+            src = sig;
+            scale = 1.0f;
+        }
+        int64_t valid = total_frames(fx, n_samples[b]);
+        for (int64_t i = 0; i < valid; i++, row++) {
+            float *x = frames + row * L;
+            extract_frame(fx, src, scale, 0, n_samples[b], frame_start(fx, i), x);
+            if (p->kind == SORI_FEAT_KALDI && p->dither > 0.0f)
+                for (int k = 0; k < L; k++)
+                    x[k] += p->dither * gauss(&rng);
+        }
+        free(sig);
+    }
+    /* the spectra on the backend */
+    void *d_frames = NULL, *d_window = NULL, *d_mel = NULL, *d_out = NULL;
+    const int mel_bins = fx->n_bins;
+    if (st == SORI_OK && total > 0) {
+        st = sori_rt_alloc(rt, (size_t)total * L * sizeof(float), &d_frames, err);
+        if (st == SORI_OK)
+            st = sori_rt_alloc(rt, (size_t)L * sizeof(float), &d_window, err);
+        if (st == SORI_OK)
+            st = sori_rt_alloc(rt, (size_t)p->n_mels * mel_bins * sizeof(float), &d_mel, err);
+        if (st == SORI_OK)
+            st = sori_rt_alloc(rt, (size_t)total * D * sizeof(float), &d_out, err);
+        if (st == SORI_OK)
+            st = sori_rt_upload(rt, stream, d_frames, frames, (size_t)total * L * sizeof(float), err);
+        if (st == SORI_OK)
+            st = sori_rt_upload(rt, stream, d_window, fx->window, (size_t)L * sizeof(float), err);
+        if (st == SORI_OK)
+            st = sori_rt_upload(rt, stream, d_mel, fx->mel, (size_t)p->n_mels * mel_bins * sizeof(float), err);
+        if (st == SORI_OK) {
+            sori_op_desc op = {.op = SORI_OP_LOGMEL};
+            sori_logmel_desc *d = &op.u.logmel;
+            d->n_frames = total;
+            d->frame_len = L;
+            d->fft_size = fx->fft_size;
+            d->mel_bins = mel_bins;
+            d->n_mels = p->n_mels;
+            d->kaldi = p->kind == SORI_FEAT_KALDI;
+            d->remove_dc = p->remove_dc;
+            d->preemph = p->preemph;
+            d->mag_power = d->kaldi ? (p->use_power ? 2.0f : 1.0f) : p->mag_power;
+            d->log_floor = d->kaldi ? FLT_EPSILON : p->log_guard;
+            d->energy_col = d->kaldi && p->use_energy ? (p->htk_compat ? p->n_mels : 0) : -1;
+            d->frames = d_frames;
+            d->window = d_window;
+            d->mel = d_mel;
+            d->out = d_out;
+            st = sori_rt_run(rt, stream, &op, err);
+        }
+        if (st == SORI_OK)
+            st = sori_rt_download(rt, stream, feats, d_out, (size_t)total * D * sizeof(float), err);
+        if (st == SORI_OK)
+            st = sori_rt_sync(rt, stream, err);
+    }
+    sori_rt_release(rt, d_frames);
+    sori_rt_release(rt, d_window);
+    sori_rt_release(rt, d_mel);
+    sori_rt_release(rt, d_out);
+    /* the per-utterance steps on the host */
+    row = 0;
+    for (int b = 0; b < batch && st == SORI_OK; b++) {
+        int64_t valid = total_frames(fx, n_samples[b]), n_out = sori_features_num_frames(fx, n_samples[b]);
+        memcpy(out[b], feats + row * D, (size_t)valid * D * sizeof(float));
+        row += valid;
+        if (p->kind == SORI_FEAT_KALDI && p->use_energy && p->energy_floor > 0.0f) {
+            float lf = logf(p->energy_floor);
+            int col = p->htk_compat ? p->n_mels : 0;
+            for (int64_t i = 0; i < valid; i++)
+                if (out[b][i * D + col] < lf)
+                    out[b][i * D + col] = lf;
+        }
+        normalize(fx, out[b], valid);
+        for (int64_t i = valid * D; i < n_out * D; i++)
+            out[b][i] = p->pad_value;
+        n_frames[b] = n_out;
+    }
+    free(frames);
+    free(feats);
     return st;
 }
 

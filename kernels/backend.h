@@ -28,7 +28,7 @@
 extern "C" {
 #endif
 
-#define SORI_BACKEND_ABI 1
+#define SORI_BACKEND_ABI 2
 
 typedef enum sori_dtype {
     SORI_F32 = 0,
@@ -61,6 +61,7 @@ typedef enum sori_op {
     SORI_OP_EMBEDDING,
     SORI_OP_ATTENTION,
     SORI_OP_LSTM_STEP,
+    SORI_OP_LOGMEL,
     SORI_OP_COUNT_
 } sori_op;
 
@@ -218,6 +219,31 @@ typedef struct sori_lstm_desc {
     float *h_out, *c_out, *gates;
 } sori_lstm_desc;
 
+/* Log-mel spectra of pre-extracted frames (the heavy half of feature
+ * extraction; dsp/ cuts the frames and applies the rest). Per frame of
+ * frame_len samples:
+ *   Kaldi style (kaldi = true): remove the mean if remove_dc; the raw log
+ *     energy ln(max(sum x^2, floor)) when energy_col >= 0; pre-emphasis
+ *     x[i] -= preemph * x[i-1] (i from the top), x[0] -= preemph * x[0];
+ *   both: multiply by window, zero-pad to fft_size, real FFT,
+ *     power |X|^2 (mag_power 1: magnitude; other values |X|^mag_power),
+ *     e_m = sum_k mel[m, k] * power[k] over the first mel_bins bins,
+ *     Kaldi: ln(max(e_m, log_floor)); NeMo (kaldi = false): ln(e_m + log_floor).
+ * out row = dim values: the n_mels log energies, with the log energy
+ * inserted at column energy_col when energy_col >= 0 (dim = n_mels + 1).
+ * frames [n_frames, frame_len], window [frame_len], mel [n_mels, mel_bins],
+ * out [n_frames, dim]. mel_bins <= fft_size/2 + 1; frame_len <= fft_size;
+ * fft_size even. */
+typedef struct sori_logmel_desc {
+    int64_t n_frames;
+    int frame_len, fft_size, mel_bins, n_mels;
+    bool kaldi, remove_dc;
+    float preemph, mag_power, log_floor;
+    int energy_col; /* -1: none */
+    const float *frames, *window, *mel;
+    float *out;
+} sori_logmel_desc;
+
 typedef struct sori_op_desc {
     sori_op op;
     union {
@@ -233,6 +259,7 @@ typedef struct sori_op_desc {
         sori_embedding_desc embedding;
         sori_attention_desc attention;
         sori_lstm_desc lstm;
+        sori_logmel_desc logmel;
     } u;
 } sori_op_desc;
 

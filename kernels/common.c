@@ -160,6 +160,7 @@ const char *sori_op_name(sori_op op)
     static const char *names[SORI_OP_COUNT_] = {
         "matmul", "conv1d", "conv2d",    "layer_norm", "batch_norm", "softmax",
         "unary",  "glu",    "binary",    "embedding",  "attention",  "lstm_step",
+        "logmel",
     };
     return (unsigned)op < SORI_OP_COUNT_ ? names[op] : "unknown-op";
 }

@@ -422,3 +422,33 @@ sori_opcase *sori_opcase_lstm(sori_rng *r, int batch, int n_in, int hidden)
     snprintf(c->label, sizeof c->label, "lstm_step b=%d in=%d hidden=%d", batch, n_in, hidden);
     return c;
 }
+
+sori_opcase *sori_opcase_logmel(sori_rng *r, int64_t n_frames, int frame_len, int fft_size,
+                                int n_mels, bool kaldi, int energy_col)
+{
+    sori_opcase *c = new_case(SORI_OP_LOGMEL);
+    CHECK(c);
+    sori_logmel_desc *d = &c->desc.u.logmel;
+    int mel_bins = kaldi ? fft_size / 2 : fft_size / 2 + 1;
+    int dim = n_mels + (energy_col >= 0);
+    *d = (sori_logmel_desc){.n_frames = n_frames, .frame_len = frame_len, .fft_size = fft_size,
+                            .mel_bins = mel_bins, .n_mels = n_mels, .kaldi = kaldi,
+                            .remove_dc = kaldi, .preemph = kaldi ? 0.97f : 0.0f,
+                            .mag_power = 2.0f, .log_floor = kaldi ? 1.1920929e-07f : 5.96e-08f,
+                            .energy_col = energy_col};
+    float *frames = rnd(c, r, n_frames * frame_len, kaldi ? 3000.0f : 0.1f);
+    float *win = rnd(c, r, frame_len, 1.0f), *mel = rnd(c, r, (int64_t)n_mels * mel_bins, 1.0f);
+    float *out = raw(c, (size_t)(n_frames * dim) * sizeof(float));
+    CHECK(frames && win && mel && out);
+    for (int i = 0; i < frame_len; i++)
+        win[i] = 0.5f + 0.5f * win[i]; /* [0, 1) */
+    for (int64_t i = 0; i < (int64_t)n_mels * mel_bins; i++)
+        mel[i] = mel[i] > 0.5f ? mel[i] : 0.0f; /* sparse, non-negative */
+    d->frames = frames;
+    d->window = win;
+    d->mel = mel;
+    d->out = out;
+    snprintf(c->label, sizeof c->label, "logmel frames=%lld len=%d fft=%d mels=%d %s energy=%d",
+             (long long)n_frames, frame_len, fft_size, n_mels, kaldi ? "kaldi" : "nemo", energy_col);
+    return c;
+}

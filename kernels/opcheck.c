@@ -141,6 +141,15 @@ static int list_buffers(sori_op_desc *op, opbuf *b)
         ADD(d->gates, B * 4 * H * F, SCRATCH);
         break;
     }
+    case SORI_OP_LOGMEL: {
+        sori_logmel_desc *d = &op->u.logmel;
+        int dim = d->n_mels + (d->energy_col >= 0);
+        ADD(d->frames, d->n_frames * d->frame_len * F, IN);
+        ADD(d->window, d->frame_len * F, IN);
+        ADD(d->mel, (int64_t)d->n_mels * d->mel_bins * F, IN);
+        ADD(d->out, d->n_frames * dim * F, OUT);
+        break;
+    }
     default: break;
     }
     return n;

@@ -74,5 +74,8 @@ sori_opcase *sori_opcase_attention(sori_rng *r, int batch, int heads, int t_q, i
                                    bool rel_pos, sori_att_context ctx, int left, int right,
                                    int chunk_size, bool ragged);
 sori_opcase *sori_opcase_lstm(sori_rng *r, int batch, int n_in, int hidden);
+/* random frames (16-bit scale), a window and a non-negative mel matrix */
+sori_opcase *sori_opcase_logmel(sori_rng *r, int64_t n_frames, int frame_len, int fft_size,
+                                int n_mels, bool kaldi, int energy_col);
 
 #endif

@@ -249,6 +249,26 @@ sori_status sori_op_validate(const sori_op_desc *op, sori_error *err)
             BAD("%s: outputs must not alias inputs", name);
         return SORI_OK;
     }
+    case SORI_OP_LOGMEL: {
+        const sori_logmel_desc *d = &op->u.logmel;
+        NONNEG(d->n_frames, "n_frames");
+        POS(d->frame_len, "frame_len");
+        POS(d->n_mels, "n_mels");
+        POS(d->mel_bins, "mel_bins");
+        NEED(d->frames, "frames");
+        NEED(d->window, "window");
+        NEED(d->mel, "mel");
+        NEED(d->out, "out");
+        if (d->fft_size < 2 || d->fft_size % 2 || d->frame_len > d->fft_size)
+            BAD("%s: fft_size %d must be even and >= frame_len %d", name, d->fft_size, d->frame_len);
+        if (d->mel_bins > d->fft_size / 2 + 1)
+            BAD("%s: mel_bins %d > fft_size/2 + 1", name, d->mel_bins);
+        if (d->energy_col < -1 || d->energy_col > d->n_mels || (d->energy_col >= 0 && !d->kaldi))
+            BAD("%s: energy_col %d (Kaldi style only, 0..n_mels)", name, d->energy_col);
+        if (!(d->log_floor > 0.0f) || !(d->mag_power > 0.0f))
+            BAD("%s: log_floor and mag_power must be > 0", name);
+        return SORI_OK;
+    }
     default: break;
     }
     return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "unknown op %d", (int)op->op);

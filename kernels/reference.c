@@ -3,7 +3,12 @@
  * They are slow on purpose (no blocking, no reuse) so that they are easy to
  * check by eye; the tests and `sori check` compare the backends with them. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
 
 #include "kernels.h"
 #include "reference.h"
@@ -197,6 +202,67 @@ static void ref_lstm(const sori_lstm_desc *d)
     }
 }
 
+/* Naive DFT per frame, in double. */
+static sori_status ref_logmel(const sori_logmel_desc *d, sori_error *err)
+{
+    const int N = d->fft_size, nb = N / 2 + 1;
+    double *x = malloc((size_t)N * sizeof(double)), *pw = malloc((size_t)nb * sizeof(double));
+    if (!x || !pw) {
+        free(x);
+        free(pw);
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "reference logmel: out of memory");
+    }
+    const int dim = d->n_mels + (d->energy_col >= 0);
+    for (int64_t f = 0; f < d->n_frames; f++) {
+        const float *in = d->frames + f * d->frame_len;
+        for (int i = 0; i < N; i++)
+            x[i] = i < d->frame_len ? in[i] : 0.0;
+        double energy = 0;
+        if (d->kaldi) {
+            if (d->remove_dc) {
+                double mean = 0;
+                for (int i = 0; i < d->frame_len; i++)
+                    mean += x[i];
+                mean /= d->frame_len;
+                for (int i = 0; i < d->frame_len; i++)
+                    x[i] -= mean;
+            }
+            for (int i = 0; i < d->frame_len; i++)
+                energy += x[i] * x[i];
+            for (int i = d->frame_len - 1; i > 0; i--)
+                x[i] -= d->preemph * x[i - 1];
+            x[0] -= d->preemph * x[0];
+        }
+        for (int i = 0; i < d->frame_len; i++)
+            x[i] *= d->window[i];
+        for (int k = 0; k < nb; k++) {
+            double re = 0, im = 0;
+            for (int i = 0; i < N; i++) {
+                double a = -2.0 * M_PI * (double)k * i / N;
+                re += x[i] * cos(a);
+                im += x[i] * sin(a);
+            }
+            double p2 = re * re + im * im;
+            pw[k] = d->mag_power == 2.0f ? p2 : pow(sqrt(p2), d->mag_power);
+        }
+        float *o = d->out + f * dim;
+        int col = 0;
+        for (int m = 0; m < d->n_mels; m++) {
+            if (col == d->energy_col)
+                col++;
+            double e = 0;
+            for (int k = 0; k < d->mel_bins; k++)
+                e += (double)d->mel[(int64_t)m * d->mel_bins + k] * pw[k];
+            o[col++] = (float)(d->kaldi ? log(e > d->log_floor ? e : d->log_floor) : log(e + d->log_floor));
+        }
+        if (d->energy_col >= 0)
+            o[d->energy_col] = (float)log(energy > d->log_floor ? energy : d->log_floor);
+    }
+    free(x);
+    free(pw);
+    return SORI_OK;
+}
+
 sori_status sori_ref_run(const sori_op_desc *op, double *scratch, sori_error *err)
 {
     sori_status st = sori_op_validate(op, err);
@@ -306,6 +372,7 @@ sori_status sori_ref_run(const sori_op_desc *op, double *scratch, sori_error *er
         ref_attention(&op->u.attention, scratch);
         break;
     case SORI_OP_LSTM_STEP: ref_lstm(&op->u.lstm); break;
+    case SORI_OP_LOGMEL: return ref_logmel(&op->u.logmel, err);
     default: return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "reference: unknown op");
     }
     return SORI_OK;

@@ -127,6 +127,12 @@ static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int 
                 int chunk = sori_rng_int(r, 1, 8);
                 run_case(rt, sori_opcase_attention(r, b, h, tq, tk, dk, rel, (sori_att_context)ctx, left, right, chunk, sori_rng_int(r, 0, 1)), t, verbose);
             }
+        /* log-mel spectra (a GPU op: the CPU computes features in dsp/) */
+        if (sori_rt_supports(rt, SORI_OP_LOGMEL, SORI_F32)) {
+            run_case(rt, sori_opcase_logmel(r, sori_rng_int(r, 1, 40), 400, 512, 80, true, 0), t.rel_l2 < 1e-4 ? (tolerance){1e-5, 1e-3} : t, verbose);
+            run_case(rt, sori_opcase_logmel(r, sori_rng_int(r, 2049, 2300), 60, 64, 16, false, -1), (tolerance){1e-5, 1e-3}, verbose); /* > one cuFFT batch */
+            run_case(rt, sori_opcase_logmel(r, sori_rng_int(r, 1, 50), 200, 256, 40, true, 40), (tolerance){1e-5, 1e-3}, verbose);
+        }
         /* LSTM step (transducer prediction network sizes and odd ones) */
         run_case(rt, sori_opcase_lstm(r, sori_rng_int(r, 1, 16), sori_rng_int(r, 1, 330), sori_rng_int(r, 1, 330)), t, verbose);
     }

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "check.h"
+#include "dsp/features_internal.h"
 #include "kernels/opcheck.h"
+#include "kernels/reference.h"
 #include "sori/features.h"
 
 #define TOL 1e-3
@@ -179,6 +181,68 @@ static void test_fixtures(sori_rng *r)
         printf("note: no NeMo reference in the fixtures (generated with --kaldi-only)\n");
 }
 
+/* The LOGMEL op (what the GPU computes) must mean the same as the dsp
+ * extractor: its double-precision reference, fed frames cut as the
+ * extractor cuts them, gives the extractor's features. This ties the GPU
+ * path to the parity-tested CPU path. */
+static void test_logmel_semantics(void)
+{
+    int64_t n = 0;
+    float *x = read_f32("signal.f32", &n);
+    if (!x)
+        return;
+    for (int kind = 0; kind < 2; kind++) {
+        sori_feature_params p = sori_feature_default_params(kind ? SORI_FEAT_NEMO : SORI_FEAT_KALDI);
+        p.n_mels = 40;
+        if (kind)
+            p.normalize = SORI_NORM_NONE;
+        else
+            p.use_energy = true;
+        sori_features *fx = NULL;
+        sori_error err = {0};
+        CHECK_STATUS(sori_features_create(&p, &fx, &err), SORI_OK);
+        if (!fx)
+            continue;
+        int L = 0, bins = 0, D = sori_features_dim(fx);
+        const float *win = sori_features_window(fx, &L), *mel = sori_features_mel(fx, &bins);
+        int64_t frames = kind ? n / p.hop_length : 1 + (n - L) / 160;
+        float *cut = malloc((size_t)(frames * L) * 4), *ref = malloc((size_t)(frames * D) * 4);
+        float *cpu = malloc((size_t)((frames + 1) * D) * 4);
+        /* Kaldi: snip_edges frames of scaled samples; NeMo: the pre-emphasized
+         * signal, centred frames, zeros outside */
+        for (int64_t f = 0; f < frames; f++)
+            for (int i = 0; i < L; i++) {
+                int64_t t = kind ? f * p.hop_length - L / 2 + i : f * 160 + i;
+                float v = 0.0f;
+                if (t >= 0 && t < n)
+                    v = kind ? (t ? x[t] - 0.97f * x[t - 1] : x[t]) : x[t] * 32768.0f;
+                cut[f * L + i] = v;
+            }
+        sori_op_desc op = {.op = SORI_OP_LOGMEL};
+        op.u.logmel = (sori_logmel_desc){.n_frames = frames, .frame_len = L,
+                                         .fft_size = sori_features_fft_size(fx), .mel_bins = bins,
+                                         .n_mels = p.n_mels, .kaldi = !kind, .remove_dc = !kind,
+                                         .preemph = kind ? 0.0f : 0.97f, .mag_power = 2.0f,
+                                         .log_floor = kind ? p.log_guard : 1.1920929e-07f,
+                                         .energy_col = kind ? -1 : 0, .frames = cut,
+                                         .window = win, .mel = mel, .out = ref};
+        CHECK_STATUS(sori_ref_run(&op, NULL, &err), SORI_OK);
+        int64_t got = 0;
+        CHECK_STATUS(sori_features_compute(fx, x, n, cpu, frames + 1, &got, &err), SORI_OK);
+        double mx = 0;
+        for (int64_t i = 0; i < frames * D; i++)
+            if (fabs(ref[i] - cpu[i]) > mx)
+                mx = fabs(ref[i] - cpu[i]);
+        CHECK(mx <= TOL, "%s: LOGMEL reference vs extractor: max abs %.3g", kind ? "nemo" : "kaldi", mx);
+        printf("  logmel op reference vs %s extractor: max abs error %.2e\n", kind ? "NeMo" : "Kaldi", mx);
+        free(cut);
+        free(ref);
+        free(cpu);
+        sori_features_free(fx);
+    }
+    free(x);
+}
+
 static void test_misuse(void)
 {
     sori_features *fx = NULL;
@@ -222,5 +286,6 @@ int main(void)
     sori_rng_seed(&r, seed);
     test_misuse();
     test_fixtures(&r);
+    test_logmel_semantics();
     return check_finish("test_features");
 }

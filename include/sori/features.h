@@ -27,6 +27,7 @@
 #include <stdbool.h>
 
 #include "common.h"
+#include "runtime.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -117,6 +118,20 @@ SORI_API int64_t sori_features_num_frames(const sori_features *fx, int64_t n_sam
 SORI_API sori_status sori_features_compute(const sori_features *fx, const float *samples,
                                            int64_t n_samples, float *out, int64_t max_frames,
                                            int64_t *n_frames, sori_error *err);
+
+/* Offline features of `batch` signals at once on a runtime. On a CUDA
+ * runtime the spectra of all frames of all signals are computed there in
+ * one batched pass (cuFFT, cuBLAS); on the CPU — or for the one option the
+ * GPU path lacks, Kaldi energy after the window — each signal as
+ * sori_features_compute (identical results). GPU results agree with the CPU
+ * within 1e-3. Arrays have `batch` entries; n_frames[b] as from
+ * sori_features_compute. */
+SORI_API sori_status sori_features_compute_batch(sori_runtime *rt, int stream,
+                                                 const sori_features *fx, int batch,
+                                                 const float *const *samples,
+                                                 const int64_t *n_samples, float *const *out,
+                                                 const int64_t *max_frames, int64_t *n_frames,
+                                                 sori_error *err);
 
 /* ---- streaming ------------------------------------------------------------- */
 

@@ -843,10 +843,12 @@ static sori_status cpu_run(sori_backend *be, int stream, const sori_op_desc *op,
     return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "cpu backend: op %d not implemented", op->op);
 }
 
+/* LOGMEL is a GPU op: on the CPU, dsp/ computes features itself (with
+ * KissFFT, which kernels/ does not link). */
 static bool cpu_supports(sori_backend *be, sori_op op, sori_dtype wt)
 {
     (void)be;
-    return (unsigned)op < SORI_OP_COUNT_ && wt == SORI_F32;
+    return (unsigned)op < SORI_OP_COUNT_ && op != SORI_OP_LOGMEL && wt == SORI_F32;
 }
 
 static int cpu_device_count(char *why, size_t why_size)

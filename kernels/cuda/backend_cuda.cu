@@ -35,7 +35,14 @@ struct sori_backend {
     cudnnHandle_t dnn[MAX_STREAMS];
     void *scratch[MAX_STREAMS];
     size_t scratch_bytes[MAX_STREAMS];
+    /* cuFFT: one batched real-to-complex plan per stream, made on first
+     * use for LOGMEL_BATCH frames of one FFT size (remade if the size
+     * changes) */
+    cufftHandle fft_plan[MAX_STREAMS];
+    int fft_size[MAX_STREAMS];
 };
+
+#define LOGMEL_BATCH 2048
 
 static sori_status fail(sori_error *err, sori_status st, int code, const char *fmt, ...)
 {
@@ -705,6 +712,137 @@ static sori_status cuda_attention(sori_backend *be, int s, const sori_attention_
     return SORI_OK;
 }
 
+/* ---- log-mel ---------------------------------------------------------------- */
+
+/* One block per frame: (Kaldi) DC removal, raw log energy, pre-emphasis;
+ * window; zero padding to the FFT size. */
+__global__ void k_logmel_prep(const float *frames, const float *window, float *fft_in,
+                              float *energy, int frame_len, int fft_size, int kaldi, int remove_dc,
+                              float preemph, float floor)
+{
+    __shared__ float sh[32];
+    const float *x = frames + (int64_t)blockIdx.x * frame_len;
+    float *y = fft_in + (int64_t)blockIdx.x * fft_size;
+    float mean = 0.0f;
+    if (kaldi && remove_dc) {
+        float acc = 0.0f;
+        for (int i = threadIdx.x; i < frame_len; i += blockDim.x)
+            acc += x[i];
+        mean = block_sum(acc, sh) / frame_len;
+    }
+    if (kaldi && energy) {
+        float acc = 0.0f;
+        for (int i = threadIdx.x; i < frame_len; i += blockDim.x) {
+            float v = x[i] - mean;
+            acc += v * v;
+        }
+        acc = block_sum(acc, sh);
+        if (threadIdx.x == 0)
+            energy[blockIdx.x] = logf(fmaxf(acc, floor));
+    }
+    for (int i = threadIdx.x; i < fft_size; i += blockDim.x) {
+        float v = 0.0f;
+        if (i < frame_len) {
+            v = x[i] - mean;
+            if (kaldi)
+                v -= preemph * (i > 0 ? x[i - 1] - mean : v);
+            v *= window[i];
+        }
+        y[i] = v;
+    }
+}
+
+__global__ void k_logmel_power(const cufftComplex *spec, float *power, int64_t n, float mag_power)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        float p2 = spec[i].x * spec[i].x + spec[i].y * spec[i].y;
+        power[i] = mag_power == 2.0f ? p2 : powf(sqrtf(p2), mag_power);
+    }
+}
+
+__global__ void k_logmel_log(const float *mel_e, const float *energy, float *out, int64_t n_frames,
+                             int n_mels, int energy_col, int kaldi, float floor)
+{
+    const int dim = n_mels + (energy_col >= 0);
+    int64_t total = n_frames * dim;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t f = i / dim;
+        int c = (int)(i % dim);
+        float v;
+        if (c == energy_col) {
+            v = energy[f];
+        } else {
+            int m = energy_col >= 0 && c > energy_col ? c - 1 : c;
+            float e = mel_e[f * n_mels + m];
+            v = kaldi ? logf(fmaxf(e, floor)) : logf(e + floor);
+        }
+        out[i] = v;
+    }
+}
+
+static sori_status cuda_logmel(sori_backend *be, int s, const sori_logmel_desc *d, sori_error *err)
+{
+    cudaStream_t st = be->streams[s];
+    if (d->n_frames == 0)
+        return SORI_OK;
+    const int N = d->fft_size, nb = N / 2 + 1;
+    const int dim = d->n_mels + (d->energy_col >= 0);
+    if (be->fft_size[s] != N) {
+        if (be->fft_size[s])
+            cufftDestroy(be->fft_plan[s]);
+        be->fft_size[s] = 0;
+        int n[1] = {N};
+        cufftResult r = cufftPlanMany(&be->fft_plan[s], 1, n, NULL, 1, N, NULL, 1, nb, CUFFT_R2C,
+                                      LOGMEL_BATCH);
+        if (r == CUFFT_SUCCESS)
+            r = cufftSetStream(be->fft_plan[s], st);
+        if (r != CUFFT_SUCCESS)
+            return fail(err, SORI_ERR_BACKEND, (int)r, "cufft: plan for %d-point FFTs failed (%d)", N, (int)r);
+        be->fft_size[s] = N;
+    }
+    /* scratch: fft input, spectrum, power, mel energies, log energies */
+    size_t b = LOGMEL_BATCH;
+    size_t bytes = b * N * sizeof(float) + b * nb * sizeof(cufftComplex) + b * nb * sizeof(float) +
+                   b * d->n_mels * sizeof(float) + b * sizeof(float);
+    void *scr;
+    sori_status rc = scratch_get(be, s, bytes, &scr, err);
+    if (rc != SORI_OK)
+        return rc;
+    float *fft_in = (float *)scr;
+    cufftComplex *spec = (cufftComplex *)(fft_in + b * N);
+    float *power = (float *)(spec + b * nb);
+    float *mel_e = power + b * nb;
+    float *energy = mel_e + b * d->n_mels;
+    for (int64_t f0 = 0; f0 < d->n_frames; f0 += LOGMEL_BATCH) {
+        int64_t n = d->n_frames - f0 < LOGMEL_BATCH ? d->n_frames - f0 : LOGMEL_BATCH;
+        int threads = row_threads(N < 1024 ? N : 1024);
+        k_logmel_prep<<<(unsigned)n, threads, 0, st>>>(d->frames + f0 * d->frame_len, d->window,
+                                                       fft_in, d->energy_col >= 0 ? energy : NULL,
+                                                       d->frame_len, N, d->kaldi, d->remove_dc,
+                                                       d->preemph, d->log_floor);
+        LAUNCHED("logmel prep");
+        if (n < LOGMEL_BATCH) /* the plan transforms a whole batch: clear the rest */
+            CU(cudaMemsetAsync(fft_in + n * N, 0, (size_t)(LOGMEL_BATCH - n) * N * sizeof(float), st),
+               "clear fft input");
+        cufftResult r = cufftExecR2C(be->fft_plan[s], fft_in, spec);
+        if (r != CUFFT_SUCCESS)
+            return fail(err, SORI_ERR_BACKEND, (int)r, "cufft: exec failed (%d)", (int)r);
+        k_logmel_power<<<grid_for(n * nb, 256), 256, 0, st>>>(spec, power, n * nb, d->mag_power);
+        LAUNCHED("logmel power");
+        rc = gemm_f32(be, s, false, true, (int)n, d->n_mels, d->mel_bins, 1.0f, power, nb, 0, d->mel,
+                      d->mel_bins, 0, 0.0f, mel_e, d->n_mels, 0, 1, err);
+        if (rc != SORI_OK)
+            return rc;
+        k_logmel_log<<<grid_for(n * dim, 256), 256, 0, st>>>(mel_e, energy, d->out + f0 * dim, n,
+                                                             d->n_mels, d->energy_col, d->kaldi,
+                                                             d->log_floor);
+        LAUNCHED("logmel log");
+    }
+    return SORI_OK;
+}
+
 static sori_status cuda_run(sori_backend *be, int s, const sori_op_desc *op, sori_error *err)
 {
     CU(cudaSetDevice(be->device), "set device");
@@ -776,6 +914,7 @@ static sori_status cuda_run(sori_backend *be, int s, const sori_op_desc *op, sor
         return SORI_OK;
     }
     case SORI_OP_ATTENTION: return cuda_attention(be, s, &op->u.attention, err);
+    case SORI_OP_LOGMEL: return cuda_logmel(be, s, &op->u.logmel, err);
     case SORI_OP_LSTM_STEP: {
         const sori_lstm_desc *d = &op->u.lstm;
         int G = 4 * d->hidden;
@@ -847,6 +986,8 @@ static void cuda_free(sori_backend *be)
             cudaStreamSynchronize(be->streams[i]);
         if (be->dnn[i])
             cudnnDestroy(be->dnn[i]);
+        if (be->fft_size[i])
+            cufftDestroy(be->fft_plan[i]);
         if (be->blas[i])
             cublasDestroy(be->blas[i]);
         if (be->scratch[i])
@@ -981,13 +1122,4 @@ sori_cuda_backend_entry(uint32_t abi_version)
     it->supports = cuda_supports;
     it->run = cuda_run;
     return it;
-}
-
-/* cuFFT is linked here for the feature extractor's batched STFT (dsp/ asks
- * the backend for it); this keeps the symbol dependency explicit. */
-int sori_cuda_cufft_version(void)
-{
-    int v = 0;
-    cufftGetVersion(&v);
-    return v;
 }
