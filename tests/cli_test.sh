@@ -1,8 +1,8 @@
 #!/bin/sh
 # The sori command: version, self-check, argument errors, and the same binary
 # running where the CUDA module or the CUDA libraries cannot be loaded.
-# usage: cli_test.sh SORI CC
-sori=$1 cc=$2
+# usage: cli_test.sh SORI CC [MAKE_AUDIO_FILES]
+sori=$1 cc=$2 make_audio=${3:-}
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAILED: $*" >&2; }
@@ -37,6 +37,20 @@ if "$sori" features --help >/dev/null 2>&1; then
   expect 1 "features of a bad channel" -- "$sori" features "$wav" --channel 7 -o "$tmp/x.npy"
   expect 2 "features without -o" -- "$sori" features "$wav"
   expect 2 "features with a bad kind" -- "$sori" features "$wav" --kind mfcc -o "$tmp/x.npy"
+  # every format sori decodes, in one batch with a bad file among them
+  if [ -n "$make_audio" ]; then
+    mkdir -p "$tmp/in" "$tmp/out_npy"
+    "$make_audio" "$tmp/in" >/dev/null 2>&1 || bad "make_audio_files"
+    printf 'not audio' >"$tmp/in/broken.wav"
+    expect 1 "features of a batch with a broken file" -- "$sori" features "$tmp"/in/* -o "$tmp/out_npy"
+    for f in "$tmp"/in/*; do
+      name=$(basename "$f"); name=${name%.*}
+      [ "$name" = broken ] && continue
+      [ -s "$tmp/out_npy/$name.npy" ] && ok || bad "features of $(basename "$f") missing in the batch"
+    done
+    grep -q "broken.wav" "$tmp/out" && grep -q "1 of" "$tmp/out" && ok || bad "the batch names the broken file"
+    expect 2 "several files need a directory" -- "$sori" features "$tmp/in/flac.flac" "$tmp/in/opus.opus" -o "$tmp/x.npy"
+  fi
 fi
 
 # the program itself links no CUDA library
