@@ -108,7 +108,7 @@ static sori_status read_sndfile(SNDFILE *sf, const SF_INFO *info, const char *sr
     if (st != SORI_OK)
         return st;
     long long declared, present;
-    if (exact_length(info->format) && riff_data_truncated((SNDFILE *)sf, &declared, &present))
+    if (exact_length(info->format) && riff_data_truncated(sf, &declared, &present))
         return sori_fail(err, SORI_ERR_FORMAT, 0,
                          "%s: truncated: the header declares %lld bytes of audio, the file holds %lld",
                          src, declared, present);

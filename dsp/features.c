@@ -995,7 +995,8 @@ sori_status sori_feature_stream_read(sori_feature_stream *s, float *out, int64_t
     if (n > max_frames)
         n = max_frames;
     const int D = s->fx->dim;
-    memcpy(out, s->ready + s->ready_pos * D, (size_t)n * D * sizeof(float));
+    if (n > 0)
+        memcpy(out, s->ready + s->ready_pos * D, (size_t)n * D * sizeof(float));
     s->ready_pos += n;
     *n_read = n;
     return SORI_OK;
