@@ -148,8 +148,8 @@ static void test_round_trips(void)
     }
 }
 
-/* MP3 and Ogg Vorbis: written with libsndfile directly when it can encode
- * them, then decoded through sori. */
+/* MP3, Ogg Vorbis, WAV 8/24/32-bit and AIFF: written with libsndfile
+ * directly (when it can encode them), then decoded through sori. */
 static void test_other_decoders(void)
 {
     struct {
@@ -158,8 +158,12 @@ static void test_other_decoders(void)
     } fmts[] = {
         {SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, "a.mp3"},
         {SF_FORMAT_OGG | SF_FORMAT_VORBIS, "a.ogg"},
+        {SF_FORMAT_WAV | SF_FORMAT_PCM_U8, "u8.wav"},
+        {SF_FORMAT_WAV | SF_FORMAT_PCM_24, "s24.wav"},
+        {SF_FORMAT_WAV | SF_FORMAT_PCM_32, "s32.wav"},
+        {SF_FORMAT_AIFF | SF_FORMAT_PCM_16, "a.aiff"},
     };
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof fmts / sizeof fmts[0]; i++) {
         sori_audio a = make_signal(16000, 1.0, 1);
         SF_INFO info = {.samplerate = 16000, .channels = 1, .format = fmts[i].format};
         const char *path = tmp_path(fmts[i].name);
