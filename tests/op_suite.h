@@ -104,6 +104,13 @@ static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int 
             run_case(rt, sori_opcase_softmax(r, rows, dim, true, false), t, verbose);
             run_case(rt, sori_opcase_softmax(r, rows, dim, false, true), t, verbose);
             run_case(rt, sori_opcase_softmax(r, rows, dim, true, true), t, verbose);
+            /* in place, as the CTC head runs it */
+            for (int lg = 0; lg < 2; lg++) {
+                sori_opcase *c = sori_opcase_softmax(r, rows, dim, lg, lg);
+                if (c)
+                    c->desc.u.softmax.y = (float *)c->desc.u.softmax.x;
+                run_case(rt, c, t, verbose);
+            }
         }
         /* elementwise */
         for (int a = 0; a < SORI_ACT_COUNT_; a++)

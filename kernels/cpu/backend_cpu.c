@@ -149,6 +149,22 @@ static void glu_row(const float *a, const float *g, float *y, int64_t n)
 }
 
 /* y = e^(x - shift) (y may be x); returns the sum */
+/* sum of e^(x - shift), nothing stored */
+static float exp_sum_row(const float *x, int64_t n, float shift)
+{
+    int64_t i = 0;
+    float sum = 0.0f;
+#if SORI_VEC
+    __m256 acc = _mm256_setzero_ps(), sh = _mm256_set1_ps(shift);
+    for (; i + 8 <= n; i += 8)
+        acc = _mm256_add_ps(acc, exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh)));
+    sum = hsum256(acc);
+#endif
+    for (; i < n; i++)
+        sum += expf(x[i] - shift);
+    return sum;
+}
+
 static float exp_shift_row(const float *x, float *y, int64_t n, float shift)
 {
     int64_t i = 0;
@@ -578,13 +594,14 @@ static void softmax_task(void *vctx, int64_t begin, int64_t end)
             continue;
         }
         if (!m) {
-            /* unmasked: exp once into y, then scale or shift */
-            float sum = exp_shift_row(x, y, D, mx);
+            /* unmasked: log-softmax needs x after the sum (y may be x), so
+             * only sums; softmax writes the exponentials and scales them */
             if (d->log) {
-                float lse = mx + logf(sum);
+                float lse = mx + logf(exp_sum_row(x, D, mx));
                 for (int i = 0; i < D; i++)
                     y[i] = x[i] - lse;
             } else {
+                float sum = exp_shift_row(x, y, D, mx);
                 float inv = 1.0f / sum;
                 for (int i = 0; i < D; i++)
                     y[i] *= inv;

@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Convert a NeMo ASR checkpoint (.nemo) to a sori GGUF model file.
+
+    python3 tools/nemo_to_gguf.py MODEL.nemo OUT.gguf [--f16]
+
+Supported: EncDecCTCModel / EncDecCTCModelBPE with a ConformerEncoder
+(Conformer and FastConformer: subsampling striding or dw_striding, factor 4
+or 8, rel_pos attention, batch-norm or layer-norm convolution module, any
+att_context_size / conv_context_size) and a ConvASRDecoder. Anything else is
+refused with a message naming it. Runs without a trainer or a GPU: it reads
+the archive (model_config.yaml + model_weights.ckpt) with torch and
+omegaconf only. Requirements: tools/requirements-reference.txt.
+
+What goes into the file (docs/model-format.md, "sori.conformer"):
+  - every encoder/decoder weight under its NeMo name, in PyTorch layout;
+    the convolution module's batch norm folded into the depthwise conv
+    (exact up to rounding: w' = w * g/sqrt(var+eps), b' = (b - mean) * s + beta);
+  - the preprocessor settings and the checkpoint's own window and mel
+    filterbank, so features are computed exactly as in training;
+  - streaming settings and the vocabulary (character labels or
+    SentencePiece pieces).
+With --f16, weight matrices and convolution kernels are stored as f16.
+"""
+import argparse
+import io
+import os
+import sys
+import tarfile
+
+import numpy as np
+import torch
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sori_gguf import write_model  # noqa: E402
+
+
+def die(msg):
+    sys.exit(f"nemo_to_gguf: {msg}")
+
+
+def read_nemo(path):
+    cfg = weights = None
+    tokenizer_model = None
+    with tarfile.open(path) as tar:
+        for m in tar.getmembers():
+            base = os.path.basename(m.name)
+            if base == "model_config.yaml":
+                cfg = yaml.safe_load(tar.extractfile(m).read())
+            elif base == "model_weights.ckpt":
+                weights = torch.load(io.BytesIO(tar.extractfile(m).read()), map_location="cpu", weights_only=True)
+            elif base.endswith(".model") and "tokenizer" in base:
+                tokenizer_model = tar.extractfile(m).read()
+    if cfg is None or weights is None:
+        die(f"{path}: not a .nemo archive (model_config.yaml and model_weights.ckpt expected)")
+    return cfg, weights, tokenizer_model
+
+
+def target(section):
+    return (section or {}).get("_target_", "").split(".")[-1]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("nemo")
+    ap.add_argument("out")
+    ap.add_argument("--f16", action="store_true")
+    a = ap.parse_args()
+    cfg, sd, spm = read_nemo(a.nemo)
+
+    enc, dec, pre = cfg.get("encoder", {}), cfg.get("decoder", {}), cfg.get("preprocessor", {})
+    if target(enc) != "ConformerEncoder":
+        die(f"encoder {target(enc) or '?'} is not supported (ConformerEncoder only)")
+    if target(dec) != "ConvASRDecoder":
+        die(f"decoder {target(dec) or '?'} is not supported yet (CTC ConvASRDecoder only; "
+            "RNN-T/TDT heads are refused)")
+    if target(pre) != "AudioToMelSpectrogramPreprocessor":
+        die(f"preprocessor {target(pre) or '?'} is not supported")
+    sub = enc.get("subsampling", "striding")
+    if sub not in ("striding", "dw_striding"):
+        die(f"subsampling '{sub}' is not supported (striding, dw_striding)")
+    if enc.get("subsampling_factor", 4) not in (4, 8):
+        die(f"subsampling_factor {enc.get('subsampling_factor')} is not supported (4, 8)")
+    if enc.get("self_attention_model", "rel_pos") != "rel_pos":
+        die(f"self_attention_model '{enc.get('self_attention_model')}' is not supported (rel_pos)")
+    if enc.get("reduction") or enc.get("global_tokens", 0):
+        die("time reduction and global tokens are not supported")
+    if enc.get("subsampling_conv_chunking_factor", 1) not in (1, -1):
+        pass  # chunking only changes how NeMo schedules the convolution, not its result
+
+    d_model = int(enc["d_model"])
+    n_layers = int(enc["n_layers"])
+    kernel = int(enc.get("conv_kernel_size", 31))
+    conv_ch = int(enc.get("subsampling_conv_channels", -1))
+    if conv_ch == -1:
+        conv_ch = d_model
+    ccs = enc.get("conv_context_size")
+    if ccs is None or ccs == "regular":
+        ccs = [(kernel - 1) // 2, (kernel - 1) // 2]
+    elif ccs == "causal":
+        ccs = [kernel - 1, 0]
+    acs = enc.get("att_context_size") or [-1, -1]
+    if isinstance(acs[0], (list, tuple)):  # multi-lookahead models: the first is the default
+        acs = acs[0]
+    norm_type = enc.get("conv_norm_type", "batch_norm")
+    if norm_type not in ("batch_norm", "layer_norm"):
+        die(f"conv_norm_type '{norm_type}' is not supported")
+
+    meta = {
+        "general.name": os.path.splitext(os.path.basename(a.nemo))[0],
+        "general.source": "converted from NeMo by tools/nemo_to_gguf.py",
+        "feat_in": int(enc["feat_in"]),
+        "n_layers": n_layers,
+        "d_model": d_model,
+        "n_heads": int(enc.get("n_heads", 4)),
+        "ff_expansion_factor": int(enc.get("ff_expansion_factor", 4)),
+        "subsampling": sub,
+        "subsampling_factor": int(enc.get("subsampling_factor", 4)),
+        "subsampling_conv_channels": conv_ch,
+        "causal_downsampling": bool(enc.get("causal_downsampling", False)),
+        "xscaling": bool(enc.get("xscaling", True)),
+        "pos_emb_max_len": int(enc.get("pos_emb_max_len", 5000)),
+        "conv_kernel_size": kernel,
+        "conv_norm_type": norm_type,
+        "conv_context_left": int(ccs[0]),
+        "conv_context_right": int(ccs[1]),
+        "att_context_left": int(acs[0]),
+        "att_context_right": int(acs[1]),
+        "att_context_style": str(enc.get("att_context_style", "regular")),
+        "use_bias": bool(enc.get("use_bias", True)),
+        "head": "ctc",
+    }
+    # vocabulary
+    labels = dec.get("vocabulary") or cfg.get("labels")
+    tok = cfg.get("tokenizer")
+    if tok and spm is not None:
+        try:
+            import sentencepiece as sp
+            proc = sp.SentencePieceProcessor(model_proto=spm)
+            labels = [proc.id_to_piece(i) for i in range(proc.get_piece_size())]
+            meta["tokenizer"] = "sentencepiece"
+        except ImportError:
+            die("the checkpoint has a SentencePiece tokenizer: pip install sentencepiece")
+    else:
+        meta["tokenizer"] = "chars"
+    if not labels:
+        die("no vocabulary found (decoder.vocabulary, labels or tokenizer)")
+    n_classes = int(dec.get("num_classes", len(labels)))
+    if n_classes != len(labels):
+        die(f"decoder has {n_classes} classes but the vocabulary {len(labels)}")
+    meta["vocab"] = [str(x) for x in labels]
+    meta["blank_id"] = len(labels)  # ConvASRDecoder: the blank is the last class
+    # features
+    feat_norm = pre.get("normalize", "per_feature")
+    meta.update({
+        "features.kind": "nemo",
+        "features.sample_rate": int(pre.get("sample_rate", 16000)),
+        "features.n_mels": int(pre.get("features", 64)),
+        "features.n_fft": int(pre.get("n_fft") or 512),
+        "features.win_length": int(round(pre.get("window_size", 0.02) * pre.get("sample_rate", 16000))),
+        "features.hop_length": int(round(pre.get("window_stride", 0.01) * pre.get("sample_rate", 16000))),
+        "features.normalize": str(feat_norm if feat_norm not in (None, "None", "none") else "none"),
+        "features.preemph": float(pre.get("preemph", 0.97) or 0.0),
+        "features.log_guard": float(2 ** -24),
+        "features.mag_power": float(pre.get("mag_power", 2.0)),
+        "features.pad_to": int(pre.get("pad_to", 16) or 0),
+        "features.dither": 0.0,
+    })
+    if pre.get("log_zero_guard_type", "add") != "add" or pre.get("log", True) is not True:
+        die("only log features with an additive guard are supported")
+
+    tensors = {}
+
+    def put(name, t):
+        arr = t.detach().to(torch.float32).numpy()
+        if a.f16 and arr.ndim >= 2 and arr.size >= 1024:
+            arr = arr.astype(np.float16)
+        tensors[name] = arr
+
+    if "preprocessor.featurizer.window" in sd:
+        tensors["features.window"] = sd["preprocessor.featurizer.window"].float().numpy()
+    if "preprocessor.featurizer.fb" in sd:
+        tensors["features.mel_filterbank"] = sd["preprocessor.featurizer.fb"].float().numpy()[0]
+
+    untied = bool(enc.get("untie_biases", True))
+    used = set()
+    for k, v in sd.items():
+        if not k.startswith(("encoder.", "decoder.")) or k.endswith("num_batches_tracked"):
+            continue
+        if ".conv.batch_norm." in k and norm_type == "batch_norm":
+            continue  # folded below
+        if k in ("encoder.pos_bias_u", "encoder.pos_bias_v"):
+            continue
+        put(k, v)
+        used.add(k)
+    for i in range(n_layers):
+        p = f"encoder.layers.{i}."
+        if not untied:
+            for uv in ("u", "v"):
+                put(p + f"self_attn.pos_bias_{uv}", sd[f"encoder.pos_bias_{uv}"])
+        if norm_type == "batch_norm":
+            w = sd[p + "conv.depthwise_conv.weight"].double()
+            b = sd.get(p + "conv.depthwise_conv.bias")
+            b = b.double() if b is not None else torch.zeros(w.shape[0], dtype=torch.float64)
+            mean = sd[p + "conv.batch_norm.running_mean"].double()
+            var = sd[p + "conv.batch_norm.running_var"].double()
+            gamma = sd[p + "conv.batch_norm.weight"].double()
+            beta = sd[p + "conv.batch_norm.bias"].double()
+            s = gamma / torch.sqrt(var + 1e-5)
+            put(p + "conv.depthwise_conv.weight", w * s[:, None, None])
+            put(p + "conv.depthwise_conv.bias", (b - mean) * s + beta)
+    meta["conv_norm_folded"] = norm_type == "batch_norm"
+    write_model(a.out, "sori.conformer", meta, tensors)
+    n_params = sum(t.size for t in tensors.values())
+    print(f"{a.out}: {len(tensors)} tensors, {n_params} values, vocabulary {len(labels)} + blank")
+
+
+if __name__ == "__main__":
+    main()
