@@ -236,9 +236,10 @@ sori_status sori_conformer_load(sori_runtime *rt, const char *path, sori_conform
         return st;
     const char *arch = get_str(g, "general.architecture", "");
     if (strcmp(arch, "sori.conformer") != 0) {
+        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: architecture '%s' is not sori.conformer",
+                       path, arch); /* before freeing g: arch points into it */
         sori_gguf_free(g);
-        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: architecture '%s' is not sori.conformer",
-                         path, arch);
+        return st;
     }
     sori_conformer *m = calloc(1, sizeof *m);
     if (!m) {

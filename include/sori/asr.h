@@ -1,0 +1,86 @@
+/*
+ * sori/asr.h — speech recognition: a Conformer model (GGUF, converted from
+ * NeMo with tools/nemo_to_gguf.py or trained by sori's recipes) loaded into a
+ * runtime, and transcription of audio with word timings and confidences.
+ *
+ * Usage:
+ *     sori_asr_model *m = NULL;
+ *     sori_asr_model_params mp = sori_asr_model_default_params();
+ *     if (sori_asr_model_load(rt, "model.gguf", &mp, &m, &err) != SORI_OK) ...
+ *     sori_asr_result *r = NULL;
+ *     sori_asr_transcribe(m, samples, n_samples, 8000, &r, &err);   // any rate
+ *     printf("%s\n", r->text);
+ *     for (int i = 0; i < r->n_words; i++) ... r->words[i].start_s ...
+ *     sori_asr_result_free(r);
+ *     sori_asr_model_free(m);       // before sori_runtime_free
+ *
+ * This release decodes offline (whole utterances, full attention context)
+ * with CTC greedy search; the streaming API of DESIGN.md (streams, batched
+ * steps, partial results) comes with cache-aware streaming.
+ *
+ * Thread safety: a model is immutable after loading; transcribe calls on
+ * one model from several threads are safe (each uses its own buffers).
+ */
+#ifndef SORI_ASR_H
+#define SORI_ASR_H
+
+#include "common.h"
+#include "runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sori_asr_model sori_asr_model;
+
+typedef struct sori_asr_model_params {
+    int reserved; /* no options yet: always initialize with the default */
+} sori_asr_model_params;
+
+SORI_API sori_asr_model_params sori_asr_model_default_params(void);
+
+/* SORI_ERR_IO / SORI_ERR_FORMAT: unreadable or corrupt file;
+ * SORI_ERR_UNSUPPORTED: a valid model with an option sori does not run yet
+ * (the message names it). The runtime must outlive the model. */
+SORI_API sori_status sori_asr_model_load(sori_runtime *rt, const char *path,
+                                         const sori_asr_model_params *params,
+                                         sori_asr_model **out, sori_error *err);
+SORI_API void sori_asr_model_free(sori_asr_model *m);
+
+typedef struct sori_asr_model_info {
+    int sample_rate_hz;      /* the model's feature rate; input is resampled to it */
+    int vocab_size;          /* tokens, without the blank */
+    int d_model, n_layers;
+    double frame_shift_s;    /* seconds per output frame (after subsampling) */
+    const char *name;        /* general.name, or "" */
+} sori_asr_model_info;
+
+SORI_API sori_asr_model_info sori_asr_model_get_info(const sori_asr_model *m);
+
+typedef struct sori_asr_word {
+    char *text;          /* UTF-8 */
+    double start_s, end_s;
+    float confidence;    /* 0..1: the lowest frame posterior of its tokens */
+} sori_asr_word;
+
+typedef struct sori_asr_result {
+    char *text;          /* UTF-8, words separated by single spaces */
+    sori_asr_word *words;
+    int n_words;
+    double duration_s;   /* of the input */
+    float confidence;    /* 0..1: the mean of the word confidences (1 if no words) */
+    int is_final;        /* 1: offline results are always final */
+} sori_asr_result;
+
+/* Transcribes one utterance: samples at any rate in [-1, 1] (resampled to
+ * the model's rate inside). Writes a caller-owned result (free it with
+ * sori_asr_result_free). Empty or silent audio gives an empty text. */
+SORI_API sori_status sori_asr_transcribe(sori_asr_model *m, const float *samples, int64_t n_samples,
+                                         int sample_rate_hz, sori_asr_result **out,
+                                         sori_error *err);
+SORI_API void sori_asr_result_free(sori_asr_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SORI_ASR_H */
