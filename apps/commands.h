@@ -6,5 +6,6 @@
 int parse_int_arg(const char *s, int lo, int hi, int *out);
 
 int cmd_features(int argc, char **argv);
+int cmd_transcribe(int argc, char **argv);
 
 #endif

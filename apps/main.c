@@ -20,6 +20,9 @@ static void usage(FILE *f)
             "  features FILE [--kind kaldi|nemo] [--mel-bins N] [--sample-rate HZ]\n"
             "           [--channel N|mix] -o OUT.npy\n"
             "                      write FILE's log-mel features as a NumPy array\n"
+            "  transcribe [--model M.gguf] [--format text|json|tsv|srt|vtt] [--threads N]\n"
+            "           [--device D] [--channel N|mix|each] [-o DIR] FILES|DIRS|-\n"
+            "                      transcribe audio files\n"
             "  version             print the version, the backends and the GPUs\n"
             "\n"
             "options:\n"
@@ -113,9 +116,9 @@ int main(int argc, char **argv)
         return cmd_version();
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 2, argv + 2);
-    if (strcmp(cmd, "features") == 0) {
+    if (strcmp(cmd, "features") == 0 || strcmp(cmd, "transcribe") == 0) {
 #ifdef SORI_HAVE_AUDIO_IO
-        return cmd_features(argc - 2, argv + 2);
+        return cmd[0] == 'f' ? cmd_features(argc - 2, argv + 2) : cmd_transcribe(argc - 2, argv + 2);
 #else
         fprintf(stderr, "sori: this build has no audio front end (built with SORI_AUDIO_IO=OFF)\n");
         return 1;

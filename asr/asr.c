@@ -328,6 +328,9 @@ sori_status sori_asr_transcribe(sori_asr_model *m, const float *samples, int64_t
     }
     if (st == SORI_OK)
         st = ctc_greedy(m, logp, T, V, r, err);
+    for (int i = 0; st == SORI_OK && i < r->n_words; i++) /* the last frame may overhang the end */
+        if (r->words[i].end_s > r->duration_s)
+            r->words[i].end_s = r->duration_s;
     free(feats);
     free(logp);
     sori_audio_free(&res);

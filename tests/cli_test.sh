@@ -37,6 +37,22 @@ if "$sori" features --help >/dev/null 2>&1; then
   expect 1 "features of a bad channel" -- "$sori" features "$wav" --channel 7 -o "$tmp/x.npy"
   expect 2 "features without -o" -- "$sori" features "$wav"
   expect 2 "features with a bad kind" -- "$sori" features "$wav" --kind mfcc -o "$tmp/x.npy"
+  # sori transcribe with the golden fixture model (random weights: the text is
+  # meaningless, the structure is what is checked)
+  model=$(dirname "$0")/fixtures/conformer/ctc_striding4.gguf
+  expect 2 "transcribe without a model" -- env -u SORI_MODEL "$sori" transcribe "$wav"
+  grep -q "no model" "$tmp/out" && ok || bad "transcribe: says there is no model"
+  expect 0 "transcribe text" -- "$sori" transcribe --model "$model" "$wav"
+  [ "$(wc -l <"$tmp/out")" -eq 1 ] && ok || bad "transcribe text: one line"
+  expect 0 "transcribe json" -- "$sori" transcribe --model "$model" --format json --channel each "$wav"
+  [ "$(grep -c '"channel": ' "$tmp/out")" -eq 2 ] && grep -q '"words": \[' "$tmp/out" && grep -q '"rtf": ' "$tmp/out" && ok || bad "transcribe json: two channels with words and rtf"
+  expect 0 "transcribe tsv" -- "$sori" transcribe --model "$model" --format tsv "$wav"
+  grep -q "stereo_22k.wav	" "$tmp/out" && ok || bad "transcribe tsv: path, tab, text"
+  expect 0 "transcribe vtt" -- "$sori" transcribe --model "$model" --format vtt "$wav"
+  head -1 "$tmp/out" | grep -q '^WEBVTT' && ok || bad "transcribe vtt header"
+  expect 0 "transcribe from stdin" -- sh -c "\"$sori\" transcribe --model \"$model\" - <\"$wav\""
+  expect 2 "transcribe bad format" -- "$sori" transcribe --model "$model" --format doc "$wav"
+  expect 1 "transcribe with a bad model" -- "$sori" transcribe --model "$wav" "$wav"
   # every format sori decodes, in one batch with a bad file among them
   if [ -n "$make_audio" ]; then
     mkdir -p "$tmp/in" "$tmp/out_npy"
@@ -50,6 +66,10 @@ if "$sori" features --help >/dev/null 2>&1; then
     done
     grep -q "broken.wav" "$tmp/out" && grep -q "1 of" "$tmp/out" && ok || bad "the batch names the broken file"
     expect 2 "several files need a directory" -- "$sori" features "$tmp/in/flac.flac" "$tmp/in/opus.opus" -o "$tmp/x.npy"
+    mkdir -p "$tmp/srt"
+    expect 1 "transcribe a directory with a broken file" -- "$sori" transcribe --model "$model" --format srt -o "$tmp/srt" "$tmp/in"
+    [ "$(ls "$tmp/srt" | wc -l)" -eq "$(ls "$tmp/in" | grep -vc broken)" ] && ok || bad "transcribe: one .srt per good file"
+    grep -q "1 of" "$tmp/out" && ok || bad "transcribe: counts the failed file"
   fi
 fi
 

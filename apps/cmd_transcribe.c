@@ -1,0 +1,527 @@
+/* sori transcribe [--model M.gguf] [--format text|json|tsv|srt|vtt] [--threads N]
+ *                 [--device cpu|cuda|auto] [--channel N|mix|each] [-o DIR] FILES|DIRS|-
+ *
+ * Each input is decoded, its channel(s) chosen, cut into utterances at
+ * endpoints (VAD + the endpoint rules, at most 20 s each, so attention stays
+ * bounded on hours-long recordings), and each utterance transcribed. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "sori/asr.h"
+#include "sori/audio.h"
+#include "sori/runtime.h"
+#include "sori/vad.h"
+
+typedef enum { FMT_TEXT, FMT_JSON, FMT_TSV, FMT_SRT, FMT_VTT } out_format;
+
+#define CHANNEL_EACH (-2)
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: sori transcribe [--model M.gguf] [--format text|json|tsv|srt|vtt]\n"
+            "                       [--threads N] [--device cpu|cuda[:N]|auto]\n"
+            "                       [--channel N|mix|each] [-o DIR] FILES|DIRS|-\n"
+            "Transcribes audio files (any format sori decodes; directories are searched\n"
+            "for audio files; - reads one file from standard input). Output goes to\n"
+            "standard output, or to DIR/NAME.{txt,json,tsv,srt,vtt} with -o. The model\n"
+            "is --model, else $SORI_MODEL. A bad file is reported and skipped; the exit\n"
+            "status is 1 if any failed.\n");
+}
+
+/* ---- inputs ------------------------------------------------------------------ */
+
+typedef struct {
+    char **items;
+    int n, cap;
+} list_t;
+
+static int list_add(list_t *l, const char *s)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        char **p = realloc(l->items, (size_t)cap * sizeof *p);
+        if (!p)
+            return -1;
+        l->items = p;
+        l->cap = cap;
+    }
+    if (!(l->items[l->n] = strdup(s)))
+        return -1;
+    l->n++;
+    return 0;
+}
+
+static int is_audio_name(const char *name)
+{
+    static const char *ext[] = {".wav", ".flac", ".ogg", ".opus", ".oga", ".mp3", ".aiff", ".aif",
+                                ".au", ".caf", ".w64", ".rf64", ".snd", ".voc", NULL};
+    const char *dot = strrchr(name, '.');
+    if (!dot)
+        return 0;
+    for (int i = 0; ext[i]; i++)
+        if (strcasecmp(dot, ext[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Audio files below dir, sorted, depth-first. */
+static int collect(list_t *l, const char *dir, int depth)
+{
+    if (depth > 32)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "sori transcribe: %s: cannot read directory: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    list_t here = {0};
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        list_add(&here, path);
+    }
+    closedir(d);
+    if (here.n)
+        qsort(here.items, (size_t)here.n, sizeof(char *), cmp_str);
+    int bad = 0;
+    for (int i = 0; i < here.n; i++) {
+        struct stat sb;
+        if (stat(here.items[i], &sb) == 0 && S_ISDIR(sb.st_mode))
+            bad |= collect(l, here.items[i], depth + 1);
+        else if (is_audio_name(here.items[i]))
+            list_add(l, here.items[i]);
+        free(here.items[i]);
+    }
+    free(here.items);
+    return bad;
+}
+
+static sori_status app_fail(sori_error *err, sori_status st, const char *msg)
+{
+    err->status = st;
+    err->backend_code = 0;
+    snprintf(err->message, sizeof err->message, "%s", msg);
+    return st;
+}
+
+/* ---- output helpers --------------------------------------------------------------- */
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\t')
+            fputs("\\t", f);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void timestamp(FILE *f, double s, char sep)
+{
+    if (s < 0)
+        s = 0;
+    long ms = (long)(s * 1000.0 + 0.5);
+    fprintf(f, "%02ld:%02ld:%02ld%c%03ld", ms / 3600000, ms / 60000 % 60, ms / 1000 % 60, sep, ms % 1000);
+}
+
+/* ---- transcription of one signal --------------------------------------------------- */
+
+typedef struct {
+    double start_s, end_s;
+    sori_asr_result *r; /* word times relative to start_s */
+} segment;
+
+typedef struct {
+    segment *seg;
+    int n, cap;
+    double duration_s, seconds; /* audio, wall time */
+} transcript;
+
+static void transcript_free(transcript *t)
+{
+    for (int i = 0; i < t->n; i++)
+        sori_asr_result_free(t->seg[i].r);
+    free(t->seg);
+    memset(t, 0, sizeof *t);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Cuts x at endpoints and transcribes every piece: the VAD only chooses
+ * where to cut (in pauses, at most every 20 s); no audio is dropped, and
+ * pieces without speech simply give empty text. */
+static sori_status transcribe_signal(sori_asr_model *m, const float *x, int64_t n, int rate,
+                                     transcript *t, sori_error *err)
+{
+    double t0 = now_s();
+    memset(t, 0, sizeof *t);
+    t->duration_s = (double)n / rate;
+    sori_vad_params vp = sori_vad_default_params();
+    vp.sample_rate_hz = rate;
+    sori_vad *vad = NULL;
+    sori_status st = sori_vad_create(&vp, &vad, err);
+    int fs = vad ? sori_vad_frame_samples(vad) : 1;
+    int64_t n_frames = n / fs;
+    uint8_t *dec = malloc((size_t)(n_frames + 1));
+    int64_t got = 0;
+    if (st == SORI_OK && !dec)
+        st = app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
+    if (st == SORI_OK)
+        st = sori_vad_accept(vad, x, n, dec, n_frames + 1, &got, err);
+    sori_endpoint_params ep = sori_endpoint_default_params();
+    sori_endpoint es = sori_endpoint_init();
+    int64_t seg_start = 0; /* in frames */
+    for (int64_t i = 0; i <= got && st == SORI_OK; i++) {
+        int end = i == got;
+        if (!end && sori_endpoint_step(&ep, &es, dec[i], vp.frame_ms) == SORI_ENDPOINT_NONE)
+            continue;
+        int64_t stop = end ? n : (i + 1) * fs, begin = seg_start * fs;
+        if (stop > begin) {
+            if (t->n == t->cap) {
+                int cap = t->cap ? 2 * t->cap : 16;
+                segment *s = realloc(t->seg, (size_t)cap * sizeof *s);
+                if (!s) {
+                    st = app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
+                    break;
+                }
+                t->seg = s;
+                t->cap = cap;
+            }
+            segment *s = &t->seg[t->n];
+            s->start_s = (double)begin / rate;
+            s->end_s = (double)stop / rate;
+            s->r = NULL;
+            st = sori_asr_transcribe(m, x + begin, stop - begin, rate, &s->r, err);
+            if (st == SORI_OK)
+                t->n++;
+        }
+        seg_start = i + 1;
+    }
+    free(dec);
+    sori_vad_free(vad);
+    t->seconds = now_s() - t0;
+    return st;
+}
+
+static void write_text(FILE *f, const transcript *t, const char *prefix, out_format fmt,
+                       const char *path)
+{
+    if (fmt == FMT_TSV)
+        fprintf(f, "%s%s\t", path, prefix);
+    else if (prefix[0])
+        fprintf(f, "%s ", prefix);
+    int first = 1;
+    for (int i = 0; i < t->n; i++) {
+        if (!t->seg[i].r->text[0])
+            continue;
+        fprintf(f, "%s%s", first ? "" : " ", t->seg[i].r->text);
+        first = 0;
+    }
+    fputc('\n', f);
+}
+
+static void write_json(FILE *f, const transcript *t, const char *path, int channel,
+                       const char *model)
+{
+    fputs("{\"path\": ", f);
+    json_str(f, path);
+    if (channel >= 0)
+        fprintf(f, ", \"channel\": %d", channel);
+    /* the utterances' texts joined by spaces */
+    size_t len = 1;
+    for (int i = 0; i < t->n; i++)
+        len += strlen(t->seg[i].r->text) + 1;
+    char *text = malloc(len);
+    if (text) {
+        text[0] = '\0';
+        for (int i = 0; i < t->n; i++) {
+            if (!t->seg[i].r->text[0])
+                continue;
+            if (text[0])
+                strcat(text, " ");
+            strcat(text, t->seg[i].r->text);
+        }
+    }
+    fputs(", \"text\": ", f);
+    json_str(f, text ? text : "");
+    free(text);
+    double conf = 0;
+    int n_words = 0;
+    fprintf(f, ", \"duration_s\": %.3f, \"model\": ", t->duration_s);
+    json_str(f, model);
+    fprintf(f, ", \"rtf\": %.4f, \"words\": [", t->duration_s > 0 ? t->seconds / t->duration_s : 0.0);
+    for (int i = 0; i < t->n; i++)
+        for (int k = 0; k < t->seg[i].r->n_words; k++) {
+            const sori_asr_word *w = &t->seg[i].r->words[k];
+            fputs(n_words ? ", {\"word\": " : "{\"word\": ", f);
+            json_str(f, w->text);
+            fprintf(f, ", \"start\": %.3f, \"end\": %.3f, \"confidence\": %.3f}",
+                    t->seg[i].start_s + w->start_s, t->seg[i].start_s + w->end_s, w->confidence);
+            conf += w->confidence;
+            n_words++;
+        }
+    fputs("], \"segments\": [", f);
+    for (int i = 0; i < t->n; i++) {
+        fprintf(f, "%s{\"start\": %.3f, \"end\": %.3f, \"text\": ", i ? ", " : "", t->seg[i].start_s,
+                t->seg[i].end_s);
+        json_str(f, t->seg[i].r->text);
+        fputc('}', f);
+    }
+    fprintf(f, "], \"confidence\": %.3f}\n", n_words ? conf / n_words : 1.0);
+}
+
+static void write_cues(FILE *f, const transcript *t, out_format fmt, int *cue)
+{
+    char sep = fmt == FMT_SRT ? ',' : '.';
+    for (int i = 0; i < t->n; i++) {
+        const sori_asr_result *r = t->seg[i].r;
+        if (!r->text[0])
+            continue;
+        /* the cue spans the words, within the segment */
+        double a = t->seg[i].start_s + (r->n_words ? r->words[0].start_s : 0);
+        double b = t->seg[i].start_s + (r->n_words ? r->words[r->n_words - 1].end_s : t->seg[i].end_s - t->seg[i].start_s);
+        if (fmt == FMT_SRT)
+            fprintf(f, "%d\n", ++*cue);
+        timestamp(f, a, sep);
+        fputs(" --> ", f);
+        timestamp(f, b, sep);
+        fprintf(f, "\n%s\n\n", r->text);
+    }
+}
+
+/* ---- the command ---------------------------------------------------------------------- */
+
+int cmd_transcribe(int argc, char **argv)
+{
+    const char *model_path = getenv("SORI_MODEL"), *out_dir = NULL;
+    out_format fmt = FMT_TEXT;
+    int channel = SORI_CHANNEL_MIX;
+    sori_runtime_params rp = sori_runtime_default_params();
+    list_t in = {0};
+    int rc = 2, n_args = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--model") == 0 && v) {
+            model_path = argv[++i];
+        } else if (strcmp(a, "--format") == 0 && v) {
+            i++;
+            if (strcmp(v, "text") == 0)
+                fmt = FMT_TEXT;
+            else if (strcmp(v, "json") == 0)
+                fmt = FMT_JSON;
+            else if (strcmp(v, "tsv") == 0)
+                fmt = FMT_TSV;
+            else if (strcmp(v, "srt") == 0)
+                fmt = FMT_SRT;
+            else if (strcmp(v, "vtt") == 0)
+                fmt = FMT_VTT;
+            else {
+                fprintf(stderr, "sori transcribe: --format '%s' (text, json, tsv, srt or vtt)\n", v);
+                goto done;
+            }
+        } else if (strcmp(a, "--threads") == 0 && v) {
+            if (!parse_int_arg(argv[++i], 1, 256, &rp.n_threads)) {
+                fprintf(stderr, "sori transcribe: --threads '%s' (1..256)\n", v);
+                goto done;
+            }
+        } else if (strcmp(a, "--device") == 0 && v) {
+            if (sori_device_parse(argv[++i], &rp.device, &rp.device_index) != SORI_OK) {
+                fprintf(stderr, "sori transcribe: --device '%s' (cpu, cuda, cuda:N or auto)\n", v);
+                goto done;
+            }
+        } else if (strcmp(a, "--channel") == 0 && v) {
+            i++;
+            if (strcmp(v, "mix") == 0)
+                channel = SORI_CHANNEL_MIX;
+            else if (strcmp(v, "each") == 0)
+                channel = CHANNEL_EACH;
+            else if (!parse_int_arg(v, 0, SORI_AUDIO_MAX_CHANNELS - 1, &channel)) {
+                fprintf(stderr, "sori transcribe: --channel '%s' (a number, mix or each)\n", v);
+                goto done;
+            }
+        } else if (strcmp(a, "-o") == 0 && v) {
+            out_dir = argv[++i];
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage();
+            rc = 0;
+            goto done;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "sori transcribe: unknown option '%s'\n", a);
+            usage();
+            goto done;
+        } else {
+            n_args++;
+            struct stat sb;
+            if (strcmp(a, "-") != 0 && stat(a, &sb) == 0 && S_ISDIR(sb.st_mode))
+                collect(&in, a, 0);
+            else
+                list_add(&in, a);
+        }
+    }
+    if (!n_args) {
+        usage();
+        goto done;
+    }
+    if (!model_path) {
+        fprintf(stderr, "sori transcribe: no model: pass --model M.gguf or set SORI_MODEL (sori has no "
+                        "bundled Korean model yet; convert a NeMo checkpoint with tools/nemo_to_gguf.py)\n");
+        goto done;
+    }
+    if (in.n == 0) {
+        fprintf(stderr, "sori transcribe: no audio files found\n");
+        rc = 1;
+        goto done;
+    }
+    if ((fmt == FMT_SRT || fmt == FMT_VTT) && in.n > 1 && !out_dir) {
+        fprintf(stderr, "sori transcribe: %s for several files needs -o DIR\n", fmt == FMT_SRT ? "srt" : "vtt");
+        goto done;
+    }
+    struct stat sb;
+    if (out_dir && (stat(out_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+        fprintf(stderr, "sori transcribe: -o %s: not an existing directory\n", out_dir);
+        goto done;
+    }
+    rp.pool_bytes = (size_t)16 << 20;
+    sori_runtime *rt = NULL;
+    sori_asr_model *m = NULL;
+    sori_error err = {0};
+    rc = 1;
+    if (sori_runtime_create(&rp, &rt, &err) != SORI_OK) {
+        fprintf(stderr, "sori transcribe: %s\n", err.message);
+        goto done;
+    }
+    sori_asr_model_params mp = sori_asr_model_default_params();
+    if (sori_asr_model_load(rt, model_path, &mp, &m, &err) != SORI_OK) {
+        fprintf(stderr, "sori transcribe: %s\n", err.message);
+        sori_runtime_free(rt);
+        goto done;
+    }
+    sori_asr_model_info mi = sori_asr_model_get_info(m);
+    const char *model_name = mi.name[0] ? mi.name : model_path;
+    int failed = 0, tty = isatty(2) && in.n > 1, cue = 0;
+    static const char *ext[] = {"txt", "json", "tsv", "srt", "vtt"};
+    if (!out_dir && fmt == FMT_VTT)
+        fputs("WEBVTT\n\n", stdout);
+    for (int k = 0; k < in.n; k++) {
+        const char *path = in.items[k];
+        if (tty)
+            fprintf(stderr, "\r[%d/%d] %-60.60s", k + 1, in.n, path);
+        sori_audio audio = {0};
+        sori_status st;
+        if (strcmp(path, "-") == 0) {
+            size_t cap = 1 << 20, len = 0, got;
+            unsigned char *data = malloc(cap);
+            while (data && (got = fread(data + len, 1, cap - len, stdin)) > 0) {
+                len += got;
+                if (len == cap) {
+                    unsigned char *d2 = realloc(data, cap *= 2);
+                    if (!d2) {
+                        free(data);
+                        data = NULL;
+                    }
+                    data = d2;
+                }
+            }
+            st = data ? sori_audio_read_memory(data, len, &audio, &err)
+                      : app_fail(&err, SORI_ERR_NO_MEMORY, "standard input: out of memory");
+            free(data);
+        } else {
+            st = sori_audio_read_file(path, &audio, &err);
+        }
+        if (st != SORI_OK) {
+            fprintf(stderr, "%ssori transcribe: %s\n", tty ? "\n" : "", err.message);
+            failed++;
+            continue;
+        }
+        FILE *f = stdout;
+        if (out_dir) {
+            const char *base = strrchr(path, '/');
+            base = base ? base + 1 : (strcmp(path, "-") == 0 ? "stdin" : path);
+            const char *dot = strrchr(base, '.');
+            int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+            char out[4096];
+            snprintf(out, sizeof out, "%s/%.*s.%s", out_dir, len, base, ext[fmt]);
+            if (!(f = fopen(out, "w"))) {
+                fprintf(stderr, "sori transcribe: %s: cannot write: %s\n", out, strerror(errno));
+                sori_audio_free(&audio);
+                failed++;
+                continue;
+            }
+            cue = 0;
+            if (fmt == FMT_VTT)
+                fputs("WEBVTT\n\n", f);
+        }
+        int c0 = channel == CHANNEL_EACH ? 0 : channel, c1 = channel == CHANNEL_EACH ? audio.n_channels : c0 + 1;
+        for (int c = c0; c < c1; c++) {
+            sori_audio mono = {0};
+            transcript t = {0};
+            st = sori_audio_select_channel(&audio, c, &mono, &err);
+            if (st == SORI_OK)
+                st = transcribe_signal(m, mono.samples, mono.n_frames, mono.sample_rate_hz, &t, &err);
+            if (st != SORI_OK) {
+                fprintf(stderr, "%ssori transcribe: %s: %s\n", tty ? "\n" : "", path, err.message);
+                failed++;
+            } else {
+                char prefix[32] = "";
+                if (channel == CHANNEL_EACH)
+                    snprintf(prefix, sizeof prefix, fmt == FMT_TSV ? ":ch%d" : "[ch%d]", c);
+                if (fmt == FMT_JSON)
+                    write_json(f, &t, path, channel == CHANNEL_EACH ? c : -1, model_name);
+                else if (fmt == FMT_SRT || fmt == FMT_VTT)
+                    write_cues(f, &t, fmt, &cue);
+                else
+                    write_text(f, &t, prefix, fmt, path);
+            }
+            transcript_free(&t);
+            sori_audio_free(&mono);
+            if (st != SORI_OK)
+                break;
+        }
+        if (f != stdout)
+            fclose(f);
+        fflush(stdout);
+        sori_audio_free(&audio);
+    }
+    if (tty)
+        fputc('\n', stderr);
+    if (failed)
+        fprintf(stderr, "sori transcribe: %d of %d inputs failed\n", failed, in.n);
+    rc = failed ? 1 : 0;
+    sori_asr_model_free(m);
+    sori_runtime_free(rt);
+done:
+    for (int i = 0; i < in.n; i++)
+        free(in.items[i]);
+    free(in.items);
+    return rc;
+}
