@@ -7,8 +7,11 @@
 #include <math.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "asr/conformer.h"
 #include "check.h"
+#include "kernels/gguf.h"
 #include "kernels/reference.h"
 
 static float *read_f32(const char *name, int64_t *n)
@@ -25,6 +28,97 @@ static float *read_f32(const char *name, int64_t *n)
     *n = (int64_t)(fread(x, 1, (size_t)bytes, f) / 4);
     fclose(f);
     return x;
+}
+
+/* A copy of a model file with one tensor dropped (drop) or cut short
+ * (shrink): loading must fail with SORI_ERR_FORMAT naming the tensor. */
+static void broken_copy(const char *src, const char *dst, const char *victim, int shrink)
+{
+    sori_gguf *g = NULL;
+    sori_gguf_writer *w = NULL;
+    if (sori_gguf_open_file(src, &g, NULL) != SORI_OK || sori_gguf_writer_create(&w) != SORI_OK)
+        return;
+    for (int64_t i = 0; i < sori_gguf_n_kv(g); i++) {
+        const char *k = sori_gguf_kv_key(g, i);
+        sori_gguf_type t = sori_gguf_kv_type(g, i);
+        int64_t iv;
+        double fv;
+        bool bv;
+        const char *sv;
+        if (t == SORI_GGUF_STRING && sori_gguf_get_str(g, k, &sv) == SORI_OK)
+            sori_gguf_writer_set_str(w, k, sv);
+        else if (t == SORI_GGUF_BOOL && sori_gguf_get_bool(g, k, &bv) == SORI_OK) {
+            uint8_t b = bv;
+            sori_gguf_writer_set(w, k, SORI_GGUF_BOOL, &b);
+        } else if ((t == SORI_GGUF_F32 || t == SORI_GGUF_F64) && sori_gguf_get_float(g, k, &fv) == SORI_OK) {
+            float f = (float)fv;
+            sori_gguf_writer_set(w, k, SORI_GGUF_F32, &f);
+        } else if (t == SORI_GGUF_ARRAY) {
+            uint64_t n = 0;
+            sori_gguf_get_arr_info(g, k, NULL, &n);
+            const char **v = calloc(n ? n : 1, sizeof(char *));
+            for (uint64_t j = 0; j < n; j++)
+                sori_gguf_get_arr_str(g, k, j, &v[j]);
+            sori_gguf_writer_set_arr(w, k, SORI_GGUF_STRING, v, n);
+            free(v);
+        } else if (sori_gguf_get_int(g, k, &iv) == SORI_OK) {
+            sori_gguf_writer_set(w, k, SORI_GGUF_I64, &iv);
+        }
+    }
+    for (int64_t i = 0; i < sori_gguf_n_tensors(g); i++) {
+        const sori_gguf_tensor *t = sori_gguf_tensor_at(g, i);
+        int64_t ne[4] = {t->ne[0], t->ne[1], t->ne[2], t->ne[3]};
+        if (strcmp(t->name, victim) == 0) {
+            if (!shrink)
+                continue;
+            ne[0] -= 1;
+        }
+        sori_gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, ne, t->data);
+    }
+    sori_gguf_writer_to_file(w, dst, NULL);
+    sori_gguf_writer_free(w);
+    sori_gguf_free(g);
+}
+
+static void test_broken_models(sori_runtime *rt)
+{
+    char src[512], dst[] = "/tmp/sori_broken_model_XXXXXX";
+    snprintf(src, sizeof src, "%s/conformer/ctc_striding4.gguf", SORI_FIXTURE_DIR);
+    int fd = mkstemp(dst);
+    if (fd < 0)
+        return;
+    close(fd);
+    const char *victims[] = {"encoder.layers.1.self_attn.pos_bias_v", "encoder.pre_encode.out.weight",
+                             "decoder.decoder_layers.0.bias"};
+    for (int v = 0; v < 3; v++)
+        for (int shrink = 0; shrink < 2; shrink++) {
+            broken_copy(src, dst, victims[v], shrink);
+            sori_conformer *m = NULL;
+            sori_error err = {0};
+            sori_status st = sori_conformer_load(rt, dst, &m, &err);
+            CHECK(st == SORI_ERR_FORMAT && m == NULL && strstr(err.message, victims[v]),
+                  "%s %s: status %d (%s)", victims[v], shrink ? "cut short" : "missing", st, err.message);
+            sori_conformer_free(m);
+        }
+    /* truncated files */
+    FILE *f = fopen(src, "rb");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *bytes = malloc((size_t)n);
+    if (fread(bytes, 1, (size_t)n, f) != (size_t)n)
+        n = 0;
+    fclose(f);
+    for (int k = 1; k < 8 && n; k++) {
+        FILE *o = fopen(dst, "wb");
+        fwrite(bytes, 1, (size_t)(n * k / 8), o);
+        fclose(o);
+        sori_conformer *m = NULL;
+        sori_error err = {0};
+        CHECK(sori_conformer_load(rt, dst, &m, &err) == SORI_ERR_FORMAT && !m, "truncated at %d/8: %s", k, err.message);
+    }
+    free(bytes);
+    unlink(dst);
 }
 
 int main(void)
@@ -105,6 +199,7 @@ int main(void)
     }
     fclose(mf);
     CHECK(cases >= 4, "only %d cases", cases);
+    test_broken_models(rt);
     sori_runtime_free(rt);
     return check_finish("test_conformer");
 }
