@@ -27,7 +27,7 @@
 
 typedef struct {
     const float *ff1_ln_w, *ff1_ln_b, *ff1_w1, *ff1_b1, *ff1_w2, *ff1_b2;
-    const float *att_ln_w, *att_ln_b, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo, *wpos, *pos_u, *pos_v;
+    const float *att_ln_w, *att_ln_b, *wqkv, *bqkv, *wo, *bo, *wpos, *pos_u, *pos_v;
     const float *conv_ln_w, *conv_ln_b, *pw1_w, *pw1_b, *dw_w, *dw_b, *cn_w, *cn_b, *pw2_w, *pw2_b;
     const float *ff2_ln_w, *ff2_ln_b, *ff2_w1, *ff2_b1, *ff2_w2, *ff2_b2;
     const float *out_ln_w, *out_ln_b;
@@ -94,6 +94,27 @@ static const float *tensor(loader *ld, const char *name, int64_t n_elements)
     const float *where = (const float *)(ld->dev + ld->used);
     ld->used += ((size_t)n_elements * sizeof(float) + 255) & ~(size_t)255;
     return where;
+}
+
+/* Several tensors placed back to back (no padding between), e.g. the q, k
+ * and v projections as one [3d, d] matrix; the first address. */
+static const float *tensor_concat(loader *ld, const char *const *names, int n, int64_t n_each)
+{
+    if (ld->st != SORI_OK)
+        return NULL;
+    size_t start = ld->used;
+    const float *first = NULL;
+    for (int i = 0; i < n; i++) {
+        const float *p = tensor(ld, names[i], n_each);
+        if (!p)
+            return NULL;
+        if (i == 0)
+            first = p;
+        /* pull the next tensor up against this one */
+        ld->used = start + (size_t)(i + 1) * n_each * sizeof(float);
+    }
+    ld->used = (ld->used + 255) & ~(size_t)255;
+    return first;
 }
 
 static int64_t get_int(const sori_gguf *g, const char *key, int64_t dflt, int *missing)
@@ -184,12 +205,18 @@ static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *l
         LT(ff1_b2, "feed_forward1.linear2.bias", d);
         LT(att_ln_w, "norm_self_att.weight", d);
         LT(att_ln_b, "norm_self_att.bias", d);
-        LT(wq, "self_attn.linear_q.weight", (int64_t)d * d);
-        LT(bq, "self_attn.linear_q.bias", d);
-        LT(wk, "self_attn.linear_k.weight", (int64_t)d * d);
-        LT(bk, "self_attn.linear_k.bias", d);
-        LT(wv, "self_attn.linear_v.weight", (int64_t)d * d);
-        LT(bv, "self_attn.linear_v.bias", d);
+        {
+            char nq[128], nk[128], nv[128];
+            const char *names[3] = {nq, nk, nv};
+            snprintf(nq, sizeof nq, "encoder.layers.%d.self_attn.linear_q.weight", l);
+            snprintf(nk, sizeof nk, "encoder.layers.%d.self_attn.linear_k.weight", l);
+            snprintf(nv, sizeof nv, "encoder.layers.%d.self_attn.linear_v.weight", l);
+            w->wqkv = tensor_concat(ld, names, 3, (int64_t)d * d);
+            snprintf(nq, sizeof nq, "encoder.layers.%d.self_attn.linear_q.bias", l);
+            snprintf(nk, sizeof nk, "encoder.layers.%d.self_attn.linear_k.bias", l);
+            snprintf(nv, sizeof nv, "encoder.layers.%d.self_attn.linear_v.bias", l);
+            w->bqkv = tensor_concat(ld, names, 3, d);
+        }
         LT(wo, "self_attn.linear_out.weight", (int64_t)d * d);
         LT(bo, "self_attn.linear_out.bias", d);
         LT(wpos, "self_attn.linear_pos.weight", (int64_t)d * d);
@@ -506,15 +533,14 @@ sori_status sori_conformer_forward(sori_conformer *m, const float *feats, int64_
         add(&c, x, t1, T, d, 0.5f);
         /* relative-position self-attention */
         layer_norm(&c, x, T, d, L->att_ln_w, L->att_ln_b, nx);
-        float *q = qkv, *k = qkv + T * d, *v = qkv + 2 * T * d;
-        linear(&c, nx, T, d, L->wq, L->bq, d, q, SORI_ACT_NONE, 0.0f, d);
-        linear(&c, nx, T, d, L->wk, L->bk, d, k, SORI_ACT_NONE, 0.0f, d);
-        linear(&c, nx, T, d, L->wv, L->bv, d, v, SORI_ACT_NONE, 0.0f, d);
+        /* q, k, v in one product: rows of [q | k | v], stride 3d */
+        float *q = qkv, *k = qkv + d, *v = qkv + 2 * d;
+        linear(&c, nx, T, d, L->wqkv, L->bqkv, 3 * d, qkv, SORI_ACT_NONE, 0.0f, d);
         linear(&c, pos, n_pos, d, L->wpos, NULL, d, p, SORI_ACT_NONE, 0.0f, d);
         sori_op_desc op = {.op = SORI_OP_ATTENTION};
         op.u.attention = (sori_attention_desc){
             .batch = 1, .heads = H, .t_q = (int)T, .t_k = (int)T, .d_k = dk, .d_v = dk, .q = q,
-            .q_stride = d, .k = k, .k_stride = d, .v = v, .v_stride = d, .out = t1,
+            .q_stride = 3 * d, .k = k, .k_stride = 3 * d, .v = v, .v_stride = 3 * d, .out = t1,
             .scale = 1.0f / sqrtf((float)dk), .pos = p, .n_pos = (int)n_pos, .pos_bias_u = L->pos_u,
             .pos_bias_v = L->pos_v,
             .context = m->att_left >= 0 || m->att_right >= 0 ? SORI_ATT_LIMITED : SORI_ATT_FULL,

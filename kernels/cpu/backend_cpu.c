@@ -483,6 +483,35 @@ static void conv2d_dw_task(void *vctx, int64_t begin, int64_t end)
     }
 }
 
+/* col[(c*KH + i)*KW + j, oh*W_out + ow] = x[b, c, oh*sh + i - pt, ow*sw + j - pl] */
+static void im2col_task(void *vctx, int64_t begin, int64_t end)
+{
+    c2_ctx *ctx = vctx;
+    const sori_conv2d_desc *d = ctx->d;
+    const int64_t hw = (int64_t)ctx->h_out * ctx->w_out;
+    float *col = (float *)ctx->col;
+    for (int64_t c = begin; c < end; c++) {
+        const float *x = d->x + ((int64_t)ctx->b * d->c_in + c) * d->h * d->w;
+        for (int i = 0; i < d->kh; i++)
+            for (int j = 0; j < d->kw; j++) {
+                float *cr = col + ((c * d->kh + i) * d->kw + j) * hw;
+                for (int oh = 0; oh < ctx->h_out; oh++) {
+                    int ih = oh * d->stride_h + i - d->pad_top;
+                    float *dst = cr + (int64_t)oh * ctx->w_out;
+                    if (ih < 0 || ih >= d->h) {
+                        memset(dst, 0, (size_t)ctx->w_out * sizeof(float));
+                        continue;
+                    }
+                    const float *xr = x + (int64_t)ih * d->w;
+                    for (int ow = 0; ow < ctx->w_out; ow++) {
+                        int iw = ow * d->stride_w + j - d->pad_left;
+                        dst[ow] = (iw < 0 || iw >= d->w) ? 0.0f : xr[iw];
+                    }
+                }
+            }
+    }
+}
+
 static sori_status cpu_conv2d(sori_backend *be, const sori_conv2d_desc *d, sori_error *err)
 {
     c2_ctx ctx = {.d = d};
@@ -503,29 +532,10 @@ static sori_status cpu_conv2d(sori_backend *be, const sori_conv2d_desc *d, sori_
         ctx.rows_per_task = 1;
     int64_t n_tasks = (d->c_out + ctx.rows_per_task - 1) / ctx.rows_per_task;
     for (int b = 0; b < d->batch; b++) {
-        /* col[(c*KH + i)*KW + j, oh*W_out + ow] = x[b, c, oh*sh + i - pt, ow*sw + j - pl] */
-        for (int c = 0; c < d->c_in; c++) {
-            const float *x = d->x + ((int64_t)b * d->c_in + c) * d->h * d->w;
-            for (int i = 0; i < d->kh; i++)
-                for (int j = 0; j < d->kw; j++) {
-                    float *cr = col + ((int64_t)(c * d->kh + i) * d->kw + j) * hw;
-                    for (int oh = 0; oh < ctx.h_out; oh++) {
-                        int ih = oh * d->stride_h + i - d->pad_top;
-                        float *dst = cr + (int64_t)oh * ctx.w_out;
-                        if (ih < 0 || ih >= d->h) {
-                            memset(dst, 0, (size_t)ctx.w_out * sizeof(float));
-                            continue;
-                        }
-                        const float *xr = x + (int64_t)ih * d->w;
-                        for (int ow = 0; ow < ctx.w_out; ow++) {
-                            int iw = ow * d->stride_w + j - d->pad_left;
-                            dst[ow] = (iw < 0 || iw >= d->w) ? 0.0f : xr[iw];
-                        }
-                    }
-                }
-        }
         ctx.col = col;
         ctx.b = b;
+        /* im2col, split over input channels */
+        sori_parallel_for(be->pool, d->c_in, 1, im2col_task, &ctx);
         sori_parallel_for(be->pool, n_tasks, 1, conv2d_dense_rows, &ctx);
     }
     return SORI_OK;

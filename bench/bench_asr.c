@@ -1,0 +1,70 @@
+/* Times sori's offline Conformer encoder + CTC head on features read from a
+ * file: median of N runs after a warm-up, printed as seconds. Driven by
+ * bench/bench_asr.py, which times onnxruntime on the same model and input.
+ *   bench_asr MODEL.gguf FEATS.f32 N_FRAMES [RUNS] [THREADS] */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "asr/conformer.h"
+#include "kernels/opcheck.h"
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: bench_asr MODEL.gguf FEATS.f32 N_FRAMES [RUNS] [THREADS]\n");
+        return 2;
+    }
+    int64_t frames = atoll(argv[3]);
+    int runs = argc > 4 ? atoi(argv[4]) : 7, threads = argc > 5 ? atoi(argv[5]) : 2;
+    if (frames < 1 || runs < 1 || runs > 100 || threads < 1)
+        return 2;
+    sori_runtime_params rp = sori_runtime_default_params();
+    rp.device = SORI_DEVICE_CPU;
+    rp.n_threads = threads;
+    rp.pool_bytes = 1 << 16;
+    sori_runtime *rt = NULL;
+    sori_conformer *m = NULL;
+    sori_error err = {0};
+    if (sori_runtime_create(&rp, &rt, &err) != SORI_OK || sori_conformer_load(rt, argv[1], &m, &err) != SORI_OK) {
+        fprintf(stderr, "bench_asr: %s\n", err.message);
+        return 1;
+    }
+    sori_conformer_info in = sori_conformer_get_info(m);
+    float *feats = malloc((size_t)frames * in.feat_in * sizeof(float));
+    FILE *f = fopen(argv[2], "rb");
+    if (!f || fread(feats, sizeof(float), (size_t)(frames * in.feat_in), f) != (size_t)(frames * in.feat_in)) {
+        fprintf(stderr, "bench_asr: cannot read %lld frames from %s\n", (long long)frames, argv[2]);
+        return 1;
+    }
+    fclose(f);
+    int64_t T = sori_conformer_out_frames(m, frames);
+    float *lp = malloc((size_t)T * (in.vocab_size + 1) * sizeof(float));
+    double t[100];
+    for (int r = -1; r < runs; r++) {
+        double t0 = sori_now_seconds();
+        if (sori_conformer_forward(m, feats, frames, NULL, lp, &err) != SORI_OK) {
+            fprintf(stderr, "bench_asr: %s\n", err.message);
+            return 1;
+        }
+        if (r >= 0)
+            t[r] = sori_now_seconds() - t0;
+    }
+    qsort(t, (size_t)runs, sizeof(double), cmp);
+    if (argc > 6) { /* write the log-probs for the driver's check */
+        FILE *o = fopen(argv[6], "wb");
+        fwrite(lp, sizeof(float), (size_t)(T * (in.vocab_size + 1)), o);
+        fclose(o);
+    }
+    printf("%.6f %lld\n", t[runs / 2], (long long)T);
+    sori_conformer_free(m);
+    sori_runtime_free(rt);
+    free(feats);
+    free(lp);
+    return 0;
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Offline Conformer speed: sori vs onnxruntime on the same model and input.
+
+Builds a NeMo Conformer-CTC of the "small" size (d_model 176, 16 layers,
+4 heads, kernel 31, striding x4, 80 mels) with random weights, exports it to
+ONNX with NeMo's own exporter and converts it to GGUF with
+tools/nemo_to_gguf.py; then times the encoder + CTC head on 10 s of features
+(1000 frames, batch 1) in onnxruntime and in sori (build/bin/bench_asr), with
+the same thread count, in one run, median of several runs, and checks that
+both give the same log-probs.
+
+    pip install -r tools/requirements-reference.txt onnxruntime onnx
+    python3 bench/bench_asr.py --build build [--threads 2] [--runs 7]
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--frames", type=int, default=1000)
+    ap.add_argument("--d-model", type=int, default=176)
+    ap.add_argument("--layers", type=int, default=16)
+    a = ap.parse_args()
+    import torch
+    import onnxruntime as ort
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+    from gen_conformer_fixtures import ctc_model, randomize
+
+    torch.set_num_threads(a.threads)
+    tmp = tempfile.mkdtemp()
+    m = ctc_model(dict(d_model=a.d_model, n_layers=a.layers, n_heads=4, conv_kernel_size=31,
+                       subsampling_conv_channels=a.d_model))
+    randomize(m, 7)
+    m.eval()
+    nemo = os.path.join(tmp, "m.nemo")
+    m.save_to(nemo)
+    gguf = os.path.join(tmp, "m.gguf")
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools",
+                    "nemo_to_gguf.py"), nemo, gguf], check=True, capture_output=True)
+    onnx = os.path.join(tmp, "m.onnx")
+    m.export(onnx)
+    rng = np.random.default_rng(0)
+    feats = rng.standard_normal((a.frames, 80)).astype(np.float32)
+    fpath = os.path.join(tmp, "f.f32")
+    feats.tofile(fpath)
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = a.threads
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(onnx, so, providers=["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    feed = {names[0]: feats.T[None].copy(), names[1]: np.array([a.frames], dtype=np.int64)}
+    times = []
+    for r in range(a.runs + 1):
+        t0 = time.perf_counter()
+        out = sess.run(None, feed)
+        if r:
+            times.append(time.perf_counter() - t0)
+    ort_s = statistics.median(times)
+    ort_lp = out[0][0]
+
+    lp_path = os.path.join(tmp, "lp.f32")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    res = subprocess.run([os.path.join(a.build, "bin", "bench_asr"), gguf, fpath, str(a.frames), str(a.runs),
+                          str(a.threads), lp_path], check=True, capture_output=True, text=True, env=env)
+    sori_s, T = float(res.stdout.split()[0]), int(res.stdout.split()[1])
+    sori_lp = np.fromfile(lp_path, dtype=np.float32).reshape(T, -1)
+    diff = float(np.abs(sori_lp - ort_lp[:T]).max()) if ort_lp.shape[0] >= T else float("nan")
+    n_params = sum(p.numel() for p in m.encoder.parameters()) + sum(p.numel() for p in m.decoder.parameters())
+    print(f"Conformer-CTC d_model {a.d_model}, {a.layers} layers ({n_params / 1e6:.1f} M parameters), "
+          f"{a.frames} frames (10 ms) batch 1, {a.threads} threads, median of {a.runs}:")
+    print(f"  sori          {sori_s * 1e3:8.1f} ms")
+    print(f"  onnxruntime   {ort_s * 1e3:8.1f} ms   ({ort.__version__})")
+    print(f"  ratio (ort / sori) {ort_s / sori_s:.2f}   (goal >= 1.1)")
+    print(f"  max |log-prob difference| {diff:.2e}")
+
+
+if __name__ == "__main__":
+    main()
