@@ -441,56 +441,107 @@ static void add(ctx_t *c, float *a, const float *b, int64_t rows, int dim, float
     run(c, &op);
 }
 
-sori_status sori_conformer_forward(sori_conformer *m, const float *feats, int64_t n_frames,
-                                   float *enc_out, float *log_probs, sori_error *err)
+/* Zeroes the rows of x ([B, rows_per_item, dim]) at or beyond each item's
+ * valid length, as NeMo masks padded frames; `mask` is backend memory for
+ * B * rows_per_item floats, `host` its staging copy. */
+static void mask_rows(ctx_t *c, float *x, int B, int64_t rows_per_item, int dim, const int64_t *valid,
+                      float *mask, float *host, int64_t planes_per_item)
 {
-    if (!m || !feats || n_frames < 1)
+    if (c->st != SORI_OK)
+        return;
+    /* planes_per_item > 1: x is [B, planes, rows, dim] (NCHW channels) */
+    int64_t n = (int64_t)B * planes_per_item * rows_per_item;
+    for (int b = 0; b < B; b++)
+        for (int64_t p = 0; p < planes_per_item; p++)
+            for (int64_t t = 0; t < rows_per_item; t++)
+                host[((int64_t)b * planes_per_item + p) * rows_per_item + t] = t < valid[b] ? 1.0f : 0.0f;
+    c->st = sori_rt_upload(c->rt, 0, mask, host, (size_t)n * sizeof(float), c->err);
+    sori_op_desc op = {.op = SORI_OP_BINARY};
+    op.u.binary = (sori_binary_desc){.kind = SORI_BIN_MUL, .n_rows = n, .dim = dim, .a = x, .b = mask,
+                                     .y = x, .b_per_row = true};
+    run(c, &op);
+    if (c->st == SORI_OK) /* the staging copy is reused: wait for the upload */
+        c->st = sori_rt_sync(c->rt, 0, c->err);
+}
+
+static int64_t sub_len(int64_t n, int k)
+{
+    return k == 3 ? (n + 2 - 3) / 2 + 1 : n;
+}
+
+sori_status sori_conformer_forward_batch(sori_conformer *m, int B, const float *const *feats,
+                                         const int64_t *n_frames, float *const *enc_out,
+                                         float *const *log_probs, sori_error *err)
+{
+    if (!m || B < 1 || !feats || !n_frames)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "conformer: bad argument");
     const sori_conformer_info *in = &m->info;
     const int d = in->d_model, F = in->feat_in, C = m->sub_channels, H = in->n_heads, dk = d / H;
     const int V = in->vocab_size + 1;
-    const int64_t T = sori_conformer_out_frames(m, n_frames);
-    if (T < 1 || n_frames > 1000000)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "conformer: %lld frames", (long long)n_frames);
+    int64_t t_in = 0;
+    for (int b = 0; b < B; b++) {
+        if (!feats[b] || n_frames[b] < 1 || n_frames[b] > 1000000)
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "conformer: item %d: %lld frames", b,
+                             (long long)n_frames[b]);
+        if (n_frames[b] > t_in)
+            t_in = n_frames[b];
+    }
+    const int64_t T = sori_conformer_out_frames(m, t_in);
     sori_runtime *rt = m->rt;
     ctx_t c = {rt, SORI_OK, err};
-    /* buffers */
-    int64_t sub_max = (int64_t)C * ((n_frames + 1) / 2 + 1) * ((F + 1) / 2 + 1);
-    int64_t n_pos = 2 * T - 1;
+    int64_t sub_max = (int64_t)B * C * ((t_in + 1) / 2 + 1) * ((F + 1) / 2 + 1);
+    int64_t rows = (int64_t)B * T, n_pos = 2 * T - 1;
     size_t sizes[] = {
-        (size_t)n_frames * F,            /* 0: input features */
-        (size_t)sub_max, (size_t)sub_max, /* 1, 2: subsampling ping-pong */
-        (size_t)T * d, (size_t)T * d,     /* 3: x (residual), 4: normed */
-        (size_t)T * in->d_ff,             /* 5: FF hidden */
-        (size_t)T * d * 3,                /* 6: q, k, v */
+        (size_t)B * t_in * F,               /* 0: input features, padded */
+        (size_t)sub_max, (size_t)sub_max,   /* 1, 2: subsampling ping-pong */
+        (size_t)rows * d, (size_t)rows * d, /* 3: x (residual), 4: normed */
+        (size_t)rows * in->d_ff,            /* 5: FF hidden */
+        (size_t)rows * d * 3,               /* 6: q | k | v */
         (size_t)n_pos * d, (size_t)n_pos * d, /* 7: positions, 8: projected */
-        (size_t)T * 2 * d,                /* 9: conv 2d */
-        (size_t)T * d, (size_t)T * d,     /* 10, 11: scratch */
-        (size_t)T * V,                    /* 12: logits */
+        (size_t)rows * 2 * d,               /* 9: conv 2d */
+        (size_t)rows * d, (size_t)rows * d, /* 10, 11: scratch */
+        (size_t)rows * V,                   /* 12: logits */
+        (size_t)sub_max,                    /* 13: padding masks */
     };
     enum { NBUF = sizeof sizes / sizeof sizes[0] };
     float *buf[NBUF] = {0};
     for (int i = 0; i < NBUF && c.st == SORI_OK; i++)
         c.st = sori_rt_alloc(rt, sizes[i] * sizeof(float), (void **)&buf[i], err);
-    float *pos_host = NULL;
-    if (c.st == SORI_OK && !(pos_host = malloc((size_t)n_pos * d * sizeof(float))))
+    float *host = NULL;
+    size_t host_n = (size_t)(n_pos * d > B * t_in * F ? n_pos * d : B * t_in * F);
+    if ((size_t)sub_max > host_n)
+        host_n = (size_t)sub_max;
+    if (c.st == SORI_OK && !(host = calloc(host_n, sizeof(float))))
         c.st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
-    if (c.st == SORI_OK)
-        c.st = sori_rt_upload(rt, 0, buf[0], feats, (size_t)n_frames * F * sizeof(float), err);
+    /* padded input [B, 1, t_in, F] */
     if (c.st == SORI_OK) {
-        sori_rel_pos_encoding(pos_host, (int)T, d);
-        c.st = sori_rt_upload(rt, 0, buf[7], pos_host, (size_t)n_pos * d * sizeof(float), err);
+        for (int b = 0; b < B; b++)
+            memcpy(host + (int64_t)b * t_in * F, feats[b], (size_t)n_frames[b] * F * sizeof(float));
+        c.st = sori_rt_upload(rt, 0, buf[0], host, (size_t)B * t_in * F * sizeof(float), err);
     }
+    if (c.st == SORI_OK)
+        c.st = sori_rt_sync(rt, 0, err);
+    if (c.st == SORI_OK) {
+        sori_rel_pos_encoding(host, (int)T, d);
+        c.st = sori_rt_upload(rt, 0, buf[7], host, (size_t)n_pos * d * sizeof(float), err);
+    }
+    if (c.st == SORI_OK)
+        c.st = sori_rt_sync(rt, 0, err);
 
-    /* subsampling: NCHW with B = 1 */
+    /* subsampling, with NeMo's masking of padded frames before each layer */
+    int64_t len[64], *lens = B <= 64 ? len : malloc((size_t)B * sizeof(int64_t));
+    if (!lens)
+        c.st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
+    for (int b = 0; lens && b < B; b++)
+        lens[b] = n_frames[b];
     const float *src = buf[0];
-    int ch = 1, h = (int)n_frames, w = F;
+    int ch = 1, h = (int)t_in, w = F;
     for (int i = 0; i < m->n_sub && c.st == SORI_OK; i++) {
         const sub_conv *s = &m->sub[i];
         float *dst = buf[1 + (i % 2)];
         int k = s->k, stride = k == 3 ? 2 : 1, pad = k == 3 ? 1 : 0;
         sori_op_desc op = {.op = SORI_OP_CONV2D};
-        op.u.conv2d = (sori_conv2d_desc){.batch = 1, .c_in = ch, .h = h, .w = w, .c_out = s->c_out,
+        op.u.conv2d = (sori_conv2d_desc){.batch = B, .c_in = ch, .h = h, .w = w, .c_out = s->c_out,
                                          .kh = k, .kw = k, .stride_h = stride, .stride_w = stride,
                                          .pad_top = pad, .pad_bottom = pad, .pad_left = pad,
                                          .pad_right = pad, .groups = s->groups, .x = src,
@@ -501,96 +552,124 @@ sori_status sori_conformer_forward(sori_conformer *m, const float *feats, int64_
         w = conv_out(w, k, stride, 2 * pad);
         ch = s->c_out;
         src = dst;
+        if (B > 1) {
+            for (int b = 0; b < B; b++)
+                lens[b] = sub_len(lens[b], k);
+            mask_rows(&c, dst, B, h, w, lens, buf[13], host, ch);
+        }
     }
-    /* flatten channel-major ([c][t][f] -> row t = (c, f)) and project:
-     * out[t, :] = sum_c y[c, t, :] · W[:, c*F' .. (c+1)*F']ᵀ */
+    /* flatten channel-major and project, one batched product per channel */
     float *x = buf[3];
     for (int cc = 0; cc < ch && c.st == SORI_OK; cc++) {
         sori_op_desc op = {.op = SORI_OP_MATMUL};
-        op.u.matmul = (sori_matmul_desc){.batch = 1, .m = (int)T, .n = d, .k = w, .trans_b = true,
+        op.u.matmul = (sori_matmul_desc){.batch = B, .m = (int)T, .n = d, .k = w, .trans_b = true,
                                          .a = src + (int64_t)cc * h * w, .lda = w,
+                                         .stride_a = (int64_t)ch * h * w,
                                          .b = m->sub_out_w + (int64_t)cc * w, .b_type = SORI_F32,
-                                         .ldb = (int64_t)ch * w, .c = x, .ldc = d,
-                                         .bias = cc == 0 ? m->sub_out_b : NULL, .alpha = 1.0f,
-                                         .beta = cc == 0 ? 0.0f : 1.0f};
+                                         .ldb = (int64_t)ch * w, .stride_b = 0, .c = x, .ldc = d,
+                                         .stride_c = T * d, .bias = cc == 0 ? m->sub_out_b : NULL,
+                                         .alpha = 1.0f, .beta = cc == 0 ? 0.0f : 1.0f};
         run(&c, &op);
     }
     if (m->xscaling) {
         sori_op_desc op = {.op = SORI_OP_UNARY};
-        op.u.unary = (sori_unary_desc){.n = T * d, .act = SORI_ACT_NONE, .scale = sqrtf((float)d),
+        op.u.unary = (sori_unary_desc){.n = rows * d, .act = SORI_ACT_NONE, .scale = sqrtf((float)d),
                                        .x = x, .y = x};
         run(&c, &op);
     }
+    /* valid frames per item, for the attention and convolution masks */
+    int32_t kv_end[64], *kvs = B <= 64 ? kv_end : malloc((size_t)B * sizeof(int32_t));
+    if (!kvs)
+        c.st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
+    for (int b = 0; kvs && b < B; b++)
+        kvs[b] = (int32_t)sori_conformer_out_frames(m, n_frames[b]);
+    int64_t *valid = lens;
+    for (int b = 0; lens && kvs && b < B; b++)
+        valid[b] = kvs[b];
 
     float *nx = buf[4], *hid = buf[5], *qkv = buf[6], *pos = buf[7], *p = buf[8], *c2 = buf[9];
     float *t1 = buf[10], *t2 = buf[11];
     for (int l = 0; l < in->n_layers && c.st == SORI_OK; l++) {
         const layer_w *L = &m->layers[l];
         /* FF1, half step */
-        layer_norm(&c, x, T, d, L->ff1_ln_w, L->ff1_ln_b, nx);
-        linear(&c, nx, T, d, L->ff1_w1, L->ff1_b1, in->d_ff, hid, SORI_ACT_SILU, 0.0f, d);
-        linear(&c, hid, T, in->d_ff, L->ff1_w2, L->ff1_b2, d, t1, SORI_ACT_NONE, 0.0f, in->d_ff);
-        add(&c, x, t1, T, d, 0.5f);
-        /* relative-position self-attention */
-        layer_norm(&c, x, T, d, L->att_ln_w, L->att_ln_b, nx);
-        /* q, k, v in one product: rows of [q | k | v], stride 3d */
-        float *q = qkv, *k = qkv + d, *v = qkv + 2 * d;
-        linear(&c, nx, T, d, L->wqkv, L->bqkv, 3 * d, qkv, SORI_ACT_NONE, 0.0f, d);
+        layer_norm(&c, x, rows, d, L->ff1_ln_w, L->ff1_ln_b, nx);
+        linear(&c, nx, rows, d, L->ff1_w1, L->ff1_b1, in->d_ff, hid, SORI_ACT_SILU, 0.0f, d);
+        linear(&c, hid, rows, in->d_ff, L->ff1_w2, L->ff1_b2, d, t1, SORI_ACT_NONE, 0.0f, in->d_ff);
+        add(&c, x, t1, rows, d, 0.5f);
+        /* relative-position self-attention; q, k, v in one product */
+        layer_norm(&c, x, rows, d, L->att_ln_w, L->att_ln_b, nx);
+        linear(&c, nx, rows, d, L->wqkv, L->bqkv, 3 * d, qkv, SORI_ACT_NONE, 0.0f, d);
         linear(&c, pos, n_pos, d, L->wpos, NULL, d, p, SORI_ACT_NONE, 0.0f, d);
         sori_op_desc op = {.op = SORI_OP_ATTENTION};
         op.u.attention = (sori_attention_desc){
-            .batch = 1, .heads = H, .t_q = (int)T, .t_k = (int)T, .d_k = dk, .d_v = dk, .q = q,
-            .q_stride = 3 * d, .k = k, .k_stride = 3 * d, .v = v, .v_stride = 3 * d, .out = t1,
-            .scale = 1.0f / sqrtf((float)dk), .pos = p, .n_pos = (int)n_pos, .pos_bias_u = L->pos_u,
-            .pos_bias_v = L->pos_v,
+            .batch = B, .heads = H, .t_q = (int)T, .t_k = (int)T, .d_k = dk, .d_v = dk, .q = qkv,
+            .q_stride = 3 * d, .k = qkv + d, .k_stride = 3 * d, .v = qkv + 2 * d, .v_stride = 3 * d,
+            .out = t1, .scale = 1.0f / sqrtf((float)dk), .pos = p, .n_pos = (int)n_pos,
+            .pos_bias_u = L->pos_u, .pos_bias_v = L->pos_v, .kv_end = B > 1 ? kvs : NULL,
+            .q_len = B > 1 ? kvs : NULL,
             .context = m->att_left >= 0 || m->att_right >= 0 ? SORI_ATT_LIMITED : SORI_ATT_FULL,
             .left = m->att_left, .right = m->att_right};
         run(&c, &op);
-        linear(&c, t1, T, d, L->wo, L->bo, d, t2, SORI_ACT_NONE, 0.0f, d);
-        add(&c, x, t2, T, d, 1.0f);
-        /* convolution module */
-        layer_norm(&c, x, T, d, L->conv_ln_w, L->conv_ln_b, nx);
-        linear(&c, nx, T, d, L->pw1_w, L->pw1_b, 2 * d, c2, SORI_ACT_NONE, 0.0f, d);
+        linear(&c, t1, rows, d, L->wo, L->bo, d, t2, SORI_ACT_NONE, 0.0f, d);
+        add(&c, x, t2, rows, d, 1.0f);
+        /* convolution module (padded frames zeroed before the depthwise conv) */
+        layer_norm(&c, x, rows, d, L->conv_ln_w, L->conv_ln_b, nx);
+        linear(&c, nx, rows, d, L->pw1_w, L->pw1_b, 2 * d, c2, SORI_ACT_NONE, 0.0f, d);
         op = (sori_op_desc){.op = SORI_OP_GLU};
-        op.u.glu = (sori_glu_desc){.n_rows = T, .dim = d, .x = c2, .y = t1};
+        op.u.glu = (sori_glu_desc){.n_rows = rows, .dim = d, .x = c2, .y = t1};
         run(&c, &op);
+        if (B > 1)
+            mask_rows(&c, t1, B, T, d, valid, buf[13], host, 1);
         op = (sori_op_desc){.op = SORI_OP_CONV1D};
-        op.u.conv1d = (sori_conv1d_desc){.batch = 1, .t_in = (int)T, .c_in = d, .c_out = d,
+        op.u.conv1d = (sori_conv1d_desc){.batch = B, .t_in = (int)T, .c_in = d, .c_out = d,
                                          .kernel = m->kernel, .stride = 1, .pad_left = m->conv_left,
                                          .pad_right = m->conv_right, .groups = d, .x = t1,
                                          .w = L->dw_w, .bias = L->dw_b, .y = t2,
                                          .act = m->conv_ln ? SORI_ACT_NONE : SORI_ACT_SILU};
         run(&c, &op);
         if (m->conv_ln) {
-            layer_norm(&c, t2, T, d, L->cn_w, L->cn_b, t2);
+            layer_norm(&c, t2, rows, d, L->cn_w, L->cn_b, t2);
             op = (sori_op_desc){.op = SORI_OP_UNARY};
-            op.u.unary = (sori_unary_desc){.n = T * d, .act = SORI_ACT_SILU, .scale = 1.0f, .x = t2, .y = t2};
+            op.u.unary = (sori_unary_desc){.n = rows * d, .act = SORI_ACT_SILU, .scale = 1.0f, .x = t2, .y = t2};
             run(&c, &op);
         }
-        linear(&c, t2, T, d, L->pw2_w, L->pw2_b, d, t1, SORI_ACT_NONE, 0.0f, d);
-        add(&c, x, t1, T, d, 1.0f);
+        linear(&c, t2, rows, d, L->pw2_w, L->pw2_b, d, t1, SORI_ACT_NONE, 0.0f, d);
+        add(&c, x, t1, rows, d, 1.0f);
         /* FF2, half step, and the final norm */
-        layer_norm(&c, x, T, d, L->ff2_ln_w, L->ff2_ln_b, nx);
-        linear(&c, nx, T, d, L->ff2_w1, L->ff2_b1, in->d_ff, hid, SORI_ACT_SILU, 0.0f, d);
-        linear(&c, hid, T, in->d_ff, L->ff2_w2, L->ff2_b2, d, t1, SORI_ACT_NONE, 0.0f, in->d_ff);
-        add(&c, x, t1, T, d, 0.5f);
-        layer_norm(&c, x, T, d, L->out_ln_w, L->out_ln_b, x);
+        layer_norm(&c, x, rows, d, L->ff2_ln_w, L->ff2_ln_b, nx);
+        linear(&c, nx, rows, d, L->ff2_w1, L->ff2_b1, in->d_ff, hid, SORI_ACT_SILU, 0.0f, d);
+        linear(&c, hid, rows, in->d_ff, L->ff2_w2, L->ff2_b2, d, t1, SORI_ACT_NONE, 0.0f, in->d_ff);
+        add(&c, x, t1, rows, d, 0.5f);
+        layer_norm(&c, x, rows, d, L->out_ln_w, L->out_ln_b, x);
     }
     /* CTC head: Conv1d(d, V, 1) and log-softmax */
     if (log_probs) {
-        linear(&c, x, T, d, m->dec_w, m->dec_b, V, buf[12], SORI_ACT_NONE, 0.0f, d);
+        linear(&c, x, rows, d, m->dec_w, m->dec_b, V, buf[12], SORI_ACT_NONE, 0.0f, d);
         sori_op_desc op = {.op = SORI_OP_SOFTMAX};
-        op.u.softmax = (sori_softmax_desc){.n_rows = T, .dim = V, .log = true, .x = buf[12], .y = buf[12]};
+        op.u.softmax = (sori_softmax_desc){.n_rows = rows, .dim = V, .log = true, .x = buf[12], .y = buf[12]};
         run(&c, &op);
     }
-    if (c.st == SORI_OK && enc_out)
-        c.st = sori_rt_download(rt, 0, enc_out, x, (size_t)T * d * sizeof(float), err);
-    if (c.st == SORI_OK && log_probs)
-        c.st = sori_rt_download(rt, 0, log_probs, buf[12], (size_t)T * V * sizeof(float), err);
+    for (int b = 0; b < B && c.st == SORI_OK && kvs; b++) {
+        if (enc_out && enc_out[b])
+            c.st = sori_rt_download(rt, 0, enc_out[b], x + (int64_t)b * T * d, (size_t)kvs[b] * d * sizeof(float), err);
+        if (c.st == SORI_OK && log_probs && log_probs[b])
+            c.st = sori_rt_download(rt, 0, log_probs[b], buf[12] + (int64_t)b * T * V,
+                                    (size_t)kvs[b] * V * sizeof(float), err);
+    }
     if (c.st == SORI_OK)
         c.st = sori_rt_sync(rt, 0, err);
     for (int i = 0; i < NBUF; i++)
         sori_rt_release(rt, buf[i]);
-    free(pos_host);
+    free(host);
+    if (lens != len)
+        free(lens);
+    if (kvs != kv_end)
+        free(kvs);
     return c.st;
+}
+
+sori_status sori_conformer_forward(sori_conformer *m, const float *feats, int64_t n_frames,
+                                   float *enc_out, float *log_probs, sori_error *err)
+{
+    return sori_conformer_forward_batch(m, 1, &feats, &n_frames, &enc_out, &log_probs, err);
 }

@@ -37,4 +37,12 @@ const char *sori_conformer_token(const sori_conformer *m, int i);
 sori_status sori_conformer_forward(sori_conformer *m, const float *feats, int64_t n_frames,
                                    float *enc_out, float *log_probs, sori_error *err);
 
+/* The same for B utterances at once (padded to the longest, with NeMo's
+ * padding masks, so each item's outputs are those of running it alone):
+ * arrays of B entries; enc_out[b] / log_probs[b] (or the arrays) may be
+ * NULL. */
+sori_status sori_conformer_forward_batch(sori_conformer *m, int B, const float *const *feats,
+                                         const int64_t *n_frames, float *const *enc_out,
+                                         float *const *log_probs, sori_error *err);
+
 #endif

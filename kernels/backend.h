@@ -28,7 +28,7 @@
 extern "C" {
 #endif
 
-#define SORI_BACKEND_ABI 2
+#define SORI_BACKEND_ABI 3
 
 typedef enum sori_dtype {
     SORI_F32 = 0,
@@ -149,12 +149,14 @@ typedef enum sori_binary_kind {
     SORI_BIN_MUL,     /* y = a * b        */
 } sori_binary_kind;
 
-/* Elementwise a (n_rows × dim) with b that is either the same shape
- * (b_row_broadcast false) or one row of `dim` values repeated for every row.
- * In place (y == a) allowed. */
+/* Elementwise a (n_rows × dim) with b that is the same shape, or one row of
+ * `dim` values repeated for every row (b_row_broadcast), or one value per
+ * row (b_per_row: n_rows values, e.g. a 0/1 padding mask). In place
+ * (y == a) allowed. */
 typedef struct sori_binary_desc {
     sori_binary_kind kind; int64_t n_rows; int dim; bool b_row_broadcast; float beta;
     const float *a; const float *b; float *y;
+    bool b_per_row;
 } sori_binary_desc;
 
 /* out[i,:] = table[ids[i],:]; table [vocab, dim] in f32 (or f16 where

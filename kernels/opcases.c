@@ -452,3 +452,19 @@ sori_opcase *sori_opcase_logmel(sori_rng *r, int64_t n_frames, int frame_len, in
              (long long)n_frames, frame_len, fft_size, n_mels, kaldi ? "kaldi" : "nemo", energy_col);
     return c;
 }
+
+sori_opcase *sori_opcase_row_mask(sori_rng *r, int64_t rows, int dim)
+{
+    sori_opcase *c = new_case(SORI_OP_BINARY);
+    CHECK(c);
+    sori_binary_desc *d = &c->desc.u.binary;
+    float *a = rnd(c, r, rows * dim, 2.0f), *m = rnd(c, r, rows, 1.0f);
+    float *y = raw(c, (size_t)(rows * dim) * sizeof(float));
+    CHECK(a && m && y);
+    for (int64_t i = 0; i < rows; i++)
+        m[i] = m[i] > 0.0f ? 1.0f : 0.0f;
+    *d = (sori_binary_desc){.kind = SORI_BIN_MUL, .n_rows = rows, .dim = dim, .a = a, .b = m, .y = y,
+                            .b_per_row = true};
+    snprintf(c->label, sizeof c->label, "row mask rows=%lld dim=%d", (long long)rows, dim);
+    return c;
+}

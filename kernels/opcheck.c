@@ -103,7 +103,7 @@ static int list_buffers(sori_op_desc *op, opbuf *b)
     case SORI_OP_BINARY: {
         sori_binary_desc *d = &op->u.binary;
         ADD(d->a, d->n_rows * d->dim * F, IN);
-        ADD(d->b, (d->b_row_broadcast ? 1 : d->n_rows) * d->dim * F, IN);
+        ADD(d->b, (d->b_per_row ? d->n_rows : (d->b_row_broadcast ? 1 : d->n_rows) * d->dim) * F, IN);
         ADD(d->y, d->n_rows * d->dim * F, OUT);
         break;
     }

@@ -67,6 +67,8 @@ sori_opcase *sori_opcase_unary(sori_rng *r, int64_t n, sori_act act, float scale
 sori_opcase *sori_opcase_glu(sori_rng *r, int64_t rows, int dim);
 sori_opcase *sori_opcase_binary(sori_rng *r, sori_binary_kind kind, int64_t rows, int dim,
                                 bool row_broadcast, float beta);
+/* y = a * mask[row] (0/1 per row, as padding masks are applied) */
+sori_opcase *sori_opcase_row_mask(sori_rng *r, int64_t rows, int dim);
 sori_opcase *sori_opcase_embedding(sori_rng *r, int64_t n_ids, int vocab, int dim, sori_dtype t);
 /* ragged: random kv ranges and q lengths per batch item (some fully empty
  * queries). rel_pos: NeMo relative positions with n_pos = 2*t_k-1. */

@@ -217,6 +217,8 @@ sori_status sori_op_validate(const sori_op_desc *op, sori_error *err)
         NEED(d->y, "y");
         if (d->kind != SORI_BIN_ADD && d->kind != SORI_BIN_MUL)
             BAD("%s: unknown kind %d", name, (int)d->kind);
+        if (d->b_row_broadcast && d->b_per_row)
+            BAD("%s: b_row_broadcast and b_per_row are exclusive", name);
         return SORI_OK;
     }
     case SORI_OP_EMBEDDING: {

@@ -346,7 +346,7 @@ sori_status sori_ref_run(const sori_op_desc *op, double *scratch, sori_error *er
         for (int64_t r = 0; r < d->n_rows; r++)
             for (int i = 0; i < d->dim; i++) {
                 double a = d->a[r * d->dim + i];
-                double b = d->b_row_broadcast ? d->b[i] : d->b[r * d->dim + i];
+                double b = d->b_per_row ? d->b[r] : d->b_row_broadcast ? d->b[i] : d->b[r * d->dim + i];
                 d->y[r * d->dim + i] = (float)(d->kind == SORI_BIN_ADD ? a + d->beta * b : a * b);
             }
         break;

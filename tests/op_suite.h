@@ -119,6 +119,7 @@ static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int 
         run_case(rt, sori_opcase_binary(r, SORI_BIN_ADD, sori_rng_int(r, 1, 300), sori_rng_int(r, 1, 300), false, 0.5f), t, verbose);
         run_case(rt, sori_opcase_binary(r, SORI_BIN_ADD, sori_rng_int(r, 1, 300), sori_rng_int(r, 1, 300), true, 1.0f), t, verbose);
         run_case(rt, sori_opcase_binary(r, SORI_BIN_MUL, sori_rng_int(r, 1, 300), sori_rng_int(r, 1, 300), sori_rng_int(r, 0, 1), 1.0f), t, verbose);
+        run_case(rt, sori_opcase_row_mask(r, sori_rng_int(r, 1, 300), sori_rng_int(r, 1, 300)), t, verbose);
         run_case(rt, sori_opcase_embedding(r, sori_rng_int(r, 1, 100), sori_rng_int(r, 1, 500), sori_rng_int(r, 1, 200), SORI_F32), t, verbose);
         if (p->f16_weights)
             run_case(rt, sori_opcase_embedding(r, sori_rng_int(r, 1, 100), sori_rng_int(r, 1, 500), sori_rng_int(r, 1, 200), SORI_F16), p->f16, verbose);

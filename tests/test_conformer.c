@@ -30,6 +30,53 @@ static float *read_f32(const char *name, int64_t *n)
     return x;
 }
 
+/* The items of NeMo's padded batch (full signal, its first 60 %), plus the
+ * full one again, as one padded batch of three: each item must still match
+ * NeMo (padding masks in the subsampling, attention and convolution). */
+static void test_batch(sori_runtime *rt, const char *model)
+{
+    char path[512], name[256];
+    snprintf(path, sizeof path, "%s/conformer/%s.gguf", SORI_FIXTURE_DIR, model);
+    sori_conformer *m = NULL;
+    sori_error err = {0};
+    if (sori_conformer_load(rt, path, &m, &err) != SORI_OK)
+        return;
+    sori_conformer_info in = sori_conformer_get_info(m);
+    const char *tags[3] = {"", ".b1", ""};
+    const float *feats[3];
+    int64_t frames[3], n;
+    float *enc[3], *lp[3], *enc_ref[3], *lp_ref[3];
+    for (int b = 0; b < 3; b++) {
+        snprintf(name, sizeof name, "%s%s.feats.f32", model, tags[b]);
+        float *f = read_f32(name, &n);
+        feats[b] = f;
+        frames[b] = n / in.feat_in;
+        snprintf(name, sizeof name, "%s%s.enc.f32", model, tags[b]);
+        enc_ref[b] = read_f32(name, &n);
+        snprintf(name, sizeof name, "%s%s.logp.f32", model, tags[b]);
+        lp_ref[b] = read_f32(name, &n);
+        int64_t T = sori_conformer_out_frames(m, frames[b]);
+        enc[b] = malloc((size_t)(T * in.d_model) * 4);
+        lp[b] = malloc((size_t)(T * (in.vocab_size + 1)) * 4);
+    }
+    CHECK_STATUS(sori_conformer_forward_batch(m, 3, feats, frames, enc, lp, &err), SORI_OK);
+    for (int b = 0; b < 3; b++) {
+        int64_t T = sori_conformer_out_frames(m, frames[b]);
+        double rel, mx, rel2, mx2;
+        sori_compare(enc[b], enc_ref[b], T * in.d_model, &rel, &mx);
+        sori_compare(lp[b], lp_ref[b], T * (in.vocab_size + 1), &rel2, &mx2);
+        CHECK(rel <= 1e-4 && mx <= 1e-3 && rel2 <= 1e-4 && mx2 <= 1e-3,
+              "%s batch item %d: enc rel %.2e max %.2e, logp rel %.2e max %.2e", model, b, rel, mx, rel2, mx2);
+        printf("  %-28s batch of 3, item %d: enc rel %.2e | logp rel %.2e\n", model, b, rel, rel2);
+        free((void *)feats[b]);
+        free(enc[b]);
+        free(lp[b]);
+        free(enc_ref[b]);
+        free(lp_ref[b]);
+    }
+    sori_conformer_free(m);
+}
+
 /* A copy of a model file with one tensor dropped (drop) or cut short
  * (shrink): loading must fail with SORI_ERR_FORMAT naming the tensor. */
 static void broken_copy(const char *src, const char *dst, const char *victim, int shrink)
@@ -199,6 +246,8 @@ int main(void)
     }
     fclose(mf);
     CHECK(cases >= 4, "only %d cases", cases);
+    test_batch(rt, "ctc_striding4");
+    test_batch(rt, "ctc_dw8_causal_conv");
     test_broken_models(rt);
     sori_runtime_free(rt);
     return check_finish("test_conformer");

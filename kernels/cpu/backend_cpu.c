@@ -659,8 +659,18 @@ static void binary_task(void *vctx, int64_t begin, int64_t end)
     int D = d->dim;
     for (int64_t r = begin; r < end; r++) {
         const float *restrict a = d->a + r * D;
-        const float *restrict b = d->b_row_broadcast ? d->b : d->b + r * D;
         float *y = d->y + r * D;
+        if (d->b_per_row) {
+            const float s = d->b[r];
+            if (d->kind == SORI_BIN_ADD)
+                for (int i = 0; i < D; i++)
+                    y[i] = a[i] + d->beta * s;
+            else
+                for (int i = 0; i < D; i++)
+                    y[i] = a[i] * s;
+            continue;
+        }
+        const float *restrict b = d->b_row_broadcast ? d->b : d->b + r * D;
         if (d->kind == SORI_BIN_ADD) {
             float beta = d->beta;
             for (int i = 0; i < D; i++)

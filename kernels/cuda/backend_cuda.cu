@@ -204,7 +204,8 @@ __global__ void k_binary(const float *a, const float *b, float *y, int64_t rows,
     int64_t total = rows * dim;
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
          i += (int64_t)gridDim.x * blockDim.x) {
-        float bv = bcast ? b[i % dim] : b[i];
+        /* bcast 1: one row for all rows; 2: one value per row */
+        float bv = bcast == 1 ? b[i % dim] : bcast == 2 ? b[i / dim] : b[i];
         y[i] = kind == SORI_BIN_ADD ? a[i] + beta * bv : a[i] * bv;
     }
 }
@@ -900,7 +901,8 @@ static sori_status cuda_run(sori_backend *be, int s, const sori_op_desc *op, sor
         if (d->n_rows == 0)
             return SORI_OK;
         k_binary<<<grid_for(d->n_rows * d->dim, 256), 256, 0, st>>>(
-            d->a, d->b, d->y, d->n_rows, d->dim, d->b_row_broadcast, d->kind, d->beta);
+            d->a, d->b, d->y, d->n_rows, d->dim, d->b_per_row ? 2 : d->b_row_broadcast ? 1 : 0, d->kind,
+            d->beta);
         LAUNCHED("binary");
         return SORI_OK;
     }
