@@ -1,9 +1,11 @@
 /* Times sori's offline Conformer encoder + CTC head on features read from a
  * file: median of N runs after a warm-up, printed as seconds. Driven by
  * bench/bench_asr.py, which times onnxruntime on the same model and input.
- *   bench_asr MODEL.gguf FEATS.f32 N_FRAMES [RUNS] [THREADS] */
+ *   bench_asr MODEL.gguf FEATS.f32 N_FRAMES [RUNS] [THREADS] [LOGP_OUT] [BATCH]
+ * With BATCH > 1 the same features are run as a batch of BATCH utterances. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "asr/conformer.h"
 #include "kernels/opcheck.h"
@@ -44,11 +46,22 @@ int main(int argc, char **argv)
     }
     fclose(f);
     int64_t T = sori_conformer_out_frames(m, frames);
-    float *lp = malloc((size_t)T * (in.vocab_size + 1) * sizeof(float));
+    int batch = argc > 7 ? atoi(argv[7]) : 1;
+    if (batch < 1 || batch > 64)
+        return 2;
+    float *lp = malloc((size_t)batch * T * (in.vocab_size + 1) * sizeof(float));
+    const float *fb[64];
+    int64_t nb[64];
+    float *lpb[64];
+    for (int b = 0; b < batch; b++) {
+        fb[b] = feats;
+        nb[b] = frames;
+        lpb[b] = lp + (int64_t)b * T * (in.vocab_size + 1);
+    }
     double t[100];
     for (int r = -1; r < runs; r++) {
         double t0 = sori_now_seconds();
-        if (sori_conformer_forward(m, feats, frames, NULL, lp, &err) != SORI_OK) {
+        if (sori_conformer_forward_batch(m, batch, fb, nb, NULL, lpb, &err) != SORI_OK) {
             fprintf(stderr, "bench_asr: %s\n", err.message);
             return 1;
         }
@@ -56,7 +69,7 @@ int main(int argc, char **argv)
             t[r] = sori_now_seconds() - t0;
     }
     qsort(t, (size_t)runs, sizeof(double), cmp);
-    if (argc > 6) { /* write the log-probs for the driver's check */
+    if (argc > 6 && strcmp(argv[6], "-") != 0) { /* the log-probs for the driver's check */
         FILE *o = fopen(argv[6], "wb");
         fwrite(lp, sizeof(float), (size_t)(T * (in.vocab_size + 1)), o);
         fclose(o);
