@@ -200,6 +200,7 @@ static sori_status transcribe_signal(sori_asr_model *m, const float *x, int64_t 
         st = sori_vad_accept(vad, x, n, dec, n_frames + 1, &got, err);
     sori_endpoint_params ep = sori_endpoint_default_params();
     sori_endpoint es = sori_endpoint_init();
+    /* the cut points, then the pieces transcribed in batches of up to 16 */
     int64_t seg_start = 0; /* in frames */
     for (int64_t i = 0; i <= got && st == SORI_OK; i++) {
         int end = i == got;
@@ -217,15 +218,24 @@ static sori_status transcribe_signal(sori_asr_model *m, const float *x, int64_t 
                 t->seg = s;
                 t->cap = cap;
             }
-            segment *s = &t->seg[t->n];
-            s->start_s = (double)begin / rate;
-            s->end_s = (double)stop / rate;
-            s->r = NULL;
-            st = sori_asr_transcribe(m, x + begin, stop - begin, rate, &s->r, err);
-            if (st == SORI_OK)
-                t->n++;
+            t->seg[t->n++] = (segment){(double)begin / rate, (double)stop / rate, NULL};
         }
         seg_start = i + 1;
+    }
+    enum { BATCH = 16 };
+    for (int s0 = 0; s0 < t->n && st == SORI_OK; s0 += BATCH) {
+        int nb = t->n - s0 < BATCH ? t->n - s0 : BATCH;
+        const float *in[BATCH];
+        int64_t lens[BATCH];
+        sori_asr_result *res[BATCH];
+        for (int j = 0; j < nb; j++) {
+            int64_t b = (int64_t)(t->seg[s0 + j].start_s * rate + 0.5), e = (int64_t)(t->seg[s0 + j].end_s * rate + 0.5);
+            in[j] = x + b;
+            lens[j] = e - b;
+        }
+        st = sori_asr_transcribe_batch(m, nb, in, lens, rate, res, err);
+        for (int j = 0; j < nb && st == SORI_OK; j++)
+            t->seg[s0 + j].r = res[j];
     }
     free(dec);
     sori_vad_free(vad);

@@ -283,61 +283,95 @@ static sori_status ctc_greedy(const sori_asr_model *m, const float *logp, int64_
     return SORI_OK;
 }
 
+sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *const *samples,
+                                      const int64_t *n_samples, int sample_rate_hz,
+                                      sori_asr_result **out, sori_error *err)
+{
+    if (!m || n < 0 || (n && (!samples || !n_samples || !out)) || sample_rate_hz < 1000)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
+    for (int i = 0; i < n; i++) {
+        out[i] = NULL;
+        if (n_samples[i] < 0 || (n_samples[i] && !samples[i]))
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: utterance %d: bad samples", i);
+    }
+    const int V = sori_conformer_get_info(m->enc).vocab_size + 1;
+    const int D = sori_features_dim(m->fx);
+    const int hop = sori_features_params(m->fx).hop_length;
+    float **feats = calloc((size_t)n + 1, sizeof(float *)), **logp = calloc((size_t)n + 1, sizeof(float *));
+    const float **fin = calloc((size_t)n + 1, sizeof(float *));
+    int64_t *frames = calloc((size_t)n + 1, sizeof(int64_t));
+    int *idx = calloc((size_t)n + 1, sizeof(int)); /* the utterances that have frames */
+    sori_status st = feats && logp && fin && frames && idx ? SORI_OK
+                                                         : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    int k = 0;
+    for (int i = 0; i < n && st == SORI_OK; i++) {
+        if (!(out[i] = calloc(1, sizeof **out))) {
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+            break;
+        }
+        out[i]->is_final = 1;
+        out[i]->duration_s = (double)n_samples[i] / sample_rate_hz;
+        sori_audio res = {0};
+        const float *x = samples[i];
+        int64_t ns = n_samples[i];
+        if (ns > 0 && sample_rate_hz != m->sample_rate) {
+            sori_audio inp = {(float *)samples[i], n_samples[i], 1, sample_rate_hz};
+            st = sori_audio_resample(&inp, m->sample_rate, &res, err);
+            x = res.samples;
+            ns = res.n_frames;
+        }
+        int64_t valid = ns / hop; /* NeMo feeds the len // hop valid frames */
+        if (st == SORI_OK && valid > 0) {
+            int64_t want = sori_features_num_frames(m->fx, ns), got = 0;
+            feats[k] = malloc((size_t)want * D * sizeof(float));
+            if (!feats[k])
+                st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+            if (st == SORI_OK)
+                st = sori_features_compute(m->fx, x, ns, feats[k], want, &got, err);
+            if (st == SORI_OK) {
+                int64_t T = sori_conformer_out_frames(m->enc, valid);
+                if (!(logp[k] = malloc((size_t)T * V * sizeof(float))))
+                    st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+                fin[k] = feats[k];
+                frames[k] = valid;
+                idx[k] = i;
+                k++;
+            }
+        }
+        sori_audio_free(&res);
+    }
+    if (st == SORI_OK && k > 0)
+        st = sori_conformer_forward_batch(m->enc, k, fin, frames, NULL, logp, err);
+    for (int j = 0; j < k && st == SORI_OK; j++)
+        st = ctc_greedy(m, logp[j], sori_conformer_out_frames(m->enc, frames[j]), V, out[idx[j]], err);
+    for (int i = 0; i < n && st == SORI_OK; i++) {
+        if (!out[i]->text)
+            st = ctc_greedy(m, NULL, 0, V, out[i], err); /* no frames: the empty result */
+        for (int w = 0; st == SORI_OK && w < out[i]->n_words; w++)
+            if (out[i]->words[w].end_s > out[i]->duration_s)
+                out[i]->words[w].end_s = out[i]->duration_s;
+    }
+    for (int j = 0; j < n + 1 && feats && logp; j++) {
+        free(feats[j]);
+        free(logp[j]);
+    }
+    free(feats);
+    free(logp);
+    free(fin);
+    free(frames);
+    free(idx);
+    if (st != SORI_OK)
+        for (int i = 0; i < n; i++) {
+            sori_asr_result_free(out[i]);
+            out[i] = NULL;
+        }
+    return st;
+}
+
 sori_status sori_asr_transcribe(sori_asr_model *m, const float *samples, int64_t n_samples,
                                 int sample_rate_hz, sori_asr_result **out, sori_error *err)
 {
     if (!m || !out || n_samples < 0 || (n_samples && !samples))
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
-    *out = NULL;
-    sori_asr_result *r = calloc(1, sizeof *r);
-    if (!r)
-        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
-    r->is_final = 1;
-    r->duration_s = sample_rate_hz > 0 ? (double)n_samples / sample_rate_hz : 0;
-    sori_status st = SORI_OK;
-    sori_audio res = {0};
-    const float *x = samples;
-    int64_t n = n_samples;
-    if (n > 0 && sample_rate_hz != m->sample_rate) {
-        sori_audio in = {(float *)samples, n_samples, 1, sample_rate_hz};
-        st = sori_audio_resample(&in, m->sample_rate, &res, err);
-        x = res.samples;
-        n = res.n_frames;
-    }
-    float *feats = NULL, *logp = NULL;
-    int64_t frames = 0, T = 0;
-    const int V = sori_conformer_get_info(m->enc).vocab_size + 1;
-    const int D = sori_features_dim(m->fx);
-    if (st == SORI_OK && n > 0) {
-        int64_t want = sori_features_num_frames(m->fx, n);
-        feats = malloc((size_t)(want ? want : 1) * D * sizeof(float));
-        if (!feats)
-            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
-        if (st == SORI_OK)
-            st = sori_features_compute(m->fx, x, n, feats, want, &frames, err);
-        /* NeMo feeds only the valid len // hop frames to the encoder */
-        frames = n / sori_features_params(m->fx).hop_length;
-    }
-    if (st == SORI_OK && frames > 0) {
-        T = sori_conformer_out_frames(m->enc, frames);
-        logp = malloc((size_t)(T ? T : 1) * V * sizeof(float));
-        if (!logp)
-            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
-        if (st == SORI_OK)
-            st = sori_conformer_forward(m->enc, feats, frames, NULL, logp, err);
-    }
-    if (st == SORI_OK)
-        st = ctc_greedy(m, logp, T, V, r, err);
-    for (int i = 0; st == SORI_OK && i < r->n_words; i++) /* the last frame may overhang the end */
-        if (r->words[i].end_s > r->duration_s)
-            r->words[i].end_s = r->duration_s;
-    free(feats);
-    free(logp);
-    sori_audio_free(&res);
-    if (st != SORI_OK) {
-        sori_asr_result_free(r);
-        return st;
-    }
-    *out = r;
-    return SORI_OK;
+    return sori_asr_transcribe_batch(m, 1, &samples, &n_samples, sample_rate_hz, out, err);
 }

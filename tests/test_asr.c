@@ -119,6 +119,20 @@ int main(void)
     sori_asr_result_free(r);
     CHECK_STATUS(sori_asr_transcribe(NULL, x, n, 16000, &r, &err), SORI_ERR_INVALID_ARG);
     CHECK_STATUS(sori_asr_transcribe(m, NULL, 10, 16000, &r, &err), SORI_ERR_INVALID_ARG);
+    /* a batch (with an empty and a too-short utterance) gives each utterance's own result */
+    {
+        const float *in[4] = {x, x + 3000, x, x};
+        int64_t lens[4] = {n, n - 3000, 0, 100};
+        sori_asr_result *br[4] = {0}, *one = NULL;
+        CHECK_STATUS(sori_asr_transcribe_batch(m, 4, in, lens, 16000, br, &err), SORI_OK);
+        for (int i = 0; i < 4; i++) {
+            CHECK_STATUS(sori_asr_transcribe(m, in[i], lens[i], 16000, &one, &err), SORI_OK);
+            CHECK(br[i] && one && strcmp(br[i]->text, one->text) == 0 && br[i]->n_words == one->n_words,
+                  "batch item %d: '%s' vs alone '%s'", i, br[i] ? br[i]->text : "?", one ? one->text : "?");
+            sori_asr_result_free(one);
+            sori_asr_result_free(br[i]);
+        }
+    }
     sori_asr_model *bad = NULL;
     CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/pywriter.gguf", &mp, &bad, &err), SORI_ERR_UNSUPPORTED);
     CHECK(bad == NULL && strstr(err.message, "sori.test"), "names the architecture: %s", err.message);

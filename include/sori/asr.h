@@ -80,6 +80,14 @@ SORI_API sori_status sori_asr_transcribe(sori_asr_model *m, const float *samples
                                          sori_error *err);
 SORI_API void sori_asr_result_free(sori_asr_result *r);
 
+/* The same for n utterances at once, run through the encoder as one padded
+ * batch (faster per utterance; each result equals transcribing it alone).
+ * Arrays have n entries; out[i] receives utterance i's result. On failure no
+ * results are returned. */
+SORI_API sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *const *samples,
+                                               const int64_t *n_samples, int sample_rate_hz,
+                                               sori_asr_result **out, sori_error *err);
+
 #ifdef __cplusplus
 }
 #endif
