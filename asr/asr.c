@@ -212,19 +212,16 @@ static int close_word(sori_asr_result *r, word_acc *w, double frame_s, int *cap)
     return 0;
 }
 
-static sori_status ctc_greedy(const sori_asr_model *m, const float *logp, int64_t T, int V,
-                              sori_asr_result *r, sori_error *err)
+/* Greedy CTC over per-frame best classes and their posteriors. */
+static sori_status ctc_decode(const sori_asr_model *m, const int32_t *best_ids, const float *probs,
+                              int64_t T, int V, sori_asr_result *r, sori_error *err)
 {
     const int blank = V - 1;
     word_acc w = {0};
     int cap = 0, prev = -1, failed = 0;
     for (int64_t t = 0; t < T && !failed; t++) {
-        const float *row = logp + t * V;
-        int best = 0;
-        for (int j = 1; j < V; j++)
-            if (row[j] > row[best])
-                best = j;
-        float p = expf(row[best]);
+        int best = best_ids[t];
+        float p = probs[t];
         if (best == blank || best == prev) {
             if (best == prev && best != blank && w.open) { /* the token goes on: keep its peak */
                 w.last_frame = t;
@@ -281,6 +278,35 @@ static sori_status ctc_greedy(const sori_asr_model *m, const float *logp, int64_
     r->text = text.text;
     r->confidence = r->n_words ? (float)(conf / r->n_words) : 1.0f;
     return SORI_OK;
+}
+
+/* Best class and its posterior per frame of log-probs. */
+static void argmax_rows(const float *logp, int64_t T, int V, int32_t *best, float *prob)
+{
+    for (int64_t t = 0; t < T; t++) {
+        const float *row = logp + t * V;
+        int b = 0;
+        for (int j = 1; j < V; j++)
+            if (row[j] > row[b])
+                b = j;
+        best[t] = b;
+        prob[t] = expf(row[b]);
+    }
+}
+
+static sori_status ctc_greedy(const sori_asr_model *m, const float *logp, int64_t T, int V,
+                              sori_asr_result *r, sori_error *err)
+{
+    int32_t *best = malloc((size_t)(T ? T : 1) * sizeof(int32_t));
+    float *prob = malloc((size_t)(T ? T : 1) * sizeof(float));
+    sori_status st = best && prob ? SORI_OK : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    if (st == SORI_OK) {
+        argmax_rows(logp, T, V, best, prob);
+        st = ctc_decode(m, best, prob, T, V, r, err);
+    }
+    free(best);
+    free(prob);
+    return st;
 }
 
 sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *const *samples,
@@ -374,4 +400,308 @@ sori_status sori_asr_transcribe(sori_asr_model *m, const float *samples, int64_t
     if (!m || !out || n_samples < 0 || (n_samples && !samples))
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
     return sori_asr_transcribe_batch(m, 1, &samples, &n_samples, sample_rate_hz, out, err);
+}
+
+/* ---- buffered streaming ------------------------------------------------------------- */
+
+struct sori_asr_stream {
+    sori_asr_model *m;
+    sori_asr_stream_params p;
+    int64_t chunk, left, right; /* samples at the model rate */
+    sori_resampler *rs;
+    int in_rate;
+    float *buf;        /* samples [base, base + n_buf) at the model rate */
+    int64_t base, n_buf, cap;
+    int64_t total;     /* samples received (after resampling) */
+    int64_t next;      /* index of the next chunk to decode */
+    int finished;
+    int32_t *best;     /* per kept output frame: best class and posterior */
+    float *prob;
+    int64_t n_frames, frames_cap;
+};
+
+sori_asr_stream_params sori_asr_stream_default_params(void)
+{
+    sori_asr_stream_params p = {.chunk_ms = 1600, .left_context_ms = 2000, .right_context_ms = 800};
+    return p;
+}
+
+/* samples per encoder output frame */
+static int64_t frame_samples(const sori_asr_model *m)
+{
+    return (int64_t)(m->frame_shift_s * m->sample_rate + 0.5);
+}
+
+sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_params *p,
+                                   sori_asr_stream **out, sori_error *err)
+{
+    if (!m || !p || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr stream: NULL argument");
+    *out = NULL;
+    int64_t fs = frame_samples(m);
+    int64_t chunk = (int64_t)p->chunk_ms * m->sample_rate / 1000;
+    if (p->chunk_ms <= 0 || p->left_context_ms < 0 || p->right_context_ms < 0 || chunk % fs ||
+        p->chunk_ms > 60000 || p->left_context_ms > 60000 || p->right_context_ms > 60000)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
+                         "asr stream: chunk %d ms must be a positive multiple of %.0f ms; contexts 0..60 s",
+                         p->chunk_ms, m->frame_shift_s * 1000);
+    sori_asr_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+    s->m = m;
+    s->p = *p;
+    s->chunk = chunk;
+    /* contexts rounded up to whole output frames, so the chunk's frames line up */
+    s->left = ((int64_t)p->left_context_ms * m->sample_rate / 1000 + fs - 1) / fs * fs;
+    s->right = (int64_t)p->right_context_ms * m->sample_rate / 1000;
+    s->cap = s->left + s->chunk + s->right + 4096;
+    s->buf = malloc((size_t)s->cap * sizeof(float));
+    if (!s->buf) {
+        free(s);
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+    }
+    *out = s;
+    return SORI_OK;
+}
+
+void sori_asr_stream_free(sori_asr_stream *s)
+{
+    if (!s)
+        return;
+    sori_resampler_free(s->rs);
+    free(s->buf);
+    free(s->best);
+    free(s->prob);
+    free(s);
+}
+
+static sori_status stream_push(sori_asr_stream *s, const float *x, int64_t n, sori_error *err)
+{
+    if (s->n_buf + n > s->cap) {
+        int64_t cap = s->cap;
+        while (cap < s->n_buf + n)
+            cap *= 2;
+        float *b = realloc(s->buf, (size_t)cap * sizeof(float));
+        if (!b)
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+        s->buf = b;
+        s->cap = cap;
+    }
+    memcpy(s->buf + s->n_buf, x, (size_t)n * sizeof(float));
+    s->n_buf += n;
+    s->total += n;
+    return SORI_OK;
+}
+
+sori_status sori_asr_stream_accept(sori_asr_stream *s, const float *samples, int64_t n_samples,
+                                   int sample_rate_hz, sori_error *err)
+{
+    if (!s || n_samples < 0 || (n_samples && !samples) || sample_rate_hz < 1000 || sample_rate_hz > 768000)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr stream: bad argument");
+    if (s->finished)
+        return sori_fail(err, SORI_ERR_STATE, 0, "asr stream: input after input_finished");
+    if (s->in_rate && s->in_rate != sample_rate_hz)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr stream: the rate changed from %d to %d Hz",
+                         s->in_rate, sample_rate_hz);
+    for (int64_t i = 0; i < n_samples; i++)
+        if (!isfinite(samples[i]))
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr stream: NaN or infinite sample");
+    sori_status st = SORI_OK;
+    if (!s->in_rate) {
+        s->in_rate = sample_rate_hz;
+        if (sample_rate_hz != s->m->sample_rate)
+            st = sori_resampler_create(sample_rate_hz, s->m->sample_rate, 1, &s->rs, err);
+    }
+    if (st != SORI_OK || n_samples == 0)
+        return st;
+    if (!s->rs)
+        return stream_push(s, samples, n_samples, err);
+    size_t cap = sori_resampler_max_out(s->rs, (size_t)n_samples), got = 0;
+    float *tmp = malloc(cap * sizeof(float));
+    if (!tmp)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+    st = sori_resampler_process(s->rs, samples, (size_t)n_samples, tmp, cap, &got, err);
+    if (st == SORI_OK)
+        st = stream_push(s, tmp, (int64_t)got, err);
+    free(tmp);
+    return st;
+}
+
+sori_status sori_asr_stream_input_finished(sori_asr_stream *s, sori_error *err)
+{
+    if (!s)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr stream: NULL");
+    if (s->finished)
+        return SORI_OK;
+    sori_status st = SORI_OK;
+    if (s->rs) { /* the resampler's tail */
+        float tmp[4096];
+        size_t got = 1;
+        while (st == SORI_OK && got) {
+            st = sori_resampler_process(s->rs, NULL, 0, tmp, 4096, &got, err);
+            if (st == SORI_OK && got)
+                st = stream_push(s, tmp, (int64_t)got, err);
+        }
+    }
+    s->finished = 1;
+    return st;
+}
+
+int sori_asr_stream_is_ready(const sori_asr_stream *s)
+{
+    if (!s)
+        return 0;
+    int64_t start = s->next * s->chunk;
+    if (s->finished)
+        return start < s->total;
+    return start + s->chunk + s->right <= s->total;
+}
+
+static sori_status keep_frame(sori_asr_stream *s, int32_t best, float prob, sori_error *err)
+{
+    if (s->n_frames == s->frames_cap) {
+        int64_t cap = s->frames_cap ? 2 * s->frames_cap : 256;
+        int32_t *b = realloc(s->best, (size_t)cap * sizeof(int32_t));
+        if (!b)
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+        s->best = b;
+        float *p = realloc(s->prob, (size_t)cap * sizeof(float));
+        if (!p)
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+        s->prob = p;
+        s->frames_cap = cap;
+    }
+    s->best[s->n_frames] = best;
+    s->prob[s->n_frames] = prob;
+    s->n_frames++;
+    return SORI_OK;
+}
+
+sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *streams, int n,
+                                  sori_error *err)
+{
+    if (!m || n < 0 || (n && !streams))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
+    const int V = sori_conformer_get_info(m->enc).vocab_size + 1;
+    const int D = sori_features_dim(m->fx);
+    const int hop = sori_features_params(m->fx).hop_length;
+    const int64_t fs = frame_samples(m);
+    int k = 0;
+    sori_status st = SORI_OK;
+    sori_asr_stream **ready = calloc((size_t)n + 1, sizeof *ready);
+    float **feats = calloc((size_t)n + 1, sizeof(float *)), **logp = calloc((size_t)n + 1, sizeof(float *));
+    int64_t *frames = calloc((size_t)n + 1, sizeof(int64_t)), *wstart = calloc((size_t)n + 1, sizeof(int64_t));
+    int64_t *wend = calloc((size_t)n + 1, sizeof(int64_t));
+    if (!ready || !feats || !logp || !frames || !wstart || !wend)
+        st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    for (int i = 0; i < n && st == SORI_OK; i++) {
+        sori_asr_stream *s = streams[i];
+        if (!s || s->m != m)
+            st = sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: stream %d is NULL or of another model", i);
+        else if (sori_asr_stream_is_ready(s))
+            ready[k++] = s;
+    }
+    /* the windows: [chunk start - left, chunk end + right), clipped */
+    for (int j = 0; j < k && st == SORI_OK; j++) {
+        sori_asr_stream *s = ready[j];
+        int64_t c0 = s->next * s->chunk;
+        int64_t w0 = c0 - s->left > 0 ? c0 - s->left : 0;
+        int64_t w1 = c0 + s->chunk + s->right < s->total ? c0 + s->chunk + s->right : s->total;
+        wstart[j] = w0;
+        wend[j] = w1;
+        const float *x = s->buf + (w0 - s->base);
+        int64_t ns = w1 - w0, want = sori_features_num_frames(m->fx, ns), got = 0;
+        frames[j] = ns / hop;
+        if (frames[j] < 1) {
+            frames[j] = 0;
+            continue;
+        }
+        if (!(feats[j] = malloc((size_t)want * D * sizeof(float))))
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+        if (st == SORI_OK)
+            st = sori_features_compute(m->fx, x, ns, feats[j], want, &got, err);
+        if (st == SORI_OK &&
+            !(logp[j] = malloc((size_t)sori_conformer_out_frames(m->enc, frames[j]) * V * sizeof(float))))
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    }
+    /* one batched encoder call over the windows that have frames */
+    if (st == SORI_OK) {
+        const float **fin = calloc((size_t)k + 1, sizeof(float *));
+        float **lout = calloc((size_t)k + 1, sizeof(float *));
+        int64_t *fn = calloc((size_t)k + 1, sizeof(int64_t));
+        int nb = 0;
+        if (!fin || !lout || !fn)
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+        for (int j = 0; j < k && st == SORI_OK; j++)
+            if (frames[j] > 0) {
+                fin[nb] = feats[j];
+                lout[nb] = logp[j];
+                fn[nb++] = frames[j];
+            }
+        if (st == SORI_OK && nb)
+            st = sori_conformer_forward_batch(m->enc, nb, fin, fn, NULL, lout, err);
+        free(fin);
+        free(lout);
+        free(fn);
+    }
+    /* keep each chunk's own frames, then advance */
+    for (int j = 0; j < k && st == SORI_OK; j++) {
+        sori_asr_stream *s = ready[j];
+        int64_t c0 = s->next * s->chunk, c1 = c0 + s->chunk < s->total ? c0 + s->chunk : s->total;
+        int64_t T = frames[j] > 0 ? sori_conformer_out_frames(m->enc, frames[j]) : 0;
+        int64_t f0 = (c0 - wstart[j]) / fs;
+        int64_t f1 = s->finished && c0 + s->chunk >= s->total ? T : f0 + (c1 - c0 + fs - 1) / fs;
+        if (f1 > T)
+            f1 = T;
+        for (int64_t f = f0; f < f1 && st == SORI_OK; f++) {
+            int32_t b;
+            float p;
+            argmax_rows(logp[j] + f * V, 1, V, &b, &p);
+            st = keep_frame(s, b, p, err);
+        }
+        s->next++;
+        /* drop samples no later window needs */
+        int64_t keep_from = s->next * s->chunk - s->left;
+        if (keep_from > s->base) {
+            int64_t drop = keep_from - s->base < s->n_buf ? keep_from - s->base : s->n_buf;
+            memmove(s->buf, s->buf + drop, (size_t)(s->n_buf - drop) * sizeof(float));
+            s->n_buf -= drop;
+            s->base += drop;
+        }
+        (void)wend;
+    }
+    for (int j = 0; j < n + 1 && feats && logp; j++) {
+        free(feats[j]);
+        free(logp[j]);
+    }
+    free(ready);
+    free(feats);
+    free(logp);
+    free(frames);
+    free(wstart);
+    free(wend);
+    return st;
+}
+
+sori_status sori_asr_stream_result(const sori_asr_stream *s, sori_asr_result **out, sori_error *err)
+{
+    if (!s || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr stream: NULL argument");
+    *out = NULL;
+    sori_asr_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    const int V = sori_conformer_get_info(s->m->enc).vocab_size + 1;
+    r->duration_s = (double)s->total / s->m->sample_rate;
+    r->is_final = s->finished && !sori_asr_stream_is_ready(s);
+    sori_status st = ctc_decode(s->m, s->best, s->prob, s->n_frames, V, r, err);
+    for (int w = 0; st == SORI_OK && w < r->n_words; w++)
+        if (r->words[w].end_s > r->duration_s)
+            r->words[w].end_s = r->duration_s;
+    if (st != SORI_OK) {
+        sori_asr_result_free(r);
+        return st;
+    }
+    *out = r;
+    return SORI_OK;
 }

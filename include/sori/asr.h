@@ -14,9 +14,10 @@
  *     sori_asr_result_free(r);
  *     sori_asr_model_free(m);       // before sori_runtime_free
  *
- * This release decodes offline (whole utterances, full attention context)
- * with CTC greedy search; the streaming API of DESIGN.md (streams, batched
- * steps, partial results) comes with cache-aware streaming.
+ * Offline: whole utterances, full attention context, CTC greedy search.
+ * Streaming: buffered streaming (below), which gives any offline model live
+ * partial results; cache-aware streaming for models trained for it is the
+ * next step.
  *
  * Thread safety: a model is immutable after loading; transcribe calls on
  * one model from several threads are safe (each uses its own buffers).
@@ -87,6 +88,58 @@ SORI_API void sori_asr_result_free(sori_asr_result *r);
 SORI_API sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *const *samples,
                                                const int64_t *n_samples, int sample_rate_hz,
                                                sori_asr_result **out, sori_error *err);
+
+/* ---- streaming ------------------------------------------------------------------
+ * Buffered streaming (as NeMo's buffered inference for offline models): the
+ * audio is cut into chunks of chunk_ms; each chunk is encoded inside a
+ * window with left_context_ms before and right_context_ms after it (the
+ * right context is the latency), and only the chunk's frames are kept; CTC
+ * greedy decoding runs over the kept frames. The chunking depends only on
+ * the audio, never on how it is fed: the same audio in any chunks gives the
+ * same result.
+ *
+ *     sori_asr_stream *s; sori_asr_stream_create(m, &sp, &s, &err);
+ *     for (each packet) {
+ *         sori_asr_stream_accept(s, pcm, n, 8000, &err);
+ *         while (sori_asr_stream_is_ready(s))
+ *             sori_asr_decode_ready(m, &s, 1, &err);   // many streams: one batched call
+ *         sori_asr_stream_result(s, &r, &err); ... r->text ... sori_asr_result_free(r);
+ *     }
+ *     sori_asr_stream_input_finished(s, &err);
+ *     while (sori_asr_stream_is_ready(s)) sori_asr_decode_ready(m, &s, 1, &err);
+ *     sori_asr_stream_result(s, &r, &err);   // r->is_final == 1
+ *     sori_asr_stream_free(s);
+ *
+ * A stream belongs to one thread at a time; decode_ready may batch streams
+ * of one model from one thread. */
+typedef struct sori_asr_stream sori_asr_stream;
+
+typedef struct sori_asr_stream_params {
+    int chunk_ms;          /* 1600; a multiple of the model's output frame (40 ms for x4) */
+    int left_context_ms;   /* 2000 */
+    int right_context_ms;  /* 800: the latency on top of the chunk */
+} sori_asr_stream_params;
+
+SORI_API sori_asr_stream_params sori_asr_stream_default_params(void);
+SORI_API sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_params *p,
+                                            sori_asr_stream **out, sori_error *err);
+SORI_API void sori_asr_stream_free(sori_asr_stream *s);
+/* Samples at any rate (resampled inside; the rate must stay the same for a
+ * stream). SORI_ERR_STATE after input_finished. */
+SORI_API sori_status sori_asr_stream_accept(sori_asr_stream *s, const float *samples,
+                                            int64_t n_samples, int sample_rate_hz, sori_error *err);
+SORI_API sori_status sori_asr_stream_input_finished(sori_asr_stream *s, sori_error *err);
+/* 1 when a chunk can be decoded. */
+SORI_API int sori_asr_stream_is_ready(const sori_asr_stream *s);
+/* Decodes one chunk of every ready stream among streams[0..n-1], all in one
+ * batched encoder call. Streams that are not ready are skipped. */
+SORI_API sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *streams, int n,
+                                           sori_error *err);
+/* A caller-owned snapshot of what is decoded so far (is_final when the
+ * input is finished and every chunk decoded). Times are from the stream's
+ * start. */
+SORI_API sori_status sori_asr_stream_result(const sori_asr_stream *s, sori_asr_result **out,
+                                            sori_error *err);
 
 #ifdef __cplusplus
 }
