@@ -251,6 +251,9 @@ static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *l
     return ld->st;
 }
 
+static sori_status load_from(sori_runtime *rt, sori_gguf *g, const char *path, sori_conformer **out,
+                             sori_error *err);
+
 sori_status sori_conformer_load(sori_runtime *rt, const char *path, sori_conformer **out,
                                 sori_error *err)
 {
@@ -261,6 +264,27 @@ sori_status sori_conformer_load(sori_runtime *rt, const char *path, sori_conform
     sori_status st = sori_gguf_open_file(path, &g, err);
     if (st != SORI_OK)
         return st;
+    return load_from(rt, g, path, out, err);
+}
+
+sori_status sori_conformer_load_memory(sori_runtime *rt, const void *data, size_t size,
+                                       sori_conformer **out, sori_error *err)
+{
+    if (!rt || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "conformer: NULL argument");
+    *out = NULL;
+    sori_gguf *g = NULL;
+    sori_status st = sori_gguf_open_memory(data, size, &g, err);
+    if (st != SORI_OK)
+        return st;
+    return load_from(rt, g, "<memory>", out, err);
+}
+
+/* Takes ownership of g (freed before returning). */
+static sori_status load_from(sori_runtime *rt, sori_gguf *g, const char *path, sori_conformer **out,
+                             sori_error *err)
+{
+    sori_status st = SORI_OK;
     const char *arch = get_str(g, "general.architecture", "");
     if (strcmp(arch, "sori.conformer") != 0) {
         st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: architecture '%s' is not sori.conformer",

@@ -25,6 +25,10 @@ typedef struct sori_conformer_info {
 
 sori_status sori_conformer_load(sori_runtime *rt, const char *path, sori_conformer **out,
                                 sori_error *err);
+/* The same from a GGUF file's bytes in memory (copied to the backend; the
+ * buffer may be freed after the call). */
+sori_status sori_conformer_load_memory(sori_runtime *rt, const void *data, size_t size,
+                                       sori_conformer **out, sori_error *err);
 void sori_conformer_free(sori_conformer *m);
 sori_conformer_info sori_conformer_get_info(const sori_conformer *m);
 /* Frames after subsampling for n_frames of features. */
