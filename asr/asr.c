@@ -418,11 +418,21 @@ struct sori_asr_stream {
     int32_t *best;     /* per kept output frame: best class and posterior */
     float *prob;
     int64_t n_frames, frames_cap;
+    /* endpointing */
+    int64_t utt_start;      /* where the current utterance began (samples) */
+    int64_t *ends;          /* pending utterance ends, oldest first */
+    int n_ends, ends_cap;
+    sori_vad *vad;
+    sori_endpoint ep;
+    int64_t vad_frames;     /* VAD frames seen */
+    sori_asr_result **finals; /* finalized utterances, oldest first */
+    int n_finals, finals_cap;
 };
 
 sori_asr_stream_params sori_asr_stream_default_params(void)
 {
-    sori_asr_stream_params p = {.chunk_ms = 1600, .left_context_ms = 2000, .right_context_ms = 800};
+    sori_asr_stream_params p = {.chunk_ms = 1600, .left_context_ms = 2000, .right_context_ms = 800,
+                                .endpointing = true, .endpoint = sori_endpoint_default_params()};
     return p;
 }
 
@@ -460,6 +470,16 @@ sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_para
         free(s);
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
     }
+    if (p->endpointing) {
+        sori_vad_params vp = sori_vad_default_params();
+        vp.sample_rate_hz = m->sample_rate;
+        sori_status st = sori_vad_create(&vp, &s->vad, err);
+        if (st != SORI_OK) {
+            sori_asr_stream_free(s);
+            return st;
+        }
+        s->ep = sori_endpoint_init();
+    }
     *out = s;
     return SORI_OK;
 }
@@ -469,11 +489,18 @@ void sori_asr_stream_free(sori_asr_stream *s)
     if (!s)
         return;
     sori_resampler_free(s->rs);
+    sori_vad_free(s->vad);
+    for (int i = 0; i < s->n_finals; i++)
+        sori_asr_result_free(s->finals[i]);
+    free(s->finals);
+    free(s->ends);
     free(s->buf);
     free(s->best);
     free(s->prob);
     free(s);
 }
+
+static sori_status finalize_ready(sori_asr_stream *s, sori_error *err);
 
 static sori_status stream_push(sori_asr_stream *s, const float *x, int64_t n, sori_error *err)
 {
@@ -490,6 +517,34 @@ static sori_status stream_push(sori_asr_stream *s, const float *x, int64_t n, so
     memcpy(s->buf + s->n_buf, x, (size_t)n * sizeof(float));
     s->n_buf += n;
     s->total += n;
+    if (!s->vad || n == 0)
+        return SORI_OK;
+    /* endpointing: the VAD's decisions through the endpoint rules */
+    uint8_t dec[256];
+    int fs = sori_vad_frame_samples(s->vad);
+    for (int64_t off = 0; off < n;) {
+        int64_t take = n - off < 200 * (int64_t)fs ? n - off : 200 * (int64_t)fs;
+        int64_t nd = 0;
+        sori_status st = sori_vad_accept(s->vad, x + off, take, dec, 256, &nd, err);
+        if (st != SORI_OK)
+            return st;
+        for (int64_t i = 0; i < nd; i++) {
+            s->vad_frames++;
+            if (sori_endpoint_step(&s->p.endpoint, &s->ep, dec[i], sori_vad_default_params().frame_ms) ==
+                SORI_ENDPOINT_NONE)
+                continue;
+            if (s->n_ends == s->ends_cap) {
+                int cap = s->ends_cap ? 2 * s->ends_cap : 8;
+                int64_t *e = realloc(s->ends, (size_t)cap * sizeof *e);
+                if (!e)
+                    return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+                s->ends = e;
+                s->ends_cap = cap;
+            }
+            s->ends[s->n_ends++] = s->vad_frames * fs;
+        }
+        off += take;
+    }
     return SORI_OK;
 }
 
@@ -514,8 +569,10 @@ sori_status sori_asr_stream_accept(sori_asr_stream *s, const float *samples, int
     }
     if (st != SORI_OK || n_samples == 0)
         return st;
-    if (!s->rs)
-        return stream_push(s, samples, n_samples, err);
+    if (!s->rs) {
+        st = stream_push(s, samples, n_samples, err);
+        return st == SORI_OK ? finalize_ready(s, err) : st;
+    }
     size_t cap = sori_resampler_max_out(s->rs, (size_t)n_samples), got = 0;
     float *tmp = malloc(cap * sizeof(float));
     if (!tmp)
@@ -524,7 +581,7 @@ sori_status sori_asr_stream_accept(sori_asr_stream *s, const float *samples, int
     if (st == SORI_OK)
         st = stream_push(s, tmp, (int64_t)got, err);
     free(tmp);
-    return st;
+    return st == SORI_OK ? finalize_ready(s, err) : st;
 }
 
 sori_status sori_asr_stream_input_finished(sori_asr_stream *s, sori_error *err)
@@ -544,17 +601,75 @@ sori_status sori_asr_stream_input_finished(sori_asr_stream *s, sori_error *err)
         }
     }
     s->finished = 1;
-    return st;
+    return st == SORI_OK ? finalize_ready(s, err) : st;
+}
+
+/* Where the current utterance ends: the oldest pending endpoint, the end of
+ * input, or -1 (still open). */
+static int64_t utt_limit(const sori_asr_stream *s)
+{
+    if (s->n_ends > 0)
+        return s->ends[0];
+    return s->finished ? s->total : -1;
 }
 
 int sori_asr_stream_is_ready(const sori_asr_stream *s)
 {
     if (!s)
         return 0;
-    int64_t start = s->next * s->chunk;
-    if (s->finished)
-        return start < s->total;
+    int64_t start = s->utt_start + s->next * s->chunk, lim = utt_limit(s);
+    if (lim >= 0)
+        return start < lim;
     return start + s->chunk + s->right <= s->total;
+}
+
+static sori_status stream_snapshot(const sori_asr_stream *s, sori_asr_result **out, sori_error *err);
+
+/* Finalizes every utterance whose endpoint has been reached by decoding. */
+static sori_status finalize_ready(sori_asr_stream *s, sori_error *err)
+{
+    while (s->n_ends > 0 && s->utt_start + s->next * s->chunk >= s->ends[0]) {
+        sori_asr_result *r = NULL;
+        sori_status st = stream_snapshot(s, &r, err);
+        if (st != SORI_OK)
+            return st;
+        r->is_final = 1;
+        r->duration_s = (double)(s->ends[0] - s->utt_start) / s->m->sample_rate;
+        if (r->text[0]) {
+            if (s->n_finals == s->finals_cap) {
+                int cap = s->finals_cap ? 2 * s->finals_cap : 8;
+                sori_asr_result **f = realloc(s->finals, (size_t)cap * sizeof *f);
+                if (!f) {
+                    sori_asr_result_free(r);
+                    return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+                }
+                s->finals = f;
+                s->finals_cap = cap;
+            }
+            s->finals[s->n_finals++] = r;
+        } else {
+            sori_asr_result_free(r);
+        }
+        s->utt_start = s->ends[0];
+        memmove(s->ends, s->ends + 1, (size_t)(s->n_ends - 1) * sizeof *s->ends);
+        s->n_ends--;
+        s->next = 0;
+        s->n_frames = 0;
+    }
+    return SORI_OK;
+}
+
+sori_status sori_asr_stream_pop_final(sori_asr_stream *s, sori_asr_result **out, sori_error *err)
+{
+    if (!s || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr stream: NULL argument");
+    *out = NULL;
+    if (s->n_finals == 0)
+        return SORI_OK;
+    *out = s->finals[0];
+    memmove(s->finals, s->finals + 1, (size_t)(s->n_finals - 1) * sizeof *s->finals);
+    s->n_finals--;
+    return SORI_OK;
 }
 
 static sori_status keep_frame(sori_asr_stream *s, int32_t best, float prob, sori_error *err)
@@ -604,9 +719,11 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
     /* the windows: [chunk start - left, chunk end + right), clipped */
     for (int j = 0; j < k && st == SORI_OK; j++) {
         sori_asr_stream *s = ready[j];
-        int64_t c0 = s->next * s->chunk;
-        int64_t w0 = c0 - s->left > 0 ? c0 - s->left : 0;
-        int64_t w1 = c0 + s->chunk + s->right < s->total ? c0 + s->chunk + s->right : s->total;
+        int64_t c0 = s->utt_start + s->next * s->chunk, lim = utt_limit(s);
+        if (lim < 0)
+            lim = s->total;
+        int64_t w0 = c0 - s->left > s->utt_start ? c0 - s->left : s->utt_start;
+        int64_t w1 = c0 + s->chunk + s->right < lim ? c0 + s->chunk + s->right : lim;
         wstart[j] = w0;
         wend[j] = w1;
         const float *x = s->buf + (w0 - s->base);
@@ -647,10 +764,12 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
     /* keep each chunk's own frames, then advance */
     for (int j = 0; j < k && st == SORI_OK; j++) {
         sori_asr_stream *s = ready[j];
-        int64_t c0 = s->next * s->chunk, c1 = c0 + s->chunk < s->total ? c0 + s->chunk : s->total;
+        int64_t lim = utt_limit(s);
+        int64_t c0 = s->utt_start + s->next * s->chunk;
+        int last = lim >= 0 && c0 + s->chunk >= lim; /* the utterance's last chunk */
         int64_t T = frames[j] > 0 ? sori_conformer_out_frames(m->enc, frames[j]) : 0;
         int64_t f0 = (c0 - wstart[j]) / fs;
-        int64_t f1 = s->finished && c0 + s->chunk >= s->total ? T : f0 + (c1 - c0 + fs - 1) / fs;
+        int64_t f1 = last ? T : f0 + s->chunk / fs;
         if (f1 > T)
             f1 = T;
         for (int64_t f = f0; f < f1 && st == SORI_OK; f++) {
@@ -660,8 +779,13 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
             st = keep_frame(s, b, p, err);
         }
         s->next++;
-        /* drop samples no later window needs */
-        int64_t keep_from = s->next * s->chunk - s->left;
+        if (st == SORI_OK)
+            st = finalize_ready(s, err);
+        /* drop samples no later window needs (a pending endpoint starts the
+         * next utterance: keep from there at the latest) */
+        int64_t keep_from = s->utt_start + s->next * s->chunk - s->left;
+        if (s->n_ends > 0 && keep_from > s->ends[0])
+            keep_from = s->ends[0];
         if (keep_from > s->base) {
             int64_t drop = keep_from - s->base < s->n_buf ? keep_from - s->base : s->n_buf;
             memmove(s->buf, s->buf + drop, (size_t)(s->n_buf - drop) * sizeof(float));
@@ -683,25 +807,35 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
     return st;
 }
 
-sori_status sori_asr_stream_result(const sori_asr_stream *s, sori_asr_result **out, sori_error *err)
+/* The current utterance decoded so far; times from the stream's start. */
+static sori_status stream_snapshot(const sori_asr_stream *s, sori_asr_result **out, sori_error *err)
 {
-    if (!s || !out)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr stream: NULL argument");
     *out = NULL;
     sori_asr_result *r = calloc(1, sizeof *r);
     if (!r)
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
     const int V = sori_conformer_get_info(s->m->enc).vocab_size + 1;
-    r->duration_s = (double)s->total / s->m->sample_rate;
-    r->is_final = s->finished && !sori_asr_stream_is_ready(s);
+    const double t0 = (double)s->utt_start / s->m->sample_rate;
+    r->duration_s = (double)s->total / s->m->sample_rate - t0;
+    r->is_final = s->finished && !sori_asr_stream_is_ready(s) && s->n_ends == 0;
     sori_status st = ctc_decode(s->m, s->best, s->prob, s->n_frames, V, r, err);
-    for (int w = 0; st == SORI_OK && w < r->n_words; w++)
+    for (int w = 0; st == SORI_OK && w < r->n_words; w++) {
         if (r->words[w].end_s > r->duration_s)
             r->words[w].end_s = r->duration_s;
+        r->words[w].start_s += t0;
+        r->words[w].end_s += t0;
+    }
     if (st != SORI_OK) {
         sori_asr_result_free(r);
         return st;
     }
     *out = r;
     return SORI_OK;
+}
+
+sori_status sori_asr_stream_result(const sori_asr_stream *s, sori_asr_result **out, sori_error *err)
+{
+    if (!s || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr stream: NULL argument");
+    return stream_snapshot(s, out, err);
 }

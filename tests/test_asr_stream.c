@@ -64,6 +64,59 @@ static sori_asr_result *run_stream(sori_asr_model *m, const sori_asr_stream_para
     return res;
 }
 
+/* With endpointing: every finalized utterance's text and start, then the
+ * last one's, joined into one string. */
+static void run_endpointed(sori_asr_model *m, const float *x, int64_t n, int64_t max_chunk, sori_rng *r,
+                           char *out, size_t cap, int *n_utt)
+{
+    sori_asr_stream_params p = sori_asr_stream_default_params();
+    p.chunk_ms = 400;
+    p.left_context_ms = 800;
+    p.right_context_ms = 400;
+    sori_asr_stream *s = NULL;
+    sori_error err = {0};
+    out[0] = '\0';
+    *n_utt = 0;
+    CHECK_STATUS(sori_asr_stream_create(m, &p, &s, &err), SORI_OK);
+    if (!s)
+        return;
+    int64_t pos = 0;
+    for (int done = 0; !done;) {
+        if (pos < n) {
+            int64_t c = max_chunk ? 1 + (int64_t)(sori_rng_next(r) % (uint64_t)max_chunk) : n;
+            if (c > n - pos)
+                c = n - pos;
+            CHECK_STATUS(sori_asr_stream_accept(s, x + pos, c, 16000, &err), SORI_OK);
+            pos += c;
+        } else {
+            CHECK_STATUS(sori_asr_stream_input_finished(s, &err), SORI_OK);
+            done = 1;
+        }
+        while (sori_asr_stream_is_ready(s))
+            CHECK_STATUS(sori_asr_decode_ready(m, &s, 1, &err), SORI_OK);
+        sori_asr_result *f = NULL;
+        while (sori_asr_stream_pop_final(s, &f, &err) == SORI_OK && f) {
+            char line[512];
+            snprintf(line, sizeof line, "[%.2f %s]", f->n_words ? f->words[0].start_s : -1.0, f->text);
+            strncat(out, line, cap - strlen(out) - 1);
+            CHECK(f->is_final, "popped result not final");
+            (*n_utt)++;
+            sori_asr_result_free(f);
+        }
+    }
+    sori_asr_result *last = NULL;
+    CHECK_STATUS(sori_asr_stream_result(s, &last, &err), SORI_OK);
+    if (last) {
+        CHECK(last->is_final, "the last utterance is final at the end");
+        char line[512];
+        snprintf(line, sizeof line, "[last %s]", last->text);
+        strncat(out, line, cap - strlen(out) - 1);
+        (*n_utt) += last->text[0] != 0;
+    }
+    sori_asr_result_free(last);
+    sori_asr_stream_free(s);
+}
+
 static int same(const sori_asr_result *a, const sori_asr_result *b)
 {
     if (!a || !b || strcmp(a->text, b->text) != 0 || a->n_words != b->n_words)
@@ -148,6 +201,25 @@ int main(void)
     sori_asr_result *r8 = run_stream(m, &p, x8, n8, 8000, 1000, &r);
     CHECK(r8 && fabs(r8->duration_s - (double)n8 / 8000) < 0.01, "8 kHz stream duration %f", r8 ? r8->duration_s : -1);
     sori_asr_result_free(r8);
+
+    /* endpointing: the test signal, 1.6 s of quiet, the signal again, quiet,
+     * the signal: utterances finalized at the pauses, the same in any chunking */
+    {
+        int64_t gap = 25600, ne = 3 * n0 + 2 * gap;
+        float *xe = calloc((size_t)ne, sizeof(float));
+        for (int k = 0; k < 3; k++)
+            memcpy(xe + k * (n0 + gap), sig, (size_t)n0 * sizeof(float));
+        for (int64_t i = 0; i < ne; i++) /* a faint noise floor in the pauses */
+            xe[i] += 1e-4f * sori_rng_uniform(&r, -1.0f, 1.0f);
+        char a[4096], b[4096];
+        int na = 0, nb = 0;
+        run_endpointed(m, xe, ne, 0, &r, a, sizeof a, &na);
+        run_endpointed(m, xe, ne, 3000, &r, b, sizeof b, &nb);
+        CHECK(strcmp(a, b) == 0, "endpointed results depend on chunking:\n %s\n %s", a, b);
+        CHECK(na >= 2, "only %d utterances: %s", na, a);
+        printf("  endpointed: %d utterances %s\n", na, a);
+        free(xe);
+    }
 
     /* 10,000 create/feed/free cycles: the heap ends where it started */
     struct mallinfo2 before = mallinfo2();

@@ -27,6 +27,7 @@
 
 #include "common.h"
 #include "runtime.h"
+#include "vad.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -118,6 +119,11 @@ typedef struct sori_asr_stream_params {
     int chunk_ms;          /* 1600; a multiple of the model's output frame (40 ms for x4) */
     int left_context_ms;   /* 2000 */
     int right_context_ms;  /* 800: the latency on top of the chunk */
+    /* Endpointing (sori/vad.h): when a rule fires, the utterance so far is
+     * finalized (sori_asr_stream_pop_final) and the next one starts there.
+     * Default on, with sherpa-onnx's rules (2.4 s / 1.2 s / 20 s). */
+    bool endpointing;
+    sori_endpoint_params endpoint;
 } sori_asr_stream_params;
 
 SORI_API sori_asr_stream_params sori_asr_stream_default_params(void);
@@ -135,11 +141,16 @@ SORI_API int sori_asr_stream_is_ready(const sori_asr_stream *s);
  * batched encoder call. Streams that are not ready are skipped. */
 SORI_API sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *streams, int n,
                                            sori_error *err);
-/* A caller-owned snapshot of what is decoded so far (is_final when the
- * input is finished and every chunk decoded). Times are from the stream's
- * start. */
+/* A caller-owned snapshot of the current utterance as decoded so far
+ * (is_final when the input is finished and every chunk decoded). Times are
+ * from the stream's start. */
 SORI_API sori_status sori_asr_stream_result(const sori_asr_stream *s, sori_asr_result **out,
                                             sori_error *err);
+/* The oldest utterance finalized by endpointing, or *out = NULL when there
+ * is none (caller-owned; is_final = 1; times from the stream's start).
+ * Utterances without any text are not queued. */
+SORI_API sori_status sori_asr_stream_pop_final(sori_asr_stream *s, sori_asr_result **out,
+                                               sori_error *err);
 
 #ifdef __cplusplus
 }
