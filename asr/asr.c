@@ -706,8 +706,7 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
     sori_asr_stream **ready = calloc((size_t)n + 1, sizeof *ready);
     float **feats = calloc((size_t)n + 1, sizeof(float *)), **logp = calloc((size_t)n + 1, sizeof(float *));
     int64_t *frames = calloc((size_t)n + 1, sizeof(int64_t)), *wstart = calloc((size_t)n + 1, sizeof(int64_t));
-    int64_t *wend = calloc((size_t)n + 1, sizeof(int64_t));
-    if (!ready || !feats || !logp || !frames || !wstart || !wend)
+    if (!ready || !feats || !logp || !frames || !wstart)
         st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
     for (int i = 0; i < n && st == SORI_OK; i++) {
         sori_asr_stream *s = streams[i];
@@ -725,7 +724,6 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
         int64_t w0 = c0 - s->left > s->utt_start ? c0 - s->left : s->utt_start;
         int64_t w1 = c0 + s->chunk + s->right < lim ? c0 + s->chunk + s->right : lim;
         wstart[j] = w0;
-        wend[j] = w1;
         const float *x = s->buf + (w0 - s->base);
         int64_t ns = w1 - w0, want = sori_features_num_frames(m->fx, ns), got = 0;
         frames[j] = ns / hop;
@@ -792,7 +790,6 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
             s->n_buf -= drop;
             s->base += drop;
         }
-        (void)wend;
     }
     for (int j = 0; j < n + 1 && feats && logp; j++) {
         free(feats[j]);
@@ -803,7 +800,6 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
     free(logp);
     free(frames);
     free(wstart);
-    free(wend);
     return st;
 }
 
