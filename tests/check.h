@@ -5,6 +5,7 @@
 #define SORI_TESTS_CHECK_H
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -51,6 +52,29 @@ static inline uint64_t test_seed(const char *name)
     uint64_t seed = s ? strtoull(s, NULL, 10) : (uint64_t)time(NULL);
     printf("%s: seed %" PRIu64 " (replay with SORI_TEST_SEED=%" PRIu64 ")\n", name, seed, seed);
     return seed;
+}
+
+/* A whole file of little-endian float32 values (a fixture): a malloc'd
+ * array and its length in *n, or NULL if it cannot be opened. The path is
+ * printf-style. */
+__attribute__((format(printf, 2, 3))) static inline float *read_f32_fixture(int64_t *n, const char *fmt,
+                                                                            ...)
+{
+    char path[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof path, fmt, ap);
+    va_end(ap);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long bytes = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    float *x = malloc((size_t)(bytes > 0 ? bytes : 0) + 4);
+    *n = x ? (int64_t)(fread(x, 1, (size_t)bytes, f) / 4) : 0;
+    fclose(f);
+    return x;
 }
 
 #endif

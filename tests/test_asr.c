@@ -11,18 +11,7 @@
 
 static float *read_f32(const char *rel, int64_t *n)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", SORI_FIXTURE_DIR, rel);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long bytes = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *x = malloc((size_t)bytes + 4);
-    *n = (int64_t)(fread(x, 1, (size_t)bytes, f) / 4);
-    fclose(f);
-    return x;
+    return read_f32_fixture(n, "%s/%s", SORI_FIXTURE_DIR, rel);
 }
 
 /* NeMo's greedy CTC text from its log-probs and the model's labels */

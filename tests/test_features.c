@@ -17,18 +17,7 @@
 
 static float *read_f32(const char *name, int64_t *n)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/features/%s", SORI_FIXTURE_DIR, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long bytes = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    float *x = malloc((size_t)bytes + 4);
-    *n = (int64_t)(fread(x, 1, (size_t)bytes, f) / 4);
-    fclose(f);
-    return x;
+    return read_f32_fixture(n, "%s/features/%s", SORI_FIXTURE_DIR, name);
 }
 
 static int window_of(const char *v)
