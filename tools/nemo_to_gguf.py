@@ -3,11 +3,13 @@
 
     python3 tools/nemo_to_gguf.py MODEL.nemo OUT.gguf [--f16]
 
-Supported: EncDecCTCModel / EncDecCTCModelBPE with a ConformerEncoder
+Supported: EncDecCTCModel / EncDecCTCModelBPE, EncDecRNNTModel / EncDecRNNTBPEModel
+and the hybrid EncDecHybridRNNTCTC(BPE)Model with a ConformerEncoder
 (Conformer and FastConformer: subsampling striding or dw_striding, factor 4
 or 8, rel_pos attention, batch-norm or layer-norm convolution module, any
-att_context_size / conv_context_size) and a ConvASRDecoder. Anything else is
-refused with a message naming it. Runs without a trainer or a GPU: it reads
+att_context_size / conv_context_size, causal downsampling), a ConvASRDecoder
+(CTC) and/or an RNNTDecoder (LSTM prediction network) + RNNTJoint. Anything
+else (TDT, other encoders or subsampling) is refused with a message naming it. Runs without a trainer or a GPU: it reads
 the archive (model_config.yaml + model_weights.ckpt) with torch and
 omegaconf only. Requirements: tools/requirements-reference.txt.
 
@@ -71,9 +73,22 @@ def main():
     enc, dec, pre = cfg.get("encoder", {}), cfg.get("decoder", {}), cfg.get("preprocessor", {})
     if target(enc) != "ConformerEncoder":
         die(f"encoder {target(enc) or '?'} is not supported (ConformerEncoder only)")
-    if target(dec) != "ConvASRDecoder":
-        die(f"decoder {target(dec) or '?'} is not supported yet (CTC ConvASRDecoder only; "
-            "RNN-T/TDT heads are refused)")
+    joint = cfg.get("joint", {})
+    aux_ctc = (cfg.get("aux_ctc") or {}).get("decoder", {})
+    if target(dec) == "ConvASRDecoder":
+        head, ctc_dec = "ctc", dec
+    elif target(dec) == "RNNTDecoder" and target(joint) == "RNNTJoint":
+        durations = (cfg.get("model_defaults") or {}).get("tdt_durations") or []
+        if durations or int(joint.get("num_extra_outputs", 0) or 0) or \
+                str((cfg.get("loss") or {}).get("loss_name", "")).startswith("tdt"):
+            die("TDT (token-and-duration transducer) heads are not supported (RNN-T and CTC only)")
+        if target(aux_ctc) == "ConvASRDecoder":
+            head, ctc_dec = "hybrid", aux_ctc
+        else:
+            head, ctc_dec = "rnnt", None
+    else:
+        die(f"decoder {target(dec) or '?'} (joint {target(joint) or 'none'}) is not supported "
+            "(CTC ConvASRDecoder, RNN-T RNNTDecoder + RNNTJoint, or both as a hybrid)")
     if target(pre) != "AudioToMelSpectrogramPreprocessor":
         die(f"preprocessor {target(pre) or '?'} is not supported")
     sub = enc.get("subsampling", "striding")
@@ -128,10 +143,30 @@ def main():
         "att_context_right": int(acs[1]),
         "att_context_style": str(enc.get("att_context_style", "regular")),
         "use_bias": bool(enc.get("use_bias", True)),
-        "head": "ctc",
+        "head": head,
     }
+    if head != "ctc":
+        pn = dec.get("prednet") or {}
+        jn = joint.get("jointnet") or {}
+        act = str(jn.get("activation", "relu")).lower()
+        if act not in ("relu", "tanh", "sigmoid"):
+            die(f"joint activation '{act}' is not supported (relu, tanh, sigmoid)")
+        if pn.get("rnn_type", "lstm") != "lstm":
+            die(f"prediction network rnn_type '{pn.get('rnn_type')}' is not supported (lstm)")
+        if dec.get("normalization_mode") not in (None, "None", "null"):
+            die(f"prediction network normalization_mode '{dec.get('normalization_mode')}' is not supported")
+        if not dec.get("blank_as_pad", True):
+            die("prediction networks without blank_as_pad are not supported")
+        greedy = ((cfg.get("decoding") or {}).get("greedy") or {})
+        meta.update({
+            "sori.conformer.rnnt.pred_hidden": int(pn["pred_hidden"]),
+            "sori.conformer.rnnt.pred_rnn_layers": int(pn.get("pred_rnn_layers", 1)),
+            "sori.conformer.rnnt.joint_hidden": int(jn["joint_hidden"]),
+            "sori.conformer.rnnt.joint_activation": act,
+            "sori.conformer.rnnt.max_symbols": int(greedy.get("max_symbols", 10) or 10),
+        })
     # vocabulary
-    labels = dec.get("vocabulary") or cfg.get("labels")
+    labels = (ctc_dec or {}).get("vocabulary") or joint.get("vocabulary") or cfg.get("labels")
     tok = cfg.get("tokenizer")
     if tok and spm is not None:
         try:
@@ -145,9 +180,10 @@ def main():
         meta["tokenizer"] = "chars"
     if not labels:
         die("no vocabulary found (decoder.vocabulary, labels or tokenizer)")
-    n_classes = int(dec.get("num_classes", len(labels)))
-    if n_classes != len(labels):
-        die(f"decoder has {n_classes} classes but the vocabulary {len(labels)}")
+    for what, sec in (("CTC decoder", ctc_dec), ("joint", joint if head != "ctc" else None)):
+        n_classes = int((sec or {}).get("num_classes", len(labels)))
+        if sec is not None and n_classes != len(labels):
+            die(f"{what} has {n_classes} classes but the vocabulary {len(labels)}")
     meta["vocab"] = [str(x) for x in labels]
     meta["blank_id"] = len(labels)  # ConvASRDecoder: the blank is the last class
     # features
@@ -159,7 +195,7 @@ def main():
         "features.n_fft": int(pre.get("n_fft") or 512),
         "features.win_length": int(round(pre.get("window_size", 0.02) * pre.get("sample_rate", 16000))),
         "features.hop_length": int(round(pre.get("window_stride", 0.01) * pre.get("sample_rate", 16000))),
-        "features.normalize": str(feat_norm if feat_norm not in (None, "None", "none") else "none"),
+        "features.normalize": str(feat_norm if feat_norm not in (None, "None", "none", "NA") else "none"),
         "features.preemph": float(pre.get("preemph", 0.97) or 0.0),
         "features.log_guard": float(2 ** -24),
         "features.mag_power": float(pre.get("mag_power", 2.0)),
@@ -184,15 +220,37 @@ def main():
 
     untied = bool(enc.get("untie_biases", True))
     used = set()
+    # CTC head -> decoder.decoder_layers.0.*; RNN-T prediction network and
+    # joint -> rnnt.prediction.* / rnnt.joint.*
+    def rename(k):
+        if head == "ctc":
+            return k if k.startswith(("encoder.", "decoder.")) else None
+        if k.startswith("encoder."):
+            return k
+        if k.startswith("ctc_decoder."):
+            return "decoder." + k[len("ctc_decoder."):]
+        if k.startswith("decoder.prediction."):
+            return "rnnt.prediction." + k[len("decoder.prediction."):]
+        if k.startswith("joint.joint_net."):  # Sequential(act[, dropout], Linear): its Linear
+            return "rnnt.joint.out." + k.rsplit(".", 1)[1]
+        if k.startswith("joint."):
+            return "rnnt.joint." + k[len("joint."):]
+        return None
+
     for k, v in sd.items():
-        if not k.startswith(("encoder.", "decoder.")) or k.endswith("num_batches_tracked"):
+        if rename(k) is None or k.endswith("num_batches_tracked"):
             continue
         if ".conv.batch_norm." in k and norm_type == "batch_norm":
             continue  # folded below
         if k in ("encoder.pos_bias_u", "encoder.pos_bias_v"):
             continue
-        put(k, v)
+        put(rename(k), v)
         used.add(k)
+    if head != "ctc":
+        for layer in range(meta["sori.conformer.rnnt.pred_rnn_layers"]):
+            for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                if f"decoder.prediction.dec_rnn.lstm.{w}_l{layer}" not in sd:
+                    die(f"prediction network tensor {w}_l{layer} is missing")
     for i in range(n_layers):
         p = f"encoder.layers.{i}."
         if not untied:
