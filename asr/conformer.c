@@ -46,6 +46,20 @@ struct sori_conformer {
     bool dw_striding, xscaling, conv_ln;
     int conv_left, conv_right, kernel;
     int att_left, att_right;
+    bool att_chunked;        /* att_context_style chunked_limited */
+    bool causal_sub;         /* causal_downsampling: subsampling pads 2 before, 1 after */
+    sori_conformer_stream_cfg scfg;
+    /* projected relative positions of a full streaming step (cache + one
+     * chunk), per layer: they depend on nothing else, so steps reuse them */
+    float *pos_stream;
+    int64_t pos_stream_lk;
+    /* RNN-T head (head "rnnt" or "hybrid") */
+    bool has_ctc, has_rnnt;
+    int pred_hidden, pred_layers, joint_hidden, max_symbols;
+    sori_act joint_act;
+    const float *embed;                                  /* [V+1, P], blank row zero */
+    const float *lstm_wih[8], *lstm_whh[8], *lstm_bih[8], *lstm_bhh[8];
+    const float *jpred_w, *jpred_b, *jenc_w, *jenc_b, *jout_w, *jout_b;
     sub_conv sub[8];
     const float *sub_out_w, *sub_out_b;
     int sub_freq_out;
@@ -144,6 +158,13 @@ static int conv_out(int n, int k, int s, int pad_total)
     return (n + pad_total - k) / s + 1;
 }
 
+/* Padding of the 3x3 stride-2 subsampling convolutions, before and after
+ * (time and frequency alike): NeMo's CausalConv2D pads kernel-1 before and
+ * stride-1 after; the regular ones 1 and 1. */
+static int sub_pad_before(const sori_conformer *m) { return m->causal_sub ? 2 : 1; }
+static int sub_pad_after(const sori_conformer *m) { return 1; (void)m; }
+static int sub_pad_total(const sori_conformer *m) { return sub_pad_before(m) + sub_pad_after(m); }
+
 static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *ld)
 {
     const sori_conformer_info *in = &m->info;
@@ -160,14 +181,14 @@ static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *l
             const float *cb = T(name, C);
             m->sub[k] = (sub_conv){cw, cb, c_prev, C, 1, 3, true};
             c_prev = C;
-            freq = conv_out(freq, 3, 2, 2);
+            freq = conv_out(freq, 3, 2, sub_pad_total(m));
             k++;
         }
     } else {
         const float *cw = T("encoder.pre_encode.conv.0.weight", (int64_t)C * 9);
         const float *cb = T("encoder.pre_encode.conv.0.bias", C);
         m->sub[k] = (sub_conv){cw, cb, 1, C, 1, 3, true};
-        freq = conv_out(freq, 3, 2, 2);
+        freq = conv_out(freq, 3, 2, sub_pad_total(m));
         k++;
         for (int i = 1; i < m->n_sub; i++) {
             int idx = 2 + 3 * (i - 1); /* conv.2 (dw), conv.3 (pw), conv.4 ReLU, conv.5 ... */
@@ -181,7 +202,7 @@ static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *l
             const float *pwb = T(name, C);
             m->sub[k++] = (sub_conv){dw, dwb, C, C, C, 3, false};
             m->sub[k++] = (sub_conv){pw, pwb, C, C, 1, 1, true};
-            freq = conv_out(freq, 3, 2, 2);
+            freq = conv_out(freq, 3, 2, sub_pad_total(m));
         }
     }
     m->n_sub = k;
@@ -244,8 +265,31 @@ static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *l
         LT(out_ln_b, "norm_out.bias", d);
 #undef LT
     }
-    m->dec_w = T("decoder.decoder_layers.0.weight", (int64_t)(in->vocab_size + 1) * d);
-    m->dec_b = T("decoder.decoder_layers.0.bias", in->vocab_size + 1);
+    const int V = in->vocab_size + 1;
+    if (m->has_ctc) {
+        m->dec_w = T("decoder.decoder_layers.0.weight", (int64_t)V * d);
+        m->dec_b = T("decoder.decoder_layers.0.bias", V);
+    }
+    if (m->has_rnnt) {
+        const int P = m->pred_hidden, J = m->joint_hidden;
+        m->embed = T("rnnt.prediction.embed.weight", (int64_t)V * P);
+        for (int l = 0; l < m->pred_layers; l++) {
+            snprintf(name, sizeof name, "rnnt.prediction.dec_rnn.lstm.weight_ih_l%d", l);
+            m->lstm_wih[l] = T(name, (int64_t)4 * P * P);
+            snprintf(name, sizeof name, "rnnt.prediction.dec_rnn.lstm.weight_hh_l%d", l);
+            m->lstm_whh[l] = T(name, (int64_t)4 * P * P);
+            snprintf(name, sizeof name, "rnnt.prediction.dec_rnn.lstm.bias_ih_l%d", l);
+            m->lstm_bih[l] = T(name, 4 * P);
+            snprintf(name, sizeof name, "rnnt.prediction.dec_rnn.lstm.bias_hh_l%d", l);
+            m->lstm_bhh[l] = T(name, 4 * P);
+        }
+        m->jpred_w = T("rnnt.joint.pred.weight", (int64_t)J * P);
+        m->jpred_b = T("rnnt.joint.pred.bias", J);
+        m->jenc_w = T("rnnt.joint.enc.weight", (int64_t)J * d);
+        m->jenc_b = T("rnnt.joint.enc.bias", J);
+        m->jout_w = T("rnnt.joint.out.weight", (int64_t)V * J);
+        m->jout_b = T("rnnt.joint.out.bias", V);
+    }
 #undef T
     (void)g;
     return ld->st;
@@ -253,6 +297,8 @@ static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *l
 
 static sori_status load_from(sori_runtime *rt, sori_gguf *g, const char *path, sori_conformer **out,
                              sori_error *err);
+static void stream_cfg(sori_conformer *m);
+static sori_status stream_positions(sori_conformer *m, sori_error *err);
 
 sori_status sori_conformer_load(sori_runtime *rt, const char *path, sori_conformer **out,
                                 sori_error *err)
@@ -329,21 +375,45 @@ static sori_status load_from(sori_runtime *rt, sori_gguf *g, const char *path, s
     else if (in->subsampling_factor != 4 && in->subsampling_factor != 8)
         st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: subsampling factor %d is not supported", path,
                        in->subsampling_factor);
-    else if (get_bool(g, "sori.conformer.causal_downsampling", false))
-        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: causal_downsampling is not supported yet", path);
-    else if (strcmp(head, "ctc") != 0)
-        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: head '%s' is not supported yet", path, head);
+    else if (strcmp(head, "ctc") != 0 && strcmp(head, "rnnt") != 0 && strcmp(head, "hybrid") != 0)
+        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: head '%s' is not supported (ctc, rnnt, hybrid)",
+                       path, head);
     else if (strcmp(norm, "batch_norm") == 0 && !get_bool(g, "sori.conformer.conv_norm_folded", false))
         st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: unfolded batch norm (convert with tools/nemo_to_gguf.py)", path);
     else if (strcmp(norm, "batch_norm") != 0 && strcmp(norm, "layer_norm") != 0)
         st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: conv_norm_type '%s' is not supported", path, norm);
-    else if (strcmp(style, "regular") != 0)
-        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: att_context_style '%s' is not supported offline yet", path, style);
+    else if (strcmp(style, "regular") != 0 && strcmp(style, "chunked_limited") != 0)
+        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
+                       "%s: att_context_style '%s' is not supported (regular, chunked_limited)", path, style);
     else if (in->d_model < 1 || in->n_heads < 1 || in->d_model % in->n_heads || in->n_layers < 1 ||
              in->n_layers > 1000 || in->feat_in < 1 || m->sub_channels < 1 || m->kernel < 1 ||
              m->conv_left < 0 || m->conv_right < 0 || m->conv_left + m->conv_right != m->kernel - 1 ||
              in->vocab_size < 1 || in->blank_id != in->vocab_size)
         st = sori_fail(err, SORI_ERR_FORMAT, 0, "%s: inconsistent hyper-parameters", path);
+    if (st == SORI_OK) {
+        m->causal_sub = get_bool(g, "sori.conformer.causal_downsampling", false);
+        m->att_chunked = strcmp(style, "chunked_limited") == 0;
+        m->has_ctc = strcmp(head, "rnnt") != 0;
+        m->has_rnnt = strcmp(head, "ctc") != 0;
+        if (m->has_rnnt) {
+            int miss = 0;
+            m->pred_hidden = (int)get_int(g, "sori.conformer.rnnt.pred_hidden", INT64_MIN, &miss);
+            m->pred_layers = (int)get_int(g, "sori.conformer.rnnt.pred_rnn_layers", INT64_MIN, &miss);
+            m->joint_hidden = (int)get_int(g, "sori.conformer.rnnt.joint_hidden", INT64_MIN, &miss);
+            m->max_symbols = (int)get_int(g, "sori.conformer.rnnt.max_symbols", 10, NULL);
+            const char *act = get_str(g, "sori.conformer.rnnt.joint_activation", "relu");
+            m->joint_act = strcmp(act, "relu") == 0 ? SORI_ACT_RELU
+                         : strcmp(act, "tanh") == 0 ? SORI_ACT_TANH
+                         : strcmp(act, "sigmoid") == 0 ? SORI_ACT_SIGMOID : SORI_ACT_NONE;
+            if (miss)
+                st = sori_fail(err, SORI_ERR_FORMAT, 0, "%s: a required sori.conformer.rnnt.* key is missing", path);
+            else if (m->joint_act == SORI_ACT_NONE)
+                st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: joint activation '%s' is not supported", path, act);
+            else if (m->pred_hidden < 1 || m->pred_hidden > 65536 || m->pred_layers < 1 || m->pred_layers > 8 ||
+                     m->joint_hidden < 1 || m->joint_hidden > 65536 || m->max_symbols < 1 || m->max_symbols > 1000)
+                st = sori_fail(err, SORI_ERR_FORMAT, 0, "%s: inconsistent RNN-T hyper-parameters", path);
+        }
+    }
     if (st == SORI_OK) {
         m->dw_striding = strcmp(sub, "dw_striding") == 0;
         m->conv_ln = strcmp(norm, "layer_norm") == 0;
@@ -379,6 +449,10 @@ static sori_status load_from(sori_runtime *rt, sori_gguf *g, const char *path, s
         free(ld.host);
     }
     sori_gguf_free(g);
+    if (st == SORI_OK)
+        stream_cfg(m);
+    if (st == SORI_OK && m->scfg.supported)
+        st = stream_positions(m, err);
     if (st != SORI_OK) {
         sori_conformer_free(m);
         return st;
@@ -396,6 +470,7 @@ void sori_conformer_free(sori_conformer *m)
             free(m->vocab[i]);
     free(m->vocab);
     free(m->layers);
+    sori_rt_release(m->rt, m->pos_stream);
     sori_rt_release(m->rt, m->weights);
     free(m);
 }
@@ -418,7 +493,7 @@ int64_t sori_conformer_out_frames(const sori_conformer *m, int64_t n_frames)
     int64_t t = n_frames;
     int stages = m->info.subsampling_factor == 8 ? 3 : 2;
     for (int i = 0; i < stages; i++)
-        t = (t + 2 - 3) / 2 + 1;
+        t = (t + sub_pad_total(m) - 3) / 2 + 1;
     return t;
 }
 
@@ -488,54 +563,218 @@ static void mask_rows(ctx_t *c, float *x, int B, int64_t rows_per_item, int dim,
         c->st = sori_rt_sync(c->rt, 0, c->err);
 }
 
-static int64_t sub_len(int64_t n, int k)
+/* Frames after one 3x3 stride-2 subsampling conv (k == 3), or unchanged (1x1). */
+static int64_t sub_len(const sori_conformer *m, int64_t n, int k)
 {
-    return k == 3 ? (n + 2 - 3) / 2 + 1 : n;
+    return k == 3 ? (n + sub_pad_total(m) - 3) / 2 + 1 : n;
 }
 
-sori_status sori_conformer_forward_batch(sori_conformer *m, int B, const float *const *feats,
-                                         const int64_t *n_frames, float *const *enc_out,
-                                         float *const *log_probs, sori_error *err)
+/* dst = src, n floats of backend memory (a copy as the UNARY op). */
+static void copy_dev(ctx_t *c, float *dst, const float *src, int64_t n)
 {
-    if (!m || B < 1 || !feats || !n_frames)
+    if (n <= 0)
+        return;
+    sori_op_desc op = {.op = SORI_OP_UNARY};
+    op.u.unary = (sori_unary_desc){.n = n, .act = SORI_ACT_NONE, .scale = 1.0f, .x = src, .y = dst};
+    run(c, &op);
+}
+
+struct sori_conformer_cache {
+    sori_conformer *m;
+    float *kv;   /* n_layers x cache_len x 2d: keys | values of the last cache_len frames */
+    float *conv; /* n_layers x (kernel-1) x d: the depthwise convolution's last inputs */
+    int valid;   /* frames of kv that hold real frames (the newest ones) */
+};
+
+/* What NeMo's setup_streaming_params derives (chunk_size None), or why the
+ * model cannot stream with caches. */
+static void stream_cfg(sori_conformer *m)
+{
+    sori_conformer_stream_cfg *s = &m->scfg;
+    memset(s, 0, sizeof *s);
+    const int f = m->info.subsampling_factor;
+    int lookahead;
+    if (m->att_left < 0)
+        s->why = "unlimited left attention context (att_context_size[0] = -1)";
+    else if (m->conv_right != 0)
+        s->why = "non-causal depthwise convolutions (conv_context_size)";
+    else if (m->att_chunked && m->att_right < 0)
+        s->why = "chunked_limited attention with unlimited right context";
+    else if (!m->att_chunked && m->att_right != 0)
+        s->why = "regular attention with right context (look-ahead that caches cannot replay)";
+    if (s->why)
+        return;
+    lookahead = m->att_chunked ? m->att_right : 0;
+    s->supported = true;
+    s->chunk_first = 1 + f * lookahead;
+    s->chunk = f * (1 + lookahead);
+    s->pre_cache = f + 1;
+    s->drop = 1 + (s->pre_cache - 1) / f;
+    s->cache_len = m->att_left;
+    s->out_per_chunk = 1 + lookahead;
+}
+
+static sori_status stream_positions(sori_conformer *m, sori_error *err)
+{
+    const int d = m->info.d_model;
+    const int64_t lk = m->scfg.cache_len + m->scfg.out_per_chunk, n_pos = 2 * lk - 1;
+    float *host = malloc((size_t)(n_pos * d) * sizeof(float)), *pos = NULL;
+    ctx_t c = {m->rt, SORI_OK, err};
+    if (!host)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
+    sori_rel_pos_encoding(host, (int)lk, d);
+    c.st = sori_rt_alloc(m->rt, (size_t)(n_pos * d) * sizeof(float), (void **)&pos, err);
+    if (c.st == SORI_OK)
+        c.st = sori_rt_alloc(m->rt, (size_t)(m->info.n_layers * n_pos * d) * sizeof(float), (void **)&m->pos_stream, err);
+    if (c.st == SORI_OK)
+        c.st = sori_rt_upload(m->rt, 0, pos, host, (size_t)(n_pos * d) * sizeof(float), err);
+    for (int l = 0; l < m->info.n_layers && c.st == SORI_OK; l++)
+        linear(&c, pos, n_pos, d, m->layers[l].wpos, NULL, d, m->pos_stream + (int64_t)l * n_pos * d,
+               SORI_ACT_NONE, 0.0f, d);
+    if (c.st == SORI_OK)
+        c.st = sori_rt_sync(m->rt, 0, err);
+    sori_rt_release(m->rt, pos);
+    free(host);
+    if (c.st == SORI_OK)
+        m->pos_stream_lk = lk;
+    return c.st;
+}
+
+sori_conformer_stream_cfg sori_conformer_get_stream_cfg(const sori_conformer *m)
+{
+    sori_conformer_stream_cfg z = {0};
+    return m ? m->scfg : z;
+}
+
+size_t sori_conformer_cache_bytes(const sori_conformer *m)
+{
+    if (!m || !m->scfg.supported)
+        return 0;
+    const int64_t d = m->info.d_model, L = m->info.n_layers;
+    return (size_t)(L * m->scfg.cache_len * 2 * d + L * (m->kernel - 1) * d) * sizeof(float) +
+           sizeof(sori_conformer_cache);
+}
+
+sori_status sori_conformer_cache_reset(sori_conformer_cache *c, sori_error *err)
+{
+    if (!c)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "conformer: NULL cache");
+    const sori_conformer *m = c->m;
+    const int64_t d = m->info.d_model, L = m->info.n_layers;
+    sori_status st = sori_rt_memzero(m->rt, 0, c->kv, (size_t)(L * m->scfg.cache_len * 2 * d + 1) * sizeof(float), err);
+    if (st == SORI_OK)
+        st = sori_rt_memzero(m->rt, 0, c->conv, (size_t)(L * (m->kernel - 1) * d + 1) * sizeof(float), err);
+    if (st == SORI_OK)
+        st = sori_rt_sync(m->rt, 0, err);
+    c->valid = 0;
+    return st;
+}
+
+sori_status sori_conformer_cache_create(sori_conformer *m, sori_conformer_cache **out, sori_error *err)
+{
+    if (!m || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "conformer: NULL argument");
+    *out = NULL;
+    if (!m->scfg.supported)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "conformer: no cache-aware streaming for this model: %s",
+                         m->scfg.why);
+    sori_conformer_cache *c = calloc(1, sizeof *c);
+    if (!c)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
+    c->m = m;
+    const int64_t d = m->info.d_model, L = m->info.n_layers;
+    sori_status st = sori_rt_alloc(m->rt, (size_t)(L * m->scfg.cache_len * 2 * d + 1) * sizeof(float),
+                                   (void **)&c->kv, err);
+    if (st == SORI_OK)
+        st = sori_rt_alloc(m->rt, (size_t)(L * (m->kernel - 1) * d + 1) * sizeof(float), (void **)&c->conv, err);
+    if (st == SORI_OK)
+        st = sori_conformer_cache_reset(c, err);
+    if (st != SORI_OK) {
+        sori_conformer_cache_free(c);
+        return st;
+    }
+    *out = c;
+    return SORI_OK;
+}
+
+void sori_conformer_cache_free(sori_conformer_cache *c)
+{
+    if (!c)
+        return;
+    sori_rt_release(c->m->rt, c->kv);
+    sori_rt_release(c->m->rt, c->conv);
+    free(c);
+}
+
+/* The encoder (and CTC head) over B items. Offline when caches is NULL;
+ * otherwise one cache-aware streaming step per item (NeMo's
+ * cache_aware_stream_step): `drop` subsampled frames are dropped first,
+ * attention sees the cached keys/values of the last cache_len frames and
+ * the depthwise convolution its cached inputs, and the caches move on. */
+static sori_status encode(sori_conformer *m, int B, const float *const *feats, const int64_t *n_frames,
+                          sori_conformer_cache *const *caches, int drop, float *const *enc_out,
+                          float *const *log_probs, int64_t *out_frames, sori_error *err)
+{
+    if (!m || B < 1 || B > 4096 || !feats || !n_frames || drop < 0)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "conformer: bad argument");
+    if (log_probs && !m->has_ctc)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "conformer: the model has no CTC head");
     const sori_conformer_info *in = &m->info;
     const int d = in->d_model, F = in->feat_in, C = m->sub_channels, H = in->n_heads, dk = d / H;
     const int V = in->vocab_size + 1;
+    const bool streaming = caches != NULL;
     int64_t t_in = 0;
     for (int b = 0; b < B; b++) {
         if (!feats[b] || n_frames[b] < 1 || n_frames[b] > 1000000)
             return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "conformer: item %d: %lld frames", b,
                              (long long)n_frames[b]);
+        if (streaming && (!caches[b] || caches[b]->m != m))
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "conformer: item %d: no cache of this model", b);
         if (n_frames[b] > t_in)
             t_in = n_frames[b];
     }
-    const int64_t T = sori_conformer_out_frames(m, t_in);
+    const int64_t T_sub = sori_conformer_out_frames(m, t_in);
+    const int64_t T = T_sub - drop;
+    for (int b = 0; b < B && out_frames; b++)
+        out_frames[b] = 0;
+    if (T < 1)
+        return SORI_OK; /* nothing left after the dropped frames */
+    const int64_t Lc = streaming ? m->scfg.cache_len : 0, Lk = Lc + T, Kc = m->kernel - 1;
     sori_runtime *rt = m->rt;
     ctx_t c = {rt, SORI_OK, err};
-    int64_t sub_max = (int64_t)B * C * ((t_in + 1) / 2 + 1) * ((F + 1) / 2 + 1);
-    int64_t rows = (int64_t)B * T, n_pos = 2 * T - 1;
+    const int pb = sub_pad_before(m), pa = sub_pad_after(m);
+    int64_t sub_max = (int64_t)B * C * ((t_in + pb + pa) / 2 + 1) * ((F + pb + pa) / 2 + 1);
+    int64_t rows = (int64_t)B * T, n_pos = 2 * Lk - 1;
+    int64_t conv_rows = streaming ? (int64_t)B * (Kc + T) : rows;
     size_t sizes[] = {
         (size_t)B * t_in * F,               /* 0: input features, padded */
         (size_t)sub_max, (size_t)sub_max,   /* 1, 2: subsampling ping-pong */
         (size_t)rows * d, (size_t)rows * d, /* 3: x (residual), 4: normed */
         (size_t)rows * in->d_ff,            /* 5: FF hidden */
-        (size_t)rows * d * 3,               /* 6: q | k | v */
+        (size_t)rows * d * 3,               /* 6: q | k | v (offline), q (streaming) */
         (size_t)n_pos * d, (size_t)n_pos * d, /* 7: positions, 8: projected */
         (size_t)rows * 2 * d,               /* 9: conv 2d */
         (size_t)rows * d, (size_t)rows * d, /* 10, 11: scratch */
-        (size_t)rows * V,                   /* 12: logits */
-        (size_t)sub_max,                    /* 13: padding masks */
+        (size_t)(m->has_ctc ? rows * V : 1), /* 12: logits */
+        (size_t)(sub_max > conv_rows ? sub_max : conv_rows), /* 13: padding masks */
+        (size_t)(streaming ? B * Lk * 2 * d : 1),  /* 14: keys | values with the cache */
+        (size_t)(streaming ? conv_rows * d : 1),   /* 15: convolution input with the cache */
     };
     enum { NBUF = sizeof sizes / sizeof sizes[0] };
     float *buf[NBUF] = {0};
     for (int i = 0; i < NBUF && c.st == SORI_OK; i++)
         c.st = sori_rt_alloc(rt, sizes[i] * sizeof(float), (void **)&buf[i], err);
-    float *host = NULL;
     size_t host_n = (size_t)(n_pos * d > B * t_in * F ? n_pos * d : B * t_in * F);
     if ((size_t)sub_max > host_n)
         host_n = (size_t)sub_max;
-    if (c.st == SORI_OK && !(host = calloc(host_n, sizeof(float))))
+    if ((size_t)conv_rows > host_n)
+        host_n = (size_t)conv_rows;
+    float *host = NULL;
+    int64_t *lens = calloc((size_t)B, sizeof(int64_t)), *valid = calloc((size_t)B, sizeof(int64_t));
+    int32_t *q_len = calloc((size_t)B, sizeof(int32_t)), *kv_start = calloc((size_t)B, sizeof(int32_t));
+    int32_t *kv_end = calloc((size_t)B, sizeof(int32_t));
+    if (c.st == SORI_OK && (!(host = calloc(host_n, sizeof(float))) || !lens || !valid || !q_len ||
+                            !kv_start || !kv_end))
         c.st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
     /* padded input [B, 1, t_in, F] */
     if (c.st == SORI_OK) {
@@ -545,17 +784,14 @@ sori_status sori_conformer_forward_batch(sori_conformer *m, int B, const float *
     }
     if (c.st == SORI_OK)
         c.st = sori_rt_sync(rt, 0, err);
-    if (c.st == SORI_OK) {
-        sori_rel_pos_encoding(host, (int)T, d);
+    if (c.st == SORI_OK && !(streaming && Lk == m->pos_stream_lk)) { /* else the projections are cached */
+        sori_rel_pos_encoding(host, (int)Lk, d);
         c.st = sori_rt_upload(rt, 0, buf[7], host, (size_t)n_pos * d * sizeof(float), err);
     }
     if (c.st == SORI_OK)
         c.st = sori_rt_sync(rt, 0, err);
 
     /* subsampling, with NeMo's masking of padded frames before each layer */
-    int64_t len[64], *lens = B <= 64 ? len : malloc((size_t)B * sizeof(int64_t));
-    if (!lens)
-        c.st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
     for (int b = 0; lens && b < B; b++)
         lens[b] = n_frames[b];
     const float *src = buf[0];
@@ -563,31 +799,31 @@ sori_status sori_conformer_forward_batch(sori_conformer *m, int B, const float *
     for (int i = 0; i < m->n_sub && c.st == SORI_OK; i++) {
         const sub_conv *s = &m->sub[i];
         float *dst = buf[1 + (i % 2)];
-        int k = s->k, stride = k == 3 ? 2 : 1, pad = k == 3 ? 1 : 0;
+        int k = s->k, stride = k == 3 ? 2 : 1, p0 = k == 3 ? pb : 0, p1 = k == 3 ? pa : 0;
         sori_op_desc op = {.op = SORI_OP_CONV2D};
         op.u.conv2d = (sori_conv2d_desc){.batch = B, .c_in = ch, .h = h, .w = w, .c_out = s->c_out,
                                          .kh = k, .kw = k, .stride_h = stride, .stride_w = stride,
-                                         .pad_top = pad, .pad_bottom = pad, .pad_left = pad,
-                                         .pad_right = pad, .groups = s->groups, .x = src,
+                                         .pad_top = p0, .pad_bottom = p1, .pad_left = p0,
+                                         .pad_right = p1, .groups = s->groups, .x = src,
                                          .wt = s->w, .bias = s->b, .y = dst,
                                          .act = s->relu ? SORI_ACT_RELU : SORI_ACT_NONE};
         run(&c, &op);
-        h = conv_out(h, k, stride, 2 * pad);
-        w = conv_out(w, k, stride, 2 * pad);
+        h = conv_out(h, k, stride, p0 + p1);
+        w = conv_out(w, k, stride, p0 + p1);
         ch = s->c_out;
         src = dst;
         if (B > 1) {
             for (int b = 0; b < B; b++)
-                lens[b] = sub_len(lens[b], k);
+                lens[b] = sub_len(m, lens[b], k);
             mask_rows(&c, dst, B, h, w, lens, buf[13], host, ch);
         }
     }
-    /* flatten channel-major and project, one batched product per channel */
+    /* flatten channel-major and project (after the dropped frames), one batched product per channel */
     float *x = buf[3];
     for (int cc = 0; cc < ch && c.st == SORI_OK; cc++) {
         sori_op_desc op = {.op = SORI_OP_MATMUL};
         op.u.matmul = (sori_matmul_desc){.batch = B, .m = (int)T, .n = d, .k = w, .trans_b = true,
-                                         .a = src + (int64_t)cc * h * w, .lda = w,
+                                         .a = src + (int64_t)cc * h * w + (int64_t)drop * w, .lda = w,
                                          .stride_a = (int64_t)ch * h * w,
                                          .b = m->sub_out_w + (int64_t)cc * w, .b_type = SORI_F32,
                                          .ldb = (int64_t)ch * w, .stride_b = 0, .c = x, .ldc = d,
@@ -602,17 +838,25 @@ sori_status sori_conformer_forward_batch(sori_conformer *m, int B, const float *
         run(&c, &op);
     }
     /* valid frames per item, for the attention and convolution masks */
-    int32_t kv_end[64], *kvs = B <= 64 ? kv_end : malloc((size_t)B * sizeof(int32_t));
-    if (!kvs)
-        c.st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
-    for (int b = 0; kvs && b < B; b++)
-        kvs[b] = (int32_t)sori_conformer_out_frames(m, n_frames[b]);
-    int64_t *valid = lens;
-    for (int b = 0; lens && kvs && b < B; b++)
-        valid[b] = kvs[b];
+    bool masked = B > 1;
+    for (int b = 0; c.st == SORI_OK && b < B; b++) {
+        int64_t n = sori_conformer_out_frames(m, n_frames[b]) - drop;
+        valid[b] = n > 0 ? n : 0;
+        q_len[b] = (int32_t)valid[b];
+        kv_start[b] = streaming ? (int32_t)(Lc - caches[b]->valid) : 0;
+        kv_end[b] = (int32_t)(Lc + valid[b]);
+        if (valid[b] < T || kv_start[b] > 0)
+            masked = true;
+    }
+    int64_t *cvalid = lens; /* rows of the convolution input that are real, per item */
+    for (int b = 0; c.st == SORI_OK && b < B; b++)
+        cvalid[b] = streaming ? Kc + valid[b] : valid[b];
 
+    const int chunk = m->att_right + 1;
+    sori_att_context ctxt = m->att_chunked && m->att_right >= 0 ? SORI_ATT_CHUNKED
+                          : m->att_left >= 0 || m->att_right >= 0 ? SORI_ATT_LIMITED : SORI_ATT_FULL;
     float *nx = buf[4], *hid = buf[5], *qkv = buf[6], *pos = buf[7], *p = buf[8], *c2 = buf[9];
-    float *t1 = buf[10], *t2 = buf[11];
+    float *t1 = buf[10], *t2 = buf[11], *kvb = buf[14], *cb = buf[15];
     for (int l = 0; l < in->n_layers && c.st == SORI_OK; l++) {
         const layer_w *L = &m->layers[l];
         /* FF1, half step */
@@ -620,37 +864,84 @@ sori_status sori_conformer_forward_batch(sori_conformer *m, int B, const float *
         linear(&c, nx, rows, d, L->ff1_w1, L->ff1_b1, in->d_ff, hid, SORI_ACT_SILU, 0.0f, d);
         linear(&c, hid, rows, in->d_ff, L->ff1_w2, L->ff1_b2, d, t1, SORI_ACT_NONE, 0.0f, in->d_ff);
         add(&c, x, t1, rows, d, 0.5f);
-        /* relative-position self-attention; q, k, v in one product */
+        /* relative-position self-attention */
         layer_norm(&c, x, rows, d, L->att_ln_w, L->att_ln_b, nx);
-        linear(&c, nx, rows, d, L->wqkv, L->bqkv, 3 * d, qkv, SORI_ACT_NONE, 0.0f, d);
-        linear(&c, pos, n_pos, d, L->wpos, NULL, d, p, SORI_ACT_NONE, 0.0f, d);
+        const float *q, *kk, *vv;
+        int64_t q_stride, kv_stride;
+        if (!streaming) { /* q, k, v in one product */
+            linear(&c, nx, rows, d, L->wqkv, L->bqkv, 3 * d, qkv, SORI_ACT_NONE, 0.0f, d);
+            q = qkv, kk = qkv + d, vv = qkv + 2 * d;
+            q_stride = kv_stride = 3 * d;
+        } else { /* q of the new frames; their keys/values after the cached ones */
+            linear(&c, nx, rows, d, L->wqkv, L->bqkv, d, qkv, SORI_ACT_NONE, 0.0f, d);
+            for (int b = 0; b < B; b++)
+                copy_dev(&c, kvb + (int64_t)b * Lk * 2 * d, caches[b]->kv + (int64_t)l * Lc * 2 * d, Lc * 2 * d);
+            sori_op_desc op = {.op = SORI_OP_MATMUL};
+            op.u.matmul = (sori_matmul_desc){.batch = B, .m = (int)T, .n = 2 * d, .k = d, .trans_b = true,
+                                             .a = nx, .lda = d, .stride_a = T * d,
+                                             .b = L->wqkv + (int64_t)d * d, .b_type = SORI_F32, .ldb = d,
+                                             .c = kvb + Lc * 2 * d, .ldc = 2 * d, .stride_c = Lk * 2 * d,
+                                             .bias = L->bqkv + d, .alpha = 1.0f};
+            run(&c, &op);
+            q = qkv, kk = kvb, vv = kvb + d;
+            q_stride = d;
+            kv_stride = 2 * d;
+        }
+        const float *pl = p;
+        if (streaming && Lk == m->pos_stream_lk)
+            pl = m->pos_stream + (int64_t)l * n_pos * d;
+        else
+            linear(&c, pos, n_pos, d, L->wpos, NULL, d, p, SORI_ACT_NONE, 0.0f, d);
         sori_op_desc op = {.op = SORI_OP_ATTENTION};
         op.u.attention = (sori_attention_desc){
-            .batch = B, .heads = H, .t_q = (int)T, .t_k = (int)T, .d_k = dk, .d_v = dk, .q = qkv,
-            .q_stride = 3 * d, .k = qkv + d, .k_stride = 3 * d, .v = qkv + 2 * d, .v_stride = 3 * d,
-            .out = t1, .scale = 1.0f / sqrtf((float)dk), .pos = p, .n_pos = (int)n_pos,
-            .pos_bias_u = L->pos_u, .pos_bias_v = L->pos_v, .kv_end = B > 1 ? kvs : NULL,
-            .q_len = B > 1 ? kvs : NULL,
-            .context = m->att_left >= 0 || m->att_right >= 0 ? SORI_ATT_LIMITED : SORI_ATT_FULL,
-            .left = m->att_left, .right = m->att_right};
+            .batch = B, .heads = H, .t_q = (int)T, .t_k = (int)Lk, .d_k = dk, .d_v = dk, .q = q,
+            .q_stride = q_stride, .k = kk, .k_stride = kv_stride, .v = vv, .v_stride = kv_stride,
+            .out = t1, .scale = 1.0f / sqrtf((float)dk), .pos = pl, .n_pos = (int)n_pos,
+            .pos_bias_u = L->pos_u, .pos_bias_v = L->pos_v, .kv_start = masked ? kv_start : NULL,
+            .kv_end = masked ? kv_end : NULL, .q_len = masked ? q_len : NULL, .context = ctxt,
+            .left = ctxt == SORI_ATT_CHUNKED ? -1 : m->att_left, .right = ctxt == SORI_ATT_CHUNKED ? -1 : m->att_right,
+            .chunk_size = chunk, .left_chunks = m->att_left >= 0 ? m->att_left / chunk : -1};
         run(&c, &op);
+        if (streaming) /* the cache moves on: the newest Lc frames */
+            for (int b = 0; b < B; b++)
+                copy_dev(&c, caches[b]->kv + (int64_t)l * Lc * 2 * d,
+                         kvb + ((int64_t)b * Lk + valid[b]) * 2 * d, Lc * 2 * d);
         linear(&c, t1, rows, d, L->wo, L->bo, d, t2, SORI_ACT_NONE, 0.0f, d);
         add(&c, x, t2, rows, d, 1.0f);
         /* convolution module (padded frames zeroed before the depthwise conv) */
         layer_norm(&c, x, rows, d, L->conv_ln_w, L->conv_ln_b, nx);
         linear(&c, nx, rows, d, L->pw1_w, L->pw1_b, 2 * d, c2, SORI_ACT_NONE, 0.0f, d);
-        op = (sori_op_desc){.op = SORI_OP_GLU};
-        op.u.glu = (sori_glu_desc){.n_rows = rows, .dim = d, .x = c2, .y = t1};
-        run(&c, &op);
-        if (B > 1)
-            mask_rows(&c, t1, B, T, d, valid, buf[13], host, 1);
+        float *cin = t1;
+        int64_t ct = T;
+        int pad_l = m->conv_left, pad_r = m->conv_right;
+        if (!streaming) {
+            op = (sori_op_desc){.op = SORI_OP_GLU};
+            op.u.glu = (sori_glu_desc){.n_rows = rows, .dim = d, .x = c2, .y = t1};
+            run(&c, &op);
+        } else { /* [cached inputs | new], per item */
+            cin = cb;
+            ct = Kc + T;
+            pad_l = pad_r = 0;
+            for (int b = 0; b < B; b++) {
+                copy_dev(&c, cb + (int64_t)b * ct * d, caches[b]->conv + (int64_t)l * Kc * d, Kc * d);
+                op = (sori_op_desc){.op = SORI_OP_GLU};
+                op.u.glu = (sori_glu_desc){.n_rows = T, .dim = d, .x = c2 + (int64_t)b * T * 2 * d,
+                                           .y = cb + ((int64_t)b * ct + Kc) * d};
+                run(&c, &op);
+            }
+        }
+        if (masked)
+            mask_rows(&c, cin, B, ct, d, cvalid, buf[13], host, 1);
         op = (sori_op_desc){.op = SORI_OP_CONV1D};
-        op.u.conv1d = (sori_conv1d_desc){.batch = B, .t_in = (int)T, .c_in = d, .c_out = d,
-                                         .kernel = m->kernel, .stride = 1, .pad_left = m->conv_left,
-                                         .pad_right = m->conv_right, .groups = d, .x = t1,
+        op.u.conv1d = (sori_conv1d_desc){.batch = B, .t_in = (int)ct, .c_in = d, .c_out = d,
+                                         .kernel = m->kernel, .stride = 1, .pad_left = pad_l,
+                                         .pad_right = pad_r, .groups = d, .x = cin,
                                          .w = L->dw_w, .bias = L->dw_b, .y = t2,
                                          .act = m->conv_ln ? SORI_ACT_NONE : SORI_ACT_SILU};
         run(&c, &op);
+        if (streaming)
+            for (int b = 0; b < B; b++)
+                copy_dev(&c, caches[b]->conv + (int64_t)l * Kc * d, cb + ((int64_t)b * ct + valid[b]) * d, Kc * d);
         if (m->conv_ln) {
             layer_norm(&c, t2, rows, d, L->cn_w, L->cn_b, t2);
             op = (sori_op_desc){.op = SORI_OP_UNARY};
@@ -673,27 +964,270 @@ sori_status sori_conformer_forward_batch(sori_conformer *m, int B, const float *
         op.u.softmax = (sori_softmax_desc){.n_rows = rows, .dim = V, .log = true, .x = buf[12], .y = buf[12]};
         run(&c, &op);
     }
-    for (int b = 0; b < B && c.st == SORI_OK && kvs; b++) {
+    for (int b = 0; b < B && c.st == SORI_OK; b++) {
         if (enc_out && enc_out[b])
-            c.st = sori_rt_download(rt, 0, enc_out[b], x + (int64_t)b * T * d, (size_t)kvs[b] * d * sizeof(float), err);
+            c.st = sori_rt_download(rt, 0, enc_out[b], x + (int64_t)b * T * d, (size_t)valid[b] * d * sizeof(float), err);
         if (c.st == SORI_OK && log_probs && log_probs[b])
             c.st = sori_rt_download(rt, 0, log_probs[b], buf[12] + (int64_t)b * T * V,
-                                    (size_t)kvs[b] * V * sizeof(float), err);
+                                    (size_t)valid[b] * V * sizeof(float), err);
+        if (out_frames)
+            out_frames[b] = valid[b];
     }
     if (c.st == SORI_OK)
         c.st = sori_rt_sync(rt, 0, err);
+    if (c.st == SORI_OK && streaming)
+        for (int b = 0; b < B; b++) {
+            int64_t v = caches[b]->valid + valid[b];
+            caches[b]->valid = (int)(v < Lc ? v : Lc);
+        }
     for (int i = 0; i < NBUF; i++)
         sori_rt_release(rt, buf[i]);
     free(host);
-    if (lens != len)
-        free(lens);
-    if (kvs != kv_end)
-        free(kvs);
+    free(lens);
+    free(valid);
+    free(q_len);
+    free(kv_start);
+    free(kv_end);
     return c.st;
+}
+
+sori_status sori_conformer_forward_batch(sori_conformer *m, int B, const float *const *feats,
+                                         const int64_t *n_frames, float *const *enc_out,
+                                         float *const *log_probs, sori_error *err)
+{
+    return encode(m, B, feats, n_frames, NULL, 0, enc_out, log_probs, NULL, err);
 }
 
 sori_status sori_conformer_forward(sori_conformer *m, const float *feats, int64_t n_frames,
                                    float *enc_out, float *log_probs, sori_error *err)
 {
     return sori_conformer_forward_batch(m, 1, &feats, &n_frames, &enc_out, &log_probs, err);
+}
+
+sori_status sori_conformer_stream_step(sori_conformer *m, int B, sori_conformer_cache *const *caches,
+                                       const float *const *feats, const int64_t *n_frames, int drop,
+                                       float *const *enc_out, float *const *log_probs,
+                                       int64_t *out_frames, sori_error *err)
+{
+    if (!m || !caches)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "conformer: bad argument");
+    if (!m->scfg.supported)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "conformer: no cache-aware streaming for this model: %s",
+                         m->scfg.why);
+    return encode(m, B, feats, n_frames, caches, drop, enc_out, log_probs, out_frames, err);
+}
+
+/* ---- RNN-T greedy decoding (NeMo's GreedyRNNTInfer) ------------------------------ */
+
+struct sori_rnnt_state {
+    sori_conformer *m;
+    float *h[2], *c[2];   /* committed state and the candidate after the last label: layers x P */
+    int cur;              /* index of the committed state */
+    float *x, *gates, *gp, *z, *logits, *f; /* backend scratch */
+    int64_t f_cap;
+    float *host_logits;
+    int32_t *ids;         /* backend: the label fed to the prediction network */
+    int last;             /* last emitted label, or -1 (start: a zero input) */
+    bool have_g;          /* gp holds the joint's projection of the candidate output */
+};
+
+size_t sori_rnnt_state_bytes(const sori_conformer *m)
+{
+    if (!m || !m->has_rnnt)
+        return 0;
+    const size_t P = (size_t)m->pred_hidden, L = (size_t)m->pred_layers;
+    return (4 * L * P + P + 4 * P + 2 * (size_t)m->joint_hidden + (size_t)m->info.vocab_size + 1) * sizeof(float) +
+           sizeof(sori_rnnt_state);
+}
+
+bool sori_conformer_has_rnnt(const sori_conformer *m) { return m && m->has_rnnt; }
+bool sori_conformer_has_ctc(const sori_conformer *m) { return m && m->has_ctc; }
+
+void sori_rnnt_state_free(sori_rnnt_state *s)
+{
+    if (!s)
+        return;
+    sori_runtime *rt = s->m->rt;
+    for (int i = 0; i < 2; i++) {
+        sori_rt_release(rt, s->h[i]);
+        sori_rt_release(rt, s->c[i]);
+    }
+    sori_rt_release(rt, s->x);
+    sori_rt_release(rt, s->gates);
+    sori_rt_release(rt, s->gp);
+    sori_rt_release(rt, s->z);
+    sori_rt_release(rt, s->logits);
+    sori_rt_release(rt, s->f);
+    sori_rt_release(rt, s->ids);
+    free(s->host_logits);
+    free(s);
+}
+
+sori_status sori_rnnt_state_reset(sori_rnnt_state *s, sori_error *err)
+{
+    if (!s)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "rnnt: NULL state");
+    const sori_conformer *m = s->m;
+    size_t n = (size_t)m->pred_layers * m->pred_hidden * sizeof(float);
+    sori_status st = SORI_OK;
+    for (int i = 0; i < 2 && st == SORI_OK; i++) {
+        st = sori_rt_memzero(m->rt, 0, s->h[i], n, err);
+        if (st == SORI_OK)
+            st = sori_rt_memzero(m->rt, 0, s->c[i], n, err);
+    }
+    if (st == SORI_OK)
+        st = sori_rt_sync(m->rt, 0, err);
+    s->cur = 0;
+    s->last = -1;
+    s->have_g = false;
+    return st;
+}
+
+sori_status sori_rnnt_state_create(sori_conformer *m, sori_rnnt_state **out, sori_error *err)
+{
+    if (!m || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "rnnt: NULL argument");
+    *out = NULL;
+    if (!m->has_rnnt)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "rnnt: the model has no RNN-T head");
+    sori_rnnt_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "rnnt: out of memory");
+    s->m = m;
+    const size_t P = (size_t)m->pred_hidden, L = (size_t)m->pred_layers, J = (size_t)m->joint_hidden;
+    const size_t V = (size_t)m->info.vocab_size + 1;
+    sori_status st = SORI_OK;
+    for (int i = 0; i < 2 && st == SORI_OK; i++) {
+        st = sori_rt_alloc(m->rt, L * P * sizeof(float), (void **)&s->h[i], err);
+        if (st == SORI_OK)
+            st = sori_rt_alloc(m->rt, L * P * sizeof(float), (void **)&s->c[i], err);
+    }
+    if (st == SORI_OK)
+        st = sori_rt_alloc(m->rt, P * sizeof(float), (void **)&s->x, err);
+    if (st == SORI_OK)
+        st = sori_rt_alloc(m->rt, 4 * P * sizeof(float), (void **)&s->gates, err);
+    if (st == SORI_OK)
+        st = sori_rt_alloc(m->rt, J * sizeof(float), (void **)&s->gp, err);
+    if (st == SORI_OK)
+        st = sori_rt_alloc(m->rt, J * sizeof(float), (void **)&s->z, err);
+    if (st == SORI_OK)
+        st = sori_rt_alloc(m->rt, V * sizeof(float), (void **)&s->logits, err);
+    if (st == SORI_OK)
+        st = sori_rt_alloc(m->rt, sizeof(int32_t), (void **)&s->ids, err);
+    if (st == SORI_OK && !(s->host_logits = malloc(V * sizeof(float))))
+        st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "rnnt: out of memory");
+    if (st == SORI_OK)
+        st = sori_rnnt_state_reset(s, err);
+    if (st != SORI_OK) {
+        sori_rnnt_state_free(s);
+        return st;
+    }
+    *out = s;
+    return SORI_OK;
+}
+
+/* The prediction network on the last label from the committed state: the
+ * candidate state (slot 1 - cur) and gp = joint.pred(output). */
+static void predict(ctx_t *c, sori_rnnt_state *s)
+{
+    sori_conformer *m = s->m;
+    const int P = m->pred_hidden;
+    if (c->st != SORI_OK)
+        return;
+    if (s->last < 0) {
+        c->st = sori_rt_memzero(c->rt, 0, s->x, (size_t)P * sizeof(float), c->err);
+    } else {
+        int32_t id = s->last;
+        c->st = sori_rt_upload(c->rt, 0, s->ids, &id, sizeof id, c->err);
+        sori_op_desc op = {.op = SORI_OP_EMBEDDING};
+        op.u.embedding = (sori_embedding_desc){.n_ids = 1, .vocab = m->info.vocab_size + 1, .dim = P,
+                                               .ids = s->ids, .table = m->embed, .table_type = SORI_F32,
+                                               .out = s->x};
+        run(c, &op);
+    }
+    const int nxt = 1 - s->cur;
+    const float *in = s->x;
+    for (int l = 0; l < m->pred_layers; l++) {
+        sori_op_desc op = {.op = SORI_OP_LSTM_STEP};
+        op.u.lstm = (sori_lstm_desc){.batch = 1, .n_in = P, .hidden = P, .x = in,
+                                     .h_in = s->h[s->cur] + (int64_t)l * P, .c_in = s->c[s->cur] + (int64_t)l * P,
+                                     .w_ih = m->lstm_wih[l], .w_hh = m->lstm_whh[l], .b_ih = m->lstm_bih[l],
+                                     .b_hh = m->lstm_bhh[l], .h_out = s->h[nxt] + (int64_t)l * P,
+                                     .c_out = s->c[nxt] + (int64_t)l * P, .gates = s->gates};
+        run(c, &op);
+        in = s->h[nxt] + (int64_t)l * P;
+    }
+    linear(c, in, 1, P, m->jpred_w, m->jpred_b, m->joint_hidden, s->gp, SORI_ACT_NONE, 0.0f, P);
+    s->have_g = true;
+}
+
+sori_status sori_rnnt_greedy(sori_rnnt_state *s, const float *enc, int64_t T, int64_t frame0,
+                             sori_rnnt_emit **toks, int64_t *n, int64_t *cap, sori_error *err)
+{
+    if (!s || (T > 0 && !enc) || T < 0 || !toks || !n || !cap)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "rnnt: bad argument");
+    if (T == 0)
+        return SORI_OK;
+    sori_conformer *m = s->m;
+    sori_runtime *rt = m->rt;
+    const int d = m->info.d_model, J = m->joint_hidden, V = m->info.vocab_size + 1, blank = V - 1;
+    ctx_t c = {rt, SORI_OK, err};
+    if (T > s->f_cap) { /* encoder frames and their joint projection */
+        sori_rt_release(rt, s->f);
+        s->f = NULL;
+        s->f_cap = 0;
+        int64_t want = T > 64 ? T : 64;
+        c.st = sori_rt_alloc(rt, (size_t)want * (d + J) * sizeof(float), (void **)&s->f, err);
+        if (c.st == SORI_OK)
+            s->f_cap = want;
+    }
+    float *e = s->f, *f = s->f + s->f_cap * d;
+    if (c.st == SORI_OK)
+        c.st = sori_rt_upload(rt, 0, e, enc, (size_t)T * d * sizeof(float), err);
+    linear(&c, e, T, d, m->jenc_w, m->jenc_b, J, f, SORI_ACT_NONE, 0.0f, d);
+    for (int64_t t = 0; t < T && c.st == SORI_OK; t++) {
+        for (int sym = 0; sym < m->max_symbols && c.st == SORI_OK; sym++) {
+            if (!s->have_g)
+                predict(&c, s);
+            sori_op_desc op = {.op = SORI_OP_BINARY};
+            op.u.binary = (sori_binary_desc){.kind = SORI_BIN_ADD, .n_rows = 1, .dim = J, .beta = 1.0f,
+                                             .a = f + t * J, .b = s->gp, .y = s->z};
+            run(&c, &op);
+            op = (sori_op_desc){.op = SORI_OP_UNARY};
+            op.u.unary = (sori_unary_desc){.n = J, .act = m->joint_act, .scale = 1.0f, .x = s->z, .y = s->z};
+            run(&c, &op);
+            linear(&c, s->z, 1, J, m->jout_w, m->jout_b, V, s->logits, SORI_ACT_NONE, 0.0f, J);
+            if (c.st == SORI_OK)
+                c.st = sori_rt_download(rt, 0, s->host_logits, s->logits, (size_t)V * sizeof(float), err);
+            if (c.st == SORI_OK)
+                c.st = sori_rt_sync(rt, 0, err);
+            if (c.st != SORI_OK)
+                break;
+            const float *lg = s->host_logits;
+            int k = 0;
+            for (int j = 1; j < V; j++)
+                if (lg[j] > lg[k])
+                    k = j;
+            if (k == blank)
+                break;
+            double sum = 0;
+            for (int j = 0; j < V; j++)
+                sum += exp((double)lg[j] - lg[k]);
+            if (*n == *cap) {
+                int64_t nc = *cap ? 2 * *cap : 64;
+                sori_rnnt_emit *p = realloc(*toks, (size_t)nc * sizeof *p);
+                if (!p) {
+                    c.st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "rnnt: out of memory");
+                    break;
+                }
+                *toks = p;
+                *cap = nc;
+            }
+            (*toks)[(*n)++] = (sori_rnnt_emit){k, (int32_t)(frame0 + t), (float)(1.0 / sum)};
+            s->cur = 1 - s->cur; /* commit the candidate state, predict from the new label */
+            s->last = k;
+            s->have_g = false;
+        }
+    }
+    return c.st;
 }

@@ -55,6 +55,8 @@ sori_status sori_rt_upload(sori_runtime *rt, int stream, void *dst, const void *
 sori_status sori_rt_download(sori_runtime *rt, int stream, void *dst, const void *src, size_t n,
                              sori_error *err);
 sori_status sori_rt_sync(sori_runtime *rt, int stream, sori_error *err);
+/* Zeroes n bytes of backend memory, ordered on `stream`. */
+sori_status sori_rt_memzero(sori_runtime *rt, int stream, void *dst, size_t n, sori_error *err);
 bool sori_rt_supports(sori_runtime *rt, sori_op op, sori_dtype weight_type);
 
 /* ---- numbers ------------------------------------------------------------------ */

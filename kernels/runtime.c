@@ -472,6 +472,16 @@ sori_status sori_rt_upload(sori_runtime *rt, int stream, void *dst, const void *
     return rt->iface->upload(rt->be, stream, dst, src, n, err);
 }
 
+sori_status sori_rt_memzero(sori_runtime *rt, int stream, void *dst, size_t n, sori_error *err)
+{
+    sori_status st = check_stream(rt, stream, err);
+    if (st != SORI_OK)
+        return st;
+    if (n && !dst)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "memzero: NULL pointer");
+    return rt->iface->memzero(rt->be, stream, dst, n, err);
+}
+
 sori_status sori_rt_download(sori_runtime *rt, int stream, void *dst, const void *src, size_t n,
                              sori_error *err)
 {
