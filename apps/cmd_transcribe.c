@@ -29,12 +29,16 @@ static void usage(void)
     fprintf(stderr,
             "usage: sori transcribe [--model M.gguf] [--format text|json|tsv|srt|vtt]\n"
             "                       [--threads N] [--device cpu|cuda[:N]|auto]\n"
+            "                       [--decoder auto|ctc|rnnt] [--stream]\n"
             "                       [--channel N|mix|each] [-o DIR] FILES|DIRS|-\n"
             "Transcribes audio files (any format sori decodes; directories are searched\n"
             "for audio files; - reads one file from standard input). Output goes to\n"
             "standard output, or to DIR/NAME.{txt,json,tsv,srt,vtt} with -o. The model\n"
             "is --model, else $SORI_MODEL. A bad file is reported and skipped; the exit\n"
-            "status is 1 if any failed.\n");
+            "status is 1 if any failed. --decoder picks the head of a hybrid RNN-T+CTC\n"
+            "model (auto: RNN-T where there is one). --stream decodes through the\n"
+            "streaming API in 100 ms packets (cache-aware where the model supports it)\n"
+            "as a live call would, instead of whole endpoint-cut pieces.\n");
 }
 
 /* ---- inputs ------------------------------------------------------------------ */
@@ -243,6 +247,70 @@ static sori_status transcribe_signal(sori_asr_model *m, const float *x, int64_t 
     return st;
 }
 
+/* Adds an utterance result as a segment (its words' times made relative
+ * to the segment's start). */
+static sori_status add_segment(transcript *t, sori_asr_result *r, double start_s, double end_s, sori_error *err)
+{
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 16;
+        segment *sg = realloc(t->seg, (size_t)cap * sizeof *sg);
+        if (!sg) {
+            sori_asr_result_free(r);
+            return app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
+        }
+        t->seg = sg;
+        t->cap = cap;
+    }
+    for (int w = 0; w < r->n_words; w++) {
+        r->words[w].start_s -= start_s;
+        r->words[w].end_s -= start_s;
+    }
+    t->seg[t->n++] = (segment){start_s, end_s, r};
+    return SORI_OK;
+}
+
+/* --stream: the audio goes through the streaming API in 100 ms packets
+ * (cache-aware where the model supports it, else buffered), with
+ * endpointing; every finalized utterance is a segment. */
+static sori_status stream_signal(sori_asr_model *m, const float *x, int64_t n, int rate, transcript *t,
+                                 sori_error *err)
+{
+    double t0 = now_s();
+    memset(t, 0, sizeof *t);
+    t->duration_s = (double)n / rate;
+    sori_asr_stream_params sp = sori_asr_stream_default_params();
+    sori_asr_stream *s = NULL;
+    sori_status st = sori_asr_stream_create(m, &sp, &s, err);
+    double last_end = 0;
+    int64_t packet = rate / 10 > 0 ? rate / 10 : 1;
+    for (int64_t pos = 0; st == SORI_OK && pos <= n; pos += packet) {
+        if (pos < n)
+            st = sori_asr_stream_accept(s, x + pos, pos + packet <= n ? packet : n - pos, rate, err);
+        else
+            st = sori_asr_stream_input_finished(s, err);
+        while (st == SORI_OK && sori_asr_stream_is_ready(s))
+            st = sori_asr_decode_ready(m, &s, 1, err);
+        sori_asr_result *r = NULL;
+        while (st == SORI_OK && (st = sori_asr_stream_pop_final(s, &r, err)) == SORI_OK && r) {
+            double a = r->n_words ? r->words[0].start_s : last_end;
+            double b = r->n_words ? r->words[r->n_words - 1].end_s : a;
+            last_end = b;
+            st = add_segment(t, r, a, b, err);
+        }
+    }
+    if (st == SORI_OK) { /* what follows the last endpoint */
+        sori_asr_result *r = NULL;
+        st = sori_asr_stream_result(s, &r, err);
+        if (st == SORI_OK && r->n_words)
+            st = add_segment(t, r, r->words[0].start_s, r->words[r->n_words - 1].end_s, err);
+        else
+            sori_asr_result_free(r);
+    }
+    sori_asr_stream_free(s);
+    t->seconds = now_s() - t0;
+    return st;
+}
+
 static void write_text(FILE *f, const transcript *t, const char *prefix, out_format fmt,
                        const char *path)
 {
@@ -336,6 +404,8 @@ int cmd_transcribe(int argc, char **argv)
     const char *model_path = getenv("SORI_MODEL"), *out_dir = NULL;
     out_format fmt = FMT_TEXT;
     int channel = SORI_CHANNEL_MIX;
+    sori_asr_decoder decoder = SORI_ASR_DECODER_AUTO;
+    int streaming = 0;
     sori_runtime_params rp = sori_runtime_default_params();
     list_t in = {0};
     int rc = 2, n_args = 0;
@@ -367,6 +437,20 @@ int cmd_transcribe(int argc, char **argv)
         } else if (strcmp(a, "--device") == 0 && v) {
             if (sori_device_parse(argv[++i], &rp.device, &rp.device_index) != SORI_OK) {
                 fprintf(stderr, "sori transcribe: --device '%s' (cpu, cuda, cuda:N or auto)\n", v);
+                goto done;
+            }
+        } else if (strcmp(a, "--stream") == 0) {
+            streaming = 1;
+        } else if (strcmp(a, "--decoder") == 0 && v) {
+            i++;
+            if (strcmp(v, "auto") == 0)
+                decoder = SORI_ASR_DECODER_AUTO;
+            else if (strcmp(v, "ctc") == 0)
+                decoder = SORI_ASR_DECODER_CTC;
+            else if (strcmp(v, "rnnt") == 0)
+                decoder = SORI_ASR_DECODER_RNNT;
+            else {
+                fprintf(stderr, "sori transcribe: --decoder '%s' (auto, ctc or rnnt)\n", v);
                 goto done;
             }
         } else if (strcmp(a, "--channel") == 0 && v) {
@@ -431,6 +515,7 @@ int cmd_transcribe(int argc, char **argv)
         goto done;
     }
     sori_asr_model_params mp = sori_asr_model_default_params();
+    mp.decoder = decoder;
     if (sori_asr_model_load(rt, model_path, &mp, &m, &err) != SORI_OK) {
         fprintf(stderr, "sori transcribe: %s\n", err.message);
         sori_runtime_free(rt);
@@ -497,7 +582,8 @@ int cmd_transcribe(int argc, char **argv)
             transcript t = {0};
             st = sori_audio_select_channel(&audio, c, &mono, &err);
             if (st == SORI_OK)
-                st = transcribe_signal(m, mono.samples, mono.n_frames, mono.sample_rate_hz, &t, &err);
+                st = (streaming ? stream_signal : transcribe_signal)(m, mono.samples, mono.n_frames,
+                                                                    mono.sample_rate_hz, &t, &err);
             if (st != SORI_OK) {
                 fprintf(stderr, "%ssori transcribe: %s: %s\n", tty ? "\n" : "", path, err.message);
                 failed++;

@@ -19,6 +19,7 @@ struct sori_asr_model {
     sori_features *fx;
     int sample_rate;
     int spm; /* SentencePiece pieces (▁ starts a word) rather than characters */
+    int rnnt; /* decode with the RNN-T head (else CTC) */
     double frame_shift_s;
     char name[128];
 };
@@ -63,7 +64,7 @@ static sori_status load_features(const sori_gguf *g, const char *path, sori_feat
             p.normalize = SORI_NORM_PER_FEATURE;
         else if (strcmp(s, "all_features") == 0)
             p.normalize = SORI_NORM_ALL_FEATURES;
-        else if (strcmp(s, "none") == 0)
+        else if (strcmp(s, "none") == 0 || strcmp(s, "NA") == 0) /* NeMo spells it "NA" */
             p.normalize = SORI_NORM_NONE;
         else
             return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: features.normalize '%s'", path, s);
@@ -86,9 +87,10 @@ static sori_status load_features(const sori_gguf *g, const char *path, sori_feat
 sori_status sori_asr_model_load(sori_runtime *rt, const char *path, const sori_asr_model_params *params,
                                 sori_asr_model **out, sori_error *err)
 {
-    (void)params;
-    if (!rt || !path || !out)
+    if (!rt || !path || !out || !params)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: NULL argument");
+    if (params->decoder < SORI_ASR_DECODER_AUTO || params->decoder > SORI_ASR_DECODER_RNNT)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: unknown decoder %d", (int)params->decoder);
     *out = NULL;
     sori_asr_model *m = calloc(1, sizeof *m);
     if (!m)
@@ -111,6 +113,13 @@ sori_status sori_asr_model_load(sori_runtime *rt, const char *path, const sori_a
         const char *tok = "chars", *name = "";
         sori_gguf_get_str(g, "sori.conformer.tokenizer", &tok);
         m->spm = strcmp(tok, "sentencepiece") == 0;
+        bool has_rnnt = sori_conformer_has_rnnt(m->enc), has_ctc = sori_conformer_has_ctc(m->enc);
+        if (params->decoder == SORI_ASR_DECODER_RNNT && !has_rnnt)
+            st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: the model has no RNN-T head (CTC only)", path);
+        else if (params->decoder == SORI_ASR_DECODER_CTC && !has_ctc)
+            st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: the model has no CTC head (RNN-T only)", path);
+        /* auto: the transducer where there is one (NeMo's hybrid default) */
+        m->rnnt = params->decoder == SORI_ASR_DECODER_RNNT || (params->decoder == SORI_ASR_DECODER_AUTO && has_rnnt);
         sori_gguf_get_str(g, "general.name", &name);
         snprintf(m->name, sizeof m->name, "%s", name);
     }
@@ -144,6 +153,11 @@ sori_asr_model_info sori_asr_model_get_info(const sori_asr_model *m)
     i.n_layers = ci.n_layers;
     i.frame_shift_s = m->frame_shift_s;
     i.name = m->name;
+    i.decoder = m->rnnt ? SORI_ASR_DECODER_RNNT : SORI_ASR_DECODER_CTC;
+    sori_conformer_stream_cfg sc = sori_conformer_get_stream_cfg(m->enc);
+    i.cache_aware = sc.supported;
+    i.stream_chunk_ms = sc.supported ? sc.out_per_chunk * m->frame_shift_s * 1000.0 : 0;
+    i.stream_state_bytes = sori_conformer_cache_bytes(m->enc) + (m->rnnt ? sori_rnnt_state_bytes(m->enc) : 0);
     return i;
 }
 
@@ -212,25 +226,23 @@ static int close_word(sori_asr_result *r, word_acc *w, double frame_s, int *cap)
     return 0;
 }
 
-/* Greedy CTC over per-frame best classes and their posteriors. */
-static sori_status ctc_decode(const sori_asr_model *m, const int32_t *best_ids, const float *probs,
-                              int64_t T, int V, sori_asr_result *r, sori_error *err)
+/* A decoded token: its vocabulary index, the encoder frames it spans and
+ * its posterior (CTC: at its first frame; RNN-T: at its emission). */
+typedef struct {
+    int32_t token, first, last;
+    float prob;
+} hyp_tok;
+
+/* Tokens -> words with times and confidences -> text. */
+static sori_status tokens_decode(const sori_asr_model *m, const hyp_tok *tk, int64_t n, sori_asr_result *r,
+                                 sori_error *err)
 {
-    const int blank = V - 1;
     word_acc w = {0};
-    int cap = 0, prev = -1, failed = 0;
-    for (int64_t t = 0; t < T && !failed; t++) {
-        int best = best_ids[t];
-        float p = probs[t];
-        if (best == blank || best == prev) {
-            if (best == prev && best != blank && w.open) { /* the token goes on: keep its peak */
-                w.last_frame = t;
-            }
-            prev = best;
+    int cap = 0, failed = 0;
+    for (int64_t i = 0; i < n && !failed; i++) {
+        const char *tok = sori_conformer_token(m->enc, tk[i].token);
+        if (!tok)
             continue;
-        }
-        prev = best;
-        const char *tok = sori_conformer_token(m->enc, best);
         const char *piece = tok;
         int starts_word = 0;
         if (m->spm && strncmp(tok, "\xe2\x96\x81", 3) == 0) { /* "▁" */
@@ -247,13 +259,13 @@ static sori_status ctc_decode(const sori_asr_model *m, const int32_t *best_ids, 
             continue;
         if (!w.open) {
             w.open = 1;
-            w.start_s = (double)t * m->frame_shift_s;
+            w.start_s = (double)tk[i].first * m->frame_shift_s;
             w.conf = 1.0f;
         }
         failed |= sb_put(&w.text, piece, strlen(piece)) != 0;
-        w.last_frame = t;
-        if (p < w.conf)
-            w.conf = p;
+        w.last_frame = tk[i].last;
+        if (tk[i].prob < w.conf)
+            w.conf = tk[i].prob;
     }
     if (!failed)
         failed = close_word(r, &w, m->frame_shift_s, &cap) != 0;
@@ -278,6 +290,44 @@ static sori_status ctc_decode(const sori_asr_model *m, const int32_t *best_ids, 
     r->text = text.text;
     r->confidence = r->n_words ? (float)(conf / r->n_words) : 1.0f;
     return SORI_OK;
+}
+
+/* Greedy CTC over per-frame best classes and their posteriors: repeats
+ * merge, blanks drop out. */
+static sori_status ctc_decode(const sori_asr_model *m, const int32_t *best_ids, const float *probs,
+                              int64_t T, int V, sori_asr_result *r, sori_error *err)
+{
+    const int blank = V - 1;
+    hyp_tok *tk = malloc((size_t)(T ? T : 1) * sizeof *tk);
+    if (!tk)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    int64_t n = 0;
+    int prev = -1;
+    for (int64_t t = 0; t < T; t++) {
+        int best = best_ids[t];
+        if (best != blank && best == prev)
+            tk[n - 1].last = (int32_t)t; /* the token goes on */
+        else if (best != blank)
+            tk[n++] = (hyp_tok){best, (int32_t)t, (int32_t)t, probs[t]};
+        prev = best;
+    }
+    sori_status st = tokens_decode(m, tk, n, r, err);
+    free(tk);
+    return st;
+}
+
+/* RNN-T emissions -> the result. */
+static sori_status rnnt_decode(const sori_asr_model *m, const sori_rnnt_emit *e, int64_t n, sori_asr_result *r,
+                               sori_error *err)
+{
+    hyp_tok *tk = malloc((size_t)(n ? n : 1) * sizeof *tk);
+    if (!tk)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    for (int64_t i = 0; i < n; i++)
+        tk[i] = (hyp_tok){e[i].token, e[i].frame, e[i].frame, e[i].prob};
+    sori_status st = tokens_decode(m, tk, n, r, err);
+    free(tk);
+    return st;
 }
 
 /* Best class and its posterior per frame of log-probs. */
@@ -356,7 +406,8 @@ sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *con
                 st = sori_features_compute(m->fx, x, ns, feats[k], want, &got, err);
             if (st == SORI_OK) {
                 int64_t T = sori_conformer_out_frames(m->enc, valid);
-                if (!(logp[k] = malloc((size_t)T * V * sizeof(float))))
+                const int W = V > sori_conformer_get_info(m->enc).d_model ? V : sori_conformer_get_info(m->enc).d_model;
+                if (!(logp[k] = malloc((size_t)T * W * sizeof(float))))
                     st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
                 fin[k] = feats[k];
                 frames[k] = valid;
@@ -366,10 +417,29 @@ sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *con
         }
         sori_audio_free(&res);
     }
-    if (st == SORI_OK && k > 0)
+    if (st == SORI_OK && k > 0 && !m->rnnt)
         st = sori_conformer_forward_batch(m->enc, k, fin, frames, NULL, logp, err);
-    for (int j = 0; j < k && st == SORI_OK; j++)
+    for (int j = 0; j < k && st == SORI_OK && !m->rnnt; j++)
         st = ctc_greedy(m, logp[j], sori_conformer_out_frames(m->enc, frames[j]), V, out[idx[j]], err);
+    if (st == SORI_OK && k > 0 && m->rnnt) { /* encoder outputs (the logp buffers are big enough), then greedy RNN-T */
+        st = sori_conformer_forward_batch(m->enc, k, fin, frames, logp, NULL, err);
+        sori_rnnt_state *rs = NULL;
+        sori_rnnt_emit *toks = NULL;
+        int64_t cap = 0;
+        if (st == SORI_OK)
+            st = sori_rnnt_state_create(m->enc, &rs, err);
+        for (int j = 0; j < k && st == SORI_OK; j++) {
+            int64_t n_tok = 0;
+            st = sori_rnnt_state_reset(rs, err);
+            if (st == SORI_OK)
+                st = sori_rnnt_greedy(rs, logp[j], sori_conformer_out_frames(m->enc, frames[j]), 0, &toks, &n_tok,
+                                      &cap, err);
+            if (st == SORI_OK)
+                st = rnnt_decode(m, toks, n_tok, out[idx[j]], err);
+        }
+        free(toks);
+        sori_rnnt_state_free(rs);
+    }
     for (int i = 0; i < n && st == SORI_OK; i++) {
         if (!out[i]->text)
             st = ctc_greedy(m, NULL, 0, V, out[i], err); /* no frames: the empty result */
@@ -427,12 +497,27 @@ struct sori_asr_stream {
     int64_t vad_frames;     /* VAD frames seen */
     sori_asr_result **finals; /* finalized utterances, oldest first */
     int n_finals, finals_cap;
+    /* cache-aware mode */
+    int ca;
+    sori_conformer_stream_cfg sc;
+    sori_feature_stream *fst;
+    float *feat;              /* the utterance's feature frames [feat_base, feat_base + n_feat) */
+    int64_t feat_base, n_feat, feat_cap;
+    int64_t fed;              /* samples (absolute) given to the feature stream */
+    int flushed;              /* the utterance's features are complete */
+    int64_t steps, consumed;  /* encoder steps done; feature frames consumed */
+    int64_t enc_frames;       /* encoder frames of the utterance so far */
+    sori_conformer_cache *cache;
+    sori_rnnt_state *rnn;
+    sori_rnnt_emit *toks;     /* RNN-T emissions of the utterance */
+    int64_t n_toks, toks_cap;
 };
 
 sori_asr_stream_params sori_asr_stream_default_params(void)
 {
     sori_asr_stream_params p = {.chunk_ms = 1600, .left_context_ms = 2000, .right_context_ms = 800,
-                                .endpointing = true, .endpoint = sori_endpoint_default_params()};
+                                .endpointing = true, .endpoint = sori_endpoint_default_params(),
+                                .mode = SORI_ASR_STREAM_AUTO};
     return p;
 }
 
@@ -450,7 +535,15 @@ sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_para
     *out = NULL;
     int64_t fs = frame_samples(m);
     int64_t chunk = (int64_t)p->chunk_ms * m->sample_rate / 1000;
-    if (p->chunk_ms <= 0 || p->left_context_ms < 0 || p->right_context_ms < 0 || chunk % fs ||
+    sori_conformer_stream_cfg sc = sori_conformer_get_stream_cfg(m->enc);
+    if (p->mode < SORI_ASR_STREAM_AUTO || p->mode > SORI_ASR_STREAM_CACHE_AWARE)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr stream: unknown mode %d", (int)p->mode);
+    if (p->mode == SORI_ASR_STREAM_CACHE_AWARE && !sc.supported)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr stream: the model cannot stream cache-aware: %s", sc.why);
+    const int ca = p->mode == SORI_ASR_STREAM_CACHE_AWARE || (p->mode == SORI_ASR_STREAM_AUTO && sc.supported);
+    if (ca) {
+        chunk = fs; /* unused in this mode */
+    } else if (p->chunk_ms <= 0 || p->left_context_ms < 0 || p->right_context_ms < 0 || chunk % fs ||
         p->chunk_ms > 60000 || p->left_context_ms > 60000 || p->right_context_ms > 60000)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
                          "asr stream: chunk %d ms must be a positive multiple of %.0f ms; contexts 0..60 s",
@@ -461,6 +554,8 @@ sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_para
     s->m = m;
     s->p = *p;
     s->chunk = chunk;
+    s->ca = ca;
+    s->sc = sc;
     /* contexts rounded up to whole output frames, so the chunk's frames line up */
     s->left = ((int64_t)p->left_context_ms * m->sample_rate / 1000 + fs - 1) / fs * fs;
     s->right = (int64_t)p->right_context_ms * m->sample_rate / 1000;
@@ -469,6 +564,17 @@ sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_para
     if (!s->buf) {
         free(s);
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+    }
+    if (ca) {
+        sori_status st = sori_feature_stream_create(m->fx, &s->fst, err);
+        if (st == SORI_OK)
+            st = sori_conformer_cache_create(m->enc, &s->cache, err);
+        if (st == SORI_OK && m->rnnt)
+            st = sori_rnnt_state_create(m->enc, &s->rnn, err);
+        if (st != SORI_OK) {
+            sori_asr_stream_free(s);
+            return st;
+        }
     }
     if (p->endpointing) {
         sori_vad_params vp = sori_vad_default_params();
@@ -497,10 +603,16 @@ void sori_asr_stream_free(sori_asr_stream *s)
     free(s->buf);
     free(s->best);
     free(s->prob);
+    sori_feature_stream_free(s->fst);
+    free(s->feat);
+    sori_conformer_cache_free(s->cache);
+    sori_rnnt_state_free(s->rnn);
+    free(s->toks);
     free(s);
 }
 
 static sori_status finalize_ready(sori_asr_stream *s, sori_error *err);
+static int64_t ca_take(const sori_asr_stream *s);
 
 static sori_status stream_push(sori_asr_stream *s, const float *x, int64_t n, sori_error *err)
 {
@@ -617,6 +729,8 @@ int sori_asr_stream_is_ready(const sori_asr_stream *s)
 {
     if (!s)
         return 0;
+    if (s->ca)
+        return ca_take(s) > 0;
     int64_t start = s->utt_start + s->next * s->chunk, lim = utt_limit(s);
     if (lim >= 0)
         return start < lim;
@@ -626,7 +740,7 @@ int sori_asr_stream_is_ready(const sori_asr_stream *s)
 static sori_status stream_snapshot(const sori_asr_stream *s, sori_asr_result **out, sori_error *err);
 
 /* Finalizes every utterance whose endpoint has been reached by decoding. */
-static sori_status finalize_ready(sori_asr_stream *s, sori_error *err)
+static sori_status buffered_finalize_ready(sori_asr_stream *s, sori_error *err)
 {
     while (s->n_ends > 0 && s->utt_start + s->next * s->chunk >= s->ends[0]) {
         sori_asr_result *r = NULL;
@@ -657,6 +771,200 @@ static sori_status finalize_ready(sori_asr_stream *s, sori_error *err)
         s->n_frames = 0;
     }
     return SORI_OK;
+}
+
+/* ---- cache-aware mode --------------------------------------------------------------- */
+
+/* Moves the current utterance's samples into the feature stream (up to its
+ * endpoint) and its ready frames into s->feat. */
+static sori_status ca_feed(sori_asr_stream *s, sori_error *err)
+{
+    const int D = sori_features_dim(s->m->fx);
+    int64_t lim = utt_limit(s), upto = lim >= 0 ? lim : s->total;
+    sori_status st = SORI_OK;
+    if (s->fed < upto) {
+        st = sori_feature_stream_accept(s->fst, s->buf + (s->fed - s->base), upto - s->fed, err);
+        s->fed = upto;
+    }
+    if (st == SORI_OK && lim >= 0 && !s->flushed && s->fed >= lim) {
+        st = sori_feature_stream_finish(s->fst, err);
+        s->flushed = 1;
+    }
+    int64_t r = st == SORI_OK ? sori_feature_stream_ready(s->fst) : 0;
+    if (r > 0) {
+        if (s->n_feat + r > s->feat_cap) {
+            int64_t cap = s->feat_cap ? s->feat_cap : 256;
+            while (cap < s->n_feat + r)
+                cap *= 2;
+            float *f = realloc(s->feat, (size_t)(cap * D) * sizeof(float));
+            if (!f)
+                return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+            s->feat = f;
+            s->feat_cap = cap;
+        }
+        int64_t got = 0;
+        st = sori_feature_stream_read(s->fst, s->feat + s->n_feat * D, r, &got, err);
+        s->n_feat += got;
+    }
+    /* samples already in the feature stream are not needed again */
+    int64_t drop = s->fed - s->base;
+    if (st == SORI_OK && drop > 0) {
+        memmove(s->buf, s->buf + drop, (size_t)(s->n_buf - drop) * sizeof(float));
+        s->n_buf -= drop;
+        s->base += drop;
+    }
+    return st;
+}
+
+/* New feature frames a step may take now (0: not ready). NeMo's buffer
+ * skips a last chunk too short for one subsampled frame. */
+static int64_t ca_take(const sori_asr_stream *s)
+{
+    int64_t avail = s->feat_base + s->n_feat - s->consumed;
+    int64_t need = s->steps == 0 ? s->sc.chunk_first : s->sc.chunk;
+    if (avail >= need)
+        return need;
+    int64_t min = s->steps == 0 ? 1 : sori_conformer_get_info(s->m->enc).subsampling_factor;
+    return s->flushed && avail >= min ? avail : 0;
+}
+
+static void ca_reset_utterance(sori_asr_stream *s)
+{
+    sori_feature_stream_reset(s->fst);
+    s->feat_base = s->n_feat = 0;
+    s->flushed = 0;
+    s->steps = s->consumed = s->enc_frames = 0;
+    s->n_toks = 0;
+    s->n_frames = 0;
+}
+
+/* Finalizes every utterance whose endpoint has been reached by decoding. */
+static sori_status ca_finalize_ready(sori_asr_stream *s, sori_error *err)
+{
+    sori_status st = ca_feed(s, err);
+    while (st == SORI_OK && s->n_ends > 0 && s->flushed && ca_take(s) == 0) {
+        sori_asr_result *r = NULL;
+        st = stream_snapshot(s, &r, err);
+        if (st != SORI_OK)
+            return st;
+        r->is_final = 1;
+        r->duration_s = (double)(s->ends[0] - s->utt_start) / s->m->sample_rate;
+        if (r->text[0]) {
+            if (s->n_finals == s->finals_cap) {
+                int cap = s->finals_cap ? 2 * s->finals_cap : 8;
+                sori_asr_result **f = realloc(s->finals, (size_t)cap * sizeof *f);
+                if (!f) {
+                    sori_asr_result_free(r);
+                    return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+                }
+                s->finals = f;
+                s->finals_cap = cap;
+            }
+            s->finals[s->n_finals++] = r;
+        } else {
+            sori_asr_result_free(r);
+        }
+        s->utt_start = s->ends[0];
+        memmove(s->ends, s->ends + 1, (size_t)(s->n_ends - 1) * sizeof *s->ends);
+        s->n_ends--;
+        ca_reset_utterance(s);
+        st = sori_conformer_cache_reset(s->cache, err);
+        if (st == SORI_OK && s->rnn)
+            st = sori_rnnt_state_reset(s->rnn, err);
+        if (st == SORI_OK)
+            st = ca_feed(s, err);
+    }
+    return st;
+}
+
+static sori_status finalize_ready(sori_asr_stream *s, sori_error *err)
+{
+    return s->ca ? ca_finalize_ready(s, err) : buffered_finalize_ready(s, err);
+}
+
+static sori_status keep_frame(sori_asr_stream *s, int32_t best, float prob, sori_error *err);
+
+/* One cache-aware step for the ready streams whose step has this drop. */
+static sori_status ca_step_group(sori_asr_model *m, sori_asr_stream **ready, int k, bool first, sori_error *err)
+{
+    const int D = sori_features_dim(m->fx), V = sori_conformer_get_info(m->enc).vocab_size + 1;
+    const int d = sori_conformer_get_info(m->enc).d_model;
+    sori_status st = SORI_OK;
+    sori_asr_stream **g = calloc((size_t)k + 1, sizeof *g);
+    sori_conformer_cache **caches = calloc((size_t)k + 1, sizeof *caches);
+    const float **in = calloc((size_t)k + 1, sizeof *in);
+    float **x = calloc((size_t)k + 1, sizeof *x), **out = calloc((size_t)k + 1, sizeof *out);
+    int64_t *cnt = calloc((size_t)k + 1, sizeof *cnt), *take = calloc((size_t)k + 1, sizeof *take);
+    int64_t *got = calloc((size_t)k + 1, sizeof *got);
+    if (!g || !caches || !in || !x || !out || !cnt || !take || !got)
+        st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    int n = 0;
+    for (int j = 0; j < k && st == SORI_OK; j++) {
+        sori_asr_stream *s = ready[j];
+        if ((s->steps == 0) != first)
+            continue;
+        int64_t t = ca_take(s), pre = first ? 0 : s->sc.pre_cache, c = pre + t;
+        x[n] = calloc((size_t)(c * D), sizeof(float));
+        int64_t o = sori_conformer_out_frames(m->enc, c);
+        out[n] = malloc((size_t)((o > 0 ? o : 1) * (m->rnnt ? d : V)) * sizeof(float));
+        if (!x[n] || !out[n]) {
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+            break;
+        }
+        for (int64_t f = 0; f < c; f++) { /* frames before the utterance's start stay zero */
+            int64_t abs_f = s->consumed - pre + f;
+            if (abs_f >= 0)
+                memcpy(x[n] + f * D, s->feat + (abs_f - s->feat_base) * D, (size_t)D * sizeof(float));
+        }
+        g[n] = s;
+        caches[n] = s->cache;
+        in[n] = x[n];
+        cnt[n] = c;
+        take[n] = t;
+        n++;
+    }
+    if (st == SORI_OK && n > 0)
+        st = sori_conformer_stream_step(m->enc, n, caches, in, cnt, first ? 0 : g[0]->sc.drop,
+                                        m->rnnt ? out : NULL, m->rnnt ? NULL : out, got, err);
+    for (int j = 0; j < n && st == SORI_OK; j++) {
+        sori_asr_stream *s = g[j];
+        if (m->rnnt) {
+            st = sori_rnnt_greedy(s->rnn, out[j], got[j], s->enc_frames, &s->toks, &s->n_toks, &s->toks_cap, err);
+        } else {
+            for (int64_t f = 0; f < got[j] && st == SORI_OK; f++) {
+                int32_t b;
+                float p;
+                argmax_rows(out[j] + f * V, 1, V, &b, &p);
+                st = keep_frame(s, b, p, err);
+            }
+        }
+        s->enc_frames += got[j];
+        s->consumed += take[j];
+        s->steps++;
+        /* keep the frames a later step's pre-encode cache needs */
+        int64_t keep_from = s->consumed - s->sc.pre_cache;
+        if (keep_from > s->feat_base) {
+            int64_t dropf = keep_from - s->feat_base;
+            memmove(s->feat, s->feat + dropf * D, (size_t)((s->n_feat - dropf) * D) * sizeof(float));
+            s->n_feat -= dropf;
+            s->feat_base = keep_from;
+        }
+        if (st == SORI_OK)
+            st = ca_finalize_ready(s, err);
+    }
+    for (int j = 0; j < k + 1 && x && out; j++) {
+        free(x[j]);
+        free(out[j]);
+    }
+    free(g);
+    free(caches);
+    free(in);
+    free(x);
+    free(out);
+    free(cnt);
+    free(take);
+    free(got);
+    return st;
 }
 
 sori_status sori_asr_stream_pop_final(sori_asr_stream *s, sori_asr_result **out, sori_error *err)
@@ -714,6 +1022,17 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
             st = sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: stream %d is NULL or of another model", i);
         else if (sori_asr_stream_is_ready(s))
             ready[k++] = s;
+    }
+    if (st == SORI_OK && m->enc && k > 0 && ready[0]->ca) {
+        /* cache-aware: the first steps (no dropped frames) and later ones in two batches */
+        for (int j = 0; j < k && st == SORI_OK; j++)
+            if (!ready[j]->ca)
+                st = sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: cache-aware and buffered streams mixed in one call");
+        if (st == SORI_OK)
+            st = ca_step_group(m, ready, k, true, err);
+        if (st == SORI_OK)
+            st = ca_step_group(m, ready, k, false, err);
+        k = 0; /* nothing left for the buffered path below */
     }
     /* the windows: [chunk start - left, chunk end + right), clipped */
     for (int j = 0; j < k && st == SORI_OK; j++) {
@@ -814,7 +1133,8 @@ static sori_status stream_snapshot(const sori_asr_stream *s, sori_asr_result **o
     const double t0 = (double)s->utt_start / s->m->sample_rate;
     r->duration_s = (double)s->total / s->m->sample_rate - t0;
     r->is_final = s->finished && !sori_asr_stream_is_ready(s) && s->n_ends == 0;
-    sori_status st = ctc_decode(s->m, s->best, s->prob, s->n_frames, V, r, err);
+    sori_status st = s->ca && s->m->rnnt ? rnnt_decode(s->m, s->toks, s->n_toks, r, err)
+                                         : ctc_decode(s->m, s->best, s->prob, s->n_frames, V, r, err);
     for (int w = 0; st == SORI_OK && w < r->n_words; w++) {
         if (r->words[w].end_s > r->duration_s)
             r->words[w].end_s = r->duration_s;

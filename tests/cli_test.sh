@@ -53,6 +53,17 @@ if "$sori" features --help >/dev/null 2>&1; then
   expect 0 "transcribe from stdin" -- sh -c "\"$sori\" transcribe --model \"$model\" - <\"$wav\""
   expect 2 "transcribe bad format" -- "$sori" transcribe --model "$model" --format doc "$wav"
   expect 1 "transcribe with a bad model" -- "$sori" transcribe --model "$wav" "$wav"
+  expect 1 "rnnt decoder on a CTC model" -- "$sori" transcribe --model "$model" --decoder rnnt "$wav"
+  grep -q "no RNN-T head" "$tmp/out" && ok || bad "transcribe: says the model has no RNN-T head"
+  expect 2 "transcribe bad decoder" -- "$sori" transcribe --model "$model" --decoder beam "$wav"
+  hybrid="$(dirname "$model")/../stream/hybrid_stream.gguf"
+  if [ -f "$hybrid" ]; then
+    expect 0 "hybrid model, RNN-T" -- "$sori" transcribe --model "$hybrid" --format tsv "$wav"
+    off="$(cut -f2 "$tmp/out")"
+    expect 0 "hybrid model, RNN-T, streaming" -- "$sori" transcribe --model "$hybrid" --stream --format tsv "$wav"
+    [ -n "$off" ] && [ "$(cut -f2 "$tmp/out")" = "$off" ] && ok || bad "cache-aware streaming text equals offline text"
+    expect 0 "hybrid model, CTC" -- "$sori" transcribe --model "$hybrid" --decoder ctc "$wav"
+  fi
   # every format sori decodes, in one batch with a bad file among them
   if [ -n "$make_audio" ]; then
     mkdir -p "$tmp/in" "$tmp/out_npy"

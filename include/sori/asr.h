@@ -15,9 +15,10 @@
  *     sori_asr_model_free(m);       // before sori_runtime_free
  *
  * Offline: whole utterances, full attention context, CTC greedy search.
- * Streaming: buffered streaming (below), which gives any offline model live
- * partial results; cache-aware streaming for models trained for it is the
- * next step.
+ * Streaming: cache-aware streaming (NeMo's cache_aware_stream_step) for
+ * models trained with limited attention context and causal convolutions,
+ * and buffered streaming (below), which gives any offline model live
+ * partial results.
  *
  * Thread safety: a model is immutable after loading; transcribe calls on
  * one model from several threads are safe (each uses its own buffers).
@@ -35,8 +36,14 @@ extern "C" {
 
 typedef struct sori_asr_model sori_asr_model;
 
+typedef enum sori_asr_decoder {
+    SORI_ASR_DECODER_AUTO = 0, /* RNN-T where the model has it (hybrids: NeMo's default), else CTC */
+    SORI_ASR_DECODER_CTC,
+    SORI_ASR_DECODER_RNNT,
+} sori_asr_decoder;
+
 typedef struct sori_asr_model_params {
-    int reserved; /* no options yet: always initialize with the default */
+    sori_asr_decoder decoder; /* which head decodes (hybrid RNNT+CTC models have both) */
 } sori_asr_model_params;
 
 SORI_API sori_asr_model_params sori_asr_model_default_params(void);
@@ -55,6 +62,10 @@ typedef struct sori_asr_model_info {
     int d_model, n_layers;
     double frame_shift_s;    /* seconds per output frame (after subsampling) */
     const char *name;        /* general.name, or "" */
+    sori_asr_decoder decoder;  /* the head in use: CTC or RNNT */
+    int cache_aware;         /* 1: trained for cache-aware streaming (limited context, causal convs) */
+    double stream_chunk_ms;  /* cache-aware: audio per streaming step */
+    size_t stream_state_bytes; /* cache-aware: per-stream state (encoder caches + RNN-T state) */
 } sori_asr_model_info;
 
 SORI_API sori_asr_model_info sori_asr_model_get_info(const sori_asr_model *m);
@@ -91,6 +102,12 @@ SORI_API sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const f
                                                sori_asr_result **out, sori_error *err);
 
 /* ---- streaming ------------------------------------------------------------------
+ * Cache-aware streaming (models trained for it; the default for them): the
+ * features are cut as NeMo's CacheAwareStreamingAudioBuffer cuts them (a
+ * step per out-frames-per-chunk of audio, e.g. 320 ms), each step attends to
+ * cached keys/values of the recent frames and continues the causal
+ * convolutions from cached inputs; its encoder frames are decoded at once
+ * (CTC or RNN-T greedy, whose state carries over). Latency: one step.
  * Buffered streaming (as NeMo's buffered inference for offline models): the
  * audio is cut into chunks of chunk_ms; each chunk is encoded inside a
  * window with left_context_ms before and right_context_ms after it (the
@@ -115,6 +132,12 @@ SORI_API sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const f
  * of one model from one thread. */
 typedef struct sori_asr_stream sori_asr_stream;
 
+typedef enum sori_asr_stream_mode {
+    SORI_ASR_STREAM_AUTO = 0,     /* cache-aware where the model was trained for it, else buffered */
+    SORI_ASR_STREAM_BUFFERED,     /* overlapping windows (any model) */
+    SORI_ASR_STREAM_CACHE_AWARE,  /* NeMo's cache_aware_stream_step: chunk_ms/contexts unused */
+} sori_asr_stream_mode;
+
 typedef struct sori_asr_stream_params {
     int chunk_ms;          /* 1600; a multiple of the model's output frame (40 ms for x4) */
     int left_context_ms;   /* 2000 */
@@ -124,6 +147,7 @@ typedef struct sori_asr_stream_params {
      * Default on, with sherpa-onnx's rules (2.4 s / 1.2 s / 20 s). */
     bool endpointing;
     sori_endpoint_params endpoint;
+    sori_asr_stream_mode mode;
 } sori_asr_stream_params;
 
 SORI_API sori_asr_stream_params sori_asr_stream_default_params(void);
