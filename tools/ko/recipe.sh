@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The bundled Korean model, from scratch: text -> tokenizer -> synthetic
+# speech features -> training -> GGUF -> evaluation through the C engine.
+#
+#   bash tools/ko/recipe.sh WORK_DIR [HOURS]
+#
+# Every step resumes: finished outputs are kept (text, tokenizer, feature
+# shards, the training checkpoint WORK_DIR/ckpt/last.pt), so the command can
+# be run again after an interruption and goes on where it stopped. HOURS
+# (default 6) bounds this run's training wall-clock time. Needs the
+# reference stack (tools/requirements-reference.txt + tools/ko/requirements.txt)
+# and espeak-ng (apt-get install espeak-ng). See docs/model-card-ko.md.
+set -euo pipefail
+WORK=${1:?usage: recipe.sh WORK_DIR [HOURS]}
+HOURS=${2:-6}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=${PYTHON:-python3}
+SHARDS=${SORI_KO_SHARDS:-80}   # x 2000 utterances (about 2.3 h of audio each)
+mkdir -p "$WORK/logs"
+
+[ -f "$WORK/text/train.tsv" ] || "$PY" "$HERE/text.py" --out "$WORK/text"
+[ -f "$WORK/tok/tokenizer.model" ] || "$PY" "$HERE/tokenizer.py" --text "$WORK/text" --out "$WORK/tok"
+[ -f "$WORK/devfeats/shard_00000.npz" ] ||
+    "$PY" -W ignore "$HERE/synth.py" feats --text "$WORK/text/dev.tsv" --out "$WORK/devfeats" --shards 0:1 --per-shard 600
+# training features: two generator processes (one per core), resumable shard by shard
+half=$((SHARDS / 2))
+"$PY" -W ignore "$HERE/synth.py" feats --text "$WORK/text/train.tsv" --out "$WORK/feats" --shards 0:$half \
+    > "$WORK/logs/synth_0.log" 2>&1 &
+"$PY" -W ignore "$HERE/synth.py" feats --text "$WORK/text/train.tsv" --out "$WORK/feats" --shards $half:$SHARDS \
+    > "$WORK/logs/synth_1.log" 2>&1 &
+wait
+"$PY" -W ignore "$HERE/train.py" train --work "$WORK" --hours-budget "$HOURS" 2>&1 | tee -a "$WORK/logs/train_run.log"
+"$PY" -W ignore "$HERE/train.py" export --work "$WORK" --out "$WORK/ko-fastconformer-ctc.gguf" --f16
+"$PY" "$HERE/eval.py" --model "$WORK/ko-fastconformer-ctc.gguf" --work "$WORK"
