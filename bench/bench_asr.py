@@ -90,6 +90,60 @@ def main():
         print(f"  batch {batch:3d}: sori {sori_s * 1e3:8.1f} ms  onnxruntime {ort_s * 1e3:8.1f} ms  "
               f"ratio (ort / sori) {ort_s / sori_s:5.2f}  max |log-prob diff| {diff:.1e}")
     print("  goal: ratio >= 1.1 offline")
+    sherpa(a, m, tmp, gguf, env)
+
+
+def sherpa(a, m, tmp, gguf, env):
+    """sherpa-onnx (PyPI) on the same model: NeMo's ONNX export with the
+    metadata sherpa-onnx's NeMo CTC loader reads, audio in, text out
+    (sherpa computes its own NeMo-style features), against the whole of
+    sori_asr_transcribe on the same 10 s of audio."""
+    try:
+        import sherpa_onnx
+        import onnx
+    except ImportError:
+        print("sherpa-onnx: not installed (pip install sherpa-onnx); skipped")
+        return
+    path = os.path.join(tmp, "sherpa.onnx")
+    m.export(path)
+    model = onnx.load(path)
+    vocab = list(m.decoder.vocabulary)
+    meta = {"vocab_size": len(vocab) + 1, "normalize_type": m.cfg.preprocessor.normalize,
+            "subsampling_factor": m.cfg.encoder.subsampling_factor, "model_type": "EncDecCTCModel",
+            "version": "1", "model_author": "NeMo"}
+    for k, v in meta.items():
+        e = model.metadata_props.add()
+        e.key, e.value = k, str(v)
+    onnx.save(model, path)
+    tokens = os.path.join(tmp, "tokens.txt")
+    with open(tokens, "w", encoding="utf-8") as f:
+        for i, t in enumerate(vocab):
+            f.write(f"{'▁' if t == ' ' else t} {i}\n")
+        f.write(f"<blk> {len(vocab)}\n")
+    rec = sherpa_onnx.OfflineRecognizer.from_nemo_ctc(model=path, tokens=tokens, num_threads=a.threads,
+                                                       sample_rate=16000, feature_dim=80,
+                                                       decoding_method="greedy_search")
+    rng = np.random.default_rng(1)
+    n = a.frames * 160
+    t = np.arange(n) / 16000
+    x = (0.1 * np.sin(2 * np.pi * 220 * t) * np.sin(2 * np.pi * 1.5 * t) + 0.02 * rng.standard_normal(n)).astype(np.float32)
+    xpath = os.path.join(tmp, "x.f32")
+    x.tofile(xpath)
+    times = []
+    for r in range(a.runs + 1):
+        st = rec.create_stream()
+        st.accept_waveform(16000, x)
+        t0 = time.perf_counter()
+        rec.decode_stream(st)
+        if r:
+            times.append(time.perf_counter() - t0)
+    sh_s = statistics.median(times)
+    res = subprocess.run([os.path.join(a.build, "bin", "bench_asr"), "--audio", gguf, xpath, str(n), str(a.runs),
+                          str(a.threads)], check=True, capture_output=True, text=True, env=env)
+    sori_s = float(res.stdout.split()[0])
+    print(f"sherpa-onnx {sherpa_onnx.__version__} on the same model, {n / 16000:.0f} s of audio in, text out "
+          f"(features + encoder + greedy CTC), {a.threads} threads, median of {a.runs}:")
+    print(f"  sori {sori_s * 1e3:8.1f} ms  sherpa-onnx {sh_s * 1e3:8.1f} ms  ratio (sherpa / sori) {sh_s / sori_s:5.2f}")
 
 
 if __name__ == "__main__":
