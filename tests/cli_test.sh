@@ -56,6 +56,8 @@ if "$sori" features --help >/dev/null 2>&1; then
   expect 1 "rnnt decoder on a CTC model" -- "$sori" transcribe --model "$model" --decoder rnnt "$wav"
   grep -q "no RNN-T head" "$tmp/out" && ok || bad "transcribe: says the model has no RNN-T head"
   expect 2 "transcribe bad decoder" -- "$sori" transcribe --model "$model" --decoder beam "$wav"
+  expect 0 "transcribe --stream (buffered, offline model)" -- "$sori" transcribe --model "$model" --stream --format json "$wav"
+  grep -q '"segments": \[' "$tmp/out" && ok || bad "transcribe --stream: json with segments"
   hybrid="$(dirname "$model")/../stream/hybrid_stream.gguf"
   if [ -f "$hybrid" ]; then
     expect 0 "hybrid model, RNN-T" -- "$sori" transcribe --model "$hybrid" --format tsv "$wav"

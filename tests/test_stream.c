@@ -252,10 +252,17 @@ int main(void)
         SKIP("stream fixtures missing (tools/gen_stream_fixtures.py)");
     fclose(probe);
     sori_runtime_params rp = sori_runtime_default_params();
-    rp.device = SORI_DEVICE_CPU;
+    rp.device = SORI_DEVICE_CPU; /* SORI_TEST_DEVICE=cuda: the same checks on the GPU (tests/gpu/run.sh) */
+    const char *dev = getenv("SORI_TEST_DEVICE");
+    if (dev && sori_device_parse(dev, &rp.device, &rp.device_index) != SORI_OK) {
+        fprintf(stderr, "SORI_TEST_DEVICE '%s'\n", dev);
+        return 1;
+    }
     sori_runtime *rt = NULL;
     sori_error err = {0};
     if (sori_runtime_create(&rp, &rt, &err) != SORI_OK) {
+        if (rp.device != SORI_DEVICE_CPU)
+            SKIP("no usable GPU: %s", err.message);
         fprintf(stderr, "%s\n", err.message);
         return 1;
     }

@@ -24,7 +24,7 @@ archs=${SORI_CUDA_ARCHS:-$(nvidia-smi --query-gpu=compute_cap --format=csv,nohea
 archs=${archs:-native}
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
-targets="sori_cli sori_cuda test_gpu_parity bench_ops"
+targets="sori_cli sori_cuda test_gpu_parity bench_ops test_stream"
 if cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DSORI_CUDA=ON \
      -DSORI_AUDIO_IO="$(pkg-config --exists sndfile soxr kissfft-float opus 2>/dev/null && echo ON || echo OFF)" \
      -DSORI_CUDA_ARCHS="$archs" -DCMAKE_CUDA_ARCHITECTURES="$archs" >>"$log" 2>&1 &&
@@ -53,12 +53,14 @@ if [ -x "$build/bin/test_gpu_parity" ]; then
   run "gpu parity (fp32, TF32 off)" "$build/bin/test_gpu_parity"
   SORI_CUDA_TF32=1 run "gpu parity (TF32 on)" "$build/bin/test_gpu_parity"
   [ -x "$build/bin/test_gpu_features" ] && run "gpu features vs CPU" "$build/bin/test_gpu_features"
+  [ -x "$build/bin/test_stream" ] &&
+    SORI_TEST_DEVICE=cuda run "streaming + RNN-T parity on cuda (fp32)" "$build/bin/test_stream"
   run "kernel benchmarks (cuda)" "$build/bin/bench_ops" --device cuda --runs 10
 fi
 
 echo
 echo "---- log: $log ----"
-grep -E "^(sori |backends|gpu [0-9]|test_gpu_parity:|test_gpu_features:|SKIP|.*FAILED|.*GFLOP/s|.*hours of audio|matmul 1024)" "$log" | head -80
+grep -E "^(sori |backends|gpu [0-9]|test_gpu_parity:|test_gpu_features:|test_stream:|SKIP|.*FAILED|.*GFLOP/s|.*hours of audio|matmul 1024)" "$log" | head -80
 echo
 printf '%-34s %s\n' "check" "result"
 printf '%-34s %s\n' "-----" "------"
