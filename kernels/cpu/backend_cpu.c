@@ -211,6 +211,45 @@ typedef struct {
     int64_t row_blocks, col_blocks;
 } mm_ctx;
 
+/* C = alpha * A · Bᵀ + beta * C for a few rows of A (a streaming step's
+ * frames): every row of B (a weight matrix in PyTorch layout) is read once
+ * for all rows and nothing is packed, where sgemm would copy the whole
+ * weight matrix into its panel format on every call. beta 0 never reads C. */
+static void gemm_few_rows_nt(int rows, int cols, int K, float alpha, const float *A, int lda, const float *B,
+                             int ldb, float beta, float *C, int ldc)
+{
+    for (int r0 = 0; r0 < rows; r0 += 4) {
+        int nr = rows - r0 < 4 ? rows - r0 : 4;
+        const float *a[4];
+        for (int i = 0; i < 4; i++)
+            a[i] = A + (int64_t)(r0 + (i < nr ? i : 0)) * lda;
+        int j = 0;
+        for (; j < cols; j++) {
+            const float *bj = B + (int64_t)j * ldb;
+            float acc[4] = {0, 0, 0, 0};
+            int k = 0;
+#if SORI_VEC
+            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            for (; k + 8 <= K; k += 8) {
+                __m256 bv = _mm256_loadu_ps(bj + k);
+                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a[0] + k), bv, s0);
+                s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a[1] + k), bv, s1);
+                s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a[2] + k), bv, s2);
+                s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a[3] + k), bv, s3);
+            }
+            acc[0] = hsum256(s0), acc[1] = hsum256(s1), acc[2] = hsum256(s2), acc[3] = hsum256(s3);
+#endif
+            for (; k < K; k++)
+                for (int i = 0; i < 4; i++)
+                    acc[i] += a[i][k] * bj[k];
+            for (int i = 0; i < nr; i++) {
+                float *c = C + (int64_t)(r0 + i) * ldc + j;
+                *c = beta == 0.0f ? alpha * acc[i] : alpha * acc[i] + beta * *c;
+            }
+        }
+    }
+}
+
 static void mm_block(const sori_matmul_desc *d, int b, int m0, int m1, int n0, int n1)
 {
     const float *a = d->a + (int64_t)b * d->stride_a;
@@ -221,8 +260,11 @@ static void mm_block(const sori_matmul_desc *d, int b, int m0, int m1, int n0, i
     const float *a0 = d->trans_a ? a + m0 : a + (int64_t)m0 * d->lda;
     const float *b0 = d->trans_b ? bm + (int64_t)n0 * d->ldb : bm + n0;
     int rows = m1 - m0, cols = n1 - n0;
-    sori_gemm(d->trans_a, d->trans_b, rows, cols, d->k, d->alpha, a0,
-                (int)d->lda, b0, (int)d->ldb, d->beta, c, (int)d->ldc);
+    if (!d->trans_a && d->trans_b && rows <= 8)
+        gemm_few_rows_nt(rows, cols, d->k, d->alpha, a0, (int)d->lda, b0, (int)d->ldb, d->beta, c, (int)d->ldc);
+    else
+        sori_gemm(d->trans_a, d->trans_b, rows, cols, d->k, d->alpha, a0,
+                  (int)d->lda, b0, (int)d->ldb, d->beta, c, (int)d->ldc);
     if (d->bias || d->act != SORI_ACT_NONE) {
         for (int r = 0; r < rows; r++) {
             float *cr = c + (int64_t)r * d->ldc;
