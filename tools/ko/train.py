@@ -289,7 +289,7 @@ def cmd_export(a):
     model.load_state_dict(ck["model"])
     model.eval()
     with tempfile.TemporaryDirectory() as tmp:
-        nemo = os.path.join(tmp, "model.nemo")
+        nemo = os.path.join(tmp, os.path.splitext(os.path.basename(a.out))[0] + ".nemo")  # general.name
         model.save_to(nemo)
         if a.nemo:
             import shutil
