@@ -15,7 +15,7 @@ Shards are read a few at a time (memory stays small while the feature cache
 grows), utterances are bucketed by length into batches of at most --frames
 feature frames, and every --ckpt-minutes the model, optimizer, schedule and
 position are written atomically to DIR/ckpt/last.pt, so a run that is killed
-resumes where it stopped. Learning curve: DIR/logs/train.tsv (step, hours of
+resumes where it stopped (SIGTERM or Ctrl-C writes a checkpoint first). Learning curve: DIR/logs/train.tsv (step, hours of
 audio seen, loss, lr, wall time) and DIR/logs/dev.tsv (greedy CER on dev).
 """
 import argparse
@@ -24,12 +24,20 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import time
+
+import contextlib
 
 import numpy as np
 import torch
 from omegaconf import OmegaConf
+
+
+def autocast(bf16):
+    """bf16 matrix products on CPUs that have them (AVX512-BF16, AMX); the CTC loss stays f32."""
+    return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
 SIZES = {
     # name: d_model, layers, heads, subsampling channels
@@ -92,7 +100,8 @@ class Shards:
         feats = z["feats"]
         return [(feats[offs[i]:offs[i + 1]], str(t)) for i, t in enumerate(z["texts"])]
 
-    def batches(self, epoch, group=4):
+    def batches(self, epoch, group=4, skip=0):
+        """Batches of the epoch, the first `skip` passed over without building them (resuming)."""
         files = self.files()
         rng = random.Random(self.seed * 1000 + epoch)
         rng.shuffle(files)
@@ -114,7 +123,11 @@ class Shards:
                 out.append(cur)
             rng.shuffle(out)
             for b in out:
-                yield self.collate(b)
+                if skip > 0:
+                    skip -= 1
+                    yield None
+                else:
+                    yield self.collate(b)
 
     def collate(self, b):
         T = max(len(f) for f, _ in b)
@@ -212,17 +225,22 @@ def cmd_train(a):
     wall0 = state["wall"]
     last_ck = last_eval = time.time()
     stop_at = t_start + a.hours_budget * 3600 if a.hours_budget else None
+    stop = {"now": False}  # SIGTERM / SIGINT: checkpoint after this step, then exit
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.update(now=True))
     while True:
         k = 0
-        for x, xl, y, yl, _ in train.batches(state["epoch"]):
+        for batch in train.batches(state["epoch"], skip=state["batch_in_epoch"]):
             k += 1
-            if k <= state["batch_in_epoch"]:
+            if batch is None:
                 continue  # resume inside an epoch
+            x, xl, y, yl, _ = batch
             lr = lr_at(state["step"] + 1, a.lr, a.warmup)
             for g in opt.param_groups:
                 g["lr"] = lr
-            logp, el, _ = model.forward(processed_signal=x, processed_signal_length=xl)
-            loss = torch.nn.functional.ctc_loss(logp.transpose(0, 1), y, el, yl, blank=logp.shape[-1] - 1,
+            with autocast(a.bf16):
+                logp, el, _ = model.forward(processed_signal=x, processed_signal_length=xl)
+            loss = torch.nn.functional.ctc_loss(logp.float().transpose(0, 1), y, el, yl, blank=logp.shape[-1] - 1,
                                                 reduction="mean", zero_infinity=True)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -247,8 +265,9 @@ def cmd_train(a):
                 print(f"step {state['step']} hours {state['hours']:.1f} loss {loss.item():.3f} dev CER {cer:.4f}",
                       flush=True)
                 last_eval = time.time()
-            if stop_at and now > stop_at:
+            if (stop_at and now > stop_at) or stop["now"]:
                 save_ckpt(last, model, opt, state)
+                print(f"stopped at step {state['step']}, checkpoint written", flush=True)
                 return
         state["epoch"] += 1
         state["batch_in_epoch"] = 0
@@ -267,8 +286,9 @@ def cmd_bench(a):
         for i in range(a.steps + 2):
             x, xl, y, yl, _ = next(it)
             t0 = time.time()
-            logp, el, _ = model.forward(processed_signal=x, processed_signal_length=xl)
-            loss = torch.nn.functional.ctc_loss(logp.transpose(0, 1), y, el, yl, blank=logp.shape[-1] - 1,
+            with autocast(a.bf16):
+                logp, el, _ = model.forward(processed_signal=x, processed_signal_length=xl)
+            loss = torch.nn.functional.ctc_loss(logp.float().transpose(0, 1), y, el, yl, blank=logp.shape[-1] - 1,
                                                 zero_infinity=True)
             opt.zero_grad()
             loss.backward()
@@ -309,6 +329,7 @@ def main():
         p.add_argument("--threads", type=int, default=2)
         p.add_argument("--seed", type=int, default=1)
         p.add_argument("--frames", type=int, default=16000, help="feature frames per batch (padded)")
+        p.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward pass")
     t = sub.choices["train"]
     t.add_argument("--size", default="s", choices=sorted(SIZES))
     t.add_argument("--lr", type=float, default=2e-3)
