@@ -565,11 +565,13 @@ sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_para
         free(s);
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
     }
-    if (ca) {
-        sori_status st = sori_feature_stream_create(m->fx, &s->fst, err);
-        if (st == SORI_OK)
+    {
+        sori_status st = SORI_OK;
+        if (ca)
+            st = sori_feature_stream_create(m->fx, &s->fst, err);
+        if (st == SORI_OK && ca)
             st = sori_conformer_cache_create(m->enc, &s->cache, err);
-        if (st == SORI_OK && m->rnnt)
+        if (st == SORI_OK && m->rnnt) /* RNN-T decoding state, in either mode */
             st = sori_rnnt_state_create(m->enc, &s->rnn, err);
         if (st != SORI_OK) {
             sori_asr_stream_free(s);
@@ -769,6 +771,13 @@ static sori_status buffered_finalize_ready(sori_asr_stream *s, sori_error *err)
         s->n_ends--;
         s->next = 0;
         s->n_frames = 0;
+        s->n_toks = 0;
+        s->enc_frames = 0;
+        if (s->rnn) {
+            sori_status st = sori_rnnt_state_reset(s->rnn, err);
+            if (st != SORI_OK)
+                return st;
+        }
     }
     return SORI_OK;
 }
@@ -1055,7 +1064,8 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
         if (st == SORI_OK)
             st = sori_features_compute(m->fx, x, ns, feats[j], want, &got, err);
         if (st == SORI_OK &&
-            !(logp[j] = malloc((size_t)sori_conformer_out_frames(m->enc, frames[j]) * V * sizeof(float))))
+            !(logp[j] = malloc((size_t)sori_conformer_out_frames(m->enc, frames[j]) *
+                               (m->rnnt ? sori_conformer_get_info(m->enc).d_model : V) * sizeof(float))))
             st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
     }
     /* one batched encoder call over the windows that have frames */
@@ -1073,7 +1083,8 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
                 fn[nb++] = frames[j];
             }
         if (st == SORI_OK && nb)
-            st = sori_conformer_forward_batch(m->enc, nb, fin, fn, NULL, lout, err);
+            st = m->rnnt ? sori_conformer_forward_batch(m->enc, nb, fin, fn, lout, NULL, err) /* encoder outputs */
+                         : sori_conformer_forward_batch(m->enc, nb, fin, fn, NULL, lout, err);   /* CTC log-probs */
         free(fin);
         free(lout);
         free(fn);
@@ -1089,7 +1100,13 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
         int64_t f1 = last ? T : f0 + s->chunk / fs;
         if (f1 > T)
             f1 = T;
-        for (int64_t f = f0; f < f1 && st == SORI_OK; f++) {
+        if (m->rnnt && f1 > f0) { /* the chunk's own encoder frames, greedy RNN-T carrying its state */
+            const int d = sori_conformer_get_info(m->enc).d_model;
+            st = sori_rnnt_greedy(s->rnn, logp[j] + f0 * d, f1 - f0, s->enc_frames, &s->toks, &s->n_toks,
+                                  &s->toks_cap, err);
+            s->enc_frames += f1 - f0;
+        }
+        for (int64_t f = f0; f < f1 && st == SORI_OK && !m->rnnt; f++) {
             int32_t b;
             float p;
             argmax_rows(logp[j] + f * V, 1, V, &b, &p);
@@ -1133,7 +1150,7 @@ static sori_status stream_snapshot(const sori_asr_stream *s, sori_asr_result **o
     const double t0 = (double)s->utt_start / s->m->sample_rate;
     r->duration_s = (double)s->total / s->m->sample_rate - t0;
     r->is_final = s->finished && !sori_asr_stream_is_ready(s) && s->n_ends == 0;
-    sori_status st = s->ca && s->m->rnnt ? rnnt_decode(s->m, s->toks, s->n_toks, r, err)
+    sori_status st = s->m->rnnt ? rnnt_decode(s->m, s->toks, s->n_toks, r, err)
                                          : ctc_decode(s->m, s->best, s->prob, s->n_frames, V, r, err);
     for (int w = 0; st == SORI_OK && w < r->n_words; w++) {
         if (r->words[w].end_s > r->duration_s)

@@ -174,6 +174,15 @@ static void test_asr_api(sori_runtime *rt, const char *path, const char *want)
               one ? one : "", off ? off->text : "");
         printf("  %-6s offline '%s' | cache-aware streaming '%s'\n", dec ? "CTC" : "RNN-T", off ? off->text : "",
                one ? one : "");
+        /* buffered streaming of the same model: its windows here start at 0 and reach the end, so the
+         * text is the offline text, for either head, in any feeding */
+        char *b1 = stream_text(m, SORI_ASR_STREAM_BUFFERED, x, n, 0, &r);
+        char *b2 = stream_text(m, SORI_ASR_STREAM_BUFFERED, x, n, 555, &r);
+        CHECK(b1 && b2 && off && strcmp(b1, off->text) == 0 && strcmp(b2, off->text) == 0,
+              "%s buffered streaming '%s' / '%s' vs offline '%s'", dec ? "CTC" : "RNN-T", b1 ? b1 : "", b2 ? b2 : "",
+              off ? off->text : "");
+        free(b1);
+        free(b2);
         /* four streams in one batched decode_ready, fed unevenly */
         enum { NS = 4 };
         sori_asr_stream *ss[NS] = {0};
