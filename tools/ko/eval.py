@@ -118,11 +118,13 @@ def main():
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-real", action="store_true")
+    ap.add_argument("--real-limit", type=int, default=0, help="at most this many clips per real set (0: all)")
     a = ap.parse_args()
     sets = {"synthetic-16k": synthetic_set(a.work, "clean", a.count),
             "synthetic-phone-8k-ulaw": synthetic_set(a.work, "phone", a.count)}
     if not a.no_real:
-        sets.update(real_sets(a.shared))
+        for name, rows in real_sets(a.shared).items():
+            sets[name] = rows[:a.real_limit] if a.real_limit else rows
     results = {}
     for name, rows in sets.items():
         hyps, wall = transcribe(a.sori, a.model, [p for p, _ in rows], a.threads)
