@@ -49,6 +49,10 @@ def main():
                        causal_downsampling=True, att_context_size=[56, 3], att_context_style="chunked_limited",
                        conv_context_size="causal"))
     randomize(m, 7)
+    from omegaconf import open_dict
+    with open_dict(m.cfg):  # streaming models use no per-utterance normalization
+        m.cfg.preprocessor.normalize = "NA"
+    m.preprocessor.featurizer.normalize = None
     m.eval()
     nemo = os.path.join(tmp, "m.nemo")
     m.save_to(nemo)
@@ -120,6 +124,69 @@ def main():
               f"{batch * step_ms / 1e3 / sori_s / a.threads:6.1f}  max |enc diff| {diff:.1e} "
               f"({ns}/{no} frames)  state {state / 1024:.0f} KiB/stream")
     print("  goal: ratio >= 1.5 on streaming steps")
+    sherpa(a, m, tmp, gguf, env, scfg)
+
+
+def sherpa(a, m, tmp, gguf, env, scfg):
+    """sherpa-onnx (PyPI) streaming on the same model: NeMo's cache-support
+    export of the whole CTC model with the metadata sherpa-onnx's online NeMo
+    CTC loader reads (window, shift, cache shapes), 10 s of audio decoded
+    step by step (its own features + encoder + greedy CTC), against sori's
+    streaming API on the same audio (bench_asr --stream)."""
+    try:
+        import onnx
+        import sherpa_onnx
+    except ImportError:
+        print("sherpa-onnx: not installed (pip install sherpa-onnx); skipped")
+        return
+    path = os.path.join(tmp, "sherpa_online.onnx")
+    m.set_export_config({"cache_support": "True", "decoder_type": "ctc"})
+    m.export(path)
+    chunk, pre = scfg.chunk_size[1], scfg.pre_encode_cache_size[1]
+    meta = {"vocab_size": len(m.decoder.vocabulary) + 1, "window_size": chunk + pre, "chunk_shift": chunk,
+            "normalize_type": "", "cache_last_channel_dim1": len(m.encoder.layers),
+            "cache_last_channel_dim2": scfg.last_channel_cache_size, "cache_last_channel_dim3": m.encoder.d_model,
+            "cache_last_time_dim1": len(m.encoder.layers), "cache_last_time_dim2": m.encoder.d_model,
+            "cache_last_time_dim3": m.encoder.conv_context_size[0], "subsampling_factor": 8,
+            "model_type": "EncDecCTCModel", "version": "1", "model_author": "NeMo"}
+    model = onnx.load(path)
+    while len(model.metadata_props):
+        model.metadata_props.pop()
+    for k, v in meta.items():
+        e = model.metadata_props.add()
+        e.key, e.value = k, str(v)
+    onnx.save(model, path)
+    tokens = os.path.join(tmp, "tokens.txt")
+    with open(tokens, "w", encoding="utf-8") as f:
+        for i, t in enumerate(m.decoder.vocabulary):
+            f.write(f"{'▁' if t == ' ' else t} {i}\n")
+        f.write(f"<blk> {len(m.decoder.vocabulary)}\n")
+    rec = sherpa_onnx.OnlineRecognizer.from_nemo_ctc(tokens=tokens, model=path, num_threads=a.threads,
+                                                     sample_rate=16000, feature_dim=80)
+    rng = np.random.default_rng(1)
+    n = a.frames * 160
+    t = np.arange(n) / 16000
+    x = (0.1 * np.sin(2 * np.pi * 220 * t) * np.sin(2 * np.pi * 1.5 * t) + 0.02 * rng.standard_normal(n)).astype(np.float32)
+    xpath = os.path.join(tmp, "x.f32")
+    x.tofile(xpath)
+    times = []
+    for r in range(a.runs + 1):
+        st = rec.create_stream()
+        t0 = time.perf_counter()
+        st.accept_waveform(16000, x)
+        st.input_finished()
+        while rec.is_ready(st):
+            rec.decode_stream(st)
+        if r:
+            times.append(time.perf_counter() - t0)
+    sh_s = statistics.median(times)
+    res = subprocess.run([os.path.join(a.build, "bin", "bench_asr"), "--stream", gguf, xpath, str(n), str(a.runs),
+                          str(a.threads)], check=True, capture_output=True, text=True, env=env)
+    sori_s = float(res.stdout.split()[0])
+    print(f"sherpa-onnx {sherpa_onnx.__version__} streaming the same model ({m.__class__.__name__} cache-aware "
+          f"export), {n / 16000:.0f} s of audio in, text out (features + encoder steps + greedy CTC), "
+          f"{a.threads} threads, median of {a.runs}:")
+    print(f"  sori {sori_s * 1e3:8.1f} ms  sherpa-onnx {sh_s * 1e3:8.1f} ms  ratio (sherpa / sori) {sh_s / sori_s:5.2f}")
 
 
 if __name__ == "__main__":
