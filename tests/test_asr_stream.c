@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "asr_util.h"
 #include "check.h"
 #include "kernels/opcheck.h"
 #include "sori/asr.h"
@@ -51,59 +52,6 @@ static sori_asr_result *run_stream(sori_asr_model *m, const sori_asr_stream_para
     CHECK_STATUS(sori_asr_stream_accept(s, x, 10, rate, &err), SORI_ERR_STATE);
     sori_asr_stream_free(s);
     return res;
-}
-
-/* With endpointing: every finalized utterance's text and start, then the
- * last one's, joined into one string. */
-static void run_endpointed(sori_asr_model *m, const float *x, int64_t n, int64_t max_chunk, sori_rng *r,
-                           char *out, size_t cap, int *n_utt)
-{
-    sori_asr_stream_params p = sori_asr_stream_default_params();
-    p.chunk_ms = 400;
-    p.left_context_ms = 800;
-    p.right_context_ms = 400;
-    sori_asr_stream *s = NULL;
-    sori_error err = {0};
-    out[0] = '\0';
-    *n_utt = 0;
-    CHECK_STATUS(sori_asr_stream_create(m, &p, &s, &err), SORI_OK);
-    if (!s)
-        return;
-    int64_t pos = 0;
-    for (int done = 0; !done;) {
-        if (pos < n) {
-            int64_t c = max_chunk ? 1 + (int64_t)(sori_rng_next(r) % (uint64_t)max_chunk) : n;
-            if (c > n - pos)
-                c = n - pos;
-            CHECK_STATUS(sori_asr_stream_accept(s, x + pos, c, 16000, &err), SORI_OK);
-            pos += c;
-        } else {
-            CHECK_STATUS(sori_asr_stream_input_finished(s, &err), SORI_OK);
-            done = 1;
-        }
-        while (sori_asr_stream_is_ready(s))
-            CHECK_STATUS(sori_asr_decode_ready(m, &s, 1, &err), SORI_OK);
-        sori_asr_result *f = NULL;
-        while (sori_asr_stream_pop_final(s, &f, &err) == SORI_OK && f) {
-            char line[512];
-            snprintf(line, sizeof line, "[%.2f %s]", f->n_words ? f->words[0].start_s : -1.0, f->text);
-            strncat(out, line, cap - strlen(out) - 1);
-            CHECK(f->is_final, "popped result not final");
-            (*n_utt)++;
-            sori_asr_result_free(f);
-        }
-    }
-    sori_asr_result *last = NULL;
-    CHECK_STATUS(sori_asr_stream_result(s, &last, &err), SORI_OK);
-    if (last) {
-        CHECK(last->is_final, "the last utterance is final at the end");
-        char line[512];
-        snprintf(line, sizeof line, "[last %s]", last->text);
-        strncat(out, line, cap - strlen(out) - 1);
-        (*n_utt) += last->text[0] != 0;
-    }
-    sori_asr_result_free(last);
-    sori_asr_stream_free(s);
 }
 
 static int same(const sori_asr_result *a, const sori_asr_result *b)
@@ -202,8 +150,12 @@ int main(void)
             xe[i] += 1e-4f * sori_rng_uniform(&r, -1.0f, 1.0f);
         char a[4096], b[4096];
         int na = 0, nb = 0;
-        run_endpointed(m, xe, ne, 0, &r, a, sizeof a, &na);
-        run_endpointed(m, xe, ne, 3000, &r, b, sizeof b, &nb);
+        sori_asr_stream_params ep = sori_asr_stream_default_params();
+        ep.chunk_ms = 400;
+        ep.left_context_ms = 800;
+        ep.right_context_ms = 400;
+        run_endpointed(m, &ep, xe, ne, 0, &r, a, sizeof a, &na);
+        run_endpointed(m, &ep, xe, ne, 3000, &r, b, sizeof b, &nb);
         CHECK(strcmp(a, b) == 0, "endpointed results depend on chunking:\n %s\n %s", a, b);
         CHECK(na >= 2, "only %d utterances: %s", na, a);
         printf("  endpointed: %d utterances %s\n", na, a);

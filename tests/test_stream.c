@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "asr/conformer.h"
+#include "asr_util.h"
 #include "check.h"
 #include "kernels/opcheck.h"
 #include "kernels/reference.h"
@@ -221,6 +222,28 @@ static void test_asr_api(sori_runtime *rt, const char *path, const char *want)
                   res ? res->text : "");
             sori_asr_result_free(res);
             sori_asr_stream_free(ss[i]);
+        }
+        /* endpointing: the signal three times with 1.6 s pauses; the utterances finalized (and the
+         * caches reset between them) are the same in any feeding */
+        {
+            int64_t gap = 25600, ne = 3 * n + 2 * gap;
+            float *xe = calloc((size_t)ne, sizeof(float));
+            for (int k = 0; xe && k < 3; k++)
+                memcpy(xe + k * (n + gap), x, (size_t)n * sizeof(float));
+            for (int64_t i = 0; xe && i < ne; i++)
+                xe[i] += 1e-4f * sori_rng_uniform(&r, -1.0f, 1.0f);
+            sori_asr_stream_params ep = sori_asr_stream_default_params();
+            ep.mode = SORI_ASR_STREAM_CACHE_AWARE;
+            char ea[4096], eb[4096];
+            int na = 0, nb = 0;
+            if (xe) {
+                run_endpointed(m, &ep, xe, ne, 0, &r, ea, sizeof ea, &na);
+                run_endpointed(m, &ep, xe, ne, 3000, &r, eb, sizeof eb, &nb);
+            }
+            CHECK(xe && strcmp(ea, eb) == 0, "cache-aware endpointed results depend on feeding:\n %s\n %s", ea, eb);
+            CHECK(na >= 2, "%s: only %d utterances: %s", dec ? "CTC" : "RNN-T", na, ea);
+            printf("  %-6s cache-aware with endpointing: %d utterances %s\n", dec ? "CTC" : "RNN-T", na, ea);
+            free(xe);
         }
         /* 10,000 cache-aware stream create/feed/decode/free cycles: the heap ends where it started
          * (the runtime's slab pool holds the caches; a warm-up cycle first) */
