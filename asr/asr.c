@@ -741,34 +741,44 @@ int sori_asr_stream_is_ready(const sori_asr_stream *s)
 
 static sori_status stream_snapshot(const sori_asr_stream *s, sori_asr_result **out, sori_error *err);
 
+/* The current utterance, ended at the oldest pending endpoint: its final
+ * result is queued (when it has text) and the next utterance starts there. */
+static sori_status close_utterance(sori_asr_stream *s, sori_error *err)
+{
+    sori_asr_result *r = NULL;
+    sori_status st = stream_snapshot(s, &r, err);
+    if (st != SORI_OK)
+        return st;
+    r->is_final = 1;
+    r->duration_s = (double)(s->ends[0] - s->utt_start) / s->m->sample_rate;
+    if (r->text[0]) {
+        if (s->n_finals == s->finals_cap) {
+            int cap = s->finals_cap ? 2 * s->finals_cap : 8;
+            sori_asr_result **f = realloc(s->finals, (size_t)cap * sizeof *f);
+            if (!f) {
+                sori_asr_result_free(r);
+                return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+            }
+            s->finals = f;
+            s->finals_cap = cap;
+        }
+        s->finals[s->n_finals++] = r;
+    } else {
+        sori_asr_result_free(r);
+    }
+    s->utt_start = s->ends[0];
+    memmove(s->ends, s->ends + 1, (size_t)(s->n_ends - 1) * sizeof *s->ends);
+    s->n_ends--;
+    return SORI_OK;
+}
+
 /* Finalizes every utterance whose endpoint has been reached by decoding. */
 static sori_status buffered_finalize_ready(sori_asr_stream *s, sori_error *err)
 {
     while (s->n_ends > 0 && s->utt_start + s->next * s->chunk >= s->ends[0]) {
-        sori_asr_result *r = NULL;
-        sori_status st = stream_snapshot(s, &r, err);
+        sori_status st = close_utterance(s, err);
         if (st != SORI_OK)
             return st;
-        r->is_final = 1;
-        r->duration_s = (double)(s->ends[0] - s->utt_start) / s->m->sample_rate;
-        if (r->text[0]) {
-            if (s->n_finals == s->finals_cap) {
-                int cap = s->finals_cap ? 2 * s->finals_cap : 8;
-                sori_asr_result **f = realloc(s->finals, (size_t)cap * sizeof *f);
-                if (!f) {
-                    sori_asr_result_free(r);
-                    return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
-                }
-                s->finals = f;
-                s->finals_cap = cap;
-            }
-            s->finals[s->n_finals++] = r;
-        } else {
-            sori_asr_result_free(r);
-        }
-        s->utt_start = s->ends[0];
-        memmove(s->ends, s->ends + 1, (size_t)(s->n_ends - 1) * sizeof *s->ends);
-        s->n_ends--;
         s->next = 0;
         s->n_frames = 0;
         s->n_toks = 0;
@@ -852,30 +862,9 @@ static sori_status ca_finalize_ready(sori_asr_stream *s, sori_error *err)
 {
     sori_status st = ca_feed(s, err);
     while (st == SORI_OK && s->n_ends > 0 && s->flushed && ca_take(s) == 0) {
-        sori_asr_result *r = NULL;
-        st = stream_snapshot(s, &r, err);
+        st = close_utterance(s, err);
         if (st != SORI_OK)
             return st;
-        r->is_final = 1;
-        r->duration_s = (double)(s->ends[0] - s->utt_start) / s->m->sample_rate;
-        if (r->text[0]) {
-            if (s->n_finals == s->finals_cap) {
-                int cap = s->finals_cap ? 2 * s->finals_cap : 8;
-                sori_asr_result **f = realloc(s->finals, (size_t)cap * sizeof *f);
-                if (!f) {
-                    sori_asr_result_free(r);
-                    return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
-                }
-                s->finals = f;
-                s->finals_cap = cap;
-            }
-            s->finals[s->n_finals++] = r;
-        } else {
-            sori_asr_result_free(r);
-        }
-        s->utt_start = s->ends[0];
-        memmove(s->ends, s->ends + 1, (size_t)(s->n_ends - 1) * sizeof *s->ends);
-        s->n_ends--;
         ca_reset_utterance(s);
         st = sori_conformer_cache_reset(s->cache, err);
         if (st == SORI_OK && s->rnn)

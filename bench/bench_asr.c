@@ -17,114 +17,71 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* --audio MODEL.gguf AUDIO.f32 N_SAMPLES RUNS THREADS: the whole of
- * sori_asr_transcribe (features, encoder, decoding) on 16 kHz samples;
- * prints the median seconds and the text. */
-static int bench_audio(int argc, char **argv)
+/* One utterance through the public API, offline (sori_asr_transcribe) or
+ * through a stream (cache-aware where the model supports it) given all
+ * samples at once and decoded step by step; the caller-owned result. */
+static sori_status api_run(sori_asr_model *m, const float *x, int64_t n, int streaming, sori_asr_result **r,
+                           sori_error *err)
 {
-    if (argc < 7)
-        return 2;
-    int64_t n = atoll(argv[4]);
-    int runs = atoi(argv[5]), threads = atoi(argv[6]);
-    if (n < 1 || runs < 1 || runs > 100 || threads < 1)
-        return 2;
-    sori_runtime_params rp = sori_runtime_default_params();
-    rp.device = SORI_DEVICE_CPU;
-    rp.n_threads = threads;
-    sori_runtime *rt = NULL;
-    sori_asr_model *m = NULL;
-    sori_error err = {0};
-    sori_asr_model_params mp = sori_asr_model_default_params();
-    if (sori_runtime_create(&rp, &rt, &err) != SORI_OK || sori_asr_model_load(rt, argv[2], &mp, &m, &err) != SORI_OK) {
-        fprintf(stderr, "bench_asr: %s\n", err.message);
-        return 1;
-    }
-    float *x = malloc((size_t)n * sizeof(float));
-    FILE *f = fopen(argv[3], "rb");
-    if (!f || fread(x, sizeof(float), (size_t)n, f) != (size_t)n) {
-        fprintf(stderr, "bench_asr: cannot read %lld samples from %s\n", (long long)n, argv[3]);
-        return 1;
-    }
-    fclose(f);
-    double t[100];
-    sori_asr_result *r = NULL;
-    for (int i = -1; i < runs; i++) {
-        sori_asr_result_free(r);
-        r = NULL;
-        double t0 = sori_now_seconds();
-        if (sori_asr_transcribe(m, x, n, 16000, &r, &err) != SORI_OK) {
-            fprintf(stderr, "bench_asr: %s\n", err.message);
-            return 1;
-        }
-        if (i >= 0)
-            t[i] = sori_now_seconds() - t0;
-    }
-    qsort(t, (size_t)runs, sizeof(double), cmp);
-    printf("%.6f %s\n", t[runs / 2], r->text);
-    sori_asr_result_free(r);
-    sori_asr_model_free(m);
-    sori_runtime_free(rt);
-    free(x);
-    return 0;
-}
-
-/* --stream MODEL.gguf AUDIO.f32 N_SAMPLES RUNS THREADS: the streaming API
- * (cache-aware where the model supports it) over 16 kHz samples given at
- * once, decoding every ready step; prints the median seconds of a whole
- * utterance's decoding and the final text. */
-static int bench_stream_api(int argc, char **argv)
-{
-    if (argc < 7)
-        return 2;
-    int64_t n = atoll(argv[4]);
-    int runs = atoi(argv[5]), threads = atoi(argv[6]);
-    if (n < 1 || runs < 1 || runs > 100 || threads < 1)
-        return 2;
-    sori_runtime_params rp = sori_runtime_default_params();
-    rp.device = SORI_DEVICE_CPU;
-    rp.n_threads = threads;
-    sori_runtime *rt = NULL;
-    sori_asr_model *m = NULL;
-    sori_error err = {0};
-    sori_asr_model_params mp = sori_asr_model_default_params();
-    if (sori_runtime_create(&rp, &rt, &err) != SORI_OK || sori_asr_model_load(rt, argv[2], &mp, &m, &err) != SORI_OK) {
-        fprintf(stderr, "bench_asr: %s\n", err.message);
-        return 1;
-    }
-    float *x = malloc((size_t)n * sizeof(float));
-    FILE *f = fopen(argv[3], "rb");
-    if (!f || fread(x, sizeof(float), (size_t)n, f) != (size_t)n) {
-        fprintf(stderr, "bench_asr: cannot read %lld samples from %s\n", (long long)n, argv[3]);
-        return 1;
-    }
-    fclose(f);
-    double t[100];
-    sori_asr_result *r = NULL;
+    if (!streaming)
+        return sori_asr_transcribe(m, x, n, 16000, r, err);
     sori_asr_stream_params sp = sori_asr_stream_default_params();
     sp.endpointing = false;
+    sori_asr_stream *s = NULL;
+    sori_status st = sori_asr_stream_create(m, &sp, &s, err);
+    if (st == SORI_OK)
+        st = sori_asr_stream_accept(s, x, n, 16000, err);
+    if (st == SORI_OK)
+        st = sori_asr_stream_input_finished(s, err);
+    while (st == SORI_OK && sori_asr_stream_is_ready(s))
+        st = sori_asr_decode_ready(m, &s, 1, err);
+    if (st == SORI_OK)
+        st = sori_asr_stream_result(s, r, err);
+    sori_asr_stream_free(s);
+    return st;
+}
+
+/* --audio | --stream MODEL.gguf AUDIO.f32 N_SAMPLES RUNS THREADS: the whole
+ * of recognition (features, encoder, greedy decoding) on 16 kHz samples,
+ * offline or streaming; prints the median seconds and the text. */
+static int bench_api(int argc, char **argv, int streaming)
+{
+    if (argc < 7)
+        return 2;
+    int64_t n = atoll(argv[4]);
+    int runs = atoi(argv[5]), threads = atoi(argv[6]);
+    if (n < 1 || runs < 1 || runs > 100 || threads < 1)
+        return 2;
+    sori_runtime_params rp = sori_runtime_default_params();
+    rp.device = SORI_DEVICE_CPU;
+    rp.n_threads = threads;
+    sori_runtime *rt = NULL;
+    sori_asr_model *m = NULL;
+    sori_error err = {0};
+    sori_asr_model_params mp = sori_asr_model_default_params();
+    if (sori_runtime_create(&rp, &rt, &err) != SORI_OK || sori_asr_model_load(rt, argv[2], &mp, &m, &err) != SORI_OK) {
+        fprintf(stderr, "bench_asr: %s\n", err.message);
+        return 1;
+    }
+    float *x = malloc((size_t)n * sizeof(float));
+    FILE *f = fopen(argv[3], "rb");
+    if (!f || fread(x, sizeof(float), (size_t)n, f) != (size_t)n) {
+        fprintf(stderr, "bench_asr: cannot read %lld samples from %s\n", (long long)n, argv[3]);
+        return 1;
+    }
+    fclose(f);
+    double t[100];
+    sori_asr_result *r = NULL;
     for (int i = -1; i < runs; i++) {
         sori_asr_result_free(r);
         r = NULL;
-        sori_asr_stream *s = NULL;
-        if (sori_asr_stream_create(m, &sp, &s, &err) != SORI_OK) {
-            fprintf(stderr, "bench_asr: %s\n", err.message);
-            return 1;
-        }
         double t0 = sori_now_seconds();
-        sori_status st = sori_asr_stream_accept(s, x, n, 16000, &err);
-        if (st == SORI_OK)
-            st = sori_asr_stream_input_finished(s, &err);
-        while (st == SORI_OK && sori_asr_stream_is_ready(s))
-            st = sori_asr_decode_ready(m, &s, 1, &err);
-        if (st == SORI_OK)
-            st = sori_asr_stream_result(s, &r, &err);
-        if (st != SORI_OK) {
+        if (api_run(m, x, n, streaming, &r, &err) != SORI_OK) {
             fprintf(stderr, "bench_asr: %s\n", err.message);
             return 1;
         }
         if (i >= 0)
             t[i] = sori_now_seconds() - t0;
-        sori_asr_stream_free(s);
     }
     qsort(t, (size_t)runs, sizeof(double), cmp);
     printf("%.6f %s\n", t[runs / 2], r->text);
@@ -137,10 +94,8 @@ static int bench_stream_api(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--audio") == 0)
-        return bench_audio(argc, argv);
-    if (argc > 1 && strcmp(argv[1], "--stream") == 0)
-        return bench_stream_api(argc, argv);
+    if (argc > 1 && (strcmp(argv[1], "--audio") == 0 || strcmp(argv[1], "--stream") == 0))
+        return bench_api(argc, argv, strcmp(argv[1], "--stream") == 0);
     if (argc < 4) {
         fprintf(stderr, "usage: bench_asr MODEL.gguf FEATS.f32 N_FRAMES [RUNS] [THREADS]\n");
         return 2;

@@ -100,35 +100,25 @@ def sherpa(a, m, tmp, gguf, env):
     sori_asr_transcribe on the same 10 s of audio."""
     try:
         import sherpa_onnx
-        import onnx
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from peers import add_onnx_metadata, test_audio, write_tokens
     except ImportError:
         print("sherpa-onnx: not installed (pip install sherpa-onnx); skipped")
         return
     path = os.path.join(tmp, "sherpa.onnx")
     m.export(path)
-    model = onnx.load(path)
     vocab = list(m.decoder.vocabulary)
     meta = {"vocab_size": len(vocab) + 1, "normalize_type": m.cfg.preprocessor.normalize,
             "subsampling_factor": m.cfg.encoder.subsampling_factor, "model_type": "EncDecCTCModel",
             "version": "1", "model_author": "NeMo"}
-    for k, v in meta.items():
-        e = model.metadata_props.add()
-        e.key, e.value = k, str(v)
-    onnx.save(model, path)
+    add_onnx_metadata(path, meta)
     tokens = os.path.join(tmp, "tokens.txt")
-    with open(tokens, "w", encoding="utf-8") as f:
-        for i, t in enumerate(vocab):
-            f.write(f"{'▁' if t == ' ' else t} {i}\n")
-        f.write(f"<blk> {len(vocab)}\n")
+    write_tokens(tokens, vocab)
     rec = sherpa_onnx.OfflineRecognizer.from_nemo_ctc(model=path, tokens=tokens, num_threads=a.threads,
                                                        sample_rate=16000, feature_dim=80,
                                                        decoding_method="greedy_search")
-    rng = np.random.default_rng(1)
     n = a.frames * 160
-    t = np.arange(n) / 16000
-    x = (0.1 * np.sin(2 * np.pi * 220 * t) * np.sin(2 * np.pi * 1.5 * t) + 0.02 * rng.standard_normal(n)).astype(np.float32)
-    xpath = os.path.join(tmp, "x.f32")
-    x.tofile(xpath)
+    x, xpath = test_audio(n, tmp)
     times = []
     for r in range(a.runs + 1):
         st = rec.create_stream()

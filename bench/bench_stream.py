@@ -134,8 +134,9 @@ def sherpa(a, m, tmp, gguf, env, scfg):
     step by step (its own features + encoder + greedy CTC), against sori's
     streaming API on the same audio (bench_asr --stream)."""
     try:
-        import onnx
         import sherpa_onnx
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from peers import add_onnx_metadata, test_audio, write_tokens
     except ImportError:
         print("sherpa-onnx: not installed (pip install sherpa-onnx); skipped")
         return
@@ -149,26 +150,13 @@ def sherpa(a, m, tmp, gguf, env, scfg):
             "cache_last_time_dim1": len(m.encoder.layers), "cache_last_time_dim2": m.encoder.d_model,
             "cache_last_time_dim3": m.encoder.conv_context_size[0], "subsampling_factor": 8,
             "model_type": "EncDecCTCModel", "version": "1", "model_author": "NeMo"}
-    model = onnx.load(path)
-    while len(model.metadata_props):
-        model.metadata_props.pop()
-    for k, v in meta.items():
-        e = model.metadata_props.add()
-        e.key, e.value = k, str(v)
-    onnx.save(model, path)
+    add_onnx_metadata(path, meta)
     tokens = os.path.join(tmp, "tokens.txt")
-    with open(tokens, "w", encoding="utf-8") as f:
-        for i, t in enumerate(m.decoder.vocabulary):
-            f.write(f"{'▁' if t == ' ' else t} {i}\n")
-        f.write(f"<blk> {len(m.decoder.vocabulary)}\n")
+    write_tokens(tokens, list(m.decoder.vocabulary))
     rec = sherpa_onnx.OnlineRecognizer.from_nemo_ctc(tokens=tokens, model=path, num_threads=a.threads,
                                                      sample_rate=16000, feature_dim=80)
-    rng = np.random.default_rng(1)
     n = a.frames * 160
-    t = np.arange(n) / 16000
-    x = (0.1 * np.sin(2 * np.pi * 220 * t) * np.sin(2 * np.pi * 1.5 * t) + 0.02 * rng.standard_normal(n)).astype(np.float32)
-    xpath = os.path.join(tmp, "x.f32")
-    x.tofile(xpath)
+    x, xpath = test_audio(n, tmp)
     times = []
     for r in range(a.runs + 1):
         st = rec.create_stream()

@@ -33,6 +33,9 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_conformer_fixtures import randomize  # noqa: E402  (every parameter and buffer)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "fixtures", "stream")
 SIGNAL = os.path.join(HERE, "..", "tests", "fixtures", "features", "signal.f32")
@@ -54,22 +57,6 @@ def tokenizer(tmp):
         for i in range(sp.get_piece_size()):
             f.write(sp.id_to_piece(i) + "\n")
     return tmp
-
-
-def randomize(model, seed):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.startswith("preprocessor"):
-                continue
-            fan = p.shape[-1] if p.dim() > 1 else 1
-            scale = 0.5 / max(1.0, fan ** 0.5) if p.dim() > 1 else 0.3
-            p.copy_(torch.randn(p.shape, generator=g) * scale + (1.0 if name.endswith("norm_out.weight") else 0.0))
-        for name, b in model.named_buffers():
-            if "running_mean" in name:
-                b.copy_(torch.randn(b.shape, generator=g) * 0.2)
-            elif "running_var" in name:
-                b.copy_(torch.rand(b.shape, generator=g) + 0.5)
 
 
 def hybrid_model(tok_dir, att_context):

@@ -27,6 +27,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cer import edit_distance  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 KEEP = re.compile(r"[^\uac00-\ud7a3 ]+")
@@ -35,16 +38,6 @@ KEEP = re.compile(r"[^\uac00-\ud7a3 ]+")
 def norm(text, spaces):
     t = " ".join(KEEP.sub(" ", text).split())
     return t if spaces else t.replace(" ", "")
-
-
-def edit_distance(a, b):
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-        prev = cur
-    return prev[-1]
 
 
 def transcribe(sori, model, files, threads, stream=False):

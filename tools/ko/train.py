@@ -19,6 +19,7 @@ resumes where it stopped (SIGTERM or Ctrl-C writes a checkpoint first). Learning
 audio seen, loss, lr, wall time) and DIR/logs/dev.tsv (greedy CER on dev).
 """
 import argparse
+import contextlib
 import glob
 import json
 import math
@@ -28,16 +29,18 @@ import signal
 import sys
 import time
 
-import contextlib
-
 import numpy as np
 import torch
 from omegaconf import OmegaConf
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cer import edit_distance  # noqa: E402
 
 
 def autocast(bf16):
     """bf16 matrix products on CPUs that have them (AVX512-BF16, AMX); the CTC loss stays f32."""
     return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
 
 SIZES = {
     # name: d_model, layers, heads, subsampling channels
@@ -160,16 +163,6 @@ def greedy_texts(model, logp, lens):
             prev = t
         out.append(model.tokenizer.ids_to_text(toks) if toks else "")
     return out
-
-
-def edit_distance(a, b):
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-        prev = cur
-    return prev[-1]
 
 
 def evaluate(model, shards, limit=600):
