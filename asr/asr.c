@@ -406,7 +406,8 @@ sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *con
                 st = sori_features_compute(m->fx, x, ns, feats[k], want, &got, err);
             if (st == SORI_OK) {
                 int64_t T = sori_conformer_out_frames(m->enc, valid);
-                const int W = V > sori_conformer_get_info(m->enc).d_model ? V : sori_conformer_get_info(m->enc).d_model;
+                /* CTC log-probs, or the encoder outputs that RNN-T decodes */
+                const int W = m->rnnt ? sori_conformer_get_info(m->enc).d_model : V;
                 if (!(logp[k] = malloc((size_t)T * W * sizeof(float))))
                     st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
                 fin[k] = feats[k];

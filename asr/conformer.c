@@ -161,9 +161,9 @@ static int conv_out(int n, int k, int s, int pad_total)
 /* Padding of the 3x3 stride-2 subsampling convolutions, before and after
  * (time and frequency alike): NeMo's CausalConv2D pads kernel-1 before and
  * stride-1 after; the regular ones 1 and 1. */
+enum { SUB_PAD_AFTER = 1 }; /* stride - 1 (causal) = (kernel - 1) / 2 (regular) */
 static int sub_pad_before(const sori_conformer *m) { return m->causal_sub ? 2 : 1; }
-static int sub_pad_after(const sori_conformer *m) { return 1; (void)m; }
-static int sub_pad_total(const sori_conformer *m) { return sub_pad_before(m) + sub_pad_after(m); }
+static int sub_pad_total(const sori_conformer *m) { return sub_pad_before(m) + SUB_PAD_AFTER; }
 
 static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *ld)
 {
@@ -742,7 +742,7 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
     const int64_t Lc = streaming ? m->scfg.cache_len : 0, Lk = Lc + T, Kc = m->kernel - 1;
     sori_runtime *rt = m->rt;
     ctx_t c = {rt, SORI_OK, err};
-    const int pb = sub_pad_before(m), pa = sub_pad_after(m);
+    const int pb = sub_pad_before(m), pa = SUB_PAD_AFTER;
     int64_t sub_max = (int64_t)B * C * ((t_in + pb + pa) / 2 + 1) * ((F + pb + pa) / 2 + 1);
     int64_t rows = (int64_t)B * T, n_pos = 2 * Lk - 1;
     int64_t conv_rows = streaming ? (int64_t)B * (Kc + T) : rows;
