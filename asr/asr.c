@@ -66,6 +66,8 @@ static sori_status load_features(const sori_gguf *g, const char *path, sori_feat
             p.normalize = SORI_NORM_ALL_FEATURES;
         else if (strcmp(s, "none") == 0 || strcmp(s, "NA") == 0) /* NeMo spells it "NA" */
             p.normalize = SORI_NORM_NONE;
+        else if (strcmp(s, "fixed") == 0) /* NeMo's fixed_mean / fixed_std */
+            p.normalize = SORI_NORM_FIXED;
         else
             return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: features.normalize '%s'", path, s);
     }
@@ -75,6 +77,17 @@ static sori_status load_features(const sori_gguf *g, const char *path, sori_feat
         if (fb->type != SORI_GGML_F32 || fb->n_elements != (int64_t)p.n_mels * (p.n_fft / 2 + 1))
             return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: features.mel_filterbank has the wrong shape", path);
         p.mel_filterbank = fb->data;
+    }
+    if (p.normalize == SORI_NORM_FIXED) {
+        const sori_gguf_tensor *mu = sori_gguf_find_tensor(g, "features.norm_mean");
+        const sori_gguf_tensor *sd = sori_gguf_find_tensor(g, "features.norm_std");
+        if (!mu || !sd || mu->type != SORI_GGML_F32 || sd->type != SORI_GGML_F32 ||
+            mu->n_elements != p.n_mels || sd->n_elements != p.n_mels)
+            return sori_fail(err, SORI_ERR_FORMAT, 0,
+                             "%s: features.normalize 'fixed' needs f32 features.norm_mean and features.norm_std of n_mels values",
+                             path);
+        p.norm_mean = mu->data;
+        p.norm_std = sd->data;
     }
     if (win) {
         if (win->type != SORI_GGML_F32 || win->n_elements != p.win_length)

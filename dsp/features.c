@@ -40,6 +40,7 @@ struct sori_features {
     float *window;   /* frame_len values (NeMo: zero outside the centred window) */
     float *mel;      /* n_mels x n_bins */
     int *mel_lo, *mel_hi; /* non-zero range of each filter, [lo, hi) */
+    float *norm_mean, *norm_std; /* SORI_NORM_FIXED, n_mels each */
 };
 
 /* Per-thread working memory for one frame at a time. */
@@ -229,8 +230,18 @@ static sori_status check_params(const sori_feature_params *p, sori_error *err)
         return BAD("unknown window %d", (int)p->window);
     if (!(p->dither >= 0.0f) || !isfinite(p->dither))
         return BAD("dither must be >= 0");
-    if ((unsigned)p->normalize > SORI_NORM_ALL_FEATURES)
+    if ((unsigned)p->normalize > SORI_NORM_FIXED)
         return BAD("unknown normalization %d", (int)p->normalize);
+    if (p->normalize == SORI_NORM_FIXED) {
+        if (p->kind != SORI_FEAT_NEMO)
+            return BAD("fixed normalization is for NeMo features");
+        if (!p->norm_mean || !p->norm_std)
+            return BAD("fixed normalization needs norm_mean and norm_std");
+        for (int i = 0; i < p->n_mels; i++)
+            if (!isfinite(p->norm_mean[i]) || !(p->norm_std[i] > 0.0f) || !isfinite(p->norm_std[i]))
+                return BAD("fixed normalization: bin %d mean %g std %g (need finite, std > 0)", i,
+                           p->norm_mean[i], p->norm_std[i]);
+    }
     double nyquist = p->sample_rate_hz / 2.0;
     double high = p->high_freq_hz > 0 ? p->high_freq_hz : nyquist + p->high_freq_hz;
     if (!(p->low_freq_hz >= 0.0f) || !(high > p->low_freq_hz) || high > nyquist)
@@ -278,6 +289,19 @@ sori_status sori_features_create(const sori_feature_params *params, sori_feature
     fx->p = *params;
     fx->p.mel_filterbank = NULL;
     fx->p.window_values = NULL;
+    fx->p.norm_mean = fx->p.norm_std = NULL;
+    if (params->normalize == SORI_NORM_FIXED) {
+        fx->norm_mean = malloc((size_t)params->n_mels * sizeof(float));
+        fx->norm_std = malloc((size_t)params->n_mels * sizeof(float));
+        if (!fx->norm_mean || !fx->norm_std) {
+            sori_features_free(fx);
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "features: out of memory");
+        }
+        memcpy(fx->norm_mean, params->norm_mean, (size_t)params->n_mels * sizeof(float));
+        memcpy(fx->norm_std, params->norm_std, (size_t)params->n_mels * sizeof(float));
+        fx->p.norm_mean = fx->norm_mean;
+        fx->p.norm_std = fx->norm_std;
+    }
     const sori_feature_params *p = &fx->p;
     const double nyquist = p->sample_rate_hz / 2.0;
     const double high = p->high_freq_hz > 0 ? p->high_freq_hz : nyquist + p->high_freq_hz;
@@ -380,6 +404,8 @@ void sori_features_free(sori_features *fx)
     free(fx->mel);
     free(fx->mel_lo);
     free(fx->mel_hi);
+    free(fx->norm_mean);
+    free(fx->norm_std);
     free(fx);
 }
 
@@ -563,12 +589,22 @@ static void compute_frame(const sori_features *fx, work_t *w, const float *buf, 
         log_row(mel_out, p->n_mels, p->log_guard, 1);
 }
 
-/* NeMo's per-utterance normalization over `valid` frames (std with n-1,
+/* NeMo's fixed_mean / fixed_std, one frame */
+static void normalize_fixed(const sori_features *fx, float *row)
+{
+    for (int d = 0; d < fx->dim; d++)
+        row[d] = (row[d] - fx->norm_mean[d]) / fx->norm_std[d];
+}
+
+/* NeMo's normalization over `valid` frames (per utterance: std with n-1,
  * plus 1e-5, as nemo's normalize_batch). */
 static void normalize(const sori_features *fx, float *f, int64_t valid)
 {
     const int D = fx->dim;
-    if (fx->p.normalize == SORI_NORM_PER_FEATURE) {
+    if (fx->p.normalize == SORI_NORM_FIXED) {
+        for (int64_t t = 0; t < valid; t++)
+            normalize_fixed(fx, f + t * D);
+    } else if (fx->p.normalize == SORI_NORM_PER_FEATURE) {
         for (int d = 0; d < D; d++) {
             double mean = 0, var = 0;
             for (int64_t t = 0; t < valid; t++)
@@ -818,9 +854,9 @@ sori_status sori_feature_stream_create(const sori_features *fx, sori_feature_str
     if (!fx || !out)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "feature stream: NULL argument");
     *out = NULL;
-    if (fx->p.normalize != SORI_NORM_NONE)
+    if (fx->p.normalize != SORI_NORM_NONE && fx->p.normalize != SORI_NORM_FIXED)
         return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
-                         "feature stream: per-utterance normalization cannot stream (use NONE)");
+                         "feature stream: per-utterance normalization cannot stream (use NONE or FIXED)");
     sori_feature_stream *s = calloc(1, sizeof *s);
     if (!s)
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "feature stream: out of memory");
@@ -904,6 +940,8 @@ static sori_status produce(sori_feature_stream *s, sori_error *err)
         if (st != SORI_OK)
             return st;
         compute_frame(fx, &s->w, s->buf, 1.0f, s->base, total, first, row);
+        if (fx->p.normalize == SORI_NORM_FIXED)
+            normalize_fixed(fx, row);
         s->next_frame++;
     }
     /* keep from the first sample the next frame can touch (reflection at the

@@ -29,6 +29,9 @@ static int window_of(const char *v)
     return -1;
 }
 
+/* The FIXED configuration's per-bin mean and std, as tools/gen_feature_fixtures.py's fixed_norm */
+static float fixed_mean[512], fixed_std[512];
+
 static int apply(sori_feature_params *p, const char *key, const char *v)
 {
     double d = atof(v);
@@ -48,7 +51,14 @@ static int apply(sori_feature_params *p, const char *key, const char *v)
     if (strcmp(key, "normalize") == 0) {
         p->normalize = strcmp(v, "PER_FEATURE") == 0    ? SORI_NORM_PER_FEATURE
                        : strcmp(v, "ALL_FEATURES") == 0 ? SORI_NORM_ALL_FEATURES
+                       : strcmp(v, "FIXED") == 0        ? SORI_NORM_FIXED
                                                         : SORI_NORM_NONE;
+        for (int i = 0; i < 512; i++) {
+            fixed_mean[i] = (float)(-9.0 + 0.03 * i);
+            fixed_std[i] = (float)(2.5 + 0.02 * i);
+        }
+        p->norm_mean = fixed_mean;
+        p->norm_std = fixed_std;
         return 1;
     }
     return 0;
@@ -153,7 +163,7 @@ static void test_fixtures(sori_rng *r)
             printf("  %-24s %4lld x %-3lld max abs error %.2e\n", name, frames, dim, mx);
             n_cases++;
         }
-        if (p.normalize == SORI_NORM_NONE && got > 0) {
+        if ((p.normalize == SORI_NORM_NONE || p.normalize == SORI_NORM_FIXED) && got > 0) {
             int64_t valid = got;
             if (p.kind == SORI_FEAT_NEMO)
                 valid = n / p.hop_length; /* streams give the valid frames, no pad_to */
@@ -253,6 +263,28 @@ static void test_misuse(void)
     p = sori_feature_default_params(SORI_FEAT_NEMO);
     p.win_length = 600;
     CHECK_STATUS(sori_features_create(&p, &fx, &err), SORI_ERR_INVALID_ARG);
+    /* fixed normalization: both arrays, finite, std > 0, NeMo only */
+    float mu[64] = {0}, sd[64];
+    for (int i = 0; i < 64; i++)
+        sd[i] = 1.0f;
+    p = sori_feature_default_params(SORI_FEAT_NEMO);
+    p.normalize = SORI_NORM_FIXED;
+    p.norm_mean = mu;
+    CHECK_STATUS(sori_features_create(&p, &fx, &err), SORI_ERR_INVALID_ARG);
+    CHECK(strstr(err.message, "norm_std") != NULL, "names norm_std: %s", err.message);
+    p.norm_std = sd;
+    sd[17] = 0.0f;
+    CHECK_STATUS(sori_features_create(&p, &fx, &err), SORI_ERR_INVALID_ARG);
+    CHECK(strstr(err.message, "bin 17") != NULL, "names the bin: %s", err.message);
+    sd[17] = 1.0f;
+    mu[3] = NAN;
+    CHECK_STATUS(sori_features_create(&p, &fx, &err), SORI_ERR_INVALID_ARG);
+    mu[3] = 0.0f;
+    CHECK_STATUS(sori_features_create(&p, &fx, &err), SORI_OK);
+    sd[0] = -1.0f; /* copied at creation: the caller's arrays may change */
+    CHECK(fx && sori_features_params(fx).norm_std[0] == 1.0f, "fixed normalization copied");
+    sori_features_free(fx);
+    fx = NULL;
     p = sori_feature_default_params(SORI_FEAT_NEMO);
     CHECK_STATUS(sori_features_create(&p, &fx, &err), SORI_OK);
     sori_feature_stream *s = NULL;

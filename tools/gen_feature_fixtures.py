@@ -78,9 +78,15 @@ NEMO = [
     ("nemo_none_pad16", dict(n_mels=64, normalize="NONE", pad_to=16)),
     ("nemo_allfeat_hamming", dict(n_mels=80, normalize="ALL_FEATURES", window="HAMMING",
                                   low_freq_hz=60.0, high_freq_hz=7600.0)),
+    ("nemo_fixed", dict(n_mels=80, normalize="FIXED")),
     ("nemo_8k", dict(sample_rate_hz=8000, n_mels=40, n_fft=256, win_length=200, hop_length=80,
                      normalize="NONE")),
 ]
+
+
+def fixed_norm(n):
+    """The FIXED configuration's per-bin mean and std (tests/test_features.c uses the same formula)."""
+    return [-9.0 + 0.03 * i for i in range(n)], [2.5 + 0.02 * i for i in range(n)]
 
 
 def nemo_features(x, p):
@@ -89,7 +95,8 @@ def nemo_features(x, p):
     rate = p.get("sample_rate_hz", 16000)
     win = p.get("win_length", 400)
     hop = p.get("hop_length", 160)
-    norm = {"PER_FEATURE": "per_feature", "ALL_FEATURES": "all_features", "NONE": "None"}[p["normalize"]]
+    norm = {"PER_FEATURE": "per_feature", "ALL_FEATURES": "all_features", "NONE": "None",
+            "FIXED": {"fixed_mean": fixed_norm(p["n_mels"])[0], "fixed_std": fixed_norm(p["n_mels"])[1]}}[p["normalize"]]
     pre = AudioToMelSpectrogramPreprocessor(
         sample_rate=rate, window_size=win / rate, window_stride=hop / rate,
         n_fft=p.get("n_fft", 512), features=p["n_mels"], dither=0.0,

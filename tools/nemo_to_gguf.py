@@ -188,6 +188,15 @@ def main():
     meta["blank_id"] = len(labels)  # ConvASRDecoder: the blank is the last class
     # features
     feat_norm = pre.get("normalize", "per_feature")
+    fixed_norm = None
+    if hasattr(feat_norm, "keys"):  # NeMo's {fixed_mean: [...], fixed_std: [...]}
+        if "fixed_mean" not in feat_norm or "fixed_std" not in feat_norm:
+            die(f"features.normalize {dict(feat_norm)} is not supported (only fixed_mean/fixed_std)")
+        fixed_norm = (np.asarray(list(feat_norm["fixed_mean"]), np.float32).reshape(-1),
+                      np.asarray(list(feat_norm["fixed_std"]), np.float32).reshape(-1))
+        if fixed_norm[0].size != int(pre.get("features", 64)) or fixed_norm[1].size != fixed_norm[0].size:
+            die("fixed_mean / fixed_std must have one value per mel bin")
+        feat_norm = "fixed"
     meta.update({
         "features.kind": "nemo",
         "features.sample_rate": int(pre.get("sample_rate", 16000)),
@@ -213,6 +222,8 @@ def main():
             arr = arr.astype(np.float16)
         tensors[name] = arr
 
+    if fixed_norm is not None:
+        tensors["features.norm_mean"], tensors["features.norm_std"] = fixed_norm
     if "preprocessor.featurizer.window" in sd:
         tensors["features.window"] = sd["preprocessor.featurizer.window"].float().numpy()
     if "preprocessor.featurizer.fb" in sd:

@@ -50,6 +50,8 @@ typedef enum sori_feature_norm {
     SORI_NORM_NONE = 0,     /* the only choice for streaming */
     SORI_NORM_PER_FEATURE,  /* NeMo: each bin to zero mean, unit std over the utterance */
     SORI_NORM_ALL_FEATURES, /* NeMo: one mean/std over all bins and frames */
+    SORI_NORM_FIXED,        /* NeMo fixed_mean/fixed_std: each bin (x - mean) / std with
+                               stored values (NeMo features only); streams */
 } sori_feature_norm;
 
 typedef struct sori_feature_params {
@@ -90,6 +92,10 @@ typedef struct sori_feature_params {
      * mel scale and norm, as librosa.filters.mel). */
     const float *mel_filterbank;
     const float *window_values;
+    /* SORI_NORM_FIXED: n_mels means and n_mels standard deviations (> 0),
+     * copied at creation. */
+    const float *norm_mean;
+    const float *norm_std;
 } sori_feature_params;
 
 SORI_API sori_feature_params sori_feature_default_params(sori_feature_kind kind);
@@ -137,7 +143,8 @@ SORI_API sori_status sori_features_compute_batch(sori_runtime *rt, int stream,
 
 typedef struct sori_feature_stream sori_feature_stream;
 
-/* SORI_ERR_UNSUPPORTED when the extractor normalizes per utterance. The
+/* SORI_ERR_UNSUPPORTED when the extractor normalizes per utterance (NONE
+ * and FIXED stream). The
  * extractor must outlive the stream. */
 SORI_API sori_status sori_feature_stream_create(const sori_features *fx, sori_feature_stream **out,
                                                 sori_error *err);
