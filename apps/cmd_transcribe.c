@@ -24,6 +24,10 @@ typedef enum { FMT_TEXT, FMT_JSON, FMT_TSV, FMT_SRT, FMT_VTT } out_format;
 
 #define CHANNEL_EACH (-2)
 
+#ifndef SORI_DEFAULT_MODEL /* set by CMake, with the directories it is looked up in */
+#define SORI_DEFAULT_MODEL "ko-fastconformer-ctc.gguf"
+#endif
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -34,7 +38,8 @@ static void usage(void)
             "Transcribes audio files (any format sori decodes; directories are searched\n"
             "for audio files; - reads one file from standard input). Output goes to\n"
             "standard output, or to DIR/NAME.{txt,json,tsv,srt,vtt} with -o. The model\n"
-            "is --model, else $SORI_MODEL. A bad file is reported and skipped; the exit\n"
+            "is --model, else $SORI_MODEL, else the bundled Korean model\n"
+            "(data/" SORI_DEFAULT_MODEL "). A bad file is reported and skipped; the exit\n"
             "status is 1 if any failed. --decoder picks the head of a hybrid RNN-T+CTC\n"
             "model (auto: RNN-T where there is one). --stream decodes through the\n"
             "streaming API in 100 ms packets (cache-aware where the model supports it)\n"
@@ -399,6 +404,22 @@ static void write_cues(FILE *f, const transcript *t, out_format fmt, int *cue)
 
 /* ---- the command ---------------------------------------------------------------------- */
 
+/* The bundled model: the source tree's data/ (running from a build tree),
+ * else the installed data directory. NULL when neither has it. */
+static const char *default_model(void)
+{
+#ifdef SORI_SOURCE_DATA_DIR
+    static char path[4096];
+    const char *dirs[] = {SORI_SOURCE_DATA_DIR, SORI_INSTALL_DATA_DIR};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dirs[i], SORI_DEFAULT_MODEL);
+        if (access(path, R_OK) == 0)
+            return path;
+    }
+#endif
+    return NULL;
+}
+
 int cmd_transcribe(int argc, char **argv)
 {
     const char *model_path = getenv("SORI_MODEL"), *out_dir = NULL;
@@ -486,9 +507,10 @@ int cmd_transcribe(int argc, char **argv)
         usage();
         goto done;
     }
-    if (!model_path) {
-        fprintf(stderr, "sori transcribe: no model: pass --model M.gguf or set SORI_MODEL (sori has no "
-                        "bundled Korean model yet; convert a NeMo checkpoint with tools/nemo_to_gguf.py)\n");
+    if (!model_path && !(model_path = default_model())) {
+        fprintf(stderr, "sori transcribe: no model: pass --model M.gguf or set SORI_MODEL (the bundled "
+                        "Korean model, data/%s, is neither in the source tree nor installed)\n",
+                SORI_DEFAULT_MODEL);
         goto done;
     }
     if (in.n == 0) {

@@ -40,8 +40,9 @@ if "$sori" features --help >/dev/null 2>&1; then
   # sori transcribe with the golden fixture model (random weights: the text is
   # meaningless, the structure is what is checked)
   model=$(dirname "$0")/fixtures/conformer/ctc_striding4.gguf
-  expect 2 "transcribe without a model" -- env -u SORI_MODEL "$sori" transcribe "$wav"
-  grep -q "no model" "$tmp/out" && ok || bad "transcribe: says there is no model"
+  expect 1 "transcribe with a missing model" -- "$sori" transcribe --model "$tmp/none.gguf" "$wav"
+  grep -q "none.gguf" "$tmp/out" && ok || bad "transcribe: names the missing model"
+  expect 1 "transcribe with a missing SORI_MODEL" -- env SORI_MODEL="$tmp/none.gguf" "$sori" transcribe "$wav"
   expect 0 "transcribe text" -- "$sori" transcribe --model "$model" "$wav"
   [ "$(wc -l <"$tmp/out")" -eq 1 ] && ok || bad "transcribe text: one line"
   expect 0 "transcribe json" -- "$sori" transcribe --model "$model" --format json --channel each "$wav"
