@@ -15,7 +15,7 @@ WORK=${1:?usage: recipe.sh WORK_DIR [HOURS]}
 HOURS=${2:-6}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=${PYTHON:-python3}
-SHARDS=${SORI_KO_SHARDS:-80}   # x 2000 utterances (about 2.3 h of audio each)
+SHARDS=${SORI_KO_SHARDS:-40}   # x 2000 utterances (about 2.3 h of audio each)
 mkdir -p "$WORK/logs"
 
 [ -f "$WORK/text/train.tsv" ] || "$PY" "$HERE/text.py" --out "$WORK/text"
@@ -29,6 +29,6 @@ half=$((SHARDS / 2))
 "$PY" -W ignore "$HERE/synth.py" feats --text "$WORK/text/train.tsv" --out "$WORK/feats" --shards $half:$SHARDS \
     > "$WORK/logs/synth_1.log" 2>&1 &
 wait
-"$PY" -W ignore "$HERE/train.py" train --work "$WORK" --hours-budget "$HOURS" 2>&1 | tee -a "$WORK/logs/train_run.log"
+"$PY" -W ignore "$HERE/train.py" train --work "$WORK" --size s --bf16 --easy-steps 2000 --hours-budget "$HOURS" 2>&1 | tee -a "$WORK/logs/train_run.log"
 "$PY" -W ignore "$HERE/train.py" export --work "$WORK" --out "$WORK/ko-fastconformer-ctc.gguf" --f16
 "$PY" "$HERE/eval.py" --model "$WORK/ko-fastconformer-ctc.gguf" --work "$WORK"

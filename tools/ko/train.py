@@ -51,17 +51,40 @@ SIZES = {
 ATT_CONTEXT = [56, 3]  # chunked_limited: 4-frame (320 ms) chunks, 14 chunks of left context
 
 
-def model_config(tok_dir, size):
+def feature_stats(work, shards=4):
+    """Per-bin mean and standard deviation of the training features (the first few shards),
+    cached in DIR/feats/stats.json. The model normalizes with them (NeMo's fixed_mean /
+    fixed_std), which, unlike per-utterance normalization, works the same when streaming;
+    unnormalized log-mels (mean -11.7, std 3.8 here) left CTC on its blank plateau."""
+    path = os.path.join(work, "feats", "stats.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    s = s2 = n = 0
+    for p in sorted(glob.glob(os.path.join(work, "feats", "shard_*.npz")))[:shards]:
+        f = np.load(p)["feats"].astype(np.float64)
+        s, s2, n = s + f.sum(0), s2 + (f * f).sum(0), n + len(f)
+    mean = s / n
+    std = np.sqrt(np.maximum(s2 / n - mean * mean, 1e-10))
+    st = {"mean": [round(float(v), 5) for v in mean], "std": [round(float(v), 5) for v in std], "frames": int(n)}
+    with open(path + ".tmp", "w") as f:
+        json.dump(st, f)
+    os.replace(path + ".tmp", path)
+    return st
+
+
+def model_config(tok_dir, size, stats):
     d, layers, heads, ch = SIZES[size]
     return OmegaConf.create({
         "sample_rate": 16000,
         "tokenizer": {"dir": tok_dir, "type": "bpe"},
         "preprocessor": {"_target_": "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor",
-                         "sample_rate": 16000, "normalize": "NA", "window_size": 0.025, "window_stride": 0.01,
+                         "sample_rate": 16000,
+                         "normalize": {"fixed_mean": stats["mean"], "fixed_std": stats["std"]}, "window_size": 0.025, "window_stride": 0.01,
                          "window": "hann", "features": 80, "n_fft": 512, "log": True, "frame_splicing": 1,
                          "dither": 0.0, "pad_to": 0, "pad_value": 0.0},
         "spec_augment": {"_target_": "nemo.collections.asr.modules.SpectrogramAugmentation",
-                         "freq_masks": 2, "time_masks": 4, "freq_width": 20, "time_width": 0.05},
+                         "freq_masks": 2, "time_masks": 2, "freq_width": 20, "time_width": 0.05},
         "encoder": {"_target_": "nemo.collections.asr.modules.ConformerEncoder", "feat_in": 80,
                     "feat_out": -1, "n_layers": layers, "d_model": d, "subsampling": "dw_striding",
                     "subsampling_factor": 8, "subsampling_conv_channels": ch, "causal_downsampling": True,
@@ -76,17 +99,41 @@ def model_config(tok_dir, size):
     })
 
 
+def init_subsampling(model):
+    """He initialization of the subsampling convolutions (zero biases). With PyTorch's default
+    init every conv stage halves the input's variation while the biases stay, so the encoder
+    starts with a residual stream that is ~99 % a constant vector; training then collapsed to an
+    input-independent output (the token prior) within a few hundred steps."""
+    for mod in model.encoder.pre_encode.modules():
+        if isinstance(mod, torch.nn.Conv2d):
+            fan_in = mod.weight[0].numel()
+            torch.nn.init.normal_(mod.weight, 0.0, math.sqrt(2.0 / fan_in))
+            torch.nn.init.zeros_(mod.bias)
+        elif isinstance(mod, torch.nn.Linear):
+            torch.nn.init.xavier_uniform_(mod.weight)
+            torch.nn.init.zeros_(mod.bias)
+
+
 def build(work, size):
     import logging
     logging.getLogger("nemo_logger").setLevel(logging.ERROR)
     from nemo.collections.asr.models import EncDecCTCModelBPE
-    return EncDecCTCModelBPE(cfg=model_config(os.path.join(work, "tok"), size))
+    return EncDecCTCModelBPE(cfg=model_config(os.path.join(work, "tok"), size, feature_stats(work)))
+
+
+def is_easy(frames, meta):
+    """The curriculum's first phase: at most 4 s, no reverberation, no noise louder than 10 dB SNR
+    (telephone channels allowed). CTC leaves its all-blank plateau far sooner on these."""
+    m = json.loads(meta) if meta else {}
+    return frames <= 400 and "reverb" not in m and m.get("noise", 99) >= 10 and m.get("babble", 99) >= 10
 
 
 class Shards:
     """Utterances from feats shards, a few shards at a time, in length-bucketed batches."""
 
-    def __init__(self, pattern, tokenizer, frames, seed):
+    def __init__(self, pattern, tokenizer, frames, seed, stats):
+        self.mean = np.array(stats["mean"], np.float32)
+        self.std = np.array(stats["std"], np.float32)
         self.pattern = pattern
         self.tok = tokenizer
         self.frames = frames
@@ -96,15 +143,18 @@ class Shards:
         return sorted(glob.glob(self.pattern))
 
     @staticmethod
-    def load(path):
+    def load(path, easy=False):
         z = np.load(path)
         lens = z["lens"]
         offs = np.concatenate([[0], np.cumsum(lens)])
         feats = z["feats"]
-        return [(feats[offs[i]:offs[i + 1]], str(t)) for i, t in enumerate(z["texts"])]
+        metas = z["meta"] if "meta" in z.files else [""] * len(lens)
+        return [(feats[offs[i]:offs[i + 1]], str(t)) for i, t in enumerate(z["texts"])
+                if not easy or is_easy(int(lens[i]), str(metas[i]))]
 
-    def batches(self, epoch, group=4, skip=0):
-        """Batches of the epoch, the first `skip` passed over without building them (resuming)."""
+    def batches(self, epoch, group=4, skip=0, easy=False):
+        """Batches of the epoch, the first `skip` passed over without building them (resuming);
+        `easy`: only short, mildly degraded utterances (the curriculum's first phase)."""
         files = self.files()
         rng = random.Random(self.seed * 1000 + epoch)
         rng.shuffle(files)
@@ -112,7 +162,7 @@ class Shards:
             utts = []
             for p in files[g:g + group]:
                 try:
-                    utts += self.load(p)
+                    utts += self.load(p, easy)
                 except Exception as e:  # a shard being written or damaged: skip it, say so
                     print(f"skipping {p}: {e}", file=sys.stderr)
             utts.sort(key=lambda u: len(u[0]))
@@ -140,10 +190,15 @@ class Shards:
         U = max(1, max(len(y) for y in ys))
         y = torch.zeros(len(b), U, dtype=torch.long)
         for i, (f, _) in enumerate(b):
-            x[i, :, :len(f)] = torch.from_numpy(f.astype(np.float32)).T
+            x[i, :, :len(f)] = torch.from_numpy((f.astype(np.float32) - self.mean) / self.std).T
             y[i, :len(ys[i])] = torch.tensor(ys[i])
         yl = torch.tensor([len(v) for v in ys])
         return x, xl, y, yl, [t for _, t in b]
+
+
+def ctc(logp, el, y, yl):
+    return torch.nn.functional.ctc_loss(logp.float().transpose(0, 1), y, el, yl, blank=logp.shape[-1] - 1,
+                                        reduction="mean", zero_infinity=True)
 
 
 def lr_at(step, peak, warmup):
@@ -182,9 +237,55 @@ def evaluate(model, shards, limit=600):
     return errs / max(chars, 1), n
 
 
-def save_ckpt(path, model, opt, state):
+JAMO = (19, 21, 28)  # onsets, vowels, codas (no coda = 0) of a Hangul syllable
+
+
+class JamoHeads(torch.nn.Module):
+    """Training-only auxiliary CTC heads on encoder layers: the syllable sequence factorized into
+    its onset, vowel and coda (19 / 21 / 28 classes + blank, one label per syllable each). With
+    3,000 sentence pieces the main CTC head first learns only their prior, and the encoder drifts
+    to an input-independent output; these small, frequent, acoustically plain classes keep the
+    encoder tied to the sound until the main head follows. Not exported: the model stays NeMo's."""
+
+    def __init__(self, d, layers):
+        super().__init__()
+        self.layers = layers
+        self.heads = torch.nn.ModuleList(torch.nn.Linear(d, n + 1) for _ in layers for n in JAMO)
+
+    @staticmethod
+    def targets(texts):
+        seqs = [[], [], []]
+        for t in texts:
+            codes = [ord(c) - 0xAC00 for c in t if 0xAC00 <= ord(c) <= 0xD7A3]
+            seqs[0].append([c // 588 for c in codes])
+            seqs[1].append([(c % 588) // 28 for c in codes])
+            seqs[2].append([c % 28 for c in codes])
+        out = []
+        for seq in seqs:
+            U = max(1, max(len(v) for v in seq))
+            y = torch.zeros(len(seq), U, dtype=torch.long)
+            for i, v in enumerate(seq):
+                y[i, :len(v)] = torch.tensor(v, dtype=torch.long)
+            out.append((y, torch.tensor([len(v) for v in seq])))
+        return out
+
+    def loss(self, outs, el, texts):
+        tg = self.targets(texts)
+        total, k = 0.0, 0
+        for j, layer in enumerate(self.layers):
+            h = outs[layer].float()
+            for q in range(3):
+                lp = torch.log_softmax(self.heads[3 * j + q](h), dim=-1)
+                y, yl = tg[q]
+                total = total + ctc(lp, el, y, yl)
+                k += 1
+        return total / k
+
+
+def save_ckpt(path, model, opt, state, aux=None):
     tmp = path + ".tmp"
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state}, tmp)
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state,
+                "aux": aux.state_dict() if aux is not None else None}, tmp)
     os.replace(tmp, path)
 
 
@@ -196,21 +297,28 @@ def cmd_train(a):
     os.makedirs(ck_dir, exist_ok=True)
     os.makedirs(log_dir, exist_ok=True)
     model = build(a.work, a.size)
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.98), weight_decay=1e-3)
+    aux = JamoHeads(SIZES[a.size][0], a.jamo_layers)
+    opt = torch.optim.AdamW(list(model.parameters()) + list(aux.parameters()), lr=a.lr, betas=(0.9, 0.98),
+                            weight_decay=1e-3)
     state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "hours": 0.0, "wall": 0.0, "size": a.size}
+    init_subsampling(model)
     last = os.path.join(ck_dir, "last.pt")
     if os.path.exists(last):
         ck = torch.load(last, map_location="cpu", weights_only=False)
         if ck["state"].get("size", a.size) != a.size:
             sys.exit(f"train.py: {last} is size {ck['state']['size']}, not {a.size}")
         model.load_state_dict(ck["model"])
+        if ck.get("aux"):
+            aux.load_state_dict(ck["aux"])
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
         print(f"resumed at step {state['step']}, {state['hours']:.1f} h seen", flush=True)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model {a.size}: {n_params / 1e6:.2f} M parameters", flush=True)
-    train = Shards(os.path.join(a.work, "feats", "shard_*.npz"), model.tokenizer, a.frames, a.seed)
-    dev = Shards(os.path.join(a.work, "devfeats", "shard_*.npz"), model.tokenizer, a.frames, a.seed)
+    train = Shards(os.path.join(a.work, "feats", "shard_*.npz"), model.tokenizer, a.frames, a.seed,
+                   feature_stats(a.work))
+    dev = Shards(os.path.join(a.work, "devfeats", "shard_*.npz"), model.tokenizer, a.frames, a.seed,
+                   feature_stats(a.work))
     model.train()
     tlog = open(os.path.join(log_dir, "train.tsv"), "a")
     dlog = open(os.path.join(log_dir, "dev.tsv"), "a")
@@ -221,27 +329,52 @@ def cmd_train(a):
     stop = {"now": False}  # SIGTERM / SIGINT: checkpoint after this step, then exit
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.update(now=True))
+    spec_augment = model.spec_augmentation
+    inter = {}  # InterCTC: outputs of the listed encoder layers, captured by hooks
+    for i in sorted(set(a.interctc_layers) | set(a.jamo_layers)):
+        model.encoder.layers[i - 1].register_forward_hook(
+            lambda mod, inp, out, i=i: inter.__setitem__(i, out if torch.is_tensor(out) else out[0]))
     while True:
         k = 0
-        for batch in train.batches(state["epoch"], skip=state["batch_in_epoch"]):
+        easy = state["step"] < a.easy_steps
+        model.spec_augmentation = None if easy else spec_augment  # no SpecAugment in the easy phase
+        if easy:  # the easy phase draws from the whole set in an order of its own, from any step
+            batches = train.batches(10000 + state["step"], easy=True)
+        else:
+            batches = train.batches(state["epoch"], skip=state["batch_in_epoch"])
+        for batch in batches:
+            if easy and state["step"] >= a.easy_steps:
+                break
             k += 1
             if batch is None:
                 continue  # resume inside an epoch
-            x, xl, y, yl, _ = batch
+            x, xl, y, yl, texts = batch
             lr = lr_at(state["step"] + 1, a.lr, a.warmup)
             for g in opt.param_groups:
                 g["lr"] = lr
+            inter.clear()
             with autocast(a.bf16):
                 logp, el, _ = model.forward(processed_signal=x, processed_signal_length=xl)
-            loss = torch.nn.functional.ctc_loss(logp.float().transpose(0, 1), y, el, yl, blank=logp.shape[-1] - 1,
-                                                reduction="mean", zero_infinity=True)
+                inter_logp = [model.decoder(encoder_output=h.transpose(1, 2))
+                              for i, h in sorted(inter.items()) if i in a.interctc_layers]
+            loss = ctc(logp, el, y, yl)
+            total = loss
+            if inter_logp:  # InterCTC: the same head on intermediate layers (training only)
+                li = sum(ctc(lp, el, y, yl) for lp in inter_logp) / len(inter_logp)
+                total = (1 - a.interctc_weight) * loss + a.interctc_weight * li
+            if a.jamo_layers:
+                jl = aux.loss(inter, el, texts)
+                total = total + a.jamo_weight * jl
+                if state["step"] % 20 == 0:
+                    print(f"step {state['step']} ctc {loss.item():.3f} jamo {jl.item():.3f}", flush=True)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            total.backward()
+            gn = torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(aux.parameters()), 5.0)
             if torch.isfinite(gn):
                 opt.step()
             state["step"] += 1
-            state["batch_in_epoch"] = k
+            if not easy:
+                state["batch_in_epoch"] = k
             state["hours"] += float(xl.sum()) / 100 / 3600
             state["wall"] = wall0 + time.time() - t_start
             if state["step"] % 20 == 0:
@@ -249,7 +382,7 @@ def cmd_train(a):
                 tlog.flush()
             now = time.time()
             if now - last_ck > a.ckpt_minutes * 60:
-                save_ckpt(last, model, opt, state)
+                save_ckpt(last, model, opt, state, aux)
                 last_ck = now
             if now - last_eval > a.eval_minutes * 60:
                 cer, n = evaluate(model, dev)
@@ -259,12 +392,14 @@ def cmd_train(a):
                       flush=True)
                 last_eval = time.time()
             if (stop_at and now > stop_at) or stop["now"]:
-                save_ckpt(last, model, opt, state)
+                save_ckpt(last, model, opt, state, aux)
                 print(f"stopped at step {state['step']}, checkpoint written", flush=True)
                 return
+        if easy:
+            continue
         state["epoch"] += 1
         state["batch_in_epoch"] = 0
-        save_ckpt(last, model, opt, state)
+        save_ckpt(last, model, opt, state, aux)
 
 
 def cmd_bench(a):
@@ -273,7 +408,8 @@ def cmd_bench(a):
         model = build(a.work, size)
         model.train()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-        train = Shards(os.path.join(a.work, "feats", "shard_*.npz"), model.tokenizer, a.frames, a.seed)
+        train = Shards(os.path.join(a.work, "feats", "shard_*.npz"), model.tokenizer, a.frames, a.seed,
+                   feature_stats(a.work))
         it = train.batches(0)
         t = frames = 0
         for i in range(a.steps + 2):
@@ -321,12 +457,20 @@ def main():
         p.add_argument("--work", required=True)
         p.add_argument("--threads", type=int, default=2)
         p.add_argument("--seed", type=int, default=1)
-        p.add_argument("--frames", type=int, default=16000, help="feature frames per batch (padded)")
+        p.add_argument("--frames", type=int, default=10000, help="feature frames per batch (padded)")
         p.add_argument("--bf16", action="store_true", help="bf16 autocast for the forward pass")
     t = sub.choices["train"]
     t.add_argument("--size", default="s", choices=sorted(SIZES))
     t.add_argument("--lr", type=float, default=2e-3)
-    t.add_argument("--warmup", type=int, default=1500)
+    t.add_argument("--warmup", type=int, default=400)
+    t.add_argument("--easy-steps", type=int, default=0,
+                   help="curriculum: until this step, only short, mildly degraded utterances, no SpecAugment")
+    t.add_argument("--interctc-layers", type=lambda v: [int(x) for x in v.split(",") if x], default=[],
+                   help="InterCTC (training only): also apply the CTC head after these layers, e.g. 4,8")
+    t.add_argument("--interctc-weight", type=float, default=0.3)
+    t.add_argument("--jamo-layers", type=lambda v: [int(x) for x in v.split(",") if x], default=[],
+                   help="auxiliary onset/vowel/coda CTC heads (training only) after these layers, e.g. 6,12")
+    t.add_argument("--jamo-weight", type=float, default=0.5)
     t.add_argument("--ckpt-minutes", type=float, default=10)
     t.add_argument("--eval-minutes", type=float, default=30)
     t.add_argument("--hours-budget", type=float, default=0, help="stop after this many wall-clock hours")
