@@ -47,6 +47,7 @@ SIZES = {
     "s": (176, 12, 4, 176),
     "m": (208, 14, 4, 208),
     "xs": (144, 10, 4, 144),
+    "s6": (176, 6, 4, 176),
 }
 ATT_CONTEXT = [56, 3]  # chunked_limited: 4-frame (320 ms) chunks, 14 chunks of left context
 
@@ -292,7 +293,7 @@ def save_ckpt(path, model, opt, state, aux=None):
 def cmd_train(a):
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    ck_dir = os.path.join(a.work, "ckpt")
+    ck_dir = a.ckpt_dir or os.path.join(a.work, "ckpt")
     log_dir = os.path.join(a.work, "logs")
     os.makedirs(ck_dir, exist_ok=True)
     os.makedirs(log_dir, exist_ok=True)
@@ -313,6 +314,23 @@ def cmd_train(a):
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
         print(f"resumed at step {state['step']}, {state['hours']:.1f} h seen", flush=True)
+    elif a.init_from:  # a new run from another run's weights: the layers both have, and the heads
+        ck = torch.load(a.init_from, map_location="cpu", weights_only=False)
+        own = model.state_dict()
+        took = {k: v for k, v in ck["model"].items() if k in own and own[k].shape == v.shape}
+        model.load_state_dict(took, strict=False)
+        if ck.get("aux"):
+            src_layers = [int(k) for k in ck.get("state", {}).get("jamo_layers", [])] or a.init_jamo_layers
+            for j, layer in enumerate(a.jamo_layers):
+                if layer in src_layers:
+                    i = src_layers.index(layer)
+                    for q in range(3):
+                        aux.heads[3 * j + q].weight.data.copy_(ck["aux"][f"heads.{3 * i + q}.weight"])
+                        aux.heads[3 * j + q].bias.data.copy_(ck["aux"][f"heads.{3 * i + q}.bias"])
+        state["init_from"] = {"path": os.path.basename(a.init_from), "step": ck["state"]["step"],
+                              "hours": ck["state"]["hours"], "wall": ck["state"]["wall"]}
+        print(f"initialized from {a.init_from}: {len(took)} of {len(own)} tensors", flush=True)
+    state["jamo_layers"] = a.jamo_layers
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model {a.size}: {n_params / 1e6:.2f} M parameters", flush=True)
     train = Shards(os.path.join(a.work, "feats", "shard_*.npz"), model.tokenizer, a.frames, a.seed,
@@ -391,7 +409,7 @@ def cmd_train(a):
                 print(f"step {state['step']} hours {state['hours']:.1f} loss {loss.item():.3f} dev CER {cer:.4f}",
                       flush=True)
                 last_eval = time.time()
-            if (stop_at and now > stop_at) or stop["now"]:
+            if (stop_at and now > stop_at) or stop["now"] or (a.max_steps and state["step"] >= a.max_steps):
                 save_ckpt(last, model, opt, state, aux)
                 print(f"stopped at step {state['step']}, checkpoint written", flush=True)
                 return
@@ -471,9 +489,14 @@ def main():
     t.add_argument("--jamo-layers", type=lambda v: [int(x) for x in v.split(",") if x], default=[],
                    help="auxiliary onset/vowel/coda CTC heads (training only) after these layers, e.g. 6,12")
     t.add_argument("--jamo-weight", type=float, default=0.5)
+    t.add_argument("--init-from", help="start a new run from this checkpoint's weights (matching tensors)")
+    t.add_argument("--init-jamo-layers", type=lambda v: [int(x) for x in v.split(",") if x], default=[6, 12],
+                   help="the jamo layers of --init-from's run, when its checkpoint does not say")
     t.add_argument("--ckpt-minutes", type=float, default=10)
     t.add_argument("--eval-minutes", type=float, default=30)
     t.add_argument("--hours-budget", type=float, default=0, help="stop after this many wall-clock hours")
+    t.add_argument("--max-steps", type=int, default=0, help="stop (with a checkpoint) at this step")
+    t.add_argument("--ckpt-dir", help="checkpoint directory (default DIR/ckpt)")
     b = sub.choices["bench"]
     b.add_argument("--sizes", default="xs,s,m")
     b.add_argument("--steps", type=int, default=4)
