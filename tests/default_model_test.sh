@@ -1,0 +1,25 @@
+#!/bin/sh
+# The bundled default model (data/ko-fastconformer-ctc.gguf): `sori transcribe`
+# with no --model finds it, loads it and transcribes the bundled samples
+# (data/samples/samples.tsv) offline and through the streaming API (cache-aware:
+# the same text as offline), and the transcripts are scored against the
+# samples' text by cer_check (CER bound and exact matches given by CMake: the
+# bundled model's measured level, see docs/model-card-ko.md).
+# usage: default_model_test.sh SORI CER_CHECK DATA_DIR MAX_CER MIN_EXACT
+sori=$1 cer_check=$2 data=$3 max_cer=$4 min_exact=$5
+[ -f "$data/ko-fastconformer-ctc.gguf" ] || { echo "FAILED: $data/ko-fastconformer-ctc.gguf is missing" >&2; exit 1; }
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+tail -n +2 "$data/samples/samples.tsv" | cut -f1,2 >"$tmp/refs"
+while IFS='	' read -r file text; do
+  off=$(env -u SORI_MODEL "$sori" transcribe --threads 1 "$data/samples/$file" 2>"$tmp/err") ||
+    { echo "FAILED: $file: exit $?" >&2; cat "$tmp/err" >&2; fail=1; }
+  str=$(env -u SORI_MODEL "$sori" transcribe --threads 1 --stream "$data/samples/$file" 2>"$tmp/err") ||
+    { echo "FAILED: $file --stream: exit $?" >&2; cat "$tmp/err" >&2; fail=1; }
+  [ -n "$off" ] || { echo "FAILED: $file: empty transcript" >&2; fail=1; }
+  [ "$off" = "$str" ] || { echo "FAILED: $file: streaming '$str' differs from offline '$off'" >&2; fail=1; }
+  printf '%s\t%s\n' "$text" "$off" >>"$tmp/pairs"
+done <"$tmp/refs"
+"$cer_check" --max-cer "$max_cer" --min-exact "$min_exact" <"$tmp/pairs" || fail=1
+exit $fail
