@@ -15,19 +15,20 @@ WORK=${1:?usage: recipe.sh WORK_DIR [HOURS]}
 HOURS=${2:-6}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=${PYTHON:-python3}
-SHARDS=${SORI_KO_SHARDS:-40}   # x 2000 utterances (about 2.3 h of audio each)
+RANGES=${SORI_KO_SHARDS:-"0:9 40:69"}  # shards of 2,000 utterances (about 2.3 h of audio each): the bundled model's 38
 mkdir -p "$WORK/logs"
 
 [ -f "$WORK/text/train.tsv" ] || "$PY" "$HERE/text.py" --out "$WORK/text"
 [ -f "$WORK/tok/tokenizer.model" ] || "$PY" "$HERE/tokenizer.py" --text "$WORK/text" --out "$WORK/tok"
 [ -f "$WORK/devfeats/shard_00000.npz" ] ||
     "$PY" -W ignore "$HERE/synth.py" feats --text "$WORK/text/dev.tsv" --out "$WORK/devfeats" --shards 0:1 --per-shard 600
-# training features: two generator processes (one per core), resumable shard by shard
-half=$((SHARDS / 2))
-"$PY" -W ignore "$HERE/synth.py" feats --text "$WORK/text/train.tsv" --out "$WORK/feats" --shards 0:$half \
-    > "$WORK/logs/synth_0.log" 2>&1 &
-"$PY" -W ignore "$HERE/synth.py" feats --text "$WORK/text/train.tsv" --out "$WORK/feats" --shards $half:$SHARDS \
-    > "$WORK/logs/synth_1.log" 2>&1 &
+# training features: one generator process per range (one per core), resumable shard by shard
+k=0
+for r in $RANGES; do
+    "$PY" -W ignore "$HERE/synth.py" feats --text "$WORK/text/train.tsv" --out "$WORK/feats" --shards "$r" \
+        > "$WORK/logs/synth_$k.log" 2>&1 &
+    k=$((k + 1))
+done
 wait
 # Training, in two stages (docs/model-card-ko.md says why): a 12-layer model with auxiliary
 # onset/vowel/coda CTC heads for 644 steps, whose subsampling and first 6 layers then start the
