@@ -333,10 +333,9 @@ def cmd_train(a):
     state["jamo_layers"] = a.jamo_layers
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model {a.size}: {n_params / 1e6:.2f} M parameters", flush=True)
-    train = Shards(os.path.join(a.work, "feats", "shard_*.npz"), model.tokenizer, a.frames, a.seed,
-                   feature_stats(a.work))
-    dev = Shards(os.path.join(a.work, "devfeats", "shard_*.npz"), model.tokenizer, a.frames, a.seed,
-                   feature_stats(a.work))
+    stats = feature_stats(a.work)
+    train = Shards(os.path.join(a.work, "feats", "shard_*.npz"), model.tokenizer, a.frames, a.seed, stats)
+    dev = Shards(os.path.join(a.work, "devfeats", "shard_*.npz"), model.tokenizer, a.frames, a.seed, stats)
     model.train()
     tlog = open(os.path.join(log_dir, "train.tsv"), "a")
     dlog = open(os.path.join(log_dir, "dev.tsv"), "a")
@@ -348,8 +347,8 @@ def cmd_train(a):
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.update(now=True))
     spec_augment = model.spec_augmentation
-    inter = {}  # InterCTC: outputs of the listed encoder layers, captured by hooks
-    for i in sorted(set(a.interctc_layers) | set(a.jamo_layers)):
+    inter = {}  # outputs of the auxiliary heads' encoder layers, captured by hooks
+    for i in a.jamo_layers:
         model.encoder.layers[i - 1].register_forward_hook(
             lambda mod, inp, out, i=i: inter.__setitem__(i, out if torch.is_tensor(out) else out[0]))
     while True:
@@ -373,13 +372,8 @@ def cmd_train(a):
             inter.clear()
             with autocast(a.bf16):
                 logp, el, _ = model.forward(processed_signal=x, processed_signal_length=xl)
-                inter_logp = [model.decoder(encoder_output=h.transpose(1, 2))
-                              for i, h in sorted(inter.items()) if i in a.interctc_layers]
             loss = ctc(logp, el, y, yl)
             total = loss
-            if inter_logp:  # InterCTC: the same head on intermediate layers (training only)
-                li = sum(ctc(lp, el, y, yl) for lp in inter_logp) / len(inter_logp)
-                total = (1 - a.interctc_weight) * loss + a.interctc_weight * li
             if a.jamo_layers:
                 jl = aux.loss(inter, el, texts)
                 total = total + a.jamo_weight * jl
@@ -435,8 +429,7 @@ def cmd_bench(a):
             t0 = time.time()
             with autocast(a.bf16):
                 logp, el, _ = model.forward(processed_signal=x, processed_signal_length=xl)
-            loss = torch.nn.functional.ctc_loss(logp.float().transpose(0, 1), y, el, yl, blank=logp.shape[-1] - 1,
-                                                zero_infinity=True)
+            loss = ctc(logp, el, y, yl)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -467,6 +460,10 @@ def cmd_export(a):
     print(json.dumps(ck["state"]))
 
 
+def layer_list(v):
+    return [int(x) for x in v.split(",") if x]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -483,14 +480,11 @@ def main():
     t.add_argument("--warmup", type=int, default=400)
     t.add_argument("--easy-steps", type=int, default=0,
                    help="curriculum: until this step, only short, mildly degraded utterances, no SpecAugment")
-    t.add_argument("--interctc-layers", type=lambda v: [int(x) for x in v.split(",") if x], default=[],
-                   help="InterCTC (training only): also apply the CTC head after these layers, e.g. 4,8")
-    t.add_argument("--interctc-weight", type=float, default=0.3)
-    t.add_argument("--jamo-layers", type=lambda v: [int(x) for x in v.split(",") if x], default=[],
+    t.add_argument("--jamo-layers", type=layer_list, default=[],
                    help="auxiliary onset/vowel/coda CTC heads (training only) after these layers, e.g. 6,12")
     t.add_argument("--jamo-weight", type=float, default=0.5)
     t.add_argument("--init-from", help="start a new run from this checkpoint's weights (matching tensors)")
-    t.add_argument("--init-jamo-layers", type=lambda v: [int(x) for x in v.split(",") if x], default=[6, 12],
+    t.add_argument("--init-jamo-layers", type=layer_list, default=[6, 12],
                    help="the jamo layers of --init-from's run, when its checkpoint does not say")
     t.add_argument("--ckpt-minutes", type=float, default=10)
     t.add_argument("--eval-minutes", type=float, default=30)
