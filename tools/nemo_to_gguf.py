@@ -22,9 +22,16 @@ What goes into the file (docs/model-format.md, "sori.conformer"):
   - streaming settings and the vocabulary (character labels or
     SentencePiece pieces).
 With --f16, weight matrices and convolution kernels are stored as f16.
+
+Tensors named train.* are for trainers, not the engine (which ignores them):
+with a folded batch norm, the unfolded depthwise kernel and the norm's own
+parameters and statistics are kept there in f32, so training can resume from
+the GGUF alone. --extra NPZ adds more of them (a recipe's auxiliary heads) and
+--train-state JSON stores its training state as the string "sori.train.state".
 """
 import argparse
 import io
+import json
 import os
 import sys
 import tarfile
@@ -67,6 +74,8 @@ def main():
     ap.add_argument("nemo")
     ap.add_argument("out")
     ap.add_argument("--f16", action="store_true")
+    ap.add_argument("--extra", help="NPZ of more training-only tensors, each named train.*")
+    ap.add_argument("--train-state", help="JSON file of the training state to keep in the file")
     a = ap.parse_args()
     cfg, sd, spm = read_nemo(a.nemo)
 
@@ -278,6 +287,20 @@ def main():
             s = gamma / torch.sqrt(var + 1e-5)
             put(p + "conv.depthwise_conv.weight", w * s[:, None, None])
             put(p + "conv.depthwise_conv.bias", (b - mean) * s + beta)
+            keep = {"conv.depthwise_conv.weight": w, "conv.depthwise_conv.bias": b, "conv.batch_norm.weight": gamma,
+                    "conv.batch_norm.bias": beta, "conv.batch_norm.running_mean": mean,
+                    "conv.batch_norm.running_var": var}
+            for k, v in keep.items():
+                tensors["train." + p + k] = v.to(torch.float32).numpy()
+    if a.extra:
+        with np.load(a.extra) as z:
+            for k in z.files:
+                if not k.startswith("train."):
+                    die(f"{a.extra}: tensor {k} is not named train.*")
+                tensors[k] = z[k].astype(np.float32)
+    if a.train_state:
+        with open(a.train_state) as f:
+            meta["sori.train.state"] = json.dumps(json.load(f))
     meta["conv_norm_folded"] = norm_type == "batch_norm"
     write_model(a.out, "sori.conformer", meta, tensors)
     n_params = sum(t.size for t in tensors.values())

@@ -7,7 +7,10 @@
 # Every step resumes: finished outputs are kept (text, tokenizer, feature
 # shards, the training checkpoint WORK_DIR/ckpt/last.pt), so the command can
 # be run again after an interruption and goes on where it stopped. HOURS
-# (default 6) bounds this run's training wall-clock time. Needs the
+# (default 6) bounds this run's training wall-clock time. On a fresh machine,
+# SORI_KO_RESUME=data/ko-fastconformer-ctc.gguf goes on from the bundled model
+# instead of training from scratch (its GGUF keeps the training state; the
+# features are regenerated, deterministically, first). Needs the
 # reference stack (tools/requirements-reference.txt + tools/ko/requirements.txt)
 # and espeak-ng (apt-get install espeak-ng). See docs/model-card-ko.md.
 set -euo pipefail
@@ -30,14 +33,23 @@ for r in $RANGES; do
     k=$((k + 1))
 done
 wait
-# Training, in two stages (docs/model-card-ko.md says why): a 12-layer model with auxiliary
+# Training, in stages (docs/model-card-ko.md says why): a 12-layer model with auxiliary
 # onset/vowel/coda CTC heads for 644 steps, whose subsampling and first 6 layers then start the
-# 6-layer model that is bundled. Both resume from their checkpoints.
+# 6-layer model that is bundled: peak learning rate 7e-4 to step 2,656, then 1.4e-3 (the same
+# inverse-square-root schedule, doubled). Every stage resumes from its checkpoint.
 T="$PY -W ignore $HERE/train.py train --work $WORK --bf16"
-[ -f "$WORK/ckpt_s12/last.pt" ] && [ -f "$WORK/ckpt_s12/done" ] ||
-    { $T --ckpt-dir "$WORK/ckpt_s12" --size s --easy-steps 600 --jamo-layers 6,12 --lr 1.5e-3 --warmup 500 \
-        --max-steps 644 2>&1 | tee -a "$WORK/logs/train_run.log" && touch "$WORK/ckpt_s12/done"; }
-$T --size s6 --init-from "$WORK/ckpt_s12/last.pt" --easy-steps 300 --jamo-layers 3,6 --lr 7e-4 --warmup 750 \
-    --hours-budget "$HOURS" 2>&1 | tee -a "$WORK/logs/train_run.log"
+S6="--size s6 --easy-steps 300 --jamo-layers 3,6 --warmup 750"
+RESUME=${SORI_KO_RESUME:-}
+if [ -n "$RESUME" ] && [ ! -f "$WORK/ckpt/last.pt" ]; then
+    echo "stage B done" >> "$WORK/logs/stages"  # the bundled model is past it
+fi
+if ! grep -qs "stage B done" "$WORK/logs/stages"; then
+    [ -f "$WORK/ckpt_s12/done" ] ||
+        { $T --ckpt-dir "$WORK/ckpt_s12" --size s --easy-steps 600 --jamo-layers 6,12 --lr 1.5e-3 --warmup 500 \
+            --max-steps 644 2>&1 | tee -a "$WORK/logs/train_run.log" && touch "$WORK/ckpt_s12/done"; }
+    $T $S6 --init-from "$WORK/ckpt_s12/last.pt" --lr 7e-4 --max-steps 2656 2>&1 | tee -a "$WORK/logs/train_run.log"
+    echo "stage B done" >> "$WORK/logs/stages"
+fi
+$T $S6 --lr 1.4e-3 ${RESUME:+--resume-from "$RESUME"} --hours-budget "$HOURS" 2>&1 | tee -a "$WORK/logs/train_run.log"
 "$PY" -W ignore "$HERE/train.py" export --work "$WORK" --out "$WORK/ko-fastconformer-ctc.gguf" --f16
 "$PY" "$HERE/eval.py" --model "$WORK/ko-fastconformer-ctc.gguf" --work "$WORK"

@@ -4,6 +4,7 @@
     python3 tools/ko/train.py train  --work DIR [--hours-budget H]   # resumes from DIR/ckpt/last.pt
     python3 tools/ko/train.py bench  --work DIR                      # training throughput per size
     python3 tools/ko/train.py export --work DIR --out data/ko-fastconformer-ctc.gguf
+    python3 tools/ko/train.py train  --work DIR --resume-from data/ko-fastconformer-ctc.gguf  # fresh machine
 
 DIR holds tok/ (tools/ko/tokenizer.py), feats/ and devfeats/ (tools/ko/synth.py
 feats shards), ckpt/ and logs/. The loop is our own (no Lightning trainer) over
@@ -15,7 +16,12 @@ Shards are read a few at a time (memory stays small while the feature cache
 grows), utterances are bucketed by length into batches of at most --frames
 feature frames, and every --ckpt-minutes the model, optimizer, schedule and
 position are written atomically to DIR/ckpt/last.pt, so a run that is killed
-resumes where it stopped (SIGTERM or Ctrl-C writes a checkpoint first). Learning curve: DIR/logs/train.tsv (step, hours of
+resumes where it stopped (SIGTERM or Ctrl-C writes a checkpoint first). The exported
+GGUF keeps what a resume needs besides the optimizer's moments (the unfolded batch
+norm, the auxiliary heads and the training state, as train.* tensors and the
+"sori.train.state" key), so a fresh machine resumes from the bundled model with
+--resume-from: same weights, step, schedule and position in the epoch; the
+optimizer starts again, its learning rate ramped up over --rewarm steps. Learning curve: DIR/logs/train.tsv (step, hours of
 audio seen, loss, lr, wall time) and DIR/logs/dev.tsv (greedy CER on dev).
 """
 import argparse
@@ -290,6 +296,41 @@ def save_ckpt(path, model, opt, state, aux=None):
     os.replace(tmp, path)
 
 
+def load_gguf_for_training(path, model, aux):
+    """Weights, auxiliary heads and training state from a GGUF that train.py exported."""
+    import gguf
+    r = gguf.GGUFReader(path)
+    field = r.fields.get("sori.train.state")
+    if field is None:
+        sys.exit(f"train.py: {path} has no training state (not exported by train.py export)")
+    state = json.loads(bytes(field.parts[field.data[0]]).decode())
+    vocab = r.fields["sori.conformer.vocab"]
+    pieces = [bytes(vocab.parts[i]).decode() for i in vocab.data]
+    own_pieces = [model.tokenizer.ids_to_tokens([i])[0] for i in range(model.tokenizer.vocab_size)]
+    if pieces != own_pieces:
+        sys.exit(f"train.py: {path}'s vocabulary differs from DIR/tok's tokenizer (rerun tools/ko/tokenizer.py)")
+    t = {x.name: np.array(x.data) for x in r.tensors}
+    own = model.state_dict()
+    new = {}
+    for k, v in own.items():
+        src = t.get("train." + k, t.get(k))
+        if k.endswith("num_batches_tracked") or k.startswith("preprocessor."):
+            src = v.numpy()  # a counter, and the window and filterbank the config makes
+        if src is None or src.size != v.numel():
+            sys.exit(f"train.py: {path} lacks {k} of shape {tuple(v.shape)}")
+        new[k] = torch.from_numpy(src.astype(np.float32).reshape(v.shape)).to(v.dtype)
+    model.load_state_dict(new)
+    layers = state.get("jamo_layers", [])
+    if layers != aux.layers:
+        sys.exit(f"train.py: {path} was trained with --jamo-layers {','.join(map(str, layers))}")
+    for k, v in aux.state_dict().items():
+        if "train.aux." + k not in t:
+            sys.exit(f"train.py: {path} lacks the auxiliary head {k}")
+        v.copy_(torch.from_numpy(t["train.aux." + k].astype(np.float32).reshape(v.shape)))
+    mean, std = t["features.norm_mean"].ravel(), t["features.norm_std"].ravel()
+    return state, mean, std
+
+
 def cmd_train(a):
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -314,6 +355,15 @@ def cmd_train(a):
         opt.load_state_dict(ck["opt"])
         state = ck["state"]
         print(f"resumed at step {state['step']}, {state['hours']:.1f} h seen", flush=True)
+    elif a.resume_from:
+        state, mean, std = load_gguf_for_training(a.resume_from, model, aux)
+        stats = feature_stats(a.work)
+        if max(np.abs(np.array(stats["mean"]) - mean).max(), np.abs(np.array(stats["std"]) - std).max()) > 1e-3:
+            sys.exit(f"train.py: {a.resume_from} normalizes with other feature statistics than "
+                     f"DIR/feats/stats.json (other shards?)")
+        state["rewarm"] = state["step"]
+        print(f"resumed from {a.resume_from} at step {state['step']}, {state['hours']:.1f} h seen "
+              f"(optimizer restarts, learning rate ramped over {a.rewarm} steps)", flush=True)
     elif a.init_from:  # a new run from another run's weights: the layers both have, and the heads
         ck = torch.load(a.init_from, map_location="cpu", weights_only=False)
         own = model.state_dict()
@@ -331,6 +381,9 @@ def cmd_train(a):
                               "hours": ck["state"]["hours"], "wall": ck["state"]["wall"]}
         print(f"initialized from {a.init_from}: {len(took)} of {len(own)} tensors", flush=True)
     state["jamo_layers"] = a.jamo_layers
+    if a.max_steps and state["step"] >= a.max_steps:
+        print(f"at step {state['step']} already (--max-steps {a.max_steps})", flush=True)
+        return
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model {a.size}: {n_params / 1e6:.2f} M parameters", flush=True)
     stats = feature_stats(a.work)
@@ -367,6 +420,8 @@ def cmd_train(a):
                 continue  # resume inside an epoch
             x, xl, y, yl, texts = batch
             lr = lr_at(state["step"] + 1, a.lr, a.warmup)
+            if "rewarm" in state:  # a fresh optimizer after --resume-from: ramp its steps up
+                lr *= min(1.0, (state["step"] + 1 - state["rewarm"]) / a.rewarm)
             for g in opt.param_groups:
                 g["lr"] = lr
             inter.clear()
@@ -454,9 +509,13 @@ def cmd_export(a):
         if a.nemo:
             import shutil
             shutil.copy(nemo, a.nemo)
+        extra, st = os.path.join(tmp, "aux.npz"), os.path.join(tmp, "state.json")
+        np.savez(extra, **{"train.aux." + k: v.float().numpy() for k, v in (ck.get("aux") or {}).items()})
+        with open(st, "w") as f:
+            json.dump({k: v for k, v in ck["state"].items() if k != "rewarm"}, f)
         here = os.path.dirname(os.path.abspath(__file__))
-        subprocess.run([sys.executable, os.path.join(here, "..", "nemo_to_gguf.py"), nemo, a.out]
-                       + (["--f16"] if a.f16 else []), check=True)
+        subprocess.run([sys.executable, os.path.join(here, "..", "nemo_to_gguf.py"), nemo, a.out,
+                        "--extra", extra, "--train-state", st] + (["--f16"] if a.f16 else []), check=True)
     print(json.dumps(ck["state"]))
 
 
@@ -484,6 +543,8 @@ def main():
                    help="auxiliary onset/vowel/coda CTC heads (training only) after these layers, e.g. 6,12")
     t.add_argument("--jamo-weight", type=float, default=0.5)
     t.add_argument("--init-from", help="start a new run from this checkpoint's weights (matching tensors)")
+    t.add_argument("--resume-from", help="when DIR/ckpt has no checkpoint: resume from a GGUF that export wrote")
+    t.add_argument("--rewarm", type=int, default=200, help="learning-rate ramp after --resume-from")
     t.add_argument("--init-jamo-layers", type=layer_list, default=[6, 12],
                    help="the jamo layers of --init-from's run, when its checkpoint does not say")
     t.add_argument("--ckpt-minutes", type=float, default=10)
