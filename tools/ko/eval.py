@@ -80,12 +80,13 @@ def synthetic_set(work, channel, count):
         subprocess.run([sys.executable, "-W", "ignore", os.path.join(HERE, "synth.py"), "audio", "--text",
                         os.path.join(work, "text", "test.tsv"), "--out", out, "--count", str(count),
                         "--channel", channel], check=True)
-    rows = []
+    rows, voices = [], {}
     with open(os.path.join(out, "manifest.tsv"), encoding="utf-8") as f:
         for line in f:
-            name, text, _ = line.rstrip("\n").split("\t")
+            name, text, meta = line.rstrip("\n").split("\t")
             rows.append((os.path.join(out, name), text))
-    return rows
+            voices[os.path.join(out, name)] = json.loads(meta).get("voice", "?")
+    return rows, voices
 
 
 def real_sets(shared):
@@ -113,8 +114,10 @@ def main():
     ap.add_argument("--no-real", action="store_true")
     ap.add_argument("--real-limit", type=int, default=0, help="at most this many clips per real set (0: all)")
     a = ap.parse_args()
-    sets = {"synthetic-16k": synthetic_set(a.work, "clean", a.count),
-            "synthetic-phone-8k-ulaw": synthetic_set(a.work, "phone", a.count)}
+    sets, voices = {}, {}
+    for name, channel in (("synthetic-16k", "clean"), ("synthetic-phone-8k-ulaw", "phone")):
+        sets[name], v = synthetic_set(a.work, channel, a.count)
+        voices.update(v)
     if not a.no_real:
         for name, rows in real_sets(a.shared).items():
             sets[name] = rows[:a.real_limit] if a.real_limit else rows
@@ -130,10 +133,17 @@ def main():
             rs = score([(ref, sh.get(p, "")) for p, ref in rows])
             r.update(stream_cer=rs["cer"], stream_cer_spaces=rs["cer_spaces"],
                      stream_rtf=round(swall / max(audio, 1e-9), 4))
+            per = {}  # per held-out voice: which voices the model has not learned to generalize to
+            for p, ref in rows:
+                per.setdefault(voices[p], []).append((ref, hyps.get(p, "")))
+            r["per_voice_cer"] = {v: round(score(x)["cer"], 4) for v, x in sorted(per.items())}
         results[name] = r
         extra = f"  streaming CER {100 * r['stream_cer']:6.2f}% RTF {r['stream_rtf']:.4f}" if "stream_cer" in r else ""
         print(f"{name:28s} {r['utterances']:5d} utts  CER {100 * r['cer']:6.2f}%  with spaces "
               f"{100 * r['cer_spaces']:6.2f}%  RTF {r['rtf']:.4f} ({a.threads} thread){extra}", flush=True)
+        if "per_voice_cer" in r:
+            print("    per voice: " + ", ".join(f"{v} {100 * c:.1f}%" for v, c in r["per_voice_cer"].items()),
+                  flush=True)
     os.makedirs(os.path.join(a.work, "eval"), exist_ok=True)
     with open(os.path.join(a.work, "eval", "results.json"), "w", encoding="utf-8") as f:
         json.dump({"model": a.model, "results": results}, f, ensure_ascii=False, indent=1)
