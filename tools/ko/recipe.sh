@@ -35,21 +35,22 @@ done
 wait
 # Training, in stages (docs/model-card-ko.md says why): a 12-layer model with auxiliary
 # onset/vowel/coda CTC heads for 644 steps, whose subsampling and first 6 layers then start the
-# 6-layer model that is bundled: peak learning rate 7e-4 to step 2,656, then 1.4e-3 (the same
-# inverse-square-root schedule, doubled). Every stage resumes from its checkpoint.
+# 6-layer model that is bundled, with the changes made along the way: peak learning rate 7e-4 to
+# step 2,656, then 1.4e-3 (the same inverse-square-root schedule, doubled), and from step 3,234
+# no SpecAugment. Every stage resumes from WORK/ckpt/last.pt, and one whose last step is already
+# behind the checkpoint returns at once. With SORI_KO_RESUME the 6-layer stages start from that
+# GGUF when there is no checkpoint yet.
 T="$PY -W ignore $HERE/train.py train --work $WORK --bf16"
-S6="--size s6 --easy-steps 300 --jamo-layers 3,6 --warmup 750"
 RESUME=${SORI_KO_RESUME:-}
-if [ -n "$RESUME" ] && [ ! -f "$WORK/ckpt/last.pt" ]; then
-    echo "stage B done" >> "$WORK/logs/stages"  # the bundled model is past it
+S6="--size s6 --easy-steps 300 --jamo-layers 3,6 --warmup 750 ${RESUME:+--resume-from $RESUME}"
+LOG="$WORK/logs/train_run.log"
+if [ -z "$RESUME" ] && [ ! -f "$WORK/ckpt/last.pt" ] && [ ! -f "$WORK/ckpt_s12/done" ]; then
+    $T --ckpt-dir "$WORK/ckpt_s12" --size s --easy-steps 600 --jamo-layers 6,12 --lr 1.5e-3 --warmup 500 \
+        --max-steps 644 2>&1 | tee -a "$LOG"
+    touch "$WORK/ckpt_s12/done"
 fi
-if ! grep -qs "stage B done" "$WORK/logs/stages"; then
-    [ -f "$WORK/ckpt_s12/done" ] ||
-        { $T --ckpt-dir "$WORK/ckpt_s12" --size s --easy-steps 600 --jamo-layers 6,12 --lr 1.5e-3 --warmup 500 \
-            --max-steps 644 2>&1 | tee -a "$WORK/logs/train_run.log" && touch "$WORK/ckpt_s12/done"; }
-    $T $S6 --init-from "$WORK/ckpt_s12/last.pt" --lr 7e-4 --max-steps 2656 2>&1 | tee -a "$WORK/logs/train_run.log"
-    echo "stage B done" >> "$WORK/logs/stages"
-fi
-$T $S6 --lr 1.4e-3 ${RESUME:+--resume-from "$RESUME"} --hours-budget "$HOURS" 2>&1 | tee -a "$WORK/logs/train_run.log"
+$T $S6 --init-from "$WORK/ckpt_s12/last.pt" --lr 7e-4 --max-steps 2656 2>&1 | tee -a "$LOG"
+$T $S6 --lr 1.4e-3 --max-steps 3234 2>&1 | tee -a "$LOG"
+$T $S6 --lr 1.4e-3 --no-specaug --hours-budget "$HOURS" 2>&1 | tee -a "$LOG"
 "$PY" -W ignore "$HERE/train.py" export --work "$WORK" --out "$WORK/ko-fastconformer-ctc.gguf" --f16
 "$PY" "$HERE/eval.py" --model "$WORK/ko-fastconformer-ctc.gguf" --work "$WORK"

@@ -407,7 +407,8 @@ def cmd_train(a):
     while True:
         k = 0
         easy = state["step"] < a.easy_steps
-        model.spec_augmentation = None if easy else spec_augment  # no SpecAugment in the easy phase
+        # no SpecAugment in the easy phase, nor with --no-specaug
+        model.spec_augmentation = None if easy or a.no_specaug else spec_augment
         if easy:  # the easy phase draws from the whole set in an order of its own, from any step
             batches = train.batches(10000 + state["step"], easy=True)
         else:
@@ -539,6 +540,8 @@ def main():
     t.add_argument("--warmup", type=int, default=400)
     t.add_argument("--easy-steps", type=int, default=0,
                    help="curriculum: until this step, only short, mildly degraded utterances, no SpecAugment")
+    t.add_argument("--no-specaug", action="store_true",
+                   help="no SpecAugment (the data is already degraded; while the model underfits it only slows it)")
     t.add_argument("--jamo-layers", type=layer_list, default=[],
                    help="auxiliary onset/vowel/coda CTC heads (training only) after these layers, e.g. 6,12")
     t.add_argument("--jamo-weight", type=float, default=0.5)
