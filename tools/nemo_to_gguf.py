@@ -76,6 +76,7 @@ def main():
     ap.add_argument("--f16", action="store_true")
     ap.add_argument("--extra", help="NPZ of more training-only tensors, each named train.*")
     ap.add_argument("--train-state", help="JSON file of the training state to keep in the file")
+    ap.add_argument("--data-card", help="text file: what the model saw and how it was trained (sori.data_card)")
     a = ap.parse_args()
     cfg, sd, spm = read_nemo(a.nemo)
 
@@ -298,6 +299,9 @@ def main():
                 if not k.startswith("train."):
                     die(f"{a.extra}: tensor {k} is not named train.*")
                 tensors[k] = z[k].astype(np.float32)
+    if a.data_card:
+        with open(a.data_card, encoding="utf-8") as f:
+            meta["sori.data_card"] = f.read()
     if a.train_state:
         with open(a.train_state) as f:
             meta["sori.train.state"] = json.dumps(json.load(f))

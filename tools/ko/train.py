@@ -497,6 +497,20 @@ def cmd_bench(a):
               f"({frames / 100 / t * 3600 / 3600:.1f} h per hour)", flush=True)
 
 
+def data_card(state):
+    """The short data card stored in the GGUF (sori.data_card); docs/model-card-ko.md is the full one."""
+    before = state.get("init_from") or {}
+    return (f"sori's Korean FastConformer-CTC ({state['size']}), trained by tools/ko/recipe.sh on this machine's CPUs "
+            f"from scratch: {state['step']} steps of this stage after {before.get('step', 0)} of a 12-layer stage, "
+            f"{state['hours'] + before.get('hours', 0):.0f} h of audio seen, "
+            f"{(state['wall'] + before.get('wall', 0)) / 3600:.1f} h of wall time. Training speech: espeak-ng voices "
+            f"speaking the g2pkk pronunciation of sentences from ko_corpus.tsv.xz (NSMC CC0-1.0; 3i4k, "
+            f"korean-hate-speech, StyleKQC, sae4k, KorNLUDatasets, KLUE, APEACH, UD Korean GSD/Kaist/PUD and "
+            f"korean-parallel-corpora CC-BY-SA; others MIT, CC-BY, Apache-2.0 or CC-BY-2.0-FR), with noise, "
+            f"reverberation and telephone channels. No real speech was trained on. Sources, attribution and "
+            f"measured error rates: docs/model-card-ko.md.")
+
+
 def cmd_export(a):
     import subprocess
     import tempfile
@@ -514,9 +528,13 @@ def cmd_export(a):
         np.savez(extra, **{"train.aux." + k: v.float().numpy() for k, v in (ck.get("aux") or {}).items()})
         with open(st, "w") as f:
             json.dump({k: v for k, v in ck["state"].items() if k != "rewarm"}, f)
+        card = os.path.join(tmp, "card.txt")
+        with open(card, "w", encoding="utf-8") as f:
+            f.write(data_card(ck["state"]))
         here = os.path.dirname(os.path.abspath(__file__))
         subprocess.run([sys.executable, os.path.join(here, "..", "nemo_to_gguf.py"), nemo, a.out,
-                        "--extra", extra, "--train-state", st] + (["--f16"] if a.f16 else []), check=True)
+                        "--extra", extra, "--train-state", st, "--data-card", card]
+                       + (["--f16"] if a.f16 else []), check=True)
     print(json.dumps(ck["state"]))
 
 
