@@ -500,7 +500,7 @@ def cmd_bench(a):
 def data_card(state):
     """The short data card stored in the GGUF (sori.data_card); docs/model-card-ko.md is the full one."""
     before = state.get("init_from") or {}
-    return (f"sori's Korean FastConformer-CTC ({state['size']}), trained by tools/ko/recipe.sh on this machine's CPUs "
+    return (f"sori's Korean FastConformer-CTC ({state['size']}), trained by tools/ko/recipe.sh on 2 CPU cores "
             f"from scratch: {state['step']} steps of this stage after {before.get('step', 0)} of a 12-layer stage, "
             f"{state['hours'] + before.get('hours', 0):.0f} h of audio seen, "
             f"{(state['wall'] + before.get('wall', 0)) / 3600:.1f} h of wall time. Training speech: espeak-ng voices "
