@@ -252,7 +252,7 @@ class JamoHeads(torch.nn.Module):
     its onset, vowel and coda (19 / 21 / 28 classes + blank, one label per syllable each). With
     3,000 sentence pieces the main CTC head first learns only their prior, and the encoder drifts
     to an input-independent output; these small, frequent, acoustically plain classes keep the
-    encoder tied to the sound until the main head follows. Not exported: the model stays NeMo's."""
+    encoder tied to the sound until the main head follows. Not part of the NeMo model: the GGUF keeps them only as train.* tensors, for resuming."""
 
     def __init__(self, d, layers):
         super().__init__()
