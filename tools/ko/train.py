@@ -344,6 +344,7 @@ def cmd_train(a):
                             weight_decay=1e-3)
     state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "hours": 0.0, "wall": 0.0, "size": a.size}
     init_subsampling(model)
+    stats = feature_stats(a.work)
     last = os.path.join(ck_dir, "last.pt")
     if os.path.exists(last):
         ck = torch.load(last, map_location="cpu", weights_only=False)
@@ -357,7 +358,6 @@ def cmd_train(a):
         print(f"resumed at step {state['step']}, {state['hours']:.1f} h seen", flush=True)
     elif a.resume_from:
         state, mean, std = load_gguf_for_training(a.resume_from, model, aux)
-        stats = feature_stats(a.work)
         if max(np.abs(np.array(stats["mean"]) - mean).max(), np.abs(np.array(stats["std"]) - std).max()) > 1e-3:
             sys.exit(f"train.py: {a.resume_from} normalizes with other feature statistics than "
                      f"DIR/feats/stats.json (other shards?)")
@@ -386,7 +386,6 @@ def cmd_train(a):
         return
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model {a.size}: {n_params / 1e6:.2f} M parameters", flush=True)
-    stats = feature_stats(a.work)
     train = Shards(os.path.join(a.work, "feats", "shard_*.npz"), model.tokenizer, a.frames, a.seed, stats)
     dev = Shards(os.path.join(a.work, "devfeats", "shard_*.npz"), model.tokenizer, a.frames, a.seed, stats)
     model.train()
