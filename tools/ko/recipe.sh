@@ -36,8 +36,9 @@ wait
 # Training, in stages (docs/model-card-ko.md says why): a 12-layer model with auxiliary
 # onset/vowel/coda CTC heads for 644 steps, whose subsampling and first 6 layers then start the
 # 6-layer model that is bundled, with the changes made along the way: peak learning rate 7e-4 to
-# step 2,656, then 1.4e-3 (the same inverse-square-root schedule, doubled), and from step 3,234
-# no SpecAugment. Every stage resumes from WORK/ckpt/last.pt, and one whose last step is already
+# step 2,656, then 1.4e-3 (the same inverse-square-root schedule, doubled), from step 3,234
+# no SpecAugment, and from step 7,566 the subsampling convolutions frozen (2.2x faster steps on a
+# CPU; the front end had settled). Every stage resumes from WORK/ckpt/last.pt, and one whose last step is already
 # behind the checkpoint returns at once. With SORI_KO_RESUME the 6-layer stages start from that
 # GGUF when there is no checkpoint yet.
 T="$PY -W ignore $HERE/train.py train --work $WORK --bf16"
@@ -51,6 +52,7 @@ if [ -z "$RESUME" ] && [ ! -f "$WORK/ckpt/last.pt" ] && [ ! -f "$WORK/ckpt_s12/d
 fi
 $T $S6 --init-from "$WORK/ckpt_s12/last.pt" --lr 7e-4 --max-steps 2656 2>&1 | tee -a "$LOG"
 $T $S6 --lr 1.4e-3 --max-steps 3234 2>&1 | tee -a "$LOG"
-$T $S6 --lr 1.4e-3 --no-specaug --hours-budget "$HOURS" 2>&1 | tee -a "$LOG"
+$T $S6 --lr 1.4e-3 --no-specaug --max-steps 7566 2>&1 | tee -a "$LOG"
+$T $S6 --lr 1.4e-3 --no-specaug --freeze-subsampling --hours-budget "$HOURS" 2>&1 | tee -a "$LOG"
 "$PY" -W ignore "$HERE/train.py" export --work "$WORK" --out "$WORK/ko-fastconformer-ctc.gguf" --f16
 "$PY" "$HERE/eval.py" --model "$WORK/ko-fastconformer-ctc.gguf" --work "$WORK"
