@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Fixtures of tests/test_ngram.c: a small word trigram LM (tools/ko/ngram.py, from the first
+sentences of the Korean training split) as ARPA and GGUF, and reference scores of sentences by
+KenLM (the upstream ARPA implementation) on the ARPA file.
+
+    python3 tools/gen_ngram_fixtures.py --text WORK/text/train.tsv --dev WORK/text/dev.tsv \
+        --out tests/fixtures/ngram
+
+scores.tsv: one sentence a line, its words separated by spaces, a tab, and the log10 probability
+of every word and of </s> (comma-separated) as kenlm.Model.full_scores gives them (<s> first).
+Needs kenlm (tools/requirements-reference.txt).
+"""
+import argparse
+import os
+import sys
+
+import kenlm
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "ko"))
+import ngram  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--text", required=True)
+    ap.add_argument("--dev", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--sentences", type=int, default=150)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    sents, vocab = ngram.read_sentences(a.text, None, a.sentences)
+    vocab = vocab + ["<s>", "</s>"]
+    m = ngram.Model(ngram.count(sents, 3), 3, vocab, [1, 1, 1])
+    arpa, gguf = os.path.join(a.out, "small.arpa"), os.path.join(a.out, "small.gguf")
+    m.write_arpa(arpa)
+    m.write_gguf(gguf, vocab, 0.4, 1.5, "test fixture: word trigram LM of 150 training sentences")
+    ref = kenlm.Model(arpa)
+    dev, _ = ngram.read_sentences(a.dev, None, 15)
+    with open(os.path.join(a.out, "scores.tsv"), "w", encoding="utf-8") as f:
+        for s in list(sents[:15]) + list(dev):  # seen sentences, and unseen ones with unknown words
+            text = " ".join(s)
+            lps = [lp for lp, _, _ in ref.full_scores(text, bos=True, eos=True)]
+            f.write(text + "\t" + ",".join(f"{v:.6f}" for v in lps) + "\n")
+    print(f"{arpa}: {', '.join(f'{len(m.prob[n])} {n}-grams' for n in range(1, 4))}")
+
+
+if __name__ == "__main__":
+    main()
