@@ -1,4 +1,5 @@
-/* sori transcribe [--model M.gguf] [--format text|json|tsv|srt|vtt] [--threads N]
+/* sori transcribe [--model M.gguf] [--lm LM|none] [--beam N] [--lm-weight W] [--lm-bonus B]
+ *                 [--format text|json|tsv|srt|vtt] [--threads N]
  *                 [--device cpu|cuda|auto] [--channel N|mix|each] [-o DIR] FILES|DIRS|-
  *
  * Each input is decoded, its channel(s) chosen, cut into utterances at
@@ -27,11 +28,15 @@ typedef enum { FMT_TEXT, FMT_JSON, FMT_TSV, FMT_SRT, FMT_VTT } out_format;
 #ifndef SORI_DEFAULT_MODEL /* set by CMake, with the directories it is looked up in */
 #define SORI_DEFAULT_MODEL "ko-fastconformer-ctc.gguf"
 #endif
+#ifndef SORI_DEFAULT_LM
+#define SORI_DEFAULT_LM "ko-tokens-4gram.gguf"
+#endif
 
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: sori transcribe [--model M.gguf] [--format text|json|tsv|srt|vtt]\n"
+            "usage: sori transcribe [--model M.gguf] [--lm LM.gguf|LM.arpa|none] [--beam N]\n"
+            "                       [--lm-weight W --lm-bonus B] [--format text|json|tsv|srt|vtt]\n"
             "                       [--threads N] [--device cpu|cuda[:N]|auto]\n"
             "                       [--decoder auto|ctc|rnnt] [--stream]\n"
             "                       [--channel N|mix|each] [-o DIR] FILES|DIRS|-\n"
@@ -43,7 +48,12 @@ static void usage(void)
             "status is 1 if any failed. --decoder picks the head of a hybrid RNN-T+CTC\n"
             "model (auto: RNN-T where there is one). --stream decodes through the\n"
             "streaming API in 100 ms packets (cache-aware where the model supports it)\n"
-            "as a live call would, instead of whole endpoint-cut pieces.\n");
+            "as a live call would, instead of whole endpoint-cut pieces.\n"
+            "CTC models decode greedily, or with --lm by a prefix beam search (--beam N\n"
+            "hypotheses, default 8) fused with an n-gram LM over the model's tokens\n"
+            "(ARPA or GGUF; weight and per-token bonus from the LM file unless given).\n"
+            "The bundled model comes with its bundled LM (data/" SORI_DEFAULT_LM ");\n"
+            "--lm none decodes it greedily.\n");
 }
 
 /* ---- inputs ------------------------------------------------------------------ */
@@ -404,25 +414,39 @@ static void write_cues(FILE *f, const transcript *t, out_format fmt, int *cue)
 
 /* ---- the command ---------------------------------------------------------------------- */
 
-/* The bundled model: the source tree's data/ (running from a build tree),
+/* A bundled file: the source tree's data/ (running from a build tree),
  * else the installed data directory. NULL when neither has it. */
-static const char *default_model(void)
+static const char *bundled(const char *name, char *path, size_t cap)
 {
 #ifdef SORI_SOURCE_DATA_DIR
-    static char path[4096];
     const char *dirs[] = {SORI_SOURCE_DATA_DIR, SORI_INSTALL_DATA_DIR};
     for (int i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/%s", dirs[i], SORI_DEFAULT_MODEL);
+        snprintf(path, cap, "%s/%s", dirs[i], name);
         if (access(path, R_OK) == 0)
             return path;
     }
+#else
+    (void)name, (void)path, (void)cap;
 #endif
     return NULL;
 }
 
+static int parse_float_arg(const char *s, double lo, double hi, float *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= lo && v <= hi))
+        return 0;
+    *out = (float)v;
+    return 1;
+}
+
 int cmd_transcribe(int argc, char **argv)
 {
-    const char *model_path = getenv("SORI_MODEL"), *out_dir = NULL;
+    const char *model_path = getenv("SORI_MODEL"), *out_dir = NULL, *lm_path = NULL;
+    static char model_buf[4096], lm_buf[4096];
+    int beam = 0, weights = 0;
+    float lm_weight = -1.0f, lm_bonus = 0.0f;
     out_format fmt = FMT_TEXT;
     int channel = SORI_CHANNEL_MIX;
     sori_asr_decoder decoder = SORI_ASR_DECODER_AUTO;
@@ -434,6 +458,25 @@ int cmd_transcribe(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--model") == 0 && v) {
             model_path = argv[++i];
+        } else if (strcmp(a, "--lm") == 0 && v) {
+            lm_path = argv[++i];
+        } else if (strcmp(a, "--beam") == 0 && v) {
+            if (!parse_int_arg(argv[++i], 1, 256, &beam)) {
+                fprintf(stderr, "sori transcribe: --beam '%s' (1..256)\n", v);
+                goto done;
+            }
+        } else if (strcmp(a, "--lm-weight") == 0 && v) {
+            weights |= 1;
+            if (!parse_float_arg(argv[++i], 0, 10, &lm_weight)) {
+                fprintf(stderr, "sori transcribe: --lm-weight '%s' (0..10)\n", v);
+                goto done;
+            }
+        } else if (strcmp(a, "--lm-bonus") == 0 && v) {
+            weights |= 2;
+            if (!parse_float_arg(argv[++i], -100, 100, &lm_bonus)) {
+                fprintf(stderr, "sori transcribe: --lm-bonus '%s' (-100..100)\n", v);
+                goto done;
+            }
         } else if (strcmp(a, "--format") == 0 && v) {
             i++;
             if (strcmp(v, "text") == 0)
@@ -507,10 +550,24 @@ int cmd_transcribe(int argc, char **argv)
         usage();
         goto done;
     }
-    if (!model_path && !(model_path = default_model())) {
-        fprintf(stderr, "sori transcribe: no model: pass --model M.gguf or set SORI_MODEL (the bundled "
-                        "Korean model, data/%s, is neither in the source tree nor installed)\n",
-                SORI_DEFAULT_MODEL);
+    if (weights == 1 || weights == 2) {
+        fprintf(stderr, "sori transcribe: --lm-weight and --lm-bonus go together\n");
+        goto done;
+    }
+    if (!model_path) {
+        if (!(model_path = bundled(SORI_DEFAULT_MODEL, model_buf, sizeof model_buf))) {
+            fprintf(stderr, "sori transcribe: no model: pass --model M.gguf or set SORI_MODEL (the bundled "
+                            "Korean model, data/%s, is neither in the source tree nor installed)\n",
+                    SORI_DEFAULT_MODEL);
+            goto done;
+        }
+        if (!lm_path) /* the bundled model's LM, when it is there */
+            lm_path = bundled(SORI_DEFAULT_LM, lm_buf, sizeof lm_buf);
+    }
+    if (lm_path && strcmp(lm_path, "none") == 0)
+        lm_path = NULL;
+    if (weights && !lm_path) {
+        fprintf(stderr, "sori transcribe: --lm-weight/--lm-bonus need an LM (--lm)\n");
         goto done;
     }
     if (in.n == 0) {
@@ -538,6 +595,12 @@ int cmd_transcribe(int argc, char **argv)
     }
     sori_asr_model_params mp = sori_asr_model_default_params();
     mp.decoder = decoder;
+    mp.lm_path = lm_path;
+    mp.beam = beam;
+    if (weights) {
+        mp.lm_weight = lm_weight;
+        mp.lm_bonus = lm_bonus;
+    }
     if (sori_asr_model_load(rt, model_path, &mp, &m, &err) != SORI_OK) {
         fprintf(stderr, "sori transcribe: %s\n", err.message);
         sori_runtime_free(rt);

@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include "conformer.h"
+#include "ctc_beam.h"
 #include "kernels/gguf.h"
 #include "kernels/kernels.h"
 #include "sori/asr.h"
 #include "sori/audio.h"
 #include "sori/features.h"
+#include "sori/ngram.h"
 
 struct sori_asr_model {
     sori_runtime *rt;
@@ -22,12 +24,52 @@ struct sori_asr_model {
     int rnnt; /* decode with the RNN-T head (else CTC) */
     double frame_shift_s;
     char name[128];
+    /* CTC beam search (with an n-gram LM when lm is set); beam.beam == 0: greedy */
+    sori_ngram *lm;
+    int32_t *tok2lm;
+    sori_ctc_beam_params beam;
 };
 
 sori_asr_model_params sori_asr_model_default_params(void)
 {
     sori_asr_model_params p = {0};
+    p.lm_weight = -1.0f;
     return p;
+}
+
+/* The n-gram LM for CTC beam search: its words must be the model's tokens. */
+static sori_status load_lm(sori_asr_model *m, const sori_asr_model_params *pp, sori_error *err)
+{
+    const int n_tok = sori_conformer_get_info(m->enc).vocab_size;
+    sori_status st = sori_ngram_load(pp->lm_path, &m->lm, err);
+    if (st != SORI_OK)
+        return st;
+    if (!(m->tok2lm = malloc((size_t)(n_tok ? n_tok : 1) * sizeof(int32_t))))
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    int found = 0;
+    for (int i = 0; i < n_tok; i++) {
+        const char *t = sori_conformer_token(m->enc, i);
+        m->tok2lm[i] = t ? sori_ngram_word_id(m->lm, t) : -1;
+        found += m->tok2lm[i] >= 0;
+    }
+    if (found * 2 < n_tok)
+        return sori_fail(err, SORI_ERR_FORMAT, 0,
+                         "asr: %s: the LM's words are not this model's tokens (%d of %d tokens found); "
+                         "sori fuses token-level LMs (tools/ko/ngram.py makes one)", pp->lm_path, found, n_tok);
+    sori_ngram_info li = sori_ngram_get_info(m->lm);
+    m->beam.lm = m->lm;
+    m->beam.tok2lm = m->tok2lm;
+    if (pp->lm_weight >= 0) {
+        m->beam.weight = pp->lm_weight;
+        m->beam.bonus = pp->lm_bonus;
+    } else if (li.has_asr_weights) {
+        m->beam.weight = li.asr_weight;
+        m->beam.bonus = li.asr_bonus;
+    } else {
+        m->beam.weight = 0.5f;
+        m->beam.bonus = 1.0f;
+    }
+    return SORI_OK;
 }
 
 /* The feature extractor the model was trained with, from its file. */
@@ -137,6 +179,20 @@ sori_status sori_asr_model_load(sori_runtime *rt, const char *path, const sori_a
         snprintf(m->name, sizeof m->name, "%s", name);
     }
     sori_gguf_free(g);
+    if (st == SORI_OK && (params->lm_path || params->beam > 0) && m->rnnt)
+        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: beam search and LM fusion are for the CTC head "
+                       "(the model decodes with RNN-T: choose the CTC decoder)");
+    if (st == SORI_OK && (params->beam < 0 || params->beam > 256 || !isfinite(params->lm_weight) ||
+                          !isfinite(params->lm_bonus) || params->lm_weight > 10 || fabsf(params->lm_bonus) > 100))
+        st = sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: beam %d (0..256), LM weight %g (<= 10), bonus %g",
+                       params->beam, params->lm_weight, params->lm_bonus);
+    if (st == SORI_OK && (params->lm_path || params->beam > 0)) {
+        m->beam.beam = params->beam > 0 ? params->beam : 8;
+        m->beam.max_cands = 16;
+        m->beam.cand_logp = -8.0f; /* tokens below e^-8 at a frame are not tried */
+        if (params->lm_path)
+            st = load_lm(m, params, err);
+    }
     if (st != SORI_OK) {
         sori_asr_model_free(m);
         return st;
@@ -151,6 +207,8 @@ void sori_asr_model_free(sori_asr_model *m)
         return;
     sori_conformer_free(m->enc);
     sori_features_free(m->fx);
+    sori_ngram_free(m->lm);
+    free(m->tok2lm);
     free(m);
 }
 
@@ -372,6 +430,41 @@ static sori_status ctc_greedy(const sori_asr_model *m, const float *logp, int64_
     return st;
 }
 
+/* The beam's best prefix -> the result. */
+static sori_status beam_decode(const sori_asr_model *m, const sori_ctc_beam *b, int final, sori_asr_result *r,
+                               sori_error *err)
+{
+    sori_ctc_beam_tok *bt = NULL;
+    int64_t n = 0;
+    sori_status st = sori_ctc_beam_best(b, final, &bt, &n, err);
+    hyp_tok *tk = st == SORI_OK ? malloc((size_t)(n ? n : 1) * sizeof *tk) : NULL;
+    if (st == SORI_OK && !tk)
+        st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    for (int64_t i = 0; i < n && tk; i++)
+        tk[i] = (hyp_tok){bt[i].token, bt[i].first, bt[i].last, bt[i].prob};
+    if (st == SORI_OK)
+        st = tokens_decode(m, tk, n, r, err);
+    free(tk);
+    free(bt);
+    return st;
+}
+
+/* CTC over a whole utterance: greedy, or the beam search (with the LM). */
+static sori_status ctc_search(const sori_asr_model *m, const float *logp, int64_t T, int V, sori_asr_result *r,
+                              sori_error *err)
+{
+    if (m->beam.beam == 0)
+        return ctc_greedy(m, logp, T, V, r, err);
+    sori_ctc_beam *b = NULL;
+    sori_status st = sori_ctc_beam_create(V, &m->beam, &b, err);
+    if (st == SORI_OK)
+        st = sori_ctc_beam_step(b, logp, T, err);
+    if (st == SORI_OK)
+        st = beam_decode(m, b, 1, r, err);
+    sori_ctc_beam_free(b);
+    return st;
+}
+
 sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *const *samples,
                                       const int64_t *n_samples, int sample_rate_hz,
                                       sori_asr_result **out, sori_error *err)
@@ -434,7 +527,7 @@ sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *con
     if (st == SORI_OK && k > 0 && !m->rnnt)
         st = sori_conformer_forward_batch(m->enc, k, fin, frames, NULL, logp, err);
     for (int j = 0; j < k && st == SORI_OK && !m->rnnt; j++)
-        st = ctc_greedy(m, logp[j], sori_conformer_out_frames(m->enc, frames[j]), V, out[idx[j]], err);
+        st = ctc_search(m, logp[j], sori_conformer_out_frames(m->enc, frames[j]), V, out[idx[j]], err);
     if (st == SORI_OK && k > 0 && m->rnnt) { /* encoder outputs (the logp buffers are big enough), then greedy RNN-T */
         st = sori_conformer_forward_batch(m->enc, k, fin, frames, logp, NULL, err);
         sori_rnnt_state *rs = NULL;
@@ -525,6 +618,7 @@ struct sori_asr_stream {
     sori_rnnt_state *rnn;
     sori_rnnt_emit *toks;     /* RNN-T emissions of the utterance */
     int64_t n_toks, toks_cap;
+    sori_ctc_beam *beam;      /* CTC beam search over the utterance (models loaded with one) */
 };
 
 sori_asr_stream_params sori_asr_stream_default_params(void)
@@ -587,6 +681,8 @@ sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_para
             st = sori_conformer_cache_create(m->enc, &s->cache, err);
         if (st == SORI_OK && m->rnnt) /* RNN-T decoding state, in either mode */
             st = sori_rnnt_state_create(m->enc, &s->rnn, err);
+        if (st == SORI_OK && m->beam.beam > 0)
+            st = sori_ctc_beam_create(sori_conformer_get_info(m->enc).vocab_size + 1, &m->beam, &s->beam, err);
         if (st != SORI_OK) {
             sori_asr_stream_free(s);
             return st;
@@ -624,6 +720,7 @@ void sori_asr_stream_free(sori_asr_stream *s)
     sori_conformer_cache_free(s->cache);
     sori_rnnt_state_free(s->rnn);
     free(s->toks);
+    sori_ctc_beam_free(s->beam);
     free(s);
 }
 
@@ -753,17 +850,17 @@ int sori_asr_stream_is_ready(const sori_asr_stream *s)
     return start + s->chunk + s->right <= s->total;
 }
 
-static sori_status stream_snapshot(const sori_asr_stream *s, sori_asr_result **out, sori_error *err);
+static sori_status stream_snapshot_as(const sori_asr_stream *s, int final, sori_asr_result **out,
+                                      sori_error *err);
 
 /* The current utterance, ended at the oldest pending endpoint: its final
  * result is queued (when it has text) and the next utterance starts there. */
 static sori_status close_utterance(sori_asr_stream *s, sori_error *err)
 {
     sori_asr_result *r = NULL;
-    sori_status st = stream_snapshot(s, &r, err);
+    sori_status st = stream_snapshot_as(s, 1, &r, err);
     if (st != SORI_OK)
         return st;
-    r->is_final = 1;
     r->duration_s = (double)(s->ends[0] - s->utt_start) / s->m->sample_rate;
     if (r->text[0]) {
         if (s->n_finals == s->finals_cap) {
@@ -796,6 +893,7 @@ static sori_status buffered_finalize_ready(sori_asr_stream *s, sori_error *err)
         s->next = 0;
         s->n_frames = 0;
         s->n_toks = 0;
+        sori_ctc_beam_reset(s->beam);
         s->enc_frames = 0;
         if (s->rnn) {
             sori_status st = sori_rnnt_state_reset(s->rnn, err);
@@ -869,6 +967,7 @@ static void ca_reset_utterance(sori_asr_stream *s)
     s->steps = s->consumed = s->enc_frames = 0;
     s->n_toks = 0;
     s->n_frames = 0;
+    sori_ctc_beam_reset(s->beam);
 }
 
 /* Finalizes every utterance whose endpoint has been reached by decoding. */
@@ -894,7 +993,7 @@ static sori_status finalize_ready(sori_asr_stream *s, sori_error *err)
     return s->ca ? ca_finalize_ready(s, err) : buffered_finalize_ready(s, err);
 }
 
-static sori_status keep_frame(sori_asr_stream *s, int32_t best, float prob, sori_error *err);
+static sori_status keep_frames(sori_asr_stream *s, const float *logp, int64_t n, int V, sori_error *err);
 
 /* One cache-aware step for the ready streams whose step has this drop. */
 static sori_status ca_step_group(sori_asr_model *m, sori_asr_stream **ready, int k, bool first, sori_error *err)
@@ -943,12 +1042,7 @@ static sori_status ca_step_group(sori_asr_model *m, sori_asr_stream **ready, int
         if (m->rnnt) {
             st = sori_rnnt_greedy(s->rnn, out[j], got[j], s->enc_frames, &s->toks, &s->n_toks, &s->toks_cap, err);
         } else {
-            for (int64_t f = 0; f < got[j] && st == SORI_OK; f++) {
-                int32_t b;
-                float p;
-                argmax_rows(out[j] + f * V, 1, V, &b, &p);
-                st = keep_frame(s, b, p, err);
-            }
+            st = keep_frames(s, out[j], got[j], V, err);
         }
         s->enc_frames += got[j];
         s->consumed += take[j];
@@ -1010,6 +1104,21 @@ static sori_status keep_frame(sori_asr_stream *s, int32_t best, float prob, sori
     s->prob[s->n_frames] = prob;
     s->n_frames++;
     return SORI_OK;
+}
+
+/* n decoded CTC frames of the utterance: into the beam search, or their best classes kept (greedy). */
+static sori_status keep_frames(sori_asr_stream *s, const float *logp, int64_t n, int V, sori_error *err)
+{
+    if (s->beam)
+        return sori_ctc_beam_step(s->beam, logp, n, err);
+    sori_status st = SORI_OK;
+    for (int64_t f = 0; f < n && st == SORI_OK; f++) {
+        int32_t b;
+        float p;
+        argmax_rows(logp + f * V, 1, V, &b, &p);
+        st = keep_frame(s, b, p, err);
+    }
+    return st;
 }
 
 sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *streams, int n,
@@ -1109,12 +1218,8 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
                                   &s->toks_cap, err);
             s->enc_frames += f1 - f0;
         }
-        for (int64_t f = f0; f < f1 && st == SORI_OK && !m->rnnt; f++) {
-            int32_t b;
-            float p;
-            argmax_rows(logp[j] + f * V, 1, V, &b, &p);
-            st = keep_frame(s, b, p, err);
-        }
+        if (!m->rnnt && f1 > f0)
+            st = keep_frames(s, logp[j] + f0 * V, f1 - f0, V, err);
         s->next++;
         if (st == SORI_OK)
             st = finalize_ready(s, err);
@@ -1143,7 +1248,8 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
 }
 
 /* The current utterance decoded so far; times from the stream's start. */
-static sori_status stream_snapshot(const sori_asr_stream *s, sori_asr_result **out, sori_error *err)
+static sori_status stream_snapshot_as(const sori_asr_stream *s, int final, sori_asr_result **out,
+                                      sori_error *err)
 {
     *out = NULL;
     sori_asr_result *r = calloc(1, sizeof *r);
@@ -1152,9 +1258,10 @@ static sori_status stream_snapshot(const sori_asr_stream *s, sori_asr_result **o
     const int V = sori_conformer_get_info(s->m->enc).vocab_size + 1;
     const double t0 = (double)s->utt_start / s->m->sample_rate;
     r->duration_s = (double)s->total / s->m->sample_rate - t0;
-    r->is_final = s->finished && !sori_asr_stream_is_ready(s) && s->n_ends == 0;
+    r->is_final = final || (s->finished && !sori_asr_stream_is_ready(s) && s->n_ends == 0);
     sori_status st = s->m->rnnt ? rnnt_decode(s->m, s->toks, s->n_toks, r, err)
-                                         : ctc_decode(s->m, s->best, s->prob, s->n_frames, V, r, err);
+                     : s->beam  ? beam_decode(s->m, s->beam, r->is_final, r, err)
+                                : ctc_decode(s->m, s->best, s->prob, s->n_frames, V, r, err);
     for (int w = 0; st == SORI_OK && w < r->n_words; w++) {
         if (r->words[w].end_s > r->duration_s)
             r->words[w].end_s = r->duration_s;
@@ -1167,6 +1274,11 @@ static sori_status stream_snapshot(const sori_asr_stream *s, sori_asr_result **o
     }
     *out = r;
     return SORI_OK;
+}
+
+static sori_status stream_snapshot(const sori_asr_stream *s, sori_asr_result **out, sori_error *err)
+{
+    return stream_snapshot_as(s, 0, out, err);
 }
 
 sori_status sori_asr_stream_result(const sori_asr_stream *s, sori_asr_result **out, sori_error *err)

@@ -2,9 +2,13 @@
  * the raw test signal (features computed with the filterbank and window
  * stored in the model file) to text, the greedy CTC tokens must be NeMo's
  * (decoded here from NeMo's own log-probs); timings and confidences must be
- * sane; other rates are resampled; empty input and misuse are handled. */
+ * sane; other rates are resampled; empty input and misuse are handled.
+ * Beam search with an LM: a uniform token LM whose cost the bonus cancels
+ * decodes as the beam search without an LM; a weight of 0 changes nothing;
+ * LMs of other words, bad options and RNN-T models are refused. */
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "sori/asr.h"
@@ -47,6 +51,90 @@ static void expected_text(const float *lp, int64_t T, int V, char *out, size_t c
             strncat(out, " ", cap - strlen(out) - 1);
         strncat(out, word, cap - strlen(out) - 1);
     }
+}
+
+/* An ARPA LM giving every one of the model's tokens (and <unk>, </s>) log10 p = -log10(22). */
+static int write_uniform_lm(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    const double lp = -log10(22.0);
+    fprintf(f, "\\data\\\nngram 1=%d\n\n\\1-grams:\n-99\t<s>\n%f\t</s>\n%f\t<unk>\n", 19 + 3, lp, lp);
+    for (int i = 1; i < 20; i++) /* not the space token: no ARPA word can be one */
+        fprintf(f, "%f\t%s\n", lp, LABELS[i]);
+    fputs("\n\\end\\\n", f);
+    return fclose(f);
+}
+
+static char *transcribe_with(sori_runtime *rt, const sori_asr_model_params *mp, const float *x, int64_t n)
+{
+    sori_asr_model *m = NULL;
+    sori_asr_result *r = NULL;
+    sori_error err = {0};
+    char *text = NULL;
+    CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/conformer/ctc_striding4.gguf", mp, &m, &err), SORI_OK);
+    if (m && sori_asr_transcribe(m, x, n, 16000, &r, &err) == SORI_OK)
+        text = strdup(r->text);
+    sori_asr_result_free(r);
+    sori_asr_model_free(m);
+    return text;
+}
+
+static void test_lm(sori_runtime *rt, const float *x, int64_t n)
+{
+    char lm[] = "/tmp/sori_asr_lm_XXXXXX";
+    int fd = mkstemp(lm);
+    CHECK(fd >= 0 && write_uniform_lm(lm) == 0, "LM file");
+    if (fd >= 0)
+        close(fd);
+    sori_asr_model_params plain = sori_asr_model_default_params();
+    plain.beam = 8;
+    char *base = transcribe_with(rt, &plain, x, n);
+    sori_asr_model_params p = plain;
+    p.lm_path = lm;
+    p.lm_weight = 1.0f;
+    p.lm_bonus = (float)log(22.0); /* cancels the LM's cost of every token */
+    char *cancel = transcribe_with(rt, &p, x, n);
+    p.lm_weight = 0.0f;
+    p.lm_bonus = 0.0f;
+    char *zero = transcribe_with(rt, &p, x, n);
+    p.lm_weight = 2.0f; /* an expensive LM: fewer tokens */
+    char *costly = transcribe_with(rt, &p, x, n);
+    CHECK(base && cancel && strcmp(base, cancel) == 0, "cancelled LM: '%s' vs '%s'", cancel ? cancel : "?",
+          base ? base : "?");
+    CHECK(base && zero && strcmp(base, zero) == 0, "weight 0: '%s' vs '%s'", zero ? zero : "?", base ? base : "?");
+    CHECK(base && costly && strlen(costly) < strlen(base), "weight 2: '%s' shorter than '%s'",
+          costly ? costly : "?", base ? base : "?");
+    printf("  beam search: '%s'; with a costly LM: '%s'\n", base ? base : "?", costly ? costly : "?");
+    free(base);
+    free(cancel);
+    free(zero);
+    free(costly);
+    /* refused: an LM of other words, a missing file, a bad beam, an RNN-T model */
+    sori_asr_model *m = NULL;
+    sori_error err = {0};
+    p = sori_asr_model_default_params();
+    p.lm_path = SORI_FIXTURE_DIR "/ngram/small.arpa";
+    CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/conformer/ctc_striding4.gguf", &p, &m, &err),
+                 SORI_ERR_FORMAT);
+    CHECK(m == NULL && strstr(err.message, "not this model's tokens"), "word LM: %s", err.message);
+    p.lm_path = "/nonexistent/lm.arpa";
+    CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/conformer/ctc_striding4.gguf", &p, &m, &err),
+                 SORI_ERR_IO);
+    p.lm_path = lm;
+    p.beam = 300;
+    CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/conformer/ctc_striding4.gguf", &p, &m, &err),
+                 SORI_ERR_INVALID_ARG);
+    p.beam = 0;
+    p.lm_weight = NAN;
+    CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/conformer/ctc_striding4.gguf", &p, &m, &err),
+                 SORI_ERR_INVALID_ARG);
+    p.lm_weight = -1.0f;
+    CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/stream/hybrid_stream.gguf", &p, &m, &err),
+                 SORI_ERR_UNSUPPORTED);
+    CHECK(m == NULL, "nothing loaded");
+    unlink(lm);
 }
 
 int main(void)
@@ -122,6 +210,7 @@ int main(void)
             sori_asr_result_free(br[i]);
         }
     }
+    test_lm(rt, x, n);
     sori_asr_model *bad = NULL;
     CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/pywriter.gguf", &mp, &bad, &err), SORI_ERR_UNSUPPORTED);
     CHECK(bad == NULL && strstr(err.message, "sori.test"), "names the architecture: %s", err.message);

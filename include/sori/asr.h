@@ -14,7 +14,8 @@
  *     sori_asr_result_free(r);
  *     sori_asr_model_free(m);       // before sori_runtime_free
  *
- * Offline: whole utterances, full attention context, CTC greedy search.
+ * Offline: whole utterances, full attention context, CTC greedy search,
+ * or a CTC prefix beam search fused with a token n-gram LM (model params).
  * Streaming: cache-aware streaming (NeMo's cache_aware_stream_step) for
  * models trained with limited attention context and causal convolutions,
  * and buffered streaming (below), which gives any offline model live
@@ -44,6 +45,14 @@ typedef enum sori_asr_decoder {
 
 typedef struct sori_asr_model_params {
     sori_asr_decoder decoder; /* which head decodes (hybrid RNNT+CTC models have both) */
+    /* CTC prefix beam search, fused with an n-gram LM (sori/ngram.h) whose
+     * words are the model's tokens: an ARPA or GGUF file, or NULL for none.
+     * beam: hypotheses kept (0: greedy without an LM, 8 with one; 1..256).
+     * lm_weight < 0: the LM file's recommended weight and bonus (else 0.5 and
+     * 1.0); >= 0: this weight and lm_bonus (per token, natural-log units). */
+    const char *lm_path;
+    int beam;
+    float lm_weight, lm_bonus;
 } sori_asr_model_params;
 
 SORI_API sori_asr_model_params sori_asr_model_default_params(void);

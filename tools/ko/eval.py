@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Error rates of a Korean model through the C engine (`sori transcribe`), not PyTorch.
 
-    python3 tools/ko/eval.py --model M.gguf --work DIR [--sori build/bin/sori] [--count 300]
+    python3 tools/ko/eval.py --model M.gguf [--lm LM.gguf] --work DIR [--sori build/bin/sori] [--count 300]
 
 Sets:
   synthetic-16k   test sentences spoken by held-out espeak-ng voices (never in
@@ -17,6 +17,8 @@ single spaces kept (cer_spaces). Also the real-time factor of the run
 (wall time / audio duration, one process, --threads as given). The synthetic
 sets are also decoded through the streaming API (`sori transcribe --stream`:
 cache-aware for models trained for it) for the offline-vs-streaming CER.
+Every set is decoded greedily (--lm none) and, with --lm, also by the CTC
+beam search fused with that n-gram LM (rows marked "+lm").
 Writes DIR/eval/results.json and prints a table.
 """
 import argparse
@@ -40,14 +42,14 @@ def norm(text, spaces):
     return t if spaces else t.replace(" ", "")
 
 
-def transcribe(sori, model, files, threads, stream=False):
-    """path -> text, and the wall time (--stream: through the streaming API)."""
+def transcribe(sori, model, files, threads, stream=False, extra=()):
+    """path -> text, and the wall time (--stream: through the streaming API; extra: more options)."""
     out = {}
     t0 = time.time()
     for i in range(0, len(files), 200):
         part = files[i:i + 200]
         r = subprocess.run([sori, "transcribe", "--model", model, "--format", "tsv", "--threads", str(threads)]
-                           + (["--stream"] if stream else []) + part, capture_output=True, text=True)
+                           + (["--stream"] if stream else []) + list(extra) + part, capture_output=True, text=True)
         for line in r.stdout.splitlines():
             p, _, text = line.partition("\t")
             out[p] = text
@@ -111,6 +113,7 @@ def main():
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared", "data"))
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--lm", help="also decode with the CTC beam search fused with this n-gram LM")
     ap.add_argument("--no-real", action="store_true")
     ap.add_argument("--real-limit", type=int, default=0, help="at most this many clips per real set (0: all)")
     a = ap.parse_args()
@@ -122,14 +125,16 @@ def main():
         for name, rows in real_sets(a.shared).items():
             sets[name] = rows[:a.real_limit] if a.real_limit else rows
     results = {}
-    for name, rows in sets.items():
-        hyps, wall = transcribe(a.sori, a.model, [p for p, _ in rows], a.threads)
+    decoders = [("", ["--lm", "none"])] + ([("+lm", ["--lm", a.lm])] if a.lm else [])
+    for (set_name, rows), (suffix, extra) in ((x, d) for x in sets.items() for d in decoders):
+        name = set_name + suffix
+        hyps, wall = transcribe(a.sori, a.model, [p for p, _ in rows], a.threads, extra=extra)
         audio = sum(duration(p) for p, _ in rows)
         r = score([(ref, hyps.get(p, "")) for p, ref in rows])
         r.update(audio_s=round(audio, 1), wall_s=round(wall, 1), rtf=round(wall / max(audio, 1e-9), 4),
                  examples=[(ref, hyps.get(p, "")) for p, ref in rows[:3]])
         if name.startswith("synthetic"):  # streaming (cache-aware) on the same files
-            sh, swall = transcribe(a.sori, a.model, [p for p, _ in rows], a.threads, stream=True)
+            sh, swall = transcribe(a.sori, a.model, [p for p, _ in rows], a.threads, stream=True, extra=extra)
             rs = score([(ref, sh.get(p, "")) for p, ref in rows])
             r.update(stream_cer=rs["cer"], stream_cer_spaces=rs["cer_spaces"],
                      stream_rtf=round(swall / max(audio, 1e-9), 4))
@@ -146,7 +151,7 @@ def main():
                   flush=True)
     os.makedirs(os.path.join(a.work, "eval"), exist_ok=True)
     with open(os.path.join(a.work, "eval", "results.json"), "w", encoding="utf-8") as f:
-        json.dump({"model": a.model, "results": results}, f, ensure_ascii=False, indent=1)
+        json.dump({"model": a.model, "lm": a.lm, "results": results}, f, ensure_ascii=False, indent=1)
 
 
 if __name__ == "__main__":
