@@ -388,12 +388,9 @@ static sori_status gguf_tensor(const sori_gguf *g, const char *path, const char 
     return SORI_OK;
 }
 
-static sori_status load_gguf(const char *path, sori_ngram *lm, sori_error *err)
+static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, sori_error *err)
 {
-    sori_gguf *g = NULL;
-    sori_status st = sori_gguf_open_file(path, &g, err);
-    if (st != SORI_OK)
-        return st;
+    sori_status st = SORI_OK;
     const char *arch = NULL;
     int64_t order = 0;
     sori_gguf_type et;
@@ -462,32 +459,40 @@ static sori_status load_gguf(const char *path, sori_ngram *lm, sori_error *err)
                 st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: ngram.%d: a probability that is not finite or "
                                "above 1", path, n);
     }
-    sori_gguf_free(g);
     return st;
 }
 
-sori_status sori_ngram_load(const char *path, sori_ngram **out, sori_error *err)
+/* From a file (path) or a buffer (data, size; path names it in messages). */
+static sori_status load(const char *path, const void *data, size_t size, sori_ngram **out, sori_error *err)
 {
-    if (!path || !out)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "ngram: NULL argument");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    FILE *f = data ? NULL : fopen(path, "rb");
+    if (!data && !f)
         return sori_fail(err, SORI_ERR_IO, errno, "ngram: cannot open %s: %s", path, strerror(errno));
     char magic[4] = {0};
-    size_t got = fread(magic, 1, 4, f);
+    size_t got = data ? (size < 4 ? size : 4) : fread(magic, 1, 4, f);
+    if (data)
+        memcpy(magic, data, got);
     int gguf = got == 4 && memcmp(magic, "GGUF", 4) == 0;
     sori_ngram *lm = calloc(1, sizeof *lm);
     sori_status st = lm ? SORI_OK : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "ngram: out of memory");
     if (st == SORI_OK) {
         lm->unk = -1;
         if (gguf) {
-            fclose(f);
-            f = NULL;
-            st = load_gguf(path, lm, err);
+            sori_gguf *g = NULL;
+            st = data ? sori_gguf_open_memory(data, size, &g, err) : sori_gguf_open_file(path, &g, err);
+            if (st == SORI_OK)
+                st = load_gguf(g, path, lm, err);
+            sori_gguf_free(g);
         } else {
-            rewind(f);
-            st = load_arpa(f, path, lm, err);
+            if (data && !(f = fmemopen((void *)data, size ? size : 1, "rb")))
+                st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "ngram: out of memory");
+            else if (data && size == 0)
+                st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: not an ARPA file (no \\data\\ line)", path);
+            else
+                rewind(f);
+            if (st == SORI_OK)
+                st = load_arpa(f, path, lm, err);
         }
     }
     if (f)
@@ -500,4 +505,19 @@ sori_status sori_ngram_load(const char *path, sori_ngram **out, sori_error *err)
     }
     *out = lm;
     return SORI_OK;
+}
+
+sori_status sori_ngram_load(const char *path, sori_ngram **out, sori_error *err)
+{
+    if (!path || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "ngram: NULL argument");
+    return load(path, NULL, 0, out, err);
+}
+
+sori_status sori_ngram_load_memory(const void *data, size_t size, sori_ngram **out, sori_error *err)
+{
+    if (!out || (!data && size))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "ngram: NULL argument");
+    static const char empty[1] = {0};
+    return load("(memory)", data ? data : empty, size, out, err);
 }

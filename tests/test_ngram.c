@@ -153,6 +153,28 @@ int main(void)
     CHECK(sori_ngram_log10p(arpa, longctx, 6, 7) == sori_ngram_log10p(arpa, tail, 2, 7), "long context");
     CHECK(sori_ngram_log10p(NULL, NULL, 0, 1) == -99.0f && sori_ngram_log10p(arpa, NULL, 2, 1) == -99.0f,
           "bad arguments score -99");
+    /* from memory: the same model */
+    const char *files[2] = {SORI_FIXTURE_DIR "/ngram/small.arpa", SORI_FIXTURE_DIR "/ngram/small.gguf"};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(files[i], "rb");
+        char *buf = malloc(1 << 20);
+        size_t len = f && buf ? fread(buf, 1, 1 << 20, f) : 0;
+        if (f)
+            fclose(f);
+        sori_ngram *mem = NULL;
+        CHECK_STATUS(sori_ngram_load_memory(buf, len, &mem, &err), SORI_OK);
+        free(buf); /* copied */
+        sori_ngram_info im = sori_ngram_get_info(mem);
+        int32_t c2[2] = {sori_ngram_word_id(arpa, "<s>"), 3};
+        CHECK(mem && im.count[3] == ia.count[3] &&
+                  sori_ngram_log10p(mem, c2, 2, 9) == sori_ngram_log10p(i ? gguf : arpa, c2, 2, 9),
+              "%s from memory", files[i]);
+        sori_ngram_free(mem);
+    }
+    sori_ngram *none = NULL;
+    CHECK_STATUS(sori_ngram_load_memory("", 0, &none, &err), SORI_ERR_FORMAT);
+    CHECK_STATUS(sori_ngram_load_memory(NULL, 5, &none, &err), SORI_ERR_INVALID_ARG);
+    CHECK_STATUS(sori_ngram_load_memory("GGUF", 4, &none, &err), SORI_ERR_FORMAT);
     sori_ngram_free(arpa);
     sori_ngram_free(gguf);
 

@@ -23,6 +23,9 @@
 #ifndef SORI_NGRAM_H
 #define SORI_NGRAM_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "common.h"
 
 #ifdef __cplusplus
@@ -36,6 +39,8 @@ typedef struct sori_ngram sori_ngram;
 /* ARPA text, or a GGUF file (general.architecture "sori.ngram"), told apart
  * by the file's first bytes. SORI_ERR_IO: unreadable; SORI_ERR_FORMAT: bad. */
 SORI_API sori_status sori_ngram_load(const char *path, sori_ngram **out, sori_error *err);
+/* The same from a buffer (copied: it may be freed after the call). */
+SORI_API sori_status sori_ngram_load_memory(const void *data, size_t size, sori_ngram **out, sori_error *err);
 SORI_API void sori_ngram_free(sori_ngram *lm);
 
 typedef struct sori_ngram_info {
