@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The bundled Korean model, from scratch: text -> tokenizer -> synthetic
-# speech features -> training -> GGUF -> evaluation through the C engine.
+# speech features -> training -> GGUF -> the token n-gram LM of its beam
+# search (ko-tokens-4gram.gguf) -> evaluation through the C engine.
 #
 #   bash tools/ko/recipe.sh WORK_DIR [HOURS]
 #
@@ -55,4 +56,12 @@ $T $S6 --lr 1.4e-3 --max-steps 3234 2>&1 | tee -a "$LOG"
 $T $S6 --lr 1.4e-3 --no-specaug --max-steps 7566 2>&1 | tee -a "$LOG"
 $T $S6 --lr 1.4e-3 --no-specaug --freeze-subsampling --hours-budget "$HOURS" 2>&1 | tee -a "$LOG"
 "$PY" -W ignore "$HERE/train.py" export --work "$WORK" --out "$WORK/ko-fastconformer-ctc.gguf" --f16
-"$PY" "$HERE/eval.py" --model "$WORK/ko-fastconformer-ctc.gguf" --work "$WORK"
+# The token 4-gram LM of the beam search (training sentences only), its weight and bonus chosen
+# on dev-sentence speech through the C engine, then the evaluation (greedy and with the LM).
+SORI=${SORI:-$HERE/../../build/bin/sori}
+"$PY" "$HERE/ngram.py" --text "$WORK/text/train.tsv" --tok "$WORK/tok/tokenizer.model" --order 4 \
+    --cutoffs 1,2,3,4 --dev "$WORK/text/dev.tsv" --gguf "$WORK/ko-tokens-4gram.gguf"
+"$PY" "$HERE/tune_lm.py" --model "$WORK/ko-fastconformer-ctc.gguf" --lm "$WORK/ko-tokens-4gram.gguf" \
+    --work "$WORK" --sori "$SORI" --write
+"$PY" "$HERE/eval.py" --model "$WORK/ko-fastconformer-ctc.gguf" --lm "$WORK/ko-tokens-4gram.gguf" \
+    --work "$WORK" --sori "$SORI"

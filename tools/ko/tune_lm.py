@@ -7,8 +7,9 @@ Decodes synthetic speech of *dev* sentences (tools/ko/synth.py audio: held-out
 voices, clean 16 kHz and 8 kHz mu-law telephone; made once under
 DIR/eval/dev-{clean,phone}) through the C engine for every pair of a grid, and
 prints the CER of each and the pair with the lowest mean CER over both sets.
-The test sentences that eval.py reports on are never used here. Write the
-chosen pair into the LM file with `ngram.py ... --weight W --bonus B`.
+The test sentences that eval.py reports on are never used here. --write
+stores the chosen pair in the LM's GGUF file (sori.ngram.asr_weight/asr_bonus),
+where `sori transcribe` takes it from.
 """
 import argparse
 import os
@@ -36,6 +37,24 @@ def dev_set(work, channel, count):
     return rows
 
 
+def set_weights(path, weight, bonus):
+    """Rewrites an n-gram GGUF with these recommended weights (everything else kept)."""
+    import gguf
+    import numpy as np
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from sori_gguf import write_model
+    r = gguf.GGUFReader(path)
+    meta = {f.name: f.contents() for f in r.fields.values()
+            if not f.name.startswith("GGUF.") and f.name != "general.architecture"}
+    meta["sori.ngram.asr_weight"] = float(weight)
+    meta["sori.ngram.asr_bonus"] = float(bonus)
+    tensors = {t.name: np.array(t.data) for t in r.tensors}
+    arch = r.fields["general.architecture"].contents()
+    del r
+    write_model(path + ".tmp", arch, meta, tensors)
+    os.replace(path + ".tmp", path)
+
+
 def cer(rows, hyps):
     e = n = 0
     for path, ref in rows:
@@ -55,6 +74,7 @@ def main():
     ap.add_argument("--weights", default="0.3,0.4,0.5,0.6,0.8")
     ap.add_argument("--bonuses", default="0,1,2,3")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--write", action="store_true", help="store the best pair in the LM file (GGUF)")
     a = ap.parse_args()
     sets = {ch: dev_set(a.work, ch, a.count) for ch in ("clean", "phone")}
     files = {ch: [p for p, _ in rows] for ch, rows in sets.items()}
@@ -73,6 +93,9 @@ def main():
             if best is None or mean < best[0]:
                 best = (mean, w, b)
     print(f"best: --weight {best[1]} --bonus {best[2]} (mean dev CER {best[0]:.4f})")
+    if a.write:
+        set_weights(a.lm, best[1], best[2])
+        print(f"{a.lm}: sori.ngram.asr_weight {best[1]}, asr_bonus {best[2]}")
 
 
 if __name__ == "__main__":
