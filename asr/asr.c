@@ -465,9 +465,11 @@ static sori_status ctc_search(const sori_asr_model *m, const float *logp, int64_
     return st;
 }
 
-sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *const *samples,
-                                      const int64_t *n_samples, int sample_rate_hz,
-                                      sori_asr_result **out, sori_error *err)
+/* transcribe_batch; with keep_logp (CTC models), each utterance's log-probs are handed over
+ * (keep_logp[i], keep_frames[i]; NULL and 0 when it has no frames). */
+static sori_status transcribe_impl(sori_asr_model *m, int n, const float *const *samples,
+                                   const int64_t *n_samples, int sample_rate_hz, sori_asr_result **out,
+                                   float **keep_logp, int64_t *keep_frames, sori_error *err)
 {
     if (!m || n < 0 || (n && (!samples || !n_samples || !out)) || sample_rate_hz < 1000)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
@@ -526,8 +528,15 @@ sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *con
     }
     if (st == SORI_OK && k > 0 && !m->rnnt)
         st = sori_conformer_forward_batch(m->enc, k, fin, frames, NULL, logp, err);
-    for (int j = 0; j < k && st == SORI_OK && !m->rnnt; j++)
-        st = ctc_search(m, logp[j], sori_conformer_out_frames(m->enc, frames[j]), V, out[idx[j]], err);
+    for (int j = 0; j < k && st == SORI_OK && !m->rnnt; j++) {
+        int64_t T = sori_conformer_out_frames(m->enc, frames[j]);
+        st = ctc_search(m, logp[j], T, V, out[idx[j]], err);
+        if (keep_logp) {
+            keep_logp[idx[j]] = logp[j];
+            keep_frames[idx[j]] = T;
+            logp[j] = NULL;
+        }
+    }
     if (st == SORI_OK && k > 0 && m->rnnt) { /* encoder outputs (the logp buffers are big enough), then greedy RNN-T */
         st = sori_conformer_forward_batch(m->enc, k, fin, frames, logp, NULL, err);
         sori_rnnt_state *rs = NULL;
@@ -568,6 +577,28 @@ sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *con
             sori_asr_result_free(out[i]);
             out[i] = NULL;
         }
+    return st;
+}
+
+sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *const *samples,
+                                      const int64_t *n_samples, int sample_rate_hz,
+                                      sori_asr_result **out, sori_error *err)
+{
+    return transcribe_impl(m, n, samples, n_samples, sample_rate_hz, out, NULL, NULL, err);
+}
+
+sori_status sori_asr_ctc_logprobs(sori_asr_model *m, const float *samples, int64_t n_samples, int sample_rate_hz,
+                                  float **out, int64_t *n_frames, sori_error *err)
+{
+    if (!m || !out || !n_frames || n_samples < 0 || (n_samples && !samples))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
+    *out = NULL;
+    *n_frames = 0;
+    if (m->rnnt)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: the model decodes with RNN-T (choose the CTC decoder)");
+    sori_asr_result *r = NULL;
+    sori_status st = transcribe_impl(m, 1, &samples, &n_samples, sample_rate_hz, &r, out, n_frames, err);
+    sori_asr_result_free(r);
     return st;
 }
 

@@ -5,7 +5,8 @@
  * sane; other rates are resampled; empty input and misuse are handled.
  * Beam search with an LM: a uniform token LM whose cost the bonus cancels
  * decodes as the beam search without an LM; a weight of 0 changes nothing;
- * LMs of other words, bad options and RNN-T models are refused. */
+ * LMs of other words, bad options and RNN-T models are refused. The
+ * log-probs sori_asr_ctc_logprobs hands out are NeMo's. */
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -211,6 +212,35 @@ int main(void)
         }
     }
     test_lm(rt, x, n);
+    /* the log-probs transcribe decodes: NeMo's, rows normalized */
+    {
+        float *mine = NULL;
+        int64_t T = 0;
+        CHECK_STATUS(sori_asr_ctc_logprobs(m, x, n, 16000, &mine, &T, &err), SORI_OK);
+        double d2 = 0, r2 = 0, worst_norm = 0;
+        for (int64_t i = 0; mine && T * 21 == nl && i < nl; i++) {
+            d2 += (mine[i] - lp[i]) * (double)(mine[i] - lp[i]);
+            r2 += (double)lp[i] * lp[i];
+        }
+        for (int64_t t = 0; mine && t < T; t++) {
+            double z = 0;
+            for (int v = 0; v < 21; v++)
+                z += exp(mine[t * 21 + v]);
+            worst_norm = fabs(z - 1) > worst_norm ? fabs(z - 1) : worst_norm;
+        }
+        CHECK(mine && T * 21 == nl && sqrt(d2 / r2) < 1e-3 && worst_norm < 1e-4,
+              "log-probs: %lld frames (NeMo %lld), relative L2 %.2g, |sum p - 1| %.2g", (long long)T,
+              (long long)(nl / 21), sqrt(d2 / (r2 > 0 ? r2 : 1)), worst_norm);
+        free(mine);
+        CHECK_STATUS(sori_asr_ctc_logprobs(m, x, 10, 16000, &mine, &T, &err), SORI_OK);
+        CHECK(mine == NULL && T == 0, "too short: no frames");
+        CHECK_STATUS(sori_asr_ctc_logprobs(m, x, n, 16000, NULL, &T, &err), SORI_ERR_INVALID_ARG);
+        sori_asr_model *hy = NULL;
+        sori_asr_model_params hp = sori_asr_model_default_params();
+        CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/stream/hybrid_stream.gguf", &hp, &hy, &err), SORI_OK);
+        CHECK_STATUS(sori_asr_ctc_logprobs(hy, x, n, 16000, &mine, &T, &err), SORI_ERR_UNSUPPORTED);
+        sori_asr_model_free(hy);
+    }
     sori_asr_model *bad = NULL;
     CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/pywriter.gguf", &mp, &bad, &err), SORI_ERR_UNSUPPORTED);
     CHECK(bad == NULL && strstr(err.message, "sori.test"), "names the architecture: %s", err.message);

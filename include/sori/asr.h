@@ -102,6 +102,15 @@ SORI_API sori_status sori_asr_transcribe(sori_asr_model *m, const float *samples
                                          sori_error *err);
 SORI_API void sori_asr_result_free(sori_asr_result *r);
 
+/* The CTC log-probabilities of one utterance, as transcribe computes them:
+ * *n_frames rows of vocab_size + 1 log-softmax values (the blank last), a
+ * caller-owned array (free()); NULL and 0 for audio shorter than a frame.
+ * For one's own decoders, alignment or confidence measures.
+ * SORI_ERR_UNSUPPORTED when the model decodes with RNN-T. */
+SORI_API sori_status sori_asr_ctc_logprobs(sori_asr_model *m, const float *samples, int64_t n_samples,
+                                           int sample_rate_hz, float **out, int64_t *n_frames,
+                                           sori_error *err);
+
 /* The same for n utterances at once, run through the encoder as one padded
  * batch (faster per utterance; each result equals transcribing it alone).
  * Arrays have n entries; out[i] receives utterance i's result. On failure no

@@ -168,6 +168,28 @@ class Model:
         write_model(path, "sori.ngram", meta, tensors)
 
 
+def gguf_to_arpa(src, dst):
+    """An n-gram GGUF file (write_gguf's) back to ARPA text, for tools that read ARPA (KenLM)."""
+    import gguf
+    r = gguf.GGUFReader(src)
+    vocab = r.fields["sori.ngram.vocab"].contents()
+    order = int(r.fields["sori.ngram.order"].contents())
+    t = {x.name: x.data for x in r.tensors}
+    with open(dst, "w", encoding="utf-8") as f:
+        f.write("\\data\\\n")
+        for n in range(1, order + 1):
+            f.write(f"ngram {n}={len(t[f'ngram.{n}.logp'])}\n")
+        for n in range(1, order + 1):
+            f.write(f"\n\\{n}-grams:\n")
+            words, logp = t[f"ngram.{n}.words"].reshape(-1, n), t[f"ngram.{n}.logp"]
+            bow = t.get(f"ngram.{n}.bow")
+            for i in range(len(logp)):
+                g = " ".join(vocab[w] for w in words[i])
+                tail = f"\t{bow[i]:.6f}" if bow is not None and bow[i] != 0 else ""
+                f.write(f"{logp[i]:.6f}\t{g}{tail}\n")
+        f.write("\n\\end\\\n")
+
+
 def perplexity(model, sents):
     lp = n = 0
     for s in sents:
@@ -181,7 +203,8 @@ def perplexity(model, sents):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--text", required=True, help="training sentences (TSV, text in the last column)")
+    ap.add_argument("--text", help="training sentences (TSV, text in the last column)")
+    ap.add_argument("--from-gguf", help="instead: convert this n-gram GGUF to ARPA (--out)")
     ap.add_argument("--tok", help="the acoustic model's SentencePiece model (without: whitespace words)")
     ap.add_argument("--order", type=int, default=4)
     ap.add_argument("--cutoffs", default="1,1,2,2", help="minimum raw count per order to keep an n-gram")
@@ -192,6 +215,13 @@ def main():
     ap.add_argument("--weight", type=float, help="recommended LM weight for CTC beam search, kept in the GGUF")
     ap.add_argument("--bonus", type=float, default=0.0, help="recommended per-token bonus, kept in the GGUF")
     a = ap.parse_args()
+    if a.from_gguf:
+        if not a.out:
+            sys.exit("ngram.py: --from-gguf needs --out FILE.arpa")
+        gguf_to_arpa(a.from_gguf, a.out)
+        return
+    if not a.text:
+        sys.exit("ngram.py: --text is required")
     if not a.out and not a.gguf:
         sys.exit("ngram.py: give --out FILE.arpa and/or --gguf FILE.gguf")
     cut = [int(c) for c in a.cutoffs.split(",")]

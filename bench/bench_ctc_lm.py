@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""CTC beam search with an n-gram LM: sori against flashlight-text's lexicon-free decoder with
+KenLM (the decoder behind torchaudio's ctc_decoder), on the same log-probabilities and the same LM.
+
+    pip install -r bench/requirements.txt
+    python3 bench/bench_ctc_lm.py --build build --manifest WORK/eval/synthetic-clean/manifest.tsv \
+        [--model data/ko-fastconformer-ctc.gguf] [--lm data/ko-tokens-4gram.gguf] [--count 200] [--runs 5]
+
+bench_ctc_lm (C) computes every file's CTC log-probabilities with the model, writes them, and times
+sori's beam search over all of them (median of --runs, one thread); this script decodes the same
+arrays with flashlight (the LM converted to ARPA for KenLM: the same n-grams and numbers), times
+it the same way, and reports both times, their ratio and both CERs against the manifest's text.
+Both use beam 8, 16 tokens per frame, the same LM weight; flashlight's lexicon-free decoder has no
+per-token bonus, so sori is also run with bonus 0 (the same objective) besides its tuned bonus.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..")
+sys.path.insert(0, os.path.join(ROOT, "tools", "ko"))
+from cer import edit_distance  # noqa: E402
+from ngram import gguf_to_arpa  # noqa: E402
+
+
+def cer(refs, hyps):
+    e = n = 0
+    for path, ref in refs.items():
+        r = ref.replace(" ", "")
+        e += edit_distance(r, hyps.get(path, "").replace(" ", ""))
+        n += len(r)
+    return e / max(n, 1)
+
+
+def sori_run(build, model, lm, out, beam, weight, bonus, runs, files):
+    r = subprocess.run([os.path.join(build, "bin", "bench_ctc_lm"), model, lm, out, str(beam), str(weight),
+                        str(bonus), str(runs)] + files, capture_output=True, text=True, check=True)
+    secs = float(r.stdout.split("median ")[1].split(" s")[0])
+    hyps = {}
+    with open(os.path.join(out, "sori.tsv"), encoding="utf-8") as f:
+        for line in f:
+            p, _, t = line.rstrip("\n").partition("\t")
+            hyps[p] = t
+    return secs, hyps
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--model", default=os.path.join(ROOT, "data", "ko-fastconformer-ctc.gguf"))
+    ap.add_argument("--lm", default=os.path.join(ROOT, "data", "ko-tokens-4gram.gguf"))
+    ap.add_argument("--manifest", required=True, help="NAME<TAB>TEXT lines, files beside it (tools/ko/synth.py audio)")
+    ap.add_argument("--count", type=int, default=200)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--beam", type=int, default=8)
+    ap.add_argument("--weight", type=float, default=None, help="default: the LM file's")
+    ap.add_argument("--bonus", type=float, default=None, help="default: the LM file's")
+    a = ap.parse_args()
+    import gguf
+    from flashlight.lib.text.decoder import (CriterionType, KenLM, LexiconFreeDecoder,
+                                             LexiconFreeDecoderOptions)
+    from flashlight.lib.text.dictionary import Dictionary
+
+    r = gguf.GGUFReader(a.lm)
+    weight = a.weight if a.weight is not None else float(r.fields["sori.ngram.asr_weight"].contents())
+    bonus = a.bonus if a.bonus is not None else float(r.fields["sori.ngram.asr_bonus"].contents())
+    mr = gguf.GGUFReader(a.model)
+    tokens = mr.fields["sori.conformer.vocab"].contents()
+    del r, mr
+    base = os.path.dirname(os.path.abspath(a.manifest))
+    refs = {}
+    with open(a.manifest, encoding="utf-8") as f:
+        for line in f:
+            c = line.rstrip("\n").split("\t")
+            refs[os.path.join(base, c[0])] = c[1]
+            if len(refs) >= a.count:
+                break
+    files = list(refs)
+    with tempfile.TemporaryDirectory() as tmp:
+        sori_s, sori_h = sori_run(a.build, a.model, a.lm, tmp, a.beam, weight, bonus, a.runs, files)
+        sori0_s, sori0_h = sori_run(a.build, a.model, a.lm, tmp, a.beam, weight, 0.0, a.runs, files)
+        arrays = []
+        with open(os.path.join(tmp, "list.tsv")) as f:
+            for i, line in enumerate(f):
+                p, T, V = line.rstrip("\n").split("\t")
+                x = np.fromfile(os.path.join(tmp, f"{i:05d}.f32"), np.float32).reshape(int(T), int(V))
+                arrays.append((p, np.ascontiguousarray(x)))
+        arpa = os.path.join(tmp, "lm.arpa")
+        gguf_to_arpa(a.lm, arpa)
+        d = Dictionary()
+        for t in tokens:
+            d.add_entry(t)
+        d.add_entry("<blank>")
+        blank = len(tokens)
+        lm = KenLM(arpa, d)
+        # KenLM scores in log10; flashlight adds lm_weight * (its log10 score): scale to natural log
+        opts = LexiconFreeDecoderOptions(beam_size=a.beam, beam_size_token=16, beam_threshold=1e9,
+                                         lm_weight=weight * np.log(10.0), sil_score=0.0, log_add=True,
+                                         criterion_type=CriterionType.CTC)
+        dec = LexiconFreeDecoder(opts, lm, blank, blank, [])
+        fl_times, fl_h = [], {}
+        for run in range(a.runs):
+            t0 = time.perf_counter()
+            out = [dec.decode(x.ctypes.data, x.shape[0], x.shape[1])[0].tokens for _, x in arrays]
+            fl_times.append(time.perf_counter() - t0)
+            if run == 0:
+                for (p, _), toks in zip(arrays, out):
+                    fl_h[p] = "".join(tokens[t] for t in toks if 0 <= t < blank).replace("\u2581", " ").strip()
+    fl_s = statistics.median(fl_times)
+    frames = sum(x.shape[0] for _, x in arrays)
+    print(f"{len(files)} utterances, {frames} frames; beam {a.beam}, LM weight {weight}, one thread, "
+          f"median of {a.runs} runs")
+    print(f"  sori (bonus {bonus}):  {1000 * sori_s:8.1f} ms  CER {100 * cer(refs, sori_h):5.2f} %")
+    print(f"  sori (bonus 0):    {1000 * sori0_s:8.1f} ms  CER {100 * cer(refs, sori0_h):5.2f} %")
+    print(f"  flashlight+KenLM:  {1000 * fl_s:8.1f} ms  CER {100 * cer(refs, fl_h):5.2f} %")
+    print(f"  ratio flashlight / sori (bonus 0): {fl_s / sori0_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()
