@@ -76,11 +76,13 @@ def score(pairs):
     return res
 
 
-def synthetic_set(work, channel, count):
-    out = os.path.join(work, "eval", f"synthetic-{channel}")
+def synthetic_set(work, channel, count, split="test"):
+    """Held-out-voice speech of the split's sentences (made once): WORK/eval/synthetic-CHANNEL for
+    the test split, WORK/eval/SPLIT-CHANNEL for another (tune_lm.py uses dev)."""
+    out = os.path.join(work, "eval", f"synthetic-{channel}" if split == "test" else f"{split}-{channel}")
     if not os.path.exists(os.path.join(out, "manifest.tsv")):
         subprocess.run([sys.executable, "-W", "ignore", os.path.join(HERE, "synth.py"), "audio", "--text",
-                        os.path.join(work, "text", "test.tsv"), "--out", out, "--count", str(count),
+                        os.path.join(work, "text", f"{split}.tsv"), "--out", out, "--count", str(count),
                         "--channel", channel], check=True)
     rows, voices = [], {}
     with open(os.path.join(out, "manifest.tsv"), encoding="utf-8") as f:

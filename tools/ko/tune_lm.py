@@ -13,28 +13,13 @@ where `sori transcribe` takes it from.
 """
 import argparse
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cer import edit_distance  # noqa: E402
-from eval import norm, transcribe  # noqa: E402
+from eval import norm, synthetic_set, transcribe  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def dev_set(work, channel, count):
-    out = os.path.join(work, "eval", f"dev-{channel}")
-    if not os.path.exists(os.path.join(out, "manifest.tsv")):
-        subprocess.run([sys.executable, "-W", "ignore", os.path.join(HERE, "synth.py"), "audio", "--text",
-                        os.path.join(work, "text", "dev.tsv"), "--out", out, "--count", str(count),
-                        "--channel", channel], check=True)
-    rows = []
-    with open(os.path.join(out, "manifest.tsv"), encoding="utf-8") as f:
-        for line in f:
-            name, text, _ = line.rstrip("\n").split("\t")
-            rows.append((os.path.join(out, name), text))
-    return rows
 
 
 def set_weights(path, weight, bonus):
@@ -76,7 +61,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--write", action="store_true", help="store the best pair in the LM file (GGUF)")
     a = ap.parse_args()
-    sets = {ch: dev_set(a.work, ch, a.count) for ch in ("clean", "phone")}
+    sets = {ch: synthetic_set(a.work, ch, a.count, split="dev")[0] for ch in ("clean", "phone")}
     files = {ch: [p for p, _ in rows] for ch, rows in sets.items()}
     base = {ch: cer(rows, transcribe(a.sori, a.model, files[ch], a.threads, extra=["--lm", "none"])[0])
             for ch, rows in sets.items()}
