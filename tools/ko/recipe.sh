@@ -38,8 +38,9 @@ wait
 # onset/vowel/coda CTC heads for 644 steps, whose subsampling and first 6 layers then start the
 # 6-layer model that is bundled, with the changes made along the way: peak learning rate 7e-4 to
 # step 2,656, then 1.4e-3 (the same inverse-square-root schedule, doubled), from step 3,234
-# no SpecAugment, and from step 7,566 the subsampling convolutions frozen (2.2x faster steps on a
-# CPU; the front end had settled). Every stage resumes from WORK/ckpt/last.pt, and one whose last step is already
+# no SpecAugment, from step 7,566 the subsampling convolutions frozen (2.2x faster steps on a
+# CPU; the front end had settled), and from 12,768 to 16,268 the learning rate annealed linearly
+# to a tenth (the bundled checkpoint is step 16,268). Every stage resumes from WORK/ckpt/last.pt, and one whose last step is already
 # behind the checkpoint returns at once. With SORI_KO_RESUME the 6-layer stages start from that
 # GGUF when there is no checkpoint yet.
 T="$PY -W ignore $HERE/train.py train --work $WORK --bf16"
@@ -54,6 +55,8 @@ fi
 $T $S6 --init-from "$WORK/ckpt_s12/last.pt" --lr 7e-4 --max-steps 2656 2>&1 | tee -a "$LOG"
 $T $S6 --lr 1.4e-3 --max-steps 3234 2>&1 | tee -a "$LOG"
 $T $S6 --lr 1.4e-3 --no-specaug --max-steps 7566 2>&1 | tee -a "$LOG"
+$T $S6 --lr 1.4e-3 --no-specaug --freeze-subsampling --max-steps 12768 2>&1 | tee -a "$LOG"
+$T $S6 --lr 1.4e-3 --no-specaug --freeze-subsampling --anneal 12768:16268 --max-steps 16268 2>&1 | tee -a "$LOG"
 $T $S6 --lr 1.4e-3 --no-specaug --freeze-subsampling --hours-budget "$HOURS" 2>&1 | tee -a "$LOG"
 "$PY" -W ignore "$HERE/train.py" export --work "$WORK" --out "$WORK/ko-fastconformer-ctc.gguf" --f16
 # The token 4-gram LM of the beam search (training sentences only), its weight and bonus chosen

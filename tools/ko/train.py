@@ -437,6 +437,8 @@ def cmd_train(a):
             lr = lr_at(state["step"] + 1, a.lr, a.warmup)
             if "rewarm" in state:  # a fresh optimizer after --resume-from: ramp its steps up
                 lr *= min(1.0, (state["step"] + 1 - state["rewarm"]) / a.rewarm)
+            if a.anneal and state["step"] >= a.anneal[0]:  # linear decay to a tenth at the stage's end
+                lr *= max(0.1, 1.0 - 0.9 * (state["step"] + 1 - a.anneal[0]) / (a.anneal[1] - a.anneal[0]))
             for g in opt.param_groups:
                 g["lr"] = lr
             inter.clear()
@@ -586,6 +588,8 @@ def main():
     t.add_argument("--rewarm", type=int, default=200, help="learning-rate ramp after --resume-from")
     t.add_argument("--init-jamo-layers", type=layer_list, default=[6, 12],
                    help="the jamo layers of --init-from's run, when its checkpoint does not say")
+    t.add_argument("--anneal", type=lambda v: [int(x) for x in v.split(":")],
+                   help="START:END: scale the learning rate linearly down to a tenth from step START to END")
     t.add_argument("--ckpt-minutes", type=float, default=10)
     t.add_argument("--eval-minutes", type=float, default=30)
     t.add_argument("--hours-budget", type=float, default=0, help="stop after this many wall-clock hours")
