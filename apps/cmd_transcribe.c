@@ -298,8 +298,9 @@ static sori_status stream_signal(sori_asr_model *m, const float *x, int64_t n, i
     sori_status st = sori_asr_stream_create(m, &sp, &s, err);
     double last_end = 0;
     int64_t packet = rate / 10 > 0 ? rate / 10 : 1;
-    for (int64_t pos = 0; st == SORI_OK && pos <= n; pos += packet) {
-        if (pos < n)
+    for (int64_t pos = 0, done = 0; st == SORI_OK && !done; pos += packet) {
+        done = pos >= n; /* after the last packet, however short: the end of input */
+        if (!done)
             st = sori_asr_stream_accept(s, x + pos, pos + packet <= n ? packet : n - pos, rate, err);
         else
             st = sori_asr_stream_input_finished(s, err);
