@@ -26,6 +26,7 @@ struct sori_ctc_beam {
     int V;
     sori_ctc_beam_params p;
     int32_t bos, eos;
+    int lm_order; /* the LM's order (0 without an LM) */
     node *nodes;
     int64_t n_nodes, cap_nodes, compact_at;
     int64_t frame_base; /* frames decoded before this step */
@@ -123,8 +124,8 @@ sori_status sori_ctc_beam_create(int V, const sori_ctc_beam_params *p, sori_ctc_
         b->p.max_cands = V - 1;
     b->bos = p->lm ? sori_ngram_word_id(p->lm, "<s>") : -1;
     b->eos = p->lm ? sori_ngram_word_id(p->lm, "</s>") : -1;
+    b->lm_order = p->lm ? sori_ngram_get_info(p->lm).order : 0;
     b->cap_nodes = 4096;
-    b->compact_at = 4096;
     b->cap_next = p->beam * (b->p.max_cands + 1);
     uint64_t ns = 16;
     while (ns < (uint64_t)b->cap_next * 2)
@@ -150,9 +151,8 @@ sori_status sori_ctc_beam_create(int V, const sori_ctc_beam_params *p, sori_ctc_
 /* ln p_LM(word | the prefix ending at node) for LM word `w`. */
 static float lm_score(const sori_ctc_beam *b, int32_t at, int32_t w)
 {
-    int order = sori_ngram_get_info(b->p.lm).order;
     int32_t ctx[SORI_NGRAM_MAX_ORDER];
-    int k = 0, want = order - 1;
+    int k = 0, want = b->lm_order - 1;
     int32_t rev[SORI_NGRAM_MAX_ORDER];
     for (int32_t i = at; k < want && i > 0; i = b->nodes[i].parent)
         rev[k++] = b->p.tok2lm[b->nodes[i].token];

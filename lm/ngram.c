@@ -297,10 +297,6 @@ static sori_status load_arpa(FILE *f, const char *path, sori_ngram *lm, sori_err
         st = arpa_fail(&r, err, "no 'ngram N=count' lines after \\data\\");
         goto out;
     }
-    if (counts[1] >= (1ll << 31) - 1) {
-        st = arpa_fail(&r, err, "too many 1-grams");
-        goto out;
-    }
     lm->n_vocab = (int32_t)counts[1];
     if (!(lm->vocab = calloc((size_t)lm->n_vocab, sizeof(char *)))) {
         st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "ngram: %s: out of memory", path);
