@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kernels/gguf.h"
 #include "kernels/kernels.h"
@@ -266,7 +267,8 @@ static sori_status arpa_fail(reader *r, sori_error *err, const char *what)
     return sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s line %ld: %s", r->path, r->no, what);
 }
 
-static sori_status load_arpa(FILE *f, const char *path, sori_ngram *lm, sori_error *err)
+/* bytes: the file's size, which bounds the counts it may declare (and so what is allocated). */
+static sori_status load_arpa(FILE *f, uint64_t bytes, const char *path, sori_ngram *lm, sori_error *err)
 {
     reader r = {f, NULL, 0, 0, path};
     sori_status st = SORI_OK;
@@ -284,6 +286,10 @@ static sori_status load_arpa(FILE *f, const char *path, sori_ngram *lm, sori_err
         char tail;
         if (sscanf(l + 6, "%d=%lld%c", &n, &c, &tail) != 2 || n != lm->order + 1 || c < 1 || c >= (1ll << 31)) {
             st = arpa_fail(&r, err, n > SORI_NGRAM_MAX_ORDER ? "order above 10" : "bad 'ngram N=count' line");
+            goto out;
+        }
+        if ((uint64_t)c * (uint64_t)(2 * n + 2) > bytes) { /* an entry takes at least "0 w\n" per word */
+            st = arpa_fail(&r, err, "declares more n-grams than the file can hold");
             goto out;
         }
         lm->order = n;
@@ -487,8 +493,10 @@ static sori_status load(const char *path, const void *data, size_t size, sori_ng
                 st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: not an ARPA file (no \\data\\ line)", path);
             else
                 rewind(f);
+            struct stat sb;
+            uint64_t bytes = data ? size : (fstat(fileno(f), &sb) == 0 ? (uint64_t)sb.st_size : 0);
             if (st == SORI_OK)
-                st = load_arpa(f, path, lm, err);
+                st = load_arpa(f, bytes, path, lm, err);
         }
     }
     if (f)

@@ -181,6 +181,8 @@ int main(void)
     /* bad files: each a clear SORI_ERR_FORMAT, nothing returned */
     expect_bad("empty", "", "no \\data\\");
     expect_bad("no counts", "\\data\\\n\n\\1-grams:\n", "no 'ngram N=count'");
+    expect_bad("absurd count", "\\data\\\nngram 1=900000000\n\n\\1-grams:\n-1\ta\n\\end\\\n",
+               "more n-grams than the file can hold");
     expect_bad("order gap", "\\data\\\nngram 1=2\nngram 3=1\n", "bad 'ngram N=count'");
     expect_bad("truncated", HEAD "\\2-grams:\n-0.1\t<s> a\n", "ends inside the 2-grams");
     expect_bad("fewer", HEAD "\\2-grams:\n-0.1\t<s> a\n\\end\\\n", "fewer n-grams");
