@@ -1,4 +1,5 @@
 /* sori transcribe [--model M.gguf] [--lm LM|none] [--beam N] [--lm-weight W] [--lm-bonus B]
+ *                 [--hotwords FILE] [--hotword-score S]
  *                 [--format text|json|tsv|srt|vtt] [--threads N]
  *                 [--device cpu|cuda|auto] [--channel N|mix|each] [-o DIR] FILES|DIRS|-
  *
@@ -36,7 +37,8 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: sori transcribe [--model M.gguf] [--lm LM.gguf|LM.arpa|none] [--beam N]\n"
-            "                       [--lm-weight W --lm-bonus B] [--format text|json|tsv|srt|vtt]\n"
+            "                       [--lm-weight W --lm-bonus B] [--hotwords FILE] [--hotword-score S]\n"
+            "                       [--format text|json|tsv|srt|vtt]\n"
             "                       [--threads N] [--device cpu|cuda[:N]|auto]\n"
             "                       [--decoder auto|ctc|rnnt] [--stream]\n"
             "                       [--channel N|mix|each] [-o DIR] FILES|DIRS|-\n"
@@ -53,7 +55,10 @@ static void usage(void)
             "hypotheses, default 8) fused with an n-gram LM over the model's tokens\n"
             "(ARPA or GGUF; weight and per-token bonus from the LM file unless given).\n"
             "The bundled model comes with its bundled LM (data/" SORI_DEFAULT_LM ");\n"
-            "--lm none decodes it greedily.\n");
+            "--lm none decodes it greedily. --hotwords FILE biases the beam search\n"
+            "toward its phrases (one per line, each optionally ending in ' :SCORE';\n"
+            "names, products, terms): each matched character adds --hotword-score\n"
+            "(default 1.5) to a hypothesis, kept only when the whole phrase is heard.\n");
 }
 
 /* ---- inputs ------------------------------------------------------------------ */
@@ -442,9 +447,39 @@ static int parse_float_arg(const char *s, double lo, double hi, float *out)
     return 1;
 }
 
+/* A whole text file (at most 1 MB), caller-owned; NULL with a message on stderr. */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "sori transcribe: --hotwords %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = (1 << 20) + 1, n;
+    char *t = malloc(cap + 1);
+    if (!t) {
+        fclose(f);
+        fprintf(stderr, "sori transcribe: out of memory\n");
+        return NULL;
+    }
+    n = fread(t, 1, cap, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || n == cap || memchr(t, 0, n)) {
+        fprintf(stderr, "sori transcribe: --hotwords %s: %s\n", path,
+                bad ? "read error" : n == cap ? "over 1 MB" : "not a text file");
+        free(t);
+        return NULL;
+    }
+    t[n] = 0;
+    return t;
+}
+
 int cmd_transcribe(int argc, char **argv)
 {
-    const char *model_path = getenv("SORI_MODEL"), *out_dir = NULL, *lm_path = NULL;
+    const char *model_path = getenv("SORI_MODEL"), *out_dir = NULL, *lm_path = NULL, *hw_path = NULL;
+    char *hotwords = NULL;
+    float hw_score = SORI_ASR_HOTWORD_SCORE;
     static char model_buf[4096], lm_buf[4096];
     int beam = 0, weights = 0;
     float lm_weight = -1.0f, lm_bonus = 0.0f;
@@ -476,6 +511,13 @@ int cmd_transcribe(int argc, char **argv)
             weights |= 2;
             if (!parse_float_arg(argv[++i], -100, 100, &lm_bonus)) {
                 fprintf(stderr, "sori transcribe: --lm-bonus '%s' (-100..100)\n", v);
+                goto done;
+            }
+        } else if (strcmp(a, "--hotwords") == 0 && v) {
+            hw_path = argv[++i];
+        } else if (strcmp(a, "--hotword-score") == 0 && v) {
+            if (!parse_float_arg(argv[++i], 1e-3, 20, &hw_score)) {
+                fprintf(stderr, "sori transcribe: --hotword-score '%s' (0..20)\n", v);
                 goto done;
             }
         } else if (strcmp(a, "--format") == 0 && v) {
@@ -571,6 +613,10 @@ int cmd_transcribe(int argc, char **argv)
         fprintf(stderr, "sori transcribe: --lm-weight/--lm-bonus need an LM (--lm)\n");
         goto done;
     }
+    if (hw_path && !(hotwords = read_text(hw_path))) {
+        rc = 1; /* as a missing model or LM */
+        goto done;
+    }
     if (in.n == 0) {
         fprintf(stderr, "sori transcribe: no audio files found\n");
         rc = 1;
@@ -598,6 +644,8 @@ int cmd_transcribe(int argc, char **argv)
     mp.decoder = decoder;
     mp.lm_path = lm_path;
     mp.beam = beam;
+    mp.hotwords = hotwords;
+    mp.hotword_score = hw_score;
     if (weights) {
         mp.lm_weight = lm_weight;
         mp.lm_bonus = lm_bonus;
@@ -702,6 +750,7 @@ int cmd_transcribe(int argc, char **argv)
     sori_asr_model_free(m);
     sori_runtime_free(rt);
 done:
+    free(hotwords);
     for (int i = 0; i < in.n; i++)
         free(in.items[i]);
     free(in.items);

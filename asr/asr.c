@@ -28,12 +28,14 @@ struct sori_asr_model {
     sori_ngram *lm;
     int32_t *tok2lm;
     sori_ctc_beam_params beam;
+    sori_hotwords *hotwords; /* the model's (params.hotwords); streams may have their own */
 };
 
 sori_asr_model_params sori_asr_model_default_params(void)
 {
     sori_asr_model_params p = {0};
     p.lm_weight = -1.0f;
+    p.hotword_score = SORI_ASR_HOTWORD_SCORE;
     return p;
 }
 
@@ -70,6 +72,30 @@ static sori_status load_lm(sori_asr_model *m, const sori_asr_model_params *pp, s
         m->beam.bonus = 1.0f;
     }
     return SORI_OK;
+}
+
+/* Hotword phrases compiled over the model's tokens. */
+static sori_status make_hotwords(const sori_asr_model *m, const char *text, float score, sori_hotwords **out,
+                                 sori_error *err)
+{
+    const int n = sori_conformer_get_info(m->enc).vocab_size;
+    const char **tok = malloc((size_t)(n > 0 ? n : 1) * sizeof *tok);
+    if (!tok)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    for (int i = 0; i < n; i++)
+        tok[i] = sori_conformer_token(m->enc, i);
+    sori_status st = sori_hotwords_create(tok, n, text, score, out, err);
+    free(tok);
+    return st;
+}
+
+/* Beam search settings without an LM (weight 0), for `beam` hypotheses. */
+static void beam_defaults(sori_ctc_beam_params *b, int beam)
+{
+    memset(b, 0, sizeof *b);
+    b->beam = beam > 0 ? beam : 8;
+    b->max_cands = 16;
+    b->cand_logp = -8.0f; /* tokens below e^-8 at a frame are not tried */
 }
 
 /* The feature extractor the model was trained with, from its file. */
@@ -179,19 +205,20 @@ sori_status sori_asr_model_load(sori_runtime *rt, const char *path, const sori_a
         snprintf(m->name, sizeof m->name, "%s", name);
     }
     sori_gguf_free(g);
-    if (st == SORI_OK && (params->lm_path || params->beam > 0) && m->rnnt)
-        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: beam search and LM fusion are for the CTC head "
-                       "(the model decodes with RNN-T: choose the CTC decoder)");
+    if (st == SORI_OK && (params->lm_path || params->beam > 0 || params->hotwords) && m->rnnt)
+        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: beam search, LM fusion and hotwords are for the CTC "
+                       "head (the model decodes with RNN-T: choose the CTC decoder)");
     if (st == SORI_OK && (params->beam < 0 || params->beam > 256 || !isfinite(params->lm_weight) ||
                           !isfinite(params->lm_bonus) || params->lm_weight > 10 || fabsf(params->lm_bonus) > 100))
         st = sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: beam %d (0..256), LM weight %g (<= 10), bonus %g",
                        params->beam, params->lm_weight, params->lm_bonus);
-    if (st == SORI_OK && (params->lm_path || params->beam > 0)) {
-        m->beam.beam = params->beam > 0 ? params->beam : 8;
-        m->beam.max_cands = 16;
-        m->beam.cand_logp = -8.0f; /* tokens below e^-8 at a frame are not tried */
+    if (st == SORI_OK && (params->lm_path || params->beam > 0 || params->hotwords)) {
+        beam_defaults(&m->beam, params->beam);
         if (params->lm_path)
             st = load_lm(m, params, err);
+        if (st == SORI_OK && params->hotwords)
+            st = make_hotwords(m, params->hotwords, params->hotword_score, &m->hotwords, err);
+        m->beam.hotwords = m->hotwords;
     }
     if (st != SORI_OK) {
         sori_asr_model_free(m);
@@ -209,6 +236,7 @@ void sori_asr_model_free(sori_asr_model *m)
     sori_features_free(m->fx);
     sori_ngram_free(m->lm);
     free(m->tok2lm);
+    sori_hotwords_free(m->hotwords);
     free(m);
 }
 
@@ -229,6 +257,10 @@ sori_asr_model_info sori_asr_model_get_info(const sori_asr_model *m)
     i.cache_aware = sc.supported;
     i.stream_chunk_ms = sc.supported ? sc.out_per_chunk * m->frame_shift_s * 1000.0 : 0;
     i.stream_state_bytes = sori_conformer_cache_bytes(m->enc) + (m->rnnt ? sori_rnnt_state_bytes(m->enc) : 0);
+    i.beam = m->beam.beam;
+    i.lm_weight = m->lm ? m->beam.weight : 0.0f;
+    i.lm_bonus = m->lm ? m->beam.bonus : 0.0f;
+    i.n_hotwords = sori_hotwords_count(m->hotwords);
     return i;
 }
 
@@ -649,14 +681,16 @@ struct sori_asr_stream {
     sori_rnnt_state *rnn;
     sori_rnnt_emit *toks;     /* RNN-T emissions of the utterance */
     int64_t n_toks, toks_cap;
-    sori_ctc_beam *beam;      /* CTC beam search over the utterance (models loaded with one) */
+    sori_ctc_beam *beam;      /* CTC beam search over the utterance (models loaded with one, or hotwords) */
+    sori_hotwords *hotwords;  /* the stream's own (params.hotwords) */
 };
 
 sori_asr_stream_params sori_asr_stream_default_params(void)
 {
     sori_asr_stream_params p = {.chunk_ms = 1600, .left_context_ms = 2000, .right_context_ms = 800,
                                 .endpointing = true, .endpoint = sori_endpoint_default_params(),
-                                .mode = SORI_ASR_STREAM_AUTO};
+                                .mode = SORI_ASR_STREAM_AUTO, .hotwords = NULL,
+                                .hotword_score = SORI_ASR_HOTWORD_SCORE};
     return p;
 }
 
@@ -692,6 +726,7 @@ sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_para
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
     s->m = m;
     s->p = *p;
+    s->p.hotwords = NULL; /* compiled below; the caller's text need not outlive the call */
     s->chunk = chunk;
     s->ca = ca;
     s->sc = sc;
@@ -712,8 +747,19 @@ sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_para
             st = sori_conformer_cache_create(m->enc, &s->cache, err);
         if (st == SORI_OK && m->rnnt) /* RNN-T decoding state, in either mode */
             st = sori_rnnt_state_create(m->enc, &s->rnn, err);
-        if (st == SORI_OK && m->beam.beam > 0)
-            st = sori_ctc_beam_create(sori_conformer_get_info(m->enc).vocab_size + 1, &m->beam, &s->beam, err);
+        sori_ctc_beam_params bp = m->beam;
+        if (st == SORI_OK && p->hotwords) { /* the stream's hotwords instead of the model's */
+            if (m->rnnt)
+                st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr stream: hotwords are for the CTC head "
+                               "(the model decodes with RNN-T: choose the CTC decoder)");
+            else
+                st = make_hotwords(m, p->hotwords, p->hotword_score, &s->hotwords, err);
+            if (bp.beam == 0)
+                beam_defaults(&bp, 0);
+            bp.hotwords = s->hotwords;
+        }
+        if (st == SORI_OK && bp.beam > 0)
+            st = sori_ctc_beam_create(sori_conformer_get_info(m->enc).vocab_size + 1, &bp, &s->beam, err);
         if (st != SORI_OK) {
             sori_asr_stream_free(s);
             return st;
@@ -752,6 +798,7 @@ void sori_asr_stream_free(sori_asr_stream *s)
     sori_rnnt_state_free(s->rnn);
     free(s->toks);
     sori_ctc_beam_free(s->beam);
+    sori_hotwords_free(s->hotwords);
     free(s);
 }
 

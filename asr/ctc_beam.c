@@ -15,6 +15,8 @@ typedef struct {
     int32_t seen; /* the last frame after which it was in the beam */
     float prob;
     float lm; /* ln p_LM of the prefix (without the weight) */
+    int32_t hws; /* hotword automaton state after the prefix */
+    float hw;    /* its hotword boost */
 } node;
 
 typedef struct {
@@ -100,7 +102,7 @@ void sori_ctc_beam_reset(sori_ctc_beam *b)
     if (!b)
         return;
     b->n_nodes = 1;
-    b->nodes[0] = (node){-1, -1, 0, 0, 0, -1, 1.0f, 0.0f};
+    b->nodes[0] = (node){-1, -1, 0, 0, 0, -1, 1.0f, 0.0f, 0, 0.0f};
     memset(b->child, 0, (b->cmask + 1) * sizeof(int32_t));
     b->c_used = 0;
     b->n_beam = 1;
@@ -192,7 +194,14 @@ static int32_t child_of(sori_ctc_beam *b, int32_t parent, int32_t token, int32_t
     float lm = par->lm;
     if (b->p.lm)
         lm += lm_score(b, parent, b->p.tok2lm[token]);
-    b->nodes[i] = (node){parent, token, frame, frame, par->len + 1, INT32_MIN, prob, lm};
+    int32_t hws = 0;
+    float hw = par->hw;
+    if (b->p.hotwords) {
+        float d;
+        hws = sori_hotwords_next(b->p.hotwords, par->hws, token, &d);
+        hw += d;
+    }
+    b->nodes[i] = (node){parent, token, frame, frame, par->len + 1, INT32_MIN, prob, lm, hws, hw};
     b->child[s] = i + 1;
     if (++b->c_used * 2 > (int64_t)b->cmask && child_rehash(b, (b->cmask + 1) * 2) != 0)
         return -1;
@@ -217,7 +226,7 @@ static hyp *next_of(sori_ctc_beam *b, int32_t n)
 static float hyp_score(const sori_ctc_beam *b, const hyp *h)
 {
     const node *n = &b->nodes[h->node];
-    return lse(h->pb, h->pnb) + b->p.weight * n->lm + b->p.bonus * (float)n->len;
+    return lse(h->pb, h->pnb) + b->p.weight * n->lm + b->p.bonus * (float)n->len + n->hw;
 }
 
 /* Keeps the nodes the beam reaches, renumbered (parents before children). */
@@ -340,6 +349,8 @@ sori_status sori_ctc_beam_best(const sori_ctc_beam *b, int final, sori_ctc_beam_
         float s = hyp_score(b, &b->beam[i]);
         if (final && b->p.lm && b->eos >= 0)
             s += b->p.weight * lm_score(b, b->beam[i].node, b->eos);
+        if (final && b->p.hotwords) /* a match still in progress earns nothing */
+            s -= sori_hotwords_partial(b->p.hotwords, b->nodes[b->beam[i].node].hws);
         if (i == 0 || s > bs) {
             bs = s;
             best = i;

@@ -8,8 +8,9 @@
  * over alignments: repeats merge, blanks separate), and is ranked by
  *     log(e^pb + e^pnb) + weight * ln p_LM(prefix) + bonus * |prefix|
  * (the LM over the tokens' LM words, <s> first; a final ranking adds
- * weight * ln p_LM(</s> | prefix)). Without an LM it is a plain CTC prefix
- * beam search (weight 0). Memory: the trie is compacted to the nodes the
+ * weight * ln p_LM(</s> | prefix)), plus the boost of the hotwords the
+ * prefix spells (asr/hotwords.h; the final ranking counts completed ones
+ * only). Without an LM it is a plain CTC prefix beam search (weight 0). Memory: the trie is compacted to the nodes the
  * beam still reaches, so it stays bounded by beam x prefix length. */
 #ifndef SORI_ASR_CTC_BEAM_H
 #define SORI_ASR_CTC_BEAM_H
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "sori/common.h"
+#include "hotwords.h"
 #include "sori/ngram.h"
 
 typedef struct {
@@ -26,6 +28,7 @@ typedef struct {
     const sori_ngram *lm;  /* NULL: no LM */
     const int32_t *tok2lm; /* token -> LM word id (-1: unknown), vocab entries; with lm */
     float weight, bonus;   /* LM weight (natural-log scores), per-token bonus */
+    const sori_hotwords *hotwords; /* NULL: none; built over this model's tokens */
 } sori_ctc_beam_params;
 
 typedef struct {

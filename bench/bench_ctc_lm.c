@@ -5,7 +5,8 @@
  * Computes each file's CTC log-probabilities with the model (sori_asr_ctc_logprobs) and writes
  * them to OUT_DIR/NNNNN.f32 (T x V float32, the blank last) with OUT_DIR/list.tsv (file, T, V),
  * so the peer decodes the very same numbers; then decodes all of them RUNS times with the beam
- * search and prints the median time per run and, in OUT_DIR/sori.tsv, each file's text. */
+ * search and prints the median time per run and, in OUT_DIR/sori.tsv, each file's text.
+ * With SORI_BENCH_HOTWORDS=FILE the search also carries that hotword list (score 1.5). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,21 @@ int main(int argc, char **argv)
     fclose(list);
     sori_ctc_beam_params bp = {.beam = beam, .max_cands = 16, .cand_logp = -8.0f, .lm = lm, .tok2lm = tok2lm,
                                .weight = weight, .bonus = bonus};
+    sori_hotwords *hw = NULL;
+    const char *hw_path = getenv("SORI_BENCH_HOTWORDS");
+    if (hw_path && hw_path[0]) {
+        FILE *f = fopen(hw_path, "rb");
+        static char text[1 << 20];
+        size_t k = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f)
+            fclose(f);
+        text[k] = 0;
+        if (!f || sori_hotwords_create((const char *const *)tok, V - 1, text, 1.5f, &hw, &err) != SORI_OK) {
+            fprintf(stderr, "bench_ctc_lm: %s: %s\n", hw_path, f ? err.message : "cannot read");
+            return 1;
+        }
+        bp.hotwords = hw;
+    }
     sori_ctc_beam *b = NULL;
     if (sori_ctc_beam_create(V, &bp, &b, &err) != SORI_OK) {
         fprintf(stderr, "bench_ctc_lm: %s\n", err.message);
@@ -143,6 +159,7 @@ int main(int argc, char **argv)
     printf("sori\t%d utterances\t%lld frames\tmedian %.4f s per run\t(%d runs)\n", n, (long long)frames,
            times[runs / 2], runs);
     sori_ctc_beam_free(b);
+    sori_hotwords_free(hw);
     for (int i = 0; i < n; i++)
         free(lp[i]);
     for (int i = 0; i < V; i++)

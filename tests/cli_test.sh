@@ -66,6 +66,16 @@ if "$sori" features --help >/dev/null 2>&1; then
   grep -q "none.arpa" "$tmp/out" && ok || bad "transcribe: names the missing LM"
   expect 1 "transcribe with an LM of other words" -- "$sori" transcribe --model "$model" --lm "$(dirname "$0")/fixtures/ngram/small.arpa" "$wav"
   grep -q "not this model's tokens" "$tmp/out" && ok || bad "transcribe: says the LM's words are not the model's tokens"
+  # hotwords
+  printf '# names\n\353\202\230\354\235\264 :2\n' >"$tmp/hw.txt"   # 나이, the fixture model's characters
+  expect 0 "transcribe --hotwords" -- "$sori" transcribe --model "$model" --hotwords "$tmp/hw.txt" "$wav"
+  expect 1 "transcribe with a missing hotword file" -- "$sori" transcribe --model "$model" --hotwords "$tmp/none.txt" "$wav"
+  grep -q "none.txt" "$tmp/out" && ok || bad "transcribe: names the missing hotword file"
+  printf 'hello\n' >"$tmp/hw_latin.txt"
+  expect 1 "transcribe with hotwords the model cannot write" -- "$sori" transcribe --model "$model" --hotwords "$tmp/hw_latin.txt" "$wav"
+  grep -q "line 1.*not a character the model can write" "$tmp/out" && ok || bad "transcribe: names the hotword line"
+  expect 2 "transcribe bad --hotword-score" -- "$sori" transcribe --model "$model" --hotwords "$tmp/hw.txt" --hotword-score 0 "$wav"
+  expect 1 "transcribe with a binary hotword file" -- "$sori" transcribe --model "$model" --hotwords "$wav" "$wav"
   expect 0 "transcribe --stream (buffered, offline model)" -- "$sori" transcribe --model "$model" --stream --format json "$wav"
   grep -q '"segments": \[' "$tmp/out" && ok || bad "transcribe --stream: json with segments"
   hybrid="$(dirname "$model")/../stream/hybrid_stream.gguf"

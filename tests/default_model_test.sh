@@ -4,7 +4,10 @@
 # (data/samples/samples.tsv) offline and through the streaming API (cache-aware:
 # the same text as offline), and the transcripts are scored against the
 # samples' text by cer_check (CER bound and exact matches given by CMake: the
-# bundled model's measured level, see docs/model-card-ko.md).
+# bundled model's measured level, see docs/model-card-ko.md). Hotwords: a list
+# of phrases the samples do not contain changes no transcript, and the
+# statement sample's 샤워룸 as a hotword gives its exact text, offline and
+# streaming.
 # usage: default_model_test.sh SORI CER_CHECK DATA_DIR MAX_CER MIN_EXACT
 sori=$1 cer_check=$2 data=$3 max_cer=$4 min_exact=$5
 [ -f "$data/ko-fastconformer-ctc.gguf" ] || { echo "FAILED: $data/ko-fastconformer-ctc.gguf is missing" >&2; exit 1; }
@@ -12,6 +15,7 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 fail=0
 tail -n +2 "$data/samples/samples.tsv" | cut -f1,2 >"$tmp/refs"
+printf '# phrases of a call center, none of them in the samples\n고객센터\n환불 규정\n상담원\n예약 번호\n' >"$tmp/others"
 while IFS='	' read -r file text; do
   off=$(env -u SORI_MODEL "$sori" transcribe --threads 1 "$data/samples/$file" 2>"$tmp/err") ||
     { echo "FAILED: $file: exit $?" >&2; cat "$tmp/err" >&2; fail=1; }
@@ -19,6 +23,8 @@ while IFS='	' read -r file text; do
     { echo "FAILED: $file --stream: exit $?" >&2; cat "$tmp/err" >&2; fail=1; }
   [ -n "$off" ] || { echo "FAILED: $file: empty transcript" >&2; fail=1; }
   [ "$off" = "$str" ] || { echo "FAILED: $file: streaming '$str' differs from offline '$off'" >&2; fail=1; }
+  oth=$(env -u SORI_MODEL "$sori" transcribe --threads 1 --hotwords "$tmp/others" "$data/samples/$file" 2>&1)
+  [ "$off" = "$oth" ] || { echo "FAILED: $file: hotwords it does not contain changed '$off' to '$oth'" >&2; fail=1; }
   printf '%s\t%s\n' "$text" "$off" >>"$tmp/pairs"
 done <"$tmp/refs"
 # The end of input in --stream: a clip cut 2.9 s in (0.3 s after its last word, not a whole
@@ -31,5 +37,13 @@ off=$(env -u SORI_MODEL "$sori" transcribe --threads 1 "$tmp/cut.wav" 2>&1)
 str=$(env -u SORI_MODEL "$sori" transcribe --threads 1 --stream "$tmp/cut.wav" 2>&1)
 [ -n "$off" ] && [ "$off" = "$str" ] ||
   { echo "FAILED: a clip ending inside a packet: streaming '$str', offline '$off'" >&2; fail=1; }
+# hotwords: the statement's rare word
+printf '샤워룸\n' >"$tmp/hw"
+ref=$(grep '^ko_16k_statement.wav	' "$tmp/refs" | cut -f2)
+for mode in "" --stream; do
+  got=$(env -u SORI_MODEL "$sori" transcribe --threads 1 $mode --hotwords "$tmp/hw" "$data/samples/ko_16k_statement.wav" 2>&1)
+  [ -n "$ref" ] && [ "$got" = "$ref" ] ||
+    { echo "FAILED: the hotword 샤워룸 ${mode:-offline}: '$got', expected '$ref'" >&2; fail=1; }
+done
 "$cer_check" --max-cer "$max_cer" --min-exact "$min_exact" <"$tmp/pairs" || fail=1
 exit $fail

@@ -138,6 +138,95 @@ static void test_lm(sori_runtime *rt, const float *x, int64_t n)
     unlink(lm);
 }
 
+/* The stream API's final text of x fed in 0.1 s packets. */
+static char *stream_text(sori_asr_model *m, const sori_asr_stream_params *sp, const float *x, int64_t n)
+{
+    sori_asr_stream *s = NULL;
+    sori_asr_result *r = NULL;
+    sori_error err = {0};
+    char *text = NULL;
+    if (sori_asr_stream_create(m, sp, &s, &err) != SORI_OK)
+        return NULL;
+    int ok = 1;
+    for (int64_t i = 0; ok && i < n; i += 1600) {
+        ok = sori_asr_stream_accept(s, x + i, n - i < 1600 ? n - i : 1600, 16000, &err) == SORI_OK;
+        while (ok && sori_asr_stream_is_ready(s))
+            ok = sori_asr_decode_ready(m, &s, 1, &err) == SORI_OK;
+    }
+    ok = ok && sori_asr_stream_input_finished(s, &err) == SORI_OK;
+    while (ok && sori_asr_stream_is_ready(s))
+        ok = sori_asr_decode_ready(m, &s, 1, &err) == SORI_OK;
+    if (ok && sori_asr_stream_result(s, &r, &err) == SORI_OK)
+        text = strdup(r->text);
+    sori_asr_result_free(r);
+    sori_asr_stream_free(s);
+    return text;
+}
+
+/* Hotwords: a boosted phrase the plain search does not output appears (offline,
+ * and for a stream given its own list), and bad lists are refused. */
+static void test_hotwords(sori_runtime *rt, const float *x, int64_t n)
+{
+    const char *want = "\xeb\x82\x98\xec\x9d\xb4"; /* 나이: characters of the model, not in its output */
+    sori_asr_model_params p = sori_asr_model_default_params();
+    p.beam = 8;
+    char *plain = transcribe_with(rt, &p, x, n);
+    p.beam = 0; /* hotwords turn the beam search on */
+    p.hotwords = "# a comment\n\xeb\x82\x98 \xec\x9d\xb4 :2\n";
+    char *biased = transcribe_with(rt, &p, x, n);
+    CHECK(plain && !strstr(plain, want), "without hotwords: '%s'", plain ? plain : "?");
+    CHECK(biased && strstr(biased, want), "with the hotword 나이: '%s'", biased ? biased : "?");
+    printf("  hotword 나이 (score 2): '%s' -> '%s'\n", plain ? plain : "?", biased ? biased : "?");
+    /* a model without hotwords: a stream with its own list, and one without */
+    sori_asr_model *m = NULL;
+    sori_error err = {0};
+    sori_asr_model_params gp = sori_asr_model_default_params();
+    CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/conformer/ctc_striding4.gguf", &gp, &m, &err), SORI_OK);
+    if (m) {
+        sori_asr_model_info mi = sori_asr_model_get_info(m);
+        CHECK(mi.beam == 0 && mi.n_hotwords == 0, "greedy model: beam %d, %d hotwords", mi.beam, mi.n_hotwords);
+        sori_asr_stream_params sp = sori_asr_stream_default_params();
+        sp.endpointing = false;
+        char *s0 = stream_text(m, &sp, x, n);
+        sp.hotwords = p.hotwords;
+        char *s1 = stream_text(m, &sp, x, n);
+        CHECK(s0 && !strstr(s0, want), "stream without hotwords: '%s'", s0 ? s0 : "?");
+        CHECK(s1 && strstr(s1, want), "stream with the hotword: '%s'", s1 ? s1 : "?");
+        sp.hotwords = "hello\n"; /* not the model's characters */
+        sori_asr_stream *st = NULL;
+        CHECK_STATUS(sori_asr_stream_create(m, &sp, &st, &err), SORI_ERR_INVALID_ARG);
+        CHECK(st == NULL && strstr(err.message, "line 1"), "stream: %s", err.message);
+        sp.hotwords = p.hotwords;
+        sp.hotword_score = 0.0f;
+        CHECK_STATUS(sori_asr_stream_create(m, &sp, &st, &err), SORI_ERR_INVALID_ARG);
+        free(s0);
+        free(s1);
+        sori_asr_model_free(m);
+        m = NULL;
+    }
+    /* a model with them: read back; refused lists; RNN-T */
+    CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/conformer/ctc_striding4.gguf", &p, &m, &err), SORI_OK);
+    sori_asr_model_info mi = sori_asr_model_get_info(m);
+    CHECK(mi.beam == 8 && mi.n_hotwords == 1 && mi.lm_weight == 0.0f, "hotword model: beam %d, %d hotwords",
+          mi.beam, mi.n_hotwords);
+    sori_asr_model_free(m);
+    m = NULL;
+    p.hotwords = "\xea\xb0\x80\n\n\xeb\x98\x90\n"; /* 가, then 똠: not a character of the model */
+    CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/conformer/ctc_striding4.gguf", &p, &m, &err),
+                 SORI_ERR_INVALID_ARG);
+    CHECK(m == NULL && strstr(err.message, "line 3"), "a character the model cannot write: %s", err.message);
+    p.hotwords = "\xea\xb0\x80\n";
+    p.hotword_score = 25.0f;
+    CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/conformer/ctc_striding4.gguf", &p, &m, &err),
+                 SORI_ERR_INVALID_ARG);
+    p.hotword_score = SORI_ASR_HOTWORD_SCORE;
+    CHECK_STATUS(sori_asr_model_load(rt, SORI_FIXTURE_DIR "/stream/hybrid_stream.gguf", &p, &m, &err),
+                 SORI_ERR_UNSUPPORTED);
+    CHECK(m == NULL, "nothing loaded");
+    free(plain);
+    free(biased);
+}
+
 int main(void)
 {
     sori_runtime_params rp = sori_runtime_default_params();
@@ -212,6 +301,7 @@ int main(void)
         }
     }
     test_lm(rt, x, n);
+    test_hotwords(rt, x, n);
     /* the log-probs transcribe decodes: NeMo's, rows normalized */
     {
         float *mine = NULL;

@@ -1,9 +1,11 @@
-/* CTC prefix beam search with n-gram fusion (asr/ctc_beam.c): with a beam
- * wide enough to keep every prefix it must find exactly the labelling that
- * maximizes ln P_CTC(y) + w ln P_LM(y </s>) + bonus |y|, computed here by
- * brute force over all alignments; fed in chunks it gives what it gives at
- * once; with beam 1 on peaked posteriors it is greedy decoding; bad
- * parameters are refused. */
+/* CTC prefix beam search with n-gram fusion and hotwords (asr/ctc_beam.c,
+ * asr/hotwords.c): with a beam wide enough to keep every prefix it must find
+ * exactly the labelling that maximizes ln P_CTC(y) + w ln P_LM(y </s>) +
+ * bonus |y| + the boost of the hotwords y spells, computed here by brute
+ * force over all alignments (the hotword boost by a naive matcher); fed in
+ * chunks it gives what it gives at once; with beam 1 on peaked posteriors it
+ * is greedy decoding; hotword boosts step by step; bad parameters and bad
+ * hotword lists are refused. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,9 +69,63 @@ static double lm_total(const sori_ngram *lm, const int32_t *tok2lm, const int *y
     return s;
 }
 
+/* Hotwords for the brute force: phrases over the characters the tokens spell. */
+typedef struct {
+    int n;
+    char phrase[4][8];
+    double score[4];
+} hw_ref;
+
+static const char *const TOK[3] = {"a", "\xe2\x96\x81" "b", "ca"}; /* "▁b": the word mark is not matched */
+
+/* The partial boost of `s` (len k): per character, the largest score of the phrases it is a prefix of. */
+static double ref_ps(const hw_ref *h, const char *s, int k)
+{
+    double ps = 0;
+    for (int j = 1; j <= k; j++) {
+        double best = 0;
+        for (int i = 0; i < h->n; i++)
+            if ((int)strlen(h->phrase[i]) >= j && strncmp(h->phrase[i], s, (size_t)j) == 0 && h->score[i] > best)
+                best = h->score[i];
+        ps += best;
+    }
+    return ps;
+}
+
+/* The boost y keeps: after each character, the longest suffix of the text
+ * since the last completed phrase that begins a phrase; when that suffix is
+ * a whole phrase it is banked and matching starts afresh. */
+static double ref_boost(const hw_ref *h, const int *y, int n)
+{
+    char text[64] = "", since[64] = "";
+    for (int i = 0; i < n; i++)
+        strcat(text, TOK[y[i]][0] == 'a' || TOK[y[i]][0] == 'c' ? TOK[y[i]] : "b");
+    double banked = 0;
+    int ns = 0;
+    for (const char *c = text; *c; c++) {
+        since[ns++] = *c;
+        since[ns] = 0;
+        int k = 0; /* the longest suffix of `since` that begins a phrase */
+        for (int l = ns; l >= 1 && !k; l--)
+            for (int i = 0; i < h->n && !k; i++)
+                if ((int)strlen(h->phrase[i]) >= l && strncmp(h->phrase[i], since + ns - l, (size_t)l) == 0)
+                    k = l;
+        memmove(since, since + ns - k, (size_t)k + 1);
+        ns = k;
+        for (int i = 0; i < h->n; i++)
+            if (k && (int)strlen(h->phrase[i]) == k && strcmp(h->phrase[i], since) == 0) {
+                banked += ref_ps(h, since, k);
+                ns = 0;
+                since[0] = 0;
+                break;
+            }
+    }
+    return banked;
+}
+
 /* The best labelling by brute force: every alignment collapsed, summed per labelling. */
 static int brute_best(const float *lp, const sori_ngram *lm, const int32_t *tok2lm, double w, double bonus,
-                      int *best_y)
+                      const hw_ref *hw, int *best_y)
 {
     static double total[1 + 3 + 9 + 27 + 81 + 243];
     for (size_t i = 0; i < sizeof total / sizeof *total; i++)
@@ -105,7 +161,8 @@ static int brute_best(const float *lp, const sori_ngram *lm, const int32_t *tok2
             int y[T];
             for (int l = n - 1, v = idx; l >= 0; l--, v /= 3)
                 y[l] = v % 3;
-            double s = total[off + idx] + bonus * n + (lm ? w * lm_total(lm, tok2lm, y, n) : 0);
+            double s = total[off + idx] + bonus * n + (lm ? w * lm_total(lm, tok2lm, y, n) : 0) +
+                       (hw ? ref_boost(hw, y, n) : 0);
             if (s > best) {
                 best = s;
                 best_n = n;
@@ -157,15 +214,36 @@ int main(void)
 
     /* 1. exact: a beam that keeps every prefix finds the brute-force optimum */
     float lp[T * V];
-    int exact = 0, trials = 0;
-    for (int trial = 0; trial < 60; trial++) {
+    int exact = 0, trials = 0, n_hw = 0;
+    for (int trial = 0; trial < 120; trial++) {
         random_logp(lp, T, V, trial % 3 == 0 ? 0.0 : 1.5);
-        int with_lm = trial % 2;
+        int with_lm = trial % 2, with_hw = trial >= 60;
+        hw_ref ref = {0};
+        char text[128] = "";
+        sori_hotwords *hw = NULL;
+        if (with_hw) { /* 1 to 3 phrases of 1 to 4 of the letters a, b, c, some with their own score */
+            ref.n = 1 + (int)(urand() * 3);
+            for (int i = 0; i < ref.n; i++) {
+                int len = 1 + (int)(urand() * 4);
+                for (int j = 0; j < len; j++)
+                    ref.phrase[i][j] = (char)('a' + (int)(urand() * 3));
+                ref.score[i] = urand() < 0.5 ? 1.0 : 0.2 + 2.0 * urand();
+                char line[32];
+                if (ref.score[i] == 1.0)
+                    snprintf(line, sizeof line, "%c %s\n", ref.phrase[i][0], ref.phrase[i] + 1); /* a space inside */
+                else
+                    snprintf(line, sizeof line, "%s :%.6f\n", ref.phrase[i], ref.score[i]);
+                strcat(text, line);
+                ref.score[i] = ref.score[i] == 1.0 ? 1.0 : (double)(float)strtod(strchr(line, ':') + 1, NULL);
+            }
+            CHECK_STATUS(sori_hotwords_create(TOK, 3, text, 1.0f, &hw, &err), SORI_OK);
+            n_hw++;
+        }
         sori_ctc_beam_params p = {.beam = 512, .max_cands = 3, .cand_logp = -1e30f, .lm = with_lm ? lm : NULL,
                                   .tok2lm = tok2lm, .weight = with_lm ? 0.7f : 0.0f,
-                                  .bonus = with_lm ? 0.8f : 0.0f};
+                                  .bonus = with_lm ? 0.8f : 0.0f, .hotwords = hw};
         int want[T];
-        int nw = brute_best(lp, with_lm ? lm : NULL, tok2lm, p.weight, p.bonus, want);
+        int nw = brute_best(lp, with_lm ? lm : NULL, tok2lm, p.weight, p.bonus, hw ? &ref : NULL, want);
         sori_ctc_beam_tok *got = NULL;
         int64_t ng = 0;
         CHECK(decode(&p, V, lp, T, T, &got, &ng) == 0, "decode");
@@ -174,10 +252,12 @@ int main(void)
             same = got[i].token == want[i];
         exact += same;
         trials++;
-        CHECK(same, "trial %d (LM %d): beam gives %lld tokens, brute force %d", trial, with_lm, (long long)ng, nw);
+        CHECK(same, "trial %d (LM %d, hotwords '%s'): beam gives %lld tokens, brute force %d", trial, with_lm, text,
+              (long long)ng, nw);
         free(got);
+        sori_hotwords_free(hw);
     }
-    printf("exact optimum in %d of %d trials\n", exact, trials);
+    printf("exact optimum in %d of %d trials (%d with hotwords)\n", exact, trials, n_hw);
 
     /* 2. chunked = at once, and 3. beam 1 on peaked posteriors = greedy, on a longer input */
     enum { VB = 40, TB = 3000 };
@@ -238,7 +318,69 @@ int main(void)
         free(big);
     }
 
-    /* 4. bad parameters */
+    /* 4. hotword boosts step by step, over tokens "가", "▁나", "다라" */
+    {
+        const char *tk[4] = {"\xea\xb0\x80", "\xe2\x96\x81\xeb\x82\x98", "\xeb\x8b\xa4\xeb\x9d\xbc", NULL};
+        sori_hotwords *h = NULL;
+        /* 가나다 (1 per character), 나라 (2 per character) */
+        CHECK_STATUS(sori_hotwords_create(tk, 4, "# names\n\xea\xb0\x80 \xeb\x82\x98\xeb\x8b\xa4\n"
+                                                 "  \xeb\x82\x98\xeb\x9d\xbc :2\r\n\n", 1.0f, &h, &err), SORI_OK);
+        CHECK(sori_hotwords_count(h) == 2, "%d phrases", sori_hotwords_count(h));
+        float d;
+        int32_t s1 = sori_hotwords_next(h, 0, 0, &d); /* 가 */
+        CHECK(s1 != 0 && d == 1.0f && sori_hotwords_partial(h, s1) == 1.0f, "가: %g", d);
+        int32_t s2 = sori_hotwords_next(h, s1, 1, &d); /* 가나 */
+        CHECK(s2 != 0 && d == 1.0f && sori_hotwords_partial(h, s2) == 2.0f, "가나: %g", d);
+        int32_t s3 = sori_hotwords_next(h, s2, 2, &d); /* 가나다 completes (+1), then 라 starts nothing */
+        CHECK(s3 == 0 && d == 1.0f, "가나다라: %g, state %d", d, s3);
+        int32_t s4 = sori_hotwords_next(h, s1, 0, &d); /* 가가: the first match breaks, a new one starts */
+        CHECK(s4 == s1 && d == 0.0f, "가가: %g", d);
+        int32_t s5 = sori_hotwords_next(h, 0, 1, &d); /* 나: the larger of 나라's and 나's boosts: 2 */
+        CHECK(s5 != 0 && d == 2.0f, "나: %g", d);
+        int32_t s6 = sori_hotwords_next(h, s5, 0, &d); /* 나가: breaks off, gives back 2, 가 earns 1 */
+        CHECK(s6 == s1 && d == -1.0f, "나가: %g", d);
+        int32_t s7 = sori_hotwords_next(h, s5, 2, &d); /* 나다라: 나 -> 다 (no: 나다 is not a prefix) -> 라 */
+        CHECK(s7 == 0 && d == -2.0f, "나다라: %g", d);
+        int32_t s8 = sori_hotwords_next(h, s2, 1, &d); /* 가나나: falls back to 나 (boost 2) */
+        CHECK(s8 == s5 && d == 0.0f, "가나나: %g", d);
+        int32_t s9 = sori_hotwords_next(h, 0, 3, &d); /* a token spelling nothing */
+        CHECK(s9 == 0 && d == 0.0f, "empty token");
+        sori_hotwords_free(h);
+        /* 5. bad lists: each refused with its line */
+        const char *bad_lists[] = {
+            "\xea\xb0\x80\nabc\n",     /* a character no token spells (line 2) */
+            "\xea\xb0\x80 :0\n",        /* a score out of range */
+            "\xea\xb0\x80 :x\n",        /* not a number */
+            "\xea\xb0\x80 :30\n",       /* too large */
+            "\xea\xb0\n",                /* truncated UTF-8 */
+            "# only a comment\n \n",       /* no phrase */
+            "\xc0\x80\n",                /* overlong UTF-8 */
+        };
+        for (size_t i = 0; i < sizeof bad_lists / sizeof *bad_lists; i++) {
+            h = NULL;
+            CHECK_STATUS(sori_hotwords_create(tk, 4, bad_lists[i], 1.0f, &h, &err), SORI_ERR_INVALID_ARG);
+            CHECK(h == NULL && err.message[0], "bad list %zu: '%s'", i, err.message);
+        }
+        CHECK_STATUS(sori_hotwords_create(tk, 4, "\xea\xb0\x80\nabc\n", 1.0f, &h, &err), SORI_ERR_INVALID_ARG);
+        CHECK(strstr(err.message, "line 2") != NULL, "the line is named: '%s'", err.message);
+        char *longp = malloc(3 * 201 + 1);
+        CHECK(longp != NULL, "alloc");
+        if (longp) {
+            for (int i = 0; i < 201; i++)
+                memcpy(longp + 3 * i, "\xea\xb0\x80", 3);
+            longp[3 * 201] = 0;
+            CHECK_STATUS(sori_hotwords_create(tk, 4, longp, 1.0f, &h, &err), SORI_ERR_INVALID_ARG);
+            longp[3 * 200] = 0; /* 200 characters: allowed */
+            CHECK_STATUS(sori_hotwords_create(tk, 4, longp, 1.0f, &h, &err), SORI_OK);
+            sori_hotwords_free(h);
+            free(longp);
+        }
+        CHECK_STATUS(sori_hotwords_create(tk, 4, "\xea\xb0\x80", 0.0f, &h, &err), SORI_ERR_INVALID_ARG);
+        CHECK_STATUS(sori_hotwords_create(tk, 4, "\xea\xb0\x80", NAN, &h, &err), SORI_ERR_INVALID_ARG);
+        CHECK_STATUS(sori_hotwords_create(tk, 4, NULL, 1.0f, &h, &err), SORI_ERR_INVALID_ARG);
+    }
+
+    /* 6. bad parameters */
     sori_ctc_beam *b = NULL;
     sori_ctc_beam_params ok = {.beam = 4, .max_cands = 4, .cand_logp = -8.0f};
     sori_ctc_beam_params bad = ok;

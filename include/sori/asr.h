@@ -53,7 +53,21 @@ typedef struct sori_asr_model_params {
     const char *lm_path;
     int beam;
     float lm_weight, lm_bonus;
+    /* Hotwords (contextual biasing) for the CTC beam search, with or without
+     * an LM: UTF-8 phrases, one per line, each optionally ending in " :SCORE";
+     * NULL for none. Each character of a phrase the search is matching adds
+     * hotword_score (natural-log units; 0 < score <= 20, default
+     * SORI_ASR_HOTWORD_SCORE) to the hypothesis, and a match that breaks off
+     * gives it back, so completed phrases win close calls. Matched on
+     * characters, spaces ignored, so any token split or word spacing counts.
+     * SORI_ERR_INVALID_ARG names the line of a phrase with a character the
+     * model cannot write. Copied at load: the text need not outlive the call.
+     * Streams can have their own (sori_asr_stream_params). */
+    const char *hotwords;
+    float hotword_score;
 } sori_asr_model_params;
+
+#define SORI_ASR_HOTWORD_SCORE 1.5f
 
 SORI_API sori_asr_model_params sori_asr_model_default_params(void);
 
@@ -75,6 +89,9 @@ typedef struct sori_asr_model_info {
     int cache_aware;         /* 1: trained for cache-aware streaming (limited context, causal convs) */
     double stream_chunk_ms;  /* cache-aware: audio per streaming step */
     size_t stream_state_bytes; /* cache-aware: per-stream state (encoder caches + RNN-T state) */
+    int beam;                /* CTC beam width in use (0: greedy) */
+    float lm_weight, lm_bonus; /* the LM's weight and per-token bonus in use (0 without an LM) */
+    int n_hotwords;          /* the model's hotword phrases */
 } sori_asr_model_info;
 
 SORI_API sori_asr_model_info sori_asr_model_get_info(const sori_asr_model *m);
@@ -166,6 +183,11 @@ typedef struct sori_asr_stream_params {
     bool endpointing;
     sori_endpoint_params endpoint;
     sori_asr_stream_mode mode;
+    /* This stream's hotwords (as sori_asr_model_params.hotwords), replacing
+     * the model's; NULL: the model's. They turn on the CTC beam search for
+     * the stream when the model decodes greedily. */
+    const char *hotwords;
+    float hotword_score;
 } sori_asr_stream_params;
 
 SORI_API sori_asr_stream_params sori_asr_stream_default_params(void);

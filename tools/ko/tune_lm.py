@@ -59,6 +59,7 @@ def main():
     ap.add_argument("--weights", default="0.3,0.4,0.5,0.6,0.8")
     ap.add_argument("--bonuses", default="0,1,2,3")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--beam", type=int, default=0, help="beam width (0: the engine's default, 8)")
     ap.add_argument("--write", action="store_true", help="store the best pair in the LM file (GGUF)")
     a = ap.parse_args()
     sets = {ch: synthetic_set(a.work, ch, a.count, split="dev")[0] for ch in ("clean", "phone")}
@@ -70,6 +71,8 @@ def main():
     for w in [float(v) for v in a.weights.split(",")]:
         for b in [float(v) for v in a.bonuses.split(",")]:
             extra = ["--lm", a.lm, "--lm-weight", str(w), "--lm-bonus", str(b)]
+            if a.beam:
+                extra += ["--beam", str(a.beam)]
             c = {ch: cer(rows, transcribe(a.sori, a.model, files[ch], a.threads, extra=extra)[0])
                  for ch, rows in sets.items()}
             mean = (c["clean"] + c["phone"]) / 2
