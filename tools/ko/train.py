@@ -464,6 +464,11 @@ def cmd_train(a):
             if state["step"] % 20 == 0:
                 tlog.write(f"{state['step']}\t{state['hours']:.3f}\t{loss.item():.4f}\t{lr:.2e}\t{state['wall']:.0f}\n")
                 tlog.flush()
+            if a.keep_every and state["step"] >= a.keep_from and state["step"] % a.keep_every == 0:
+                # weights kept for averaging (export --ckpt A,B,...): no optimizer state
+                torch.save({"model": model.state_dict(), "state": dict(state),
+                            "aux": aux.state_dict() if aux is not None else None},
+                           os.path.join(os.path.dirname(last), f"keep_{state['step']:06d}.pt"))
             now = time.time()
             if now - last_ck > a.ckpt_minutes * 60:
                 save_ckpt(last, model, opt, state, aux)
@@ -521,7 +526,9 @@ def data_card(state):
     return (f"sori's Korean FastConformer-CTC ({state['size']}), trained by tools/ko/recipe.sh on 2 CPU cores "
             f"from scratch: {state['step']} steps of this stage after {before.get('step', 0)} of a 12-layer stage, "
             f"{state['hours'] + before.get('hours', 0):.0f} h of audio seen, "
-            f"{(state['wall'] + before.get('wall', 0)) / 3600:.1f} h of wall time. Training speech: espeak-ng voices "
+            f"{(state['wall'] + before.get('wall', 0)) / 3600:.1f} h of wall time"
+            + (f" (weights averaged over steps {', '.join(map(str, state['averaged']))})" if state.get("averaged") else "")
+            + f". Training speech: espeak-ng voices "
             f"speaking the g2pkk pronunciation of sentences from ko_corpus.tsv.xz (NSMC CC0-1.0; 3i4k, "
             f"korean-hate-speech, StyleKQC, sae4k, KorNLUDatasets, KLUE, APEACH, UD Korean GSD/Kaist/PUD and "
             f"korean-parallel-corpora CC-BY-SA; others MIT, CC-BY, Apache-2.0 or CC-BY-2.0-FR), with noise, "
@@ -532,7 +539,15 @@ def data_card(state):
 def cmd_export(a):
     import subprocess
     import tempfile
-    ck = torch.load(os.path.join(a.work, "ckpt", a.ckpt), map_location="cpu", weights_only=False)
+    names = [n for n in a.ckpt.split(",") if n]
+    cks = [torch.load(os.path.join(a.work, "ckpt", n), map_location="cpu", weights_only=False) for n in names]
+    ck = cks[-1]  # its training state and auxiliary heads go into the file
+    if len(cks) > 1:  # the mean of the checkpoints' weights (integer buffers: the last one's)
+        for k, v in ck["model"].items():
+            if v.is_floating_point():
+                ck["model"][k] = sum(c["model"][k].double() for c in cks).div(len(cks)).to(v.dtype)
+        ck["state"]["averaged"] = [int(c["state"]["step"]) for c in cks]
+        print(f"averaged the weights of steps {ck['state']['averaged']}", flush=True)
     model = build(a.work, ck["state"]["size"])
     model.load_state_dict(ck["model"])
     model.eval()
@@ -595,13 +610,17 @@ def main():
     t.add_argument("--hours-budget", type=float, default=0, help="stop after this many wall-clock hours")
     t.add_argument("--max-steps", type=int, default=0, help="stop (with a checkpoint) at this step")
     t.add_argument("--ckpt-dir", help="checkpoint directory (default DIR/ckpt)")
+    t.add_argument("--keep-every", type=int, default=0,
+                   help="also keep the weights every this many steps (ckpt/keep_STEP.pt), for averaging")
+    t.add_argument("--keep-from", type=int, default=0, help="... from this step on")
     b = sub.choices["bench"]
     b.add_argument("--sizes", default="xs,s,m")
     b.add_argument("--steps", type=int, default=4)
     b.add_argument("--freeze-subsampling", action="store_true")
     e = sub.choices["export"]
     e.add_argument("--out", required=True)
-    e.add_argument("--ckpt", default="last.pt")
+    e.add_argument("--ckpt", default="last.pt",
+                   help="a checkpoint in DIR/ckpt, or several (A,B,...): their weights averaged")
     e.add_argument("--nemo", help="also keep the .nemo here")
     e.add_argument("--f16", action="store_true")
     a = ap.parse_args()
