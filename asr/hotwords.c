@@ -51,6 +51,14 @@ static int32_t utf8_next(const unsigned char **s)
     return c;
 }
 
+static int valid_utf8(const unsigned char *p, const unsigned char *e)
+{
+    while (p < e)
+        if (utf8_next(&p) < 0)
+            return 0;
+    return 1;
+}
+
 /* spaces and SentencePiece's word mark U+2581 are not matched */
 static int skipped(int32_t c)
 {
@@ -220,10 +228,12 @@ static int build_links(sori_hotwords *h)
     int32_t *queue = malloc((size_t)h->n_st * sizeof(int32_t));
     int32_t *parent = malloc((size_t)h->n_st * sizeof(int32_t));
     int32_t *via = malloc((size_t)h->n_st * sizeof(int32_t));
-    if (!queue || !parent || !via) {
+    int32_t *depth = calloc((size_t)h->n_st, sizeof(int32_t));
+    if (!queue || !parent || !via || !depth) {
         free(queue);
         free(parent);
         free(via);
+        free(depth);
         return -1;
     }
     for (uint64_t i = 0; i <= h->emask; i++)
@@ -232,24 +242,13 @@ static int build_links(sori_hotwords *h)
             parent[child] = (int32_t)((h->ekey[i] - 1) >> 32);
             via[child] = (int32_t)(uint32_t)(h->ekey[i] - 1);
         }
-    int32_t *depth = calloc((size_t)h->n_st, sizeof(int32_t));
-    if (!depth) {
-        free(queue);
-        free(parent);
-        free(via);
-        return -1;
-    }
-    int32_t maxd = 0;
-    for (int32_t s = 1; s < h->n_st; s++) { /* a parent is always made before its child */
+    for (int32_t s = 1; s < h->n_st; s++) /* a parent is always made before its child */
         depth[s] = depth[parent[s]] + 1;
-        if (depth[s] > maxd)
-            maxd = depth[s];
-    }
     /* by depth (counting sort; depth <= MAX_PHRASE) */
     int32_t start[MAX_PHRASE + 2] = {0}, n = h->n_st - 1;
     for (int32_t s = 1; s < h->n_st; s++)
         start[depth[s] + 1]++;
-    for (int32_t d = 1; d <= maxd + 1; d++)
+    for (int32_t d = 1; d <= MAX_PHRASE + 1; d++)
         start[d] += start[d - 1];
     for (int32_t s = 1; s < h->n_st; s++)
         queue[start[depth[s]]++] = s;
@@ -301,17 +300,16 @@ sori_status sori_hotwords_create(const char *const *tokens, int n_tokens, const 
         while (e < end && *e != '\n')
             e++;
         const unsigned char *next = e < end ? e + 1 : e;
-        for (const unsigned char *q = p; q < e;) /* the whole line must be UTF-8 */
-            if (utf8_next(&q) < 0) {
-                st = sori_fail(err, SORI_ERR_INVALID_ARG, 0, "hotwords: line %d is not UTF-8", line);
-                break;
-            }
-        while (st == SORI_OK && e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+        if (!valid_utf8(p, e)) {
+            st = sori_fail(err, SORI_ERR_INVALID_ARG, 0, "hotwords: line %d is not UTF-8", line);
+            break;
+        }
+        while (e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
             e--;
         const unsigned char *b = p;
         while (b < e && (*b == ' ' || *b == '\t'))
             b++;
-        if (st != SORI_OK || b == e || *b == '#') {
+        if (b == e || *b == '#') {
             p = next;
             continue;
         }
