@@ -4,9 +4,11 @@
     python3 tools/ko/tune_lm.py --model M.gguf --lm LM.gguf --work DIR [--sori build/bin/sori]
 
 Decodes synthetic speech of *dev* sentences (tools/ko/synth.py audio: held-out
-voices, clean 16 kHz and 8 kHz mu-law telephone; made once under
-DIR/eval/dev-{clean,phone}) through the C engine for every pair of a grid, and
-prints the CER of each and the pair with the lowest mean CER over both sets.
+voices, clean 16 kHz and 8 kHz mu-law telephone; --count clips per channel,
+default 800, made once under DIR/eval/dev-{clean,phone} and extended when more
+are asked for) through the C engine for every pair of a grid, and prints the
+CER of each and the pair with the lowest mean CER over both sets (200 clips
+per channel left the grid's best pairs within a few characters of each other).
 The test sentences that eval.py reports on are never used here. --write
 stores the chosen pair in the LM's GGUF file (sori.ngram.asr_weight/asr_bonus),
 where `sori transcribe` takes it from.
@@ -55,7 +57,7 @@ def main():
     ap.add_argument("--lm", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--sori", default=os.path.join(HERE, "..", "..", "build", "bin", "sori"))
-    ap.add_argument("--count", type=int, default=200)
+    ap.add_argument("--count", type=int, default=800)
     ap.add_argument("--weights", default="0.3,0.4,0.5,0.6,0.8")
     ap.add_argument("--bonuses", default="0,1,2,3")
     ap.add_argument("--threads", type=int, default=1)
