@@ -18,6 +18,7 @@ typedef struct {
     int32_t *words;  /* count x n */
     float *logp;     /* log10 p */
     float *bow;      /* log10 back-off weight (0 where none); NULL for the highest order */
+    float *bow_ws;   /* word-boundary models: the weight for word-start words (bow: for the others) */
     uint32_t *slot;  /* hash slots: entry index + 1, 0 = empty */
     uint64_t mask;   /* slots - 1 */
 } order_tab;
@@ -29,6 +30,7 @@ struct sori_ngram {
     uint32_t *vslot;     /* word hash: id + 1 */
     uint64_t vmask;
     int32_t unk;
+    uint8_t *ws; /* word-boundary models: 1 for a word-start word (or </s>); NULL otherwise */
     int has_weights;
     float weight, bonus;
     order_tab tab[SORI_NGRAM_MAX_ORDER + 1];
@@ -108,6 +110,7 @@ sori_ngram_info sori_ngram_get_info(const sori_ngram *lm)
     i.has_asr_weights = lm->has_weights;
     i.asr_weight = lm->weight;
     i.asr_bonus = lm->bonus;
+    i.word_classes = lm->ws != NULL;
     return i;
 }
 
@@ -130,6 +133,7 @@ float sori_ngram_log10p(const sori_ngram *lm, const int32_t *ctx, int n_ctx, int
         if (g[i] < 0)
             s = i + 1;
     float bo = 0.0f;
+    const int ws = lm->ws && lm->ws[g[m]]; /* which back-off weights apply to this word */
     for (; s <= m; s++) {
         int n = m - s + 1;
         int64_t e = find(&lm->tab[n], g + s, n);
@@ -139,7 +143,7 @@ float sori_ngram_log10p(const sori_ngram *lm, const int32_t *ctx, int n_ctx, int
         if (n > 1) {
             int64_t c = find(&lm->tab[n - 1], g + s, n - 1);
             if (c >= 0 && lm->tab[n - 1].bow)
-                bo += lm->tab[n - 1].bow[c];
+                bo += (ws ? lm->tab[n - 1].bow_ws : lm->tab[n - 1].bow)[c];
         }
     }
     return bo - 99.0f; /* not even a 1-gram (cannot happen for ids in the vocabulary) */
@@ -153,6 +157,7 @@ void sori_ngram_free(sori_ngram *lm)
         free(lm->tab[n].words);
         free(lm->tab[n].logp);
         free(lm->tab[n].bow);
+        free(lm->tab[n].bow_ws);
         free(lm->tab[n].slot);
     }
     if (lm->vocab)
@@ -160,6 +165,7 @@ void sori_ngram_free(sori_ngram *lm)
             free(lm->vocab[i]);
     free(lm->vocab);
     free(lm->vslot);
+    free(lm->ws);
     free(lm);
 }
 
@@ -419,6 +425,18 @@ static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, sor
         if (st == SORI_OK)
             st = index_vocab(lm, path, err);
     }
+    /* word-boundary classes: the mark that begins a word-start word, and a second back-off weight */
+    const char *mark = NULL;
+    int classes = st == SORI_OK && sori_gguf_get_str(g, "sori.ngram.boundary", &mark) == SORI_OK;
+    if (classes) {
+        size_t ml = strlen(mark);
+        if (ml == 0 || ml > 16)
+            st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: sori.ngram.boundary must be 1 to 16 bytes", path);
+        else if (!(lm->ws = malloc((size_t)lm->n_vocab)))
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "ngram: %s: out of memory", path);
+        for (int32_t i = 0; i < lm->n_vocab && st == SORI_OK; i++)
+            lm->ws[i] = strcmp(lm->vocab[i], "</s>") == 0 || strncmp(lm->vocab[i], mark, ml) == 0;
+    }
     double v;
     if (st == SORI_OK && sori_gguf_get_float(g, "sori.ngram.asr_weight", &v) == SORI_OK && isfinite(v)) {
         lm->has_weights = 1;
@@ -435,7 +453,7 @@ static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, sor
             break;
         }
         int64_t count = t->ne[1];
-        const void *w = NULL, *lp = NULL, *bw = NULL;
+        const void *w = NULL, *lp = NULL, *bw = NULL, *bws = NULL;
         st = gguf_tensor(g, path, name, SORI_GGML_I32, n, count, &w, err);
         snprintf(name, sizeof name, "ngram.%d.logp", n);
         if (st == SORI_OK)
@@ -443,6 +461,11 @@ static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, sor
         snprintf(name, sizeof name, "ngram.%d.bow", n);
         if (st == SORI_OK && n < lm->order)
             st = gguf_tensor(g, path, name, SORI_GGML_F32, count, 1, &bw, err);
+        snprintf(name, sizeof name, "ngram.%d.bow_ws", n);
+        if (st == SORI_OK && n < lm->order && classes)
+            st = gguf_tensor(g, path, name, SORI_GGML_F32, count, 1, &bws, err);
+        else if (st == SORI_OK && sori_gguf_find_tensor(g, name))
+            st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: tensor %s without sori.ngram.boundary", path, name);
         if (st == SORI_OK)
             st = alloc_order(lm, n, count, path, err);
         if (st != SORI_OK)
@@ -452,12 +475,20 @@ static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, sor
         memcpy(o->logp, lp, (size_t)count * sizeof(float));
         if (bw)
             memcpy(o->bow, bw, (size_t)count * sizeof(float));
+        if (bws) {
+            if (!(o->bow_ws = malloc((size_t)count * sizeof(float)))) {
+                st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "ngram: %s: out of memory", path);
+                break;
+            }
+            memcpy(o->bow_ws, bws, (size_t)count * sizeof(float));
+        }
         for (int64_t i = 0; i < count * n && st == SORI_OK; i++)
             if (o->words[i] < 0 || o->words[i] >= lm->n_vocab)
                 st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: ngram.%d.words: id %d out of range", path, n,
                                o->words[i]);
         for (int64_t i = 0; i < count && st == SORI_OK; i++)
-            if (!isfinite(o->logp[i]) || o->logp[i] > 0 || (bw && !isfinite(o->bow[i])))
+            if (!isfinite(o->logp[i]) || o->logp[i] > 0 || (bw && !isfinite(o->bow[i])) ||
+                (bws && !isfinite(o->bow_ws[i])))
                 st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: ngram.%d: a probability that is not finite or "
                                "above 1", path, n);
     }

@@ -1,6 +1,7 @@
 /* n-gram LMs (sori/ngram.h): parity with KenLM on the same ARPA file
  * (fixtures by tools/gen_ngram_fixtures.py), the GGUF form giving the same
  * scores, normalization of the back-off arithmetic, and bad files. */
+#define _GNU_SOURCE /* memmem */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,12 @@
 
 #define TOL 2e-4f /* log10; the fixture's scores are printed to 1e-6, the files hold 1e-6 / f32 */
 
-/* Every sentence of scores.tsv scored word by word against KenLM's full_scores. */
-static void check_kenlm_parity(const sori_ngram *lm, const char *what)
+/* Every sentence of a scores file scored word by word against the reference's
+ * (KenLM's full_scores for scores.tsv; the estimator's own for scores_ws.tsv). */
+static void check_parity(const sori_ngram *lm, const char *file, const char *what)
 {
-    FILE *f = fopen(SORI_FIXTURE_DIR "/ngram/scores.tsv", "r");
-    CHECK(f != NULL, "scores.tsv");
+    FILE *f = fopen(file, "r");
+    CHECK(f != NULL, "%s", file);
     if (!f)
         return;
     char line[8192];
@@ -45,7 +47,7 @@ static void check_kenlm_parity(const sori_ngram *lm, const char *what)
             float got = sori_ngram_log10p(lm, ctx, n, id), want = strtof(v, NULL);
             if (fabsf(got - want) > worst)
                 worst = fabsf(got - want);
-            CHECK(fabsf(got - want) <= TOL, "%s: sentence %d word %d (%s): %f, KenLM %f", what, sentences, n,
+            CHECK(fabsf(got - want) <= TOL, "%s: sentence %d word %d (%s): %f, reference %f", what, sentences, n,
                   w ? w : "</s>", got, want);
             words++;
             ctx[n++] = id;
@@ -58,7 +60,7 @@ static void check_kenlm_parity(const sori_ngram *lm, const char *what)
     fclose(f);
     CHECK(sentences == 30 && words > 200, "%s: %d sentences, %d words", what, sentences, words);
     CHECK(unknown > 0, "%s: the unseen sentences have unknown words", what);
-    printf("%s: %d sentences, %d words (%d unknown), max |log10 p - KenLM| = %.2g\n", what, sentences, words,
+    printf("%s: %d sentences, %d words (%d unknown), max |log10 p - reference| = %.2g\n", what, sentences, words,
            unknown, worst);
 }
 
@@ -102,6 +104,67 @@ static void expect_bad(const char *name, const char *text, const char *needle)
     unlink(path);
 }
 
+/* A piece LM with word-boundary back-off (two weights per context): the
+ * estimator's scores, normalization after word-start pieces, continuation
+ * pieces and unknown contexts, and files whose two halves do not match. */
+static void check_word_boundary(void)
+{
+    sori_error err = {0};
+    const char *path = SORI_FIXTURE_DIR "/ngram/small_ws.gguf";
+    sori_ngram *lm = NULL;
+    CHECK_STATUS(sori_ngram_load(path, &lm, &err), SORI_OK);
+    if (!lm)
+        return;
+    sori_ngram_info in = sori_ngram_get_info(lm);
+    CHECK(in.word_classes && in.order == 3 && in.count[3] > 50, "word classes %d, order %d", in.word_classes,
+          in.order);
+    check_parity(lm, SORI_FIXTURE_DIR "/ngram/scores_ws.tsv", "word-boundary GGUF vs ngram.py");
+    /* contexts: <s>; each of the first word-start and continuation pieces with the most followers */
+    int32_t bos = sori_ngram_word_id(lm, "<s>"), ctx[2] = {bos, 0};
+    double m = mass(lm, ctx, 1);
+    CHECK(fabs(m - 1) < 1e-3, "sum of p after <s>: %f", m);
+    int tried_ws = 0, tried_cont = 0;
+    for (int32_t w = 0; w < in.vocab_size && (tried_ws < 3 || tried_cont < 3); w += 7) {
+        const char *s = sori_ngram_word(lm, w);
+        int ws = strncmp(s, "\xe2\x96\x81", 3) == 0;
+        if (w == bos || (ws ? tried_ws : tried_cont) >= 3)
+            continue;
+        ctx[1] = w;
+        m = mass(lm, ctx, 2);
+        CHECK(fabs(m - 1) < 1e-3, "sum of p after <s> %s: %f", s, m);
+        if (ws)
+            tried_ws++;
+        else
+            tried_cont++;
+    }
+    ctx[0] = ctx[1] = -1;
+    m = mass(lm, ctx, 2);
+    CHECK(fabs(m - 1) < 1e-3, "sum of p after unknown words: %f", m);
+    sori_ngram_free(lm);
+    /* the mark renamed away (bow_ws tensors without it), or a bow_ws tensor renamed away */
+    FILE *f = fopen(path, "rb");
+    char *buf = malloc(1 << 20);
+    size_t len = f && buf ? fread(buf, 1, 1 << 20, f) : 0;
+    if (f)
+        fclose(f);
+    CHECK(len > 1000, "read %s", path);
+    const char *keys[2] = {"sori.ngram.boundary", "ngram.2.bow_ws"};
+    const char *want[2] = {"without sori.ngram.boundary", "no tensor ngram.2.bow_ws"};
+    for (int k = 0; k < 2 && len; k++) {
+        char *copy = malloc(len);
+        memcpy(copy, buf, len);
+        char *at = memmem(copy, len, keys[k], strlen(keys[k]));
+        CHECK(at != NULL, "%s in the file", keys[k]);
+        if (at) {
+            at[strlen(keys[k]) - 1] = 'X';
+            CHECK_STATUS(sori_ngram_load_memory(copy, len, &lm, &err), SORI_ERR_FORMAT);
+            CHECK(strstr(err.message, want[k]) != NULL, "message '%s' should say '%s'", err.message, want[k]);
+        }
+        free(copy);
+    }
+    free(buf);
+}
+
 #define HEAD "\\data\\\nngram 1=4\nngram 2=2\n\n\\1-grams:\n-99\t<s>\t-0.3\n-0.5\t</s>\n-0.6\ta\t-0.2\n-0.7\tb\n\n"
 
 int main(void)
@@ -125,8 +188,9 @@ int main(void)
     CHECK(!ia.has_asr_weights && ig.has_asr_weights && fabsf(ig.asr_weight - 0.4f) < 1e-6f &&
               fabsf(ig.asr_bonus - 1.5f) < 1e-6f,
           "ASR weights: GGUF %d %g %g", ig.has_asr_weights, ig.asr_weight, ig.asr_bonus);
-    check_kenlm_parity(arpa, "ARPA");
-    check_kenlm_parity(gguf, "GGUF");
+    check_parity(arpa, SORI_FIXTURE_DIR "/ngram/scores.tsv", "ARPA vs KenLM");
+    check_parity(gguf, SORI_FIXTURE_DIR "/ngram/scores.tsv", "GGUF vs KenLM");
+    CHECK(!ia.word_classes && !ig.word_classes, "plain models have no word classes");
 
     /* words and ids agree between the two forms */
     for (int32_t i = 0; i < ia.vocab_size; i += 37) {
@@ -171,6 +235,7 @@ int main(void)
               "%s from memory", files[i]);
         sori_ngram_free(mem);
     }
+    check_word_boundary();
     sori_ngram *none = NULL;
     CHECK_STATUS(sori_ngram_load_memory("", 0, &none, &err), SORI_ERR_FORMAT);
     CHECK_STATUS(sori_ngram_load_memory(NULL, 5, &none, &err), SORI_ERR_INVALID_ARG);

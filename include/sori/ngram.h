@@ -11,7 +11,11 @@
  *
  * Scores follow the ARPA back-off rule: the longest n-gram of the context's
  * last words and the word that the model has gives log10 p; each shorter try
- * adds the back-off weight of the context it dropped. The words are whatever
+ * adds the back-off weight of the context it dropped. A word-boundary model
+ * (GGUF only: tools/ko/ngram.py --boundary) has two back-off weights per
+ * context, one for words that start a word (they begin with the file's mark,
+ * "▁"; and </s>) and one for the pieces that go on a word: the weight of the
+ * predicted word's class is added. The words are whatever
  * the file's 1-grams are: sori's bundled LM uses the ASR model's SentencePiece
  * pieces (docs/model-format.md, "n-gram LM").
  *
@@ -49,6 +53,7 @@ typedef struct sori_ngram_info {
     int64_t count[SORI_NGRAM_MAX_ORDER + 1];   /* count[n]: n-grams of order n (count[0] unused) */
     int has_asr_weights;                       /* the file recommends the two below (GGUF) */
     float asr_weight, asr_bonus;               /* CTC beam search: LM weight, per-token bonus */
+    int word_classes;                          /* word-boundary back-off (GGUF sori.ngram.boundary) */
 } sori_ngram_info;
 
 SORI_API sori_ngram_info sori_ngram_get_info(const sori_ngram *lm);

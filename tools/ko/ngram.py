@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A token n-gram language model for CTC beam search, as an ARPA file.
+"""A token n-gram language model for CTC beam search, as an ARPA or GGUF file.
 
     python3 tools/ko/ngram.py --text DIR/text/train.tsv --tok DIR/tok/tokenizer.model \
         --order 4 --cutoffs 1,1,2,2 --out DIR/lm/ko-tokens.arpa
@@ -14,6 +14,11 @@ after the discounts are estimated, and the back-off weights are then computed
 so that every context's distribution sums to one over the vocabulary (as SRILM
 renormalizes a pruned model). Trained on the training split only (the dev and
 test sentences are held out by text.py's split).
+
+--boundary ▁ (what sori bundles, GGUF only) makes it a word-boundary model: two
+back-off weights per context, one for word-start pieces and </s>, one for the
+pieces that go on a word, with each context's reserved mass shared between the
+two as its own seen followers are (Model's docstring; docs/model-format.md).
 """
 import argparse
 import collections
@@ -80,11 +85,22 @@ def discount(c):
 
 
 class Model:
-    """prob[n][g]: p(g[-1] | g[:-1]) for the kept n-grams; bow[h]: back-off weight of context h."""
+    """prob[n][g]: p(g[-1] | g[:-1]) for the kept n-grams; bow[h]: back-off weight of context h.
 
-    def __init__(self, counts, order, vocab, cutoffs):
+    With `boundary` (the word-start mark of the pieces, "▁"), the words fall into two classes:
+    those that begin a word (and </s>), and those that go on the word before them. Each context
+    then has a back-off weight per class (bow for continuations, bow_ws for word starts), and the
+    probability mass a context reserves for unseen words is shared between the classes as the
+    context's own seen words are (the distinct word-start vs continuation words after it, plus
+    `gamma` times the lower order's share), instead of as the lower order's distribution is. A
+    piece such as ▁있 is almost always followed by the rest of its word: the plain model
+    lets any word start follow it at the unigram's rate, which the CTC beam search turns into
+    stutters (▁있 ▁있습니다); this one does not."""
+
+    def __init__(self, counts, order, vocab, cutoffs, boundary=None, gamma=1.0):
         kn = kn_counts(counts, order)
         self.order = order
+        self.boundary = boundary
         self.D = [None] + [discount(kn[n]) for n in range(1, order + 1)]
         words = [w for w in vocab if w != "<s>"]
         tot = sum(kn[1].values())
@@ -93,28 +109,65 @@ class Model:
         self.prob = [None, {(w,): max(kn[1].get((w,), 0) - d, 0) / tot + d * seen / tot / len(words)
                             for w in words}]
         self.bow = {}
+        self.bow_ws = {} if boundary else None
+        ncls = 2 if boundary else 1
+        self.mass = {(): [sum(v for g, v in self.prob[1].items() if self.cls(g[0]) == k) for k in range(ncls)]}
         for n in range(2, order + 1):
             ctx_tot = collections.Counter()
-            ctx_types = collections.Counter()
+            ctx_types = collections.defaultdict(lambda: [0] * ncls)
+            ctx_disc = collections.defaultdict(lambda: [0.0] * ncls)  # sum of max(c - D, 0) per class
             for g, v in kn[n].items():
+                k = self.cls(g[-1])
                 ctx_tot[g[:-1]] += v
-                ctx_types[g[:-1]] += 1
+                ctx_types[g[:-1]][k] += 1
+                ctx_disc[g[:-1]][k] += max(v - self.D[n], 0)
+            # the reserved mass D * types / tot of each context, per class: share[h][k] of it goes to
+            # class k, spread over the class as the lower order spreads it (p_lower / its class mass)
+            share = {}
+            for h, ty in ctx_types.items():
+                low = self.class_mass(h[1:])
+                t = sum(ty)
+                share[h] = [(ty[k] + gamma * low[k]) / (t + gamma) / max(low[k], 1e-12) if boundary else 1.0
+                            for k in range(ncls)]
             p = {}
             for g, v in kn[n].items():
                 if counts[n][g] < cutoffs[n - 1]:
                     continue  # pruned (raw counts: a kept n-gram's prefix and suffix are kept too)
                 h = g[:-1]
-                p[g] = (max(v - self.D[n], 0) + self.D[n] * ctx_types[h] * self.p(g[1:])) / ctx_tot[h]
+                k = self.cls(g[-1])
+                p[g] = (max(v - self.D[n], 0) + self.D[n] * sum(ctx_types[h]) * share[h][k] * self.p(g[1:])) \
+                    / ctx_tot[h]
             self.prob.append(p)
-            # the contexts' back-off weights: what the kept words leave, over what the lower order
-            # gives the other words, so that every p(. | h) sums to one
-            kept = collections.Counter()
-            lower = collections.Counter()
+            # the contexts' back-off weights: what the kept words leave (of the class), over what the
+            # lower order gives the class's other words, so that every p(. | h) sums to one
+            kept = collections.defaultdict(lambda: [0.0] * ncls)
+            lower = collections.defaultdict(lambda: [0.0] * ncls)
             for g, v in p.items():
-                kept[g[:-1]] += v
-                lower[g[:-1]] += self.p(g[1:])
+                k = self.cls(g[-1])
+                kept[g[:-1]][k] += v
+                lower[g[:-1]][k] += self.p(g[1:])
             for h in kept:
-                self.bow[h] = max(1.0 - kept[h], 1e-9) / max(1.0 - lower[h], 1e-9)
+                low = self.class_mass(h[1:])
+                t = sum(ctx_types[h])
+                target = [(ctx_disc[h][k] + self.D[n] * t * share[h][k] * low[k]) / ctx_tot[h]
+                          for k in range(ncls)] if boundary else [1.0]
+                b = [max(target[k] - kept[h][k], 1e-9) / max(low[k] - lower[h][k], 1e-9) for k in range(ncls)]
+                self.bow[h] = b[0]
+                if boundary:
+                    self.bow_ws[h] = b[1]
+                    self.mass[h] = target  # p(. | h) gives class k exactly this mass
+
+    def cls(self, w):
+        """1 for a word start (and </s>) when the classes are on, else 0."""
+        return 1 if self.boundary and (w == "</s>" or w.startswith(self.boundary)) else 0
+
+    def class_mass(self, h):
+        """The mass p(. | h) gives each class (the nearest estimated context's)."""
+        if not self.boundary:
+            return [1.0]
+        while h not in self.mass:
+            h = h[1:]
+        return self.mass[h]
 
     def p(self, g):
         """p(g[-1] | g[:-1]) with back-off, from the orders estimated so far."""
@@ -123,9 +176,12 @@ class Model:
             return self.prob[n][g]
         if n == 1:
             return self.prob[1][("<unk>",)]
-        return self.bow.get(g[:-1], 1.0) * self.p(g[1:])
+        b = self.bow_ws if self.bow_ws is not None and self.cls(g[-1]) else self.bow
+        return b.get(g[:-1], 1.0) * self.p(g[1:])
 
     def write_arpa(self, path):
+        if self.boundary:
+            sys.exit("ngram.py: ARPA has one back-off weight per context: a --boundary model is GGUF only")
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             f.write("\\data\\\n")
@@ -160,8 +216,13 @@ class Model:
                 [-99.0 if g == ("<s>",) else math.log10(max(self.prob[n][g], 1e-99)) for g in grams], np.float32)
             if n < self.order:
                 tensors[f"ngram.{n}.bow"] = np.array([math.log10(self.bow.get(g, 1.0)) for g in grams], np.float32)
+                if self.boundary:
+                    tensors[f"ngram.{n}.bow_ws"] = np.array([math.log10(self.bow_ws.get(g, 1.0)) for g in grams],
+                                                            np.float32)
         meta = {"order": self.order, "vocab": list(vocab), "general.name": "ko-tokens-lm",
                 "general.description": card}
+        if self.boundary:
+            meta["boundary"] = self.boundary
         if weight is not None:
             meta["asr_weight"] = float(weight)
             meta["asr_bonus"] = float(bonus)
@@ -175,6 +236,8 @@ def gguf_to_arpa(src, dst):
     vocab = r.fields["sori.ngram.vocab"].contents()
     order = int(r.fields["sori.ngram.order"].contents())
     t = {x.name: x.data for x in r.tensors}
+    if "ngram.1.bow_ws" in t:
+        sys.exit(f"ngram.py: {src} has word-boundary back-off weights, which ARPA cannot hold")
     with open(dst, "w", encoding="utf-8") as f:
         f.write("\\data\\\n")
         for n in range(1, order + 1):
@@ -208,6 +271,10 @@ def main():
     ap.add_argument("--tok", help="the acoustic model's SentencePiece model (without: whitespace words)")
     ap.add_argument("--order", type=int, default=4)
     ap.add_argument("--cutoffs", default="1,1,2,2", help="minimum raw count per order to keep an n-gram")
+    ap.add_argument("--boundary", help="word-start mark of the pieces (\u2581): one back-off weight per "
+                    "class (word start / continuation) and context; GGUF output only")
+    ap.add_argument("--gamma", type=float, default=1.0, help="with --boundary: the lower order's weight in "
+                    "sharing a context's reserved mass between the classes")
     ap.add_argument("--dev", help="sentences to report the perplexity on (e.g. DIR/text/dev.tsv)")
     ap.add_argument("--limit", type=int, default=0, help="read at most this many sentences")
     ap.add_argument("--out", help="ARPA file to write")
@@ -231,14 +298,16 @@ def main():
     sents, vocab = read_sentences(a.text, a.tok, a.limit)
     vocab = vocab + ["<s>", "</s>"]
     counts = count(sents, a.order)
-    m = Model(counts, a.order, vocab, cut)
+    m = Model(counts, a.order, vocab, cut, a.boundary, a.gamma)
     for path in (a.out, a.gguf):
         if path:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     if a.out:
         m.write_arpa(a.out)
     if a.gguf:
-        card = (f"Token {a.order}-gram LM (interpolated Kneser-Ney, count cutoffs {a.cutoffs}) over the "
+        kind = (f"interpolated Kneser-Ney, word-boundary classes (gamma {a.gamma}), count cutoffs {a.cutoffs}"
+                if a.boundary else f"interpolated Kneser-Ney, count cutoffs {a.cutoffs}")
+        card = (f"Token {a.order}-gram LM ({kind}) over the "
                 f"SentencePiece pieces of sori's Korean ASR model, from {len(sents)} training sentences of "
                 f"ko_corpus.tsv.xz (tools/ko/ngram.py); licences and sources: docs/model-card-ko.md.")
         m.write_gguf(a.gguf, [w for w in vocab], a.weight, a.bonus, card)
