@@ -465,7 +465,8 @@ static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, sor
         if (st == SORI_OK && n < lm->order && classes)
             st = gguf_tensor(g, path, name, SORI_GGML_F32, count, 1, &bws, err);
         else if (st == SORI_OK && sori_gguf_find_tensor(g, name))
-            st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: tensor %s without sori.ngram.boundary", path, name);
+            st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: tensor %s %s", path, name,
+                           classes ? "for the highest order (it has no back-off)" : "without sori.ngram.boundary");
         if (st == SORI_OK)
             st = alloc_order(lm, n, count, path, err);
         if (st != SORI_OK)
