@@ -12,6 +12,9 @@ arrays with flashlight (the LM converted to ARPA for KenLM: the same n-grams and
 it the same way, and reports both times, their ratio and both CERs against the manifest's text.
 Both use beam 8, 16 tokens per frame, the same LM weight; flashlight's lexicon-free decoder has no
 per-token bonus, so sori is also run with bonus 0 (the same objective) besides its tuned bonus.
+A word-boundary LM (ngram.py --boundary, the bundled one) has a second back-off weight that ARPA
+cannot hold: KenLM then gets the n-grams with the continuation weights only, and sori's bonus-0
+run decodes that same ARPA file (the same objective again); sori's tuned run uses the GGUF.
 """
 import argparse
 import os
@@ -72,6 +75,7 @@ def main():
     from flashlight.lib.text.dictionary import Dictionary
 
     r = gguf.GGUFReader(a.lm)
+    classes = any(t.name == "ngram.1.bow_ws" for t in r.tensors)
     weight = a.weight if a.weight is not None else float(r.fields["sori.ngram.asr_weight"].contents())
     bonus = a.bonus if a.bonus is not None else float(r.fields["sori.ngram.asr_bonus"].contents())
     mr = gguf.GGUFReader(a.model)
@@ -87,8 +91,11 @@ def main():
                 break
     files = list(refs)
     with tempfile.TemporaryDirectory() as tmp:
+        arpa = os.path.join(tmp, "lm.arpa")
+        gguf_to_arpa(a.lm, arpa, drop_word_classes=True)
         sori_s, sori_h = sori_run(a.build, a.model, a.lm, tmp, a.beam, weight, bonus, a.runs, files)
-        sori0_s, sori0_h = sori_run(a.build, a.model, a.lm, tmp, a.beam, weight, 0.0, a.runs, files)
+        sori0_s, sori0_h = sori_run(a.build, a.model, arpa if classes else a.lm, tmp, a.beam, weight, 0.0,
+                                    a.runs, files)
         if a.hotwords:
             hw_s, hw_h = sori_run(a.build, a.model, a.lm, tmp, a.beam, weight, bonus, a.runs, files,
                                   os.path.abspath(a.hotwords))
@@ -98,8 +105,6 @@ def main():
                 p, T, V = line.rstrip("\n").split("\t")
                 x = np.fromfile(os.path.join(tmp, f"{i:05d}.f32"), np.float32).reshape(int(T), int(V))
                 arrays.append((p, np.ascontiguousarray(x)))
-        arpa = os.path.join(tmp, "lm.arpa")
-        gguf_to_arpa(a.lm, arpa)
         d = Dictionary()
         for t in tokens:
             d.add_entry(t)
@@ -123,6 +128,9 @@ def main():
     frames = sum(x.shape[0] for _, x in arrays)
     print(f"{len(files)} utterances, {frames} frames; beam {a.beam}, LM weight {weight}, one thread, "
           f"median of {a.runs} runs")
+    if classes:
+        print("  (word-boundary LM: the bonus-0 runs of sori and flashlight use its ARPA form without the "
+              "word-start back-off weights)")
     print(f"  sori (bonus {bonus}):  {1000 * sori_s:8.1f} ms  CER {100 * cer(refs, sori_h):5.2f} %")
     print(f"  sori (bonus 0):    {1000 * sori0_s:8.1f} ms  CER {100 * cer(refs, sori0_h):5.2f} %")
     print(f"  flashlight+KenLM:  {1000 * fl_s:8.1f} ms  CER {100 * cer(refs, fl_h):5.2f} %")

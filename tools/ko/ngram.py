@@ -229,14 +229,16 @@ class Model:
         write_model(path, "sori.ngram", meta, tensors)
 
 
-def gguf_to_arpa(src, dst):
-    """An n-gram GGUF file (write_gguf's) back to ARPA text, for tools that read ARPA (KenLM)."""
+def gguf_to_arpa(src, dst, drop_word_classes=False):
+    """An n-gram GGUF file (write_gguf's) back to ARPA text, for tools that read ARPA (KenLM).
+    A word-boundary model is refused unless drop_word_classes: then the ARPA keeps only the
+    continuation back-off weights (an approximation, for timing a peer on the same n-grams)."""
     import gguf
     r = gguf.GGUFReader(src)
     vocab = r.fields["sori.ngram.vocab"].contents()
     order = int(r.fields["sori.ngram.order"].contents())
     t = {x.name: x.data for x in r.tensors}
-    if "ngram.1.bow_ws" in t:
+    if "ngram.1.bow_ws" in t and not drop_word_classes:
         sys.exit(f"ngram.py: {src} has word-boundary back-off weights, which ARPA cannot hold")
     with open(dst, "w", encoding="utf-8") as f:
         f.write("\\data\\\n")
