@@ -111,7 +111,9 @@ class Model:
         self.bow = {}
         self.bow_ws = {} if boundary else None
         ncls = 2 if boundary else 1
-        self.mass = {(): [sum(v for g, v in self.prob[1].items() if self.cls(g[0]) == k) for k in range(ncls)]}
+        # with the classes: the mass p(. | h) gives each class, per estimated context (class_mass)
+        self.mass = {(): [sum(v for g, v in self.prob[1].items() if self.cls(g[0]) == k) for k in range(2)]} \
+            if boundary else None
         for n in range(2, order + 1):
             ctx_tot = collections.Counter()
             ctx_types = collections.defaultdict(lambda: [0] * ncls)
@@ -176,7 +178,7 @@ class Model:
             return self.prob[n][g]
         if n == 1:
             return self.prob[1][("<unk>",)]
-        b = self.bow_ws if self.bow_ws is not None and self.cls(g[-1]) else self.bow
+        b = self.bow_ws if self.cls(g[-1]) else self.bow
         return b.get(g[:-1], 1.0) * self.p(g[1:])
 
     def write_arpa(self, path):
