@@ -9,6 +9,7 @@
 #include "conformer.h"
 #include "ctc_beam.h"
 #include "kernels/gguf.h"
+#include "kernels/hparams.h"
 #include "kernels/kernels.h"
 #include "sori/asr.h"
 #include "sori/audio.h"
@@ -98,52 +99,59 @@ static void beam_defaults(sori_ctc_beam_params *b, int beam)
     b->cand_logp = -8.0f; /* tokens below e^-8 at a frame are not tried */
 }
 
-/* The feature extractor the model was trained with, from its file. */
+/* True when the f32 tensor's values are all finite. */
+static bool all_finite(const sori_gguf_tensor *t)
+{
+    const float *x = t->data;
+    for (int64_t i = 0; i < t->n_elements; i++)
+        if (!isfinite(x[i]))
+            return false;
+    return true;
+}
+
+/* The feature extractor the model was trained with, from its file; every
+ * key checked with its name (docs/model-format.md). */
 static sori_status load_features(const sori_gguf *g, const char *path, sori_features **out,
                                  sori_error *err)
 {
-    const char *kind = "";
-    if (sori_gguf_get_str(g, "features.kind", &kind) != SORI_OK || strcmp(kind, "nemo") != 0)
-        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: features.kind '%s' (nemo expected)", path, kind);
+    static const char *const kinds[] = {"nemo", NULL};
+    /* NeMo spells "none" "NA"; "fixed" is NeMo's fixed_mean / fixed_std */
+    static const char *const norms[] = {"per_feature", "all_features", "none", "NA", "fixed", NULL};
+    static const sori_feature_norm norm_of[] = {SORI_NORM_PER_FEATURE, SORI_NORM_ALL_FEATURES, SORI_NORM_NONE,
+                                             SORI_NORM_NONE, SORI_NORM_FIXED};
+    sori_hparams h = sori_hparams_init(g, path, err);
     sori_feature_params p = sori_feature_default_params(SORI_FEAT_NEMO);
-    int64_t v;
-    double f;
-    const char *s;
-#define GI(key, field)                                                                             \
-    if (sori_gguf_get_int(g, key, &v) == SORI_OK)                                                  \
-        p.field = (int)v;
-#define GF(key, field)                                                                             \
-    if (sori_gguf_get_float(g, key, &f) == SORI_OK)                                                \
-        p.field = (float)f;
-    GI("features.sample_rate", sample_rate_hz);
-    GI("features.n_mels", n_mels);
-    GI("features.n_fft", n_fft);
-    GI("features.win_length", win_length);
-    GI("features.hop_length", hop_length);
-    GI("features.pad_to", pad_to);
-    GF("features.preemph", preemph);
-    GF("features.log_guard", log_guard);
-    GF("features.mag_power", mag_power);
-#undef GI
-#undef GF
+    sori_hp_enum(&h, "features.kind", SORI_HP_REQUIRED, 0, kinds);
+    p.sample_rate_hz = (int)sori_hp_int(&h, "features.sample_rate", SORI_HP_OPTIONAL, p.sample_rate_hz, 1000, 192000);
+    p.n_mels = (int)sori_hp_int(&h, "features.n_mels", SORI_HP_OPTIONAL, p.n_mels, 1, 512);
+    p.n_fft = (int)sori_hp_int(&h, "features.n_fft", SORI_HP_OPTIONAL, p.n_fft, 2, 65536);
+    p.win_length = (int)sori_hp_int(&h, "features.win_length", SORI_HP_OPTIONAL, p.win_length, 1, 65536);
+    p.hop_length = (int)sori_hp_int(&h, "features.hop_length", SORI_HP_OPTIONAL, p.hop_length, 1, 65536);
+    sori_hp_int(&h, "features.pad_to", SORI_HP_OPTIONAL, 0, 0, 65536);
     p.pad_to = 0; /* padding frames to a multiple only matters for batching in NeMo */
-    if (sori_gguf_get_str(g, "features.normalize", &s) == SORI_OK) {
-        if (strcmp(s, "per_feature") == 0)
-            p.normalize = SORI_NORM_PER_FEATURE;
-        else if (strcmp(s, "all_features") == 0)
-            p.normalize = SORI_NORM_ALL_FEATURES;
-        else if (strcmp(s, "none") == 0 || strcmp(s, "NA") == 0) /* NeMo spells it "NA" */
-            p.normalize = SORI_NORM_NONE;
-        else if (strcmp(s, "fixed") == 0) /* NeMo's fixed_mean / fixed_std */
-            p.normalize = SORI_NORM_FIXED;
-        else
-            return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: features.normalize '%s'", path, s);
-    }
+    p.preemph = (float)sori_hp_float(&h, "features.preemph", SORI_HP_OPTIONAL, p.preemph, 0.0, 1.0);
+    p.log_guard = (float)sori_hp_float(&h, "features.log_guard", SORI_HP_OPTIONAL, p.log_guard, 1e-30, 1e6);
+    p.mag_power = (float)sori_hp_float(&h, "features.mag_power", SORI_HP_OPTIONAL, p.mag_power, 0.01, 8.0);
+    sori_hp_float(&h, "features.dither", SORI_HP_OPTIONAL, 0.0, 0.0, 1.0); /* training only: never applied */
+    p.normalize = norm_of[sori_hp_enum(&h, "features.normalize", SORI_HP_OPTIONAL, 0, norms)];
+    if (h.st == SORI_OK && p.n_fft % 2)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, "features.n_fft", "%d is odd", p.n_fft);
+    if (h.st == SORI_OK && p.win_length > p.n_fft)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, "features.win_length", "%d is longer than n_fft %d", p.win_length, p.n_fft);
+    if (h.st == SORI_OK && p.hop_length > p.n_fft)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, "features.hop_length", "%d is longer than n_fft %d", p.hop_length, p.n_fft);
+    if (h.st != SORI_OK)
+        return h.st;
     const sori_gguf_tensor *fb = sori_gguf_find_tensor(g, "features.mel_filterbank");
     const sori_gguf_tensor *win = sori_gguf_find_tensor(g, "features.window");
     if (fb) {
         if (fb->type != SORI_GGML_F32 || fb->n_elements != (int64_t)p.n_mels * (p.n_fft / 2 + 1))
-            return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: features.mel_filterbank has the wrong shape", path);
+            return sori_fail(err, SORI_ERR_FORMAT, 0,
+                             "%s: features.mel_filterbank: %lld values of type %u, but features.n_mels = %d and "
+                             "features.n_fft = %d need %d f32", path, (long long)fb->n_elements, fb->type, p.n_mels,
+                             p.n_fft, p.n_mels * (p.n_fft / 2 + 1));
+        if (!all_finite(fb))
+            return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: features.mel_filterbank has NaN or infinite values", path);
         p.mel_filterbank = fb->data;
     }
     if (p.normalize == SORI_NORM_FIXED) {
@@ -159,10 +167,21 @@ static sori_status load_features(const sori_gguf *g, const char *path, sori_feat
     }
     if (win) {
         if (win->type != SORI_GGML_F32 || win->n_elements != p.win_length)
-            return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: features.window has the wrong shape", path);
+            return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: features.window: %lld values of type %u, f32 win_length = "
+                             "%d expected", path, (long long)win->n_elements, win->type, p.win_length);
+        if (!all_finite(win))
+            return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: features.window has NaN or infinite values", path);
         p.window_values = win->data;
     }
-    return sori_features_create(&p, out, err);
+    sori_status st = sori_features_create(&p, out, err);
+    if (st != SORI_OK && err) { /* what the extractor refuses, said about the file */
+        char why[sizeof err->message];
+        snprintf(why, sizeof why, "%s", err->message);
+        st = sori_fail(err, SORI_ERR_FORMAT, 0, "%s: features.*: %.180s", path, why);
+    } else if (st != SORI_OK) {
+        st = SORI_ERR_FORMAT;
+    }
+    return st;
 }
 
 sori_status sori_asr_model_load(sori_runtime *rt, const char *path, const sori_asr_model_params *params,
@@ -187,8 +206,8 @@ sori_status sori_asr_model_load(sori_runtime *rt, const char *path, const sori_a
         sori_conformer_info ci = sori_conformer_get_info(m->enc);
         sori_feature_params fp = sori_features_params(m->fx);
         if (fp.n_mels != ci.feat_in)
-            st = sori_fail(err, SORI_ERR_FORMAT, 0, "%s: %d mel bins but the encoder takes %d", path,
-                           fp.n_mels, ci.feat_in);
+            st = sori_fail(err, SORI_ERR_FORMAT, 0, "%s: features.n_mels: %d mel bins, but the encoder takes "
+                           "sori.conformer.feat_in = %d", path, fp.n_mels, ci.feat_in);
         m->sample_rate = fp.sample_rate_hz;
         m->frame_shift_s = (double)fp.hop_length * ci.subsampling_factor / fp.sample_rate_hz;
         const char *tok = "chars", *name = "";

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "kernels/gguf.h"
+#include "kernels/hparams.h"
 #include "kernels/kernels.h"
 
 typedef struct {
@@ -129,22 +130,6 @@ static const float *tensor_concat(loader *ld, const char *const *names, int n, i
     }
     ld->used = (ld->used + 255) & ~(size_t)255;
     return first;
-}
-
-static int64_t get_int(const sori_gguf *g, const char *key, int64_t dflt, int *missing)
-{
-    int64_t v;
-    if (sori_gguf_get_int(g, key, &v) == SORI_OK)
-        return v;
-    if (missing && dflt == INT64_MIN)
-        *missing = 1;
-    return dflt;
-}
-
-static bool get_bool(const sori_gguf *g, const char *key, bool dflt)
-{
-    bool v;
-    return sori_gguf_get_bool(g, key, &v) == SORI_OK ? v : dflt;
 }
 
 static const char *get_str(const sori_gguf *g, const char *key, const char *dflt)
@@ -295,6 +280,177 @@ static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *l
     return ld->st;
 }
 
+/* Every hyper-parameter, each checked alone and against the others before
+ * anything is allocated (docs/model-format.md lists the rules): a value that
+ * would divide by zero, index out of bounds, overflow a size or allocate
+ * absurdly is refused with the key's name. */
+#define K(name) "sori.conformer." name
+static sori_status read_hparams(sori_conformer *m, const sori_gguf *g, const char *path, sori_error *err)
+{
+    static const char *const subs[] = {"striding", "dw_striding", NULL};
+    static const char *const norms[] = {"batch_norm", "layer_norm", NULL};
+    static const char *const heads[] = {"ctc", "rnnt", "hybrid", NULL};
+    static const char *const styles[] = {"regular", "chunked_limited", NULL};
+    static const char *const toks[] = {"chars", "sentencepiece", NULL};
+    static const char *const acts[] = {"relu", "tanh", "sigmoid", NULL};
+    sori_hparams h = sori_hparams_init(g, path, err);
+    sori_conformer_info *in = &m->info;
+    in->feat_in = (int)sori_hp_int(&h, K("feat_in"), SORI_HP_REQUIRED, 0, 1, 512);
+    in->d_model = (int)sori_hp_int(&h, K("d_model"), SORI_HP_REQUIRED, 0, 1, 8192);
+    in->n_layers = (int)sori_hp_int(&h, K("n_layers"), SORI_HP_REQUIRED, 0, 1, 1000);
+    in->n_heads = (int)sori_hp_int(&h, K("n_heads"), SORI_HP_REQUIRED, 0, 1, 256);
+    int ff = (int)sori_hp_int(&h, K("ff_expansion_factor"), SORI_HP_OPTIONAL, 4, 1, 64);
+    int sub = sori_hp_enum(&h, K("subsampling"), SORI_HP_OPTIONAL, 0, subs);
+    in->subsampling_factor = (int)sori_hp_int(&h, K("subsampling_factor"), SORI_HP_REQUIRED, 4, 1, 1024);
+    m->sub_channels = (int)sori_hp_int(&h, K("subsampling_conv_channels"), SORI_HP_REQUIRED, 0, 1, 4096);
+    m->causal_sub = sori_hp_bool(&h, K("causal_downsampling"), false);
+    m->xscaling = sori_hp_bool(&h, K("xscaling"), true);
+    bool use_bias = sori_hp_bool(&h, K("use_bias"), true);
+    sori_hp_int(&h, K("pos_emb_max_len"), SORI_HP_OPTIONAL, 5000, 1, 1 << 24);
+    m->kernel = (int)sori_hp_int(&h, K("conv_kernel_size"), SORI_HP_REQUIRED, 1, 1, 1023);
+    const int k1 = m->kernel - 1;
+    m->conv_left = (int)sori_hp_int(&h, K("conv_context_left"), SORI_HP_OPTIONAL, k1 / 2, 0, k1);
+    m->conv_right = (int)sori_hp_int(&h, K("conv_context_right"), SORI_HP_OPTIONAL, k1 - k1 / 2, 0, k1);
+    int norm = sori_hp_enum(&h, K("conv_norm_type"), SORI_HP_OPTIONAL, 0, norms);
+    bool folded = sori_hp_bool(&h, K("conv_norm_folded"), false);
+    int style = sori_hp_enum(&h, K("att_context_style"), SORI_HP_OPTIONAL, 0, styles);
+    /* a cache of att_context_left frames per layer: 10,000 frames is minutes of audio */
+    m->att_left = (int)sori_hp_int(&h, K("att_context_left"), SORI_HP_OPTIONAL, -1, -1, 10000);
+    m->att_right = (int)sori_hp_int(&h, K("att_context_right"), SORI_HP_OPTIONAL, -1, -1, 10000);
+    int head = sori_hp_enum(&h, K("head"), SORI_HP_OPTIONAL, 0, heads);
+    sori_hp_enum(&h, K("tokenizer"), SORI_HP_OPTIONAL, 0, toks);
+    sori_gguf_type vt = SORI_GGUF_STRING;
+    uint64_t n_vocab = 0;
+    if (h.st == SORI_OK) {
+        if (sori_gguf_find_key(g, K("vocab")) < 0)
+            sori_hp_fail(&h, SORI_ERR_FORMAT, K("vocab"), "missing (a required key)");
+        else if (sori_gguf_get_arr_info(g, K("vocab"), &vt, &n_vocab) != SORI_OK || vt != SORI_GGUF_STRING)
+            sori_hp_fail(&h, SORI_ERR_FORMAT, K("vocab"), "is not an array of strings");
+        else if (n_vocab < 1 || n_vocab > 1000000)
+            sori_hp_fail(&h, SORI_ERR_FORMAT, K("vocab"), "%llu entries (1..1000000)", (unsigned long long)n_vocab);
+    }
+    in->vocab_size = (int)n_vocab;
+    in->blank_id = (int)sori_hp_int(&h, K("blank_id"), SORI_HP_OPTIONAL, (int64_t)n_vocab, 0, 1000000);
+    in->d_ff = in->d_model * ff;
+    /* against each other */
+    if (h.st == SORI_OK && in->subsampling_factor != 4 && in->subsampling_factor != 8)
+        sori_hp_fail(&h, SORI_ERR_UNSUPPORTED, K("subsampling_factor"), "%d is not supported (4 or 8)",
+                     in->subsampling_factor);
+    if (h.st == SORI_OK && in->d_model % in->n_heads)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, K("n_heads"), "%d does not divide d_model %d", in->n_heads, in->d_model);
+    if (h.st == SORI_OK && m->conv_left + m->conv_right != k1)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, K("conv_context_right"),
+                     "%d + conv_context_left %d must be conv_kernel_size - 1 = %d", m->conv_right, m->conv_left, k1);
+    if (h.st == SORI_OK && norm == 0 && !folded)
+        sori_hp_fail(&h, SORI_ERR_UNSUPPORTED, K("conv_norm_folded"),
+                     "an unfolded batch norm is not supported (convert with tools/nemo_to_gguf.py)");
+    if (h.st == SORI_OK && !use_bias)
+        sori_hp_fail(&h, SORI_ERR_UNSUPPORTED, K("use_bias"), "false (layers without biases) is not supported");
+    if (h.st == SORI_OK && style == 1 && m->att_right < 0) /* NeMo refuses it too */
+        sori_hp_fail(&h, SORI_ERR_FORMAT, K("att_context_right"),
+                     "-1 (unlimited) with att_context_style chunked_limited: the chunk size would be 0");
+    if (h.st == SORI_OK && style == 1 && m->att_left >= 0 && m->att_left % (m->att_right + 1))
+        sori_hp_fail(&h, SORI_ERR_FORMAT, K("att_context_left"),
+                     "%d is not a multiple of the chunk size att_context_right + 1 = %d", m->att_left,
+                     m->att_right + 1);
+    if (h.st == SORI_OK && in->blank_id != in->vocab_size)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, K("blank_id"), "%d, but the blank is the last class (%d)",
+                     in->blank_id, in->vocab_size);
+    if (h.st == SORI_OK && (int64_t)in->d_model * ff > 1 << 20)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, K("ff_expansion_factor"), "%d x d_model %d is absurd", ff, in->d_model);
+    m->dw_striding = sub == 1;
+    m->conv_ln = norm == 1;
+    m->n_sub = in->subsampling_factor == 8 ? 3 : 2;
+    m->att_chunked = style == 1;
+    m->has_ctc = head != 1;
+    m->has_rnnt = head != 0;
+    if (h.st == SORI_OK && m->has_rnnt) {
+        m->pred_hidden = (int)sori_hp_int(&h, K("rnnt.pred_hidden"), SORI_HP_REQUIRED, 1, 1, 8192);
+        m->pred_layers = (int)sori_hp_int(&h, K("rnnt.pred_rnn_layers"), SORI_HP_REQUIRED, 1, 1, 8);
+        m->joint_hidden = (int)sori_hp_int(&h, K("rnnt.joint_hidden"), SORI_HP_REQUIRED, 1, 1, 8192);
+        m->max_symbols = (int)sori_hp_int(&h, K("rnnt.max_symbols"), SORI_HP_OPTIONAL, 10, 1, 1000);
+        int act = sori_hp_enum(&h, K("rnnt.joint_activation"), SORI_HP_OPTIONAL, 0, acts);
+        m->joint_act = act == 0 ? SORI_ACT_RELU : act == 1 ? SORI_ACT_TANH : SORI_ACT_SIGMOID;
+    }
+    return h.st;
+}
+
+/* A tensor's element count, or -1 when the file lacks it. */
+static int64_t n_of(const sori_gguf *g, const char *name)
+{
+    const sori_gguf_tensor *t = sori_gguf_find_tensor(g, name);
+    return t ? t->n_elements : -1;
+}
+
+static void must_match(sori_hparams *h, const char *key, int64_t value, const char *tensor, int64_t got,
+                       int64_t want)
+{
+    if (h->st == SORI_OK && got >= 0 && got != want)
+        sori_hp_fail(h, SORI_ERR_FORMAT, key, "%lld does not match tensor %s (%lld values, %lld expected)",
+                     (long long)value, tensor, (long long)got, (long long)want);
+}
+
+/* The hyper-parameters against the tensors' shapes, so that a wrong value is
+ * named as such rather than as some tensor of an unexpected size (the weight
+ * loader still checks every tensor it takes). */
+static sori_status check_shapes(const sori_conformer *m, const sori_gguf *g, const char *path, sori_error *err)
+{
+    sori_hparams h = sori_hparams_init(g, path, err);
+    const sori_conformer_info *in = &m->info;
+    const int64_t d = in->d_model, C = m->sub_channels, V = (int64_t)in->vocab_size + 1;
+    char name[96];
+    /* n_layers: layer n_layers - 1 is there, layer n_layers is not */
+    snprintf(name, sizeof name, "encoder.layers.%d.norm_out.weight", in->n_layers - 1);
+    if (n_of(g, name) < 0)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, K("n_layers"), "%d, but the file has no tensor %s", in->n_layers, name);
+    snprintf(name, sizeof name, "encoder.layers.%d.norm_out.weight", in->n_layers);
+    if (h.st == SORI_OK && n_of(g, name) >= 0)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, K("n_layers"), "%d, but the file has a layer %d", in->n_layers,
+                     in->n_layers);
+    must_match(&h, K("d_model"), d, "encoder.layers.0.norm_out.weight", n_of(g, "encoder.layers.0.norm_out.weight"), d);
+    must_match(&h, K("ff_expansion_factor"), in->d_ff / (d ? d : 1), "encoder.layers.0.feed_forward1.linear1.bias",
+               n_of(g, "encoder.layers.0.feed_forward1.linear1.bias"), in->d_ff);
+    const sori_gguf_tensor *u = sori_gguf_find_tensor(g, "encoder.layers.0.self_attn.pos_bias_u");
+    if (h.st == SORI_OK && u && u->n_dims == 2 && u->ne[1] != in->n_heads)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, K("n_heads"), "%d does not match tensor "
+                     "encoder.layers.0.self_attn.pos_bias_u (%lld heads)", in->n_heads, (long long)u->ne[1]);
+    must_match(&h, K("conv_kernel_size"), m->kernel, "encoder.layers.0.conv.depthwise_conv.weight",
+               n_of(g, "encoder.layers.0.conv.depthwise_conv.weight"), d * m->kernel);
+    must_match(&h, K("subsampling_conv_channels"), C, "encoder.pre_encode.conv.0.bias",
+               n_of(g, "encoder.pre_encode.conv.0.bias"), C);
+    /* subsampling_factor: the last stage's convolution is there, one more stage's is not */
+    snprintf(name, sizeof name, "encoder.pre_encode.conv.%d.weight", m->dw_striding ? 2 + 3 * (m->n_sub - 2) : 2 * (m->n_sub - 1));
+    if (h.st == SORI_OK && n_of(g, name) < 0)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, K("subsampling_factor"), "%d, but the file has no tensor %s",
+                     in->subsampling_factor, name);
+    snprintf(name, sizeof name, "encoder.pre_encode.conv.%d.weight", m->dw_striding ? 2 + 3 * (m->n_sub - 1) : 2 * m->n_sub);
+    if (h.st == SORI_OK && n_of(g, name) >= 0)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, K("subsampling_factor"), "%d, but the file has a further stage (%s)",
+                     in->subsampling_factor, name);
+    int freq = in->feat_in;
+    for (int i = 0; i < m->n_sub; i++)
+        freq = conv_out(freq, 3, 2, sub_pad_total(m));
+    if (h.st == SORI_OK && freq < 1)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, K("feat_in"), "%d mel bins are too few for %d subsampling stages",
+                     in->feat_in, m->n_sub);
+    must_match(&h, K("feat_in"), in->feat_in, "encoder.pre_encode.out.weight", n_of(g, "encoder.pre_encode.out.weight"),
+               d * C * freq);
+    if (m->has_ctc)
+        must_match(&h, K("vocab"), V - 1, "decoder.decoder_layers.0.bias", n_of(g, "decoder.decoder_layers.0.bias"), V);
+    if (m->has_rnnt) {
+        must_match(&h, K("vocab"), V - 1, "rnnt.joint.out.bias", n_of(g, "rnnt.joint.out.bias"), V);
+        must_match(&h, K("rnnt.pred_hidden"), m->pred_hidden, "rnnt.prediction.embed.weight",
+                   n_of(g, "rnnt.prediction.embed.weight"), V * m->pred_hidden);
+        must_match(&h, K("rnnt.joint_hidden"), m->joint_hidden, "rnnt.joint.pred.bias", n_of(g, "rnnt.joint.pred.bias"),
+                   m->joint_hidden);
+        snprintf(name, sizeof name, "rnnt.prediction.dec_rnn.lstm.weight_ih_l%d", m->pred_layers);
+        if (h.st == SORI_OK && n_of(g, name) >= 0)
+            sori_hp_fail(&h, SORI_ERR_FORMAT, K("rnnt.pred_rnn_layers"), "%d, but the file has %s", m->pred_layers, name);
+    }
+    return h.st;
+}
+#undef K
+
 static sori_status load_from(sori_runtime *rt, sori_gguf *g, const char *path, sori_conformer **out,
                              sori_error *err);
 static void stream_cfg(sori_conformer *m);
@@ -333,7 +489,7 @@ static sori_status load_from(sori_runtime *rt, sori_gguf *g, const char *path, s
     sori_status st = SORI_OK;
     const char *arch = get_str(g, "general.architecture", "");
     if (strcmp(arch, "sori.conformer") != 0) {
-        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: architecture '%s' is not sori.conformer",
+        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: architecture '%.40s' is not sori.conformer",
                        path, arch); /* before freeing g: arch points into it */
         sori_gguf_free(g);
         return st;
@@ -344,87 +500,18 @@ static sori_status load_from(sori_runtime *rt, sori_gguf *g, const char *path, s
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
     }
     m->rt = rt;
-    int missing = 0;
-    sori_conformer_info *in = &m->info;
-    in->feat_in = (int)get_int(g, "sori.conformer.feat_in", INT64_MIN, &missing);
-    in->d_model = (int)get_int(g, "sori.conformer.d_model", INT64_MIN, &missing);
-    in->n_layers = (int)get_int(g, "sori.conformer.n_layers", INT64_MIN, &missing);
-    in->n_heads = (int)get_int(g, "sori.conformer.n_heads", INT64_MIN, &missing);
-    in->d_ff = in->d_model * (int)get_int(g, "sori.conformer.ff_expansion_factor", 4, NULL);
-    in->subsampling_factor = (int)get_int(g, "sori.conformer.subsampling_factor", INT64_MIN, &missing);
-    m->sub_channels = (int)get_int(g, "sori.conformer.subsampling_conv_channels", INT64_MIN, &missing);
-    m->kernel = (int)get_int(g, "sori.conformer.conv_kernel_size", INT64_MIN, &missing);
-    m->conv_left = (int)get_int(g, "sori.conformer.conv_context_left", (m->kernel - 1) / 2, NULL);
-    m->conv_right = (int)get_int(g, "sori.conformer.conv_context_right", (m->kernel - 1) / 2, NULL);
-    m->att_left = (int)get_int(g, "sori.conformer.att_context_left", -1, NULL);
-    m->att_right = (int)get_int(g, "sori.conformer.att_context_right", -1, NULL);
-    m->xscaling = get_bool(g, "sori.conformer.xscaling", true);
-    const char *sub = get_str(g, "sori.conformer.subsampling", "striding");
-    const char *norm = get_str(g, "sori.conformer.conv_norm_type", "batch_norm");
-    const char *head = get_str(g, "sori.conformer.head", "ctc");
-    const char *style = get_str(g, "sori.conformer.att_context_style", "regular");
-    uint64_t n_vocab = 0;
-    if (sori_gguf_get_arr_info(g, "sori.conformer.vocab", NULL, &n_vocab) != SORI_OK)
-        missing = 1;
-    in->vocab_size = (int)n_vocab;
-    in->blank_id = (int)get_int(g, "sori.conformer.blank_id", (int64_t)n_vocab, NULL);
-    if (missing)
-        st = sori_fail(err, SORI_ERR_FORMAT, 0, "%s: a required sori.conformer.* key is missing", path);
-    else if (strcmp(sub, "striding") != 0 && strcmp(sub, "dw_striding") != 0)
-        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: subsampling '%s' is not supported", path, sub);
-    else if (in->subsampling_factor != 4 && in->subsampling_factor != 8)
-        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: subsampling factor %d is not supported", path,
-                       in->subsampling_factor);
-    else if (strcmp(head, "ctc") != 0 && strcmp(head, "rnnt") != 0 && strcmp(head, "hybrid") != 0)
-        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: head '%s' is not supported (ctc, rnnt, hybrid)",
-                       path, head);
-    else if (strcmp(norm, "batch_norm") == 0 && !get_bool(g, "sori.conformer.conv_norm_folded", false))
-        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: unfolded batch norm (convert with tools/nemo_to_gguf.py)", path);
-    else if (strcmp(norm, "batch_norm") != 0 && strcmp(norm, "layer_norm") != 0)
-        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: conv_norm_type '%s' is not supported", path, norm);
-    else if (strcmp(style, "regular") != 0 && strcmp(style, "chunked_limited") != 0)
-        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
-                       "%s: att_context_style '%s' is not supported (regular, chunked_limited)", path, style);
-    else if (in->d_model < 1 || in->n_heads < 1 || in->d_model % in->n_heads || in->n_layers < 1 ||
-             in->n_layers > 1000 || in->feat_in < 1 || m->sub_channels < 1 || m->kernel < 1 ||
-             m->conv_left < 0 || m->conv_right < 0 || m->conv_left + m->conv_right != m->kernel - 1 ||
-             in->vocab_size < 1 || in->blank_id != in->vocab_size)
-        st = sori_fail(err, SORI_ERR_FORMAT, 0, "%s: inconsistent hyper-parameters", path);
+    st = read_hparams(m, g, path, err);
+    if (st == SORI_OK)
+        st = check_shapes(m, g, path, err);
     if (st == SORI_OK) {
-        m->causal_sub = get_bool(g, "sori.conformer.causal_downsampling", false);
-        m->att_chunked = strcmp(style, "chunked_limited") == 0;
-        m->has_ctc = strcmp(head, "rnnt") != 0;
-        m->has_rnnt = strcmp(head, "ctc") != 0;
-        if (m->has_rnnt) {
-            int miss = 0;
-            m->pred_hidden = (int)get_int(g, "sori.conformer.rnnt.pred_hidden", INT64_MIN, &miss);
-            m->pred_layers = (int)get_int(g, "sori.conformer.rnnt.pred_rnn_layers", INT64_MIN, &miss);
-            m->joint_hidden = (int)get_int(g, "sori.conformer.rnnt.joint_hidden", INT64_MIN, &miss);
-            m->max_symbols = (int)get_int(g, "sori.conformer.rnnt.max_symbols", 10, NULL);
-            const char *act = get_str(g, "sori.conformer.rnnt.joint_activation", "relu");
-            m->joint_act = strcmp(act, "relu") == 0 ? SORI_ACT_RELU
-                         : strcmp(act, "tanh") == 0 ? SORI_ACT_TANH
-                         : strcmp(act, "sigmoid") == 0 ? SORI_ACT_SIGMOID : SORI_ACT_NONE;
-            if (miss)
-                st = sori_fail(err, SORI_ERR_FORMAT, 0, "%s: a required sori.conformer.rnnt.* key is missing", path);
-            else if (m->joint_act == SORI_ACT_NONE)
-                st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: joint activation '%s' is not supported", path, act);
-            else if (m->pred_hidden < 1 || m->pred_hidden > 65536 || m->pred_layers < 1 || m->pred_layers > 8 ||
-                     m->joint_hidden < 1 || m->joint_hidden > 65536 || m->max_symbols < 1 || m->max_symbols > 1000)
-                st = sori_fail(err, SORI_ERR_FORMAT, 0, "%s: inconsistent RNN-T hyper-parameters", path);
-        }
-    }
-    if (st == SORI_OK) {
-        m->dw_striding = strcmp(sub, "dw_striding") == 0;
-        m->conv_ln = strcmp(norm, "layer_norm") == 0;
-        m->n_sub = in->subsampling_factor == 8 ? 3 : 2;
-        m->layers = calloc((size_t)in->n_layers, sizeof *m->layers);
+        const int64_t n_vocab = m->info.vocab_size;
+        m->layers = calloc((size_t)m->info.n_layers, sizeof *m->layers);
         m->vocab = calloc((size_t)n_vocab, sizeof(char *));
         if (!m->layers || !m->vocab)
             st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
-        for (uint64_t i = 0; i < n_vocab && st == SORI_OK; i++) {
+        for (int64_t i = 0; i < n_vocab && st == SORI_OK; i++) {
             const char *s = NULL;
-            sori_gguf_get_arr_str(g, "sori.conformer.vocab", i, &s);
+            sori_gguf_get_arr_str(g, "sori.conformer.vocab", (uint64_t)i, &s);
             if (!(m->vocab[i] = strdup(s ? s : "")))
                 st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
         }
@@ -852,9 +939,11 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
     for (int b = 0; c.st == SORI_OK && b < B; b++)
         cvalid[b] = streaming ? Kc + valid[b] : valid[b];
 
-    const int chunk = m->att_right + 1;
-    sori_att_context ctxt = m->att_chunked && m->att_right >= 0 ? SORI_ATT_CHUNKED
+    /* chunked_limited: chunks of att_right + 1 frames (the loader refuses an
+     * unlimited right context for that style, as NeMo does) */
+    sori_att_context ctxt = m->att_chunked ? SORI_ATT_CHUNKED
                           : m->att_left >= 0 || m->att_right >= 0 ? SORI_ATT_LIMITED : SORI_ATT_FULL;
+    const int chunk = ctxt == SORI_ATT_CHUNKED ? m->att_right + 1 : 1;
     float *nx = buf[4], *hid = buf[5], *qkv = buf[6], *pos = buf[7], *p = buf[8], *c2 = buf[9];
     float *t1 = buf[10], *t2 = buf[11], *kvb = buf[14], *cb = buf[15];
     for (int l = 0; l < in->n_layers && c.st == SORI_OK; l++) {
@@ -900,7 +989,7 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
             .pos_bias_u = L->pos_u, .pos_bias_v = L->pos_v, .kv_start = masked ? kv_start : NULL,
             .kv_end = masked ? kv_end : NULL, .q_len = masked ? q_len : NULL, .context = ctxt,
             .left = ctxt == SORI_ATT_CHUNKED ? -1 : m->att_left, .right = ctxt == SORI_ATT_CHUNKED ? -1 : m->att_right,
-            .chunk_size = chunk, .left_chunks = m->att_left >= 0 ? m->att_left / chunk : -1};
+            .chunk_size = chunk, .left_chunks = ctxt == SORI_ATT_CHUNKED && m->att_left >= 0 ? m->att_left / chunk : -1};
         run(&c, &op);
         if (streaming) /* the cache moves on: the newest Lc frames */
             for (int b = 0; b < B; b++)

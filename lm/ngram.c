@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "kernels/gguf.h"
+#include "kernels/hparams.h"
 #include "kernels/kernels.h"
 #include "sori/ngram.h"
 
@@ -437,12 +438,12 @@ static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, sor
         for (int32_t i = 0; i < lm->n_vocab && st == SORI_OK; i++)
             lm->ws[i] = strcmp(lm->vocab[i], "</s>") == 0 || strncmp(lm->vocab[i], mark, ml) == 0;
     }
-    double v;
-    if (st == SORI_OK && sori_gguf_get_float(g, "sori.ngram.asr_weight", &v) == SORI_OK && isfinite(v)) {
-        lm->has_weights = 1;
-        lm->weight = (float)v;
-        if (sori_gguf_get_float(g, "sori.ngram.asr_bonus", &v) == SORI_OK && isfinite(v))
-            lm->bonus = (float)v;
+    if (st == SORI_OK) { /* the ranges sori_asr_model_params accepts */
+        sori_hparams h = sori_hparams_init(g, path, err);
+        lm->has_weights = sori_gguf_find_key(g, "sori.ngram.asr_weight") >= 0;
+        lm->weight = (float)sori_hp_float(&h, "sori.ngram.asr_weight", SORI_HP_OPTIONAL, 0.0, 0.0, 10.0);
+        lm->bonus = (float)sori_hp_float(&h, "sori.ngram.asr_bonus", SORI_HP_OPTIONAL, 0.0, -100.0, 100.0);
+        st = h.st;
     }
     for (int n = 1; n <= lm->order && st == SORI_OK; n++) {
         char name[64];
