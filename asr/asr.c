@@ -184,22 +184,24 @@ static sori_status load_features(const sori_gguf *g, const char *path, sori_feat
     return st;
 }
 
-sori_status sori_asr_model_load(sori_runtime *rt, const char *path, const sori_asr_model_params *params,
-                                sori_asr_model **out, sori_error *err)
+/* The model from an opened file (not taken), named path in messages. */
+static sori_status load_model(sori_runtime *rt, const sori_gguf *g, const char *path,
+                              const sori_asr_model_params *params, sori_asr_model **out, sori_error *err)
 {
     if (!rt || !path || !out || !params)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: NULL argument");
     if (params->decoder < SORI_ASR_DECODER_AUTO || params->decoder > SORI_ASR_DECODER_RNNT)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: unknown decoder %d", (int)params->decoder);
+    if (params->beam < 0 || params->beam > 256 || !isfinite(params->lm_weight) || !isfinite(params->lm_bonus) ||
+        params->lm_weight > 10 || fabsf(params->lm_bonus) > 100) /* checked before any weight is read */
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: beam %d (0..256), LM weight %g (<= 10), bonus %g",
+                         params->beam, params->lm_weight, params->lm_bonus);
     *out = NULL;
     sori_asr_model *m = calloc(1, sizeof *m);
     if (!m)
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
     m->rt = rt;
-    sori_status st = sori_conformer_load(rt, path, &m->enc, err);
-    sori_gguf *g = NULL;
-    if (st == SORI_OK)
-        st = sori_gguf_open_file(path, &g, err);
+    sori_status st = sori_conformer_load_gguf(rt, g, path, &m->enc, err);
     if (st == SORI_OK)
         st = load_features(g, path, &m->fx, err);
     if (st == SORI_OK) {
@@ -223,14 +225,9 @@ sori_status sori_asr_model_load(sori_runtime *rt, const char *path, const sori_a
         sori_gguf_get_str(g, "general.name", &name);
         snprintf(m->name, sizeof m->name, "%s", name);
     }
-    sori_gguf_free(g);
     if (st == SORI_OK && (params->lm_path || params->beam > 0 || params->hotwords) && m->rnnt)
         st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: beam search, LM fusion and hotwords are for the CTC "
                        "head (the model decodes with RNN-T: choose the CTC decoder)");
-    if (st == SORI_OK && (params->beam < 0 || params->beam > 256 || !isfinite(params->lm_weight) ||
-                          !isfinite(params->lm_bonus) || params->lm_weight > 10 || fabsf(params->lm_bonus) > 100))
-        st = sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: beam %d (0..256), LM weight %g (<= 10), bonus %g",
-                       params->beam, params->lm_weight, params->lm_bonus);
     if (st == SORI_OK && (params->lm_path || params->beam > 0 || params->hotwords)) {
         beam_defaults(&m->beam, params->beam);
         if (params->lm_path)
@@ -245,6 +242,42 @@ sori_status sori_asr_model_load(sori_runtime *rt, const char *path, const sori_a
     }
     *out = m;
     return SORI_OK;
+}
+
+sori_status sori_asr_model_load(sori_runtime *rt, const char *path, const sori_asr_model_params *params,
+                                sori_asr_model **out, sori_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!rt || !path || !out || !params)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: NULL argument");
+    sori_gguf *g = NULL;
+    sori_status st = sori_gguf_open_file(path, &g, err);
+    if (st == SORI_OK)
+        st = load_model(rt, g, path, params, out, err);
+    sori_gguf_free(g);
+    return st;
+}
+
+sori_status sori_asr_model_load_memory(sori_runtime *rt, const void *data, size_t size,
+                                       const sori_asr_model_params *params, sori_asr_model **out,
+                                       sori_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!rt || !data || !out || !params)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: NULL argument");
+    sori_gguf *g = NULL;
+    sori_status st = sori_gguf_open_memory(data, size, &g, err);
+    if (st != SORI_OK && err) { /* the reader's message does not know what the buffer is */
+        char why[sizeof err->message];
+        snprintf(why, sizeof why, "%s", err->message);
+        sori_fail(err, st, 0, "<memory>: %s", why);
+    }
+    if (st == SORI_OK)
+        st = load_model(rt, g, "<memory>", params, out, err);
+    sori_gguf_free(g);
+    return st;
 }
 
 void sori_asr_model_free(sori_asr_model *m)

@@ -451,8 +451,6 @@ static sori_status check_shapes(const sori_conformer *m, const sori_gguf *g, con
 }
 #undef K
 
-static sori_status load_from(sori_runtime *rt, sori_gguf *g, const char *path, sori_conformer **out,
-                             sori_error *err);
 static void stream_cfg(sori_conformer *m);
 static sori_status stream_positions(sori_conformer *m, sori_error *err);
 
@@ -464,9 +462,10 @@ sori_status sori_conformer_load(sori_runtime *rt, const char *path, sori_conform
     *out = NULL;
     sori_gguf *g = NULL;
     sori_status st = sori_gguf_open_file(path, &g, err);
-    if (st != SORI_OK)
-        return st;
-    return load_from(rt, g, path, out, err);
+    if (st == SORI_OK)
+        st = sori_conformer_load_gguf(rt, g, path, out, err);
+    sori_gguf_free(g);
+    return st;
 }
 
 sori_status sori_conformer_load_memory(sori_runtime *rt, const void *data, size_t size,
@@ -477,28 +476,26 @@ sori_status sori_conformer_load_memory(sori_runtime *rt, const void *data, size_
     *out = NULL;
     sori_gguf *g = NULL;
     sori_status st = sori_gguf_open_memory(data, size, &g, err);
-    if (st != SORI_OK)
-        return st;
-    return load_from(rt, g, "<memory>", out, err);
+    if (st == SORI_OK)
+        st = sori_conformer_load_gguf(rt, g, "<memory>", out, err);
+    sori_gguf_free(g);
+    return st;
 }
 
-/* Takes ownership of g (freed before returning). */
-static sori_status load_from(sori_runtime *rt, sori_gguf *g, const char *path, sori_conformer **out,
-                             sori_error *err)
+sori_status sori_conformer_load_gguf(sori_runtime *rt, const sori_gguf *g, const char *path,
+                                     sori_conformer **out, sori_error *err)
 {
+    if (!rt || !g || !path || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "conformer: NULL argument");
+    *out = NULL;
     sori_status st = SORI_OK;
     const char *arch = get_str(g, "general.architecture", "");
     if (strcmp(arch, "sori.conformer") != 0) {
-        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: architecture '%.40s' is not sori.conformer",
-                       path, arch); /* before freeing g: arch points into it */
-        sori_gguf_free(g);
-        return st;
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: architecture '%.40s' is not sori.conformer", path, arch);
     }
     sori_conformer *m = calloc(1, sizeof *m);
-    if (!m) {
-        sori_gguf_free(g);
+    if (!m)
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
-    }
     m->rt = rt;
     st = read_hparams(m, g, path, err);
     if (st == SORI_OK)
@@ -535,7 +532,6 @@ static sori_status load_from(sori_runtime *rt, sori_gguf *g, const char *path, s
             st = sori_rt_sync(rt, 0, err);
         free(ld.host);
     }
-    sori_gguf_free(g);
     if (st == SORI_OK)
         stream_cfg(m);
     if (st == SORI_OK && m->scfg.supported)

@@ -33,6 +33,11 @@ sori_status sori_conformer_load(sori_runtime *rt, const char *path, sori_conform
  * buffer may be freed after the call). */
 sori_status sori_conformer_load_memory(sori_runtime *rt, const void *data, size_t size,
                                        sori_conformer **out, sori_error *err);
+/* The same from an opened GGUF file (not taken: the caller frees it, and may
+ * do so once this returns); path names it in messages. */
+typedef struct sori_gguf sori_gguf;
+sori_status sori_conformer_load_gguf(sori_runtime *rt, const sori_gguf *g, const char *path,
+                                     sori_conformer **out, sori_error *err);
 void sori_conformer_free(sori_conformer *m);
 sori_conformer_info sori_conformer_get_info(const sori_conformer *m);
 /* Frames after subsampling for n_frames of features. */

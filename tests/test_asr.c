@@ -300,6 +300,25 @@ int main(void)
             sori_asr_result_free(br[i]);
         }
     }
+    /* the same model from memory gives the same text; a buffer that is not a model is refused */
+    {
+        FILE *f = fopen(SORI_FIXTURE_DIR "/conformer/ctc_striding4.gguf", "rb");
+        static unsigned char buf[4 << 20];
+        size_t len = f ? fread(buf, 1, sizeof buf, f) : 0;
+        if (f)
+            fclose(f);
+        sori_asr_model *mm = NULL;
+        sori_asr_result *r2 = NULL;
+        CHECK_STATUS(sori_asr_model_load_memory(rt, buf, len, &mp, &mm, &err), SORI_OK);
+        CHECK_STATUS(sori_asr_transcribe(mm, x, n, 16000, &r2, &err), SORI_OK);
+        CHECK(r2 && strcmp(r2->text, want) == 0, "from memory: '%s'", r2 ? r2->text : "?");
+        sori_asr_result_free(r2);
+        sori_asr_model_free(mm);
+        mm = NULL;
+        CHECK_STATUS(sori_asr_model_load_memory(rt, buf, len / 2, &mp, &mm, &err), SORI_ERR_FORMAT);
+        CHECK(mm == NULL && strstr(err.message, "<memory>"), "a cut buffer: '%s'", err.message);
+        CHECK_STATUS(sori_asr_model_load_memory(rt, NULL, len, &mp, &mm, &err), SORI_ERR_INVALID_ARG);
+    }
     test_lm(rt, x, n);
     test_hotwords(rt, x, n);
     /* the log-probs transcribe decodes: NeMo's, rows normalized */

@@ -77,6 +77,12 @@ SORI_API sori_asr_model_params sori_asr_model_default_params(void);
 SORI_API sori_status sori_asr_model_load(sori_runtime *rt, const char *path,
                                          const sori_asr_model_params *params,
                                          sori_asr_model **out, sori_error *err);
+/* The same from a model file's bytes in memory (a model embedded in a
+ * program, or received over a socket); the weights are copied, so the
+ * buffer may be freed when this returns. Messages name it "<memory>". */
+SORI_API sori_status sori_asr_model_load_memory(sori_runtime *rt, const void *data, size_t size,
+                                                const sori_asr_model_params *params,
+                                                sori_asr_model **out, sori_error *err);
 SORI_API void sori_asr_model_free(sori_asr_model *m);
 
 typedef struct sori_asr_model_info {
