@@ -1,9 +1,12 @@
 /* libFuzzer target: loading an n-gram LM (ARPA or GGUF) from arbitrary bytes
  * (seeded with the fixture LMs). Whatever loads is queried with contexts of
  * in- and out-of-range ids and drives a short CTC beam search with LM fusion,
- * without faults. */
+ * without faults. GGUF inputs are mutated structure-aware (gguf_mutator.h);
+ * ARPA text byte-wise. */
 #include <stdint.h>
 #include <stdlib.h>
+
+#include "gguf_mutator.h"
 
 #include "asr/ctc_beam.h"
 #include "sori/ngram.h"
@@ -13,6 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sori_ngram *lm = NULL;
     if (sori_ngram_load_memory(data, size, &lm, NULL) != SORI_OK)
         return 0;
+    if (size >= 4 && memcmp(data, "GGUF", 4) == 0)
+        gguf_pool_keep(data, size);
     sori_ngram_info in = sori_ngram_get_info(lm);
     int32_t ctx[12];
     for (int i = 0; i < 12; i++)
@@ -39,4 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     sori_ngram_free(lm);
     return 0;
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    return gguf_mutate(data, size, max_size, seed);
 }
