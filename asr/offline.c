@@ -1,0 +1,148 @@
+/* Offline transcription: resample, features as stored in the model file,
+ * one batched encoder call, then CTC greedy, the beam search or RNN-T. */
+#include "asr_impl.h"
+
+/* transcribe_batch; with keep_logp (CTC models), each utterance's log-probs are handed over
+ * (keep_logp[i], asr_keep_frames[i]; NULL and 0 when it has no frames). */
+static sori_status transcribe_impl(sori_asr_model *m, int n, const float *const *samples,
+                                   const int64_t *n_samples, int sample_rate_hz, sori_asr_result **out,
+                                   float **keep_logp, int64_t *asr_keep_frames, sori_error *err)
+{
+    if (!m || n < 0 || (n && (!samples || !n_samples || !out)) || sample_rate_hz < 1000)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
+    for (int i = 0; i < n; i++) {
+        out[i] = NULL;
+        if (n_samples[i] < 0 || (n_samples[i] && !samples[i]))
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: utterance %d: bad samples", i);
+    }
+    const int V = sori_conformer_get_info(m->enc).vocab_size + 1;
+    const int D = sori_features_dim(m->fx);
+    const int hop = sori_features_params(m->fx).hop_length;
+    float **feats = calloc((size_t)n + 1, sizeof(float *)), **logp = calloc((size_t)n + 1, sizeof(float *));
+    const float **fin = calloc((size_t)n + 1, sizeof(float *));
+    int64_t *frames = calloc((size_t)n + 1, sizeof(int64_t));
+    int *idx = calloc((size_t)n + 1, sizeof(int)); /* the utterances that have frames */
+    sori_status st = feats && logp && fin && frames && idx ? SORI_OK
+                                                         : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    int k = 0;
+    for (int i = 0; i < n && st == SORI_OK; i++) {
+        if (!(out[i] = calloc(1, sizeof **out))) {
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+            break;
+        }
+        out[i]->is_final = 1;
+        out[i]->duration_s = (double)n_samples[i] / sample_rate_hz;
+        sori_audio res = {0};
+        const float *x = samples[i];
+        int64_t ns = n_samples[i];
+        if (ns > 0 && sample_rate_hz != m->sample_rate) {
+            sori_audio inp = {(float *)samples[i], n_samples[i], 1, sample_rate_hz};
+            st = sori_audio_resample(&inp, m->sample_rate, &res, err);
+            x = res.samples;
+            ns = res.n_frames;
+        }
+        int64_t valid = ns / hop; /* NeMo feeds the len // hop valid frames */
+        if (st == SORI_OK && valid > 0) {
+            int64_t want = sori_features_num_frames(m->fx, ns), got = 0;
+            feats[k] = malloc((size_t)want * D * sizeof(float));
+            if (!feats[k])
+                st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+            if (st == SORI_OK)
+                st = sori_features_compute(m->fx, x, ns, feats[k], want, &got, err);
+            if (st == SORI_OK) {
+                int64_t T = sori_conformer_out_frames(m->enc, valid);
+                /* CTC log-probs, or the encoder outputs that RNN-T decodes */
+                const int W = m->rnnt ? sori_conformer_get_info(m->enc).d_model : V;
+                if (!(logp[k] = malloc((size_t)T * W * sizeof(float))))
+                    st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+                fin[k] = feats[k];
+                frames[k] = valid;
+                idx[k] = i;
+                k++;
+            }
+        }
+        sori_audio_free(&res);
+    }
+    if (st == SORI_OK && k > 0 && !m->rnnt)
+        st = sori_conformer_forward_batch(m->enc, k, fin, frames, NULL, logp, err);
+    for (int j = 0; j < k && st == SORI_OK && !m->rnnt; j++) {
+        int64_t T = sori_conformer_out_frames(m->enc, frames[j]);
+        st = asr_ctc_search(m, logp[j], T, V, out[idx[j]], err);
+        if (keep_logp) {
+            keep_logp[idx[j]] = logp[j];
+            asr_keep_frames[idx[j]] = T;
+            logp[j] = NULL;
+        }
+    }
+    if (st == SORI_OK && k > 0 && m->rnnt) { /* encoder outputs (the logp buffers are big enough), then greedy RNN-T */
+        st = sori_conformer_forward_batch(m->enc, k, fin, frames, logp, NULL, err);
+        sori_rnnt_state *rs = NULL;
+        sori_rnnt_emit *toks = NULL;
+        int64_t cap = 0;
+        if (st == SORI_OK)
+            st = sori_rnnt_state_create(m->enc, &rs, err);
+        for (int j = 0; j < k && st == SORI_OK; j++) {
+            int64_t n_tok = 0;
+            st = sori_rnnt_state_reset(rs, err);
+            if (st == SORI_OK)
+                st = sori_rnnt_greedy(rs, logp[j], sori_conformer_out_frames(m->enc, frames[j]), 0, &toks, &n_tok,
+                                      &cap, err);
+            if (st == SORI_OK)
+                st = asr_rnnt_decode(m, toks, n_tok, out[idx[j]], err);
+        }
+        free(toks);
+        sori_rnnt_state_free(rs);
+    }
+    for (int i = 0; i < n && st == SORI_OK; i++) {
+        if (!out[i]->text)
+            st = asr_ctc_greedy(m, NULL, 0, V, out[i], err); /* no frames: the empty result */
+        for (int w = 0; st == SORI_OK && w < out[i]->n_words; w++)
+            if (out[i]->words[w].end_s > out[i]->duration_s)
+                out[i]->words[w].end_s = out[i]->duration_s;
+    }
+    for (int j = 0; j < n + 1 && feats && logp; j++) {
+        free(feats[j]);
+        free(logp[j]);
+    }
+    free(feats);
+    free(logp);
+    free(fin);
+    free(frames);
+    free(idx);
+    if (st != SORI_OK)
+        for (int i = 0; i < n; i++) {
+            sori_asr_result_free(out[i]);
+            out[i] = NULL;
+        }
+    return st;
+}
+
+sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const float *const *samples,
+                                      const int64_t *n_samples, int sample_rate_hz,
+                                      sori_asr_result **out, sori_error *err)
+{
+    return transcribe_impl(m, n, samples, n_samples, sample_rate_hz, out, NULL, NULL, err);
+}
+
+sori_status sori_asr_ctc_logprobs(sori_asr_model *m, const float *samples, int64_t n_samples, int sample_rate_hz,
+                                  float **out, int64_t *n_frames, sori_error *err)
+{
+    if (!m || !out || !n_frames || n_samples < 0 || (n_samples && !samples))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
+    *out = NULL;
+    *n_frames = 0;
+    if (m->rnnt)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: the model decodes with RNN-T (choose the CTC decoder)");
+    sori_asr_result *r = NULL;
+    sori_status st = transcribe_impl(m, 1, &samples, &n_samples, sample_rate_hz, &r, out, n_frames, err);
+    sori_asr_result_free(r);
+    return st;
+}
+
+sori_status sori_asr_transcribe(sori_asr_model *m, const float *samples, int64_t n_samples,
+                                int sample_rate_hz, sori_asr_result **out, sori_error *err)
+{
+    if (!m || !out || n_samples < 0 || (n_samples && !samples))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
+    return sori_asr_transcribe_batch(m, 1, &samples, &n_samples, sample_rate_hz, out, err);
+}
