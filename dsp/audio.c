@@ -1,13 +1,12 @@
-/* Decoding and encoding through libsndfile, headerless PCM, channel
- * selection. */
-#include <errno.h>
+/* Headerless PCM, channel selection, encoding through libsndfile, and the
+ * checks every decoded signal passes (decoding: dsp/audio_read.c). */
 #include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "dsp/audio_scan.h"
 #include "kernels/kernels.h"
 #include "sori/audio.h"
 
@@ -21,7 +20,7 @@ void sori_audio_free(sori_audio *a)
 
 /* `bad` is the status for an out-of-range value: SORI_ERR_FORMAT when a file
  * says it, SORI_ERR_INVALID_ARG when the caller does. */
-static sori_status check_shape(const char *src, int channels, int64_t rate, sori_status bad,
+sori_status audio_check_shape(const char *src, int channels, int64_t rate, sori_status bad,
                                sori_error *err)
 {
     if (channels < 1 || channels > SORI_AUDIO_MAX_CHANNELS)
@@ -42,7 +41,7 @@ static int64_t find_nonfinite(const float *x, int64_t n)
     return -1;
 }
 
-static sori_status finish(const char *src, sori_audio *a, sori_error *err)
+sori_status audio_finish(const char *src, sori_audio *a, sori_error *err)
 {
     if (a->n_frames == 0) {
         sori_audio_free(a);
@@ -58,206 +57,6 @@ static sori_status finish(const char *src, sori_audio *a, sori_error *err)
     return SORI_OK;
 }
 
-/* ---- libsndfile ---------------------------------------------------------- */
-
-static sori_status sf_status(int sf_err)
-{
-    switch (sf_err) {
-    case SF_ERR_UNRECOGNISED_FORMAT: return SORI_ERR_UNSUPPORTED;
-    case SF_ERR_SYSTEM: return SORI_ERR_IO;
-    case SF_ERR_UNSUPPORTED_ENCODING: return SORI_ERR_UNSUPPORTED;
-    default: return SORI_ERR_FORMAT;
-    }
-}
-
-/* Containers whose headers state the exact frame count: reading fewer
- * frames means the file is truncated. */
-static int exact_length(int format)
-{
-    switch (format & SF_FORMAT_TYPEMASK) {
-    case SF_FORMAT_WAV:
-    case SF_FORMAT_WAVEX:
-    case SF_FORMAT_AIFF:
-    case SF_FORMAT_W64:
-    case SF_FORMAT_RF64:
-    case SF_FORMAT_CAF:
-    case SF_FORMAT_FLAC: return 1;
-    default: return 0;
-    }
-}
-
-/* libsndfile shortens a RIFF data chunk that runs past the end of the file
- * and only says so in its log ("data : 16000 (should be 14999)"). */
-static int riff_data_truncated(SNDFILE *sf, long long *declared, long long *present)
-{
-    char buf[8192], *line = NULL;
-    sf_command(sf, SFC_GET_LOG_INFO, buf, sizeof buf);
-    for (char *p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, "data : ", 7) == 0) {
-            line = p;
-            break;
-        }
-    return line && sscanf(line, "data : %lld (should be %lld)", declared, present) == 2 &&
-           *present < *declared;
-}
-
-static sori_status read_sndfile(SNDFILE *sf, const SF_INFO *info, const char *src, sori_audio *out,
-                                sori_error *err)
-{
-    sori_status st = check_shape(src, info->channels, info->samplerate, SORI_ERR_FORMAT, err);
-    if (st != SORI_OK)
-        return st;
-    long long declared, present;
-    if (exact_length(info->format) && riff_data_truncated(sf, &declared, &present))
-        return sori_fail(err, SORI_ERR_FORMAT, 0,
-                         "%s: truncated: the header declares %lld bytes of audio, the file holds %lld",
-                         src, declared, present);
-    const int64_t max_frames = (int64_t)SORI_AUDIO_MAX_SECONDS * info->samplerate;
-    if (exact_length(info->format) && info->frames > max_frames)
-        return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: %lld frames is longer than %d hours", src,
-                         (long long)info->frames, SORI_AUDIO_MAX_SECONDS / 3600);
-    /* Read in chunks into a growing buffer: some formats (MP3, Ogg) only
-     * estimate their length, and a corrupt header must not make us
-     * allocate what it claims. */
-    const int ch = info->channels;
-    int64_t cap = 0, n = 0;
-    float *buf = NULL;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= max_frames) {
-                free(buf);
-                return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: longer than %d hours", src,
-                                 SORI_AUDIO_MAX_SECONDS / 3600);
-            }
-            int64_t ncap = cap ? cap * 2 : 65536;
-            if (ncap > max_frames)
-                ncap = max_frames;
-            float *nb = realloc(buf, (size_t)ncap * ch * sizeof(float));
-            if (!nb) {
-                free(buf);
-                return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", src);
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        sf_count_t got = sf_readf_float(sf, buf + n * ch, (sf_count_t)(cap - n));
-        if (got <= 0)
-            break;
-        n += got;
-    }
-    int e = sf_error(sf);
-    if (e != SF_ERR_NO_ERROR) {
-        free(buf);
-        return sori_fail(err, SORI_ERR_FORMAT, e, "%s: decoding failed after %lld frames: %s", src,
-                         (long long)n, sf_strerror(sf));
-    }
-    if (exact_length(info->format) && n < info->frames) {
-        free(buf);
-        return sori_fail(err, SORI_ERR_FORMAT, 0,
-                         "%s: truncated: the header declares %lld frames, the file holds %lld", src,
-                         (long long)info->frames, (long long)n);
-    }
-    out->samples = buf;
-    out->n_frames = n;
-    out->n_channels = ch;
-    out->sample_rate_hz = info->samplerate;
-    return finish(src, out, err);
-}
-
-sori_status sori_audio_read_file(const char *path, sori_audio *out, sori_error *err)
-{
-    if (!out)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio: out is NULL");
-    memset(out, 0, sizeof *out);
-    if (!path)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio: path is NULL");
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return sori_fail(err, SORI_ERR_IO, errno, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode))
-        return sori_fail(err, SORI_ERR_IO, 0, "%s: not a regular file", path);
-    if (sb.st_size == 0)
-        return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: empty file", path);
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open(path, SFM_READ, &info);
-    if (!sf) {
-        int e = sf_error(NULL);
-        return sori_fail(err, sf_status(e), e, "%s: cannot decode: %s", path, sf_strerror(NULL));
-    }
-    sori_status st = read_sndfile(sf, &info, path, out, err);
-    sf_close(sf);
-    return st;
-}
-
-typedef struct {
-    const unsigned char *data;
-    sf_count_t size, pos;
-} mem_io;
-
-static sf_count_t mem_len(void *u)
-{
-    return ((mem_io *)u)->size;
-}
-
-static sf_count_t mem_seek(sf_count_t off, int whence, void *u)
-{
-    mem_io *m = u;
-    sf_count_t p = whence == SEEK_SET ? off : whence == SEEK_CUR ? m->pos + off : m->size + off;
-    if (p < 0 || p > m->size)
-        return -1;
-    m->pos = p;
-    return p;
-}
-
-static sf_count_t mem_read(void *dst, sf_count_t n, void *u)
-{
-    mem_io *m = u;
-    if (n > m->size - m->pos)
-        n = m->size - m->pos;
-    if (n > 0) {
-        memcpy(dst, m->data + m->pos, (size_t)n);
-        m->pos += n;
-    }
-    return n > 0 ? n : 0;
-}
-
-static sf_count_t mem_write(const void *src, sf_count_t n, void *u)
-{
-    (void)src;
-    (void)n;
-    (void)u;
-    return 0;
-}
-
-static sf_count_t mem_tell(void *u)
-{
-    return ((mem_io *)u)->pos;
-}
-
-sori_status sori_audio_read_memory(const void *data, size_t size, sori_audio *out, sori_error *err)
-{
-    if (!out)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio: out is NULL");
-    memset(out, 0, sizeof *out);
-    if (!data && size)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio: data is NULL");
-    if (size == 0)
-        return sori_fail(err, SORI_ERR_FORMAT, 0, "<memory>: empty buffer");
-    SF_VIRTUAL_IO io = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
-    mem_io m = {data, (sf_count_t)size, 0};
-    SF_INFO info;
-    memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open_virtual(&io, SFM_READ, &info, &m);
-    if (!sf) {
-        int e = sf_error(NULL);
-        return sori_fail(err, sf_status(e), e, "<memory>: cannot decode: %s", sf_strerror(NULL));
-    }
-    sori_status st = read_sndfile(sf, &info, "<memory>", out, err);
-    sf_close(sf);
-    return st;
-}
-
 /* ---- headerless PCM ---------------------------------------------------------- */
 
 sori_status sori_audio_read_raw(const void *data, size_t size, sori_pcm_format format,
@@ -271,7 +70,7 @@ sori_status sori_audio_read_raw(const void *data, size_t size, sori_pcm_format f
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "raw audio: unknown format %d", (int)format);
     if (!data && size)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "raw audio: data is NULL");
-    sori_status st = check_shape("raw audio", n_channels, sample_rate_hz, SORI_ERR_INVALID_ARG, err);
+    sori_status st = audio_check_shape("raw audio", n_channels, sample_rate_hz, SORI_ERR_INVALID_ARG, err);
     if (st != SORI_OK)
         return st;
     size_t frame_bytes = (size_t)bytes_of[format] * (size_t)n_channels;
@@ -318,7 +117,7 @@ sori_status sori_audio_read_raw(const void *data, size_t size, sori_pcm_format f
     out->n_frames = frames;
     out->n_channels = n_channels;
     out->sample_rate_hz = sample_rate_hz;
-    return finish("raw audio", out, err);
+    return audio_finish("raw audio", out, err);
 }
 
 /* ---- channels ------------------------------------------------------------------ */
@@ -359,7 +158,7 @@ sori_status sori_audio_write_file(const char *path, const sori_audio *a,
 {
     if (!path || !a || !a->samples || a->n_frames < 1)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio write: bad argument");
-    sori_status st = check_shape(path, a->n_channels, a->sample_rate_hz, SORI_ERR_INVALID_ARG, err);
+    sori_status st = audio_check_shape(path, a->n_channels, a->sample_rate_hz, SORI_ERR_INVALID_ARG, err);
     if (st != SORI_OK)
         return st;
     SF_INFO info;

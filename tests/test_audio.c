@@ -346,7 +346,7 @@ static void test_bad_input(sori_rng *rng)
     size_t n = 0;
     unsigned char *wav = slurp(tmp_path("ok.wav"), &n);
     spit(tmp_path("trunc.wav"), wav, n - 1001);
-    expect_error(tmp_path("trunc.wav"), SORI_ERR_FORMAT, "truncated");
+    expect_error(tmp_path("trunc.wav"), SORI_ERR_FORMAT, "cut short");
     spit(tmp_path("header_only.wav"), wav, 44);
     expect_error(tmp_path("header_only.wav"), SORI_ERR_FORMAT, NULL);
     unsigned char *bad = malloc(n);

@@ -19,9 +19,21 @@
  * Bad input (unreadable, truncated, corrupt, unsupported, zero-length,
  * absurd headers, NaN/Inf samples) returns an error naming the source and
  * the reason. All functions are thread-safe on distinct objects.
+ *
+ * Damaged files (a corrupt Ogg page or MPEG/FLAC frame, garbage between
+ * them, a file cut short) are refused, with the place: "call.opus: damaged
+ * at byte 16123 (2.00 s): Ogg page 3 of stream 1 fails its CRC (2.00-3.00 s
+ * lost)". To keep what decodes instead:
+ *     sori_audio_read_params p = sori_audio_read_default_params();
+ *     p.allow_damaged = true;
+ *     sori_audio_damage dmg;
+ *     sori_audio_read_file_with_params("call.opus", &p, &a, &dmg, &err);
+ *     if (dmg.n_places) ... dmg.lost_from_s, dmg.lost_to_s, dmg.reason ...
  */
 #ifndef SORI_AUDIO_H
 #define SORI_AUDIO_H
+
+#include <stdbool.h>
 
 #include "common.h"
 
@@ -44,10 +56,94 @@ SORI_API void sori_audio_free(sori_audio *a);
 #define SORI_AUDIO_MAX_CHANNELS 64
 #define SORI_AUDIO_MAX_SECONDS (4 * 3600)
 
+/* Decodes a whole file into *out (owned by the caller: sori_audio_free).
+ * The strict form of sori_audio_read_file_with_params: a damaged file is
+ * refused. On any error *out is left empty (samples NULL).
+ *   SORI_ERR_INVALID_ARG  path or out is NULL
+ *   SORI_ERR_IO           missing, unreadable, not a regular file
+ *   SORI_ERR_UNSUPPORTED  not an audio file sori can decode
+ *   SORI_ERR_FORMAT       empty, damaged, absurd header, no samples, NaN/Inf
+ *   SORI_ERR_NO_MEMORY    out of memory */
 SORI_API sori_status sori_audio_read_file(const char *path, sori_audio *out, sori_error *err);
-/* A whole file's bytes in memory (same formats as files). */
+/* A whole file's bytes in memory (same formats and statuses as files; the
+ * bytes are only read during the call). Messages name it "<memory>". */
 SORI_API sori_status sori_audio_read_memory(const void *data, size_t size, sori_audio *out,
                                             sori_error *err);
+
+/* ---- damaged files ------------------------------------------------------
+ * The same policy for every container: a file with a damaged place is
+ * SORI_ERR_FORMAT, and the message gives the place (its byte offset and its
+ * time in seconds) and the reason, unless the caller asks to keep what
+ * decodes (allow_damaged). What is checked:
+ *   Ogg (Opus, Vorbis): every page's capture pattern, version and CRC; bytes
+ *     between pages; page sequence numbers per logical stream; each stream
+ *     must end with its end-of-stream page and the file not in mid-page.
+ *     Chained files (several streams one after another) are decoded whole;
+ *     of multiplexed streams libsndfile decodes one.
+ *   MP3 (MPEG 1/2/2.5 layer I/II/III): frame sync and lengths from the
+ *     first frame to the end (ID3v2 tags, ID3v1/APEv2/Lyrics3 tags at the
+ *     end and zero padding are not damage); a file ending in mid-frame;
+ *     fewer frames than a Xing/Info/VBRI header declares; the LAME tag's
+ *     CRC-16 of the audio when the tag's own CRC holds (its place cannot be
+ *     told: the span given is the whole file, with nothing counted lost;
+ *     files whose gain mp3gain changed in place are not checked this way).
+ *   FLAC: every frame's header CRC-8 and CRC-16, frame numbers, garbage
+ *     between frames, a cut last frame, STREAMINFO's sample count.
+ *   WAV, AIFF and other headers that state the length: a file shorter than
+ *     its header says; a header libsndfile cannot read (the chunk where the
+ *     RIFF structure breaks). PCM has no checksums: a changed sample byte
+ *     is not detectable.
+ *   Any container: libsndfile must give the audio the container says it
+ *     holds (granules, frame counts, STREAMINFO); a decoder that stops early
+ *     or fails is damage at an unknown byte (-1). */
+
+/* A report of the damage found; all times in the file's own timeline
+ * (seconds from its start, as its granule positions / frame numbers say). */
+typedef struct sori_audio_damage {
+    int n_places;          /* damaged places found; 0: intact (all else 0) */
+    int64_t byte_offset;   /* where the first damaged place begins (bytes);
+                              -1: found by the decoder, place in bytes unknown */
+    double lost_from_s;    /* the audio the first place held: from ... */
+    double lost_to_s;      /* ... to (== lost_from_s when it held none,
+                              e.g. garbage between intact pages) */
+    double lost_s;         /* audio lost in all places together, seconds */
+    bool length_unknown;   /* cut short in a format that does not state its
+                              length (Ogg, MP3 without a Xing count): the
+                              audio after the cut is not counted above */
+    char reason[128];      /* the first place, e.g. "Ogg page 3 of stream 1
+                              fails its CRC"; "" when intact */
+} sori_audio_damage;
+
+typedef struct sori_audio_read_params {
+    bool allow_damaged;      /* false: a damaged file is SORI_ERR_FORMAT.
+                                true: decode the intact parts and describe
+                                the damage in *damage. Audio lost inside the
+                                file comes back as silence of its length, so
+                                later samples keep the file's own times; a
+                                file cut short ends early */
+    const char *source_name; /* memory reads: names the buffer in messages
+                                (e.g. "standard input"); NULL: "<memory>".
+                                Ignored by file reads (the path is used) */
+} sori_audio_read_params;
+
+/* allow_damaged false, source_name NULL. */
+SORI_API sori_audio_read_params sori_audio_read_default_params(void);
+
+/* As sori_audio_read_file, with params (NULL: the defaults) and a damage
+ * report (may be NULL), which is always written: zeroed when the file is
+ * intact (or could not be read at all for another reason), filled when
+ * damage was found — with SORI_OK when params->allow_damaged kept the intact
+ * parts, with SORI_ERR_FORMAT when it did not (or when nothing intact was
+ * left: "nothing decodable"). err is written only on errors, as elsewhere. */
+SORI_API sori_status sori_audio_read_file_with_params(const char *path,
+                                                      const sori_audio_read_params *params,
+                                                      sori_audio *out, sori_audio_damage *damage,
+                                                      sori_error *err);
+SORI_API sori_status sori_audio_read_memory_with_params(const void *data, size_t size,
+                                                        const sori_audio_read_params *params,
+                                                        sori_audio *out,
+                                                        sori_audio_damage *damage,
+                                                        sori_error *err);
 
 /* Headerless PCM. */
 typedef enum sori_pcm_format {
