@@ -1,5 +1,5 @@
 /* sori features FILE... [--kind kaldi|nemo] [--mel-bins N] [--sample-rate HZ]
- *                        [--channel N|mix] -o OUT.npy|DIR */
+ *                        [--channel N|mix] [--allow-damaged] -o OUT.npy|DIR */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,27 +15,35 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: sori features FILE... [--kind kaldi|nemo] [--mel-bins N] [--sample-rate HZ]\n"
-            "                     [--channel N|mix] -o OUT.npy|DIR\n"
+            "                     [--channel N|mix] [--allow-damaged] -o OUT.npy|DIR\n"
             "Writes the log-mel feature matrix (frames x bins, float32) of each FILE as NumPy\n"
             ".npy: to OUT.npy for one file, or DIR/NAME.npy for each of several (DIR must\n"
             "exist). FILEs are resampled to --sample-rate (default 16000). Defaults: kaldi,\n"
             "80 bins, channels mixed down; kaldi: dither 0, snip_edges; nemo: per-feature\n"
             "normalization. A bad file is reported and skipped; the exit status is 1 if any\n"
-            "failed.\n");
+            "failed. A damaged file is refused with the place of the damage unless\n"
+            "--allow-damaged (what decodes, silence where audio was lost; a warning).\n");
 }
 
 /* One file; 0 on success. */
 static int features_of(const char *in, const char *out, const sori_features *fx, int rate,
-                       int channel)
+                       int channel, int allow_damaged)
 {
     sori_error err = {0};
     sori_audio audio = {0}, mono = {0}, res = {0};
+    sori_audio_damage dmg;
+    sori_audio_read_params rp = sori_audio_read_default_params();
+    rp.allow_damaged = allow_damaged;
     float *feats = NULL;
     int rc = 1;
-    if (sori_audio_read_file(in, &audio, &err) != SORI_OK) {
-        fprintf(stderr, "sori features: %s\n", err.message); /* names the file */
+    if (sori_audio_read_file_with_params(in, &rp, &audio, &dmg, &err) != SORI_OK) {
+        fprintf(stderr, "sori features: %s%s\n", err.message, /* names the file */
+                dmg.n_places && !allow_damaged ? " (--allow-damaged keeps what decodes)" : "");
         goto done;
     }
+    if (dmg.n_places)
+        fprintf(stderr, "sori features: warning: %s: damaged at byte %lld (%.2f s): %s; %.2f s lost, now silence\n",
+                in, (long long)dmg.byte_offset, dmg.lost_from_s, dmg.reason, dmg.lost_s);
     if (sori_audio_select_channel(&audio, channel, &mono, &err) != SORI_OK ||
         sori_audio_resample(&mono, rate, &res, &err) != SORI_OK) {
         fprintf(stderr, "sori features: %s: %s\n", in, err.message);
@@ -72,7 +80,7 @@ int cmd_features(int argc, char **argv)
     const char **inputs = calloc((size_t)(argc ? argc : 1), sizeof(char *));
     int n_in = 0;
     sori_feature_kind kind = SORI_FEAT_KALDI;
-    int mels = 80, rate = 16000, channel = SORI_CHANNEL_MIX, rc = 2;
+    int mels = 80, rate = 16000, channel = SORI_CHANNEL_MIX, rc = 2, allow_damaged = 0;
     if (!inputs)
         return 1;
     for (int i = 0; i < argc; i++) {
@@ -108,6 +116,8 @@ int cmd_features(int argc, char **argv)
                 goto done;
             }
             i++;
+        } else if (strcmp(a, "--allow-damaged") == 0) {
+            allow_damaged = 1;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage();
             rc = 0;
@@ -159,7 +169,7 @@ int cmd_features(int argc, char **argv)
         } else {
             snprintf(path, sizeof path, "%s", out);
         }
-        failed += features_of(inputs[k], path, fx, rate, channel) != 0;
+        failed += features_of(inputs[k], path, fx, rate, channel, allow_damaged) != 0;
     }
     sori_features_free(fx);
     if (failed && n_in > 1)

@@ -1,11 +1,13 @@
 /* sori transcribe [--model M.gguf] [--lm LM|none] [--beam N] [--lm-weight W] [--lm-bonus B]
  *                 [--hotwords FILE] [--hotword-score S]
  *                 [--format text|json|tsv|srt|vtt] [--threads N]
- *                 [--device cpu|cuda|auto] [--channel N|mix|each] [-o DIR] FILES|DIRS|-
+ *                 [--device cpu|cuda|auto] [--channel N|mix|each] [--allow-damaged]
+ *                 [-o DIR] FILES|DIRS|-
  *
- * Each input is decoded, its channel(s) chosen, cut into utterances at
- * endpoints (VAD + the endpoint rules, at most 20 s each, so attention stays
- * bounded on hours-long recordings), and each utterance transcribed. */
+ * Each input is decoded, its channel(s) chosen and resampled to the model's
+ * rate, cut into utterances at endpoints (VAD + the endpoint rules, at most
+ * 20 s each, so attention stays bounded on hours-long recordings), and each
+ * utterance transcribed. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -40,7 +42,7 @@ static void usage(void)
             "                       [--lm-weight W --lm-bonus B] [--hotwords FILE] [--hotword-score S]\n"
             "                       [--format text|json|tsv|srt|vtt]\n"
             "                       [--threads N] [--device cpu|cuda[:N]|auto]\n"
-            "                       [--decoder auto|ctc|rnnt] [--stream]\n"
+            "                       [--decoder auto|ctc|rnnt] [--stream] [--allow-damaged]\n"
             "                       [--channel N|mix|each] [-o DIR] FILES|DIRS|-\n"
             "Transcribes audio files (any format sori decodes; directories are searched\n"
             "for audio files; - reads one file from standard input). Output goes to\n"
@@ -58,7 +60,10 @@ static void usage(void)
             "--lm none decodes it greedily. --hotwords FILE biases the beam search\n"
             "toward its phrases (one per line, each optionally ending in ' :SCORE';\n"
             "names, products, terms): each matched character adds --hotword-score\n"
-            "(default 1.5) to a hypothesis, kept only when the whole phrase is heard.\n");
+            "(default 1.5) to a hypothesis, kept only when the whole phrase is heard.\n"
+            "A damaged file (a corrupt page or frame, a file cut short) is refused with\n"
+            "the place of the damage; --allow-damaged transcribes what decodes instead\n"
+            "(silence where audio was lost), warns, and marks the JSON output.\n");
 }
 
 /* ---- inputs ------------------------------------------------------------------ */
@@ -201,9 +206,10 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Cuts x at endpoints and transcribes every piece: the VAD only chooses
- * where to cut (in pauses, at most every 20 s); no audio is dropped, and
- * pieces without speech simply give empty text. */
+/* Cuts x (at the model's rate, so the VAD and the endpoints run where the
+ * model does, whatever the input's rate) at endpoints and transcribes every
+ * piece: the VAD only chooses where to cut (in pauses, at most every 20 s);
+ * no audio is dropped, and pieces without speech simply give empty text. */
 static sori_status transcribe_signal(sori_asr_model *m, const float *x, int64_t n, int rate,
                                      transcript *t, sori_error *err)
 {
@@ -350,7 +356,7 @@ static void write_text(FILE *f, const transcript *t, const char *prefix, out_for
 }
 
 static void write_json(FILE *f, const transcript *t, const char *path, int channel,
-                       const char *model)
+                       const char *model, const sori_audio_damage *dmg)
 {
     fputs("{\"path\": ", f);
     json_str(f, path);
@@ -378,7 +384,16 @@ static void write_json(FILE *f, const transcript *t, const char *path, int chann
     int n_words = 0;
     fprintf(f, ", \"duration_s\": %.3f, \"model\": ", t->duration_s);
     json_str(f, model);
-    fprintf(f, ", \"rtf\": %.4f, \"words\": [", t->duration_s > 0 ? t->seconds / t->duration_s : 0.0);
+    fprintf(f, ", \"rtf\": %.4f", t->duration_s > 0 ? t->seconds / t->duration_s : 0.0);
+    if (dmg && dmg->n_places) {
+        fprintf(f, ", \"damaged\": {\"byte_offset\": %lld, \"lost_from_s\": %.3f, \"lost_to_s\": %.3f, "
+                   "\"lost_s\": %.3f, \"places\": %d, \"length_unknown\": %s, \"reason\": ",
+                (long long)dmg->byte_offset, dmg->lost_from_s, dmg->lost_to_s, dmg->lost_s, dmg->n_places,
+                dmg->length_unknown ? "true" : "false");
+        json_str(f, dmg->reason);
+        fputc('}', f);
+    }
+    fputs(", \"words\": [", f);
     for (int i = 0; i < t->n; i++)
         for (int k = 0; k < t->seg[i].r->n_words; k++) {
             const sori_asr_word *w = &t->seg[i].r->words[k];
@@ -389,9 +404,12 @@ static void write_json(FILE *f, const transcript *t, const char *path, int chann
             conf += w->confidence;
             n_words++;
         }
+    /* segments with text only: hours of silence are not thousands of empty entries */
     fputs("], \"segments\": [", f);
-    for (int i = 0; i < t->n; i++) {
-        fprintf(f, "%s{\"start\": %.3f, \"end\": %.3f, \"text\": ", i ? ", " : "", t->seg[i].start_s,
+    for (int i = 0, k = 0; i < t->n; i++) {
+        if (!t->seg[i].r->text[0])
+            continue;
+        fprintf(f, "%s{\"start\": %.3f, \"end\": %.3f, \"text\": ", k++ ? ", " : "", t->seg[i].start_s,
                 t->seg[i].end_s);
         json_str(f, t->seg[i].r->text);
         fputc('}', f);
@@ -416,6 +434,26 @@ static void write_cues(FILE *f, const transcript *t, out_format fmt, int *cue)
         timestamp(f, b, sep);
         fprintf(f, "\n%s\n\n", r->text);
     }
+}
+
+/* The warning for a damaged file kept with --allow-damaged. */
+static void warn_damage(const char *path, const sori_audio_damage *d, int tty)
+{
+    char place[64];
+    if (d->byte_offset >= 0)
+        snprintf(place, sizeof place, "byte %lld (%.2f s)", (long long)d->byte_offset, d->lost_from_s);
+    else
+        snprintf(place, sizeof place, "%.2f s", d->lost_from_s);
+    fprintf(stderr, "%ssori transcribe: warning: %s: damaged at %s: %s; transcribing what decodes: ",
+            tty ? "\n" : "", strcmp(path, "-") == 0 ? "standard input" : path, place, d->reason);
+    if (d->n_places > 1)
+        fprintf(stderr, "%d damaged places, ", d->n_places);
+    if (d->lost_s > 0)
+        fprintf(stderr, "%.2f s lost (%sfrom %.2f to %.2f s), now silence", d->lost_s,
+                d->n_places > 1 ? "the first " : "", d->lost_from_s, d->lost_to_s);
+    else
+        fputs("no audio known lost", stderr);
+    fprintf(stderr, "%s\n", d->length_unknown ? "; the file is cut short: the rest is missing" : "");
 }
 
 /* ---- the command ---------------------------------------------------------------------- */
@@ -486,7 +524,7 @@ int cmd_transcribe(int argc, char **argv)
     out_format fmt = FMT_TEXT;
     int channel = SORI_CHANNEL_MIX;
     sori_asr_decoder decoder = SORI_ASR_DECODER_AUTO;
-    int streaming = 0;
+    int streaming = 0, allow_damaged = 0;
     sori_runtime_params rp = sori_runtime_default_params();
     list_t in = {0};
     int rc = 2, n_args = 0;
@@ -548,6 +586,8 @@ int cmd_transcribe(int argc, char **argv)
             }
         } else if (strcmp(a, "--stream") == 0) {
             streaming = 1;
+        } else if (strcmp(a, "--allow-damaged") == 0) {
+            allow_damaged = 1;
         } else if (strcmp(a, "--decoder") == 0 && v) {
             i++;
             if (strcmp(v, "auto") == 0)
@@ -666,7 +706,12 @@ int cmd_transcribe(int argc, char **argv)
         if (tty)
             fprintf(stderr, "\r[%d/%d] %-60.60s", k + 1, in.n, path);
         sori_audio audio = {0};
+        sori_audio_damage dmg;
+        sori_audio_read_params readp = sori_audio_read_default_params();
+        readp.allow_damaged = allow_damaged;
+        readp.source_name = "standard input";
         sori_status st;
+        memset(&dmg, 0, sizeof dmg);
         if (strcmp(path, "-") == 0) {
             size_t cap = 1 << 20, len = 0, got;
             unsigned char *data = malloc(cap);
@@ -681,17 +726,22 @@ int cmd_transcribe(int argc, char **argv)
                     data = d2;
                 }
             }
-            st = data ? sori_audio_read_memory(data, len, &audio, &err)
-                      : app_fail(&err, SORI_ERR_NO_MEMORY, "standard input: out of memory");
+            st = !data ? app_fail(&err, SORI_ERR_NO_MEMORY, "standard input: out of memory")
+                 : len == 0 ? app_fail(&err, SORI_ERR_FORMAT, "standard input is empty")
+                            : sori_audio_read_memory_with_params(data, len, &readp, &audio, &dmg, &err);
             free(data);
         } else {
-            st = sori_audio_read_file(path, &audio, &err);
+            st = sori_audio_read_file_with_params(path, &readp, &audio, &dmg, &err);
         }
         if (st != SORI_OK) {
-            fprintf(stderr, "%ssori transcribe: %s\n", tty ? "\n" : "", err.message);
+            /* a damaged file: where, and how to keep what decodes */
+            fprintf(stderr, "%ssori transcribe: %s%s\n", tty ? "\n" : "", err.message,
+                    dmg.n_places && !allow_damaged ? " (--allow-damaged transcribes what decodes)" : "");
             failed++;
             continue;
         }
+        if (dmg.n_places)
+            warn_damage(path, &dmg, tty);
         FILE *f = stdout;
         if (out_dir) {
             const char *base = strrchr(path, '/');
@@ -712,12 +762,17 @@ int cmd_transcribe(int argc, char **argv)
         }
         int c0 = channel == CHANNEL_EACH ? 0 : channel, c1 = channel == CHANNEL_EACH ? audio.n_channels : c0 + 1;
         for (int c = c0; c < c1; c++) {
-            sori_audio mono = {0};
+            sori_audio mono = {0}, at_model = {0};
             transcript t = {0};
             st = sori_audio_select_channel(&audio, c, &mono, &err);
+            /* offline: at the model's rate before the VAD (which takes up to
+             * 192 kHz); streaming: the stream resamples each packet itself */
+            if (st == SORI_OK && !streaming)
+                st = sori_audio_resample(&mono, mi.sample_rate_hz, &at_model, &err);
             if (st == SORI_OK)
-                st = (streaming ? stream_signal : transcribe_signal)(m, mono.samples, mono.n_frames,
-                                                                    mono.sample_rate_hz, &t, &err);
+                st = streaming ? stream_signal(m, mono.samples, mono.n_frames, mono.sample_rate_hz, &t, &err)
+                               : transcribe_signal(m, at_model.samples, at_model.n_frames,
+                                                   at_model.sample_rate_hz, &t, &err);
             if (st != SORI_OK) {
                 fprintf(stderr, "%ssori transcribe: %s: %s\n", tty ? "\n" : "", path, err.message);
                 failed++;
@@ -726,7 +781,7 @@ int cmd_transcribe(int argc, char **argv)
                 if (channel == CHANNEL_EACH)
                     snprintf(prefix, sizeof prefix, fmt == FMT_TSV ? ":ch%d" : "[ch%d]", c);
                 if (fmt == FMT_JSON)
-                    write_json(f, &t, path, channel == CHANNEL_EACH ? c : -1, model_name);
+                    write_json(f, &t, path, channel == CHANNEL_EACH ? c : -1, model_name, &dmg);
                 else if (fmt == FMT_SRT || fmt == FMT_VTT)
                     write_cues(f, &t, fmt, &cue);
                 else
@@ -734,6 +789,7 @@ int cmd_transcribe(int argc, char **argv)
             }
             transcript_free(&t);
             sori_audio_free(&mono);
+            sori_audio_free(&at_model);
             if (st != SORI_OK)
                 break;
         }

@@ -103,7 +103,60 @@ if "$sori" features --help >/dev/null 2>&1; then
     expect 1 "transcribe a directory with a broken file" -- "$sori" transcribe --model "$model" --format srt -o "$tmp/srt" "$tmp/in"
     [ "$(ls "$tmp/srt" | wc -l)" -eq "$(ls "$tmp/in" | grep -vc broken)" ] && ok || bad "transcribe: one .srt per good file"
     grep -q "1 of" "$tmp/out" && ok || bad "transcribe: counts the failed file"
+    # damaged files: refused with the file and the place, unless --allow-damaged
+    mkdir -p "$tmp/dmg"
+    "$make_audio" --damaged "$tmp/dmg" || bad "make_audio_files --damaged"
+    for f in damaged.opus cut.flac; do
+      expect 1 "transcribe a damaged $f" -- "$sori" transcribe --model "$model" "$tmp/dmg/$f"
+      grep -q "$f: damaged at byte [0-9]* ([0-9.]* s): " "$tmp/out" && grep -q -- "--allow-damaged" "$tmp/out" &&
+        ok || bad "transcribe $f: names the file, the place, and --allow-damaged"
+      expect 0 "transcribe --allow-damaged $f" -- "$sori" transcribe --model "$model" --allow-damaged --format json "$tmp/dmg/$f"
+      grep -q "warning: .*$f: damaged at byte [0-9]* ([0-9.]* s): .* lost" "$tmp/out" && ok || bad "transcribe --allow-damaged $f: a warning with the lost span"
+      grep -q '"damaged": {"byte_offset": [0-9]*, "lost_from_s": [0-9.]*, "lost_to_s": [0-9.]*, "lost_s": [0-9.]*, "places": [0-9]*, "length_unknown": [a-z]*, "reason": "[^"]' "$tmp/out" &&
+        ok || bad "transcribe --allow-damaged $f: the JSON says it was damaged"
+    done
+    expect 0 "transcribe --allow-damaged --stream" -- "$sori" transcribe --model "$model" --allow-damaged --stream --format json "$tmp/dmg/damaged.opus"
+    grep -q '"damaged": {' "$tmp/out" && ok || bad "transcribe --allow-damaged --stream: the JSON says it was damaged"
+    expect 0 "transcribe an intact file: no damage field" -- "$sori" transcribe --model "$model" --allow-damaged --format json "$tmp/in/opus.opus"
+    grep -q '"damaged"' "$tmp/out" && bad "an intact file marked damaged" || ok
+    expect 1 "features of a damaged file" -- "$sori" features "$tmp/dmg/cut.flac" -o "$tmp/x.npy"
+    grep -q "cut.flac: damaged at byte" "$tmp/out" && ok || bad "features: names the damage"
+    expect 0 "features --allow-damaged" -- "$sori" features --allow-damaged "$tmp/dmg/cut.flac" -o "$tmp/x.npy"
+    # every supported input rate works the same offline, streaming and in features
+    for r in 8000 44100 192000 384000 768000; do
+      "$make_audio" --tone $r 2 "$tmp/r$r.wav" || bad "make_audio_files --tone $r"
+      for mode in offline --stream; do
+        [ "$mode" = offline ] && m= || m=$mode
+        expect 0 "transcribe $mode at $r Hz" -- "$sori" transcribe --model "$model" --format json $m "$tmp/r$r.wav"
+        grep -q '"duration_s": 2.000' "$tmp/out" && grep -q '"segments": \[' "$tmp/out" && grep -q '"words": \[' "$tmp/out" &&
+          ok || bad "transcribe $mode at $r Hz: JSON with its duration, words and segments"
+      done
+      expect 0 "features at $r Hz" -- "$sori" features "$tmp/r$r.wav" -o "$tmp/r$r.npy"
+      grep -q "'shape': (198, 80)" "$tmp/r$r.npy" && ok || bad "features at $r Hz: 198 frames of 80 bins"
+    done
   fi
+  # messages
+  expect 1 "transcribe an empty standard input" -- sh -c "\"$sori\" transcribe --model \"$model\" - </dev/null"
+  grep -q "standard input is empty" "$tmp/out" && ok || bad "says standard input is empty"
+  printf 'this is not audio, only a note\n' >"$tmp/junk.mp3"
+  expect 1 "transcribe a junk .mp3" -- "$sori" transcribe --model "$model" "$tmp/junk.mp3"
+  grep -q "junk.mp3: not an audio file sori can decode: named .mp3, but it starts with the text \"this is not audio" "$tmp/out" &&
+    ! grep -q "pipe" "$tmp/out" && ok || bad "junk .mp3: says it is not audio sori can decode"
+  expect 1 "features of a junk .mp3" -- "$sori" features "$tmp/junk.mp3" -o "$tmp/x.npy"
+  grep -q "junk.mp3: not an audio file" "$tmp/out" && ok || bad "features: junk .mp3 named"
+  # no segments of silence in JSON: 2 minutes of it, with the bundled model
+  # (whose text for silence is empty; the fixture model's random weights
+  # write something everywhere)
+  bundled="$(dirname "$0")/../data/ko-fastconformer-ctc.gguf"
+  if [ -n "$make_audio" ] && [ -f "$bundled" ]; then
+    "$make_audio" --silence 8000 120 "$tmp/silence.wav" || bad "make_audio_files --silence"
+    expect 0 "transcribe 2 minutes of silence" -- "$sori" transcribe --model "$bundled" --lm none --format json "$tmp/silence.wav"
+    grep -q '"text": "", .*"segments": \[\]' "$tmp/out" && ok || bad "JSON of silence: no empty segments"
+  else
+    echo "note: the bundled model or make_audio_files is missing: the silence-to-JSON check did not run"
+  fi
+  expect 0 "transcribe json: no segment without text" -- "$sori" transcribe --model "$model" --format json "$wav"
+  grep -q '"segments": \[[^]]*"text": ""' "$tmp/out" && bad "a segment with empty text in JSON" || ok
 fi
 
 # the program itself links no CUDA library
