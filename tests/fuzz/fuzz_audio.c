@@ -1,7 +1,9 @@
 /* libFuzzer target: audio decoding of arbitrary bytes, as a file in memory
  * (libsndfile: WAV, FLAC, Ogg Vorbis/Opus, MP3 …) and as headerless PCM in
  * the format named by the first byte, and as length-prefixed raw Opus
- * packets. Whatever decodes must be finite and have a sane shape. */
+ * packets. Whatever decodes must be finite and have a sane shape. Files are
+ * read strictly and with allow_damaged: a strict success must report no
+ * damage, and a damaged decode a place and a reason. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,8 +22,20 @@ static void check(const sori_audio *a)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     sori_audio a = {0};
-    if (sori_audio_read_memory(data, size, &a, NULL) == SORI_OK)
+    sori_audio_damage dmg;
+    sori_audio_read_params p = sori_audio_read_default_params();
+    if (sori_audio_read_memory_with_params(data, size, &p, &a, &dmg, NULL) == SORI_OK) {
         check(&a);
+        if (dmg.n_places)
+            abort();
+    }
+    sori_audio_free(&a);
+    p.allow_damaged = true;
+    if (sori_audio_read_memory_with_params(data, size, &p, &a, &dmg, NULL) == SORI_OK) {
+        check(&a);
+        if (dmg.n_places && (!dmg.reason[0] || !(dmg.lost_s >= 0) || dmg.lost_to_s < dmg.lost_from_s))
+            abort();
+    }
     sori_audio_free(&a);
     if (size >= 2) {
         sori_pcm_format fmt = (sori_pcm_format)(data[0] % 7);
