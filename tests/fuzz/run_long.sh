@@ -30,7 +30,7 @@ while :; do
     -artifact_prefix="$work/artifacts/" "$work/corpus" >"$work/chunk.log" 2>&1
   rc=$?
   { echo "== chunk $i ($t s, exit $rc) at $(date -u +%H:%M:%S)"
-    grep -E "^(#[0-9]+ +DONE|Done|stat::|$target:)" "$work/chunk.log" | tail -12; } >>"$log"
+    grep -E "^(#[0-9]+[[:space:]]+DONE|Done|stat::|$target:)" "$work/chunk.log" | tail -12; } >>"$log"
   n=$(grep -o '^Done [0-9]*' "$work/chunk.log" | awk '{print $2}')
   runs=$(( runs + ${n:-0} ))
   if [ "$rc" -ne 0 ]; then
