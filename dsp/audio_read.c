@@ -226,7 +226,9 @@ typedef struct {
 } pcm;
 
 /* Appends all of sf to acc. *stopped: libsndfile's error, 0 if none. */
-static sori_status decode_all(SNDFILE *sf, const SF_INFO *info, const char *src, pcm *acc,
+/* prealloc_frames: room to take at once (0: grow from 64 k frames), for a
+ * length the file itself bounds. */
+static sori_status decode_all(SNDFILE *sf, const SF_INFO *info, const char *src, pcm *acc, int64_t prealloc_frames,
                               int64_t *got, int *stopped, sori_error *err)
 {
     sori_status st = audio_check_shape(src, info->channels, info->samplerate, SORI_ERR_FORMAT, err);
@@ -252,7 +254,7 @@ static sori_status decode_all(SNDFILE *sf, const SF_INFO *info, const char *src,
             if (acc->cap >= max_frames)
                 return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: longer than %d hours", src,
                                  SORI_AUDIO_MAX_SECONDS / 3600);
-            int64_t ncap = acc->cap ? acc->cap * 2 : 65536;
+            int64_t ncap = acc->cap ? acc->cap * 2 : prealloc_frames > 65536 ? prealloc_frames + 1 : 65536;
             if (ncap > max_frames)
                 ncap = max_frames;
             float *nb = realloc(acc->buf, (size_t)ncap * ch * sizeof(float));
@@ -402,7 +404,11 @@ static sori_status read_plain(SNDFILE *sf, const SF_INFO *info, const char *src,
     memset(&d, 0, sizeof d);
     long long declared = 0, present = 0;
     int cut = exact_length(info->format) && riff_data_truncated(sf, &declared, &present);
-    sori_status st = decode_all(sf, info, src, &acc, &got, &stopped, err);
+    /* a stated length is believed up to what the file's size allows (PCM
+     * takes at least a byte per sample; FLAC rarely packs over 4 samples in
+     * a byte): one allocation instead of a doubling chain of copies */
+    int64_t room = exact_length(info->format) && info->frames > 0 && info->frames <= 4 * file_size ? info->frames : 0;
+    sori_status st = decode_all(sf, info, src, &acc, room, &got, &stopped, err);
     if (st != SORI_OK) {
         free(acc.buf);
         return st;
@@ -475,7 +481,7 @@ static sori_status read_scanned(const unsigned char *data, size_t size, scan_kin
         int64_t got = 0;
         int stopped = 0;
         double before_s = acc.rate ? (double)acc.n / acc.rate : 0;
-        st = decode_all(sf, &info, src, &acc, &got, &stopped, err);
+        st = decode_all(sf, &info, src, &acc, 0, &got, &stopped, err);
         sf_close(sf);
         if (st != SORI_OK)
             break;

@@ -238,6 +238,12 @@ int audio_scan_flac(const unsigned char *data, size_t size, audio_scan *s)
         size_t p = pos, good_end = 0, damaged_end = 0, later = 0, similar_end = 0;
         flac_frame nf;
         for (; p < w.end && p - pos <= limit; p++) {
+            /* everything below needs a sync byte or a CRC of 0, both rare in
+             * compressed data: the common byte only updates the CRC */
+            if (data[p] != 0xff && crc != 0) {
+                crc = ((crc << 8) ^ w.crc16[(crc >> 8) ^ data[p]]) & 0xffff;
+                continue;
+            }
             if (p > pos + fr.hlen && data[p] == 0xff && frame_at(&w, p, &nf)) {
                 if (nf.start == next) {
                     if (crc == 0)
