@@ -368,7 +368,9 @@ static sori_status read_hparams(sori_conformer *m, const sori_gguf *g, const cha
         m->pred_hidden = (int)sori_hp_int(&h, K("rnnt.pred_hidden"), SORI_HP_REQUIRED, 1, 1, 8192);
         m->pred_layers = (int)sori_hp_int(&h, K("rnnt.pred_rnn_layers"), SORI_HP_REQUIRED, 1, 1, 8);
         m->joint_hidden = (int)sori_hp_int(&h, K("rnnt.joint_hidden"), SORI_HP_REQUIRED, 1, 1, 8192);
-        m->max_symbols = (int)sori_hp_int(&h, K("rnnt.max_symbols"), SORI_HP_OPTIONAL, 10, 1, 1000);
+        /* labels per frame at most (NeMo's default 10): each is an LSTM step and a
+         * joint, so a large value lets a file make decoding arbitrarily slow */
+        m->max_symbols = (int)sori_hp_int(&h, K("rnnt.max_symbols"), SORI_HP_OPTIONAL, 10, 1, 100);
         int act = sori_hp_enum(&h, K("rnnt.joint_activation"), SORI_HP_OPTIONAL, 0, acts);
         m->joint_act = act == 0 ? SORI_ACT_RELU : act == 1 ? SORI_ACT_TANH : SORI_ACT_SIGMOID;
     }

@@ -101,6 +101,7 @@ static const bad_case cases[] = {
     ONE(HYBRID, I(C("rnnt.joint_hidden"), 0), FMT, C("rnnt.joint_hidden")),
     ONE(HYBRID, I(C("rnnt.joint_hidden"), 57), FMT, C("rnnt.joint_hidden")),
     ONE(HYBRID, I(C("rnnt.max_symbols"), 0), FMT, C("rnnt.max_symbols")),
+    ONE(HYBRID, I(C("rnnt.max_symbols"), 886), FMT, C("rnnt.max_symbols")), /* fuzz_model: 12 s per input */
     ONE(HYBRID, S(C("rnnt.joint_activation"), "gelu"), UNS, C("rnnt.joint_activation")),
     /* options, types, a missing key */
     ONE(CTC4, S(C("head"), "tdt"), UNS, C("head")),
