@@ -334,18 +334,28 @@ static int cmp_gap(const void *a, const void *b)
 
 /* Puts silence where audio was lost inside the file (the decoders drop
  * it), so that what follows keeps the file's own times. */
-static sori_status insert_gaps(pcm *acc, scan_gap *gaps, int n_gaps, const char *src, sori_error *err)
+/* max_s bounds the silence in all: the lost bytes were inside the file, and
+ * no codec sori reads packs a second into fewer than 100 bytes, so a time
+ * stamp that claims more (a hostile granule or frame number) is not
+ * believed. */
+static sori_status insert_gaps(pcm *acc, scan_gap *gaps, int n_gaps, double max_s, const char *src,
+                               sori_error *err)
 {
     qsort(gaps, (size_t)n_gaps, sizeof *gaps, cmp_gap);
     const int ch = acc->channels;
     const int64_t max_frames = (int64_t)SORI_AUDIO_MAX_SECONDS * acc->rate;
-    int64_t add = 0;
+    double add_s = 0;
     for (int i = 0; i < n_gaps; i++)
-        add += (int64_t)(gaps[i].lost_s * acc->rate + 0.5);
+        add_s += gaps[i].lost_s; /* each in 0..SORI_AUDIO_MAX_SECONDS (audio_scan_damage) */
+    if (add_s > max_s)
+        add_s = max_s;
+    int64_t add = (int64_t)(add_s * acc->rate + 0.5);
     if (add <= 0)
         return SORI_OK;
     if (acc->n + add > max_frames)
         add = max_frames - acc->n;
+    if (add <= 0)
+        return SORI_OK;
     float *out = malloc((size_t)(acc->n + add) * (size_t)ch * sizeof(float));
     if (!out)
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", src);
@@ -355,6 +365,8 @@ static sori_status insert_gaps(pcm *acc, scan_gap *gaps, int n_gaps, const char 
         int64_t len = (int64_t)(gaps[i].lost_s * acc->rate + 0.5);
         if (at < in)
             at = in;
+        if (len < 0)
+            len = 0;
         if (at >= acc->n) /* nothing decoded follows it */
             break;
         if (len > acc->n + add - o - (acc->n - in))
@@ -415,7 +427,7 @@ static sori_status read_plain(SNDFILE *sf, const SF_INFO *info, const char *src,
     }
     const double rate = info->samplerate;
     if (cut) { /* libsndfile already shortened the data chunk to what is there */
-        double want = (double)got * (double)declared / (double)present;
+        double want = present > 0 ? (double)got * (double)declared / (double)present : (double)got;
         d.n_places = 1;
         d.byte_offset = file_size;
         d.lost_from_s = got / rate;
@@ -500,8 +512,8 @@ static sori_status read_scanned(const unsigned char *data, size_t size, scan_kin
             d = sc.damage;
         }
     }
-    if (st == SORI_OK && damaged && acc.n > 0 && sc.n_gaps)
-        st = insert_gaps(&acc, sc.gaps, sc.n_gaps, src, err);
+    if (st == SORI_OK && damaged && allow && acc.n > 0 && sc.n_gaps)
+        st = insert_gaps(&acc, sc.gaps, sc.n_gaps, 10.0 + (double)size / 100.0, src, err);
     audio_scan_free(&sc);
     if (st != SORI_OK) {
         free(acc.buf);

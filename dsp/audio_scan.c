@@ -11,10 +11,12 @@ void audio_scan_damage(audio_scan *s, int64_t byte_offset, double from_s, double
                        double lost_s, int flags, const char *fmt, ...)
 {
     sori_audio_damage *d = &s->damage;
-    if (to_s < from_s)
-        to_s = from_s;
-    if (lost_s < 0)
-        lost_s = 0;
+    /* times come from the file (granules, frame numbers): a hostile one can
+     * be anything, NaN included; keep them within what sori reads at all */
+    const double max_s = SORI_AUDIO_MAX_SECONDS;
+    from_s = from_s >= 0 ? (from_s < max_s ? from_s : max_s) : 0;
+    to_s = to_s >= from_s ? (to_s < max_s ? to_s : max_s) : from_s;
+    lost_s = lost_s >= 0 ? (lost_s < max_s ? lost_s : max_s) : 0;
     if (lost_s > 0 && !(flags & DAMAGE_AT_END)) {
         if (s->n_gaps == s->cap_gaps) {
             int cap = s->cap_gaps ? 2 * s->cap_gaps : 16;

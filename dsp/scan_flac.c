@@ -202,6 +202,11 @@ int audio_scan_flac(const unsigned char *data, size_t size, audio_scan *s)
     int n_keep = 0, cap_keep = 0, oom = 0, cut = 0;
     size_t kept_bytes = 0;
     uint64_t expected = 0; /* the next frame's first sample */
+    /* bytes the end searches may read in all: an intact file needs about its
+     * size; hostile runs of headers with skipped numbers would otherwise make
+     * every search run to `limit` (quadratic) */
+    size_t scanned = 0;
+    const size_t budget = 16 * size + ((size_t)4 << 20);
     while (pos < w.end && !oom) {
         flac_frame fr;
         if (!frame_at(&w, pos, &fr)) {
@@ -237,14 +242,14 @@ int audio_scan_flac(const unsigned char *data, size_t size, audio_scan *s)
         unsigned crc = 0;
         size_t p = pos, good_end = 0, damaged_end = 0, later = 0, similar_end = 0;
         flac_frame nf;
-        for (; p < w.end && p - pos <= limit; p++) {
+        for (; p < w.end && p - pos <= limit && scanned + (p - pos) < budget; p++) {
             /* everything below needs a sync byte or a CRC of 0, both rare in
              * compressed data: the common byte only updates the CRC */
             if (data[p] != 0xff && crc != 0) {
                 crc = ((crc << 8) ^ w.crc16[(crc >> 8) ^ data[p]]) & 0xffff;
                 continue;
             }
-            if (p > pos + fr.hlen && data[p] == 0xff && frame_at(&w, p, &nf)) {
+            if (p >= pos + fr.hlen + 2 && data[p] == 0xff && frame_at(&w, p, &nf)) {
                 if (nf.start == next) {
                     if (crc == 0)
                         good_end = p;
@@ -255,19 +260,20 @@ int audio_scan_flac(const unsigned char *data, size_t size, audio_scan *s)
                 if (nf.start > next && !later)
                     later = p;
             }
-            if (p == zero_tail && crc == 0 && p > pos + fr.hlen) {
+            if (p == zero_tail && crc == 0 && p >= pos + fr.hlen + 2) {
                 good_end = p;
                 break;
             }
             /* a damaged next header: this frame's CRC-16 holds where 3 of
              * the 4 first header bytes are the same as this frame's */
-            if (crc == 0 && !similar_end && p > pos + fr.hlen && w.end - p >= 4 &&
+            if (crc == 0 && !similar_end && p >= pos + fr.hlen + 2 && w.end - p >= 4 &&
                 (data[p] == data[pos]) + (data[p + 1] == data[pos + 1]) + (data[p + 2] == data[pos + 2]) +
                         (data[p + 3] == data[pos + 3]) >= 3)
                 similar_end = p;
             crc = ((crc << 8) ^ w.crc16[(crc >> 8) ^ data[p]]) & 0xffff;
         }
-        if (!good_end && !damaged_end && p == w.end && crc == 0)
+        scanned += p - pos;
+        if (!good_end && !damaged_end && p == w.end && crc == 0 && p >= pos + fr.hlen + 2)
             good_end = w.end;
         if (!good_end && !damaged_end && similar_end)
             good_end = similar_end;
@@ -337,7 +343,7 @@ int audio_scan_flac(const unsigned char *data, size_t size, audio_scan *s)
                 for (size_t i = start; i < o; i++)
                     c8 = w.crc8[c8 ^ b[i]];
                 b[o++] = c8;
-                size_t body = keep[k].len - keep[k].hlen - 2;
+                size_t body = keep[k].len >= keep[k].hlen + 2 ? keep[k].len - keep[k].hlen - 2 : 0;
                 memcpy(b + o, f + keep[k].hlen, body);
                 o += body;
                 unsigned c16 = 0;

@@ -82,7 +82,13 @@ typedef struct {
     int n_lk;
     int cap_st, cap_pg, cap_rg, cap_ev, cap_lk;
     bool oom;
+    bool stop; /* too many logical streams: the rest is not scanned */
 } ogg_scan;
+
+/* Logical streams in a file at most: each page is matched against the
+ * streams, so a file of tiny pages each opening a stream would take
+ * quadratic time. Real files have a few. */
+enum { OGG_MAX_STREAMS = 256 };
 
 static uint32_t le32(const unsigned char *p)
 {
@@ -144,15 +150,16 @@ static int page_at(const ogg_scan *o, size_t pos, size_t *n)
         (o)->arr[(o)->cnt++] = (val);                                                  \
     } while (0)
 
-static double stream_time(const ogg_scan *o, const ogg_stream *s, int64_t granule)
+/* granule as a double: a hostile one minus the pre-skip would overflow int64 */
+static double stream_time(const ogg_scan *o, const ogg_stream *s, double granule)
 {
     double base = o->lk[s->link].base_s, t = base;
     if (s->codec == CODEC_OPUS)
-        t = base + (double)(granule - s->preskip) / 48000.0;
+        t = base + (granule - (double)s->preskip) / 48000.0;
     else if (s->codec == CODEC_VORBIS && s->rate > 0)
-        t = base + (double)granule / s->rate;
+        t = base + granule / s->rate;
     else if (o->rate_hint > 0)
-        t = base + (double)granule / o->rate_hint;
+        t = base + granule / o->rate_hint;
     return t > base ? t : base;
 }
 
@@ -259,7 +266,8 @@ static void collect_headers(ogg_scan *o, ogg_stream *s, const unsigned char *pg)
             s->pkt = np;
             s->pkt_cap = cap;
         }
-        memcpy(s->pkt + s->pkt_len, body + off, len);
+        if (len) /* pkt may still be NULL */
+            memcpy(s->pkt + s->pkt_len, body + off, len);
         s->pkt_len += len;
         off += len;
         if (len < 255) {
@@ -315,7 +323,7 @@ static double resume_time(const ogg_scan *o, const ogg_stream *s, const unsigned
         }
         len = 0;
     }
-    return stream_time(o, s, ok ? g - sum : g);
+    return stream_time(o, s, ok ? (double)g - (double)sum : (double)g);
 }
 
 static ogg_stream *find_stream(ogg_scan *o, uint32_t serial, int link)
@@ -369,6 +377,13 @@ static void on_page(ogg_scan *o, size_t off, size_t n)
     }
     int link = o->n_lk - 1;
     ogg_stream *s = find_stream(o, serial, link);
+    if (!s && o->n_st >= OGG_MAX_STREAMS) {
+        double t = timeline_now(o);
+        snprintf(why, sizeof why, "more than %d Ogg logical streams (the rest is not read)", OGG_MAX_STREAMS);
+        add_event(o, (int64_t)off, t, t, DAMAGE_AT_END | DAMAGE_LENGTH_UNKNOWN, why);
+        o->stop = true;
+        return;
+    }
     if (flags & 2) {
         if (s) {
             snprintf(why, sizeof why, "Ogg stream %d begins twice", s->index);
@@ -447,7 +462,7 @@ static void on_page(ogg_scan *o, size_t off, size_t n)
         if (!have_to)
             s->open_event = o->n_ev - 1;
     } else if (s->open_event >= 0 && granule != -1) {
-        o->ev[s->open_event].to_s = stream_time(o, s, granule);
+        o->ev[s->open_event].to_s = stream_time(o, s, (double)granule);
         s->open_event = -1;
     }
     s->have_seq = true;
@@ -456,7 +471,7 @@ static void on_page(ogg_scan *o, size_t off, size_t n)
     if (s->n_headers < s->headers_needed && !s->headers_lost)
         collect_headers(o, s, p);
     if (granule != -1 && s->bos_seen)
-        s->last_time = stream_time(o, s, granule);
+        s->last_time = stream_time(o, s, (double)granule);
     if (flags & 4)
         s->eos = true;
     if (s->bos_seen) {
@@ -523,8 +538,8 @@ static void finish_scan(ogg_scan *o)
              * stream tells how far it went (a hint: its CRC cannot hold) */
             const unsigned char *p = o->data + r->off;
             if (r->tail && o->size - r->off >= 27 && le32(p + 14) == s->serial && le64(p + 6) != -1 &&
-                stream_time(o, s, le64(p + 6)) < from + 3600)
-                to = stream_time(o, s, le64(p + 6));
+                stream_time(o, s, (double)le64(p + 6)) < from + 3600)
+                to = stream_time(o, s, (double)le64(p + 6));
         } else {
             snprintf(why, sizeof why, "Ogg stream %d ends without its last page%s", s->index,
                      last_link ? " (the file is cut short)" : "");
@@ -628,8 +643,10 @@ int audio_scan_ogg(const unsigned char *data, size_t size, int rate_hint_hz, aud
             c = c & 0x80000000u ? (c << 1) ^ 0x04c11db7u : c << 1;
         o.crc[i] = c;
     }
-    size_t pos = 0;
-    while (pos < size && !o.oom) {
+    size_t pos = 0, tag;
+    while ((tag = audio_scan_id3v2_size(data + pos, size - pos)) > 0) /* a tag in front is not damage */
+        pos += tag;
+    while (pos < size && !o.oom && !o.stop) {
         size_t n;
         if (page_at(&o, pos, &n) == 1) {
             on_page(&o, pos, n);

@@ -14,6 +14,7 @@
 #endif
 #include <sndfile.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -526,6 +527,117 @@ static void test_wav(const char *path)
     free(b);
 }
 
+/* Hostile containers found by review, each a regression: a FLAC frame that
+ * ends one byte after its header (its CRC-16 is 0 there) once made the
+ * rebuild copy SIZE_MAX bytes, strict reads too; 5,000 Ogg pages each
+ * opening a new logical stream took quadratic time (now at most 256 streams
+ * are followed; the time is printed, not checked). */
+static void test_hostile_containers(void)
+{
+    uint8_t c8t[256];
+    uint16_t c16t[256];
+    for (int i = 0; i < 256; i++) {
+        unsigned a = (unsigned)i, b = (unsigned)i << 8;
+        for (int k = 0; k < 8; k++) {
+            a = a & 0x80 ? (a << 1) ^ 7 : a << 1;
+            b = b & 0x8000 ? (b << 1) ^ 0x8005 : b << 1;
+        }
+        c8t[i] = (uint8_t)a;
+        c16t[i] = (uint16_t)b;
+    }
+    /* fLaC, STREAMINFO (4096-sample blocks, 44.1 kHz mono 16-bit), 3 bytes of
+     * garbage, a variable-blocksize frame header numbered v plus one byte B
+     * with CRC-16(header, B) = 0, then a header numbered v + 192 */
+    unsigned char f[128];
+    size_t n = 0;
+    memcpy(f, "fLaC\x80\x00\x00\x22", 8);
+    n = 8;
+    memset(f + n, 0, 34);
+    f[n + 2] = 0x10, f[n + 10] = 0x0A, f[n + 11] = 0xC4, f[n + 12] = 0x40, f[n + 13] = 0xF0;
+    n += 34;
+    memcpy(f + n, "abc", 3);
+    n += 3;
+    int found = 0;
+    uint64_t v = 0;
+    for (; v < (1u << 24) && !found; v++) {
+        unsigned char *h = f + n;
+        const unsigned char head[5] = {0xff, 0xf9, 0x10, 0x00, 0xfe};
+        memcpy(h, head, 5);
+        for (int k = 0; k < 6; k++)
+            h[5 + k] = (unsigned char)(0x80 | ((v >> (6 * (5 - k))) & 0x3f));
+        uint8_t c = 0;
+        for (int k = 0; k < 11; k++)
+            c = c8t[c ^ h[k]];
+        h[11] = c;
+        for (int b = 0; b < 256 && !found; b++) {
+            h[12] = (unsigned char)b;
+            unsigned d = 0;
+            for (int k = 0; k < 13; k++)
+                d = ((d << 8) ^ c16t[(d >> 8) ^ h[k]]) & 0xffff;
+            found = d == 0;
+        }
+    }
+    CHECK(found, "no one-byte FLAC frame found");
+    if (found) {
+        v--;
+        n += 13;
+        unsigned char *h = f + n;
+        const unsigned char head[5] = {0xff, 0xf9, 0x10, 0x00, 0xfe};
+        memcpy(h, head, 5);
+        for (int k = 0; k < 6; k++)
+            h[5 + k] = (unsigned char)(0x80 | (((v + 192) >> (6 * (5 - k))) & 0x3f));
+        uint8_t c = 0;
+        for (int k = 0; k < 11; k++)
+            c = c8t[c ^ h[k]];
+        h[11] = c;
+        n += 12;
+        memcpy(f + n, "xyzw", 4);
+        n += 4;
+        sori_audio a = {0};
+        sori_audio_damage d;
+        sori_audio_read_params p = sori_audio_read_default_params();
+        sori_status st = sori_audio_read_memory_with_params(f, n, &p, &a, &d, NULL);
+        CHECK(st != SORI_OK && a.samples == NULL, "a one-byte FLAC frame: strict read %d", (int)st);
+        p.allow_damaged = true;
+        st = sori_audio_read_memory_with_params(f, n, &p, &a, &d, NULL);
+        CHECK(st != SORI_OK || a.n_frames >= 0, "a one-byte FLAC frame, allowed");
+        sori_audio_free(&a);
+    }
+    /* 5,000 27-byte Ogg pages, each the first page of another stream */
+    enum { PAGES = 5000 };
+    unsigned char *o = calloc(PAGES, 27);
+    uint32_t ct[256];
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i << 24;
+        for (int k = 0; k < 8; k++)
+            c = c & 0x80000000u ? (c << 1) ^ 0x04c11db7u : c << 1;
+        ct[i] = c;
+    }
+    for (int i = 0; i < PAGES; i++) {
+        unsigned char *pg = o + (size_t)i * 27;
+        memcpy(pg, "OggS", 4);
+        pg[5] = 2; /* beginning of a stream */
+        pg[14] = (unsigned char)i, pg[15] = (unsigned char)(i >> 8);
+        uint32_t c = 0;
+        for (int k = 0; k < 27; k++)
+            c = (c << 8) ^ ct[((c >> 24) ^ pg[k]) & 0xff];
+        pg[22] = (unsigned char)c, pg[23] = (unsigned char)(c >> 8), pg[24] = (unsigned char)(c >> 16),
+        pg[25] = (unsigned char)(c >> 24);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    sori_audio a = {0};
+    sori_error err = {0};
+    sori_status st = sori_audio_read_memory(o, (size_t)PAGES * 27, &a, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    CHECK(st != SORI_OK, "5,000 one-page Ogg streams read");
+    CHECK(strstr(err.message, "damaged at byte") != NULL, "5,000 one-page Ogg streams: '%s'", err.message);
+    printf("  5,000 one-page Ogg streams: refused in %.3f s: %s\n", s, err.message);
+    sori_audio_free(&a);
+    free(o);
+}
+
 int main(void)
 {
     uint64_t seed = test_seed("test_audio_damage");
@@ -564,6 +676,7 @@ int main(void)
         {"a.flac", flac_frame_after, 1.0, 1},
     };
     const char *paths[] = {opus, vorbis, mp3, flac, wav};
+    test_hostile_containers();
     for (int i = 0; i < 4; i++) {
         printf("%s:\n", cases[i].name);
         test_format(&cases[i], paths[i]);
