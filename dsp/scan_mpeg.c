@@ -290,7 +290,8 @@ int audio_scan_mpeg(const unsigned char *data, size_t size, audio_scan *s)
             break;
         }
         size_t tag = audio_scan_id3v2_size(data + pos, w.end - pos);
-        if (tag && frames_follow(&w, pos + tag, 2)) { /* files put one after another */
+        /* files put one after another, or a tag appended at the end */
+        if (tag && (pos + tag == w.end || frames_follow(&w, pos + tag, 2))) {
             pos += tag;
             continue;
         }

@@ -353,6 +353,10 @@ static void test_no_false_alarms(const char *opus, const char *mp3, int mp3_has_
     static const unsigned char zeros[512];
     spit(tmp_path("padded.opus"), o, n, zeros, sizeof zeros);
     expect_intact("Ogg Opus with zero padding", tmp_path("padded.opus"), one);
+    /* an ID3v2 tag in front of Ogg (some taggers write one): libsndfile reads it */
+    static const unsigned char id3[30] = {'I', 'D', '3', 4, 0, 0, 0, 0, 0, 20, 'T', 'I', 'T', '2', 0, 0, 0, 2, 0, 0, 3, 'x'};
+    spit(tmp_path("id3.opus"), id3, sizeof id3, o, n);
+    expect_intact("Ogg Opus after an ID3v2 tag", tmp_path("id3.opus"), one);
 
     /* MP3 with tags: ID3v2 (with padding after it) at the start; APEv2 and
      * ID3v1 at the end */
@@ -387,6 +391,8 @@ static void test_no_false_alarms(const char *opus, const char *mp3, int mp3_has_
     expect_intact("MP3 with ID3v2, APEv2 and ID3v1 tags", tmp_path("tagged.mp3"), mp3_frames);
     spit(tmp_path("padded.mp3"), m, nm, zeros, sizeof zeros);
     expect_intact("MP3 with zero padding", tmp_path("padded.mp3"), mp3_frames);
+    spit(tmp_path("id3end.mp3"), m, nm, id3, sizeof id3);
+    expect_intact("MP3 with an ID3v2 tag appended", tmp_path("id3end.mp3"), mp3_frames);
     if (mp3_has_lame) {
         /* without its Info frame (a VBR stream without a frame count):
          * libsndfile alone stops at mpg123's estimate from the first frame */
