@@ -130,7 +130,12 @@ static size_t next_frame(const flac_walk *w, size_t pos, uint64_t from, flac_fra
         if (!hit)
             break;
         q = (size_t)(hit - w->data);
-        if (frame_at(w, q, fr) && fr->start >= from)
+        /* a header found in garbage passes its CRC-8 one time in 256: one
+         * whose number leaps further than the skipped bytes could hold (a
+         * generous 256 samples a byte, plus a few largest blocks) is not
+         * believed, or it would swallow every real frame before it */
+        if (frame_at(w, q, fr) && fr->start >= from &&
+            fr->start - from <= (uint64_t)(q - pos) * 256 + ((uint64_t)65536 << 3))
             return q;
     }
     return w->end;
@@ -231,6 +236,20 @@ int audio_scan_flac(const unsigned char *data, size_t size, audio_scan *s)
             w.variable = data[pos + 1] & 1;
             w.fixed_bs = w.variable ? 0 : fr.bs;
             frame_at(&w, pos, &fr);
+        }
+        if (fr.start < expected) { /* a repeated frame, or numbers going back: not kept */
+            flac_frame nf2;
+            size_t q = next_frame(&w, pos, expected, &nf2);
+            audio_scan_damage(s, (int64_t)pos, expected / rate, expected / rate, 0,
+                              q < w.end ? 0 : DAMAGE_AT_END | (w.total ? 0 : DAMAGE_LENGTH_UNKNOWN),
+                              "a FLAC frame numbered back (sample %llu after %llu)",
+                              (unsigned long long)fr.start, (unsigned long long)expected);
+            if (q == w.end) {
+                cut = 1;
+                break;
+            }
+            pos = q;
+            continue;
         }
         if (fr.start > expected)
             audio_scan_damage(s, (int64_t)pos, expected / rate, fr.start / rate,
