@@ -31,3 +31,28 @@ fi
 build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSORI_CUDA="${SORI_CUDA:-AUTO}" >/dev/null
 cmake --build "$build" -j"$(nproc)"
+
+# Silero VAD (MIT), a pretrained model that ships inside its PyPI package:
+# fetched, checked against its pinned sha256 and converted to
+# data/silero-vad.gguf (git-ignored; tools/silero_vad_to_gguf.py). Without it
+# sori works and test_silero_vad is skipped; SORI_FETCH_MODELS=0 skips this.
+silero_version=6.2.3
+silero_sha256=7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8
+if [ "${SORI_FETCH_MODELS:-1}" != 0 ] && [ ! -s data/silero-vad.gguf ]; then
+  tmp=$(mktemp -d)
+  whl="$tmp/silero_vad-$silero_version-py3-none-any.whl"
+  if python3 -m pip download -q --no-deps -d "$tmp" "silero-vad==$silero_version" >/dev/null 2>&1 &&
+     echo "$silero_sha256  $whl" | sha256sum -c --status - &&
+     python3 -m pip install -q -r tools/requirements-silero.txt >/dev/null 2>&1 &&
+     python3 -c "import sys, zipfile; open(sys.argv[2], 'wb').write(zipfile.ZipFile(sys.argv[1]).read('silero_vad/data/silero_vad.onnx'))" \
+       "$whl" "$tmp/silero_vad.onnx" &&
+     python3 tools/silero_vad_to_gguf.py "$tmp/silero_vad.onnx" data/silero-vad.gguf.part >/dev/null; then
+    mv data/silero-vad.gguf.part data/silero-vad.gguf
+    echo "setup: data/silero-vad.gguf (Silero VAD $silero_version, converted)"
+  else
+    rm -f data/silero-vad.gguf.part
+    echo "setup: warning: Silero VAD $silero_version could not be fetched, checked or converted;" \
+         "sori runs without it (test_silero_vad is skipped)"
+  fi
+  rm -rf "$tmp"
+fi

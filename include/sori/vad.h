@@ -24,6 +24,7 @@
 #define SORI_VAD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "common.h"
 
@@ -85,6 +86,47 @@ SORI_API sori_endpoint sori_endpoint_init(void);
  * fires, returns it and resets *state for the next utterance. */
 SORI_API sori_endpoint_rule sori_endpoint_step(const sori_endpoint_params *p, sori_endpoint *state,
                                                bool is_speech, int frame_ms);
+
+/* ---- Silero VAD ----------------------------------------------------------
+ * A small neural VAD (snakers4/silero-vad, MIT), run natively from a GGUF
+ * file that tools/silero_vad_to_gguf.py makes from the ONNX model the PyPI
+ * package `silero-vad` ships (tools/setup.sh fetches and converts it to
+ * data/silero-vad.gguf). It has a network for 16 kHz and one for 8 kHz; each
+ * call takes one window of new samples (512 at 16 kHz, 256 at 8 kHz: 32 ms)
+ * and returns the probability that it holds speech, with the same numbers
+ * as onnxruntime on the same model (tests/test_silero_vad.c).
+ *
+ *     sori_silero_vad *m; sori_silero_vad_load("data/silero-vad.gguf", &m, &err);
+ *     sori_silero_vad_state *s; sori_silero_vad_state_create(m, 16000, &s, &err);
+ *     float p; sori_silero_vad_process(s, samples, 512, &p, &err);   // per 32 ms
+ *     sori_silero_vad_state_free(s); sori_silero_vad_free(m);
+ *
+ * The model is immutable and may be shared by threads; a state (the LSTM's
+ * and the context of the previous window) belongs to one thread at a time
+ * and allocates nothing after its creation. The model must outlive its
+ * states. */
+typedef struct sori_silero_vad sori_silero_vad;
+typedef struct sori_silero_vad_state sori_silero_vad_state;
+
+/* SORI_ERR_IO / SORI_ERR_FORMAT (a key or tensor named) / SORI_ERR_UNSUPPORTED
+ * (another architecture). */
+SORI_API sori_status sori_silero_vad_load(const char *path, sori_silero_vad **out, sori_error *err);
+SORI_API sori_status sori_silero_vad_load_memory(const void *data, size_t size, sori_silero_vad **out,
+                                                 sori_error *err);
+SORI_API void sori_silero_vad_free(sori_silero_vad *m);
+/* Samples per call at this rate (512 at 16 kHz, 256 at 8 kHz); 0 when the
+ * model has no network for it (resample to one it has). */
+SORI_API int sori_silero_vad_window(const sori_silero_vad *m, int sample_rate_hz);
+/* SORI_ERR_UNSUPPORTED: no network for that rate. */
+SORI_API sori_status sori_silero_vad_state_create(const sori_silero_vad *m, int sample_rate_hz,
+                                                  sori_silero_vad_state **out, sori_error *err);
+/* Back to silence before the first window (a new stream). */
+SORI_API void sori_silero_vad_state_reset(sori_silero_vad_state *s);
+SORI_API void sori_silero_vad_state_free(sori_silero_vad_state *s);
+/* One window of exactly sori_silero_vad_window() samples (floats in [-1, 1])
+ * -> *prob in [0, 1]. SORI_ERR_INVALID_ARG: another length, NaN/Inf. */
+SORI_API sori_status sori_silero_vad_process(sori_silero_vad_state *s, const float *samples, int n_samples,
+                                             float *prob, sori_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,60 @@
+/* Silero VAD speed: SECONDS of audio (the bundled sample, repeated) through
+ * sori's native Silero VAD window by window, one thread; the median of RUNS
+ * runs in ms, on stdout. Driven by bench/bench_silero_vad.py, which times
+ * onnxruntime on the same audio and windows in the same run.
+ *   bench_silero_vad MODEL RATE SECONDS RUNS */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "sori/audio.h"
+#include "sori/vad.h"
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: bench_silero_vad MODEL RATE SECONDS RUNS\n");
+        return 2;
+    }
+    int rate = atoi(argv[2]), runs = atoi(argv[4]);
+    double seconds = atof(argv[3]);
+    sori_error err = {0};
+    sori_silero_vad *m = NULL;
+    sori_silero_vad_state *s = NULL;
+    if (sori_silero_vad_load(argv[1], &m, &err) != SORI_OK ||
+        sori_silero_vad_state_create(m, rate, &s, &err) != SORI_OK || runs < 1 || runs > 100) {
+        fprintf(stderr, "bench_silero_vad: %s\n", err.message[0] ? err.message : "bad arguments");
+        return 1;
+    }
+    const int W = sori_silero_vad_window(m, rate);
+    const int64_t n = (int64_t)(seconds * rate) / W * W;
+    float *x = malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++) /* a deterministic speech-like signal */
+        x[i] = (float)(0.3 * ((i * 7919 % 1000) / 1000.0 - 0.5) * ((i / (rate / 4)) % 2));
+    double *t = malloc((size_t)runs * sizeof *t), sum = 0;
+    for (int r = 0; r < runs; r++) {
+        sori_silero_vad_state_reset(s);
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        for (int64_t i = 0; i < n; i += W) {
+            float p;
+            sori_silero_vad_process(s, x + i, W, &p, NULL);
+            sum += p;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        t[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+    }
+    qsort(t, (size_t)runs, sizeof *t, cmp_d);
+    printf("%.3f %lld %.6f\n", t[runs / 2], (long long)(n / W), sum);
+    free(t);
+    free(x);
+    sori_silero_vad_state_free(s);
+    sori_silero_vad_free(m);
+    return 0;
+}
