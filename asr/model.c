@@ -111,6 +111,12 @@ static sori_status load_features(const sori_gguf *g, const char *path, sori_feat
         sori_hp_fail(&h, SORI_ERR_FORMAT, "features.n_fft", "%d is odd", p.n_fft);
     if (h.st == SORI_OK && p.win_length > p.n_fft)
         sori_hp_fail(&h, SORI_ERR_FORMAT, "features.win_length", "%d is longer than n_fft %d", p.win_length, p.n_fft);
+    /* more than 1000 frames a second is no ASR front end; the encoder's work
+     * (and attention's memory, quadratic) grows with it: a hostile hop of 1
+     * sample made 0.6 s of audio take seconds, and minutes of it gigabytes */
+    if (h.st == SORI_OK && (int64_t)p.hop_length * 1000 < p.sample_rate_hz)
+        sori_hp_fail(&h, SORI_ERR_FORMAT, "features.hop_length", "%d samples at %d Hz is over 1000 frames a second",
+                     p.hop_length, p.sample_rate_hz);
     if (h.st == SORI_OK && p.hop_length > p.n_fft)
         sori_hp_fail(&h, SORI_ERR_FORMAT, "features.hop_length", "%d is longer than n_fft %d", p.hop_length, p.n_fft);
     if (h.st != SORI_OK)

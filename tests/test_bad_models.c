@@ -122,6 +122,7 @@ static const bad_case cases[] = {
     ONE(CTC4, I("features.n_fft", 256), FMT, "features.win_length"),
     ONE(CTC4, I("features.hop_length", 0), FMT, "features.hop_length"),
     ONE(CTC4, I64("features.hop_length", -2), FMT, "features.hop_length"),
+    ONE(CTC4, I("features.hop_length", 3), FMT, "features.hop_length"), /* fuzz_model: seconds per input */
     ONE(CTC4, I("features.win_length", 0), FMT, "features.win_length"),
     ONE(CTC4, F("features.preemph", NAN), FMT, "features.preemph"),
     ONE(CTC4, F("features.log_guard", 0.0), FMT, "features.log_guard"),
