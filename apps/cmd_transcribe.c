@@ -726,9 +726,9 @@ int cmd_transcribe(int argc, char **argv)
                     data = d2;
                 }
             }
-            st = !data ? app_fail(&err, SORI_ERR_NO_MEMORY, "standard input: out of memory")
-                 : len == 0 ? app_fail(&err, SORI_ERR_FORMAT, "standard input is empty")
-                            : sori_audio_read_memory_with_params(data, len, &readp, &audio, &dmg, &err);
+            /* the library names it (source_name), empty input too */
+            st = data ? sori_audio_read_memory_with_params(data, len, &readp, &audio, &dmg, &err)
+                      : app_fail(&err, SORI_ERR_NO_MEMORY, "standard input: out of memory");
             free(data);
         } else {
             st = sori_audio_read_file_with_params(path, &readp, &audio, &dmg, &err);
