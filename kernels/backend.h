@@ -28,7 +28,7 @@
 extern "C" {
 #endif
 
-#define SORI_BACKEND_ABI 3
+#define SORI_BACKEND_ABI 4
 
 typedef enum sori_dtype {
     SORI_F32 = 0,
@@ -45,6 +45,7 @@ typedef enum sori_act {
     SORI_ACT_SILU, /* x * sigmoid(x), a.k.a. Swish */
     SORI_ACT_TANH,
     SORI_ACT_SIGMOID,
+    SORI_ACT_GELU, /* exact: x * (1 + erf(x / sqrt 2)) / 2 (torch.nn.GELU(), Whisper) */
     SORI_ACT_COUNT_
 } sori_act;
 
@@ -326,6 +327,7 @@ static inline float sori_act_apply(sori_act a, float x)
     case SORI_ACT_SILU: return x / (1.0f + expf(-x));
     case SORI_ACT_TANH: return tanhf(x);
     case SORI_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case SORI_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
     default: return x;
     }
 }

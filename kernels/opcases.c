@@ -56,7 +56,7 @@ static sori_opcase *new_case(sori_op op)
 
 static const char *act_name(sori_act a)
 {
-    static const char *n[] = {"none", "relu", "silu", "tanh", "sigmoid"};
+    static const char *n[] = {"none", "relu", "silu", "tanh", "sigmoid", "gelu"};
     return (unsigned)a < SORI_ACT_COUNT_ ? n[a] : "?";
 }
 

@@ -20,6 +20,7 @@ static double act_d(sori_act a, double x)
     case SORI_ACT_SILU: return x / (1 + exp(-x));
     case SORI_ACT_TANH: return tanh(x);
     case SORI_ACT_SIGMOID: return 1 / (1 + exp(-x));
+    case SORI_ACT_GELU: return 0.5 * x * (1 + erf(x * 0.70710678118654752));
     default: return x;
     }
 }

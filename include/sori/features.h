@@ -163,6 +163,31 @@ SORI_API sori_status sori_feature_stream_read(sori_feature_stream *s, float *out
 /* Back to the state after create (a new utterance), keeping the memory. */
 SORI_API void sori_feature_stream_reset(sori_feature_stream *s);
 
+/* ---- Whisper's log-mel spectrogram ------------------------------------------
+ * As openai-whisper's log_mel_spectrogram: 16 kHz samples, a periodic Hann
+ * window of 400 samples, a 400-point FFT every 160 samples over centred
+ * frames with reflected edges (torch.stft center=True), the last frame
+ * dropped (N / 160 frames for N samples), power spectra through the
+ * model's mel filters [n_mels, 201], log10(max(e, 1e-10)). The clamp to
+ * (max - 8) and the scaling (x + 4) / 4 that follow depend on the maximum
+ * over what is transcribed at once: sori_whisper_mel_normalize.
+ * An extractor holds its FFT plan and frame buffers: one per thread or
+ * session; nothing is allocated per call. */
+typedef struct sori_whisper_mel sori_whisper_mel;
+
+/* filters: n_mels x 201 values (copied); n_mels 1..512. */
+SORI_API sori_status sori_whisper_mel_create(int n_mels, const float *filters, sori_whisper_mel **out,
+                                             sori_error *err);
+SORI_API void sori_whisper_mel_free(sori_whisper_mel *w);
+/* Frames [t0, t0 + n) of the signal x[0, len) followed by `pad` zeros
+ * (openai-whisper pads 30 s): out receives n rows of n_mels log10 energies
+ * (time-major). SORI_ERR_INVALID_ARG when the frames are not all within
+ * the (len + pad) / 160 frames of the signal or x holds NaN/Inf. */
+SORI_API sori_status sori_whisper_mel_compute(sori_whisper_mel *w, const float *x, int64_t len, int64_t pad,
+                                              int64_t t0, int64_t n, float *out, sori_error *err);
+/* x = (max(x, max - 8) + 4) / 4 for n values. */
+SORI_API void sori_whisper_mel_normalize(float *x, int64_t n, float max);
+
 #ifdef __cplusplus
 }
 #endif

@@ -199,6 +199,10 @@ static inline void act_row(float *y, int64_t n, sori_act act)
             y[i] = tanhf(y[i]);
         break;
     case SORI_ACT_SIGMOID: silu_row(y, n, 1); break;
+    case SORI_ACT_GELU:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = 0.5f * y[i] * (1.0f + erff(y[i] * 0.70710678118654752f));
+        break;
     default: break;
     }
 }

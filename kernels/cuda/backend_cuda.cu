@@ -97,6 +97,7 @@ __device__ __forceinline__ float act_dev(int a, float x)
     case SORI_ACT_SILU: return x / (1.0f + expf(-x));
     case SORI_ACT_TANH: return tanhf(x);
     case SORI_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case SORI_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
     default: return x;
     }
 }

@@ -1,0 +1,239 @@
+/* Whisper against openai-whisper (tools/gen_whisper_fixtures.py):
+ *  - the log-mel spectrogram of 3 s of the bundled sample padded by 1 s,
+ *    80 and 128 bins, max-abs difference <= 1e-4;
+ *  - two models with every parameter random (tests/whisper_rand.h makes
+ *    the same weights as the fixture script), tiny's widths with 80 and 128
+ *    mels: the encoder output and the decoder's logits (rel-L2 <= 1e-4),
+ *    greedy and beam-5 tokens equal to openai-whisper's decode();
+ *  - the session state: a second state gives the same output, the pool is
+ *    whole again after they are freed, misuse refused.
+ * Fixtures come from the script; the weights are never committed. */
+#include <math.h>
+#include <string.h>
+
+#include "asr/whisper.h"
+#include "asr/whisper_decode.h"
+#include "check.h"
+#include "kernels/gguf.h"
+#include "lm/bpe.h"
+#include "sori/features.h"
+#include "sori/runtime.h"
+#include "whisper_rand.h"
+
+/* SORI_WHISPER_FIXTURES overrides the folder (fixtures being remade). */
+static const char *fix_dir(void)
+{
+    const char *e = getenv("SORI_WHISPER_FIXTURES");
+    return e && *e ? e : SORI_FIXTURE_DIR "/whisper";
+}
+
+static double rel_l2(const float *a, const float *b, int64_t n)
+{
+    double num = 0.0, den = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        num += d * d;
+        den += (double)b[i] * b[i];
+    }
+    return sqrt(num / (den > 0.0 ? den : 1.0));
+}
+
+/* Whitespace-separated integers of a text file (at most max). */
+static int read_ints(const char *path, int32_t *out, int max)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int n = 0;
+    long v;
+    while (n < max && fscanf(f, "%ld", &v) == 1)
+        out[n++] = (int32_t)v;
+    fclose(f);
+    return n;
+}
+
+static void check_mel(int n_mels)
+{
+    int64_t n_x = 0, n_ref = 0, n_f = 0;
+    float *x = read_f32_fixture(&n_x, "%s/mel_input.f32", fix_dir());
+    float *ref = read_f32_fixture(&n_ref, "%s/mel%d.f32", fix_dir(), n_mels);
+    float *filt = read_f32_fixture(&n_f, "%s/filters%d.f32", fix_dir(), n_mels);
+    CHECK(x && ref && filt && n_f == (int64_t)n_mels * 201, "mel %d: fixtures missing", n_mels);
+    if (!x || !ref || !filt || n_f != (int64_t)n_mels * 201)
+        goto done;
+    const int64_t pad = 16000, T = (n_x + pad) / 160;
+    CHECK(n_ref == T * n_mels, "mel %d: the fixture has %lld values, expected %lld", n_mels, (long long)n_ref,
+          (long long)(T * n_mels));
+    if (n_ref != T * n_mels)
+        goto done;
+    sori_whisper_mel *w = NULL;
+    sori_error err = {0};
+    CHECK_STATUS(sori_whisper_mel_create(n_mels, filt, &w, &err), SORI_OK);
+    float *out = malloc((size_t)T * n_mels * sizeof(float));
+    CHECK_STATUS(sori_whisper_mel_compute(w, x, n_x, pad, 0, T, out, &err), SORI_OK);
+    float mx = -INFINITY;
+    for (int64_t i = 0; i < T * n_mels; i++)
+        mx = out[i] > mx ? out[i] : mx;
+    sori_whisper_mel_normalize(out, T * n_mels, mx);
+    double worst = 0.0;
+    for (int64_t t = 0; t < T; t++)
+        for (int m = 0; m < n_mels; m++) {
+            double d = fabs((double)out[t * n_mels + m] - ref[(int64_t)m * T + t]);
+            worst = d > worst ? d : worst;
+        }
+    printf("mel %d: %lld frames, max-abs difference %.3g\n", n_mels, (long long)T, worst);
+    CHECK(worst <= 1e-4, "mel %d: max-abs difference %g > 1e-4", n_mels, worst);
+    /* a range of frames equals the same frames of the whole */
+    float *part = malloc((size_t)7 * n_mels * sizeof(float));
+    CHECK_STATUS(sori_whisper_mel_compute(w, x, n_x, pad, 100, 7, part, &err), SORI_OK);
+    sori_whisper_mel_normalize(part, 7 * n_mels, mx);
+    CHECK(!memcmp(part, out + 100 * n_mels, (size_t)7 * n_mels * sizeof(float)), "mel %d: a range differs", n_mels);
+    /* misuse */
+    CHECK_STATUS(sori_whisper_mel_compute(w, x, n_x, pad, T - 1, 2, part, &err), SORI_ERR_INVALID_ARG);
+    x[5] = NAN;
+    CHECK_STATUS(sori_whisper_mel_compute(w, x, n_x, pad, 0, 2, part, &err), SORI_ERR_INVALID_ARG);
+    free(part);
+    free(out);
+    sori_whisper_mel_free(w);
+done:
+    free(x);
+    free(ref);
+    free(filt);
+}
+
+static void check_random(sori_runtime *rt, const char *tag, int n_mels, int n_vocab, uint64_t seed)
+{
+    int32_t suppress[512];
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s_suppress.txt", fix_dir(), tag);
+    int n_sup = read_ints(path, suppress, 512);
+    int64_t n_mel = 0, n_enc = 0, n_lg = 0;
+    float *mel = read_f32_fixture(&n_mel, "%s/%s_mel.f32", fix_dir(), tag);
+    float *enc_ref = read_f32_fixture(&n_enc, "%s/%s_enc.f32", fix_dir(), tag);
+    float *lg_ref = read_f32_fixture(&n_lg, "%s/%s_logits.f32", fix_dir(), tag);
+    CHECK(n_sup > 0 && mel && enc_ref && lg_ref, "%s: fixtures missing", tag);
+    whisper_rand_cfg c = {n_mels, 200, 384, 6, 4, 448, 384, 6, 4, n_vocab, seed};
+    const int A = c.n_audio_ctx, d = c.n_audio_state;
+    if (n_sup <= 0 || !mel || !enc_ref || !lg_ref || n_mel != (int64_t)n_mels * 2 * A || n_enc != (int64_t)A * d ||
+        n_lg != 2 * (int64_t)n_vocab) {
+        CHECK(0, "%s: fixture sizes %lld %lld %lld", tag, (long long)n_mel, (long long)n_enc, (long long)n_lg);
+        goto done0;
+    }
+    void *data = NULL;
+    size_t size = 0;
+    CHECK(whisper_rand_model(&c, suppress, n_sup, &data, &size) == 0, "%s: model not made", tag);
+    sori_gguf *g = NULL;
+    sori_whisper *m = NULL;
+    sori_error err = {0};
+    CHECK_STATUS(sori_gguf_open_memory(data, size, &g, &err), SORI_OK);
+    CHECK_STATUS(sori_whisper_load_gguf(rt, g, "<random>", &m, &err), SORI_OK);
+    sori_gguf_free(g);
+    free(data);
+    if (!m) {
+        fprintf(stderr, "%s: %s\n", tag, err.message);
+        goto done0;
+    }
+    /* time-major mel */
+    float *mt = malloc((size_t)n_mel * sizeof(float));
+    for (int f = 0; f < n_mels; f++)
+        for (int t = 0; t < 2 * A; t++)
+            mt[(int64_t)t * n_mels + f] = mel[(int64_t)f * 2 * A + t];
+    sori_pool_stats before = sori_runtime_pool_stats(rt);
+    sori_whisper_state *s = NULL;
+    CHECK_STATUS(sori_whisper_state_create(m, 1, 5, &s, &err), SORI_OK);
+    float *enc = malloc((size_t)A * d * sizeof(float));
+    const float *mels[1] = {mt};
+    CHECK_STATUS(sori_whisper_encode(s, 1, mels, enc, &err), SORI_OK);
+    double e = rel_l2(enc, enc_ref, (int64_t)A * d);
+    printf("%s: encoder rel-L2 %.3g\n", tag, e);
+    CHECK(e <= 1e-4, "%s: encoder rel-L2 %g > 1e-4", tag, e);
+    /* logits of the last position: without and with timestamps */
+    const sori_whisper_tokens *tk = sori_whisper_get_tokens(m);
+    int ko = sori_whisper_language_token(m, "ko");
+    CHECK(ko == tk->sot + 6, "%s: <|ko|> is %d", tag, ko);
+    int32_t pre[2][4] = {{tk->sot, ko, tk->transcribe, tk->no_timestamps}, {tk->sot, ko, tk->transcribe, 0}};
+    float *lg = malloc((size_t)n_vocab * sizeof(float));
+    int win = 0;
+    for (int r = 0; r < 2; r++) {
+        CHECK_STATUS(sori_whisper_decode(s, 1, &win, pre[r], r == 0 ? 4 : 3, 0, lg, &err), SORI_OK);
+        double l = rel_l2(lg, lg_ref + (int64_t)r * n_vocab, n_vocab);
+        printf("%s: logits (%s timestamps) rel-L2 %.3g\n", tag, r ? "with" : "without", l);
+        CHECK(l <= 1e-4, "%s: logits rel-L2 %g > 1e-4", tag, l);
+    }
+    /* greedy and beam search against decode() */
+    sori_whisper_search *z = NULL;
+    CHECK_STATUS(sori_whisper_search_create(m, 5, &z, &err), SORI_OK);
+    for (int beam = 0; beam < 2 && z; beam++) {
+        int32_t want[512];
+        snprintf(path, sizeof path, "%s/%s_%s.txt", fix_dir(), tag, beam ? "beam" : "greedy");
+        int n_want = read_ints(path, want, 512);
+        sori_whisper_options o = sori_whisper_default_options();
+        o.language = ko;
+        o.sample_len = 64;
+        o.beam_size = beam ? 5 : 0;
+        sori_whisper_result r;
+        CHECK_STATUS(sori_whisper_decode_window(z, s, 0, &o, &r, &err), SORI_OK);
+        int same = r.n_tokens == n_want;
+        for (int i = 0; same && i < n_want; i++)
+            same = r.tokens[i] == want[i];
+        printf("%s: %s: %d tokens (openai-whisper %d), %s, sum logprob %.4f, no-speech %.4f\n", tag,
+               beam ? "beam 5" : "greedy", r.n_tokens, n_want, same ? "equal" : "DIFFERENT", r.sum_logprob,
+               r.no_speech_prob);
+        CHECK(n_want >= 0 && same, "%s: %s tokens differ from openai-whisper's", tag, beam ? "beam" : "greedy");
+        if (!same) {
+            for (int i = 0; i < r.n_tokens && i < 40; i++)
+                fprintf(stderr, "%d%s", r.tokens[i], i + 1 < r.n_tokens ? " " : "\n");
+            for (int i = 0; i < n_want && i < 40; i++)
+                fprintf(stderr, "%d%s", want[i], i + 1 < n_want ? " " : "\n");
+        }
+        if (beam)
+            CHECK(r.n_best >= 5, "%s: %d hypotheses in the N-best list", tag, r.n_best);
+    }
+    /* a second state on the same model gives the same encoder output */
+    sori_whisper_state *s2 = NULL;
+    CHECK_STATUS(sori_whisper_state_create(m, 1, 1, &s2, &err), SORI_OK);
+    float *enc2 = malloc((size_t)A * d * sizeof(float));
+    CHECK_STATUS(sori_whisper_encode(s2, 1, mels, enc2, &err), SORI_OK);
+    CHECK(!memcmp(enc, enc2, (size_t)A * d * sizeof(float)), "%s: a second state differs", tag);
+    /* misuse */
+    CHECK_STATUS(sori_whisper_decode(s2, 2, (int[]){0, 0}, pre[0], 1, 0, lg, &err), SORI_ERR_INVALID_ARG);
+    CHECK_STATUS(sori_whisper_decode(s2, 1, &win, pre[0], 1, 448, lg, &err), SORI_ERR_INVALID_ARG);
+    int32_t bad = n_vocab;
+    CHECK_STATUS(sori_whisper_decode(s2, 1, &win, &bad, 1, 0, lg, &err), SORI_ERR_INVALID_ARG);
+    CHECK_STATUS(sori_whisper_encode(s2, 2, mels, NULL, &err), SORI_ERR_INVALID_ARG);
+    sori_whisper_state_free(s2);
+    sori_whisper_state_free(s);
+    sori_pool_stats after = sori_runtime_pool_stats(rt);
+    CHECK(after.used_bytes == before.used_bytes && after.n_slabs == before.n_slabs,
+          "%s: the pool holds %zu bytes after the states are freed (%zu before)", tag, after.used_bytes,
+          before.used_bytes);
+    sori_whisper_search_free(z);
+    free(enc2);
+    free(lg);
+    free(enc);
+    free(mt);
+    sori_whisper_free(m);
+done0:
+    free(mel);
+    free(enc_ref);
+    free(lg_ref);
+}
+
+int main(void)
+{
+    check_mel(80);
+    check_mel(128);
+    sori_runtime_params p = sori_runtime_default_params();
+    p.device = SORI_DEVICE_CPU;
+    p.n_threads = 2;
+    p.pool_bytes = (size_t)512 << 20;
+    sori_runtime *rt = NULL;
+    sori_error err = {0};
+    CHECK_STATUS(sori_runtime_create(&p, &rt, &err), SORI_OK);
+    if (rt) {
+        check_random(rt, "rand80", 80, 51865, 1);
+        check_random(rt, "rand128", 128, 51866, 2);
+    }
+    sori_runtime_free(rt);
+    return check_finish("test_whisper");
+}
