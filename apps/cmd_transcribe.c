@@ -43,6 +43,8 @@ static void usage(void)
             "                       [--format text|json|tsv|srt|vtt]\n"
             "                       [--threads N] [--device cpu|cuda[:N]|auto]\n"
             "                       [--decoder auto|ctc|rnnt] [--stream] [--allow-damaged]\n"
+            "                       [--language CODE|auto] [--prompt TEXT] [--word-timestamps]\n"
+            "                       [--translate] [--best-of N] [--patience P] [--no-fallback]\n"
             "                       [--channel N|mix|each] [-o DIR] FILES|DIRS|-\n"
             "Transcribes audio files (any format sori decodes; directories are searched\n"
             "for audio files; - reads one file from standard input). Output goes to\n"
@@ -63,7 +65,14 @@ static void usage(void)
             "(default 1.5) to a hypothesis, kept only when the whole phrase is heard.\n"
             "A damaged file (a corrupt page or frame, a file cut short) is refused with\n"
             "the place of the damage; --allow-damaged transcribes what decodes instead\n"
-            "(silence where audio was lost), warns, and marks the JSON output.\n");
+            "(silence where audio was lost), warns, and marks the JSON output.\n"
+            "Whisper models (tools/whisper_to_gguf.py) transcribe whole files long-form\n"
+            "as openai-whisper does (30 s windows, temperature fallback): --beam N is\n"
+            "their beam size (default greedy), --language a code (default ko) or auto,\n"
+            "--prompt an initial prompt, --word-timestamps times words by cross-\n"
+            "attention (else words are spread over their segment), --translate into\n"
+            "English, --best-of N samples at fallback temperatures, --no-fallback keeps\n"
+            "temperature 0.\n");
 }
 
 /* ---- inputs ------------------------------------------------------------------ */
@@ -269,6 +278,52 @@ static sori_status transcribe_signal(sori_asr_model *m, const float *x, int64_t 
     }
     free(dec);
     sori_vad_free(vad);
+    t->seconds = now_s() - t0;
+    return st;
+}
+
+/* A Whisper model: the whole signal long-form (its own 30 s windows,
+ * timestamps and VAD-free seeking); each Whisper segment becomes one. */
+static sori_status whisper_signal(sori_asr_model *m, const float *x, int64_t n, int rate, transcript *t,
+                                  sori_error *err)
+{
+    double t0 = now_s();
+    memset(t, 0, sizeof *t);
+    t->duration_s = (double)n / rate;
+    sori_asr_result *r = NULL;
+    sori_status st = sori_asr_transcribe(m, x, n, rate, &r, err);
+    if (st == SORI_OK && r->n_segments > 0) {
+        t->seg = calloc((size_t)r->n_segments, sizeof *t->seg);
+        if (!t->seg)
+            st = app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
+        for (int i = 0; st == SORI_OK && i < r->n_segments; i++) {
+            const sori_asr_segment *g = &r->segments[i];
+            sori_asr_result *p = calloc(1, sizeof *p);
+            if (p) {
+                p->text = strdup(g->text);
+                p->words = calloc((size_t)(g->n_words ? g->n_words : 1), sizeof *p->words);
+            }
+            if (!p || !p->text || !p->words) {
+                sori_asr_result_free(p);
+                st = app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
+                break;
+            }
+            p->is_final = 1;
+            p->duration_s = g->end_s - g->start_s;
+            double csum = 0;
+            for (int w = 0; w < g->n_words; w++) {
+                sori_asr_word src = r->words[g->first_word + w];
+                p->words[w] = (sori_asr_word){strdup(src.text), src.start_s - g->start_s, src.end_s - g->start_s,
+                                              src.confidence};
+                p->n_words += p->words[w].text != NULL;
+                csum += src.confidence;
+            }
+            p->confidence = g->n_words ? (float)(csum / g->n_words) : 1.0f;
+            t->seg[t->n++] = (segment){g->start_s, g->end_s, p};
+        }
+        t->cap = t->n;
+    }
+    sori_asr_result_free(r);
     t->seconds = now_s() - t0;
     return st;
 }
@@ -525,6 +580,9 @@ int cmd_transcribe(int argc, char **argv)
     int channel = SORI_CHANNEL_MIX;
     sori_asr_decoder decoder = SORI_ASR_DECODER_AUTO;
     int streaming = 0, allow_damaged = 0;
+    const char *language = NULL, *prompt = NULL;
+    int word_ts = 0, translate = 0, no_fallback = 0, best_of = 0;
+    float patience = 0.0f;
     sori_runtime_params rp = sori_runtime_default_params();
     list_t in = {0};
     int rc = 2, n_args = 0;
@@ -582,6 +640,26 @@ int cmd_transcribe(int argc, char **argv)
         } else if (strcmp(a, "--device") == 0 && v) {
             if (sori_device_parse(argv[++i], &rp.device, &rp.device_index) != SORI_OK) {
                 fprintf(stderr, "sori transcribe: --device '%s' (cpu, cuda, cuda:N or auto)\n", v);
+                goto done;
+            }
+        } else if (strcmp(a, "--language") == 0 && v) {
+            language = argv[++i];
+        } else if (strcmp(a, "--prompt") == 0 && v) {
+            prompt = argv[++i];
+        } else if (strcmp(a, "--word-timestamps") == 0) {
+            word_ts = 1;
+        } else if (strcmp(a, "--translate") == 0) {
+            translate = 1;
+        } else if (strcmp(a, "--no-fallback") == 0) {
+            no_fallback = 1;
+        } else if (strcmp(a, "--best-of") == 0 && v) {
+            if (!parse_int_arg(argv[++i], 1, 16, &best_of)) {
+                fprintf(stderr, "sori transcribe: --best-of '%s' (1..16)\n", v);
+                goto done;
+            }
+        } else if (strcmp(a, "--patience") == 0 && v) {
+            if (!parse_float_arg(argv[++i], 0.01f, 4, &patience)) {
+                fprintf(stderr, "sori transcribe: --patience '%s' (0..4)\n", v);
                 goto done;
             }
         } else if (strcmp(a, "--stream") == 0) {
@@ -671,7 +749,9 @@ int cmd_transcribe(int argc, char **argv)
         fprintf(stderr, "sori transcribe: -o %s: not an existing directory\n", out_dir);
         goto done;
     }
-    rp.pool_bytes = (size_t)16 << 20;
+    /* session memory: a Whisper session takes 100-400 MB (model size, beam);
+     * on the CPU the pool is reserved, not touched, until used */
+    rp.pool_bytes = (size_t)2 << 30;
     sori_runtime *rt = NULL;
     sori_asr_model *m = NULL;
     sori_error err = {0};
@@ -686,6 +766,13 @@ int cmd_transcribe(int argc, char **argv)
     mp.beam = beam;
     mp.hotwords = hotwords;
     mp.hotword_score = hw_score;
+    mp.language = language;
+    mp.prompt = prompt;
+    mp.word_timestamps = word_ts;
+    mp.translate = translate;
+    mp.no_fallback = no_fallback;
+    mp.best_of = best_of;
+    mp.patience = patience;
     if (weights) {
         mp.lm_weight = lm_weight;
         mp.lm_bonus = lm_bonus;
@@ -697,6 +784,13 @@ int cmd_transcribe(int argc, char **argv)
     }
     sori_asr_model_info mi = sori_asr_model_get_info(m);
     const char *model_name = mi.name[0] ? mi.name : model_path;
+    const int whisper = mi.arch && strcmp(mi.arch, "whisper") == 0;
+    if (whisper && streaming) {
+        fprintf(stderr, "sori transcribe: --stream: Whisper models do not stream yet\n");
+        sori_asr_model_free(m);
+        sori_runtime_free(rt);
+        goto done;
+    }
     int failed = 0, tty = isatty(2) && in.n > 1, cue = 0;
     static const char *ext[] = {"txt", "json", "tsv", "srt", "vtt"};
     if (!out_dir && fmt == FMT_VTT)
@@ -771,6 +865,7 @@ int cmd_transcribe(int argc, char **argv)
                 st = sori_audio_resample(&mono, mi.sample_rate_hz, &at_model, &err);
             if (st == SORI_OK)
                 st = streaming ? stream_signal(m, mono.samples, mono.n_frames, mono.sample_rate_hz, &t, &err)
+                     : whisper ? whisper_signal(m, at_model.samples, at_model.n_frames, at_model.sample_rate_hz, &t, &err)
                                : transcribe_signal(m, at_model.samples, at_model.n_frames,
                                                    at_model.sample_rate_hz, &t, &err);
             if (st != SORI_OK) {

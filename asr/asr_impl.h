@@ -20,6 +20,7 @@
 #include "conformer.h"
 #include "ctc_beam.h"
 #include "hotwords.h"
+#include "whisper_transcribe.h"
 #include "kernels/kernels.h"
 #include "sori/asr.h"
 #include "sori/audio.h"
@@ -41,6 +42,11 @@ struct sori_asr_model {
     int32_t *tok2lm;
     sori_ctc_beam_params beam;
     sori_hotwords *hotwords; /* the model's (params.hotwords); streams may have their own */
+    /* a Whisper model (enc and fx are NULL) */
+    sori_whisper *wh;
+    sori_whisper_params wp;  /* decoding settings from the model params */
+    int wh_group;            /* sequences a window decodes at once */
+    char language[16];       /* asked for: a code or "auto" */
 };
 
 struct sori_asr_stream {
@@ -104,6 +110,12 @@ sori_status asr_ctc_greedy(const sori_asr_model *m, const float *logp, int64_t T
                            sori_error *err);
 sori_status asr_ctc_search(const sori_asr_model *m, const float *logp, int64_t T, int V, sori_asr_result *r,
                            sori_error *err);
+
+/* whisper_asr.c: Whisper models behind the ASR API */
+sori_status asr_whisper_load(sori_asr_model *m, const sori_gguf *g, const char *path,
+                             const sori_asr_model_params *p, sori_error *err);
+sori_status asr_whisper_transcribe(sori_asr_model *m, const float *samples, int64_t n, int rate,
+                                   sori_asr_result **out, sori_error *err);
 
 /* stream.c */
 /* Where the current utterance ends: the oldest pending endpoint, the end of

@@ -11,6 +11,15 @@ void sori_asr_result_free(sori_asr_result *r)
         free(r->words[i].text);
     free(r->words);
     free(r->text);
+    for (int i = 0; i < r->n_segments; i++) {
+        sori_asr_segment *g = &r->segments[i];
+        free(g->text);
+        for (int k = 0; k < g->n_nbest; k++)
+            free(g->nbest_text[k]);
+        free(g->nbest_text);
+        free(g->nbest_score);
+    }
+    free(r->segments);
     free(r);
 }
 

@@ -1,5 +1,5 @@
 /* The ASR model: loading a sori.conformer file (path or memory) with its
- * feature settings, the n-gram LM and hotwords of the beam search, and the
+ * feature settings (or a sori.whisper file: whisper_asr.c), the n-gram LM and hotwords of the beam search, and the
  * values in use read back. */
 #include "asr_impl.h"
 #include "kernels/gguf.h"
@@ -180,6 +180,17 @@ static sori_status load_model(sori_runtime *rt, const sori_gguf *g, const char *
     if (!m)
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
     m->rt = rt;
+    const char *arch = "";
+    sori_gguf_get_str(g, "general.architecture", &arch);
+    if (!strcmp(arch, "sori.whisper")) {
+        sori_status st = asr_whisper_load(m, g, path, params, err);
+        if (st != SORI_OK) {
+            sori_asr_model_free(m);
+            return st;
+        }
+        *out = m;
+        return SORI_OK;
+    }
     sori_status st = sori_conformer_load_gguf(rt, g, path, &m->enc, err);
     if (st == SORI_OK)
         st = load_features(g, path, &m->fx, err);
@@ -264,6 +275,8 @@ void sori_asr_model_free(sori_asr_model *m)
     if (!m)
         return;
     sori_conformer_free(m->enc);
+    sori_whisper_free(m->wh);
+    free((char *)m->wp.initial_prompt);
     sori_features_free(m->fx);
     sori_ngram_free(m->lm);
     free(m->tok2lm);
@@ -276,6 +289,21 @@ sori_asr_model_info sori_asr_model_get_info(const sori_asr_model *m)
     sori_asr_model_info i = {0};
     if (!m)
         return i;
+    if (m->wh) {
+        const sori_whisper_hparams *hp = sori_whisper_get_hparams(m->wh);
+        i.sample_rate_hz = m->sample_rate;
+        i.vocab_size = hp->n_vocab;
+        i.d_model = hp->n_audio_state;
+        i.n_layers = hp->n_audio_layer;
+        i.frame_shift_s = m->frame_shift_s;
+        i.name = m->name;
+        i.beam = m->wp.dec.beam_size;
+        i.arch = "whisper";
+        i.language = m->language;
+        return i;
+    }
+    i.arch = "conformer";
+    i.language = "";
     sori_conformer_info ci = sori_conformer_get_info(m->enc);
     i.sample_rate_hz = m->sample_rate;
     i.vocab_size = ci.vocab_size;

@@ -15,6 +15,19 @@ static sori_status transcribe_impl(sori_asr_model *m, int n, const float *const 
         if (n_samples[i] < 0 || (n_samples[i] && !samples[i]))
             return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: utterance %d: bad samples", i);
     }
+    if (m->wh) { /* Whisper: each utterance on its own, long-form */
+        if (keep_logp)
+            return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: a Whisper model has no CTC log-probabilities");
+        sori_status st = SORI_OK;
+        for (int i = 0; i < n && st == SORI_OK; i++)
+            st = asr_whisper_transcribe(m, samples[i], n_samples[i], sample_rate_hz, &out[i], err);
+        if (st != SORI_OK)
+            for (int i = 0; i < n; i++) {
+                sori_asr_result_free(out[i]);
+                out[i] = NULL;
+            }
+        return st;
+    }
     const int V = sori_conformer_get_info(m->enc).vocab_size + 1;
     const int D = sori_features_dim(m->fx);
     const int hop = sori_features_params(m->fx).hop_length;
@@ -133,6 +146,8 @@ sori_status sori_asr_ctc_logprobs(sori_asr_model *m, const float *samples, int64
     *n_frames = 0;
     if (m->rnnt)
         return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: the model decodes with RNN-T (choose the CTC decoder)");
+    if (m->wh)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: a Whisper model has no CTC log-probabilities");
     sori_asr_result *r = NULL;
     sori_status st = transcribe_impl(m, 1, &samples, &n_samples, sample_rate_hz, &r, out, n_frames, err);
     sori_asr_result_free(r);

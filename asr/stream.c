@@ -25,6 +25,9 @@ sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_para
     if (!m || !p || !out)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr stream: NULL argument");
     *out = NULL;
+    if (m->wh)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
+                         "asr stream: Whisper models do not stream yet (transcribe offline)");
     int64_t fs = frame_samples(m);
     int64_t chunk = (int64_t)p->chunk_ms * m->sample_rate / 1000;
     sori_conformer_stream_cfg sc = sori_conformer_get_stream_cfg(m->enc);

@@ -462,6 +462,9 @@ int sori_whisper_language_token(const sori_whisper *m, const char *code)
 
 /* ---- state ------------------------------------------------------------------------- */
 
+/* rows of logits computed at once for the word-alignment probabilities */
+enum { LOGIT_ROWS = 32 };
+
 enum { W_MEL, W_C1, W_X, W_H, W_QKV, W_ATT, W_FF, W_XKV, /* encoder; cross keys/values */
        W_KV, W_IDS, W_DX, W_DH, W_DQ, W_DATT, W_DFF, W_LOGITS, W_TMP, W_N };
 
@@ -470,6 +473,7 @@ struct sori_whisper_state {
     int max_win, max_seq, max_tok;
     sori_slab *slab;
     float *buf[W_N];
+    float *host;       /* LOGIT_ROWS x n_vocab: alignment probabilities */
     int n_win; /* windows of the last encode */
 };
 
@@ -478,7 +482,9 @@ static void plan(const sori_whisper *m, int W, int S, int64_t n[W_N])
 {
     const sori_whisper_hparams *hp = &m->hp;
     const int64_t d = hp->n_audio_state, A = hp->n_audio_ctx, C = hp->n_text_ctx, L = hp->n_text_layer;
-    const int64_t T = C; /* tokens per sequence and call: at most the context */
+    /* rows of one decoder call: one sequence's prompt (up to the context) or
+     * one token of each sequence */
+    const int64_t R = S > C ? S : C;
     int64_t align = (int64_t)(m->tok.n_alignment_heads > 0 ? m->tok.n_alignment_heads : 1) * C * A;
     n[W_MEL] = W * 2 * A * hp->n_mels;
     n[W_C1] = W * 2 * A * d;
@@ -491,13 +497,13 @@ static void plan(const sori_whisper *m, int W, int S, int64_t n[W_N])
         n[W_FF] = align;
     n[W_XKV] = L * W * A * 2 * d;
     n[W_KV] = L * S * C * 2 * d;
-    n[W_IDS] = S * T;
-    n[W_DX] = S * T * d;
-    n[W_DH] = S * T * d;
-    n[W_DQ] = S * T * d;
-    n[W_DATT] = S * T * d;
-    n[W_DFF] = S * T * 4 * d;
-    n[W_LOGITS] = S * (int64_t)hp->n_vocab;
+    n[W_IDS] = R;
+    n[W_DX] = R * d;
+    n[W_DH] = R * d;
+    n[W_DQ] = R * d;
+    n[W_DATT] = R * d;
+    n[W_DFF] = R * 4 * d;
+    n[W_LOGITS] = (S > LOGIT_ROWS ? S : LOGIT_ROWS) * (int64_t)hp->n_vocab;
     n[W_TMP] = S * C * 2 * d;
 }
 
@@ -528,13 +534,19 @@ sori_status sori_whisper_state_create(sori_whisper *m, int max_windows, int max_
     s->max_seq = max_seqs;
     s->max_tok = m->hp.n_text_ctx;
     size_t bytes = sori_whisper_state_bytes(m, max_windows, max_seqs);
-    sori_status st = sori_runtime_slab_acquire(m->rt, bytes, &s->slab, err);
+    sori_error why = {0};
+    sori_status st = sori_runtime_slab_acquire(m->rt, bytes, &s->slab, &why);
     if (st != SORI_OK) {
         free(s);
         return sori_fail(err, st, 0,
                          "whisper: a state for %d window(s) and %d sequence(s) needs %.1f MiB of the runtime's "
                          "session pool (%s)",
-                         max_windows, max_seqs, bytes / 1048576.0, err ? err->message : "");
+                         max_windows, max_seqs, bytes / 1048576.0, why.message);
+    }
+    s->host = malloc((size_t)LOGIT_ROWS * m->hp.n_vocab * sizeof(float));
+    if (!s->host) {
+        sori_whisper_state_free(s);
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
     }
     int64_t n[W_N];
     plan(m, max_windows, max_seqs, n);
@@ -552,6 +564,7 @@ void sori_whisper_state_free(sori_whisper_state *s)
     if (!s)
         return;
     sori_runtime_slab_release(s->m->rt, s->slab);
+    free(s->host);
     free(s);
 }
 
@@ -683,7 +696,9 @@ static sori_status decode(sori_whisper_state *s, int n, const int *win, const in
     const sori_whisper_hparams *hp = &m->hp;
     const int d = hp->n_text_state, H = hp->n_text_head, dh = d / H, A = hp->n_audio_ctx, C = hp->n_text_ctx;
     const int V = hp->n_vocab;
-    if (n < 1 || n > s->max_seq || !win || !tokens || n_tok < 1 || pos < 0 || pos + n_tok > C)
+    const int rows_max = s->max_seq > C ? s->max_seq : C;
+    if (n < 1 || n > s->max_seq || !win || !tokens || n_tok < 1 || pos < 0 || pos + n_tok > C ||
+        (int64_t)n * n_tok > rows_max)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
                          "whisper decode: %d sequences (1..%d), %d tokens at %d (context %d)", n, s->max_seq, n_tok,
                          pos, C);
@@ -824,16 +839,44 @@ sori_status sori_whisper_reorder(sori_whisper_state *s, int n, const int *src, i
 }
 
 sori_status sori_whisper_alignment(sori_whisper_state *s, int win, const int32_t *tokens, int n_tok, int n_frames,
-                                   float *out, sori_error *err)
+                                   float *out, int prob_from, int prob_limit, const int32_t *targets, int n_targets,
+                                   float *probs, sori_error *err)
 {
-    if (!s || !out || n_frames < 1 || n_frames > s->m->hp.n_audio_ctx || s->m->tok.n_alignment_heads < 1)
+    if (!s || !out || n_frames < 1 || n_frames > s->m->hp.n_audio_ctx || s->m->tok.n_alignment_heads < 1 ||
+        n_targets < 0 || (n_targets && (!targets || !probs || prob_from < 0 || prob_from + n_targets > n_tok ||
+                                        prob_limit < 1 || prob_limit > s->m->hp.n_vocab)))
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper alignment: %d frames (1..%d), %d heads", n_frames,
                          s ? s->m->hp.n_audio_ctx : 0, s ? s->m->tok.n_alignment_heads : 0);
+    sori_whisper *m = s->m;
+    const int d = m->hp.n_text_state, V = m->hp.n_vocab;
     sori_status st = decode(s, 1, &win, tokens, n_tok, 0, NULL, n_frames, err);
     if (st == SORI_OK)
-        st = sori_rt_download(s->m->rt, 0, out, s->buf[W_FF],
-                              (size_t)s->m->tok.n_alignment_heads * n_tok * n_frames * sizeof(float), err);
-    if (st == SORI_OK)
-        st = sori_rt_sync(s->m->rt, 0, err);
-    return st;
+        st = sori_rt_download(m->rt, 0, out, s->buf[W_FF],
+                              (size_t)m->tok.n_alignment_heads * n_tok * n_frames * sizeof(float), err);
+    /* the probability of each target among the tokens below prob_limit */
+    ctx_t c = {m->rt, st, err};
+    for (int r0 = 0; r0 < n_targets && c.st == SORI_OK; r0 += LOGIT_ROWS) {
+        int nr = n_targets - r0 < LOGIT_ROWS ? n_targets - r0 : LOGIT_ROWS;
+        float *h = s->buf[W_DH];
+        layer_norm(&c, s->buf[W_DX] + (int64_t)(prob_from + r0) * d, nr, d, m->dec_ln_w, m->dec_ln_b, h);
+        linear(&c, h, nr, d, m->tok_emb, NULL, V, s->buf[W_LOGITS], SORI_ACT_NONE, 0.0f, V);
+        if (c.st == SORI_OK)
+            c.st = sori_rt_download(m->rt, 0, s->host, s->buf[W_LOGITS], (size_t)nr * V * sizeof(float), err);
+        if (c.st == SORI_OK)
+            c.st = sori_rt_sync(m->rt, 0, err);
+        for (int i = 0; i < nr && c.st == SORI_OK; i++) {
+            const float *lg = s->host + (int64_t)i * V;
+            float mx = -INFINITY;
+            for (int v = 0; v < prob_limit; v++)
+                mx = lg[v] > mx ? lg[v] : mx;
+            double sum = 0.0;
+            for (int v = 0; v < prob_limit; v++)
+                sum += exp((double)(lg[v] - mx));
+            int tgt = targets[r0 + i];
+            probs[r0 + i] = tgt >= 0 && tgt < prob_limit ? (float)(exp((double)(lg[tgt] - mx)) / sum) : 0.0f;
+        }
+    }
+    if (c.st == SORI_OK)
+        c.st = sori_rt_sync(m->rt, 0, err);
+    return c.st;
 }

@@ -86,7 +86,9 @@ sori_status sori_whisper_encode(sori_whisper_state *s, int n, const float *const
  * decoder at positions [pos, pos + n_tok): tokens[i * n_tok + t] (host);
  * sequence i attends to the window win[i] of the last encode and to its own
  * cache, which gets these positions. logits (host, may be NULL): n rows of
- * n_vocab, of each sequence's last position. pos + n_tok <= n_text_ctx. */
+ * n_vocab, of each sequence's last position. pos + n_tok <= n_text_ctx and
+ * n * n_tok <= max(max_seqs, n_text_ctx): a prompt goes through one
+ * sequence, and sori_whisper_reorder copies its cache to the others. */
 sori_status sori_whisper_decode(sori_whisper_state *s, int n, const int *win, const int32_t *tokens, int n_tok,
                                 int pos, float *logits, sori_error *err);
 
@@ -99,8 +101,11 @@ sori_status sori_whisper_reorder(sori_whisper_state *s, int n, const int *src, i
  * tokens[0, n_tok) from position 0 against window `win` (in sequence 0's
  * cache, which it overwrites) and writes, for each alignment head h, n_tok
  * rows of n_frames weights: the scaled q·k of the first n_frames encoder
- * frames, softmaxed over those frames: out[(h * n_tok + t) * n_frames + f]. */
-sori_status sori_whisper_alignment(sori_whisper_state *s, int win, const int32_t *tokens, int n_tok,
-                                   int n_frames, float *out, sori_error *err);
+ * frames, softmaxed over those frames: out[(h * n_tok + t) * n_frames + f].
+ * With n_targets > 0 also probs[i]: the probability of targets[i] at
+ * position prob_from + i under a softmax over the tokens below prob_limit. */
+sori_status sori_whisper_alignment(sori_whisper_state *s, int win, const int32_t *tokens, int n_tok, int n_frames,
+                                   float *out, int prob_from, int prob_limit, const int32_t *targets, int n_targets,
+                                   float *probs, sori_error *err);
 
 #endif /* SORI_ASR_WHISPER_H */

@@ -295,21 +295,23 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
         z->win[g] = win;
     }
     int len = n0;
-    /* the prefix up to <|startoftranscript|> first: its logits give the no-speech probability */
-    sori_status st = SORI_OK;
-    for (int g = 0; g < G; g++)
-        memcpy(z->tok2 + (int64_t)g * (sot_index + 1), init, (size_t)(sot_index + 1) * sizeof(int32_t));
-    st = sori_whisper_decode(s, G, z->win, z->tok2, sot_index + 1, 0, z->logits, err);
+    /* the initial tokens through sequence 0 (every sequence starts alike):
+     * first up to <|startoftranscript|>, whose logits give the no-speech
+     * probability, then the rest; its cache is then copied to the others */
+    sori_status st = sori_whisper_decode(s, 1, z->win, z->tok, sot_index + 1, 0, z->logits, err);
     float no_speech = 0.0f;
     if (st == SORI_OK)
         no_speech = expf(z->logits[t->no_speech] - log_sum_exp(z->logits, V));
     const int rest = n0 - (sot_index + 1);
-    if (st == SORI_OK && rest > 0) {
-        for (int g = 0; g < G; g++)
-            memcpy(z->tok2 + (int64_t)g * rest, z->tok + (int64_t)g * C + sot_index + 1,
-                   (size_t)rest * sizeof(int32_t));
-        st = sori_whisper_decode(s, G, z->win, z->tok2, rest, sot_index + 1, z->logits, err);
+    if (st == SORI_OK && rest > 0)
+        st = sori_whisper_decode(s, 1, z->win, z->tok + sot_index + 1, rest, sot_index + 1, z->logits, err);
+    for (int g = 1; g < G && st == SORI_OK; g++) {
+        memcpy(z->logits + (int64_t)g * V, z->logits, (size_t)V * sizeof(float));
+        z->src[g] = 0;
     }
+    z->src[0] = 0;
+    if (st == SORI_OK && G > 1)
+        st = sori_whisper_reorder(s, G, z->src, n0, err);
     int n_fin = 0;
     for (int step = 0; st == SORI_OK && step < sample_len; step++) {
         for (int g = 0; g < G; g++)

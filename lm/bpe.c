@@ -128,8 +128,6 @@ sori_status sori_bpe_create(const char *const *tokens, int n, int n_regular, sor
             used += (int64_t)len;
             continue;
         }
-        if (len == 0)
-            return sori_bpe_free(b), sori_fail(err, SORI_ERR_FORMAT, 0, "bpe: token %d is empty", i);
         for (size_t p = 0; p < len;) {
             int k = 0;
             int64_t cp = utf8_next(s + p, len - p, &k);
@@ -146,6 +144,8 @@ sori_status sori_bpe_create(const char *const *tokens, int n, int n_regular, sor
     for (int i = 0; i < n_regular; i++) {
         const uint8_t *p = b->bytes + b->off[i];
         size_t len = (size_t)(b->off[i + 1] - b->off[i]);
+        if (len == 0) /* an unused id (Whisper's 50256): never produced, decodes to nothing */
+            continue;
         if (lookup(b, p, len) >= 0)
             return sori_bpe_free(b), sori_fail(err, SORI_ERR_FORMAT, 0, "bpe: token %d ('%.40s') is a duplicate",
                                                i, tokens[i]);

@@ -38,16 +38,19 @@ static double rel_l2(const float *a, const float *b, int64_t n)
     return sqrt(num / (den > 0.0 ? den : 1.0));
 }
 
-/* Whitespace-separated integers of a text file (at most max). */
+/* The integers of a text file's first line (at most max). */
 static int read_ints(const char *path, int32_t *out, int max)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
+    static char line[1 << 16];
     int n = 0;
-    long v;
-    while (n < max && fscanf(f, "%ld", &v) == 1)
-        out[n++] = (int32_t)v;
+    if (fgets(line, sizeof line, f)) {
+        char *p = line, *end;
+        for (long v; n < max && (v = strtol(p, &end, 10), end != p); p = end)
+            out[n++] = (int32_t)v;
+    }
     fclose(f);
     return n;
 }

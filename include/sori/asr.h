@@ -1,7 +1,9 @@
 /*
  * sori/asr.h — speech recognition: a Conformer model (GGUF, converted from
- * NeMo with tools/nemo_to_gguf.py or trained by sori's recipes) loaded into a
- * runtime, and transcription of audio with word timings and confidences.
+ * NeMo with tools/nemo_to_gguf.py or trained by sori's recipes) or a Whisper
+ * model (tools/whisper_to_gguf.py: OpenAI, Hugging Face or CTranslate2
+ * checkpoints) loaded into a runtime, and transcription of audio with word
+ * timings and confidences.
  *
  * Usage:
  *     sori_asr_model *m = NULL;
@@ -65,6 +67,18 @@ typedef struct sori_asr_model_params {
      * Streams can have their own (sori_asr_stream_params). */
     const char *hotwords;
     float hotword_score;
+    /* Whisper models (sori.whisper files; `beam` above is their beam size:
+     * 0 or 1 greedy, 2..16 beam search). openai-whisper's transcribe():
+     * 30 s windows moved by the model's timestamps, temperature fallback,
+     * no-speech skip, conditioning on the previous text. */
+    const char *language;   /* NULL: "ko" where the model has it; a code ("en"); "auto": detected */
+    int translate;          /* 1: translate into English */
+    const char *prompt;     /* an initial prompt (vocabulary, style), or NULL */
+    int word_timestamps;    /* 1: words timed by cross-attention DTW; 0: spread over their segment */
+    int best_of;            /* candidates sampled at fallback temperatures (0: 5) */
+    float patience;         /* beam search (0: 1.0) */
+    float length_penalty;   /* < 0: rank by log-probability / length (openai's default) */
+    int no_fallback;        /* 1: temperature 0 only */
 } sori_asr_model_params;
 
 #define SORI_ASR_HOTWORD_SCORE 1.5f
@@ -98,6 +112,8 @@ typedef struct sori_asr_model_info {
     int beam;                /* CTC beam width in use (0: greedy) */
     float lm_weight, lm_bonus; /* the LM's weight and per-token bonus in use (0 without an LM) */
     int n_hotwords;          /* the model's hotword phrases */
+    const char *arch;        /* "conformer" or "whisper" */
+    const char *language;    /* Whisper: the language asked for ("ko", "auto", ...) */
 } sori_asr_model_info;
 
 SORI_API sori_asr_model_info sori_asr_model_get_info(const sori_asr_model *m);
@@ -108,6 +124,20 @@ typedef struct sori_asr_word {
     float confidence;    /* 0..1: the lowest frame posterior of its tokens */
 } sori_asr_word;
 
+/* A stretch of the result with times of its own (Whisper writes them;
+ * Conformer results have none). */
+typedef struct sori_asr_segment {
+    double start_s, end_s;
+    char *text;
+    int first_word, n_words;  /* its words in the result's words[] */
+    float avg_logprob, no_speech_prob, compression_ratio, temperature;
+    /* the other hypotheses of the window it was decoded in, best first
+     * (beam search or sampling; first segment of a window only) */
+    char **nbest_text;
+    float *nbest_score;       /* the ranker's: log-probability / length (or the length penalty's) */
+    int n_nbest;
+} sori_asr_segment;
+
 typedef struct sori_asr_result {
     char *text;          /* UTF-8, words separated by single spaces */
     sori_asr_word *words;
@@ -115,6 +145,9 @@ typedef struct sori_asr_result {
     double duration_s;   /* of the input */
     float confidence;    /* 0..1: the mean of the word confidences (1 if no words) */
     int is_final;        /* 1: offline results are always final */
+    sori_asr_segment *segments; /* Whisper: its segments; NULL otherwise */
+    int n_segments;
+    char language[16];   /* Whisper: the language decoded ("ko"); "" otherwise */
 } sori_asr_result;
 
 /* Transcribes one utterance: samples at any rate in [-1, 1] (resampled to

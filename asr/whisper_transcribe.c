@@ -1,0 +1,503 @@
+/* Long-form Whisper transcription as openai-whisper's transcribe()
+ * (asr/whisper_transcribe.h). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asr/whisper_transcribe.h"
+#include "kernels/kernels.h"
+#include "lm/bpe.h"
+#include "sori/features.h"
+
+enum { SR = 16000, HOP = 160, N_FRAMES = 3000, N_SAMPLES = 480000 };
+
+sori_whisper_params sori_whisper_default_params(void)
+{
+    sori_whisper_params p = {0};
+    p.dec = sori_whisper_default_options();
+    static const float temps[] = {0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f};
+    memcpy(p.temperatures, temps, sizeof temps);
+    p.n_temperatures = 6;
+    p.compression_ratio_threshold = 2.4f;
+    p.logprob_threshold = -1.0f;
+    p.no_speech_threshold = 0.6f;
+    p.condition_on_previous_text = true;
+    p.dec.best_of = 5;
+    return p;
+}
+
+void sori_whisper_session_free(sori_whisper_session *s)
+{
+    if (!s)
+        return;
+    sori_whisper_state_free(s->st);
+    sori_whisper_search_free(s->z);
+    sori_whisper_mel_free(s->mel);
+    free(s->win);
+    free(s->align);
+    free(s);
+}
+
+sori_status sori_whisper_session_create(sori_whisper *m, int group, sori_whisper_session **out, sori_error *err)
+{
+    if (!out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper: out is NULL");
+    *out = NULL;
+    if (!m || group < 1 || group > 64)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper: a group of %d sequences (1..64)", group);
+    const sori_whisper_hparams *hp = sori_whisper_get_hparams(m);
+    if (hp->n_audio_ctx * 2 != N_FRAMES)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
+                         "whisper: transcription needs 30 s windows (n_audio_ctx 1500); the model has %d",
+                         hp->n_audio_ctx);
+    sori_whisper_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+    s->m = m;
+    s->group = group;
+    const sori_whisper_tokens *t = sori_whisper_get_tokens(m);
+    sori_status st = sori_whisper_state_create(m, 1, group, &s->st, err);
+    if (st == SORI_OK)
+        st = sori_whisper_search_create(m, group, &s->z, err);
+    if (st == SORI_OK)
+        st = sori_whisper_mel_create(hp->n_mels, sori_whisper_mel_filters(m), &s->mel, err);
+    if (st == SORI_OK) {
+        s->win = malloc((size_t)N_FRAMES * hp->n_mels * sizeof(float));
+        size_t na = (size_t)(t->n_alignment_heads > 0 ? t->n_alignment_heads : 1) * hp->n_text_ctx * hp->n_audio_ctx;
+        s->align = malloc(na * sizeof(float));
+        if (!s->win || !s->align)
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+    }
+    if (st != SORI_OK) {
+        sori_whisper_session_free(s);
+        return st;
+    }
+    *out = s;
+    return SORI_OK;
+}
+
+void sori_whisper_transcript_free(sori_whisper_transcript *t)
+{
+    if (!t)
+        return;
+    for (int i = 0; i < t->n_seg; i++) {
+        sori_whisper_segment *g = &t->seg[i];
+        free(g->text);
+        free(g->tokens);
+        for (int w = 0; w < g->n_words; w++)
+            free(g->words[w].text);
+        free(g->words);
+        for (int k = 0; k < g->n_nbest; k++)
+            free(g->nbest_text[k]);
+        free(g->nbest_text);
+        free(g->nbest_score);
+    }
+    free(t->seg);
+    free(t->text);
+    free(t);
+}
+
+/* ---- text ---------------------------------------------------------------------------- */
+
+/* Bytes to valid UTF-8 (in place into out, which holds 3 * n + 1): each
+ * invalid sequence becomes U+FFFD, as Python's errors="replace". */
+static size_t utf8_repair(const char *in, size_t n, char *out)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        int len = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+        int ok = len > 0 && i + (size_t)len <= n;
+        for (int k = 1; ok && k < len; k++) {
+            unsigned char b = s[i + k];
+            unsigned lo = 0x80, hi = 0xbf;
+            if (k == 1) {
+                if (c == 0xe0) lo = 0xa0;
+                if (c == 0xed) hi = 0x9f;
+                if (c == 0xf0) lo = 0x90;
+                if (c == 0xf4) hi = 0x8f;
+            }
+            ok = b >= lo && b <= hi;
+        }
+        if (ok) {
+            memcpy(out + o, s + i, (size_t)len);
+            o += (size_t)len, i += (size_t)len;
+            continue;
+        }
+        /* the maximal prefix of a valid sequence is one replacement */
+        size_t skip = 1;
+        if (len > 1) {
+            for (int k = 1; k < len && i + (size_t)k < n; k++) {
+                unsigned char b = s[i + k];
+                unsigned lo = 0x80, hi = 0xbf;
+                if (k == 1) {
+                    if (c == 0xe0) lo = 0xa0;
+                    if (c == 0xed) hi = 0x9f;
+                    if (c == 0xf0) lo = 0x90;
+                    if (c == 0xf4) hi = 0x8f;
+                }
+                if (b < lo || b > hi)
+                    break;
+                skip++;
+            }
+        }
+        memcpy(out + o, "\xef\xbf\xbd", 3);
+        o += 3, i += skip;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/* The text of tokens (those below eot), repaired UTF-8; malloc'd. */
+static char *tokens_text(const sori_whisper *m, const int32_t *tok, int n)
+{
+    const sori_bpe *b = sori_whisper_get_bpe(m);
+    size_t need = sori_bpe_decode(b, tok, n, NULL, 0);
+    char *raw = malloc(need + 1), *out = malloc(3 * need + 1);
+    if (!raw || !out) {
+        free(raw), free(out);
+        return NULL;
+    }
+    raw[0] = '\0';
+    sori_bpe_decode(b, tok, n, raw, need + 1);
+    utf8_repair(raw, need, out);
+    free(raw);
+    return out;
+}
+
+static bool is_py_space(unsigned char c) { return c == ' ' || (c >= 9 && c <= 13) || (c >= 28 && c <= 31); }
+
+/* Python's str.strip() for ASCII whitespace: a malloc'd copy. */
+static char *strip_dup(const char *s)
+{
+    while (*s && is_py_space((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && is_py_space((unsigned char)s[n - 1]))
+        n--;
+    char *r = malloc(n + 1);
+    if (r) {
+        memcpy(r, s, n);
+        r[n] = '\0';
+    }
+    return r;
+}
+
+/* ---- the loop -------------------------------------------------------------------------- */
+
+/* Frames [t0, t0 + n) of the padded signal's mel, normalised by mx, into
+ * s->win (the rest of the 3000 rows zero). */
+static sori_status window_mel(sori_whisper_session *s, const float *x, int64_t len, int64_t t0, int n, float mx,
+                              sori_error *err)
+{
+    const int F = sori_whisper_get_hparams(s->m)->n_mels;
+    sori_status st = sori_whisper_mel_compute(s->mel, x, len, N_SAMPLES, t0, n, s->win, err);
+    if (st != SORI_OK)
+        return st;
+    sori_whisper_mel_normalize(s->win, (int64_t)n * F, mx);
+    memset(s->win + (int64_t)n * F, 0, (size_t)(N_FRAMES - n) * F * sizeof(float));
+    return SORI_OK;
+}
+
+typedef struct {
+    int32_t *v;
+    int n, cap;
+} ivec;
+
+static int ivec_push(ivec *a, const int32_t *x, int n)
+{
+    if (a->n + n > a->cap) {
+        int cap = a->cap ? a->cap : 256;
+        while (cap < a->n + n)
+            cap *= 2;
+        int32_t *v = realloc(a->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        a->v = v, a->cap = cap;
+    }
+    memcpy(a->v + a->n, x, (size_t)n * sizeof *x);
+    a->n += n;
+    return 0;
+}
+
+static sori_whisper_segment *new_segment(sori_whisper_transcript *t)
+{
+    if (t->n_seg == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 16;
+        sori_whisper_segment *g = realloc(t->seg, (size_t)cap * sizeof *g);
+        if (!g)
+            return NULL;
+        t->seg = g, t->cap = cap;
+    }
+    sori_whisper_segment *g = &t->seg[t->n_seg++];
+    memset(g, 0, sizeof *g);
+    return g;
+}
+
+static sori_status fill_segment(const sori_whisper *m, sori_whisper_segment *g, double start, double end,
+                                const int32_t *tok, int n, const sori_whisper_result *r, float cr, sori_error *err)
+{
+    const sori_whisper_tokens *t = sori_whisper_get_tokens(m);
+    g->start = start, g->end = end;
+    g->tokens = malloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t));
+    int32_t *text_tok = malloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t));
+    int nt = 0;
+    if (!g->tokens || !text_tok) {
+        free(text_tok);
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+    }
+    memcpy(g->tokens, tok, (size_t)n * sizeof(int32_t));
+    g->n_tokens = n;
+    for (int i = 0; i < n; i++)
+        if (tok[i] < t->eot)
+            text_tok[nt++] = tok[i];
+    g->text = tokens_text(m, text_tok, nt);
+    free(text_tok);
+    g->avg_logprob = r->avg_logprob;
+    g->compression_ratio = cr;
+    g->no_speech_prob = r->no_speech_prob;
+    g->temperature = r->temperature;
+    return g->text ? SORI_OK : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+}
+
+/* The window's N-best list onto its first segment. */
+static void attach_nbest(const sori_whisper *m, sori_whisper_segment *g, const sori_whisper_result *r)
+{
+    if (r->n_best < 2)
+        return;
+    g->nbest_text = calloc((size_t)r->n_best, sizeof(char *));
+    g->nbest_score = calloc((size_t)r->n_best, sizeof(float));
+    if (!g->nbest_text || !g->nbest_score)
+        return;
+    for (int k = 0; k < r->n_best; k++) {
+        g->nbest_text[k] = tokens_text(m, r->nbest[k].tokens, r->nbest[k].n_tokens);
+        g->nbest_score[k] = r->nbest[k].score;
+    }
+    g->n_nbest = r->n_best;
+}
+
+sori_status sori_whisper_transcribe(sori_whisper_session *s, const float *x, int64_t n,
+                                    const sori_whisper_params *p, sori_whisper_transcript **out, sori_error *err)
+{
+    if (!s || !p || !out || n < 0 || (n > 0 && !x) || p->n_temperatures < 1 || p->n_temperatures > 8)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper transcribe: bad argument");
+    *out = NULL;
+    sori_whisper *m = s->m;
+    const sori_whisper_tokens *tk = sori_whisper_get_tokens(m);
+    const int F = sori_whisper_get_hparams(m)->n_mels;
+    const int group = p->dec.beam_size > 1 ? p->dec.beam_size : 1;
+    if (group > s->group || (p->n_temperatures > 1 && p->dec.best_of > s->group))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
+                         "whisper transcribe: beam %d / best_of %d, the session holds %d sequences", p->dec.beam_size,
+                         p->dec.best_of, s->group);
+    sori_whisper_transcript *t = calloc(1, sizeof *t);
+    if (!t)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+    t->duration = (double)n / SR;
+    sori_status st = SORI_OK;
+    /* the maximum of the log-mel over the file (+ 30 s of silence) */
+    const int64_t total = (n + N_SAMPLES) / HOP, content = total - N_FRAMES;
+    int64_t touched = n / HOP + 3 < total ? n / HOP + 3 : total;
+    float mx = touched < total ? -10.0f : -INFINITY;
+    for (int64_t f0 = 0; f0 < touched && st == SORI_OK; f0 += N_FRAMES) {
+        int cnt = (int)(touched - f0 < N_FRAMES ? touched - f0 : N_FRAMES);
+        st = sori_whisper_mel_compute(s->mel, x, n, N_SAMPLES, f0, cnt, s->win, err);
+        for (int64_t i = 0; st == SORI_OK && i < (int64_t)cnt * F; i++)
+            mx = s->win[i] > mx ? s->win[i] : mx;
+    }
+    sori_whisper_options o = p->dec;
+    t->language = o.language;
+    if (st == SORI_OK && tk->multilingual && (o.language < 0 || p->detect_language) && content > 0) {
+        /* detect on the first 30 s of the padded mel */
+        st = sori_whisper_mel_compute(s->mel, x, n, N_SAMPLES, 0, N_FRAMES, s->win, err);
+        if (st == SORI_OK) {
+            sori_whisper_mel_normalize(s->win, (int64_t)N_FRAMES * F, mx);
+            const float *mel[1] = {s->win};
+            st = sori_whisper_encode(s->st, 1, mel, NULL, err);
+        }
+        if (st == SORI_OK)
+            st = sori_whisper_detect_language(s->z, s->st, 0, &o.language, NULL, err);
+        t->language = o.language;
+    }
+    ivec all = {0};
+    int prompt_reset = 0, n_initial = 0;
+    if (st == SORI_OK && p->initial_prompt && *p->initial_prompt) {
+        char *stripped = strip_dup(p->initial_prompt);
+        size_t L = stripped ? strlen(stripped) : 0;
+        char *sp = stripped ? malloc(L + 2) : NULL;
+        int cap = (int)L + 8, nt = 0;
+        int32_t *ids = malloc((size_t)cap * sizeof(int32_t));
+        if (!sp || !ids)
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+        if (st == SORI_OK) {
+            sp[0] = ' ';
+            memcpy(sp + 1, stripped, L + 1);
+            st = sori_bpe_encode(sori_whisper_get_bpe(m), sp, ids, cap, &nt, err);
+        }
+        if (st == SORI_OK && ivec_push(&all, ids, nt))
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+        n_initial = all.n;
+        free(stripped), free(sp), free(ids);
+    }
+    const double precision = 30.0 / sori_whisper_get_hparams(m)->n_audio_ctx; /* 0.02 s */
+    const int input_stride = 2;
+    double last_speech = 0.0;
+    int64_t seek = 0;
+    while (st == SORI_OK && seek < content) {
+        const double time_offset = (double)seek * HOP / SR;
+        const int size = (int)(content - seek < N_FRAMES ? content - seek : N_FRAMES);
+        const double seg_duration = (double)size * HOP / SR;
+        st = window_mel(s, x, n, seek, size, mx, err);
+        const float *mel[1] = {s->win};
+        if (st == SORI_OK)
+            st = sori_whisper_encode(s->st, 1, mel, NULL, err);
+        if (st != SORI_OK)
+            break;
+        o.prompt = all.v + prompt_reset;
+        o.n_prompt = all.n - prompt_reset;
+        /* decode with the temperature fallback */
+        sori_whisper_result r = {0};
+        float cr = 0.0f;
+        for (int ti = 0; ti < p->n_temperatures && st == SORI_OK; ti++) {
+            sori_whisper_options oi = o;
+            oi.temperature = p->temperatures[ti];
+            if (oi.temperature > 0.0f)
+                oi.beam_size = 0;
+            else
+                oi.best_of = 1;
+            oi.seed = o.seed + (uint64_t)seek * 7919u + (uint64_t)ti;
+            st = sori_whisper_decode_window(s->z, s->st, 0, &oi, &r, err);
+            if (st != SORI_OK)
+                break;
+            char *text = tokens_text(m, r.tokens, r.n_tokens);
+            char *stripped = text ? strip_dup(text) : NULL;
+            cr = sori_whisper_compression_ratio(stripped ? stripped : "");
+            free(text), free(stripped);
+            bool fallback = false;
+            if (p->compression_ratio_threshold > 0 && cr > p->compression_ratio_threshold)
+                fallback = true;
+            if (!isnan(p->logprob_threshold) && r.avg_logprob < p->logprob_threshold)
+                fallback = true;
+            if (!isnan(p->no_speech_threshold) && r.no_speech_prob > p->no_speech_threshold &&
+                !isnan(p->logprob_threshold) && r.avg_logprob < p->logprob_threshold)
+                fallback = false; /* silence */
+            if (!fallback)
+                break;
+        }
+        if (st != SORI_OK)
+            break;
+        if (!isnan(p->no_speech_threshold)) {
+            bool skip = r.no_speech_prob > p->no_speech_threshold;
+            if (!isnan(p->logprob_threshold) && r.avg_logprob > p->logprob_threshold)
+                skip = false;
+            if (skip) {
+                seek += size;
+                if (p->progress)
+                    p->progress(p->progress_ctx, (double)seek * HOP / SR, t->duration);
+                continue;
+            }
+        }
+        /* cut the tokens into segments at consecutive timestamps */
+        const int32_t *tok = r.tokens;
+        const int nt = r.n_tokens, tb = tk->timestamp_begin;
+        const int first_seg = t->n_seg;
+        bool single_end = nt >= 2 && tok[nt - 2] < tb && tok[nt - 1] >= tb;
+        int n_consec = 0;
+        for (int i = 0; i + 1 < nt; i++)
+            n_consec += tok[i] >= tb && tok[i + 1] >= tb;
+        if (n_consec > 0) {
+            int last = 0;
+            for (int i = 0; i + 1 < nt + 1 && st == SORI_OK; i++) {
+                int cut = -1;
+                if (i + 1 < nt && tok[i] >= tb && tok[i + 1] >= tb)
+                    cut = i + 1;
+                else if (i == nt - 1 && single_end)
+                    cut = nt;
+                if (cut < 0)
+                    continue;
+                sori_whisper_segment *g = new_segment(t);
+                if (!g) {
+                    st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+                    break;
+                }
+                double a = time_offset + (tok[last] - tb) * precision;
+                double b = time_offset + (tok[cut - 1] - tb) * precision;
+                st = fill_segment(m, g, a, b, tok + last, cut - last, &r, cr, err);
+                last = cut;
+            }
+            if (single_end)
+                seek += size;
+            else
+                seek += (int64_t)(tok[last - 1] - tb) * input_stride;
+        } else {
+            double duration = seg_duration;
+            int last_ts = -1;
+            for (int i = 0; i < nt; i++)
+                if (tok[i] >= tb)
+                    last_ts = tok[i];
+            if (last_ts >= 0 && last_ts != tb)
+                duration = (last_ts - tb) * precision;
+            sori_whisper_segment *g = new_segment(t);
+            st = g ? fill_segment(m, g, time_offset, time_offset + duration, tok, nt, &r, cr, err)
+                   : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+            seek += size;
+        }
+        if (st == SORI_OK && t->n_seg > first_seg)
+            attach_nbest(m, &t->seg[first_seg], &r);
+        if (st == SORI_OK && p->word_timestamps && t->n_seg > first_seg) {
+            st = sori_whisper_add_words(s, t->seg + first_seg, t->n_seg - first_seg, size, time_offset, o.language,
+                                        &last_speech, err);
+            /* the last word's end (or the last segment's) */
+            double last_end = t->seg[t->n_seg - 1].end;
+            for (int i = t->n_seg - 1; i >= first_seg; i--)
+                if (t->seg[i].n_words) {
+                    last_end = t->seg[i].words[t->seg[i].n_words - 1].end;
+                    break;
+                }
+            if (st == SORI_OK && !single_end && last_end > time_offset)
+                seek = (int64_t)nearbyint(last_end * (SR / HOP));
+            last_speech = last_end;
+        }
+        /* an instantaneous or empty segment is cleared */
+        for (int i = first_seg; i < t->n_seg && st == SORI_OK; i++) {
+            sori_whisper_segment *g = &t->seg[i];
+            char *stripped = strip_dup(g->text);
+            if (g->start == g->end || !stripped || !*stripped) {
+                g->text[0] = '\0';
+                g->n_tokens = 0;
+                for (int w = 0; w < g->n_words; w++)
+                    free(g->words[w].text);
+                g->n_words = 0;
+            }
+            free(stripped);
+        }
+        for (int i = first_seg; i < t->n_seg && st == SORI_OK; i++)
+            if (ivec_push(&all, t->seg[i].tokens, t->seg[i].n_tokens))
+                st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+        if (!p->condition_on_previous_text || r.temperature > 0.5f)
+            prompt_reset = all.n;
+        if (p->progress)
+            p->progress(p->progress_ctx, (double)(seek < content ? seek : content) * HOP / SR, t->duration);
+    }
+    if (st == SORI_OK) {
+        /* the text of every token after the initial prompt */
+        int32_t *text_tok = malloc((size_t)(all.n + 1) * sizeof(int32_t));
+        int nt = 0;
+        for (int i = n_initial; text_tok && i < all.n; i++)
+            if (all.v[i] < tk->eot)
+                text_tok[nt++] = all.v[i];
+        t->text = text_tok ? tokens_text(m, text_tok, nt) : NULL;
+        free(text_tok);
+        if (!t->text)
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+    }
+    free(all.v);
+    if (st != SORI_OK) {
+        sori_whisper_transcript_free(t);
+        return st;
+    }
+    *out = t;
+    return SORI_OK;
+}

@@ -1,0 +1,94 @@
+/*
+ * asr/whisper_transcribe.h — long-form transcription as openai-whisper's
+ * transcribe() does it (internal): 30 s windows moved by the timestamps the
+ * model writes (seek), the temperature fallback on the compression-ratio
+ * and average-log-probability thresholds, the no-speech skip, conditioning
+ * on the previous text, an initial prompt, segments with their times and
+ * scores, and words timed by cross-attention DTW (word_timestamps).
+ *
+ * A session owns what a transcription uses — a model state (one window,
+ * `group` sequences), a searcher, a mel extractor and a 30 s mel buffer —
+ * made once; transcribing allocates only the results. The whole-file mel
+ * is never held: its maximum (which openai-whisper's normalisation uses) is
+ * found in a first pass over the samples, and each window's frames are
+ * computed when the window is decoded.
+ */
+#ifndef SORI_ASR_WHISPER_TRANSCRIBE_H
+#define SORI_ASR_WHISPER_TRANSCRIBE_H
+
+#include "asr/whisper_decode.h"
+
+typedef struct sori_whisper_params {
+    sori_whisper_options dec;       /* language (-1 with detect_language), beam, patience, ... */
+    bool detect_language;           /* multilingual models without a language: detect on the first window */
+    float temperatures[8];          /* the fallback ladder (openai-whisper: 0, 0.2, ... 1.0) */
+    int n_temperatures;
+    float compression_ratio_threshold; /* 2.4; <= 0: none */
+    float logprob_threshold;        /* -1; NAN: none */
+    float no_speech_threshold;      /* 0.6; NAN: none */
+    bool condition_on_previous_text; /* true */
+    const char *initial_prompt;     /* NULL: none */
+    bool word_timestamps;
+    /* called after each window with the seconds done and in all (may be NULL) */
+    void (*progress)(void *ctx, double done_s, double total_s);
+    void *progress_ctx;
+} sori_whisper_params;
+
+sori_whisper_params sori_whisper_default_params(void);
+
+typedef struct sori_whisper_word {
+    char *text;              /* with its leading space, as openai-whisper gives it */
+    double start, end;
+    float probability;
+} sori_whisper_word;
+
+typedef struct sori_whisper_segment {
+    double start, end;
+    char *text;
+    int32_t *tokens;         /* text and timestamp tokens */
+    int n_tokens;
+    float avg_logprob, compression_ratio, no_speech_prob, temperature;
+    sori_whisper_word *words;
+    int n_words;
+    /* the window's other hypotheses (text and ranker score, best first) */
+    char **nbest_text;
+    float *nbest_score;
+    int n_nbest;
+} sori_whisper_segment;
+
+typedef struct sori_whisper_transcript {
+    sori_whisper_segment *seg;
+    int n_seg, cap;
+    char *text;              /* every segment's text */
+    int language;            /* the language token used */
+    double duration;
+} sori_whisper_transcript;
+
+void sori_whisper_transcript_free(sori_whisper_transcript *t);
+
+typedef struct sori_whisper_session {
+    sori_whisper *m;
+    int group;
+    sori_whisper_state *st;
+    struct sori_whisper_search *z;
+    struct sori_whisper_mel *mel;
+    float *win;          /* 3000 x n_mels, time-major: the window's mel */
+    float *align;        /* alignment weights: heads x n_text_ctx x n_audio_ctx */
+} sori_whisper_session;
+
+/* group: the most sequences a window decodes at once (max(beam, best_of)). */
+sori_status sori_whisper_session_create(sori_whisper *m, int group, sori_whisper_session **out, sori_error *err);
+void sori_whisper_session_free(sori_whisper_session *s);
+
+/* samples: 16 kHz mono. */
+sori_status sori_whisper_transcribe(sori_whisper_session *s, const float *samples, int64_t n,
+                                    const sori_whisper_params *p, sori_whisper_transcript **out, sori_error *err);
+
+/* Word timestamps for the n_seg segments of one window (whisper_words.c):
+ * n_frames of mel were real; time_offset is the window's start; language
+ * the token the window was decoded with; last_speech the end of the
+ * speech before (updated). */
+sori_status sori_whisper_add_words(sori_whisper_session *s, sori_whisper_segment *seg, int n_seg, int n_frames,
+                                   double time_offset, int language, double *last_speech, sori_error *err);
+
+#endif /* SORI_ASR_WHISPER_TRANSCRIBE_H */
