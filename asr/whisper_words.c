@@ -146,7 +146,8 @@ static bool in_set(const char *word, const char *const *set)
 
 /* The text tokens into words: complete UTF-8 pieces, joined at spaces (or
  * kept apart for languages written without spaces). Fills words[] (malloc'd
- * texts, token counts); their number. */
+ * texts, token counts); their number. Tokens that end in an unfinished
+ * character belong to no word. */
 static int split_words(const sori_whisper *m, const int32_t *tok, int n, bool no_spaces, timing_t *words)
 {
     const sori_bpe *b = sori_whisper_get_bpe(m);
@@ -160,7 +161,9 @@ static int split_words(const sori_whisper *m, const int32_t *tok, int n, bool no
             memcpy(buf + len, p, (size_t)L);
             len += (size_t)L;
         }
-        if (!valid_utf8(buf, len) && i + 1 < n)
+        /* an unfinished character waits for the next token; at the end it
+         * joins <|endoftext|>, whose group openai-whisper drops */
+        if (!valid_utf8(buf, len))
             continue;
         char *piece = malloc(len + 1);
         if (!piece)
