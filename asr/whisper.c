@@ -15,16 +15,25 @@
 
 #define K(name) "sori.whisper." name
 
+/* Matrices are f32 in the encoder (compute-bound: sgemm) and, where the
+ * backend takes them, f16 in the decoder (a step reads every weight once:
+ * bound by their bytes); `wt` in the model says which. */
 typedef struct {
     const float *ln_w, *ln_b;     /* attn_ln */
-    const float *qkv_w, *qkv_b;   /* [3d, d], [3d] (the key has no bias: zeros) */
-    const float *out_w, *out_b;
+    const void *qkv_w;            /* [3d, d] */
+    const float *qkv_b;           /* [3d] (the key has no bias: zeros) */
+    const void *out_w;
+    const float *out_b;
     const float *xln_w, *xln_b;   /* decoder: cross_attn_ln */
-    const float *xq_w, *xq_b;     /* [d, d] */
-    const float *xkv_w, *xkv_b;   /* [2d, d], [2d] */
-    const float *xout_w, *xout_b;
+    const void *xq_w;             /* [d, d] */
+    const float *xq_b;
+    const void *xkv_w;            /* [2d, d] */
+    const float *xkv_b;           /* [2d] */
+    const void *xout_w;
+    const float *xout_b;
     const float *mln_w, *mln_b;   /* mlp_ln */
-    const float *fc1_w, *fc1_b, *fc2_w, *fc2_b;
+    const void *fc1_w, *fc2_w;
+    const float *fc1_b, *fc2_b;
 } block_w;
 
 struct sori_whisper {
@@ -38,8 +47,10 @@ struct sori_whisper {
     sori_bpe *bpe;
     /* weights (backend memory) */
     const float *conv1_w, *conv1_b, *conv2_w, *conv2_b, *enc_pos, *enc_ln_w, *enc_ln_b;
-    const float *tok_emb, *dec_pos, *dec_ln_w, *dec_ln_b;
+    const void *tok_emb;
+    const float *dec_pos, *dec_ln_w, *dec_ln_b;
     block_w *enc, *dec;
+    sori_dtype wt; /* the decoder's matrices and token embedding */
     void *weights;
 };
 
@@ -52,6 +63,7 @@ typedef struct {
     size_t used, cap;
     sori_error *err;
     sori_status st;
+    bool half; /* matrices placed now are stored f16 */
 } loader;
 
 static const sori_gguf_tensor *find(loader *ld, const char *name, int64_t d0, int64_t d1, int64_t d2)
@@ -111,10 +123,11 @@ static bool all_finite(const float *x, int64_t n)
     return true;
 }
 
-/* Reserves n floats of the weight buffer; the host staging address in *h. */
-static const float *reserve(loader *ld, int64_t n, float **h)
+/* Reserves n floats (or n halves) of the weight buffer; the host staging
+ * address in *h. */
+static const float *reserve_bytes(loader *ld, size_t raw, float **h)
 {
-    size_t bytes = ((size_t)n * sizeof(float) + 255) & ~(size_t)255;
+    size_t bytes = (raw + 255) & ~(size_t)255;
     if (ld->st != SORI_OK || ld->used + bytes > ld->cap) {
         if (ld->st == SORI_OK)
             ld->st = sori_fail(ld->err, SORI_ERR_FORMAT, 0, "%s: weights larger than planned", ld->path);
@@ -126,6 +139,12 @@ static const float *reserve(loader *ld, int64_t n, float **h)
     return where;
 }
 
+static const float *reserve(loader *ld, int64_t n, float **h)
+{
+    return reserve_bytes(ld, (size_t)n * sizeof(float), h);
+}
+
+/* A tensor as f32 (vectors, positions, the encoder's matrices). */
 static const float *place(loader *ld, const char *name, int64_t d0, int64_t d1, int64_t d2)
 {
     const sori_gguf_tensor *t = find(ld, name, d0, d1, d2);
@@ -143,11 +162,47 @@ static const float *place(loader *ld, const char *name, int64_t d0, int64_t d1, 
     return where;
 }
 
+/* f32 values to f16 in place (the first n halves of the buffer). */
+static void to_half(float *x, int64_t n)
+{
+    uint16_t *h = (uint16_t *)x;
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i]; /* read before the write: h[i] overlaps x[i / 2] */
+        h[i] = sori_f32_to_f16(v);
+    }
+}
+
+/* A decoder matrix: f16 when ld->half, else f32. */
+static const void *place_w(loader *ld, const char *name, int64_t d0, int64_t d1)
+{
+    if (!ld->half)
+        return place(ld, name, d0, d1, 0);
+    const sori_gguf_tensor *t = find(ld, name, d0, d1, 0);
+    if (!t)
+        return NULL;
+    /* stage as f32 in the reserved space's room, then narrow */
+    float *h = NULL;
+    size_t at = ld->used;
+    const void *where = reserve_bytes(ld, (size_t)t->n_elements * sizeof(float), &h);
+    if (!where)
+        return NULL;
+    to_f32(t, h);
+    if (!all_finite(h, t->n_elements)) {
+        ld->st = sori_fail(ld->err, SORI_ERR_FORMAT, 0, "%s: tensor '%s' holds NaN or Inf", ld->path, name);
+        return NULL;
+    }
+    to_half(h, t->n_elements);
+    ld->used = at + (((size_t)t->n_elements * 2 + 255) & ~(size_t)255);
+    return where;
+}
+
 /* Several tensors of rows x cols (bias: rows) stacked; a missing one (NULL
  * name) is zeros. */
 static const float *place_stack(loader *ld, const char *const *names, int n, int64_t rows, int64_t cols)
 {
     const int64_t each = rows * (cols > 0 ? cols : 1);
+    const bool half = ld->half && cols > 0;
+    size_t at = ld->used;
     float *h = NULL;
     const float *where = reserve(ld, each * n, &h);
     for (int i = 0; where && i < n && ld->st == SORI_OK; i++) {
@@ -163,6 +218,10 @@ static const float *place_stack(loader *ld, const char *const *names, int n, int
             ld->st = sori_fail(ld->err, SORI_ERR_FORMAT, 0, "%s: tensor '%s' holds NaN or Inf", ld->path, names[i]);
             return NULL;
         }
+    }
+    if (half && where && ld->st == SORI_OK) {
+        to_half(h, each * n);
+        ld->used = at + (((size_t)(each * n) * 2 + 255) & ~(size_t)255);
     }
     return ld->st == SORI_OK ? where : NULL;
 }
@@ -328,6 +387,7 @@ static sori_status load_weights(sori_whisper *m, loader *ld)
         int L = dec ? hp->n_text_layer : hp->n_audio_layer;
         const char *pre = dec ? "decoder" : "encoder";
         block_w *bw = dec ? m->dec : m->enc;
+        ld->half = dec && m->wt == SORI_F16;
         for (int l = 0; l < L && ld->st == SORI_OK; l++) {
             block_w *b = &bw[l];
 #define N(i, suffix) (snprintf(nm[i], sizeof nm[i], "%s.blocks.%d.%s", pre, l, suffix), nm[i])
@@ -337,32 +397,35 @@ static sori_status load_weights(sori_whisper *m, loader *ld)
             b->qkv_w = place_stack(ld, qkv, 3, d, d);
             const char *qkvb[3] = {N(0, "attn.query.bias"), NULL, N(2, "attn.value.bias")};
             b->qkv_b = place_stack(ld, qkvb, 3, d, 0);
-            b->out_w = place(ld, N(0, "attn.out.weight"), d, d, 0);
+            b->out_w = place_w(ld, N(0, "attn.out.weight"), d, d);
             b->out_b = place(ld, N(0, "attn.out.bias"), d, 0, 0);
             if (dec) {
                 b->xln_w = place(ld, N(0, "cross_attn_ln.weight"), d, 0, 0);
                 b->xln_b = place(ld, N(0, "cross_attn_ln.bias"), d, 0, 0);
-                b->xq_w = place(ld, N(0, "cross_attn.query.weight"), d, d, 0);
+                b->xq_w = place_w(ld, N(0, "cross_attn.query.weight"), d, d);
                 b->xq_b = place(ld, N(0, "cross_attn.query.bias"), d, 0, 0);
                 const char *kv[2] = {N(1, "cross_attn.key.weight"), N(2, "cross_attn.value.weight")};
                 b->xkv_w = place_stack(ld, kv, 2, d, d);
                 const char *kvb[2] = {NULL, N(2, "cross_attn.value.bias")};
                 b->xkv_b = place_stack(ld, kvb, 2, d, 0);
-                b->xout_w = place(ld, N(0, "cross_attn.out.weight"), d, d, 0);
+                b->xout_w = place_w(ld, N(0, "cross_attn.out.weight"), d, d);
                 b->xout_b = place(ld, N(0, "cross_attn.out.bias"), d, 0, 0);
             }
             b->mln_w = place(ld, N(0, "mlp_ln.weight"), d, 0, 0);
             b->mln_b = place(ld, N(0, "mlp_ln.bias"), d, 0, 0);
-            b->fc1_w = place(ld, N(0, "mlp.0.weight"), 4 * d, d, 0);
+            b->fc1_w = place_w(ld, N(0, "mlp.0.weight"), 4 * d, d);
             b->fc1_b = place(ld, N(0, "mlp.0.bias"), 4 * d, 0, 0);
-            b->fc2_w = place(ld, N(0, "mlp.2.weight"), d, 4 * d, 0);
+            b->fc2_w = place_w(ld, N(0, "mlp.2.weight"), d, 4 * d);
             b->fc2_b = place(ld, N(0, "mlp.2.bias"), d, 0, 0);
 #undef N
         }
     }
+    ld->half = false;
     m->enc_ln_w = place(ld, "encoder.ln_post.weight", d, 0, 0);
     m->enc_ln_b = place(ld, "encoder.ln_post.bias", d, 0, 0);
-    m->tok_emb = place(ld, "decoder.token_embedding.weight", V, d, 0);
+    ld->half = m->wt == SORI_F16;
+    m->tok_emb = place_w(ld, "decoder.token_embedding.weight", V, d);
+    ld->half = false;
     m->dec_pos = place(ld, "decoder.positional_embedding", hp->n_text_ctx, d, 0);
     m->dec_ln_w = place(ld, "decoder.ln.weight", d, 0, 0);
     m->dec_ln_b = place(ld, "decoder.ln.bias", d, 0, 0);
@@ -402,6 +465,12 @@ sori_status sori_whisper_load_gguf(sori_runtime *rt, const sori_gguf *g, const c
         if (!m->enc || !m->dec)
             st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
     }
+    /* the decoder's matrices in f16 when the file's are (f16 or Q8_0) and the
+     * backend runs them; an f32 file stays f32 */
+    const sori_gguf_tensor *probe = sori_gguf_find_tensor(g, "decoder.blocks.0.mlp.0.weight");
+    m->wt = probe && probe->type != SORI_GGML_F32 && sori_rt_supports(rt, SORI_OP_MATMUL, SORI_F16) &&
+                    sori_rt_supports(rt, SORI_OP_EMBEDDING, SORI_F16)
+                ? SORI_F16 : SORI_F32;
     loader ld = {.g = g, .path = path, .err = err, .st = st};
     if (st == SORI_OK) {
         ld.cap = weight_floats_bound(&m->hp) * sizeof(float) + 256 * 512;
@@ -582,15 +651,28 @@ static void run(ctx_t *c, const sori_op_desc *op)
         c->st = sori_rt_run(c->rt, 0, op, c->err);
 }
 
-/* y[M, N] = act(x[M, K] · w[N, K]ᵀ + b) (+ beta * y), rows of y ldy apart */
-static void linear(ctx_t *c, const float *x, int64_t M, int K, const float *w, const float *b, int N, float *y,
-                   sori_act act, float beta, int64_t ldy)
+/* y[M, N] = act(x[M, K] · w[N, K]ᵀ + b) (+ beta * y), rows of y ldy apart;
+ * w of type wt */
+static void linear_t(ctx_t *c, const float *x, int64_t M, int K, const void *w, sori_dtype wt, const float *b, int N,
+                     float *y, sori_act act, float beta, int64_t ldy)
 {
     sori_op_desc op = {.op = SORI_OP_MATMUL};
     op.u.matmul = (sori_matmul_desc){.batch = 1, .m = (int)M, .n = N, .k = K, .trans_b = true, .a = x, .lda = K,
-                                     .b = w, .b_type = SORI_F32, .ldb = K, .c = y, .ldc = ldy, .bias = b,
+                                     .b = w, .b_type = wt, .ldb = K, .c = y, .ldc = ldy, .bias = b,
                                      .alpha = 1.0f, .beta = beta, .act = act};
     run(c, &op);
+}
+
+static void linear(ctx_t *c, const float *x, int64_t M, int K, const void *w, const float *b, int N, float *y,
+                   sori_act act, float beta, int64_t ldy)
+{
+    linear_t(c, x, M, K, w, SORI_F32, b, N, y, act, beta, ldy);
+}
+
+/* the element offset of row r of a decoder matrix of K columns */
+static const void *wrow(const sori_whisper *m, const void *w, int64_t r, int K)
+{
+    return (const char *)w + r * K * (int64_t)(m->wt == SORI_F16 ? 2 : 4);
 }
 
 static void layer_norm(ctx_t *c, const float *x, int64_t rows, int dim, const float *g, const float *b, float *y)
@@ -675,8 +757,8 @@ sori_status sori_whisper_encode(sori_whisper_state *s, int n, const float *const
     /* every decoder layer's cross-attention keys | values: [L][n * A][2d] */
     const int64_t per_layer = (int64_t)s->max_win * A * 2 * d;
     for (int l = 0; l < hp->n_text_layer; l++)
-        linear(&c, x, rows, d, m->dec[l].xkv_w, m->dec[l].xkv_b, 2 * d, s->buf[W_XKV] + l * per_layer,
-               SORI_ACT_NONE, 0.0f, 2 * d);
+        linear_t(&c, x, rows, d, m->dec[l].xkv_w, m->wt, m->dec[l].xkv_b, 2 * d, s->buf[W_XKV] + l * per_layer,
+                 SORI_ACT_NONE, 0.0f, 2 * d);
     if (enc_out && c.st == SORI_OK)
         c.st = sori_rt_download(m->rt, 0, enc_out, x, (size_t)rows * d * sizeof(float), err);
     if (c.st == SORI_OK)
@@ -720,7 +802,7 @@ static sori_status decode(sori_whisper_state *s, int n, const int *win, const in
     c.st = sori_rt_upload(m->rt, 0, ids, tokens, (size_t)rows * sizeof(int32_t), err);
     sori_op_desc op = {.op = SORI_OP_EMBEDDING};
     op.u.embedding = (sori_embedding_desc){.n_ids = rows, .vocab = V, .dim = d, .ids = ids, .table = m->tok_emb,
-                                           .table_type = SORI_F32, .out = x};
+                                           .table_type = m->wt, .out = x};
     run(&c, &op);
     if (n_tok == 1)
         add_rows(&c, x, m->dec_pos + (int64_t)pos * d, n, d, true);
@@ -734,12 +816,12 @@ static sori_status decode(sori_whisper_state *s, int n, const int *win, const in
         const block_w *b = &m->dec[l];
         float *kv = s->buf[W_KV] + l * kv_layer;
         layer_norm(&c, x, rows, d, b->ln_w, b->ln_b, h);
-        linear(&c, h, rows, d, b->qkv_w, b->qkv_b, d, q, SORI_ACT_NONE, 0.0f, d);
+        linear_t(&c, h, rows, d, b->qkv_w, m->wt, b->qkv_b, d, q, SORI_ACT_NONE, 0.0f, d);
         /* keys | values of the new tokens straight into each sequence's cache */
         sori_op_desc mm = {.op = SORI_OP_MATMUL};
         mm.u.matmul = (sori_matmul_desc){.batch = n, .m = n_tok, .n = 2 * d, .k = d, .trans_b = true, .a = h,
-                                         .lda = d, .stride_a = (int64_t)n_tok * d, .b = b->qkv_w + (int64_t)d * d,
-                                         .b_type = SORI_F32, .ldb = d, .stride_b = 0, .c = kv + (int64_t)pos * 2 * d,
+                                         .lda = d, .stride_a = (int64_t)n_tok * d, .b = wrow(m, b->qkv_w, d, d),
+                                         .b_type = m->wt, .ldb = d, .stride_b = 0, .c = kv + (int64_t)pos * 2 * d,
                                          .ldc = 2 * d, .stride_c = kv_seq, .bias = b->qkv_b + d, .alpha = 1.0f};
         run(&c, &mm);
         for (int i = 0; i < n; i++) {
@@ -747,10 +829,10 @@ static sori_status decode(sori_whisper_state *s, int n, const int *win, const in
             attend(&c, 1, H, n_tok, pos + n_tok, dh, q + (int64_t)i * n_tok * d, d, ks, ks + d, 2 * d,
                    att + (int64_t)i * n_tok * d, true);
         }
-        linear(&c, att, rows, d, b->out_w, b->out_b, d, x, SORI_ACT_NONE, 1.0f, d);
+        linear_t(&c, att, rows, d, b->out_w, m->wt, b->out_b, d, x, SORI_ACT_NONE, 1.0f, d);
         /* cross-attention */
         layer_norm(&c, x, rows, d, b->xln_w, b->xln_b, h);
-        linear(&c, h, rows, d, b->xq_w, b->xq_b, d, q, SORI_ACT_NONE, 0.0f, d);
+        linear_t(&c, h, rows, d, b->xq_w, m->wt, b->xq_b, d, q, SORI_ACT_NONE, 0.0f, d);
         const float *xkv = s->buf[W_XKV] + l * xkv_layer;
         bool contiguous = true; /* sequence i on window i: one batched call */
         for (int i = 0; i < n; i++)
@@ -782,10 +864,10 @@ static sori_status decode(sori_whisper_state *s, int n, const int *win, const in
             run(&c, &sm);
             n_align++;
         }
-        linear(&c, att, rows, d, b->xout_w, b->xout_b, d, x, SORI_ACT_NONE, 1.0f, d);
+        linear_t(&c, att, rows, d, b->xout_w, m->wt, b->xout_b, d, x, SORI_ACT_NONE, 1.0f, d);
         layer_norm(&c, x, rows, d, b->mln_w, b->mln_b, h);
-        linear(&c, h, rows, d, b->fc1_w, b->fc1_b, 4 * d, ff, SORI_ACT_GELU, 0.0f, 4 * d);
-        linear(&c, ff, rows, 4 * d, b->fc2_w, b->fc2_b, d, x, SORI_ACT_NONE, 1.0f, d);
+        linear_t(&c, h, rows, d, b->fc1_w, m->wt, b->fc1_b, 4 * d, ff, SORI_ACT_GELU, 0.0f, 4 * d);
+        linear_t(&c, ff, rows, 4 * d, b->fc2_w, m->wt, b->fc2_b, d, x, SORI_ACT_NONE, 1.0f, d);
     }
     (void)n_align;
     if (logits) {
@@ -793,7 +875,7 @@ static sori_status decode(sori_whisper_state *s, int n, const int *win, const in
         for (int i = 0; i < n; i++)
             copy_rows(&c, h + (int64_t)i * d, x + ((int64_t)i * n_tok + n_tok - 1) * d, d);
         layer_norm(&c, h, n, d, m->dec_ln_w, m->dec_ln_b, h);
-        linear(&c, h, n, d, m->tok_emb, NULL, V, s->buf[W_LOGITS], SORI_ACT_NONE, 0.0f, V);
+        linear_t(&c, h, n, d, m->tok_emb, m->wt, NULL, V, s->buf[W_LOGITS], SORI_ACT_NONE, 0.0f, V);
         if (c.st == SORI_OK)
             c.st = sori_rt_download(m->rt, 0, logits, s->buf[W_LOGITS], (size_t)n * V * sizeof(float), err);
     }
@@ -859,7 +941,7 @@ sori_status sori_whisper_alignment(sori_whisper_state *s, int win, const int32_t
         int nr = n_targets - r0 < LOGIT_ROWS ? n_targets - r0 : LOGIT_ROWS;
         float *h = s->buf[W_DH];
         layer_norm(&c, s->buf[W_DX] + (int64_t)(prob_from + r0) * d, nr, d, m->dec_ln_w, m->dec_ln_b, h);
-        linear(&c, h, nr, d, m->tok_emb, NULL, V, s->buf[W_LOGITS], SORI_ACT_NONE, 0.0f, V);
+        linear_t(&c, h, nr, d, m->tok_emb, m->wt, NULL, V, s->buf[W_LOGITS], SORI_ACT_NONE, 0.0f, V);
         if (c.st == SORI_OK)
             c.st = sori_rt_download(m->rt, 0, s->host, s->buf[W_LOGITS], (size_t)nr * V * sizeof(float), err);
         if (c.st == SORI_OK)

@@ -17,6 +17,7 @@ typedef struct {
     tolerance f32;     /* f32 weights */
     tolerance f16;     /* f16 weights (GPU) */
     bool f16_weights;  /* also run f16-weight cases */
+    bool f16_trans_b_only; /* f16 matmul weights only in PyTorch layout (the CPU backend) */
     int rounds;        /* random configurations per op */
 } suite_params;
 
@@ -57,7 +58,7 @@ static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int 
                 bool share = sori_rng_int(r, 0, 1), bias = sori_rng_int(r, 0, 1);
                 float beta = sori_rng_int(r, 0, 2) == 0 ? 0.5f : 0.0f;
                 run_case(rt, sori_opcase_matmul(r, batch, m, n, k, ta, tb, share, bias, beta, rand_act(r), SORI_F32), t, verbose);
-                if (p->f16_weights)
+                if (p->f16_weights && (tb || !p->f16_trans_b_only))
                     run_case(rt, sori_opcase_matmul(r, batch, m, n, k, ta, tb, share, bias, beta, rand_act(r), SORI_F16), p->f16, verbose);
             }
         /* Conformer-sized matmul (feed-forward of d_model 256, 150 frames) */

@@ -16,7 +16,8 @@ int main(void)
         fprintf(stderr, "runtime: %s\n", err.message);
         return 1;
     }
-    suite_params sp = {.f32 = {2e-5, 1e-3}, .f16 = {0, 0}, .f16_weights = false, .rounds = 6};
+    suite_params sp = {.f32 = {2e-5, 1e-3}, .f16 = {2e-5, 1e-3}, .f16_weights = true, .f16_trans_b_only = true,
+                       .rounds = 6};
     run_suite(rt, &rng, &sp, getenv("SORI_TEST_VERBOSE") != NULL);
     /* the same suite on one thread (the serial paths of every op) */
     sori_runtime_free(rt);

