@@ -182,6 +182,13 @@ static sori_status load_model(sori_runtime *rt, const sori_gguf *g, const char *
     m->rt = rt;
     const char *arch = "";
     sori_gguf_get_str(g, "general.architecture", &arch);
+    if (strcmp(arch, "sori.whisper") && strcmp(arch, "sori.conformer")) {
+        sori_asr_model_free(m);
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
+                         "%s: general.architecture = '%.60s' is no speech recognizer sori runs (sori.conformer, "
+                         "sori.whisper; tools/ converts NeMo and Whisper checkpoints)",
+                         path, arch);
+    }
     if (!strcmp(arch, "sori.whisper")) {
         sori_status st = asr_whisper_load(m, g, path, params, err);
         if (st != SORI_OK) {

@@ -64,7 +64,11 @@ typedef struct {
     sori_error *err;
     sori_status st;
     bool half; /* matrices placed now are stored f16 */
+    bool check; /* a first pass: only every tensor's presence, type and shape */
 } loader;
+
+/* what place* return in the checking pass */
+static const float check_mark[1];
 
 static const sori_gguf_tensor *find(loader *ld, const char *name, int64_t d0, int64_t d1, int64_t d2)
 {
@@ -148,8 +152,8 @@ static const float *reserve(loader *ld, int64_t n, float **h)
 static const float *place(loader *ld, const char *name, int64_t d0, int64_t d1, int64_t d2)
 {
     const sori_gguf_tensor *t = find(ld, name, d0, d1, d2);
-    if (!t)
-        return NULL;
+    if (!t || ld->check)
+        return t ? check_mark : NULL;
     float *h = NULL;
     const float *where = reserve(ld, t->n_elements, &h);
     if (!where)
@@ -178,8 +182,8 @@ static const void *place_w(loader *ld, const char *name, int64_t d0, int64_t d1)
     if (!ld->half)
         return place(ld, name, d0, d1, 0);
     const sori_gguf_tensor *t = find(ld, name, d0, d1, 0);
-    if (!t)
-        return NULL;
+    if (!t || ld->check)
+        return t ? check_mark : NULL;
     /* stage as f32 in the reserved space's room, then narrow */
     float *h = NULL;
     size_t at = ld->used;
@@ -202,6 +206,12 @@ static const float *place_stack(loader *ld, const char *const *names, int n, int
 {
     const int64_t each = rows * (cols > 0 ? cols : 1);
     const bool half = ld->half && cols > 0;
+    if (ld->check) {
+        for (int i = 0; i < n; i++)
+            if (names[i] && !find(ld, names[i], rows, cols, 0))
+                return NULL;
+        return ld->st == SORI_OK ? check_mark : NULL;
+    }
     size_t at = ld->used;
     float *h = NULL;
     const float *where = reserve(ld, each * n, &h);
@@ -431,7 +441,7 @@ static sori_status load_weights(sori_whisper *m, loader *ld)
     m->dec_ln_b = place(ld, "decoder.ln.bias", d, 0, 0);
     /* the mel filters stay on the host */
     const sori_gguf_tensor *t = find(ld, "mel_filters", hp->n_mels, 201, 0);
-    if (t) {
+    if (t && !ld->check) {
         m->mel_filters = malloc((size_t)t->n_elements * sizeof(float));
         if (!m->mel_filters)
             return ld->st = sori_fail(ld->err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
@@ -472,6 +482,12 @@ sori_status sori_whisper_load_gguf(sori_runtime *rt, const sori_gguf *g, const c
                     sori_rt_supports(rt, SORI_OP_EMBEDDING, SORI_F16)
                 ? SORI_F16 : SORI_F32;
     loader ld = {.g = g, .path = path, .err = err, .st = st};
+    if (st == SORI_OK) { /* every tensor checked before anything is allocated */
+        ld.check = true;
+        st = load_weights(m, &ld);
+        ld.check = false;
+        ld.half = false;
+    }
     if (st == SORI_OK) {
         ld.cap = weight_floats_bound(&m->hp) * sizeof(float) + 256 * 512;
         ld.host = malloc(ld.cap);

@@ -4,8 +4,9 @@
  * implements (docs/testing.md, "Whisper parity with random weights"), so the
  * parity fixtures need no committed weights. The vocabulary is Whisper's
  * layout (the specials and language tokens at their real ids) with made-up
- * texts for the regular tokens; the mel filters are unused (the tests feed
- * mel spectrograms) and random.
+ * texts for the regular tokens — or, for n_vocab < 51865, a small one of the
+ * same shape (en and ko, 101 timestamps); the mel filters are random (the
+ * parity tests feed mel spectrograms).
  */
 #ifndef SORI_TESTS_WHISPER_RAND_H
 #define SORI_TESTS_WHISPER_RAND_H
@@ -138,8 +139,13 @@ static int whisper_rand_model(const whisper_rand_cfg *c, const int32_t *suppress
     sori_gguf_writer *w = NULL;
     if (sori_gguf_writer_create(&w) != SORI_OK)
         return -1;
-    const int V = c->n_vocab, n_lang = V - 51765 - 1; /* openai-whisper's num_languages */
-    const int eot = 50257, sot = 50258, translate = sot + 1 + n_lang;
+    /* Whisper's layout (openai-whisper's num_languages from n_vocab), or for a
+     * small test vocabulary (< 51865): two languages (en, ko), 101
+     * timestamps, the regular tokens before them */
+    const int V = c->n_vocab, small = V < 51865;
+    const int n_lang = small ? 2 : V - 51765 - 1;
+    const int eot = small ? V - (2 + n_lang + 6 + 101) : 50257, sot = eot + 1, translate = sot + 1 + n_lang;
+    static const char *const small_langs[2] = {"en", "ko"};
     sori_gguf_writer_set_str(w, "general.architecture", "sori.whisper");
     sori_gguf_writer_set_str(w, "general.name", "whisper-random");
     wr_u32(w, "sori.whisper.n_mels", c->n_mels);
@@ -162,8 +168,10 @@ static int whisper_rand_model(const whisper_rand_cfg *c, const int32_t *suppress
     wr_u32(w, "sori.whisper.token_no_timestamps", translate + 5);
     wr_u32(w, "sori.whisper.token_timestamp_begin", translate + 6);
     sori_gguf_writer_set_str(w, "sori.whisper.source", "random");
-    sori_gguf_writer_set_arr(w, "sori.whisper.languages", SORI_GGUF_STRING, whisper_rand_languages,
-                             (uint64_t)n_lang);
+    sori_gguf_writer_set_arr(w, "sori.whisper.languages", SORI_GGUF_STRING,
+                             small ? small_langs : whisper_rand_languages, (uint64_t)n_lang);
+    if (small) /* the non-speech list of the real vocabulary does not fit: a few ids */
+        n_suppress = n_suppress < 4 ? n_suppress : 4;
     sori_gguf_writer_set_arr(w, "sori.whisper.suppress_tokens", SORI_GGUF_I32, suppress, (uint64_t)n_suppress);
     int32_t heads[4] = {c->n_text_layer - 1, 0, c->n_text_layer / 2, c->n_text_head - 1};
     sori_gguf_writer_set_arr(w, "sori.whisper.alignment_heads", SORI_GGUF_I32, heads, 4);
@@ -196,7 +204,8 @@ static int whisper_rand_model(const whisper_rand_cfg *c, const int32_t *suppress
         } else if (i == sot) {
             snprintf(buf, sizeof buf, "<|startoftranscript|>");
         } else if (i < translate) {
-            snprintf(buf, sizeof buf, "<|%s|>", whisper_rand_languages[i - sot - 1]);
+            int li = i - sot - 1 > 0 ? i - sot - 1 : 0;
+            snprintf(buf, sizeof buf, "<|%s|>", (small ? small_langs : whisper_rand_languages)[li]);
         } else if (i < translate + 6) {
             static const char *const sp[] = {"<|translate|>", "<|transcribe|>", "<|startoflm|>", "<|startofprev|>",
                                              "<|nospeech|>", "<|notimestamps|>"};
