@@ -2,13 +2,15 @@
  * are safe: four threads transcribe (offline, and through their own
  * streams) with one shared model at once, many times, and every result must
  * equal the single-thread one. Models: the CTC fixture (offline greedy and
- * beam search) and the cache-aware hybrid (RNN-T streams). Also run under
- * ThreadSanitizer in CI. */
+ * beam search), the cache-aware hybrid (RNN-T streams) and a random-weight
+ * Whisper (greedy and beam search). Also run
+ * under ThreadSanitizer in CI. */
 #include <pthread.h>
 #include <string.h>
 
 #include "check.h"
 #include "sori/asr.h"
+#include "whisper_rand.h"
 
 enum { THREADS = 4, ROUNDS = 6 };
 
@@ -18,6 +20,7 @@ typedef struct {
     int64_t n;
     int rate;
     int stream;      /* through a stream instead of offline */
+    int rounds;
     const char *want;
     int mismatches, errors;
 } job;
@@ -67,7 +70,7 @@ static char *run_once(sori_asr_model *m, const float *x, int64_t n, int rate, in
 static void *worker(void *arg)
 {
     job *j = arg;
-    for (int k = 0; k < ROUNDS; k++) {
+    for (int k = 0; k < j->rounds; k++) {
         char *t = run_once(j->m, j->x, j->n, j->rate, j->stream);
         if (!t)
             j->errors++;
@@ -78,7 +81,7 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static void check_concurrent(sori_asr_model *m, const char *what, const float *x, int64_t n, int stream)
+static void check_concurrent(sori_asr_model *m, const char *what, const float *x, int64_t n, int stream, int rounds)
 {
     /* each thread its own slice of the signal (and 8 kHz for one), so results differ between threads */
     job jobs[THREADS];
@@ -89,7 +92,8 @@ static void check_concurrent(sori_asr_model *m, const char *what, const float *x
         x8[i] = x[2 * i];
     for (int t = 0; t < THREADS; t++) {
         int64_t off = (int64_t)t * n / 10;
-        jobs[t] = (job){m, t == 3 ? x8 : x + off, t == 3 ? n / 2 : n - off, t == 3 ? 8000 : 16000, stream, NULL, 0, 0};
+        jobs[t] = (job){m, t == 3 ? x8 : x + off, t == 3 ? n / 2 : n - off, t == 3 ? 8000 : 16000, stream, rounds,
+                        NULL, 0, 0};
         want[t] = run_once(m, jobs[t].x, jobs[t].n, jobs[t].rate, stream);
         CHECK(want[t] != NULL, "%s: thread %d alone failed", what, t);
         jobs[t].want = want[t] ? want[t] : "";
@@ -103,7 +107,7 @@ static void check_concurrent(sori_asr_model *m, const char *what, const float *x
               what, t, jobs[t].errors, jobs[t].mismatches);
         bad += jobs[t].errors + jobs[t].mismatches;
     }
-    printf("  %-34s %d threads x %d rounds: %d differ from one thread ('%.40s'...)\n", what, THREADS, ROUNDS, bad,
+    printf("  %-34s %d threads x %d rounds: %d differ from one thread ('%.40s'...)\n", what, THREADS, rounds, bad,
            want[0] ? want[0] : "");
     for (int t = 0; t < THREADS; t++)
         free(want[t]);
@@ -115,7 +119,7 @@ int main(void)
     sori_runtime_params rp = sori_runtime_default_params();
     rp.device = SORI_DEVICE_CPU;
     rp.n_threads = 2;
-    rp.pool_bytes = 1 << 20;
+    rp.pool_bytes = (size_t)256 << 20; /* four Whisper sessions at once */
     sori_runtime *rt = NULL;
     sori_error err = {0};
     CHECK_STATUS(sori_runtime_create(&rp, &rt, &err), SORI_OK);
@@ -141,9 +145,26 @@ int main(void)
         sori_asr_model *m = NULL;
         CHECK_STATUS(sori_asr_model_load(rt, path, &mp, &m, &err), SORI_OK);
         if (m)
-            check_concurrent(m, cases[c].what, x, n, cases[c].stream);
+            check_concurrent(m, cases[c].what, x, n, cases[c].stream, ROUNDS);
         sori_asr_model_free(m);
     }
+    /* Whisper: each thread's session from the pool, its decoding on its own state */
+    whisper_rand_cfg wc = {80, 1500, 64, 2, 2, 448, 64, 2, 2, 400, 3};
+    int32_t sup[4] = {1, 2, 7, 8};
+    void *wdata = NULL;
+    size_t wsize = 0;
+    CHECK(whisper_rand_model(&wc, sup, 4, &wdata, &wsize) == 0, "whisper model not made");
+    for (int beam = 0; wdata && beam <= 3; beam += 3) {
+        sori_asr_model_params mp = sori_asr_model_default_params();
+        mp.beam = beam;
+        mp.no_fallback = 1; /* random weights would fall back through every temperature: minutes under TSan */
+        sori_asr_model *m = NULL;
+        CHECK_STATUS(sori_asr_model_load_memory(rt, wdata, wsize, &mp, &m, &err), SORI_OK);
+        if (m)
+            check_concurrent(m, beam ? "Whisper beam 3, offline" : "Whisper greedy, offline", x, n, 0, 2);
+        sori_asr_model_free(m);
+    }
+    free(wdata);
     free(x);
     sori_runtime_free(rt);
     return check_finish("test_asr_threads");

@@ -6,13 +6,18 @@
  *    mels: the encoder output and the decoder's logits (rel-L2 <= 1e-4),
  *    greedy and beam-5 tokens equal to openai-whisper's decode();
  *  - the session state: a second state gives the same output, the pool is
- *    whole again after they are freed, misuse refused.
+ *    whole again after they are freed, misuse refused;
+ *  - memory: 10,000 sessions made and freed, and 1,000 utterances through
+ *    one session, end with the pool and the heap where they began.
  * Fixtures come from the script; the weights are never committed. */
 #include <math.h>
 #include <string.h>
 
+#include <malloc.h>
+
 #include "asr/whisper.h"
 #include "asr/whisper_decode.h"
+#include "asr/whisper_transcribe.h"
 #include "check.h"
 #include "kernels/gguf.h"
 #include "lm/bpe.h"
@@ -222,10 +227,87 @@ done0:
     free(lg_ref);
 }
 
-int main(void)
+static size_t heap_in_use(void)
 {
-    check_mel(80);
-    check_mel(128);
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+static void check_memory(sori_runtime *rt)
+{
+    whisper_rand_cfg c = {80, 1500, 64, 2, 2, 448, 64, 2, 2, 400, 5};
+    int32_t sup[4] = {1, 2, 7, 8};
+    void *data = NULL;
+    size_t size = 0;
+    sori_gguf *g = NULL;
+    sori_whisper *m = NULL;
+    sori_error err = {0};
+    CHECK(whisper_rand_model(&c, sup, 4, &data, &size) == 0, "memory: model not made");
+    CHECK_STATUS(sori_gguf_open_memory(data, size, &g, &err), SORI_OK);
+    if (g)
+        CHECK_STATUS(sori_whisper_load_gguf(rt, g, "<random>", &m, &err), SORI_OK);
+    sori_gguf_free(g);
+    free(data);
+    if (!m)
+        return;
+    const sori_pool_stats pool0 = sori_runtime_pool_stats(rt);
+    /* sessions made and freed */
+    size_t heap0 = 0;
+    int failed = 0;
+    for (int i = 0; i < 10000; i++) {
+        if (i == 10)
+            heap0 = heap_in_use();
+        sori_whisper_session *s = NULL;
+        failed += sori_whisper_session_create(m, 3, &s, &err) != SORI_OK;
+        sori_whisper_session_free(s);
+    }
+    size_t heap1 = heap_in_use();
+    sori_pool_stats pool1 = sori_runtime_pool_stats(rt);
+    printf("memory: 10,000 sessions: heap %zu -> %zu bytes, pool %zu -> %zu bytes in use\n", heap0, heap1,
+           pool0.used_bytes, pool1.used_bytes);
+    CHECK(failed == 0 && heap1 == heap0 && pool1.used_bytes == pool0.used_bytes && pool1.n_slabs == pool0.n_slabs,
+          "memory: %d sessions failed; heap %zu -> %zu, pool %zu -> %zu", failed, heap0, heap1, pool0.used_bytes,
+          pool1.used_bytes);
+    /* utterances through one session */
+    sori_whisper_session *s = NULL;
+    CHECK_STATUS(sori_whisper_session_create(m, 3, &s, &err), SORI_OK);
+    float x[8000];
+    for (int i = 0; i < 8000; i++)
+        x[i] = 0.3f * sinf(0.05f * (float)i) * (float)((i / 800) % 2);
+    sori_whisper_params p = sori_whisper_default_params();
+    p.dec.language = sori_whisper_language_token(m, "ko");
+    p.dec.sample_len = 6;
+    p.n_temperatures = 2; /* one fallback step */
+    p.dec.best_of = 3;
+    int errors = 0;
+    for (int u = 0; s && u < 1000; u++) {
+        if (u == 84) /* every combination of length, beam and word timing seen twice */
+            heap0 = heap_in_use();
+        p.dec.beam_size = u % 2 ? 3 : 0;
+        p.word_timestamps = u % 3 == 0;
+        sori_whisper_transcript *t = NULL;
+        errors += sori_whisper_transcribe(s, x, 2000 + (u % 7) * 800, &p, &t, &err) != SORI_OK;
+        sori_whisper_transcript_free(t);
+    }
+    heap1 = heap_in_use();
+    sori_whisper_session_free(s);
+    pool1 = sori_runtime_pool_stats(rt);
+    printf("memory: 1,000 utterances through one session: heap %zu -> %zu bytes, %d errors\n", heap0, heap1, errors);
+    CHECK(errors == 0 && heap1 == heap0 && pool1.used_bytes == pool0.used_bytes,
+          "memory: %d errors; heap %zu -> %zu after the utterances, pool %zu -> %zu", errors, heap0, heap1,
+          pool0.used_bytes, pool1.used_bytes);
+    sori_whisper_free(m);
+}
+
+/* test_whisper: the parity checks; test_whisper --memory: the memory ones
+ * (ctest's test_whisper_memory, labelled slow: a minute and a half) */
+int main(int argc, char **argv)
+{
+    const int memory = argc > 1 && !strcmp(argv[1], "--memory");
+    if (!memory) {
+        check_mel(80);
+        check_mel(128);
+    }
     sori_runtime_params p = sori_runtime_default_params();
     p.device = SORI_DEVICE_CPU;
     p.n_threads = 2;
@@ -233,10 +315,12 @@ int main(void)
     sori_runtime *rt = NULL;
     sori_error err = {0};
     CHECK_STATUS(sori_runtime_create(&p, &rt, &err), SORI_OK);
-    if (rt) {
+    if (rt && !memory) {
         check_random(rt, "rand80", 80, 51865, 1);
         check_random(rt, "rand128", 128, 51866, 2);
+    } else if (rt) {
+        check_memory(rt);
     }
     sori_runtime_free(rt);
-    return check_finish("test_whisper");
+    return check_finish(memory ? "test_whisper --memory" : "test_whisper");
 }

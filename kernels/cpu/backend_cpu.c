@@ -855,26 +855,26 @@ typedef struct {
     atomic_int failed;
 } att_ctx;
 
-static inline int att_masked(const sori_attention_desc *d, int b, int i, int j)
+/* The keys query i may see, [*lo, *hi) (sori_attention_desc's rules, each a range). */
+static inline void att_range(const sori_attention_desc *d, int b, int i, int *lo, int *hi)
 {
-    int ks = d->kv_start ? d->kv_start[b] : 0;
-    int ke = d->kv_end ? d->kv_end[b] : d->t_k;
-    if (j < ks || j >= ke)
-        return 1;
-    int qp = i + (d->t_k - d->t_q);
-    switch (d->context) {
-    case SORI_ATT_LIMITED:
-        if (d->left >= 0 && j - qp < -d->left)
-            return 1;
-        if (d->right >= 0 && j - qp > d->right)
-            return 1;
-        return 0;
-    case SORI_ATT_CHUNKED: {
-        int dc = qp / d->chunk_size - j / d->chunk_size;
-        return dc < 0 || (d->left_chunks >= 0 && dc > d->left_chunks);
+    int a = d->kv_start ? d->kv_start[b] : 0;
+    int e = d->kv_end ? d->kv_end[b] : d->t_k;
+    const int qp = i + (d->t_k - d->t_q);
+    if (d->context == SORI_ATT_LIMITED) {
+        if (d->left >= 0 && qp - d->left > a)
+            a = qp - d->left;
+        if (d->right >= 0 && qp + d->right + 1 < e)
+            e = qp + d->right + 1;
+    } else if (d->context == SORI_ATT_CHUNKED) {
+        const int cq = qp / d->chunk_size;
+        if ((cq + 1) * d->chunk_size < e)
+            e = (cq + 1) * d->chunk_size;
+        if (d->left_chunks >= 0 && (cq - d->left_chunks) * d->chunk_size > a)
+            a = (cq - d->left_chunks) * d->chunk_size;
     }
-    default: return 0;
-    }
+    *lo = a < 0 ? 0 : a;
+    *hi = e > d->t_k ? d->t_k : e;
 }
 
 static void attention_task(void *vctx, int64_t begin, int64_t end)
@@ -920,25 +920,25 @@ static void attention_task(void *vctx, int64_t begin, int64_t end)
         for (int i = 0; i < Tq; i++) {
             float *s = scores + (int64_t)i * Tk;
             const float *bdi = rel ? bd + (int64_t)i * d->n_pos + pos_center - (i + q_off) : NULL;
-            float mx = -INFINITY;
-            for (int j = 0; j < Tk; j++) {
-                if (i >= q_len || att_masked(d, b, i, j)) {
-                    s[j] = -INFINITY;
-                    continue;
-                }
-                float val = (rel ? s[j] + bdi[j] : s[j]) * d->scale;
-                s[j] = val;
-                if (val > mx)
-                    mx = val;
-            }
-            if (mx == -INFINITY) {
+            /* every rule leaves one contiguous range of keys [lo, hi) */
+            int lo, hi;
+            att_range(d, b, i, &lo, &hi);
+            if (i >= q_len || lo >= hi) {
                 memset(s, 0, (size_t)Tk * sizeof(float));
                 continue;
             }
-            float sum = exp_shift_row(s, s, Tk, mx); /* masked (-inf) entries give 0 */
+            float mx = -INFINITY;
+            for (int j = lo; j < hi; j++) {
+                float val = (rel ? s[j] + bdi[j] : s[j]) * d->scale;
+                s[j] = val;
+                mx = val > mx ? val : mx;
+            }
+            float sum = exp_shift_row(s + lo, s + lo, hi - lo, mx);
             float inv = 1.0f / sum;
-            for (int j = 0; j < Tk; j++)
+            for (int j = lo; j < hi; j++)
                 s[j] *= inv;
+            memset(s, 0, (size_t)lo * sizeof(float));
+            memset(s + hi, 0, (size_t)(Tk - hi) * sizeof(float));
         }
         sori_gemm(false, false, Tq, dv, Tk, 1.0f, scores, Tk, v,
                     (int)d->v_stride, 0.0f, out, H * dv);
