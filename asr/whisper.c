@@ -16,8 +16,9 @@
 #define K(name) "sori.whisper." name
 
 /* Matrices are f32 in the encoder (compute-bound: sgemm) and, where the
- * backend takes them, f16 in the decoder (a step reads every weight once:
- * bound by their bytes); `wt` in the model says which. */
+ * backend takes them, in the file's precision in the decoder — f16 or Q8_0
+ * (a step reads every weight once: bound by their bytes); `wt` in the model
+ * says which. */
 typedef struct {
     const float *ln_w, *ln_b;     /* attn_ln */
     const void *qkv_w;            /* [3d, d] */
@@ -63,7 +64,7 @@ typedef struct {
     size_t used, cap;
     sori_error *err;
     sori_status st;
-    bool half; /* matrices placed now are stored f16 */
+    sori_dtype narrow; /* matrices placed now are stored in this type (F32: as f32) */
     bool check; /* a first pass: only every tensor's presence, type and shape */
 } loader;
 
@@ -166,37 +167,50 @@ static const float *place(loader *ld, const char *name, int64_t d0, int64_t d1, 
     return where;
 }
 
-/* f32 values to f16 in place (the first n halves of the buffer). */
-static void to_half(float *x, int64_t n)
+/* f32 values to `type` (f16, or Q8_0 for n a multiple of 32) in place, at
+ * the start of the same buffer (each output lies at or before its input). */
+static void narrow_to(float *x, int64_t n, sori_dtype type)
 {
-    uint16_t *h = (uint16_t *)x;
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i]; /* read before the write: h[i] overlaps x[i / 2] */
-        h[i] = sori_f32_to_f16(v);
+    if (type == SORI_F16) {
+        uint16_t *h = (uint16_t *)x;
+        for (int64_t i = 0; i < n; i++) {
+            float v = x[i]; /* read before the write: h[i] overlaps x[i / 2] */
+            h[i] = sori_f32_to_f16(v);
+        }
+    } else if (type == SORI_Q8_0) {
+        uint8_t *q = (uint8_t *)x, blk[34];
+        for (int64_t b = 0; b < n / 32; b++) {
+            sori_quantize_q8_0(x + b * 32, 32, blk);
+            memcpy(q + b * 34, blk, 34);
+        }
     }
 }
 
-/* A decoder matrix: f16 when ld->half, else f32. */
+/* A decoder matrix in ld->narrow's type: a Q8_0 tensor into Q8_0 as it is,
+ * anything else through f32. */
 static const void *place_w(loader *ld, const char *name, int64_t d0, int64_t d1)
 {
-    if (!ld->half)
+    if (ld->narrow == SORI_F32)
         return place(ld, name, d0, d1, 0);
     const sori_gguf_tensor *t = find(ld, name, d0, d1, 0);
     if (!t || ld->check)
         return t ? check_mark : NULL;
-    /* stage as f32 in the reserved space's room, then narrow */
     float *h = NULL;
     size_t at = ld->used;
     const void *where = reserve_bytes(ld, (size_t)t->n_elements * sizeof(float), &h);
     if (!where)
         return NULL;
-    to_f32(t, h);
-    if (!all_finite(h, t->n_elements)) {
-        ld->st = sori_fail(ld->err, SORI_ERR_FORMAT, 0, "%s: tensor '%s' holds NaN or Inf", ld->path, name);
-        return NULL;
+    if (ld->narrow == SORI_Q8_0 && t->type == SORI_GGML_Q8_0) {
+        memcpy(h, t->data, sori_dtype_bytes(SORI_Q8_0, t->n_elements));
+    } else { /* stage as f32 in the reserved space's room, then narrow */
+        to_f32(t, h);
+        if (!all_finite(h, t->n_elements)) {
+            ld->st = sori_fail(ld->err, SORI_ERR_FORMAT, 0, "%s: tensor '%s' holds NaN or Inf", ld->path, name);
+            return NULL;
+        }
+        narrow_to(h, t->n_elements, ld->narrow);
     }
-    to_half(h, t->n_elements);
-    ld->used = at + (((size_t)t->n_elements * 2 + 255) & ~(size_t)255);
+    ld->used = at + ((sori_dtype_bytes(ld->narrow, t->n_elements) + 255) & ~(size_t)255);
     return where;
 }
 
@@ -205,7 +219,7 @@ static const void *place_w(loader *ld, const char *name, int64_t d0, int64_t d1)
 static const float *place_stack(loader *ld, const char *const *names, int n, int64_t rows, int64_t cols)
 {
     const int64_t each = rows * (cols > 0 ? cols : 1);
-    const bool half = ld->half && cols > 0;
+    const sori_dtype narrow = cols > 0 ? ld->narrow : SORI_F32;
     if (ld->check) {
         for (int i = 0; i < n; i++)
             if (names[i] && !find(ld, names[i], rows, cols, 0))
@@ -229,9 +243,9 @@ static const float *place_stack(loader *ld, const char *const *names, int n, int
             return NULL;
         }
     }
-    if (half && where && ld->st == SORI_OK) {
-        to_half(h, each * n);
-        ld->used = at + (((size_t)(each * n) * 2 + 255) & ~(size_t)255);
+    if (narrow != SORI_F32 && where && ld->st == SORI_OK) { /* rows are independent: the stack narrows as one */
+        narrow_to(h, each * n, narrow);
+        ld->used = at + ((sori_dtype_bytes(narrow, each * n) + 255) & ~(size_t)255);
     }
     return ld->st == SORI_OK ? where : NULL;
 }
@@ -397,7 +411,7 @@ static sori_status load_weights(sori_whisper *m, loader *ld)
         int L = dec ? hp->n_text_layer : hp->n_audio_layer;
         const char *pre = dec ? "decoder" : "encoder";
         block_w *bw = dec ? m->dec : m->enc;
-        ld->half = dec && m->wt == SORI_F16;
+        ld->narrow = dec ? m->wt : SORI_F32;
         for (int l = 0; l < L && ld->st == SORI_OK; l++) {
             block_w *b = &bw[l];
 #define N(i, suffix) (snprintf(nm[i], sizeof nm[i], "%s.blocks.%d.%s", pre, l, suffix), nm[i])
@@ -430,12 +444,12 @@ static sori_status load_weights(sori_whisper *m, loader *ld)
 #undef N
         }
     }
-    ld->half = false;
+    ld->narrow = SORI_F32;
     m->enc_ln_w = place(ld, "encoder.ln_post.weight", d, 0, 0);
     m->enc_ln_b = place(ld, "encoder.ln_post.bias", d, 0, 0);
-    ld->half = m->wt == SORI_F16;
+    ld->narrow = m->wt;
     m->tok_emb = place_w(ld, "decoder.token_embedding.weight", V, d);
-    ld->half = false;
+    ld->narrow = SORI_F32;
     m->dec_pos = place(ld, "decoder.positional_embedding", hp->n_text_ctx, d, 0);
     m->dec_ln_w = place(ld, "decoder.ln.weight", d, 0, 0);
     m->dec_ln_b = place(ld, "decoder.ln.bias", d, 0, 0);
@@ -478,15 +492,17 @@ sori_status sori_whisper_load_gguf(sori_runtime *rt, const sori_gguf *g, const c
     /* the decoder's matrices in f16 when the file's are (f16 or Q8_0) and the
      * backend runs them; an f32 file stays f32 */
     const sori_gguf_tensor *probe = sori_gguf_find_tensor(g, "decoder.blocks.0.mlp.0.weight");
-    m->wt = probe && probe->type != SORI_GGML_F32 && sori_rt_supports(rt, SORI_OP_MATMUL, SORI_F16) &&
-                    sori_rt_supports(rt, SORI_OP_EMBEDDING, SORI_F16)
-                ? SORI_F16 : SORI_F32;
+    const bool q8 = probe && probe->type == SORI_GGML_Q8_0 && m->hp.n_text_state % 32 == 0 &&
+                    sori_rt_supports(rt, SORI_OP_MATMUL, SORI_Q8_0) && sori_rt_supports(rt, SORI_OP_EMBEDDING, SORI_Q8_0);
+    const bool f16 = probe && probe->type != SORI_GGML_F32 && sori_rt_supports(rt, SORI_OP_MATMUL, SORI_F16) &&
+                     sori_rt_supports(rt, SORI_OP_EMBEDDING, SORI_F16);
+    m->wt = q8 ? SORI_Q8_0 : f16 ? SORI_F16 : SORI_F32;
     loader ld = {.g = g, .path = path, .err = err, .st = st};
     if (st == SORI_OK) { /* every tensor checked before anything is allocated */
         ld.check = true;
         st = load_weights(m, &ld);
         ld.check = false;
-        ld.half = false;
+        ld.narrow = SORI_F32;
     }
     if (st == SORI_OK) {
         ld.cap = weight_floats_bound(&m->hp) * sizeof(float) + 256 * 512;
@@ -685,10 +701,10 @@ static void linear(ctx_t *c, const float *x, int64_t M, int K, const void *w, co
     linear_t(c, x, M, K, w, SORI_F32, b, N, y, act, beta, ldy);
 }
 
-/* the element offset of row r of a decoder matrix of K columns */
+/* row r of a decoder matrix of K columns */
 static const void *wrow(const sori_whisper *m, const void *w, int64_t r, int K)
 {
-    return (const char *)w + r * K * (int64_t)(m->wt == SORI_F16 ? 2 : 4);
+    return (const char *)w + r * (int64_t)sori_dtype_bytes(m->wt, K);
 }
 
 static void layer_norm(ctx_t *c, const float *x, int64_t rows, int dim, const float *g, const float *b, float *y)

@@ -28,16 +28,19 @@
 extern "C" {
 #endif
 
-#define SORI_BACKEND_ABI 4
+#define SORI_BACKEND_ABI 5
 
 typedef enum sori_dtype {
     SORI_F32 = 0,
     SORI_F16 = 1,
     SORI_I32 = 2,
     SORI_U8 = 3,
+    SORI_Q8_0 = 4, /* GGUF's Q8_0: blocks of 32 values along a row, each an f16 scale and 32 int8 (34 bytes) */
 } sori_dtype;
 
-size_t sori_dtype_size(sori_dtype t);
+size_t sori_dtype_size(sori_dtype t); /* bytes per value; 0 for block types */
+/* Bytes of n values (n a multiple of the block for block types). */
+size_t sori_dtype_bytes(sori_dtype t, int64_t n);
 
 typedef enum sori_act {
     SORI_ACT_NONE = 0,
@@ -72,7 +75,9 @@ const char *sori_op_name(sori_op op);
  * op(A) is M×K, op(B) is K×N, C is M×N. trans_a: A is stored K×M;
  * trans_b: B is stored N×K (a PyTorch Linear weight [out, in]).
  * Batch strides are in elements; stride_b = 0 shares B across the batch.
- * b_type may be SORI_F16 where the backend supports it (weights). */
+ * b_type may be SORI_F16 or SORI_Q8_0 where the backend supports it
+ * (weights); Q8_0 needs trans_b with k, ldb and stride_b multiples of 32
+ * (its blocks run along B's rows). */
 typedef struct sori_matmul_desc {
     int batch, m, n, k;
     bool trans_a, trans_b;

@@ -63,6 +63,9 @@ bool sori_rt_supports(sori_runtime *rt, sori_op op, sori_dtype weight_type);
 
 uint16_t sori_f32_to_f16(float f); /* round to nearest even, inf/nan kept */
 float sori_f16_to_f32(uint16_t h);
+/* n values (a multiple of 32) to GGUF's Q8_0 blocks, as ggml quantizes:
+ * d = max|x| / 127 (f16), q = round(x / d). out holds n / 32 * 34 bytes. */
+void sori_quantize_q8_0(const float *x, int64_t n, uint8_t *out);
 
 /* Folds an inference batch norm that follows a convolution into the
  * convolution's weights and bias (exact up to float rounding):

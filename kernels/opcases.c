@@ -96,6 +96,11 @@ sori_opcase *sori_opcase_matmul(sori_rng *r, int batch, int m, int n, int k, boo
         for (int64_t i = 0; i < nb; i++)
             h[i] = sori_f32_to_f16(b[i]);
         d->b = h;
+    } else if (b_type == SORI_Q8_0) {
+        uint8_t *q = raw(c, sori_dtype_bytes(SORI_Q8_0, nb));
+        CHECK(q && k % 32 == 0 && trans_b);
+        sori_quantize_q8_0(b, nb, q);
+        d->b = q;
     } else {
         d->b = b;
     }
@@ -109,7 +114,7 @@ sori_opcase *sori_opcase_matmul(sori_rng *r, int batch, int m, int n, int k, boo
     d->c = cc;
     snprintf(c->label, sizeof c->label, "matmul b=%d m=%d n=%d k=%d%s%s%s%s beta=%g act=%s", batch,
              m, n, k, trans_a ? " tA" : "", trans_b ? " tB" : "", share_b ? " sharedB" : "",
-             b_type == SORI_F16 ? " f16" : "", beta, act_name(act));
+             b_type == SORI_F16 ? " f16" : b_type == SORI_Q8_0 ? " q8_0" : "", beta, act_name(act));
     return c;
 }
 
@@ -339,11 +344,16 @@ sori_opcase *sori_opcase_embedding(sori_rng *r, int64_t n_ids, int vocab, int di
         for (int64_t i = 0; i < (int64_t)vocab * dim; i++)
             h[i] = sori_f32_to_f16(table[i]);
         d->table = h;
+    } else if (t == SORI_Q8_0) {
+        uint8_t *q = raw(c, sori_dtype_bytes(SORI_Q8_0, (int64_t)vocab * dim));
+        CHECK(q && dim % 32 == 0);
+        sori_quantize_q8_0(table, (int64_t)vocab * dim, q);
+        d->table = q;
     } else {
         d->table = table;
     }
     snprintf(c->label, sizeof c->label, "embedding ids=%lld vocab=%d dim=%d%s", (long long)n_ids,
-             vocab, dim, t == SORI_F16 ? " f16" : "");
+             vocab, dim, t == SORI_F16 ? " f16" : t == SORI_Q8_0 ? " q8_0" : "");
     return c;
 }
 

@@ -38,7 +38,7 @@ static int list_buffers(sori_op_desc *op, opbuf *b)
         sori_matmul_desc *d = &op->u.matmul;
         int64_t ra = d->trans_a ? d->k : d->m, rb = d->trans_b ? d->n : d->k;
         ADD(d->a, ((d->batch - 1) * d->stride_a + ra * d->lda) * F, IN);
-        ADD(d->b, ((d->batch - 1) * d->stride_b + rb * d->ldb) * sori_dtype_size(d->b_type), IN);
+        ADD(d->b, sori_dtype_bytes(d->b_type, (d->batch - 1) * d->stride_b + rb * d->ldb), IN);
         ADD(d->bias, d->n * F, IN);
         ADD(d->c, ((d->batch - 1) * d->stride_c + (int64_t)d->m * d->ldc) * F,
             d->beta != 0.0f ? INOUT : OUT);
@@ -110,7 +110,7 @@ static int list_buffers(sori_op_desc *op, opbuf *b)
     case SORI_OP_EMBEDDING: {
         sori_embedding_desc *d = &op->u.embedding;
         ADD(d->ids, d->n_ids * 4, IN);
-        ADD(d->table, (int64_t)d->vocab * d->dim * sori_dtype_size(d->table_type), IN);
+        ADD(d->table, sori_dtype_bytes(d->table_type, (int64_t)d->vocab * d->dim), IN);
         ADD(d->out, d->n_ids * d->dim * F, OUT);
         break;
     }

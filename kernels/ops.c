@@ -33,8 +33,10 @@ static sori_status v_matmul(const sori_matmul_desc *d, const char *name, sori_er
     NEED(d->a, "a");
     NEED(d->b, "b");
     NEED(d->c, "c");
-    if (d->b_type != SORI_F32 && d->b_type != SORI_F16)
-        BAD("%s: b_type must be f32 or f16", name);
+    if (d->b_type != SORI_F32 && d->b_type != SORI_F16 && d->b_type != SORI_Q8_0)
+        BAD("%s: b_type must be f32, f16 or q8_0", name);
+    if (d->b_type == SORI_Q8_0 && (!d->trans_b || d->k % 32 || d->ldb % 32 || d->stride_b % 32))
+        BAD("%s: q8_0 weights need trans_b and k, ldb, stride_b multiples of 32", name);
     if (d->lda < (d->trans_a ? d->m : d->k))
         BAD("%s: lda %lld too small", name, (long long)d->lda);
     if (d->ldb < (d->trans_b ? d->k : d->n))
@@ -229,8 +231,10 @@ sori_status sori_op_validate(const sori_op_desc *op, sori_error *err)
         NEED(d->ids, "ids");
         NEED(d->table, "table");
         NEED(d->out, "out");
-        if (d->table_type != SORI_F32 && d->table_type != SORI_F16)
-            BAD("%s: table_type must be f32 or f16", name);
+        if (d->table_type != SORI_F32 && d->table_type != SORI_F16 && d->table_type != SORI_Q8_0)
+            BAD("%s: table_type must be f32, f16 or q8_0", name);
+        if (d->table_type == SORI_Q8_0 && d->dim % 32)
+            BAD("%s: a q8_0 table needs dim a multiple of 32", name);
         return SORI_OK;
     }
     case SORI_OP_ATTENTION: return v_attention(&op->u.attention, name, err);

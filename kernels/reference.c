@@ -30,8 +30,19 @@ static double sig_d(double x)
     return 1 / (1 + exp(-x));
 }
 
+/* Element idx of a Q8_0 array. */
+static double q8_at(const void *base, int64_t idx)
+{
+    const uint8_t *p = (const uint8_t *)base + (idx / 32) * 34;
+    uint16_t hs;
+    memcpy(&hs, p, 2);
+    return (double)sori_f16_to_f32(hs) * (double)(int8_t)p[2 + idx % 32];
+}
+
 static double b_at(const sori_matmul_desc *d, int b, int64_t idx)
 {
+    if (d->b_type == SORI_Q8_0)
+        return q8_at(d->b, (int64_t)b * d->stride_b + idx);
     if (d->b_type == SORI_F16)
         return sori_f16_to_f32(((const uint16_t *)d->b)[(int64_t)b * d->stride_b + idx]);
     return ((const float *)d->b)[(int64_t)b * d->stride_b + idx];
@@ -359,7 +370,8 @@ sori_status sori_ref_run(const sori_op_desc *op, double *scratch, sori_error *er
             for (int c = 0; c < d->dim; c++) {
                 float v = 0.0f;
                 if (id >= 0 && id < d->vocab)
-                    v = d->table_type == SORI_F16
+                    v = d->table_type == SORI_Q8_0 ? (float)q8_at(d->table, (int64_t)id * d->dim + c)
+                        : d->table_type == SORI_F16
                             ? sori_f16_to_f32(((const uint16_t *)d->table)[(int64_t)id * d->dim + c])
                             : ((const float *)d->table)[(int64_t)id * d->dim + c];
                 d->out[i * d->dim + c] = v;

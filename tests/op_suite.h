@@ -18,6 +18,7 @@ typedef struct {
     tolerance f16;     /* f16 weights (GPU) */
     bool f16_weights;  /* also run f16-weight cases */
     bool f16_trans_b_only; /* f16 matmul weights only in PyTorch layout (the CPU backend) */
+    bool q8_weights;   /* also Q8_0 weights (matmul in PyTorch layout, embedding) */
     int rounds;        /* random configurations per op */
 } suite_params;
 
@@ -61,6 +62,15 @@ static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int 
                 if (p->f16_weights && (tb || !p->f16_trans_b_only))
                     run_case(rt, sori_opcase_matmul(r, batch, m, n, k, ta, tb, share, bias, beta, rand_act(r), SORI_F16), p->f16, verbose);
             }
+        if (p->q8_weights) { /* Q8_0: k a multiple of 32; a few rows (a decoder step) and many */
+            int k32 = 32 * sori_rng_int(r, 1, 6), n = sori_rng_int(r, 1, 131);
+            run_case(rt, sori_opcase_matmul(r, sori_rng_int(r, 1, 3), sori_rng_int(r, 1, 8), n, k32, false, true,
+                                            sori_rng_int(r, 0, 1), true, 0.0f, rand_act(r), SORI_Q8_0), t, verbose);
+            run_case(rt, sori_opcase_matmul(r, 1, sori_rng_int(r, 9, 97), n, k32, sori_rng_int(r, 0, 1), true, true,
+                                            false, 0.5f, SORI_ACT_NONE, SORI_Q8_0), t, verbose);
+            run_case(rt, sori_opcase_embedding(r, sori_rng_int(r, 1, 100), sori_rng_int(r, 1, 500), k32, SORI_Q8_0),
+                     t, verbose);
+        }
         /* Conformer-sized matmul (feed-forward of d_model 256, 150 frames) */
         run_case(rt, sori_opcase_matmul(r, 1, 150 + round, 1024, 256, false, true, true, true, 0.0f, SORI_ACT_SILU, SORI_F32), t, verbose);
 

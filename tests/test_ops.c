@@ -17,6 +17,7 @@ int main(void)
         return 1;
     }
     suite_params sp = {.f32 = {2e-5, 1e-3}, .f16 = {2e-5, 1e-3}, .f16_weights = true, .f16_trans_b_only = true,
+                       .q8_weights = true,
                        .rounds = 6};
     run_suite(rt, &rng, &sp, getenv("SORI_TEST_VERBOSE") != NULL);
     /* the same suite on one thread (the serial paths of every op) */

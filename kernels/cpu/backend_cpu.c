@@ -309,24 +309,116 @@ static void f16_rows_to_f32(const uint16_t *B, int ldb, int n, int K, float *out
     }
 }
 
-/* Columns n0..n1 of an f16 product (trans_b): a few rows read the weights in
- * place; more rows convert blocks of 128 weight rows to f32 for sgemm. */
+/* Q8_0 blocks (an f16 scale, 32 int8) of B's rows: as gemm_few_rows_nt_f16,
+ * each row row_bytes apart, k a multiple of 32. */
+static void gemm_few_rows_nt_q8(int rows, int cols, int K, float alpha, const float *A, int lda,
+                                const uint8_t *B, int64_t row_bytes, float beta, float *C, int ldc)
+{
+    const int nb = K / 32;
+    for (int r0 = 0; r0 < rows; r0 += 4) {
+        int nr = rows - r0 < 4 ? rows - r0 : 4;
+        const float *a[4];
+        for (int i = 0; i < 4; i++)
+            a[i] = A + (int64_t)(r0 + (i < nr ? i : 0)) * lda;
+        for (int j = 0; j < cols; j++) {
+            const uint8_t *bj = B + (int64_t)j * row_bytes;
+            float acc[4] = {0, 0, 0, 0};
+#if SORI_VEC
+            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            for (int blk = 0; blk < nb; blk++) {
+                const uint8_t *p = bj + (int64_t)blk * 34;
+                uint16_t hs;
+                memcpy(&hs, p, 2);
+                const __m256 dv = _mm256_set1_ps(sori_f16_to_f32(hs));
+                const int8_t *q = (const int8_t *)(p + 2);
+                __m256 w[4];
+                for (int u = 0; u < 4; u++)
+                    w[u] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(q + 8 * u))));
+                const int k = blk * 32;
+                __m256 t0 = _mm256_mul_ps(_mm256_loadu_ps(a[0] + k), w[0]);
+                __m256 t1 = _mm256_mul_ps(_mm256_loadu_ps(a[1] + k), w[0]);
+                __m256 t2 = _mm256_mul_ps(_mm256_loadu_ps(a[2] + k), w[0]);
+                __m256 t3 = _mm256_mul_ps(_mm256_loadu_ps(a[3] + k), w[0]);
+                for (int u = 1; u < 4; u++) {
+                    t0 = _mm256_fmadd_ps(_mm256_loadu_ps(a[0] + k + 8 * u), w[u], t0);
+                    t1 = _mm256_fmadd_ps(_mm256_loadu_ps(a[1] + k + 8 * u), w[u], t1);
+                    t2 = _mm256_fmadd_ps(_mm256_loadu_ps(a[2] + k + 8 * u), w[u], t2);
+                    t3 = _mm256_fmadd_ps(_mm256_loadu_ps(a[3] + k + 8 * u), w[u], t3);
+                }
+                s0 = _mm256_fmadd_ps(t0, dv, s0);
+                s1 = _mm256_fmadd_ps(t1, dv, s1);
+                s2 = _mm256_fmadd_ps(t2, dv, s2);
+                s3 = _mm256_fmadd_ps(t3, dv, s3);
+            }
+            acc[0] = hsum256(s0), acc[1] = hsum256(s1), acc[2] = hsum256(s2), acc[3] = hsum256(s3);
+#else
+            for (int blk = 0; blk < nb; blk++) {
+                const uint8_t *p = bj + (int64_t)blk * 34;
+                uint16_t hs;
+                memcpy(&hs, p, 2);
+                const float dq = sori_f16_to_f32(hs);
+                const int8_t *q = (const int8_t *)(p + 2);
+                for (int i = 0; i < 4; i++) {
+                    float t = 0.0f;
+                    for (int u = 0; u < 32; u++)
+                        t += a[i][blk * 32 + u] * (float)q[u];
+                    acc[i] += t * dq;
+                }
+            }
+#endif
+            for (int i = 0; i < nr; i++) {
+                float *c = C + (int64_t)(r0 + i) * ldc + j;
+                *c = beta == 0.0f ? alpha * acc[i] : alpha * acc[i] + beta * *c;
+            }
+        }
+    }
+}
+
+/* Q8_0 rows of B into f32 (n rows of K values, row_bytes apart) */
+static void q8_rows_to_f32(const uint8_t *B, int64_t row_bytes, int n, int K, float *out)
+{
+    for (int j = 0; j < n; j++) {
+        const uint8_t *p = B + (int64_t)j * row_bytes;
+        float *dst = out + (int64_t)j * K;
+        for (int blk = 0; blk < K / 32; blk++, p += 34) {
+            uint16_t hs;
+            memcpy(&hs, p, 2);
+            const float dq = sori_f16_to_f32(hs);
+            const int8_t *q = (const int8_t *)(p + 2);
+            for (int u = 0; u < 32; u++)
+                dst[blk * 32 + u] = dq * (float)q[u];
+        }
+    }
+}
+
+/* Columns n0..n1 of an f16 or Q8_0 product (trans_b): a few rows read the
+ * weights in place; more rows convert blocks of 128 weight rows to f32 for
+ * sgemm. */
 static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n0, int n1)
 {
+    const bool q8 = d->b_type == SORI_Q8_0;
     const float *a = d->a + (int64_t)b * d->stride_a;
-    const uint16_t *bm = (const uint16_t *)d->b + (int64_t)b * d->stride_b;
+    const int64_t row_bytes = (int64_t)sori_dtype_bytes(d->b_type, d->ldb);
+    const uint8_t *bm = (const uint8_t *)d->b + sori_dtype_bytes(d->b_type, (int64_t)b * d->stride_b);
     float *c = d->c + (int64_t)b * d->stride_c + (int64_t)m0 * d->ldc + n0;
     const float *a0 = d->trans_a ? a + m0 : a + (int64_t)m0 * d->lda;
-    const uint16_t *b0 = bm + (int64_t)n0 * d->ldb;
+    const uint8_t *b0 = bm + (int64_t)n0 * row_bytes;
     int rows = m1 - m0, cols = n1 - n0;
     if (!d->trans_a && rows <= 8) {
-        gemm_few_rows_nt_f16(rows, cols, d->k, d->alpha, a0, (int)d->lda, b0, (int)d->ldb, d->beta, c, (int)d->ldc);
+        if (q8)
+            gemm_few_rows_nt_q8(rows, cols, d->k, d->alpha, a0, (int)d->lda, b0, row_bytes, d->beta, c, (int)d->ldc);
+        else
+            gemm_few_rows_nt_f16(rows, cols, d->k, d->alpha, a0, (int)d->lda, (const uint16_t *)b0, (int)d->ldb,
+                                 d->beta, c, (int)d->ldc);
     } else {
         enum { CB = 128 };
         float *w = scratch_get((size_t)CB * d->k);
         for (int j0 = 0; w && j0 < cols; j0 += CB) {
             int cb = cols - j0 < CB ? cols - j0 : CB;
-            f16_rows_to_f32(b0 + (int64_t)j0 * d->ldb, (int)d->ldb, cb, d->k, w);
+            if (q8)
+                q8_rows_to_f32(b0 + j0 * row_bytes, row_bytes, cb, d->k, w);
+            else
+                f16_rows_to_f32((const uint16_t *)(b0 + j0 * row_bytes), (int)d->ldb, cb, d->k, w);
             sori_gemm(d->trans_a, true, rows, cb, d->k, d->alpha, a0, (int)d->lda, w, d->k, d->beta, c + j0,
                       (int)d->ldc);
         }
@@ -344,7 +436,7 @@ static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n
 
 static void mm_block(const sori_matmul_desc *d, int b, int m0, int m1, int n0, int n1)
 {
-    if (d->b_type == SORI_F16) {
+    if (d->b_type == SORI_F16 || d->b_type == SORI_Q8_0) {
         mm_block_f16(d, b, m0, m1, n0, n1);
         return;
     }
@@ -388,8 +480,8 @@ static void mm_task(void *vctx, int64_t begin, int64_t end)
 
 static sori_status cpu_matmul(sori_backend *be, const sori_matmul_desc *d, sori_error *err)
 {
-    if (d->b_type == SORI_F16 && !d->trans_b)
-        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "matmul: f16 weights on the CPU must be trans_b (PyTorch layout)");
+    if (d->b_type != SORI_F32 && !d->trans_b)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "matmul: f16 and q8_0 weights on the CPU must be trans_b (PyTorch layout)");
     int nt = sori_thread_pool_size(be->pool);
     mm_ctx ctx = {.d = d};
     /* Enough tasks to feed every thread: split rows first (blocks of at
@@ -841,6 +933,9 @@ static sori_status cpu_embedding(const sori_embedding_desc *d, sori_error *err)
         if (d->table_type == SORI_F16)
             f16_rows_to_f32((const uint16_t *)d->table + (int64_t)id * d->dim, d->dim, 1, d->dim,
                             d->out + i * d->dim);
+        else if (d->table_type == SORI_Q8_0)
+            q8_rows_to_f32((const uint8_t *)d->table + (int64_t)id * (d->dim / 32) * 34, 0, 1, d->dim,
+                           d->out + i * d->dim);
         else
             memcpy(d->out + i * d->dim, (const float *)d->table + (int64_t)id * d->dim,
                    (size_t)d->dim * sizeof(float));
@@ -1029,7 +1124,7 @@ static sori_status cpu_run(sori_backend *be, int stream, const sori_op_desc *op,
 static bool cpu_supports(sori_backend *be, sori_op op, sori_dtype wt)
 {
     (void)be;
-    if (wt == SORI_F16) /* weights in PyTorch layout (trans_b) and embedding tables */
+    if (wt == SORI_F16 || wt == SORI_Q8_0) /* weights in PyTorch layout (trans_b) and embedding tables */
         return op == SORI_OP_MATMUL || op == SORI_OP_EMBEDDING;
     return (unsigned)op < SORI_OP_COUNT_ && op != SORI_OP_LOGMEL && wt == SORI_F32;
 }
