@@ -45,6 +45,7 @@ static void usage(void)
             "                       [--decoder auto|ctc|rnnt] [--stream] [--allow-damaged]\n"
             "                       [--language CODE|auto] [--prompt TEXT] [--word-timestamps]\n"
             "                       [--translate] [--best-of N] [--patience P] [--no-fallback]\n"
+            "                       [--vad energy|silero|FILE.gguf]\n"
             "                       [--channel N|mix|each] [-o DIR] FILES|DIRS|-\n"
             "Transcribes audio files (any format sori decodes; directories are searched\n"
             "for audio files; - reads one file from standard input). Output goes to\n"
@@ -72,7 +73,10 @@ static void usage(void)
             "--prompt an initial prompt, --word-timestamps times words by cross-\n"
             "attention (else words are spread over their segment), --translate into\n"
             "English, --best-of N samples at fallback temperatures, --no-fallback keeps\n"
-            "temperature 0.\n");
+            "temperature 0. With --stream they decode each endpoint-cut utterance when it\n"
+            "ends and show partial text that two decodings agree on.\n"
+            "--vad picks the endpoint detector of --stream: the energy VAD (default) or\n"
+            "Silero VAD (silero: data/silero-vad.gguf from tools/setup.sh, or a file).\n");
 }
 
 /* ---- inputs ------------------------------------------------------------------ */
@@ -353,6 +357,8 @@ static sori_status add_segment(transcript *t, sori_asr_result *r, double start_s
 /* --stream: the audio goes through the streaming API in 100 ms packets
  * (cache-aware where the model supports it, else buffered), with
  * endpointing; every finalized utterance is a segment. */
+static const sori_silero_vad *g_silero; /* --vad silero|FILE */
+
 static sori_status stream_signal(sori_asr_model *m, const float *x, int64_t n, int rate, transcript *t,
                                  sori_error *err)
 {
@@ -360,6 +366,7 @@ static sori_status stream_signal(sori_asr_model *m, const float *x, int64_t n, i
     memset(t, 0, sizeof *t);
     t->duration_s = (double)n / rate;
     sori_asr_stream_params sp = sori_asr_stream_default_params();
+    sp.silero = g_silero;
     sori_asr_stream *s = NULL;
     sori_status st = sori_asr_stream_create(m, &sp, &s, err);
     double last_end = 0;
@@ -580,7 +587,7 @@ int cmd_transcribe(int argc, char **argv)
     int channel = SORI_CHANNEL_MIX;
     sori_asr_decoder decoder = SORI_ASR_DECODER_AUTO;
     int streaming = 0, allow_damaged = 0;
-    const char *language = NULL, *prompt = NULL;
+    const char *language = NULL, *prompt = NULL, *vad_arg = NULL;
     int word_ts = 0, translate = 0, no_fallback = 0, best_of = 0;
     float patience = 0.0f;
     sori_runtime_params rp = sori_runtime_default_params();
@@ -662,6 +669,8 @@ int cmd_transcribe(int argc, char **argv)
                 fprintf(stderr, "sori transcribe: --patience '%s' (0..4)\n", v);
                 goto done;
             }
+        } else if (strcmp(a, "--vad") == 0 && v) {
+            vad_arg = argv[++i];
         } else if (strcmp(a, "--stream") == 0) {
             streaming = 1;
         } else if (strcmp(a, "--allow-damaged") == 0) {
@@ -785,11 +794,18 @@ int cmd_transcribe(int argc, char **argv)
     sori_asr_model_info mi = sori_asr_model_get_info(m);
     const char *model_name = mi.name[0] ? mi.name : model_path;
     const int whisper = mi.arch && strcmp(mi.arch, "whisper") == 0;
-    if (whisper && streaming) {
-        fprintf(stderr, "sori transcribe: --stream: Whisper models do not stream yet\n");
-        sori_asr_model_free(m);
-        sori_runtime_free(rt);
-        goto done;
+    sori_silero_vad *silero = NULL;
+    if (vad_arg && strcmp(vad_arg, "energy") != 0) {
+        static char vad_buf[4096];
+        const char *vp = strcmp(vad_arg, "silero") == 0 ? bundled("silero-vad.gguf", vad_buf, sizeof vad_buf) : vad_arg;
+        if (!vp || sori_silero_vad_load(vp, &silero, &err) != SORI_OK) {
+            fprintf(stderr, "sori transcribe: --vad %s: %s\n", vad_arg,
+                    vp ? err.message : "data/silero-vad.gguf is absent (bash tools/setup.sh fetches it)");
+            sori_asr_model_free(m);
+            sori_runtime_free(rt);
+            goto done;
+        }
+        g_silero = silero;
     }
     int failed = 0, tty = isatty(2) && in.n > 1, cue = 0;
     static const char *ext[] = {"txt", "json", "tsv", "srt", "vtt"};
@@ -899,6 +915,8 @@ int cmd_transcribe(int argc, char **argv)
         fprintf(stderr, "sori transcribe: %d of %d inputs failed\n", failed, in.n);
     rc = failed ? 1 : 0;
     sori_asr_model_free(m);
+    sori_silero_vad_free(silero);
+    g_silero = NULL;
     sori_runtime_free(rt);
 done:
     free(hotwords);

@@ -88,6 +88,20 @@ struct sori_asr_stream {
     int64_t n_toks, toks_cap;
     sori_ctc_beam *beam;      /* CTC beam search over the utterance (models loaded with one, or hotwords) */
     sori_hotwords *hotwords;  /* the stream's own (params.hotwords) */
+    /* Silero endpointing (params.silero) */
+    sori_silero_vad_state *silero;
+    float *win;               /* the window being filled */
+    int n_win;
+    int in_speech;            /* Silero's hysteresis */
+    int heard_speech;         /* the VAD has heard speech since the utterance began */
+    /* Whisper mode (stream_whisper.c) */
+    sori_whisper_session *ws;
+    int64_t next_partial;     /* the total at which the next partial is due */
+    int32_t *hyp;             /* the previous partial decoding's text tokens */
+    int n_hyp, hyp_cap;
+    int32_t *stable;          /* what two decodings agreed on (shown) */
+    int n_stable;
+    int64_t utt_speech;       /* vad frames of speech when the utterance began (partials only with speech) */
 };
 
 /* model.c */
@@ -116,6 +130,17 @@ sori_status asr_whisper_load(sori_asr_model *m, const sori_gguf *g, const char *
                              const sori_asr_model_params *p, sori_error *err);
 sori_status asr_whisper_transcribe(sori_asr_model *m, const float *samples, int64_t n, int rate,
                                    sori_asr_result **out, sori_error *err);
+
+/* stream_whisper.c: Whisper streams (VAD-cut utterances; LocalAgreement-2 partials) */
+sori_status asr_whisper_stream_create(sori_asr_model *m, const sori_asr_stream_params *p, sori_asr_stream **out,
+                                      sori_error *err);
+int asr_whisper_stream_ready(const sori_asr_stream *s);
+sori_status asr_whisper_stream_step(sori_asr_stream *s, sori_error *err);
+sori_status asr_whisper_stream_snapshot(const sori_asr_stream *s, sori_asr_result **out, sori_error *err);
+/* whisper_asr.c: a transcript as a result (times shifted by offset_s) */
+sori_status asr_whisper_result(const sori_asr_model *m, const sori_whisper_transcript *t, double offset_s,
+                               sori_asr_result *r, sori_error *err);
+sori_status asr_stream_endpointing(sori_asr_stream *s, sori_error *err);
 
 /* stream.c */
 /* Where the current utterance ends: the oldest pending endpoint, the end of

@@ -9,7 +9,8 @@ sori_asr_stream_params sori_asr_stream_default_params(void)
     sori_asr_stream_params p = {.chunk_ms = 1600, .left_context_ms = 2000, .right_context_ms = 800,
                                 .endpointing = true, .endpoint = sori_endpoint_default_params(),
                                 .mode = SORI_ASR_STREAM_AUTO, .hotwords = NULL,
-                                .hotword_score = SORI_ASR_HOTWORD_SCORE};
+                                .hotword_score = SORI_ASR_HOTWORD_SCORE, .silero = NULL, .vad_threshold = 0.5f,
+                                .partial_ms = 1000};
     return p;
 }
 
@@ -25,9 +26,13 @@ sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_para
     if (!m || !p || !out)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr stream: NULL argument");
     *out = NULL;
+    if (p->silero && sori_silero_vad_window(p->silero, m->sample_rate) == 0)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr stream: the Silero VAD has no network for %d Hz",
+                         m->sample_rate);
+    if (p->silero && !(p->vad_threshold > 0.15f && p->vad_threshold < 1.0f))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr stream: vad_threshold %g (0.15..1)", p->vad_threshold);
     if (m->wh)
-        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
-                         "asr stream: Whisper models do not stream yet (transcribe offline)");
+        return asr_whisper_stream_create(m, p, out, err);
     int64_t fs = frame_samples(m);
     int64_t chunk = (int64_t)p->chunk_ms * m->sample_rate / 1000;
     sori_conformer_stream_cfg sc = sori_conformer_get_stream_cfg(m->enc);
@@ -87,18 +92,26 @@ sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_para
             return st;
         }
     }
-    if (p->endpointing) {
-        sori_vad_params vp = sori_vad_default_params();
-        vp.sample_rate_hz = m->sample_rate;
-        sori_status st = sori_vad_create(&vp, &s->vad, err);
-        if (st != SORI_OK) {
-            sori_asr_stream_free(s);
-            return st;
-        }
-        s->ep = sori_endpoint_init();
+    sori_status st = asr_stream_endpointing(s, err);
+    if (st != SORI_OK) {
+        sori_asr_stream_free(s);
+        return st;
     }
     *out = s;
     return SORI_OK;
+}
+
+/* The endpoint detector: the energy VAD, or Silero (p.silero). */
+sori_status asr_stream_endpointing(sori_asr_stream *s, sori_error *err)
+{
+    if (!s->p.endpointing)
+        return SORI_OK;
+    s->ep = sori_endpoint_init();
+    if (s->p.silero)
+        return sori_silero_vad_state_create(s->p.silero, s->m->sample_rate, &s->silero, err);
+    sori_vad_params vp = sori_vad_default_params();
+    vp.sample_rate_hz = s->m->sample_rate;
+    return sori_vad_create(&vp, &s->vad, err);
 }
 
 void sori_asr_stream_free(sori_asr_stream *s)
@@ -107,6 +120,11 @@ void sori_asr_stream_free(sori_asr_stream *s)
         return;
     sori_resampler_free(s->rs);
     sori_vad_free(s->vad);
+    sori_silero_vad_state_free(s->silero);
+    free(s->win);
+    sori_whisper_session_free(s->ws);
+    free(s->hyp);
+    free(s->stable);
     for (int i = 0; i < s->n_finals; i++)
         sori_asr_result_free(s->finals[i]);
     free(s->finals);
@@ -126,6 +144,50 @@ void sori_asr_stream_free(sori_asr_stream *s)
 
 static sori_status finalize_ready(sori_asr_stream *s, sori_error *err);
 
+static sori_status add_end(sori_asr_stream *s, int64_t at, sori_error *err)
+{
+    if (s->n_ends == s->ends_cap) {
+        int cap = s->ends_cap ? 2 * s->ends_cap : 8;
+        int64_t *e = realloc(s->ends, (size_t)cap * sizeof *e);
+        if (!e)
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+        s->ends = e;
+        s->ends_cap = cap;
+    }
+    s->ends[s->n_ends++] = at;
+    return SORI_OK;
+}
+
+/* Silero's decisions, a 32 ms window at a time (the incomplete one waits in
+ * s->win), through the endpoint rules. */
+static sori_status silero_push(sori_asr_stream *s, const float *x, int64_t n, sori_error *err)
+{
+    const int W = sori_silero_vad_window(s->p.silero, s->m->sample_rate);
+    const int frame_ms = W * 1000 / s->m->sample_rate;
+    if (!s->win && !(s->win = malloc((size_t)W * sizeof(float))))
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+    for (int64_t i = 0; i < n;) {
+        int take = (int)(n - i < W - s->n_win ? n - i : W - s->n_win);
+        memcpy(s->win + s->n_win, x + i, (size_t)take * sizeof(float));
+        s->n_win += take;
+        i += take;
+        if (s->n_win < W)
+            break;
+        s->n_win = 0;
+        float prob = 0.0f;
+        sori_status st = sori_silero_vad_process(s->silero, s->win, W, &prob, err);
+        if (st != SORI_OK)
+            return st;
+        s->vad_frames++;
+        s->in_speech = s->in_speech ? prob >= s->p.vad_threshold - 0.15f : prob >= s->p.vad_threshold;
+        s->heard_speech |= s->in_speech;
+        if (sori_endpoint_step(&s->p.endpoint, &s->ep, (uint8_t)s->in_speech, frame_ms) != SORI_ENDPOINT_NONE &&
+            (st = add_end(s, s->vad_frames * W, err)) != SORI_OK)
+            return st;
+    }
+    return SORI_OK;
+}
+
 static sori_status stream_push(sori_asr_stream *s, const float *x, int64_t n, sori_error *err)
 {
     if (s->n_buf + n > s->cap) {
@@ -141,6 +203,8 @@ static sori_status stream_push(sori_asr_stream *s, const float *x, int64_t n, so
     memcpy(s->buf + s->n_buf, x, (size_t)n * sizeof(float));
     s->n_buf += n;
     s->total += n;
+    if (s->silero && n > 0)
+        return silero_push(s, x, n, err);
     if (!s->vad || n == 0)
         return SORI_OK;
     /* endpointing: the VAD's decisions through the endpoint rules */
@@ -152,20 +216,17 @@ static sori_status stream_push(sori_asr_stream *s, const float *x, int64_t n, so
         sori_status st = sori_vad_accept(s->vad, x + off, take, dec, 256, &nd, err);
         if (st != SORI_OK)
             return st;
+        if (st != SORI_OK)
+            return st;
         for (int64_t i = 0; i < nd; i++) {
             s->vad_frames++;
+            s->heard_speech |= dec[i] != 0;
             if (sori_endpoint_step(&s->p.endpoint, &s->ep, dec[i], sori_vad_default_params().frame_ms) ==
                 SORI_ENDPOINT_NONE)
                 continue;
-            if (s->n_ends == s->ends_cap) {
-                int cap = s->ends_cap ? 2 * s->ends_cap : 8;
-                int64_t *e = realloc(s->ends, (size_t)cap * sizeof *e);
-                if (!e)
-                    return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
-                s->ends = e;
-                s->ends_cap = cap;
-            }
-            s->ends[s->n_ends++] = s->vad_frames * fs;
+            st = add_end(s, s->vad_frames * fs, err);
+            if (st != SORI_OK)
+                return st;
         }
         off += take;
     }
@@ -241,6 +302,8 @@ int sori_asr_stream_is_ready(const sori_asr_stream *s)
 {
     if (!s)
         return 0;
+    if (s->ws)
+        return asr_whisper_stream_ready(s);
     if (s->ca)
         return asr_ca_take(s) > 0;
     int64_t start = s->utt_start + s->next * s->chunk, lim = asr_utt_limit(s);
@@ -305,6 +368,8 @@ static sori_status buffered_finalize_ready(sori_asr_stream *s, sori_error *err)
 
 static sori_status finalize_ready(sori_asr_stream *s, sori_error *err)
 {
+    if (s->ws) /* Whisper decodes its finals in decode_ready */
+        return SORI_OK;
     return s->ca ? asr_ca_finalize_ready(s, err) : buffered_finalize_ready(s, err);
 }
 
@@ -361,6 +426,16 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
 {
     if (!m || n < 0 || (n && !streams))
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
+    if (m->wh) { /* Whisper: each ready stream on its own session */
+        for (int i = 0; i < n; i++)
+            if (!streams[i] || streams[i]->m != m)
+                return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: stream %d is NULL or of another model", i);
+        sori_status st = SORI_OK;
+        for (int i = 0; i < n && st == SORI_OK; i++)
+            if (sori_asr_stream_is_ready(streams[i]))
+                st = asr_whisper_stream_step(streams[i], err);
+        return st;
+    }
     const int V = sori_conformer_get_info(m->enc).vocab_size + 1;
     const int D = sori_features_dim(m->fx);
     const int hop = sori_features_params(m->fx).hop_length;
@@ -379,6 +454,7 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
         else if (sori_asr_stream_is_ready(s))
             ready[k++] = s;
     }
+
     if (st == SORI_OK && m->enc && k > 0 && ready[0]->ca) {
         /* cache-aware: the first steps (no dropped frames) and later ones in two batches */
         for (int j = 0; j < k && st == SORI_OK; j++)
@@ -487,6 +563,8 @@ static sori_status stream_snapshot_as(const sori_asr_stream *s, int final, sori_
                                       sori_error *err)
 {
     *out = NULL;
+    if (s->ws)
+        return asr_whisper_stream_snapshot(s, out, err);
     sori_asr_result *r = calloc(1, sizeof *r);
     if (!r)
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");

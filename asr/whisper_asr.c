@@ -104,8 +104,8 @@ static int push_word(sori_asr_result *r, int *cap, const char *text, size_t n, d
     return 0;
 }
 
-static sori_status to_result(const sori_asr_model *m, const sori_whisper_transcript *t, sori_asr_result *r,
-                             sori_error *err)
+sori_status asr_whisper_result(const sori_asr_model *m, const sori_whisper_transcript *t, double offset_s,
+                               sori_asr_result *r, sori_error *err)
 {
     const sori_whisper_tokens *tk = sori_whisper_get_tokens(m->wh);
     int li = t->language - tk->sot - 1;
@@ -127,7 +127,7 @@ static sori_status to_result(const sori_asr_model *m, const sori_whisper_transcr
         if (n == 0)
             continue; /* cleared (empty or instantaneous) */
         r->n_segments++;
-        *o = (sori_asr_segment){.start_s = g->start, .end_s = g->end, .text = dup_range(s, n),
+        *o = (sori_asr_segment){.start_s = g->start + offset_s, .end_s = g->end + offset_s, .text = dup_range(s, n),
                                 .first_word = r->n_words, .avg_logprob = g->avg_logprob,
                                 .no_speech_prob = g->no_speech_prob, .compression_ratio = g->compression_ratio,
                                 .temperature = g->temperature};
@@ -158,7 +158,8 @@ static sori_status to_result(const sori_asr_model *m, const sori_whisper_transcr
                 size_t L = strlen(x);
                 while (L > 0 && x[L - 1] == ' ')
                     L--;
-                if (L && push_word(r, &cap, x, L, g->words[w].start, g->words[w].end, g->words[w].probability))
+                if (L && push_word(r, &cap, x, L, g->words[w].start + offset_s, g->words[w].end + offset_s,
+                                   g->words[w].probability))
                     return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
             }
         } else {
@@ -173,9 +174,9 @@ static sori_status to_result(const sori_asr_model *m, const sori_whisper_transcr
                     i1++;
                 if (i1 > i0) {
                     int c = n_chars(s + i0, i1 - i0);
-                    double a = g->start + span * done / (total ? total : 1);
+                    double a = offset_s + g->start + span * done / (total ? total : 1);
                     done += c;
-                    double b = g->start + span * done / (total ? total : 1);
+                    double b = offset_s + g->start + span * done / (total ? total : 1);
                     if (push_word(r, &cap, s + i0, i1 - i0, a, b, conf))
                         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
                 }
@@ -232,7 +233,7 @@ sori_status asr_whisper_transcribe(sori_asr_model *m, const float *samples, int6
     if (st == SORI_OK)
         st = sori_whisper_transcribe(s, x, n, &m->wp, &t, err);
     if (st == SORI_OK)
-        st = to_result(m, t, r, err);
+        st = asr_whisper_result(m, t, 0.0, r, err);
     sori_whisper_transcript_free(t);
     sori_whisper_session_free(s);
     sori_audio_free(&res);

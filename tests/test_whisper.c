@@ -21,6 +21,7 @@
 #include "check.h"
 #include "kernels/gguf.h"
 #include "lm/bpe.h"
+#include "sori/asr.h"
 #include "sori/features.h"
 #include "sori/runtime.h"
 #include "whisper_rand.h"
@@ -299,6 +300,114 @@ static void check_memory(sori_runtime *rt)
     sori_whisper_free(m);
 }
 
+/* Whisper streams on a random-weight model (the mechanics; real speech in
+ * test_whisper_base): three bursts of "speech" with pauses make at least
+ * three utterances; partial texts only grow within an utterance; the same
+ * audio in 100 ms or 700 ms packets gives the same finals; the last result
+ * is final; bad stream settings refused. */
+static char *stream_finals(sori_asr_model *m, const float *x, int64_t n, int packet, int *n_finals, int *retracted,
+                           int64_t *ends, sori_error *err)
+{
+    sori_asr_stream_params sp = sori_asr_stream_default_params();
+    sp.partial_ms = 500;
+    sori_asr_stream *s = NULL;
+    if (sori_asr_stream_create(m, &sp, &s, err) != SORI_OK)
+        return NULL;
+    char *all = calloc(1, 1 << 16), prev[4096] = "";
+    *n_finals = 0;
+    *retracted = 0;
+    sori_status st = SORI_OK;
+    for (int64_t pos = 0, done = 0; st == SORI_OK && !done; pos += packet) {
+        done = pos >= n; /* after the last packet, however short: the end of input */
+        if (!done)
+            st = sori_asr_stream_accept(s, x + pos, pos + packet <= n ? packet : n - pos, 16000, err);
+        else
+            st = sori_asr_stream_input_finished(s, err);
+        while (st == SORI_OK && sori_asr_stream_is_ready(s)) {
+            st = sori_asr_decode_ready(m, &s, 1, err);
+            sori_asr_result *r = NULL;
+            if (st == SORI_OK && (st = sori_asr_stream_result(s, &r, err)) == SORI_OK) {
+                if (strncmp(r->text, prev, strlen(prev)) != 0 && r->text[0])
+                    (*retracted)++;
+                snprintf(prev, sizeof prev, "%s", r->text);
+            }
+            sori_asr_result_free(r);
+            for (sori_asr_result *f = NULL; st == SORI_OK && (st = sori_asr_stream_pop_final(s, &f, err)) == SORI_OK && f;) {
+                if (*n_finals < 8)
+                    ends[*n_finals] = (int64_t)(f->duration_s * 16000 + 0.5);
+                if (getenv("SORI_TEST_VERBOSE"))
+                    printf("  final %d: %.3f s, %d segments, starts %.2f\n", *n_finals, f->duration_s, f->n_segments,
+                           f->n_segments ? f->segments[0].start_s : -1.0);
+                (*n_finals)++;
+                strncat(all, f->text, (1 << 16) - strlen(all) - 2);
+                strcat(all, "|");
+                prev[0] = '\0';
+                sori_asr_result_free(f);
+            }
+        }
+    }
+    sori_asr_result *r = NULL;
+    if (st == SORI_OK && sori_asr_stream_result(s, &r, err) == SORI_OK) {
+        CHECK(r->is_final == 1, "stream: the last result is not final");
+        sori_asr_result_free(r);
+    }
+    sori_asr_stream_free(s);
+    if (st != SORI_OK) {
+        free(all);
+        return NULL;
+    }
+    return all;
+}
+
+static void check_stream(sori_runtime *rt)
+{
+    whisper_rand_cfg c = {80, 1500, 64, 2, 2, 448, 64, 2, 2, 400, 9};
+    int32_t sup[4] = {1, 2, 7, 8};
+    void *data = NULL;
+    size_t size = 0;
+    CHECK(whisper_rand_model(&c, sup, 4, &data, &size) == 0, "stream: model not made");
+    sori_asr_model_params mp = sori_asr_model_default_params();
+    mp.no_fallback = 1;
+    sori_asr_model *m = NULL;
+    sori_error err = {0};
+    CHECK_STATUS(sori_asr_model_load_memory(rt, data, size, &mp, &m, &err), SORI_OK);
+    free(data);
+    if (!m)
+        return;
+    /* 0.5 s silence, then three 1.5 s bursts each followed by 2 s of silence */
+    const int64_t n = 8000 + 3 * (24000 + 32000);
+    float *x = calloc((size_t)n, sizeof(float));
+    uint64_t rng = 42;
+    for (int b = 0; b < 3; b++) {
+        int64_t a = 8000 + b * 56000;
+        for (int64_t i = 0; i < 24000; i++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            x[a + i] = 0.3f * sinf(0.02f * (float)(i * (b + 2))) + 0.05f * ((float)(rng >> 40) / 16777216.0f - 0.5f);
+        }
+    }
+    int nf1 = 0, nf2 = 0, ret1 = 0, ret2 = 0;
+    int64_t ends[8];
+    char *a = stream_finals(m, x, n, 1600, &nf1, &ret1, ends, &err);
+    char *b = stream_finals(m, x, n, 11200, &nf2, &ret2, ends, &err);
+    CHECK(a && b, "stream: %s", err.message);
+    printf("stream: %d finals (100 ms packets), %d (700 ms); partials taken back: %d, %d\n", nf1, nf2, ret1, ret2);
+    CHECK(nf1 >= 3 && nf1 == nf2, "stream: %d and %d finals, expected 3 or more, the same for any packets", nf1, nf2);
+    CHECK(a && b && !strcmp(a, b), "stream: finals depend on the packets:\n  %.300s\n  %.300s", a ? a : "", b ? b : "");
+    CHECK(ret1 == 0 && ret2 == 0, "stream: partial text taken back (%d, %d)", ret1, ret2);
+    free(a);
+    free(b);
+    /* a stream of a model without hotwords support, bad params */
+    sori_asr_stream_params sp = sori_asr_stream_default_params();
+    sp.partial_ms = -1;
+    sori_asr_stream *s = NULL;
+    CHECK_STATUS(sori_asr_stream_create(m, &sp, &s, &err), SORI_ERR_INVALID_ARG);
+    sp = sori_asr_stream_default_params();
+    sp.hotwords = "가나";
+    CHECK_STATUS(sori_asr_stream_create(m, &sp, &s, &err), SORI_ERR_UNSUPPORTED);
+    free(x);
+    sori_asr_model_free(m);
+}
+
 /* test_whisper: the parity checks; test_whisper --memory: the memory ones
  * (ctest's test_whisper_memory, labelled slow: a minute and a half) */
 int main(int argc, char **argv)
@@ -318,6 +427,7 @@ int main(int argc, char **argv)
     if (rt && !memory) {
         check_random(rt, "rand80", 80, 51865, 1);
         check_random(rt, "rand128", 128, 51866, 2);
+        check_stream(rt);
     } else if (rt) {
         check_memory(rt);
     }

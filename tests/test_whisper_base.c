@@ -4,13 +4,16 @@
  * word_timestamps) on the same f16 weights upcast to f32
  * (tests/fixtures/whisper/base_samples.tsv, tools/gen_whisper_fixtures.py):
  * every clip's tokens equal, segment by segment, and every word's start and
- * end within 20 ms. Skipped (77) without the model file. */
+ * end within 20 ms. Streaming: two real clips with a pause between, fed in
+ * 100 ms packets, give two finals, each equal to transcribing its
+ * utterance's audio offline. Skipped (77) without the model file. */
 #include <math.h>
 #include <string.h>
 
 #include "asr/whisper_transcribe.h"
 #include "check.h"
 #include "kernels/gguf.h"
+#include "sori/asr.h"
 #include "sori/audio.h"
 #include "sori/runtime.h"
 
@@ -26,6 +29,79 @@ static int split(char *line, char **fields, int max, char sep)
             fields[n++] = p + 1;
         }
     return n;
+}
+
+static sori_audio read16(const char *path)
+{
+    sori_audio a = {0}, mono = {0}, r = {0};
+    sori_error err = {0};
+    if (sori_audio_read_file(path, &a, &err) == SORI_OK && sori_audio_select_channel(&a, SORI_CHANNEL_MIX, &mono, &err) == SORI_OK)
+        sori_audio_resample(&mono, 16000, &r, &err);
+    sori_audio_free(&a);
+    sori_audio_free(&mono);
+    return r;
+}
+
+static void check_stream(sori_runtime *rt, const char *model_path)
+{
+    sori_audio a = read16(SORI_SOURCE_DIR "/../shared/data/speech_samples_ccby/audio/104_003_0019.flac");
+    sori_audio b = read16(SORI_SOURCE_DIR "/../shared/data/speech_samples_ccby/audio/104_003_0193.flac");
+    if (!a.n_frames || !b.n_frames) {
+        printf("stream: the shared samples are not here, skipped\n");
+        sori_audio_free(&a);
+        sori_audio_free(&b);
+        return;
+    }
+    const int64_t gap = 32000, n = a.n_frames + gap + b.n_frames + 16000;
+    float *x = calloc((size_t)n, sizeof(float));
+    memcpy(x, a.samples, (size_t)a.n_frames * sizeof(float));
+    memcpy(x + a.n_frames + gap, b.samples, (size_t)b.n_frames * sizeof(float));
+    sori_asr_model_params mp = sori_asr_model_default_params();
+    sori_asr_model *m = NULL;
+    sori_error err = {0};
+    CHECK_STATUS(sori_asr_model_load(rt, model_path, &mp, &m, &err), SORI_OK);
+    sori_asr_stream_params sp = sori_asr_stream_default_params();
+    sori_asr_stream *s = NULL;
+    if (m)
+        CHECK_STATUS(sori_asr_stream_create(m, &sp, &s, &err), SORI_OK);
+    sori_status st = s ? SORI_OK : SORI_ERR_STATE;
+    int n_finals = 0, partials = 0;
+    int64_t utt_start = 0;
+    for (int64_t pos = 0, done = 0; st == SORI_OK && !done; pos += 1600) {
+        done = pos >= n;
+        st = done ? sori_asr_stream_input_finished(s, &err)
+                  : sori_asr_stream_accept(s, x + pos, pos + 1600 <= n ? 1600 : n - pos, 16000, &err);
+        while (st == SORI_OK && sori_asr_stream_is_ready(s)) {
+            st = sori_asr_decode_ready(m, &s, 1, &err);
+            sori_asr_result *r = NULL;
+            if (st == SORI_OK && sori_asr_stream_result(s, &r, &err) == SORI_OK)
+                partials += r->text[0] != 0;
+            sori_asr_result_free(r);
+            sori_asr_result *f = NULL;
+            while (st == SORI_OK && (st = sori_asr_stream_pop_final(s, &f, &err)) == SORI_OK && f) {
+                /* the same audio offline */
+                int64_t len = (int64_t)(f->duration_s * 16000 + 0.5);
+                sori_asr_result *o = NULL;
+                CHECK_STATUS(sori_asr_transcribe(m, x + utt_start, len, 16000, &o, &err), SORI_OK);
+                printf("stream: final %d at %.2f-%.2f s: %s\n", n_finals, utt_start / 16000.0,
+                       (utt_start + len) / 16000.0, f->text);
+                CHECK(o && !strcmp(o->text, f->text), "stream: final %d '%s', offline '%s'", n_finals, f->text,
+                      o ? o->text : "");
+                sori_asr_result_free(o);
+                utt_start += len;
+                n_finals++;
+                sori_asr_result_free(f);
+            }
+        }
+    }
+    CHECK(st == SORI_OK, "stream: %s", err.message);
+    printf("stream: %d finals, %d partial results with text\n", n_finals, partials);
+    CHECK(n_finals == 2 && partials > 0, "stream: %d finals (2 expected), %d partials", n_finals, partials);
+    sori_asr_stream_free(s);
+    sori_asr_model_free(m);
+    free(x);
+    sori_audio_free(&a);
+    sori_audio_free(&b);
 }
 
 int main(void)
@@ -125,6 +201,7 @@ int main(void)
     }
     printf("whisper base: %d of %d clips with openai-whisper's tokens; %d words, worst time difference %.3f s\n",
            equal, clips, words, worst);
+    check_stream(rt, model_path);
     CHECK(clips > 0, "no clip was transcribed");
     free(line);
     if (f)

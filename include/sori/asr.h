@@ -202,6 +202,8 @@ SORI_API sori_status sori_asr_transcribe_batch(sori_asr_model *m, int n, const f
  *     sori_asr_stream_result(s, &r, &err);   // r->is_final == 1
  *     sori_asr_stream_free(s);
  *
+ * Whisper models stream by utterances: see partial_ms below.
+ *
  * A stream belongs to one thread at a time; decode_ready may batch streams
  * of one model from one thread. */
 typedef struct sori_asr_stream sori_asr_stream;
@@ -227,6 +229,20 @@ typedef struct sori_asr_stream_params {
      * the stream when the model decodes greedily. */
     const char *hotwords;
     float hotword_score;
+    /* Silero VAD (sori/vad.h) for the endpoints instead of the energy VAD: a
+     * loaded model, shared by any number of streams and outliving them; NULL
+     * for the energy VAD. A 32 ms window is speech from vad_threshold (0.5)
+     * on, and stays speech until it falls below vad_threshold - 0.15 (as
+     * Silero's VADIterator). The model must have a network for the ASR
+     * model's rate (16 or 8 kHz). */
+    const struct sori_silero_vad *silero;
+    float vad_threshold;
+    /* Whisper streams: each utterance (cut by the endpoints) is decoded when
+     * it ends (its final); while it goes on, it is decoded again every
+     * partial_ms of new audio (1000; 0: no partials) and the partial result
+     * shows only what two successive decodings agree on (LocalAgreement-2),
+     * so it never takes words back. */
+    int partial_ms;
 } sori_asr_stream_params;
 
 SORI_API sori_asr_stream_params sori_asr_stream_default_params(void);
