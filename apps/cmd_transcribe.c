@@ -45,7 +45,7 @@ static void usage(void)
             "                       [--decoder auto|ctc|rnnt] [--stream] [--allow-damaged]\n"
             "                       [--language CODE|auto] [--prompt TEXT] [--word-timestamps]\n"
             "                       [--translate] [--best-of N] [--patience P] [--no-fallback]\n"
-            "                       [--vad energy|silero|FILE.gguf]\n"
+            "                       [--vad energy|silero|FILE.gguf] [--batch N]\n"
             "                       [--channel N|mix|each] [-o DIR] FILES|DIRS|-\n"
             "Transcribes audio files (any format sori decodes; directories are searched\n"
             "for audio files; - reads one file from standard input). Output goes to\n"
@@ -76,7 +76,10 @@ static void usage(void)
             "temperature 0. With --stream they decode each endpoint-cut utterance when it\n"
             "ends and show partial text that two decodings agree on.\n"
             "--vad picks the endpoint detector of --stream: the energy VAD (default) or\n"
-            "Silero VAD (silero: data/silero-vad.gguf from tools/setup.sh, or a file).\n");
+            "Silero VAD (silero: data/silero-vad.gguf from tools/setup.sh, or a file).\n"
+            "--batch N (Whisper): the throughput mode: the VAD (--vad) cuts speech into\n"
+            "chunks of up to 30 s, decoded independently N windows at a time (greedy,\n"
+            "no timestamps), as faster-whisper's batched pipeline.\n");
 }
 
 /* ---- inputs ------------------------------------------------------------------ */
@@ -588,7 +591,7 @@ int cmd_transcribe(int argc, char **argv)
     sori_asr_decoder decoder = SORI_ASR_DECODER_AUTO;
     int streaming = 0, allow_damaged = 0;
     const char *language = NULL, *prompt = NULL, *vad_arg = NULL;
-    int word_ts = 0, translate = 0, no_fallback = 0, best_of = 0;
+    int word_ts = 0, translate = 0, no_fallback = 0, best_of = 0, batch = 0;
     float patience = 0.0f;
     sori_runtime_params rp = sori_runtime_default_params();
     list_t in = {0};
@@ -667,6 +670,11 @@ int cmd_transcribe(int argc, char **argv)
         } else if (strcmp(a, "--patience") == 0 && v) {
             if (!parse_float_arg(argv[++i], 0.01f, 4, &patience)) {
                 fprintf(stderr, "sori transcribe: --patience '%s' (0..4)\n", v);
+                goto done;
+            }
+        } else if (strcmp(a, "--batch") == 0 && v) {
+            if (!parse_int_arg(argv[++i], 1, 64, &batch)) {
+                fprintf(stderr, "sori transcribe: --batch '%s' (1..64)\n", v);
                 goto done;
             }
         } else if (strcmp(a, "--vad") == 0 && v) {
@@ -769,6 +777,18 @@ int cmd_transcribe(int argc, char **argv)
         fprintf(stderr, "sori transcribe: %s\n", err.message);
         goto done;
     }
+    sori_silero_vad *silero = NULL;
+    if (vad_arg && strcmp(vad_arg, "energy") != 0) {
+        static char vad_buf[4096];
+        const char *vp = strcmp(vad_arg, "silero") == 0 ? bundled("silero-vad.gguf", vad_buf, sizeof vad_buf) : vad_arg;
+        if (!vp || sori_silero_vad_load(vp, &silero, &err) != SORI_OK) {
+            fprintf(stderr, "sori transcribe: --vad %s: %s\n", vad_arg,
+                    vp ? err.message : "data/silero-vad.gguf is absent (bash tools/setup.sh fetches it)");
+            sori_runtime_free(rt);
+            goto done;
+        }
+        g_silero = silero;
+    }
     sori_asr_model_params mp = sori_asr_model_default_params();
     mp.decoder = decoder;
     mp.lm_path = lm_path;
@@ -782,31 +802,21 @@ int cmd_transcribe(int argc, char **argv)
     mp.no_fallback = no_fallback;
     mp.best_of = best_of;
     mp.patience = patience;
+    mp.batch = batch;
+    mp.vad = silero;
     if (weights) {
         mp.lm_weight = lm_weight;
         mp.lm_bonus = lm_bonus;
     }
     if (sori_asr_model_load(rt, model_path, &mp, &m, &err) != SORI_OK) {
         fprintf(stderr, "sori transcribe: %s\n", err.message);
+        sori_silero_vad_free(silero);
         sori_runtime_free(rt);
         goto done;
     }
     sori_asr_model_info mi = sori_asr_model_get_info(m);
     const char *model_name = mi.name[0] ? mi.name : model_path;
     const int whisper = mi.arch && strcmp(mi.arch, "whisper") == 0;
-    sori_silero_vad *silero = NULL;
-    if (vad_arg && strcmp(vad_arg, "energy") != 0) {
-        static char vad_buf[4096];
-        const char *vp = strcmp(vad_arg, "silero") == 0 ? bundled("silero-vad.gguf", vad_buf, sizeof vad_buf) : vad_arg;
-        if (!vp || sori_silero_vad_load(vp, &silero, &err) != SORI_OK) {
-            fprintf(stderr, "sori transcribe: --vad %s: %s\n", vad_arg,
-                    vp ? err.message : "data/silero-vad.gguf is absent (bash tools/setup.sh fetches it)");
-            sori_asr_model_free(m);
-            sori_runtime_free(rt);
-            goto done;
-        }
-        g_silero = silero;
-    }
     int failed = 0, tty = isatty(2) && in.n > 1, cue = 0;
     static const char *ext[] = {"txt", "json", "tsv", "srt", "vtt"};
     if (!out_dir && fmt == FMT_VTT)

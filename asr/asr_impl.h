@@ -46,6 +46,8 @@ struct sori_asr_model {
     sori_whisper *wh;
     sori_whisper_params wp;  /* decoding settings from the model params */
     int wh_group;            /* sequences a window decodes at once */
+    int wh_batch;            /* > 0: the throughput mode, this many windows at once */
+    const struct sori_silero_vad *wh_vad;
     char language[16];       /* asked for: a code or "auto" */
 };
 

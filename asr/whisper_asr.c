@@ -9,6 +9,8 @@
 sori_status asr_whisper_load(sori_asr_model *m, const sori_gguf *g, const char *path, const sori_asr_model_params *p,
                              sori_error *err)
 {
+    if (p->batch < 0 || p->batch > 64)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: Whisper batch %d (0..64)", p->batch);
     if (p->beam > 16 || p->best_of < 0 || p->best_of > 16 || p->patience < 0 || p->patience > 4 ||
         !isfinite(p->length_penalty) || p->length_penalty > 10)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
@@ -56,6 +58,10 @@ sori_status asr_whisper_load(sori_asr_model *m, const sori_gguf *g, const char *
         memcpy(copy, p->prompt, n + 1);
         w->initial_prompt = copy;
     }
+    m->wh_batch = p->batch;
+    m->wh_vad = p->vad;
+    if (p->vad && sori_silero_vad_window(p->vad, 16000) == 0)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: the Silero VAD has no 16 kHz network");
     m->wh_group = w->dec.beam_size > 1 ? w->dec.beam_size : 1;
     if (w->n_temperatures > 1 && w->dec.best_of > m->wh_group)
         m->wh_group = w->dec.best_of;
@@ -229,9 +235,10 @@ sori_status asr_whisper_transcribe(sori_asr_model *m, const float *samples, int6
     sori_whisper_session *s = NULL;
     sori_whisper_transcript *t = NULL;
     if (st == SORI_OK)
-        st = sori_whisper_session_create(m->wh, m->wh_group, &s, err);
+        st = sori_whisper_session_create_batched(m->wh, m->wh_group, m->wh_batch > 0 ? m->wh_batch : 1, &s, err);
     if (st == SORI_OK)
-        st = sori_whisper_transcribe(s, x, n, &m->wp, &t, err);
+        st = m->wh_batch > 0 ? sori_whisper_transcribe_batched(s, x, n, &m->wp, m->wh_vad, &t, err)
+                             : sori_whisper_transcribe(s, x, n, &m->wp, &t, err);
     if (st == SORI_OK)
         st = asr_whisper_result(m, t, 0.0, r, err);
     sori_whisper_transcript_free(t);

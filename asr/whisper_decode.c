@@ -483,6 +483,89 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
     return SORI_OK;
 }
 
+sori_status sori_whisper_decode_windows(sori_whisper_search *z, sori_whisper_state *s, int n,
+                                        const sori_whisper_options *o, sori_whisper_result *r, sori_error *err)
+{
+    if (!z || !s || !o || !r || n < 1 || n > z->G)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper decode: %d windows (1..%d)", n, z ? z->G : 0);
+    const sori_whisper *m = z->m;
+    const sori_whisper_tokens *t = sori_whisper_get_tokens(m);
+    const int V = z->V, C = z->C;
+    const int sample_len = o->sample_len > 0 ? o->sample_len : C / 2;
+    int sot_index = 0;
+    int32_t *init = z->fin_tok; /* room for C tokens */
+    const int n0 = initial_tokens(m, o, init, &sot_index);
+    for (int g = 0; g < n; g++) {
+        memcpy(z->tok + (int64_t)g * C, init, (size_t)n0 * sizeof(int32_t));
+        memcpy(z->tok2 + (int64_t)g * n0, init, (size_t)n0 * sizeof(int32_t));
+        z->sum_lp[g] = 0.0f;
+        z->win[g] = g;
+    }
+    /* the initial tokens of every window's sequence: up to sot, then the rest */
+    float *no_speech = z->fin_lp; /* n values */
+    sori_status st = SORI_OK;
+    /* a prompt may be long: one sequence at a time, through sequence 0, last
+     * window first so that sequence 0 keeps window 0's */
+    for (int g = n - 1; g >= 0 && st == SORI_OK; g--) {
+        st = sori_whisper_decode(s, 1, z->win + g, init, sot_index + 1, 0, z->logits, err);
+        if (st == SORI_OK)
+            no_speech[g] = expf(z->logits[t->no_speech] - log_sum_exp(z->logits, V));
+        /* decode() writes each call's sequence 0: move its cache to sequence g */
+        if (st == SORI_OK && g > 0) {
+            int src[64];
+            for (int k = 0; k <= g && k < 64; k++)
+                src[k] = k;
+            src[g] = 0;
+            st = g < 64 ? sori_whisper_reorder(s, g + 1, src, sot_index + 1, err)
+                        : sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper decode: %d windows (at most 64)", n);
+        }
+    }
+    const int rest = n0 - (sot_index + 1);
+    if (st == SORI_OK && rest > 0) {
+        for (int g = 0; g < n; g++)
+            memcpy(z->tok2 + (int64_t)g * rest, init + sot_index + 1, (size_t)rest * sizeof(int32_t));
+        st = sori_whisper_decode(s, n, z->win, z->tok2, rest, sot_index + 1, z->logits, err);
+    }
+    int len = n0;
+    for (int step = 0; st == SORI_OK && step < sample_len; step++) {
+        bool completed = true;
+        for (int g = 0; g < n; g++) {
+            float *lg = z->logits + (int64_t)g * V;
+            int32_t *seq = z->tok + (int64_t)g * C;
+            apply_filters(z, o, lg, seq, len, n0);
+            int next = argmax(lg, V);
+            float lp = lg[next] - log_sum_exp(lg, V);
+            if (seq[len - 1] != t->eot)
+                z->sum_lp[g] += lp;
+            else
+                next = t->eot;
+            seq[len] = next;
+            completed = completed && next == t->eot;
+        }
+        len++;
+        if (completed || len > C)
+            break;
+        for (int g = 0; g < n; g++)
+            z->tok2[g] = z->tok[(int64_t)g * C + len - 1];
+        st = sori_whisper_decode(s, n, z->win, z->tok2, 1, len - 1, z->logits, err);
+    }
+    if (st != SORI_OK)
+        return st;
+    for (int g = 0; g < n; g++) {
+        const int32_t *seq = z->tok + (int64_t)g * C + n0;
+        int k = 0;
+        while (k < len - n0 && seq[k] != t->eot)
+            k++;
+        z->hyps[g] = (sori_whisper_hyp){seq, k, z->sum_lp[g], z->sum_lp[g] / (float)(k > 0 ? k : 1)};
+        r[g] = (sori_whisper_result){.tokens = seq, .n_tokens = k, .sum_logprob = z->sum_lp[g],
+                                     .avg_logprob = z->sum_lp[g] / (float)(k + 1), .no_speech_prob = no_speech[g],
+                                     .temperature = 0.0f,
+                                     .language = t->multilingual ? init[sot_index + 1] : -1,
+                                     .nbest = &z->hyps[g], .n_best = 1, .sample_begin = n0};
+    }
+    return SORI_OK;
+}
+
 sori_status sori_whisper_detect_language(sori_whisper_search *z, sori_whisper_state *s, int win, int *token,
                                          float *prob, sori_error *err)
 {

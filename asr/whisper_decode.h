@@ -70,6 +70,14 @@ void sori_whisper_search_free(sori_whisper_search *z);
 sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_state *s, int win,
                                        const sori_whisper_options *o, sori_whisper_result *r, sori_error *err);
 
+/* Greedy decoding (temperature 0) of windows 0..n-1 of the state's last
+ * encode at once, one sequence each, every decoder step one batched call:
+ * r[i] is what sori_whisper_decode_window would give window i alone with
+ * the same options (beam_size and temperature ignored). n <= the
+ * searcher's group; the results point into the searcher. */
+sori_status sori_whisper_decode_windows(sori_whisper_search *z, sori_whisper_state *s, int n,
+                                        const sori_whisper_options *o, sori_whisper_result *r, sori_error *err);
+
 /* openai-whisper's detect_language on window win: the language token of
  * the highest probability, and that probability. */
 sori_status sori_whisper_detect_language(sori_whisper_search *z, sori_whisper_state *s, int win, int *token,

@@ -9,8 +9,9 @@
 #include "kernels/kernels.h"
 #include "lm/bpe.h"
 #include "sori/features.h"
+#include "sori/vad.h"
 
-enum { SR = 16000, HOP = 160, N_FRAMES = 3000, N_SAMPLES = 480000 };
+enum { SR = 16000, HOP = 160, N_FRAMES = 3000, N_SAMPLES = 480000, MAX_CHUNK = 30 * SR };
 
 sori_whisper_params sori_whisper_default_params(void)
 {
@@ -41,11 +42,18 @@ void sori_whisper_session_free(sori_whisper_session *s)
 
 sori_status sori_whisper_session_create(sori_whisper *m, int group, sori_whisper_session **out, sori_error *err)
 {
+    return sori_whisper_session_create_batched(m, group, 1, out, err);
+}
+
+sori_status sori_whisper_session_create_batched(sori_whisper *m, int group, int windows, sori_whisper_session **out,
+                                                sori_error *err)
+{
     if (!out)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper: out is NULL");
     *out = NULL;
-    if (!m || group < 1 || group > 64)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper: a group of %d sequences (1..64)", group);
+    if (!m || group < 1 || group > 64 || windows < 1 || windows > 64)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper: a group of %d sequences (1..64), %d windows (1..64)",
+                         group, windows);
     const sori_whisper_hparams *hp = sori_whisper_get_hparams(m);
     if (hp->n_audio_ctx * 2 != N_FRAMES)
         return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
@@ -56,14 +64,16 @@ sori_status sori_whisper_session_create(sori_whisper *m, int group, sori_whisper
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
     s->m = m;
     s->group = group;
+    s->windows = windows;
     const sori_whisper_tokens *t = sori_whisper_get_tokens(m);
-    sori_status st = sori_whisper_state_create(m, 1, group, &s->st, err);
+    const int seqs = group > windows ? group : windows;
+    sori_status st = sori_whisper_state_create(m, windows, seqs, &s->st, err);
     if (st == SORI_OK)
-        st = sori_whisper_search_create(m, group, &s->z, err);
+        st = sori_whisper_search_create(m, seqs, &s->z, err);
     if (st == SORI_OK)
         st = sori_whisper_mel_create(hp->n_mels, sori_whisper_mel_filters(m), &s->mel, err);
     if (st == SORI_OK) {
-        s->win = malloc((size_t)N_FRAMES * hp->n_mels * sizeof(float));
+        s->win = malloc((size_t)windows * N_FRAMES * hp->n_mels * sizeof(float));
         size_t na = (size_t)(t->n_alignment_heads > 0 ? t->n_alignment_heads : 1) * hp->n_text_ctx * hp->n_audio_ctx;
         s->align = malloc(na * sizeof(float));
         if (!s->win || !s->align)
@@ -494,6 +504,219 @@ sori_status sori_whisper_transcribe(sori_whisper_session *s, const float *x, int
             st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
     }
     free(all.v);
+    if (st != SORI_OK) {
+        sori_whisper_transcript_free(t);
+        return st;
+    }
+    *out = t;
+    return SORI_OK;
+}
+
+/* ---- the throughput mode ----------------------------------------------------------- */
+
+typedef struct {
+    int64_t a, b; /* samples */
+} span_t;
+
+typedef struct {
+    span_t *v;
+    int n, cap;
+} spans;
+
+static int spans_push(spans *s, int64_t a, int64_t b)
+{
+    if (s->n == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 64;
+        span_t *v = realloc(s->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        s->v = v, s->cap = cap;
+    }
+    s->v[s->n++] = (span_t){a, b};
+    return 0;
+}
+
+/* Speech regions of x: Silero (vad) with hysteresis, or the energy VAD;
+ * pauses shorter than 160 ms bridged, regions padded by 200 ms. */
+static sori_status speech_regions(const float *x, int64_t n, const struct sori_silero_vad *vad, spans *out,
+                                  sori_error *err)
+{
+    int frame = 0;
+    uint8_t *dec = NULL;
+    int64_t nf = 0;
+    sori_status st = SORI_OK;
+    if (vad) {
+        frame = sori_silero_vad_window(vad, SR);
+        sori_silero_vad_state *vs = NULL;
+        st = sori_silero_vad_state_create(vad, SR, &vs, err);
+        nf = n / (frame > 0 ? frame : 1);
+        if (st == SORI_OK && !(dec = malloc((size_t)nf + 1)))
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+        int speech = 0;
+        for (int64_t f = 0; st == SORI_OK && f < nf; f++) {
+            float prob = 0.0f;
+            st = sori_silero_vad_process(vs, x + f * frame, frame, &prob, err);
+            speech = speech ? prob >= 0.35f : prob >= 0.5f;
+            dec[f] = (uint8_t)speech;
+        }
+        sori_silero_vad_state_free(vs);
+    } else {
+        sori_vad_params vp = sori_vad_default_params();
+        vp.sample_rate_hz = SR;
+        sori_vad *v = NULL;
+        st = sori_vad_create(&vp, &v, err);
+        frame = v ? sori_vad_frame_samples(v) : 1;
+        if (st == SORI_OK && !(dec = malloc((size_t)(n / frame) + 2)))
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+        if (st == SORI_OK)
+            st = sori_vad_accept(v, x, n, dec, n / frame + 2, &nf, err);
+        sori_vad_free(v);
+    }
+    const int64_t bridge = SR * 160 / 1000, pad = SR / 5;
+    for (int64_t f = 0; st == SORI_OK && f < nf;) {
+        if (!dec[f]) {
+            f++;
+            continue;
+        }
+        int64_t g = f;
+        while (g < nf && dec[g])
+            g++;
+        int64_t a = f * frame, b = g * frame;
+        if (out->n && a - out->v[out->n - 1].b <= bridge)
+            out->v[out->n - 1].b = b;
+        else if (spans_push(out, a, b))
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+        f = g;
+    }
+    for (int i = 0; st == SORI_OK && i < out->n; i++) {
+        out->v[i].a = out->v[i].a - pad > 0 ? out->v[i].a - pad : 0;
+        out->v[i].b = out->v[i].b + pad < n ? out->v[i].b + pad : n;
+    }
+    free(dec);
+    return st;
+}
+
+/* Regions merged into chunks of at most 30 s (a longer region cut into 30 s pieces). */
+static sori_status chunk_regions(const spans *r, spans *out, sori_error *err)
+{
+    for (int i = 0; i < r->n; i++) {
+        for (int64_t a = r->v[i].a; a < r->v[i].b; a += MAX_CHUNK) {
+            int64_t b = a + MAX_CHUNK < r->v[i].b ? a + MAX_CHUNK : r->v[i].b;
+            if (out->n && b - out->v[out->n - 1].a <= MAX_CHUNK && a >= out->v[out->n - 1].b)
+                out->v[out->n - 1].b = b;
+            else if (spans_push(out, out->n && a < out->v[out->n - 1].b ? out->v[out->n - 1].b : a, b))
+                return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+        }
+    }
+    return SORI_OK;
+}
+
+/* A chunk's window as openai-whisper would see it as a file of its own:
+ * its frames (30 s of padding after it), normalised by their maximum,
+ * zeros after its content. */
+static sori_status chunk_mel(sori_whisper_session *s, const float *x, int64_t len, float *w, sori_error *err)
+{
+    const int F = sori_whisper_get_hparams(s->m)->n_mels;
+    const int64_t total = (len + N_SAMPLES) / HOP;
+    const int nfr = (int)(len / HOP < N_FRAMES ? len / HOP : N_FRAMES);
+    /* the maximum over the frames that see the samples (the rest is -10) */
+    const int64_t touched = len / HOP + 3 < total ? len / HOP + 3 : total;
+    float mx = touched < total ? -10.0f : -INFINITY;
+    sori_status st = SORI_OK;
+    for (int64_t f0 = 0; f0 < touched && st == SORI_OK; f0 += N_FRAMES) {
+        int cnt = (int)(touched - f0 < N_FRAMES ? touched - f0 : N_FRAMES);
+        st = sori_whisper_mel_compute(s->mel, x, len, N_SAMPLES, f0, cnt, w, err);
+        for (int64_t i = 0; st == SORI_OK && i < (int64_t)cnt * F; i++)
+            mx = w[i] > mx ? w[i] : mx;
+    }
+    if (st == SORI_OK)
+        st = sori_whisper_mel_compute(s->mel, x, len, N_SAMPLES, 0, nfr, w, err);
+    if (st != SORI_OK)
+        return st;
+    sori_whisper_mel_normalize(w, (int64_t)nfr * F, mx);
+    memset(w + (int64_t)nfr * F, 0, (size_t)(N_FRAMES - nfr) * F * sizeof(float));
+    return SORI_OK;
+}
+
+sori_status sori_whisper_transcribe_batched(sori_whisper_session *s, const float *x, int64_t n,
+                                            const sori_whisper_params *p, const struct sori_silero_vad *vad,
+                                            sori_whisper_transcript **out, sori_error *err)
+{
+    if (!s || !p || !out || n < 0 || (n > 0 && !x))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper transcribe: bad argument");
+    *out = NULL;
+    sori_whisper *m = s->m;
+    const sori_whisper_tokens *tk = sori_whisper_get_tokens(m);
+    const int F = sori_whisper_get_hparams(m)->n_mels;
+    sori_whisper_transcript *t = calloc(1, sizeof *t);
+    if (!t)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+    t->duration = (double)n / SR;
+    spans regions = {0}, chunks = {0};
+    sori_status st = speech_regions(x, n, vad, &regions, err);
+    if (st == SORI_OK)
+        st = chunk_regions(&regions, &chunks, err);
+    sori_whisper_options o = p->dec;
+    o.without_timestamps = true;
+    o.temperature = 0.0f;
+    o.beam_size = 0;
+    o.prompt = NULL;
+    o.n_prompt = 0;
+    t->language = o.language;
+    if (st == SORI_OK && tk->multilingual && o.language < 0) {
+        /* detect on the first chunk */
+        o.language = sori_whisper_language_token(m, "en");
+        if (chunks.n > 0) {
+            st = chunk_mel(s, x + chunks.v[0].a, chunks.v[0].b - chunks.v[0].a, s->win, err);
+            const float *mel[1] = {s->win};
+            if (st == SORI_OK)
+                st = sori_whisper_encode(s->st, 1, mel, NULL, err);
+            if (st == SORI_OK)
+                st = sori_whisper_detect_language(s->z, s->st, 0, &o.language, NULL, err);
+        }
+        t->language = o.language;
+    }
+    sori_whisper_result res[64];
+    for (int c0 = 0; st == SORI_OK && c0 < chunks.n; c0 += s->windows) {
+        const int nb = chunks.n - c0 < s->windows ? chunks.n - c0 : s->windows;
+        const float *mel[64];
+        for (int j = 0; j < nb && st == SORI_OK; j++) {
+            const int64_t a = chunks.v[c0 + j].a, len = chunks.v[c0 + j].b - a;
+            float *w = s->win + (int64_t)j * N_FRAMES * F;
+            st = chunk_mel(s, x + a, len, w, err);
+            mel[j] = w;
+        }
+        if (st == SORI_OK)
+            st = sori_whisper_encode(s->st, nb, mel, NULL, err);
+        if (st == SORI_OK)
+            st = sori_whisper_decode_windows(s->z, s->st, nb, &o, res, err);
+        for (int j = 0; j < nb && st == SORI_OK; j++) {
+            const sori_whisper_result *r = &res[j];
+            if (!isnan(p->no_speech_threshold) && r->no_speech_prob > p->no_speech_threshold &&
+                !(!isnan(p->logprob_threshold) && r->avg_logprob > p->logprob_threshold))
+                continue; /* silence */
+            char *text = tokens_text(m, r->tokens, r->n_tokens);
+            char *stripped = text ? strip_dup(text) : NULL;
+            float cr = sori_whisper_compression_ratio(stripped ? stripped : "");
+            free(text), free(stripped);
+            sori_whisper_segment *g = new_segment(t);
+            st = g ? fill_segment(m, g, (double)chunks.v[c0 + j].a / SR, (double)chunks.v[c0 + j].b / SR, r->tokens,
+                                  r->n_tokens, r, cr, err)
+                   : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+        }
+        if (p->progress && st == SORI_OK)
+            p->progress(p->progress_ctx, (double)chunks.v[c0 + nb - 1].b / SR, t->duration);
+    }
+    /* the text: every segment's */
+    size_t need = 1;
+    for (int i = 0; i < t->n_seg; i++)
+        need += strlen(t->seg[i].text);
+    if (st == SORI_OK && !(t->text = calloc(need, 1)))
+        st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+    for (int i = 0; st == SORI_OK && i < t->n_seg; i++)
+        strcat(t->text, t->seg[i].text);
+    free(regions.v);
+    free(chunks.v);
     if (st != SORI_OK) {
         sori_whisper_transcript_free(t);
         return st;

@@ -69,20 +69,39 @@ void sori_whisper_transcript_free(sori_whisper_transcript *t);
 typedef struct sori_whisper_session {
     sori_whisper *m;
     int group;
+    int windows;         /* windows encoded at once (the throughput mode) */
     sori_whisper_state *st;
     struct sori_whisper_search *z;
     struct sori_whisper_mel *mel;
-    float *win;          /* 3000 x n_mels, time-major: the window's mel */
+    float *win;          /* windows x 3000 x n_mels, time-major: the windows' mel */
     float *align;        /* alignment weights: heads x n_text_ctx x n_audio_ctx */
 } sori_whisper_session;
 
 /* group: the most sequences a window decodes at once (max(beam, best_of)). */
 sori_status sori_whisper_session_create(sori_whisper *m, int group, sori_whisper_session **out, sori_error *err);
+/* The same with room for `windows` windows at once (1..64; the throughput
+ * mode below). */
+sori_status sori_whisper_session_create_batched(sori_whisper *m, int group, int windows, sori_whisper_session **out,
+                                                sori_error *err);
 void sori_whisper_session_free(sori_whisper_session *s);
 
 /* samples: 16 kHz mono. */
 sori_status sori_whisper_transcribe(sori_whisper_session *s, const float *samples, int64_t n,
                                     const sori_whisper_params *p, sori_whisper_transcript **out, sori_error *err);
+
+/* The throughput mode (faster-whisper's batched pipeline): a VAD finds the
+ * speech — Silero when vad is given (threshold 0.5, ending below 0.35 for
+ * 160 ms, 200 ms of padding), else the energy VAD — and its regions are
+ * merged into chunks of at most 30 s; the chunks are decoded independently
+ * (no conditioning on earlier text), `windows` at a time: one encoder call
+ * and one decoder call per token step for all of them. Greedy, temperature
+ * 0, without timestamps: a segment per chunk, its words spread over it.
+ * Chunks the model calls silence (no-speech > threshold and avg log-prob <
+ * threshold) are dropped, as in transcribe. */
+struct sori_silero_vad;
+sori_status sori_whisper_transcribe_batched(sori_whisper_session *s, const float *samples, int64_t n,
+                                            const sori_whisper_params *p, const struct sori_silero_vad *vad,
+                                            sori_whisper_transcript **out, sori_error *err);
 
 /* Word timestamps for the n_seg segments of one window (whisper_words.c):
  * n_frames of mel were real; time_offset is the window's start; language

@@ -198,6 +198,47 @@ static void check_random(sori_runtime *rt, const char *tag, int n_mels, int n_vo
         if (beam)
             CHECK(r.n_best >= 5, "%s: %d hypotheses in the N-best list", tag, r.n_best);
     }
+    /* three windows decoded at once (the throughput mode) give what each gives alone */
+    {
+        float *m3[3];
+        for (int w = 0; w < 3; w++) {
+            m3[w] = malloc((size_t)n_mel * sizeof(float));
+            for (int64_t i = 0; i < n_mel; i++) /* three different inputs: shifted in time, scaled */
+                m3[w][i] = mt[(i + (int64_t)w * 37 * n_mels) % n_mel] * (1.0f - 0.1f * (float)w);
+        }
+        sori_whisper_state *s3 = NULL;
+        sori_whisper_search *z3 = NULL;
+        CHECK_STATUS(sori_whisper_state_create(m, 3, 3, &s3, &err), SORI_OK);
+        CHECK_STATUS(sori_whisper_search_create(m, 3, &z3, &err), SORI_OK);
+        sori_whisper_options o = sori_whisper_default_options();
+        o.language = ko;
+        o.sample_len = 24;
+        o.without_timestamps = true;
+        sori_whisper_result rb[3];
+        int32_t got[3][64];
+        int n_got[3] = {0, 0, 0};
+        const float *const *mm = (const float *const *)m3;
+        CHECK_STATUS(sori_whisper_encode(s3, 3, mm, NULL, &err), SORI_OK);
+        CHECK_STATUS(sori_whisper_decode_windows(z3, s3, 3, &o, rb, &err), SORI_OK);
+        for (int w = 0; w < 3; w++) {
+            n_got[w] = rb[w].n_tokens < 64 ? rb[w].n_tokens : 64;
+            memcpy(got[w], rb[w].tokens, (size_t)n_got[w] * sizeof(int32_t));
+        }
+        int same = 1;
+        for (int w = 0; w < 3; w++) {
+            sori_whisper_result r1;
+            const float *one[1] = {m3[w]};
+            CHECK_STATUS(sori_whisper_encode(s3, 1, one, NULL, &err), SORI_OK);
+            CHECK_STATUS(sori_whisper_decode_window(z3, s3, 0, &o, &r1, &err), SORI_OK);
+            same = same && r1.n_tokens == n_got[w] && !memcmp(r1.tokens, got[w], (size_t)n_got[w] * sizeof(int32_t));
+        }
+        printf("%s: three windows decoded at once: %s\n", tag, same ? "each as alone" : "DIFFERENT");
+        CHECK(same, "%s: windows decoded together differ from alone", tag);
+        sori_whisper_search_free(z3);
+        sori_whisper_state_free(s3);
+        for (int w = 0; w < 3; w++)
+            free(m3[w]);
+    }
     /* a second state on the same model gives the same encoder output */
     sori_whisper_state *s2 = NULL;
     CHECK_STATUS(sori_whisper_state_create(m, 1, 1, &s2, &err), SORI_OK);

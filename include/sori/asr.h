@@ -79,6 +79,14 @@ typedef struct sori_asr_model_params {
     float patience;         /* beam search (0: 1.0) */
     float length_penalty;   /* < 0: rank by log-probability / length (openai's default) */
     int no_fallback;        /* 1: temperature 0 only */
+    /* Whisper's throughput mode (faster-whisper's batched pipeline) when
+     * batch > 0: a VAD cuts the speech into chunks of at most 30 s, decoded
+     * independently, `batch` windows per encoder call and decoder step
+     * (1..64); greedy, without timestamps, words spread over each chunk.
+     * vad: Silero (sori/vad.h, outliving the model) or NULL for the energy
+     * VAD. */
+    int batch;
+    const struct sori_silero_vad *vad;
 } sori_asr_model_params;
 
 #define SORI_ASR_HOTWORD_SCORE 1.5f
