@@ -323,7 +323,9 @@ static sori_status read_tokens(sori_whisper *m, sori_hparams *h)
             break;
     }
     t->languages = (const char *const *)m->languages;
-    t->multilingual = n > 1;
+    /* openai-whisper: is_multilingual = n_vocab >= 51865 (English-only
+     * vocabularies keep the language tokens but never use them) */
+    t->multilingual = sori_hp_bool(h, K("multilingual"), V >= 51865) && n > 0;
     /* suppress list and alignment heads */
     uint64_t ns = 0, na = 0;
     if (sori_gguf_find_key(g, K("suppress_tokens")) >= 0 &&

@@ -168,6 +168,8 @@ static int whisper_rand_model(const whisper_rand_cfg *c, const int32_t *suppress
     wr_u32(w, "sori.whisper.token_no_timestamps", translate + 5);
     wr_u32(w, "sori.whisper.token_timestamp_begin", translate + 6);
     sori_gguf_writer_set_str(w, "sori.whisper.source", "random");
+    uint8_t multi = 1;
+    sori_gguf_writer_set(w, "sori.whisper.multilingual", SORI_GGUF_BOOL, &multi);
     sori_gguf_writer_set_arr(w, "sori.whisper.languages", SORI_GGUF_STRING,
                              small ? small_langs : whisper_rand_languages, (uint64_t)n_lang);
     if (small) /* the non-speech list of the real vocabulary does not fit: a few ids */

@@ -749,6 +749,9 @@ def write(out, m, qtype, name):
     for k, i in ids.items():
         w.add_uint32(f"{arch}.{k}", int(i))
     w.add_array(f"{arch}.languages", list(langs))
+    # openai-whisper: is_multilingual = n_vocab >= 51865 (English-only vocabularies keep the
+    # language tokens but never use them)
+    w.add_bool(f"{arch}.multilingual", int(dims["n_vocab"]) >= 51865)
     w.add_key_value(f"{arch}.suppress_tokens", [int(x) for x in suppress], gguf.GGUFValueType.ARRAY,
                     sub_type=gguf.GGUFValueType.INT32)
     w.add_key_value(f"{arch}.alignment_heads", [int(x) for p in heads for x in p], gguf.GGUFValueType.ARRAY,
