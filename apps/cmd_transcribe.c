@@ -31,6 +31,9 @@ typedef enum { FMT_TEXT, FMT_JSON, FMT_TSV, FMT_SRT, FMT_VTT } out_format;
 #ifndef SORI_DEFAULT_MODEL /* set by CMake, with the directories it is looked up in */
 #define SORI_DEFAULT_MODEL "ko-fastconformer-ctc.gguf"
 #endif
+#ifndef SORI_DEFAULT_WHISPER
+#define SORI_DEFAULT_WHISPER "whisper-base-f16.gguf"
+#endif
 #ifndef SORI_DEFAULT_LM
 #define SORI_DEFAULT_LM "ko-tokens-4gram.gguf"
 #endif
@@ -50,8 +53,9 @@ static void usage(void)
             "Transcribes audio files (any format sori decodes; directories are searched\n"
             "for audio files; - reads one file from standard input). Output goes to\n"
             "standard output, or to DIR/NAME.{txt,json,tsv,srt,vtt} with -o. The model\n"
-            "is --model, else $SORI_MODEL, else the bundled Korean model\n"
-            "(data/" SORI_DEFAULT_MODEL "). A bad file is reported and skipped; the exit\n"
+            "is --model, else $SORI_MODEL, else Whisper base (data/" SORI_DEFAULT_WHISPER ",\n"
+            "which tools/setup.sh fetches and converts), else the bundled Korean model\n"
+            "(data/" SORI_DEFAULT_MODEL ", with its LM). A bad file is reported and skipped; the exit\n"
             "status is 1 if any failed. --decoder picks the head of a hybrid RNN-T+CTC\n"
             "model (auto: RNN-T where there is one). --stream decodes through the\n"
             "streaming API in 100 ms packets (cache-aware where the model supports it)\n"
@@ -733,13 +737,20 @@ int cmd_transcribe(int argc, char **argv)
         goto done;
     }
     if (!model_path) {
-        if (!(model_path = bundled(SORI_DEFAULT_MODEL, model_buf, sizeof model_buf))) {
+        /* Whisper base where tools/setup.sh could fetch it (real speech: ~11 % CER
+         * against ~93 % for the bundled model, which has only heard synthetic
+         * speech; docs/benchmarks.md), else the bundled Conformer */
+        if (!(model_path = bundled(SORI_DEFAULT_WHISPER, model_buf, sizeof model_buf)) &&
+            !(model_path = bundled(SORI_DEFAULT_MODEL, model_buf, sizeof model_buf))) {
             fprintf(stderr, "sori transcribe: no model: pass --model M.gguf or set SORI_MODEL (the bundled "
                             "Korean model, data/%s, is neither in the source tree nor installed)\n",
                     SORI_DEFAULT_MODEL);
             goto done;
         }
-        if (!lm_path) /* the bundled model's LM, when it is there */
+    }
+    if (!lm_path) { /* the bundled Conformer comes with its LM, when it is there */
+        const char *base = strrchr(model_path, '/');
+        if (strcmp(base ? base + 1 : model_path, SORI_DEFAULT_MODEL) == 0)
             lm_path = bundled(SORI_DEFAULT_LM, lm_buf, sizeof lm_buf);
     }
     if (lm_path && strcmp(lm_path, "none") == 0)

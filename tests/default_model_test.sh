@@ -1,6 +1,6 @@
 #!/bin/sh
-# The bundled default model (data/ko-fastconformer-ctc.gguf): `sori transcribe`
-# with no --model finds it, loads it and transcribes the bundled samples
+# The bundled model (data/ko-fastconformer-ctc.gguf, through SORI_MODEL: it comes
+# with its LM whatever names it) loads and transcribes the bundled samples
 # (data/samples/samples.tsv) offline and through the streaming API (cache-aware:
 # the same text as offline), and the transcripts are scored against the
 # samples' text by cer_check (CER bound and exact matches given by CMake: the
@@ -17,13 +17,13 @@ fail=0
 tail -n +2 "$data/samples/samples.tsv" | cut -f1,2 >"$tmp/refs"
 printf '# phrases of a call center, none of them in the samples\n고객센터\n환불 규정\n상담원\n예약 번호\n' >"$tmp/others"
 while IFS='	' read -r file text; do
-  off=$(env -u SORI_MODEL "$sori" transcribe --threads 1 "$data/samples/$file" 2>"$tmp/err") ||
+  off=$(env SORI_MODEL="$data/ko-fastconformer-ctc.gguf" "$sori" transcribe --threads 1 "$data/samples/$file" 2>"$tmp/err") ||
     { echo "FAILED: $file: exit $?" >&2; cat "$tmp/err" >&2; fail=1; }
-  str=$(env -u SORI_MODEL "$sori" transcribe --threads 1 --stream "$data/samples/$file" 2>"$tmp/err") ||
+  str=$(env SORI_MODEL="$data/ko-fastconformer-ctc.gguf" "$sori" transcribe --threads 1 --stream "$data/samples/$file" 2>"$tmp/err") ||
     { echo "FAILED: $file --stream: exit $?" >&2; cat "$tmp/err" >&2; fail=1; }
   [ -n "$off" ] || { echo "FAILED: $file: empty transcript" >&2; fail=1; }
   [ "$off" = "$str" ] || { echo "FAILED: $file: streaming '$str' differs from offline '$off'" >&2; fail=1; }
-  oth=$(env -u SORI_MODEL "$sori" transcribe --threads 1 --hotwords "$tmp/others" "$data/samples/$file" 2>&1)
+  oth=$(env SORI_MODEL="$data/ko-fastconformer-ctc.gguf" "$sori" transcribe --threads 1 --hotwords "$tmp/others" "$data/samples/$file" 2>&1)
   [ "$off" = "$oth" ] || { echo "FAILED: $file: hotwords it does not contain changed '$off' to '$oth'" >&2; fail=1; }
   printf '%s\t%s\n' "$text" "$off" >>"$tmp/pairs"
 done <"$tmp/refs"
@@ -33,8 +33,8 @@ done <"$tmp/refs"
 le32() { printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)))"; }
 src="$data/samples/ko_16k_question.wav" bytes=94000  # 47,000 16-bit samples; a 44-byte header
 { printf RIFF; le32 $((36 + bytes)); head -c 40 "$src" | tail -c 32; le32 $bytes; tail -c +45 "$src" | head -c $bytes; } >"$tmp/cut.wav"
-off=$(env -u SORI_MODEL "$sori" transcribe --threads 1 "$tmp/cut.wav" 2>&1)
-str=$(env -u SORI_MODEL "$sori" transcribe --threads 1 --stream "$tmp/cut.wav" 2>&1)
+off=$(env SORI_MODEL="$data/ko-fastconformer-ctc.gguf" "$sori" transcribe --threads 1 "$tmp/cut.wav" 2>&1)
+str=$(env SORI_MODEL="$data/ko-fastconformer-ctc.gguf" "$sori" transcribe --threads 1 --stream "$tmp/cut.wav" 2>&1)
 [ -n "$off" ] && [ "$off" = "$str" ] ||
   { echo "FAILED: a clip ending inside a packet: streaming '$str', offline '$off'" >&2; fail=1; }
 # hotwords: decoded without the LM, the question sample's 설날이 and 며칠 (greedy: 설라리 몇칠) come
@@ -42,9 +42,24 @@ str=$(env -u SORI_MODEL "$sori" transcribe --threads 1 --stream "$tmp/cut.wav" 2
 printf '설날이\n며칠\n' >"$tmp/hw"
 ref=$(grep '^ko_16k_question.wav	' "$tmp/refs" | cut -f2 | tr -d ' ')
 for mode in "" --stream; do
-  got=$(env -u SORI_MODEL "$sori" transcribe --threads 1 --lm none $mode --hotwords "$tmp/hw" "$data/samples/ko_16k_question.wav" 2>&1)
+  got=$(env SORI_MODEL="$data/ko-fastconformer-ctc.gguf" "$sori" transcribe --threads 1 --lm none $mode --hotwords "$tmp/hw" "$data/samples/ko_16k_question.wav" 2>&1)
   [ -n "$ref" ] && [ "$(printf '%s' "$got" | tr -d ' ')" = "$ref" ] ||
     { echo "FAILED: the hotwords 설날이, 며칠 ${mode:-offline}: '$got', expected '$ref' (spaces aside)" >&2; fail=1; }
 done
 "$cer_check" --max-cer "$max_cer" --min-exact "$min_exact" <"$tmp/pairs" || fail=1
+# With Whisper base converted by tools/setup.sh, it is the default (real speech): the ten real
+# clips of data/samples/real (CC BY, Zeroth-Korean) in one run, within 15 % CER of their
+# transcripts (measured: see docs/benchmarks.md), and the JSON names the model.
+if [ -f "$data/whisper-base-f16.gguf" ]; then
+  env -u SORI_MODEL "$sori" transcribe --format tsv "$data/samples/real" >"$tmp/real" 2>"$tmp/err" ||
+    { echo "FAILED: the default (Whisper) on data/samples/real: exit $?" >&2; cat "$tmp/err" >&2; fail=1; }
+  tail -n +2 "$data/samples/real/samples.tsv" | while IFS='	' read -r file text rest; do
+    got=$(grep "/$file	" "$tmp/real" | cut -f2)
+    printf '%s\t%s\n' "$text" "$got"
+  done >"$tmp/real_pairs"
+  [ "$(wc -l <"$tmp/real_pairs")" -eq 10 ] || { echo "FAILED: the default did not transcribe the ten real clips" >&2; fail=1; }
+  "$cer_check" --max-cer 0.15 --min-exact 0 <"$tmp/real_pairs" || fail=1
+  env -u SORI_MODEL "$sori" transcribe --format json "$data/samples/real/104_003_0019.flac" 2>&1 | grep -q '"model": "whisper-base"' ||
+    { echo "FAILED: the default model is not Whisper base although data/whisper-base-f16.gguf is here" >&2; fail=1; }
+fi
 exit $fail
