@@ -39,9 +39,9 @@ Measures, per implementation and decoding:
   above 2.4 (the reference transcripts are counted too, as a baseline);
   noise: transcripts not empty once whitespace and punctuation are removed,
   listed; speed (not a benchmark): wall time over each set (sori: whole
-  processes of --batch files, model load included, shared out by duration;
-  openai-whisper: transcribe() per clip, model load excluded), real-time
-  factor, and the 1-minute load average while it ran.
+  processes of --files-per-run files, model load included, shared out by
+  duration; openai-whisper: transcribe() per clip, model load excluded),
+  real-time factor, and the 1-minute load average while it ran.
 
 Transcripts are cached in WORK/cache (one JSONL per implementation: sori's
 binary sha256 or openai-whisper's and torch's versions, the model's sha256,
@@ -323,8 +323,8 @@ class Cache:
 def run_sori(args, model, beam, clips, cache, label):
     todo = [c for c in clips if c["id"] not in cache.rows]
     failed = {}
-    for i in range(0, len(todo), args.batch):
-        part = todo[i:i + args.batch]
+    for i in range(0, len(todo), args.files_per_run):
+        part = todo[i:i + args.files_per_run]
         cmd = [args.sori, "transcribe", "--model", model, "--format", "tsv", "--language", "ko",
                "--threads", str(args.threads), "--best-of", str(BEST_OF)]
         cmd += ["--beam", str(beam)] if beam else []
@@ -348,7 +348,7 @@ def run_sori(args, model, beam, clips, cache, label):
             else:
                 failed[c["id"]] = r.stderr.strip()[-300:]
         cache.add(rows)
-        print(f"  {label}: {min(i + args.batch, len(todo))}/{len(todo)} clips ({wall:.1f} s, load {load1:.2f})",
+        print(f"  {label}: {min(i + args.files_per_run, len(todo))}/{len(todo)} clips ({wall:.1f} s, load {load1:.2f})",
               file=sys.stderr)
         if r.returncode not in (0, 1):
             print(f"  sori exited {r.returncode}: {r.stderr.strip()[-500:]}", file=sys.stderr)
@@ -478,7 +478,8 @@ def versions(args):
     v = {"python": platform.python_version(), "numpy": np.__version__, "machine": platform.machine(),
          "cpus": os.cpu_count()}
     try:
-        v["sori"] = subprocess.run([args.sori, "--version"], capture_output=True, text=True).stdout.strip().split("\n")[0]
+        r = subprocess.run([args.sori, "--version"], capture_output=True, text=True)
+        v["sori"] = r.stdout.strip().split("\n")[0]
         v["sori_sha256"] = sha256(args.sori)
     except OSError:
         pass
@@ -517,7 +518,7 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="sori --threads")
     ap.add_argument("--torch-threads", type=int, default=os.cpu_count())
     ap.add_argument("--device", help="sori --device (default: sori's)")
-    ap.add_argument("--batch", type=int, default=50, help="files per sori process")
+    ap.add_argument("--files-per-run", type=int, default=50, help="files per sori process")
     ap.add_argument("--no-sori", dest="sori_on", action="store_false")
     ap.add_argument("--no-openai", dest="openai", action="store_false")
     ap.add_argument("--no-dev", dest="dev", action="store_false")
@@ -594,7 +595,8 @@ def main():
         baseline = loops_of([(c["id"], c["transcript"]) for c in sets["dev"]])
         baseline.pop("clips")
     doc = {"options": dict(options, decodings=[f"beam{b}" if b else "greedy" for b in decodings],
-                           sori_threads=args.threads, torch_threads=args.torch_threads, sori_batch=args.batch,
+                           sori_threads=args.threads, torch_threads=args.torch_threads,
+                           sori_files_per_run=args.files_per_run,
                            device=args.device, count=args.count, sources=sources, data=args.data,
                            noise_seed=NOISE_SEED, noise_version=NOISE_VERSION),
            "versions": ver,
