@@ -41,6 +41,7 @@ sori_status asr_whisper_stream_create(sori_asr_model *m, const sori_asr_stream_p
         return st;
     }
     s->next_partial = (int64_t)p->partial_ms * SR / 1000;
+    s->heard_speech = !p->endpointing; /* without a VAD every utterance may hold speech */
     *out = s;
     return SORI_OK;
 }
@@ -133,7 +134,7 @@ sori_status asr_whisper_stream_step(sori_asr_stream *s, sori_error *err)
         s->n_buf -= drop;
         s->base += drop;
         s->n_hyp = s->n_stable = 0;
-        s->heard_speech = s->in_speech;
+        s->heard_speech = s->p.endpointing ? s->in_speech : 1;
         s->next_partial = s->utt_start + (int64_t)s->p.partial_ms * SR / 1000;
         return SORI_OK;
     }
@@ -176,7 +177,8 @@ sori_status asr_whisper_stream_snapshot(const sori_asr_stream *s, sori_asr_resul
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
     }
     sori_bpe_decode(b, s->stable, s->n_stable, r->text, need + 1);
-    /* whole characters only, no edge spaces */
+    /* whole characters only (an unfinished last one waits), invalid bytes
+     * replaced, no edge spaces */
     size_t n = strlen(r->text), cut = n;
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)r->text[i];
@@ -187,7 +189,14 @@ sori_status asr_whisper_stream_snapshot(const sori_asr_stream *s, sori_asr_resul
         }
         i += len;
     }
-    r->text[cut] = '\0';
+    char *fixed = malloc(3 * cut + 1);
+    if (!fixed) {
+        sori_asr_result_free(r);
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+    }
+    sori_whisper_utf8_repair(r->text, cut, fixed);
+    free(r->text);
+    r->text = fixed;
     char *a = r->text;
     while (*a == ' ')
         a++;

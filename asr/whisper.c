@@ -320,7 +320,7 @@ static sori_status read_tokens(sori_whisper *m, sori_hparams *h)
         }
         m->languages[i] = strdup(c);
         if (!m->languages[i])
-            break;
+            return h->st = sori_fail(h->err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
     }
     t->languages = (const char *const *)m->languages;
     /* openai-whisper: is_multilingual = n_vocab >= 51865 (English-only

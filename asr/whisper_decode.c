@@ -14,11 +14,12 @@ enum { MAX_PATIENCE = 4 };
 typedef struct {
     float score;
     int source, token;
+    int order; /* insertion order: ties keep it, as Python's stable sort */
 } cand_t;
 
 struct sori_whisper_search {
     const sori_whisper *m;
-    int G, V, C, max_fin;
+    int G, V, C, R, max_fin; /* R: the stride of token rows, C + 1 */
     float *logits;          /* G x V */
     int32_t *tok, *tok2;    /* G x C: each sequence's tokens; the next generation */
     float *sum_lp;          /* G */
@@ -81,13 +82,17 @@ sori_status sori_whisper_search_create(const sori_whisper *m, int max_group, sor
     z->max_fin = max_group * MAX_PATIENCE;
     const size_t F = (size_t)z->max_fin;
     z->logits = malloc(G * V * sizeof(float));
-    z->tok = malloc(G * C * sizeof(int32_t));
-    z->tok2 = malloc(G * C * sizeof(int32_t));
+    /* rows of C + 1: a sequence may reach C + 1 tokens before the loop stops,
+     * as openai-whisper's tensor does (it breaks once tokens > n_ctx) */
+    const size_t R = C + 1;
+    z->R = (int)R;
+    z->tok = malloc(G * R * sizeof(int32_t));
+    z->tok2 = malloc(G * R * sizeof(int32_t));
     z->sum_lp = malloc(G * sizeof(float));
     z->win = malloc(G * sizeof(int));
     z->src = malloc(G * sizeof(int));
     z->cand = malloc(G * (G + 1) * sizeof(cand_t));
-    z->fin_tok = malloc((F + G) * C * sizeof(int32_t));
+    z->fin_tok = malloc((F + G) * R * sizeof(int32_t));
     z->fin_len = malloc((F + G) * sizeof(int));
     z->fin_lp = malloc((F + G) * sizeof(float));
     z->hyps = malloc((F + G) * sizeof(sori_whisper_hyp));
@@ -172,11 +177,12 @@ static void apply_filters(const sori_whisper_search *z, const sori_whisper_optio
         neg_inf(lg, tb, (last_ts && !penult_ts) ? last : last + 1);
     if (n == 0) {
         neg_inf(lg, 0, tb);
-        if (o->max_initial_timestamp >= 0) {
+        if (o->max_initial_timestamp > 0) { /* 0 or less: no limit (openai-whisper's `if max_initial_timestamp:`) */
             /* openai-whisper's precision: CHUNK_LENGTH (30 s) / n_audio_ctx */
             double precision = 30.0 / sori_whisper_get_hparams(z->m)->n_audio_ctx;
-            int last_allowed = tb + (int)nearbyint(o->max_initial_timestamp / precision);
-            neg_inf(lg, last_allowed + 1, V);
+            double idx = nearbyint(o->max_initial_timestamp / precision);
+            if (idx < V)
+                neg_inf(lg, tb + (int)idx + 1, V);
         }
     }
     /* sample a timestamp when their total probability beats every text token */
@@ -235,7 +241,7 @@ static int cmp_cand(const void *a, const void *b)
     const cand_t *x = a, *y = b;
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
-    return x->source < y->source ? -1 : x->source > y->source; /* stable: insertion order */
+    return x->order < y->order ? -1 : x->order > y->order; /* stable: insertion order */
 }
 
 /* The initial tokens into buf; their count. *sot_index gets sot's place. */
@@ -270,7 +276,7 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper decode: bad argument");
     const sori_whisper *m = z->m;
     const sori_whisper_tokens *t = sori_whisper_get_tokens(m);
-    const int V = z->V, C = z->C;
+    const int V = z->V, C = z->C, R = z->R;
     const bool beam = o->beam_size >= 2 && o->temperature == 0.0f;
     const int G = beam ? o->beam_size : o->temperature > 0.0f ? (o->best_of > 0 ? o->best_of : 1) : 1;
     if (G > z->G)
@@ -282,7 +288,11 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
         (o->language >= 0 && (o->language <= t->sot || o->language > t->sot + t->n_languages)))
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper decode: temperature %g, sample_len %d, language %d",
                          o->temperature, o->sample_len, o->language);
-    const int max_fin = beam ? (int)lroundf(o->beam_size * o->patience) : 0;
+    /* Python's round(): halves to even */
+    const int max_fin = beam ? (int)nearbyint((double)o->beam_size * o->patience) : 0;
+    if (beam && max_fin < 1)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper decode: beam %d x patience %g keeps no hypothesis",
+                         o->beam_size, o->patience);
     const int sample_len = o->sample_len > 0 ? o->sample_len : C / 2;
     uint64_t rng = o->seed;
 
@@ -290,7 +300,7 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
     int32_t *init = z->tok2;
     const int n0 = initial_tokens(m, o, init, &sot_index);
     for (int g = 0; g < G; g++) {
-        memcpy(z->tok + (int64_t)g * C, init, (size_t)n0 * sizeof(int32_t));
+        memcpy(z->tok + (int64_t)g * R, init, (size_t)n0 * sizeof(int32_t));
         z->sum_lp[g] = 0.0f;
         z->win[g] = win;
     }
@@ -315,12 +325,12 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
     int n_fin = 0;
     for (int step = 0; st == SORI_OK && step < sample_len; step++) {
         for (int g = 0; g < G; g++)
-            apply_filters(z, o, z->logits + (int64_t)g * V, z->tok + (int64_t)g * C, len, n0);
+            apply_filters(z, o, z->logits + (int64_t)g * V, z->tok + (int64_t)g * R, len, n0);
         bool completed = true;
         if (!beam) {
             for (int g = 0; g < G; g++) {
                 float *lg = z->logits + (int64_t)g * V;
-                int32_t *seq = z->tok + (int64_t)g * C;
+                int32_t *seq = z->tok + (int64_t)g * R;
                 int next = o->temperature > 0.0f ? sample(lg, V, o->temperature, &rng) : argmax(lg, V);
                 float lp = lg[next] - log_sum_exp(lg, V);
                 if (seq[len - 1] != t->eot)
@@ -337,9 +347,10 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
                 float *lg = z->logits + (int64_t)g * V;
                 float lse = log_sum_exp(lg, V);
                 for (int k = 0; k <= G; k++) {
+                    /* topk(beam + 1): -inf entries too when fewer are finite, as torch gives them */
                     int best = -1;
                     for (int v = 0; v < V; v++)
-                        if (lg[v] != -INFINITY && (best < 0 || lg[v] > lg[best])) {
+                        if (best < 0 || lg[v] > lg[best]) {
                             bool taken = false;
                             for (int c = nc - k; c < nc && !taken; c++)
                                 taken = z->cand[c].token == v;
@@ -348,7 +359,8 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
                         }
                     if (best < 0)
                         break;
-                    z->cand[nc++] = (cand_t){z->sum_lp[g] + (lg[best] - lse), g, best};
+                    z->cand[nc] = (cand_t){z->sum_lp[g] + (lg[best] - lse), g, best, nc};
+                    nc++;
                 }
             }
             /* identical beams (the first step) make identical sequences: keep the last source */
@@ -358,7 +370,7 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
                 for (int e = 0; e < kept && !dup; e++) {
                     const cand_t *a = &z->cand[e], *b = &z->cand[c];
                     if (a->token == b->token &&
-                        !memcmp(z->tok + (int64_t)a->source * C, z->tok + (int64_t)b->source * C,
+                        !memcmp(z->tok + (int64_t)a->source * R, z->tok + (int64_t)b->source * R,
                                 (size_t)len * sizeof(int32_t))) {
                         z->cand[e].source = b->source;
                         dup = true;
@@ -377,8 +389,8 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
                         new_fin[n_new_fin++] = c;
                     continue;
                 }
-                memcpy(z->tok2 + (int64_t)saved * C, z->tok + (int64_t)a->source * C, (size_t)len * sizeof(int32_t));
-                z->tok2[(int64_t)saved * C + len] = a->token;
+                memcpy(z->tok2 + (int64_t)saved * R, z->tok + (int64_t)a->source * R, (size_t)len * sizeof(int32_t));
+                z->tok2[(int64_t)saved * R + len] = a->token;
                 z->sum_lp[saved] = a->score;
                 z->src[saved] = a->source;
                 saved++;
@@ -387,7 +399,7 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
             for (int f = 0; f < n_new_fin && n_fin < max_fin; f++) {
                 const cand_t *a = &z->cand[new_fin[f]];
                 int n = len - n0;
-                memcpy(z->fin_tok + (int64_t)n_fin * C, z->tok + (int64_t)a->source * C + n0,
+                memcpy(z->fin_tok + (int64_t)n_fin * R, z->tok + (int64_t)a->source * R + n0,
                        (size_t)n * sizeof(int32_t));
                 z->fin_len[n_fin] = n;
                 z->fin_lp[n_fin] = a->score;
@@ -406,7 +418,7 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
         if (completed || len > C || st != SORI_OK)
             break;
         for (int g = 0; g < G; g++)
-            z->tok2[g] = z->tok[(int64_t)g * C + len - 1];
+            z->tok2[g] = z->tok[(int64_t)g * R + len - 1];
         st = sori_whisper_decode(s, G, z->win, z->tok2, 1, len - 1, z->logits, err);
     }
     if (st != SORI_OK)
@@ -415,7 +427,7 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
     int nh = 0;
     if (beam) {
         for (int f = 0; f < n_fin; f++)
-            z->hyps[nh++] = (sori_whisper_hyp){z->fin_tok + (int64_t)f * C, z->fin_len[f], z->fin_lp[f], 0.0f};
+            z->hyps[nh++] = (sori_whisper_hyp){z->fin_tok + (int64_t)f * R, z->fin_len[f], z->fin_lp[f], 0.0f};
         if (n_fin < G) { /* not enough finished: the live beams, best first */
             int idx[1024];
             for (int g = 0; g < G; g++)
@@ -427,7 +439,7 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
                 }
             for (int k = 0; k < G && nh < G; k++) {
                 int g = idx[k];
-                const int32_t *seq = z->tok + (int64_t)g * C + n0;
+                const int32_t *seq = z->tok + (int64_t)g * R + n0;
                 int n = len - n0;
                 bool dup = false;
                 for (int h = 0; h < nh && !dup; h++)
@@ -435,13 +447,13 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
                 if (dup)
                     continue;
                 int slot = n_fin + k;
-                memcpy(z->fin_tok + (int64_t)slot * C, seq, (size_t)n * sizeof(int32_t));
-                z->hyps[nh++] = (sori_whisper_hyp){z->fin_tok + (int64_t)slot * C, n, z->sum_lp[g], 0.0f};
+                memcpy(z->fin_tok + (int64_t)slot * R, seq, (size_t)n * sizeof(int32_t));
+                z->hyps[nh++] = (sori_whisper_hyp){z->fin_tok + (int64_t)slot * R, n, z->sum_lp[g], 0.0f};
             }
         }
     } else {
         for (int g = 0; g < G; g++) {
-            const int32_t *seq = z->tok + (int64_t)g * C + n0;
+            const int32_t *seq = z->tok + (int64_t)g * R + n0;
             int n = 0;
             while (n < len - n0 && seq[n] != t->eot)
                 n++;
@@ -490,13 +502,13 @@ sori_status sori_whisper_decode_windows(sori_whisper_search *z, sori_whisper_sta
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper decode: %d windows (1..%d)", n, z ? z->G : 0);
     const sori_whisper *m = z->m;
     const sori_whisper_tokens *t = sori_whisper_get_tokens(m);
-    const int V = z->V, C = z->C;
+    const int V = z->V, C = z->C, R = z->R;
     const int sample_len = o->sample_len > 0 ? o->sample_len : C / 2;
     int sot_index = 0;
     int32_t *init = z->fin_tok; /* room for C tokens */
     const int n0 = initial_tokens(m, o, init, &sot_index);
     for (int g = 0; g < n; g++) {
-        memcpy(z->tok + (int64_t)g * C, init, (size_t)n0 * sizeof(int32_t));
+        memcpy(z->tok + (int64_t)g * R, init, (size_t)n0 * sizeof(int32_t));
         memcpy(z->tok2 + (int64_t)g * n0, init, (size_t)n0 * sizeof(int32_t));
         z->sum_lp[g] = 0.0f;
         z->win[g] = g;
@@ -531,7 +543,7 @@ sori_status sori_whisper_decode_windows(sori_whisper_search *z, sori_whisper_sta
         bool completed = true;
         for (int g = 0; g < n; g++) {
             float *lg = z->logits + (int64_t)g * V;
-            int32_t *seq = z->tok + (int64_t)g * C;
+            int32_t *seq = z->tok + (int64_t)g * R;
             apply_filters(z, o, lg, seq, len, n0);
             int next = argmax(lg, V);
             float lp = lg[next] - log_sum_exp(lg, V);
@@ -546,13 +558,13 @@ sori_status sori_whisper_decode_windows(sori_whisper_search *z, sori_whisper_sta
         if (completed || len > C)
             break;
         for (int g = 0; g < n; g++)
-            z->tok2[g] = z->tok[(int64_t)g * C + len - 1];
+            z->tok2[g] = z->tok[(int64_t)g * R + len - 1];
         st = sori_whisper_decode(s, n, z->win, z->tok2, 1, len - 1, z->logits, err);
     }
     if (st != SORI_OK)
         return st;
     for (int g = 0; g < n; g++) {
-        const int32_t *seq = z->tok + (int64_t)g * C + n0;
+        const int32_t *seq = z->tok + (int64_t)g * R + n0;
         int k = 0;
         while (k < len - n0 && seq[k] != t->eot)
             k++;

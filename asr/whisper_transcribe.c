@@ -112,7 +112,7 @@ void sori_whisper_transcript_free(sori_whisper_transcript *t)
 
 /* Bytes to valid UTF-8 (in place into out, which holds 3 * n + 1): each
  * invalid sequence becomes U+FFFD, as Python's errors="replace". */
-static size_t utf8_repair(const char *in, size_t n, char *out)
+size_t sori_whisper_utf8_repair(const char *in, size_t n, char *out)
 {
     const unsigned char *s = (const unsigned char *)in;
     size_t o = 0;
@@ -172,7 +172,7 @@ static char *tokens_text(const sori_whisper *m, const int32_t *tok, int n)
     }
     raw[0] = '\0';
     sori_bpe_decode(b, tok, n, raw, need + 1);
-    utf8_repair(raw, need, out);
+    sori_whisper_utf8_repair(raw, need, out);
     free(raw);
     return out;
 }
@@ -458,7 +458,7 @@ sori_status sori_whisper_transcribe(sori_whisper_session *s, const float *x, int
             attach_nbest(m, &t->seg[first_seg], &r);
         if (st == SORI_OK && p->word_timestamps && t->n_seg > first_seg) {
             st = sori_whisper_add_words(s, t->seg + first_seg, t->n_seg - first_seg, size, time_offset, o.language,
-                                        &last_speech, err);
+                                        o.translate, &last_speech, err);
             /* the last word's end (or the last segment's) */
             double last_end = t->seg[t->n_seg - 1].end;
             for (int i = t->n_seg - 1; i >= first_seg; i--)
@@ -709,8 +709,8 @@ sori_status sori_whisper_transcribe_batched(sori_whisper_session *s, const float
     }
     /* the text: every segment's */
     size_t need = 1;
-    for (int i = 0; i < t->n_seg; i++)
-        need += strlen(t->seg[i].text);
+    for (int i = 0; st == SORI_OK && i < t->n_seg; i++)
+        need += t->seg[i].text ? strlen(t->seg[i].text) : 0;
     if (st == SORI_OK && !(t->text = calloc(need, 1)))
         st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
     for (int i = 0; st == SORI_OK && i < t->n_seg; i++)

@@ -108,6 +108,10 @@ sori_status sori_whisper_transcribe_batched(sori_whisper_session *s, const float
  * the token the window was decoded with; last_speech the end of the
  * speech before (updated). */
 sori_status sori_whisper_add_words(sori_whisper_session *s, sori_whisper_segment *seg, int n_seg, int n_frames,
-                                   double time_offset, int language, double *last_speech, sori_error *err);
+                                   double time_offset, int language, bool translate, double *last_speech,
+                                   sori_error *err);
+/* Bytes as UTF-8, each invalid sequence U+FFFD (Python's errors="replace");
+ * out holds 3 * n + 1 bytes. Its length. */
+size_t sori_whisper_utf8_repair(const char *in, size_t n, char *out);
 
 #endif /* SORI_ASR_WHISPER_TRANSCRIBE_H */

@@ -107,19 +107,51 @@ static int dtw(const float *x, int N, int M, int *ti, int *tj, float *cost, sign
     return n;
 }
 
-static bool valid_utf8(const uint8_t *s, size_t n)
+enum { U8_VALID, U8_INCOMPLETE, U8_INVALID };
+
+/* VALID: whole characters; INCOMPLETE: whole characters then the start of
+ * one that more bytes may finish; INVALID: a byte no continuation can make
+ * valid (openai-whisper flushes there: the U+FFFD is in the full text too). */
+static int utf8_state(const uint8_t *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
         uint8_t c = s[i];
         int len = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
-        if (!len || i + (size_t)len > n)
-            return false;
-        for (int k = 1; k < len; k++)
+        if (!len)
+            return U8_INVALID;
+        for (int k = 1; k < len; k++) {
+            if (i + (size_t)k >= n)
+                return U8_INCOMPLETE;
             if ((s[i + k] & 0xc0) != 0x80)
-                return false;
+                return U8_INVALID;
+        }
         i += (size_t)len;
     }
-    return true;
+    return U8_VALID;
+}
+
+/* bytes -> UTF-8 with U+FFFD for each invalid byte (malloc'd) */
+static char *repaired(const uint8_t *s, size_t n)
+{
+    char *out = malloc(3 * n + 1);
+    size_t o = 0;
+    for (size_t i = 0; out && i < n;) {
+        uint8_t c = s[i];
+        int len = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+        bool ok = len > 0 && i + (size_t)len <= n;
+        for (int k = 1; ok && k < len; k++)
+            ok = (s[i + k] & 0xc0) == 0x80;
+        if (ok) {
+            memcpy(out + o, s + i, (size_t)len);
+            o += (size_t)len, i += (size_t)len;
+        } else {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3, i++;
+        }
+    }
+    if (out)
+        out[o] = '\0';
+    return out;
 }
 
 static bool is_ascii_punct_word(const char *w)
@@ -162,33 +194,42 @@ static int split_words(const sori_whisper *m, const int32_t *tok, int n, bool no
             len += (size_t)L;
         }
         /* an unfinished character waits for the next token; at the end it
-         * joins <|endoftext|>, whose group openai-whisper drops */
-        if (!valid_utf8(buf, len))
+         * joins <|endoftext|>, whose group openai-whisper drops (below) */
+        if (utf8_state(buf, len) == U8_INCOMPLETE)
             continue;
-        char *piece = malloc(len + 1);
+        char *piece = repaired(buf, len);
         if (!piece)
             break;
-        memcpy(piece, buf, len);
-        piece[len] = '\0';
         int cnt = i + 1 - start;
         bool with_space = piece[0] == ' ';
         if (no_spaces || with_space || is_ascii_punct_word(piece) || nw == 0) {
             words[nw++] = (timing_t){piece, cnt, 0, 0, 0};
         } else {
             timing_t *w = &words[nw - 1];
-            size_t a = strlen(w->word);
-            char *joined = realloc(w->word, a + len + 1);
+            size_t a = strlen(w->word), pl = strlen(piece);
+            char *joined = realloc(w->word, a + pl + 1);
             if (!joined) {
                 free(piece);
                 break;
             }
-            memcpy(joined + a, piece, len + 1);
+            memcpy(joined + a, piece, pl + 1);
             w->word = joined;
             w->n_tok += cnt;
             free(piece);
         }
         start = i + 1;
         len = 0;
+    }
+    if (len > 0) {
+        /* the unfinished tail and <|endoftext|> make the last "word", which
+         * openai-whisper drops: when the tail would have joined the word
+         * before it (no space, not punctuation), that word goes with it */
+        bool alone = no_spaces || buf[0] == ' ' || nw == 0;
+        if (!alone && nw > 0) {
+            nw--;
+            free(words[nw].word);
+            words[nw].word = NULL;
+        }
     }
     return nw;
 }
@@ -253,8 +294,8 @@ static void merge_punctuation(timing_t *a, int n)
 static double round2(double x) { return nearbyint(x * 100.0) / 100.0; }
 
 sori_status sori_whisper_add_words(sori_whisper_session *s, sori_whisper_segment *seg, int n_seg,
-                                   int n_frames, double time_offset, int language, double *last_speech,
-                                   sori_error *err)
+                                   int n_frames, double time_offset, int language, bool translate,
+                                   double *last_speech, sori_error *err)
 {
     sori_whisper *m = s->m;
     const sori_whisper_tokens *tk = sori_whisper_get_tokens(m);
@@ -277,7 +318,7 @@ sori_status sori_whisper_add_words(sori_whisper_session *s, sori_whisper_segment
     tokens[nsot++] = tk->sot;
     if (tk->multilingual) {
         tokens[nsot++] = language >= 0 ? language : sori_whisper_language_token(m, "en");
-        tokens[nsot++] = tk->transcribe;
+        tokens[nsot++] = translate ? tk->translate : tk->transcribe;
     }
     int n = nsot;
     tokens[n++] = tk->no_timestamps;
@@ -304,8 +345,11 @@ sori_status sori_whisper_add_words(sori_whisper_session *s, sori_whisper_segment
     sori_status st = SORI_OK;
     if (!probs || !mat || !tmp || !cost || !trace || !ti || !tj || !jump || !words || !durs)
         st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
-    if (st == SORI_OK && F < 1)
-        st = sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper: %d frames to align", n_frames);
+    if (st == SORI_OK && F < 1) { /* a window of one frame: nothing to align the words to; left untimed */
+        free(probs), free(mat), free(tmp), free(cost), free(trace), free(ti), free(tj), free(jump), free(words);
+        free(durs), free(tokens);
+        return SORI_OK;
+    }
     if (st == SORI_OK)
         st = sori_whisper_alignment(s->st, 0, tokens, n, F, s->align, nsot, tk->eot, tokens + nsot + 1, T, probs,
                                     err);

@@ -432,15 +432,16 @@ static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n
     const float *a0 = d->trans_a ? a + m0 : a + (int64_t)m0 * d->lda;
     const uint8_t *b0 = bm + (int64_t)n0 * row_bytes;
     int rows = m1 - m0, cols = n1 - n0;
-    if (!d->trans_a && rows <= 8) {
+    enum { CB = 128 };
+    float *w = !d->trans_a && rows <= 8 ? NULL : scratch_get((size_t)CB * d->k);
+    if (!d->trans_a && !w) { /* a few rows, or no scratch: the weights read in place */
         if (q8)
             gemm_few_rows_nt_q8(rows, cols, d->k, d->alpha, a0, (int)d->lda, b0, row_bytes, d->beta, c, (int)d->ldc);
         else
             gemm_few_rows_nt_f16(rows, cols, d->k, d->alpha, a0, (int)d->lda, (const uint16_t *)b0, (int)d->ldb,
                                  d->beta, c, (int)d->ldc);
     } else {
-        enum { CB = 128 };
-        float *w = scratch_get((size_t)CB * d->k);
+        /* (transposed A and no scratch: nothing to fall back on; scratch of CB x k floats is tiny) */
         for (int j0 = 0; w && j0 < cols; j0 += CB) {
             int cb = cols - j0 < CB ? cols - j0 : CB;
             if (q8)
