@@ -28,6 +28,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -105,6 +106,25 @@ def make_inputs(folder, dev, lengths):
 
 
 # ------------------------------------------------------------------ runs
+
+def snapshot_sori(sori, folder):
+    """Copies the sori CLI and its libsori*.so (found through $ORIGIN/../lib) to folder/bin and
+    folder/lib, so that a rebuild during the benchmark does not change what is timed; returns the
+    copy and the sha256 of libsori."""
+    import glob
+    import hashlib
+    lib = os.path.join(os.path.dirname(os.path.abspath(sori)), "..", "lib")
+    for d in ("bin", "lib"):
+        os.makedirs(os.path.join(folder, d), exist_ok=True)
+    shutil.copy2(sori, os.path.join(folder, "bin", "sori"))
+    digest = ""
+    for f in sorted(glob.glob(os.path.join(lib, "libsori*.so*"))):
+        shutil.copy2(f, os.path.join(folder, "lib", os.path.basename(f)))  # follows links: plain copies
+        if os.path.basename(f) == "libsori.so.0":
+            with open(f, "rb") as fh:
+                digest = hashlib.sha256(fh.read()).hexdigest()
+    return os.path.join(folder, "bin", "sori"), digest
+
 
 def normalize(s):
     """Letters and digits only (no spaces, punctuation, symbols)."""
@@ -239,6 +259,10 @@ def main():
     inputs = make_inputs(a.input_dir, a.dev, a.lengths)
     tmp = os.path.join(a.input_dir, "results")
     os.makedirs(tmp, exist_ok=True)
+    rev = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
+                         text=True).stdout.strip()
+    a.sori, libsha = snapshot_sori(a.sori, os.path.join(a.input_dir, "sori_snapshot"))
+    print(f"sori: tree {rev}, libsori sha256 {libsha[:16]}, run from {a.sori}", file=sys.stderr)
     load_before = os.getloadavg()
     print(f"load average before: {load_before}", file=sys.stderr)
     results = []
@@ -290,7 +314,8 @@ def main():
         print(f"| {r['tool']} | {r['prec']} | {r['dec']} | {r['audio_s']} s | {r['runs']} | {r['wall']:.2f} | "
               f"{r['wall'] / r['audio_s']:.3f} | {r['speedup']:.2f} | {r['rss']:.0f} | {load} | "
               f"{r['cer_sori']:.2%} | {r['cer_ref']:.2%}{flag} | {r['other']:.0%} |")
-    print(f"\nload average before: {' '.join(f'{x:.2f}' for x in load_before)}")
+    print(f"\nsori: tree {rev}, libsori.so.0 sha256 {libsha[:16]}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)} ({os.cpu_count()} CPUs); "
           f"threads {a.threads}; transcripts in {tmp}/")
     with open(os.path.join(tmp, "results.json"), "w", encoding="utf-8") as f:
