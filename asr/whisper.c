@@ -202,13 +202,21 @@ static const void *place_w(loader *ld, const char *name, int64_t d0, int64_t d1)
         return NULL;
     if (ld->narrow == SORI_Q8_0 && t->type == SORI_GGML_Q8_0) {
         memcpy(h, t->data, sori_dtype_bytes(SORI_Q8_0, t->n_elements));
-    } else { /* stage as f32 in the reserved space's room, then narrow */
-        to_f32(t, h);
-        if (!all_finite(h, t->n_elements)) {
+    } else { /* as f32 in a scratch copy, narrowed, then only the narrowed bytes placed */
+        float *f = malloc((size_t)t->n_elements * sizeof(float));
+        if (!f) {
+            ld->st = sori_fail(ld->err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", ld->path);
+            return NULL;
+        }
+        to_f32(t, f);
+        if (!all_finite(f, t->n_elements)) {
+            free(f);
             ld->st = sori_fail(ld->err, SORI_ERR_FORMAT, 0, "%s: tensor '%s' holds NaN or Inf", ld->path, name);
             return NULL;
         }
-        narrow_to(h, t->n_elements, ld->narrow);
+        narrow_to(f, t->n_elements, ld->narrow);
+        memcpy(h, f, sori_dtype_bytes(ld->narrow, t->n_elements));
+        free(f);
     }
     ld->used = at + ((sori_dtype_bytes(ld->narrow, t->n_elements) + 255) & ~(size_t)255);
     return where;
@@ -227,8 +235,14 @@ static const float *place_stack(loader *ld, const char *const *names, int n, int
         return ld->st == SORI_OK ? check_mark : NULL;
     }
     size_t at = ld->used;
-    float *h = NULL;
-    const float *where = reserve(ld, each * n, &h);
+    float *h = NULL, *dst = NULL;
+    const float *where = reserve(ld, each * n, &dst);
+    /* narrowed stacks are built in a scratch copy: only their bytes touch the weights */
+    h = narrow != SORI_F32 && where ? malloc((size_t)(each * n) * sizeof(float)) : dst;
+    if (where && !h) {
+        ld->st = sori_fail(ld->err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", ld->path);
+        return NULL;
+    }
     for (int i = 0; where && i < n && ld->st == SORI_OK; i++) {
         if (!names[i]) {
             memset(h + i * each, 0, (size_t)each * sizeof(float));
@@ -236,17 +250,20 @@ static const float *place_stack(loader *ld, const char *const *names, int n, int
         }
         const sori_gguf_tensor *t = find(ld, names[i], rows, cols, 0);
         if (!t)
-            return NULL;
+            break;
         to_f32(t, h + i * each);
         if (!all_finite(h + i * each, each)) {
             ld->st = sori_fail(ld->err, SORI_ERR_FORMAT, 0, "%s: tensor '%s' holds NaN or Inf", ld->path, names[i]);
-            return NULL;
+            break;
         }
     }
     if (narrow != SORI_F32 && where && ld->st == SORI_OK) { /* rows are independent: the stack narrows as one */
         narrow_to(h, each * n, narrow);
+        memcpy(dst, h, sori_dtype_bytes(narrow, each * n));
         ld->used = at + ((sori_dtype_bytes(narrow, each * n) + 255) & ~(size_t)255);
     }
+    if (h != dst)
+        free(h);
     return ld->st == SORI_OK ? where : NULL;
 }
 
@@ -506,23 +523,26 @@ sori_status sori_whisper_load_gguf(sori_runtime *rt, const sori_gguf *g, const c
         ld.check = false;
         ld.narrow = SORI_F32;
     }
+    /* on the CPU the weights are written where they stay (no staging copy:
+     * the load's peak memory is the weights and the file's mapping) */
+    const bool cpu = strcmp(sori_runtime_backend_name(rt), "cpu") == 0;
     if (st == SORI_OK) {
         ld.cap = weight_floats_bound(&m->hp) * sizeof(float) + 256 * 512;
-        ld.host = malloc(ld.cap);
-        if (!ld.host)
-            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory for %zu bytes of weights", path, ld.cap);
-        else
-            st = sori_rt_alloc(rt, ld.cap, &m->weights, err);
+        st = sori_rt_alloc(rt, ld.cap, &m->weights, err);
         ld.dev = m->weights;
+        ld.host = cpu ? m->weights : malloc(ld.cap);
+        if (st == SORI_OK && !ld.host)
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory for %zu bytes of weights", path, ld.cap);
         ld.st = st;
     }
     if (st == SORI_OK)
         st = load_weights(m, &ld);
-    if (st == SORI_OK)
+    if (st == SORI_OK && !cpu)
         st = sori_rt_upload(rt, 0, m->weights, ld.host, ld.used, err);
     if (st == SORI_OK)
         st = sori_rt_sync(rt, 0, err);
-    free(ld.host);
+    if (!cpu)
+        free(ld.host);
     if (st != SORI_OK) {
         sori_whisper_free(m);
         return st;
@@ -942,12 +962,16 @@ sori_status sori_whisper_reorder(sori_whisper_state *s, int n, const int *src, i
     const int d = m->hp.n_text_state, C = m->hp.n_text_ctx;
     const int64_t kv_layer = (int64_t)s->max_seq * C * 2 * d, kv_seq = (int64_t)C * 2 * d, used = (int64_t)len * 2 * d;
     ctx_t c = {m->rt, SORI_OK, err};
+    /* only the sequences that change, through the scratch (a source may be
+     * overwritten before it is read otherwise) */
     for (int l = 0; l < m->hp.n_text_layer; l++) {
         float *kv = s->buf[W_KV] + l * kv_layer;
         for (int i = 0; i < n; i++)
-            copy_rows(&c, s->buf[W_TMP] + i * used, kv + src[i] * kv_seq, used);
+            if (src[i] != i)
+                copy_rows(&c, s->buf[W_TMP] + i * used, kv + src[i] * kv_seq, used);
         for (int i = 0; i < n; i++)
-            copy_rows(&c, kv + i * kv_seq, s->buf[W_TMP] + i * used, used);
+            if (src[i] != i)
+                copy_rows(&c, kv + i * kv_seq, s->buf[W_TMP] + i * used, used);
     }
     if (c.st == SORI_OK)
         c.st = sori_rt_sync(m->rt, 0, err);

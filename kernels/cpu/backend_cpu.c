@@ -288,6 +288,33 @@ static void gemm_few_rows_nt(int rows, int cols, int K, float alpha, const float
 static void gemm_few_rows_nt_f16(int rows, int cols, int K, float alpha, const float *A, int lda,
                                  const uint16_t *B, int ldb, float beta, float *C, int ldc)
 {
+#if SORI_VEC && defined(__F16C__)
+    if (rows > 4) { /* 5..8 rows (beams): the weights read once for all of them */
+        const float *a[8];
+        for (int i = 0; i < 8; i++)
+            a[i] = A + (int64_t)(i < rows ? i : 0) * lda;
+        for (int j = 0; j < cols; j++) {
+            const uint16_t *bj = B + (int64_t)j * ldb;
+            __m256 s[8];
+            for (int i = 0; i < 8; i++)
+                s[i] = _mm256_setzero_ps();
+            int k = 0;
+            for (; k + 8 <= K; k += 8) {
+                __m256 bv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bj + k)));
+                for (int i = 0; i < 8; i++)
+                    s[i] = _mm256_fmadd_ps(_mm256_loadu_ps(a[i] + k), bv, s[i]);
+            }
+            for (int i = 0; i < rows; i++) {
+                float acc = hsum256(s[i]);
+                for (int kk = k; kk < K; kk++)
+                    acc += a[i][kk] * sori_f16_to_f32(bj[kk]);
+                float *c = C + (int64_t)i * ldc + j;
+                *c = beta == 0.0f ? alpha * acc : alpha * acc + beta * *c;
+            }
+        }
+        return;
+    }
+#endif
     for (int r0 = 0; r0 < rows; r0 += 4) {
         int nr = rows - r0 < 4 ? rows - r0 : 4;
         const float *a[4];
