@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -159,18 +160,21 @@ def cpu_jiffies():
 
 
 def wait_quiet(limit, max_wait):
-    """Waits until the other processes' CPU use over 2 s is under `limit` (share of all CPUs; this
-    script runs nothing then), at most max_wait s; returns the last share seen."""
+    """Waits until the other processes' CPU use is under `limit` (share of all CPUs; this script
+    runs nothing then) over two 2 s samples in a row, at most max_wait s; returns the last share."""
     t_end = time.time() + max_wait
+    quiet = 0
     while True:
         b0, t0 = cpu_jiffies()
         time.sleep(2)
         b1, t1 = cpu_jiffies()
         share = (b1 - b0) / max(t1 - t0, 1)
-        if share < limit or time.time() > t_end:
+        quiet = quiet + 1 if share < limit else 0
+        if quiet == 2 or time.time() > t_end:
             return share
-        print(f"  machine busy ({share:.0%} of the CPUs): waiting", file=sys.stderr, flush=True)
-        time.sleep(10)
+        if not quiet:
+            print(f"  machine busy ({share:.0%} of the CPUs): waiting", file=sys.stderr, flush=True)
+            time.sleep(10)
 
 
 def timed(cmd, tmp):
@@ -305,6 +309,7 @@ def main():
                          text=True).stdout.strip()
     snap = tempfile.mkdtemp(prefix="sori_snapshot.", dir=a.input_dir)  # one per benchmark process
     atexit.register(shutil.rmtree, snap, True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # atexit runs on kill too
     a.sori, libsha = snapshot_sori(a.sori, snap)
     print(f"sori: tree {rev}, libsori sha256 {libsha[:16]}, run from {a.sori}", file=sys.stderr)
     load_before = os.getloadavg()

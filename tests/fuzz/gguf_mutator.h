@@ -77,14 +77,18 @@ static int64_t interesting_int(uint64_t *s, int64_t v)
 {
     static const int64_t vals[] = {0, -1, -2, 1, 2, 3, 4, 7, 8, 16, 63, 64, 255, 256, 4095, 65535, 65536,
                                    INT32_MAX, (int64_t)INT32_MAX + 1, (int64_t)1 << 40, INT64_MAX, INT64_MIN};
+    /* wrapping arithmetic in uint64_t: the value may be anything a file holds */
     switch (rnd(s) % 8) {
-    case 0: return v + 1;
-    case 1: return v - 1;
-    case 2: return v * 2;
+    case 0: return (int64_t)((uint64_t)v + 1);
+    case 1: return (int64_t)((uint64_t)v - 1);
+    case 2: return (int64_t)((uint64_t)v * 2);
     case 3: return v / 2;
     case 4: return (int64_t)(rnd(s) % 1024) - 8;
     case 5: /* somewhere in the value's own neighbourhood: often still valid */
-    case 6: return (int64_t)(rnd(s) % (uint64_t)(2 * (v > 0 ? v : 0) + 4)) - 1;
+    case 6: {
+        uint64_t span = v > 0 && (uint64_t)v < UINT64_MAX / 4 ? 2 * (uint64_t)v + 4 : v > 0 ? UINT64_MAX : 4;
+        return (int64_t)(rnd(s) % span) - 1;
+    }
     default: return vals[rnd(s) % (sizeof vals / sizeof vals[0])];
     }
 }
