@@ -295,14 +295,17 @@ static sori_status transcribe_signal(sori_asr_model *m, const float *x, int64_t 
 
 /* A Whisper model: the whole signal long-form (its own 30 s windows,
  * timestamps and VAD-free seeking); each Whisper segment becomes one. */
-static sori_status whisper_signal(sori_asr_model *m, const float *x, int64_t n, int rate, transcript *t,
-                                  sori_error *err)
+/* Whisper's segments; the samples x[0, n) at rate, or what reader gives */
+static sori_status whisper_signal(sori_asr_model *m, const float *x, int64_t n, int rate, sori_audio_reader *reader,
+                                  transcript *t, sori_error *err)
 {
     double t0 = now_s();
     memset(t, 0, sizeof *t);
-    t->duration_s = (double)n / rate;
+    t->duration_s = reader ? 0.0 : (double)n / rate;
     sori_asr_result *r = NULL;
-    sori_status st = sori_asr_transcribe(m, x, n, rate, &r, err);
+    sori_status st = reader ? sori_asr_transcribe_reader(m, reader, &r, err) : sori_asr_transcribe(m, x, n, rate, &r, err);
+    if (st == SORI_OK && reader)
+        t->duration_s = r->duration_s;
     if (st == SORI_OK && r->n_segments > 0) {
         t->seg = calloc((size_t)r->n_segments, sizeof *t->seg);
         if (!t->seg)
@@ -506,6 +509,22 @@ static void write_cues(FILE *f, const transcript *t, out_format fmt, int *cue)
 }
 
 /* The warning for a damaged file kept with --allow-damaged. */
+/* A progress line on a terminal while a long Whisper input is decoded. */
+static struct {
+    int k, n, shown;
+    const char *path;
+} g_progress;
+
+static void on_progress(void *ctx, double done_s, double total_s)
+{
+    (void)ctx;
+    if (total_s < 60.0 || g_progress.n == 0)
+        return;
+    fprintf(stderr, "\r[%d/%d] %-40.40s %3.0f%% (%.0f of %.0f s)", g_progress.k, g_progress.n, g_progress.path,
+            100.0 * done_s / total_s, done_s, total_s);
+    g_progress.shown = 1;
+}
+
 static void warn_damage(const char *path, const sori_audio_damage *d, int tty)
 {
     char place[64];
@@ -815,6 +834,10 @@ int cmd_transcribe(int argc, char **argv)
     mp.patience = patience;
     mp.batch = batch;
     mp.vad = silero;
+    if (isatty(2)) {
+        mp.progress = on_progress;
+        g_progress.n = in.n;
+    }
     if (weights) {
         mp.lm_weight = lm_weight;
         mp.lm_bonus = lm_bonus;
@@ -836,6 +859,8 @@ int cmd_transcribe(int argc, char **argv)
         const char *path = in.items[k];
         if (tty)
             fprintf(stderr, "\r[%d/%d] %-60.60s", k + 1, in.n, path);
+        g_progress.k = k + 1;
+        g_progress.path = path;
         sori_audio audio = {0};
         sori_audio_damage dmg;
         sori_audio_read_params readp = sori_audio_read_default_params();
@@ -843,7 +868,15 @@ int cmd_transcribe(int argc, char **argv)
         readp.source_name = "standard input";
         sori_status st;
         memset(&dmg, 0, sizeof dmg);
-        if (strcmp(path, "-") == 0) {
+        /* Whisper's sequential long-form reads a file as it decodes it:
+         * nothing the size of the recording is held */
+        sori_audio_reader *rd = NULL;
+        const int use_reader = whisper && !streaming && batch <= 0 && strcmp(path, "-") != 0;
+        if (use_reader) {
+            st = sori_audio_reader_open(path, &readp, channel == CHANNEL_EACH ? 0 : channel, 16000, &rd, &dmg, &err);
+            if (st == SORI_OK)
+                audio.n_channels = sori_audio_reader_get_info(rd).n_channels;
+        } else if (strcmp(path, "-") == 0) {
             size_t cap = 1 << 20, len = 0, got;
             unsigned char *data = malloc(cap);
             while (data && (got = fread(data + len, 1, cap - len, stdin)) > 0) {
@@ -884,6 +917,7 @@ int cmd_transcribe(int argc, char **argv)
             if (!(f = fopen(out, "w"))) {
                 fprintf(stderr, "sori transcribe: %s: cannot write: %s\n", out, strerror(errno));
                 sori_audio_free(&audio);
+                sori_audio_reader_close(rd);
                 failed++;
                 continue;
             }
@@ -895,6 +929,22 @@ int cmd_transcribe(int argc, char **argv)
         for (int c = c0; c < c1; c++) {
             sori_audio mono = {0}, at_model = {0};
             transcript t = {0};
+            if (rd) {
+                if (c != c0) { /* the next channel: a reader of its own */
+                    sori_audio_reader_close(rd);
+                    rd = NULL;
+                    st = sori_audio_reader_open(path, &readp, c, 16000, &rd, NULL, &err);
+                }
+                if (st == SORI_OK)
+                    st = whisper_signal(m, NULL, 0, 16000, rd, &t, &err);
+                if (st == SORI_OK) {
+                    sori_audio_damage late = sori_audio_reader_damage(rd);
+                    if (late.n_places && !dmg.n_places) {
+                        dmg = late;
+                        warn_damage(path, &dmg, tty);
+                    }
+                }
+            } else {
             st = sori_audio_select_channel(&audio, c, &mono, &err);
             /* offline: at the model's rate before the VAD (which takes up to
              * 192 kHz); streaming: the stream resamples each packet itself */
@@ -902,9 +952,11 @@ int cmd_transcribe(int argc, char **argv)
                 st = sori_audio_resample(&mono, mi.sample_rate_hz, &at_model, &err);
             if (st == SORI_OK)
                 st = streaming ? stream_signal(m, mono.samples, mono.n_frames, mono.sample_rate_hz, &t, &err)
-                     : whisper ? whisper_signal(m, at_model.samples, at_model.n_frames, at_model.sample_rate_hz, &t, &err)
+                     : whisper ? whisper_signal(m, at_model.samples, at_model.n_frames, at_model.sample_rate_hz,
+                                                NULL, &t, &err)
                                : transcribe_signal(m, at_model.samples, at_model.n_frames,
                                                    at_model.sample_rate_hz, &t, &err);
+            }
             if (st != SORI_OK) {
                 fprintf(stderr, "%ssori transcribe: %s: %s\n", tty ? "\n" : "", path, err.message);
                 failed++;
@@ -929,9 +981,11 @@ int cmd_transcribe(int argc, char **argv)
             fclose(f);
         fflush(stdout);
         sori_audio_free(&audio);
+        sori_audio_reader_close(rd);
     }
-    if (tty)
+    if (tty || g_progress.shown)
         fputc('\n', stderr);
+    memset(&g_progress, 0, sizeof g_progress);
     if (failed)
         fprintf(stderr, "sori transcribe: %d of %d inputs failed\n", failed, in.n);
     rc = failed ? 1 : 0;

@@ -133,6 +133,8 @@ sori_status asr_whisper_load(sori_asr_model *m, const sori_gguf *g, const char *
 sori_status asr_whisper_transcribe(sori_asr_model *m, const float *samples, int64_t n, int rate,
                                    sori_asr_result **out, sori_error *err);
 
+sori_status asr_whisper_transcribe_reader(sori_asr_model *m, sori_audio_reader *r, sori_asr_result **out,
+                                          sori_error *err);
 /* stream_whisper.c: Whisper streams (VAD-cut utterances; LocalAgreement-2 partials) */
 sori_status asr_whisper_stream_create(sori_asr_model *m, const sori_asr_stream_params *p, sori_asr_stream **out,
                                       sori_error *err);

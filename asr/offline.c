@@ -161,3 +161,38 @@ sori_status sori_asr_transcribe(sori_asr_model *m, const float *samples, int64_t
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
     return sori_asr_transcribe_batch(m, 1, &samples, &n_samples, sample_rate_hz, out, err);
 }
+
+/* A reader: Whisper (sequential long-form) reads it window by window;
+ * everything else is read whole first. */
+sori_status sori_asr_transcribe_reader(sori_asr_model *m, sori_audio_reader *r, sori_asr_result **out,
+                                       sori_error *err)
+{
+    if (!m || !r || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
+    *out = NULL;
+    const int rate = sori_audio_reader_get_info(r).sample_rate_hz;
+    if (m->wh && m->wh_batch <= 0 && rate == 16000)
+        return asr_whisper_transcribe_reader(m, r, out, err);
+    sori_status st = sori_audio_reader_rewind(r, err);
+    float *x = NULL;
+    int64_t n = 0, cap = 0, got = 0;
+    do {
+        if (st != SORI_OK)
+            break;
+        if (n + 65536 > cap) {
+            int64_t ncap = cap ? 2 * cap : 1 << 20;
+            float *nx = realloc(x, (size_t)ncap * sizeof(float));
+            if (!nx) {
+                st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+                break;
+            }
+            x = nx, cap = ncap;
+        }
+        st = sori_audio_reader_read(r, x + n, cap - n, &got, err);
+        n += got;
+    } while (st == SORI_OK && got > 0);
+    if (st == SORI_OK)
+        st = sori_asr_transcribe(m, x, n, rate, out, err);
+    free(x);
+    return st;
+}

@@ -45,6 +45,8 @@ sori_status asr_whisper_load(sori_asr_model *m, const sori_gguf *g, const char *
     w->dec.patience = p->patience > 0 ? p->patience : 1.0f;
     w->dec.length_penalty = p->length_penalty;
     w->word_timestamps = p->word_timestamps != 0;
+    w->progress = p->progress;
+    w->progress_ctx = p->progress_ctx;
     if (w->word_timestamps && tk->n_alignment_heads < 1)
         return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
                          "asr: %s names no alignment heads (sori.whisper.alignment_heads): no word timestamps", path);
@@ -244,6 +246,33 @@ sori_status asr_whisper_transcribe(sori_asr_model *m, const float *samples, int6
     sori_whisper_transcript_free(t);
     sori_whisper_session_free(s);
     sori_audio_free(&res);
+    if (st != SORI_OK) {
+        sori_asr_result_free(r);
+        return st;
+    }
+    *out = r;
+    return SORI_OK;
+}
+
+sori_status asr_whisper_transcribe_reader(sori_asr_model *m, sori_audio_reader *rd, sori_asr_result **out,
+                                          sori_error *err)
+{
+    *out = NULL;
+    sori_asr_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    r->is_final = 1;
+    sori_whisper_session *s = NULL;
+    sori_whisper_transcript *t = NULL;
+    sori_status st = sori_whisper_session_create(m->wh, m->wh_group, &s, err);
+    if (st == SORI_OK)
+        st = sori_whisper_transcribe_reader(s, rd, &m->wp, &t, err);
+    if (st == SORI_OK) {
+        r->duration_s = t->duration;
+        st = asr_whisper_result(m, t, 0.0, r, err);
+    }
+    sori_whisper_transcript_free(t);
+    sori_whisper_session_free(s);
     if (st != SORI_OK) {
         sori_asr_result_free(r);
         return st;

@@ -11,7 +11,9 @@
 #include "sori/features.h"
 #include "sori/vad.h"
 
-enum { SR = 16000, HOP = 160, N_FRAMES = 3000, N_SAMPLES = 480000, MAX_CHUNK = 30 * SR };
+enum { SR = 16000, HOP = 160, N_FRAMES = 3000, N_SAMPLES = 480000, MAX_CHUNK = 30 * SR, HALF_FFT = 200 };
+/* a reader's samples at hand: a window's and a little more */
+enum { SBUF = N_SAMPLES + 2 * HALF_FFT + SR };
 
 sori_whisper_params sori_whisper_default_params(void)
 {
@@ -37,6 +39,7 @@ void sori_whisper_session_free(sori_whisper_session *s)
     sori_whisper_mel_free(s->mel);
     free(s->win);
     free(s->align);
+    free(s->sbuf);
     free(s);
 }
 
@@ -76,7 +79,9 @@ sori_status sori_whisper_session_create_batched(sori_whisper *m, int group, int 
         s->win = malloc((size_t)windows * N_FRAMES * hp->n_mels * sizeof(float));
         size_t na = (size_t)(t->n_alignment_heads > 0 ? t->n_alignment_heads : 1) * hp->n_text_ctx * hp->n_audio_ctx;
         s->align = malloc(na * sizeof(float));
-        if (!s->win || !s->align)
+        s->sbuf_cap = SBUF;
+        s->sbuf = malloc((size_t)s->sbuf_cap * sizeof(float));
+        if (!s->win || !s->align || !s->sbuf)
             st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
     }
     if (st != SORI_OK) {
@@ -197,18 +202,125 @@ static char *strip_dup(const char *s)
 
 /* ---- the loop -------------------------------------------------------------------------- */
 
+/* ---- where the samples come from ---------------------------------------------------- */
+
+/* An array, or a reader read forward into the session's buffer (rewound
+ * when asked for samples it has dropped). */
+typedef struct {
+    const float *x;          /* the whole signal, or NULL: a reader */
+    int64_t n;               /* samples (a reader's: known after the first pass) */
+    sori_audio_reader *r;
+    float *buf;
+    int64_t cap, b0, blen;   /* buf holds samples [b0, b0 + blen) */
+    bool eof;
+} source;
+
+/* Samples [a, b) (b cut at the end of the signal) into the buffer. */
+static sori_status source_fill(source *src, int64_t a, int64_t b, sori_error *err)
+{
+    if (src->x)
+        return SORI_OK;
+    if (b - a > src->cap)
+        return sori_fail(err, SORI_ERR_INTERNAL, 0, "whisper: %lld samples asked at once", (long long)(b - a));
+    sori_status st = SORI_OK;
+    if (a < src->b0) {
+        st = sori_audio_reader_rewind(src->r, err);
+        src->b0 = src->blen = 0;
+        src->eof = false;
+        if (st != SORI_OK)
+            return st;
+    }
+    if (a > src->b0) { /* drop what is behind */
+        int64_t drop = a - src->b0 < src->blen ? a - src->b0 : src->blen;
+        memmove(src->buf, src->buf + drop, (size_t)(src->blen - drop) * sizeof(float));
+        src->b0 += drop;
+        src->blen -= drop;
+    }
+    while (st == SORI_OK && !src->eof && src->b0 + src->blen < b) {
+        int64_t got = 0;
+        int64_t want = src->cap - src->blen;
+        if (src->b0 + src->blen < a) { /* skip up to a */
+            src->b0 += src->blen;
+            src->blen = 0;
+            want = a - src->b0 < src->cap ? a - src->b0 : src->cap;
+            st = sori_audio_reader_read(src->r, src->buf, want, &got, err);
+            src->b0 += got;
+        } else {
+            want = b - (src->b0 + src->blen) < want ? b - (src->b0 + src->blen) : want;
+            st = sori_audio_reader_read(src->r, src->buf + src->blen, want, &got, err);
+            src->blen += got;
+        }
+        if (st == SORI_OK && got == 0)
+            src->eof = true;
+    }
+    return st;
+}
+
+/* Frames [t0, t0 + n) of the (known-length) signal's log-mel into out. */
+static sori_status source_mel(sori_whisper_session *s, source *src, int64_t t0, int n, float *out, sori_error *err)
+{
+    int64_t a = t0 * HOP - HALF_FFT, b = (t0 + n - 1) * HOP + HALF_FFT + 1;
+    sori_status st = source_fill(src, a > 0 ? a : 0, b > HALF_FFT + 1 ? b : HALF_FFT + 1, err);
+    if (st != SORI_OK)
+        return st;
+    if (src->x)
+        return sori_whisper_mel_compute(s->mel, src->x, src->n, N_SAMPLES, t0, n, out, err);
+    return sori_whisper_mel_compute_span(s->mel, src->buf, src->b0, src->blen, src->n, N_SAMPLES, t0, n, out, err);
+}
+
 /* Frames [t0, t0 + n) of the padded signal's mel, normalised by mx, into
  * s->win (the rest of the 3000 rows zero). */
-static sori_status window_mel(sori_whisper_session *s, const float *x, int64_t len, int64_t t0, int n, float mx,
-                              sori_error *err)
+static sori_status window_mel(sori_whisper_session *s, source *src, int64_t t0, int n, float mx, sori_error *err)
 {
     const int F = sori_whisper_get_hparams(s->m)->n_mels;
-    sori_status st = sori_whisper_mel_compute(s->mel, x, len, N_SAMPLES, t0, n, s->win, err);
+    sori_status st = source_mel(s, src, t0, n, s->win, err);
     if (st != SORI_OK)
         return st;
     sori_whisper_mel_normalize(s->win, (int64_t)n * F, mx);
     memset(s->win + (int64_t)n * F, 0, (size_t)(N_FRAMES - n) * F * sizeof(float));
     return SORI_OK;
+}
+
+/* The maximum of the log-mel over the signal and 30 s of silence after it
+ * (what openai-whisper normalises by); a reader is read to its end, which
+ * gives src->n. */
+static sori_status signal_max(sori_whisper_session *s, source *src, float *out_max, sori_error *err)
+{
+    const int F = sori_whisper_get_hparams(s->m)->n_mels;
+    sori_status st = SORI_OK;
+    float mx = -INFINITY;
+    int64_t f0 = 0;
+    if (!src->x) { /* frames whose samples are all read, until the end is found */
+        for (;;) {
+            int64_t a = f0 * HOP - HALF_FFT, b = (f0 + N_FRAMES - 1) * HOP + HALF_FFT + 1;
+            st = source_fill(src, a > 0 ? a : 0, b, err);
+            if (st != SORI_OK || src->eof)
+                break;
+            const int64_t len = src->b0 + src->blen;
+            st = sori_whisper_mel_compute_span(s->mel, src->buf, src->b0, src->blen, len, N_SAMPLES, f0, N_FRAMES,
+                                               s->win, err);
+            for (int64_t i = 0; st == SORI_OK && i < (int64_t)N_FRAMES * F; i++)
+                mx = s->win[i] > mx ? s->win[i] : mx;
+            if (st != SORI_OK)
+                break;
+            f0 += N_FRAMES;
+        }
+        if (st != SORI_OK)
+            return st;
+        src->n = src->b0 + src->blen;
+    }
+    const int64_t n = src->n, total = (n + N_SAMPLES) / HOP;
+    int64_t touched = n / HOP + 3 < total ? n / HOP + 3 : total;
+    if (touched < total)
+        mx = mx > -10.0f ? mx : -10.0f; /* frames of the padding alone: log10(1e-10) */
+    for (; f0 < touched && st == SORI_OK; f0 += N_FRAMES) {
+        int cnt = (int)(touched - f0 < N_FRAMES ? touched - f0 : N_FRAMES);
+        st = source_mel(s, src, f0, cnt, s->win, err);
+        for (int64_t i = 0; st == SORI_OK && i < (int64_t)cnt * F; i++)
+            mx = s->win[i] > mx ? s->win[i] : mx;
+    }
+    *out_max = mx;
+    return st;
 }
 
 typedef struct {
@@ -288,11 +400,36 @@ static void attach_nbest(const sori_whisper *m, sori_whisper_segment *g, const s
     g->n_nbest = r->n_best;
 }
 
+static sori_status transcribe_source(sori_whisper_session *s, source *src, const sori_whisper_params *p,
+                                     sori_whisper_transcript **out, sori_error *err);
+
 sori_status sori_whisper_transcribe(sori_whisper_session *s, const float *x, int64_t n,
                                     const sori_whisper_params *p, sori_whisper_transcript **out, sori_error *err)
 {
     if (!s || !p || !out || n < 0 || (n > 0 && !x) || p->n_temperatures < 1 || p->n_temperatures > 8)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper transcribe: bad argument");
+    static const float none[1] = {0.0f};
+    source src = {x ? x : none, n, NULL, NULL, 0, 0, 0, false};
+    return transcribe_source(s, &src, p, out, err);
+}
+
+sori_status sori_whisper_transcribe_reader(sori_whisper_session *s, sori_audio_reader *r,
+                                           const sori_whisper_params *p, sori_whisper_transcript **out,
+                                           sori_error *err)
+{
+    if (!s || !p || !out || !r || p->n_temperatures < 1 || p->n_temperatures > 8)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper transcribe: bad argument");
+    if (sori_audio_reader_get_info(r).sample_rate_hz != SR)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper transcribe: the reader gives %d Hz, not 16 kHz",
+                         sori_audio_reader_get_info(r).sample_rate_hz);
+    source src = {NULL, 0, r, s->sbuf, s->sbuf_cap, 0, 0, false};
+    sori_status st = sori_audio_reader_rewind(r, err);
+    return st == SORI_OK ? transcribe_source(s, &src, p, out, err) : st;
+}
+
+static sori_status transcribe_source(sori_whisper_session *s, source *src, const sori_whisper_params *p,
+                                     sori_whisper_transcript **out, sori_error *err)
+{
     *out = NULL;
     sori_whisper *m = s->m;
     const sori_whisper_tokens *tk = sori_whisper_get_tokens(m);
@@ -305,23 +442,16 @@ sori_status sori_whisper_transcribe(sori_whisper_session *s, const float *x, int
     sori_whisper_transcript *t = calloc(1, sizeof *t);
     if (!t)
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
-    t->duration = (double)n / SR;
-    sori_status st = SORI_OK;
     /* the maximum of the log-mel over the file (+ 30 s of silence) */
-    const int64_t total = (n + N_SAMPLES) / HOP, content = total - N_FRAMES;
-    int64_t touched = n / HOP + 3 < total ? n / HOP + 3 : total;
-    float mx = touched < total ? -10.0f : -INFINITY;
-    for (int64_t f0 = 0; f0 < touched && st == SORI_OK; f0 += N_FRAMES) {
-        int cnt = (int)(touched - f0 < N_FRAMES ? touched - f0 : N_FRAMES);
-        st = sori_whisper_mel_compute(s->mel, x, n, N_SAMPLES, f0, cnt, s->win, err);
-        for (int64_t i = 0; st == SORI_OK && i < (int64_t)cnt * F; i++)
-            mx = s->win[i] > mx ? s->win[i] : mx;
-    }
+    float mx = 0.0f;
+    sori_status st = signal_max(s, src, &mx, err);
+    const int64_t n = src->n, total = (n + N_SAMPLES) / HOP, content = total - N_FRAMES;
+    t->duration = (double)n / SR;
     sori_whisper_options o = p->dec;
     t->language = o.language;
     if (st == SORI_OK && tk->multilingual && (o.language < 0 || p->detect_language) && content > 0) {
         /* detect on the first 30 s of the padded mel */
-        st = sori_whisper_mel_compute(s->mel, x, n, N_SAMPLES, 0, N_FRAMES, s->win, err);
+        st = source_mel(s, src, 0, N_FRAMES, s->win, err);
         if (st == SORI_OK) {
             sori_whisper_mel_normalize(s->win, (int64_t)N_FRAMES * F, mx);
             const float *mel[1] = {s->win};
@@ -359,7 +489,7 @@ sori_status sori_whisper_transcribe(sori_whisper_session *s, const float *x, int
         const double time_offset = (double)seek * HOP / SR;
         const int size = (int)(content - seek < N_FRAMES ? content - seek : N_FRAMES);
         const double seg_duration = (double)size * HOP / SR;
-        st = window_mel(s, x, n, seek, size, mx, err);
+        st = window_mel(s, src, seek, size, mx, err);
         const float *mel[1] = {s->win};
         if (st == SORI_OK)
             st = sori_whisper_encode(s->st, 1, mel, NULL, err);

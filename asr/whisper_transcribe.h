@@ -11,12 +11,14 @@
  * made once; transcribing allocates only the results. The whole-file mel
  * is never held: its maximum (which openai-whisper's normalisation uses) is
  * found in a first pass over the samples, and each window's frames are
- * computed when the window is decoded.
+ * computed when the window is decoded. The samples need not be held either:
+ * sori_whisper_transcribe_reader reads them from a file as it goes.
  */
 #ifndef SORI_ASR_WHISPER_TRANSCRIBE_H
 #define SORI_ASR_WHISPER_TRANSCRIBE_H
 
 #include "asr/whisper_decode.h"
+#include "sori/audio.h"
 
 typedef struct sori_whisper_params {
     sori_whisper_options dec;       /* language (-1 with detect_language), beam, patience, ... */
@@ -75,6 +77,8 @@ typedef struct sori_whisper_session {
     struct sori_whisper_mel *mel;
     float *win;          /* windows x 3000 x n_mels, time-major: the windows' mel */
     float *align;        /* alignment weights: heads x n_text_ctx x n_audio_ctx */
+    float *sbuf;         /* a reader's samples at hand (a window and a little more) */
+    int64_t sbuf_cap;
 } sori_whisper_session;
 
 /* group: the most sequences a window decodes at once (max(beam, best_of)). */
@@ -88,6 +92,15 @@ void sori_whisper_session_free(sori_whisper_session *s);
 /* samples: 16 kHz mono. */
 sori_status sori_whisper_transcribe(sori_whisper_session *s, const float *samples, int64_t n,
                                     const sori_whisper_params *p, sori_whisper_transcript **out, sori_error *err);
+
+/* The same, reading the samples from r (16 kHz mono; rewound first): the
+ * first pass reads it to the end for the maximum and the length, the
+ * second reads each window as it is decoded, so the memory does not grow
+ * with the recording. Equal to sori_whisper_transcribe on the same
+ * samples. Reading errors come back as they are. */
+sori_status sori_whisper_transcribe_reader(sori_whisper_session *s, sori_audio_reader *r,
+                                           const sori_whisper_params *p, sori_whisper_transcript **out,
+                                           sori_error *err);
 
 /* The throughput mode (faster-whisper's batched pipeline): a VAD finds the
  * speech — Silero when vad is given (threshold 0.5, ending below 0.35 for

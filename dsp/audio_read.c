@@ -10,7 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dsp/audio_scan.h"
 #include "kernels/kernels.h"
@@ -687,4 +691,501 @@ sori_status sori_audio_read_file_with_params(const char *path, const sori_audio_
 sori_status sori_audio_read_file(const char *path, sori_audio *out, sori_error *err)
 {
     return sori_audio_read_file_with_params(path, NULL, out, NULL, err);
+}
+
+/* ---- incremental reading ------------------------------------------------------------
+ * A reader decodes a file a chunk at a time, mixes or picks a channel and
+ * resamples as it goes, so that nothing the size of the recording is held.
+ * The same checks as a whole read: Ogg, MPEG and FLAC are scanned at open
+ * (the file is mapped, not read into memory); damage the scan finds is
+ * refused at open, or, kept (allow_damaged), the file is decoded whole and
+ * served from memory (gaps need what follows them); a WAV cut short is
+ * known at open; a decoder that stops early is an error when the reading
+ * gets there. */
+
+enum { READER_CHUNK = 8192 };
+
+struct sori_audio_reader {
+    char *src;                 /* the path, for messages */
+    bool allow;
+    int channel, out_rate;
+    sori_audio_reader_info info;
+    /* the bytes, mapped (scanned formats) */
+    unsigned char *map;
+    size_t map_size;
+    int64_t file_size;
+    audio_scan sc;
+    bool scanned;
+    /* decoding: an SNDFILE over the path (plain), or over piece `piece` */
+    SNDFILE *sf;
+    SF_INFO sfi;
+    mem_io mio;
+    int piece, n_pieces;
+    int64_t piece_got;         /* frames of the current piece */
+    bool by_path;
+    /* or the whole signal (damaged files kept) */
+    sori_audio whole;
+    int64_t whole_pos;
+    bool in_memory;
+    /* conversion */
+    sori_resampler *rs;
+    float *ibuf;               /* READER_CHUNK frames, interleaved */
+    float *mono;               /* READER_CHUNK */
+    float *obuf;               /* resampled, waiting */
+    size_t obuf_cap, obuf_pos, obuf_len;
+    int64_t frames_in, frames_out;
+    bool in_done, flushed;
+    sori_audio_damage late;    /* damage found while reading (allow_damaged) */
+};
+
+static void reader_close_decoder(sori_audio_reader *r)
+{
+    if (r->sf)
+        sf_close(r->sf);
+    r->sf = NULL;
+}
+
+/* Opens the decoder for piece k (or the path). */
+static sori_status reader_open_piece(sori_audio_reader *r, int k, sori_error *err)
+{
+    reader_close_decoder(r);
+    memset(&r->sfi, 0, sizeof r->sfi);
+    if (r->by_path) {
+        r->sf = sf_open(r->src, SFM_READ, &r->sfi);
+    } else {
+        r->mio.data = r->scanned && r->sc.n_pieces ? r->sc.pieces[k].data : r->map;
+        r->mio.size = (sf_count_t)(r->scanned && r->sc.n_pieces ? r->sc.pieces[k].size : r->map_size);
+        r->sf = open_memory(&r->mio, &r->sfi);
+    }
+    if (!r->sf) {
+        int e = sf_error(NULL);
+        return sori_fail(err, sf_status(e), e, "%s: cannot decode: %s", r->src, sf_strerror(NULL));
+    }
+    sori_status st = audio_check_shape(r->src, r->sfi.channels, r->sfi.samplerate, SORI_ERR_FORMAT, err);
+    if (st == SORI_OK && r->info.n_channels &&
+        (r->sfi.channels != r->info.n_channels || r->sfi.samplerate != r->info.file_rate_hz))
+        st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
+                       "%s: a chained Ogg file whose links differ (%d channels at %d Hz, then %d at %d Hz)", r->src,
+                       r->info.n_channels, r->info.file_rate_hz, r->sfi.channels, r->sfi.samplerate);
+    r->piece = k;
+    r->piece_got = 0;
+    return st;
+}
+
+/* A piece decoded to its end: did the decoder give what the container
+ * holds? */
+static sori_status reader_piece_done(sori_audio_reader *r, sori_error *err)
+{
+    int stopped = sf_error(r->sf);
+    const double rate = r->sfi.samplerate, got_s = (double)r->piece_got / rate;
+    sori_audio_damage d;
+    memset(&d, 0, sizeof d);
+    double before_s = (double)(r->frames_in - r->piece_got) / rate;
+    if (r->by_path || !r->scanned || !r->sc.n_pieces) {
+        if (stopped || (exact_length(r->sfi.format) && r->piece_got < r->sfi.frames)) {
+            d.n_places = 1;
+            d.byte_offset = stopped ? -1 : r->file_size;
+            d.lost_from_s = got_s;
+            d.lost_to_s = exact_length(r->sfi.format) && r->sfi.frames > r->piece_got ? r->sfi.frames / rate : got_s;
+            d.lost_s = d.lost_to_s - d.lost_from_s;
+            if (stopped)
+                snprintf(d.reason, sizeof d.reason, "the decoder failed: %s", sf_error_number(stopped));
+            else
+                snprintf(d.reason, sizeof d.reason, "the file is cut short: its header declares %lld frames, it holds %lld",
+                         (long long)r->sfi.frames, (long long)r->piece_got);
+        }
+    } else {
+        double want_s = r->sc.pieces[r->piece].expected_s;
+        if (stopped || (want_s >= 0 && got_s < want_s - 0.1)) {
+            d.n_places = 1;
+            d.byte_offset = -1;
+            d.lost_from_s = before_s + got_s;
+            d.lost_to_s = before_s + (want_s > got_s ? want_s : got_s);
+            d.lost_s = want_s > got_s ? want_s - got_s : 0;
+            if (stopped)
+                snprintf(d.reason, sizeof d.reason, "the decoder failed: %s", sf_error_number(stopped));
+            else
+                snprintf(d.reason, sizeof d.reason, "the decoder stopped at %.2f s of the %.2f s the container holds",
+                         got_s, want_s);
+        }
+    }
+    if (!d.n_places)
+        return SORI_OK;
+    if (!r->late.n_places)
+        r->late = d;
+    return r->allow ? SORI_OK : damage_error(r->src, &d, "", err);
+}
+
+/* Up to READER_CHUNK frames at the file's rate into r->ibuf; 0 at the end. */
+static sori_status reader_decode(sori_audio_reader *r, int64_t *got, sori_error *err)
+{
+    const int ch = r->info.n_channels;
+    *got = 0;
+    if (r->in_memory) {
+        int64_t n = r->whole.n_frames - r->whole_pos;
+        n = n < READER_CHUNK ? n : READER_CHUNK;
+        memcpy(r->ibuf, r->whole.samples + r->whole_pos * ch, (size_t)(n * ch) * sizeof(float));
+        r->whole_pos += n;
+        *got = n;
+        return SORI_OK;
+    }
+    while (r->sf) {
+        sf_count_t n = sf_readf_float(r->sf, r->ibuf, READER_CHUNK);
+        if (n > 0) {
+            r->piece_got += n;
+            *got = n;
+            return SORI_OK;
+        }
+        sori_status st = reader_piece_done(r, err);
+        if (st != SORI_OK)
+            return st;
+        int next = r->piece + 1;
+        reader_close_decoder(r);
+        if (r->by_path || next >= r->n_pieces)
+            break;
+        st = reader_open_piece(r, next, err);
+        if (st != SORI_OK)
+            return st;
+    }
+    return SORI_OK;
+}
+
+static sori_status reader_start(sori_audio_reader *r, sori_error *err)
+{
+    r->frames_in = r->frames_out = 0;
+    r->in_done = r->flushed = false;
+    r->obuf_pos = r->obuf_len = 0;
+    r->whole_pos = 0;
+    sori_resampler_free(r->rs);
+    r->rs = NULL;
+    if (r->out_rate != r->info.file_rate_hz) {
+        sori_status st = sori_resampler_create(r->info.file_rate_hz, r->out_rate, 1, &r->rs, err);
+        if (st != SORI_OK)
+            return st;
+    }
+    if (r->in_memory)
+        return SORI_OK;
+    return reader_open_piece(r, 0, err);
+}
+
+sori_status sori_audio_reader_open(const char *path, const sori_audio_read_params *params, int channel,
+                                   int sample_rate_hz, sori_audio_reader **out, sori_audio_damage *damage,
+                                   sori_error *err)
+{
+    sori_audio_read_params p = params ? *params : sori_audio_read_default_params();
+    if (damage)
+        memset(damage, 0, sizeof *damage);
+    if (!out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio reader: out is NULL");
+    *out = NULL;
+    if (!path)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio reader: path is NULL");
+    if (channel < SORI_CHANNEL_MIX || (sample_rate_hz != 0 && (sample_rate_hz < 1000 || sample_rate_hz > 768000)))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio reader: channel %d, rate %d Hz", channel,
+                         sample_rate_hz);
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return sori_fail(err, SORI_ERR_IO, errno, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return sori_fail(err, SORI_ERR_IO, 0, "%s: not a regular file", path);
+    if (sb.st_size == 0)
+        return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: empty file", path);
+    sori_audio_reader *r = calloc(1, sizeof *r);
+    if (!r || !(r->src = strdup(path))) {
+        free(r);
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", path);
+    }
+    r->allow = p.allow_damaged;
+    r->channel = channel;
+    r->file_size = (int64_t)sb.st_size;
+    r->info.duration_s = -1;
+    sori_status st = SORI_OK;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        st = sori_fail(err, SORI_ERR_IO, errno, "%s: cannot open: %s", path, strerror(errno));
+        goto fail;
+    }
+    unsigned char head[64];
+    ssize_t n_head = read(fd, head, sizeof head);
+    int scanned = n_head > 0 && (audio_scan_sniff(head, (size_t)n_head) != SCAN_NONE ||
+                                 (n_head >= 3 && memcmp(head, "ID3", 3) == 0) || mpeg_named(path));
+    if (!scanned) {
+        SF_INFO info;
+        memset(&info, 0, sizeof info);
+        SNDFILE *sf = sf_open(path, SFM_READ, &info);
+        if (!sf) {
+            int e = sf_error(NULL);
+            char msg[128];
+            snprintf(msg, sizeof msg, "%s", sf_strerror(NULL));
+            FILE *f = fdopen(fd, "rb");
+            if (!f) {
+                close(fd);
+                st = sori_fail(err, SORI_ERR_IO, errno, "%s: cannot read: %s", path, strerror(errno));
+                goto fail;
+            }
+            byte_source b = {NULL, f, (int64_t)sb.st_size};
+            st = cannot_open(path, path, &b, e, msg, damage, err);
+            fclose(f);
+            goto fail;
+        }
+        if (kind_of_format(info.format) == SCAN_NONE) {
+            close(fd);
+            r->by_path = true;
+            long long declared = 0, present = 0;
+            if (exact_length(info.format) && riff_data_truncated(sf, &declared, &present)) {
+                /* libsndfile already shortened the data chunk to what is there */
+                sori_audio_damage d;
+                memset(&d, 0, sizeof d);
+                double rate = info.samplerate, have = (double)info.frames;
+                double want = present > 0 ? have * (double)declared / (double)present : have;
+                d.n_places = 1;
+                d.byte_offset = (int64_t)sb.st_size;
+                d.lost_from_s = have / rate;
+                d.lost_to_s = want / rate;
+                d.lost_s = d.lost_to_s - d.lost_from_s;
+                snprintf(d.reason, sizeof d.reason,
+                         "the file is cut short: its header declares %.3f s (%lld bytes) of audio, it holds %.3f s",
+                         want / rate, declared, have / rate);
+                if (damage)
+                    *damage = d;
+                if (!r->allow || info.frames == 0) {
+                    sf_close(sf);
+                    st = damage_error(path, &d, r->allow ? "; nothing decodable" : "", err);
+                    goto fail;
+                }
+            }
+            r->info.n_channels = info.channels;
+            r->info.file_rate_hz = info.samplerate;
+            if (exact_length(info.format) && info.frames > 0 && info.samplerate > 0)
+                r->info.duration_s = (double)info.frames / info.samplerate;
+            sf_close(sf);
+            goto opened;
+        }
+        sf_close(sf);
+    }
+    /* mapped and scanned */
+    r->map_size = (size_t)sb.st_size;
+    void *mp = mmap(NULL, r->map_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (mp == MAP_FAILED) {
+        st = sori_fail(err, SORI_ERR_IO, errno, "%s: cannot map: %s", path, strerror(errno));
+        goto fail;
+    }
+    r->map = mp;
+    {
+        mem_io m = {r->map, (sf_count_t)r->map_size, 0};
+        SF_INFO info;
+        scan_kind kind = audio_scan_sniff(r->map, r->map_size);
+        SNDFILE *sf = kind != SCAN_NONE ? NULL : open_memory(&m, &info);
+        int e = sf || kind != SCAN_NONE ? 0 : sf_error(NULL);
+        char sf_msg[128];
+        snprintf(sf_msg, sizeof sf_msg, "%s", sf || kind != SCAN_NONE ? "" : sf_strerror(NULL));
+        if (kind == SCAN_NONE && sf)
+            kind = kind_of_format(info.format);
+        if (kind == SCAN_NONE && !sf && mpeg_named(path))
+            kind = SCAN_MPEG;
+        int rate = sf ? info.samplerate : 0;
+        if (sf)
+            sf_close(sf);
+        if (kind != SCAN_NONE) {
+            int rc = kind == SCAN_OGG    ? audio_scan_ogg(r->map, r->map_size, rate, &r->sc)
+                     : kind == SCAN_MPEG ? audio_scan_mpeg(r->map, r->map_size, &r->sc)
+                                         : audio_scan_flac(r->map, r->map_size, &r->sc);
+            r->scanned = true;
+            if (rc != 0) {
+                st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", path);
+                goto fail;
+            }
+            if (r->sc.damage.n_places) {
+                /* refused, or decoded whole with its gaps (the tested path) */
+                audio_scan_free(&r->sc);
+                r->scanned = false;
+                st = read_memory(r->map, r->map_size, path, path, r->allow, &r->whole, damage, err);
+                if (st != SORI_OK)
+                    goto fail;
+                r->in_memory = true;
+                munmap(r->map, r->map_size);
+                r->map = NULL;
+                r->info.n_channels = r->whole.n_channels;
+                r->info.file_rate_hz = r->whole.sample_rate_hz;
+                r->info.duration_s = (double)r->whole.n_frames / r->whole.sample_rate_hz;
+                goto opened;
+            }
+            if (r->sc.n_pieces == 0) { /* not what it seemed: libsndfile's to judge */
+                audio_scan_free(&r->sc);
+                r->scanned = false;
+            }
+        }
+        r->n_pieces = r->scanned ? r->sc.n_pieces : 1;
+        if (!r->scanned) { /* libsndfile's to judge */
+            m.pos = 0;
+            sf = open_memory(&m, &info);
+            if (!sf) {
+                if (kind != SCAN_NONE) {
+                    e = sf_error(NULL);
+                    snprintf(sf_msg, sizeof sf_msg, "%s", sf_strerror(NULL));
+                }
+                byte_source b = {r->map, NULL, (int64_t)r->map_size};
+                st = cannot_open(path, path, &b, e, sf_msg, damage, err);
+                goto fail;
+            }
+            sf_close(sf);
+        }
+        st = reader_open_piece(r, 0, err);
+        if (st != SORI_OK)
+            goto fail;
+        r->info.n_channels = r->sfi.channels;
+        r->info.file_rate_hz = r->sfi.samplerate;
+        double total = 0;
+        for (int i = 0; r->scanned && i < r->sc.n_pieces; i++)
+            total = r->sc.pieces[i].expected_s >= 0 && total >= 0 ? total + r->sc.pieces[i].expected_s : -1;
+        r->info.duration_s = r->scanned ? total : exact_length(r->sfi.format) && r->sfi.frames > 0
+                                                      ? (double)r->sfi.frames / r->sfi.samplerate
+                                                      : -1;
+        reader_close_decoder(r);
+    }
+opened:
+    if (channel >= r->info.n_channels) {
+        st = sori_fail(err, SORI_ERR_INVALID_ARG, 0, "%s: channel %d of %d", path, channel, r->info.n_channels);
+        goto fail;
+    }
+    r->out_rate = sample_rate_hz ? sample_rate_hz : r->info.file_rate_hz;
+    r->info.sample_rate_hz = r->out_rate;
+    r->ibuf = malloc((size_t)READER_CHUNK * (size_t)r->info.n_channels * sizeof(float));
+    r->mono = malloc((size_t)READER_CHUNK * sizeof(float));
+    if (!r->ibuf || !r->mono) {
+        st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", path);
+        goto fail;
+    }
+    st = reader_start(r, err);
+    if (st != SORI_OK)
+        goto fail;
+    *out = r;
+    return SORI_OK;
+fail:
+    sori_audio_reader_close(r);
+    return st;
+}
+
+sori_audio_reader_info sori_audio_reader_get_info(const sori_audio_reader *r)
+{
+    sori_audio_reader_info z;
+    memset(&z, 0, sizeof z);
+    return r ? r->info : z;
+}
+
+sori_audio_damage sori_audio_reader_damage(const sori_audio_reader *r)
+{
+    sori_audio_damage z;
+    memset(&z, 0, sizeof z);
+    return r ? r->late : z;
+}
+
+/* Converts r->ibuf's n frames into r->obuf (mono, at the output rate). */
+static sori_status reader_convert(sori_audio_reader *r, int64_t n, sori_error *err)
+{
+    const int ch = r->info.n_channels;
+    for (int64_t t = 0; t < n; t++) {
+        const float *f = r->ibuf + t * ch;
+        if (r->channel == SORI_CHANNEL_MIX) {
+            float s = 0.0f;
+            for (int c = 0; c < ch; c++)
+                s += f[c];
+            r->mono[t] = s / (float)ch;
+        } else {
+            r->mono[t] = f[r->channel];
+        }
+        if (!isfinite(r->mono[t]))
+            return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: NaN or infinite sample at frame %lld", r->src,
+                             (long long)(r->frames_in + t));
+    }
+    size_t need = r->rs ? sori_resampler_max_out(r->rs, (size_t)n) + 64 : (size_t)n;
+    if (need > r->obuf_cap) {
+        float *b = realloc(r->obuf, need * sizeof(float));
+        if (!b)
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", r->src);
+        r->obuf = b;
+        r->obuf_cap = need;
+    }
+    r->obuf_pos = 0;
+    if (!r->rs) {
+        memcpy(r->obuf, r->mono, (size_t)n * sizeof(float));
+        r->obuf_len = (size_t)n;
+        return SORI_OK;
+    }
+    return sori_resampler_process(r->rs, n ? r->mono : NULL, (size_t)n, r->obuf, r->obuf_cap, &r->obuf_len, err);
+}
+
+sori_status sori_audio_reader_read(sori_audio_reader *r, float *out, int64_t max_samples, int64_t *n_read,
+                                   sori_error *err)
+{
+    if (n_read)
+        *n_read = 0;
+    if (!r || !n_read || max_samples < 0 || (!out && max_samples > 0))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio reader: bad argument");
+    int64_t done = 0;
+    while (done < max_samples) {
+        if (r->obuf_pos < r->obuf_len) {
+            int64_t k = (int64_t)(r->obuf_len - r->obuf_pos);
+            k = k < max_samples - done ? k : max_samples - done;
+            memcpy(out + done, r->obuf + r->obuf_pos, (size_t)k * sizeof(float));
+            r->obuf_pos += (size_t)k;
+            done += k;
+            continue;
+        }
+        if (r->flushed)
+            break;
+        sori_status st = SORI_OK;
+        if (!r->in_done) {
+            int64_t got = 0;
+            st = reader_decode(r, &got, err);
+            if (st != SORI_OK)
+                return st;
+            if (got > 0) {
+                st = reader_convert(r, got, err);
+                r->frames_in += got;
+            } else {
+                r->in_done = true;
+                if (r->frames_in == 0)
+                    return sori_fail(err, SORI_ERR_FORMAT, 0, "%s: no audio (zero samples)", r->src);
+            }
+        } else if (r->rs) { /* drain the filter */
+            st = reader_convert(r, 0, err);
+            if (st == SORI_OK && r->obuf_len == 0)
+                r->flushed = true;
+        } else {
+            r->flushed = true;
+        }
+        if (st != SORI_OK)
+            return st;
+    }
+    r->frames_out += done;
+    *n_read = done;
+    return SORI_OK;
+}
+
+sori_status sori_audio_reader_rewind(sori_audio_reader *r, sori_error *err)
+{
+    if (!r)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "audio reader: bad argument");
+    memset(&r->late, 0, sizeof r->late);
+    return reader_start(r, err);
+}
+
+void sori_audio_reader_close(sori_audio_reader *r)
+{
+    if (!r)
+        return;
+    reader_close_decoder(r);
+    if (r->scanned)
+        audio_scan_free(&r->sc);
+    if (r->map)
+        munmap(r->map, r->map_size);
+    sori_audio_free(&r->whole);
+    sori_resampler_free(r->rs);
+    free(r->ibuf);
+    free(r->mono);
+    free(r->obuf);
+    free(r->src);
+    free(r);
 }

@@ -2,7 +2,8 @@
  * memory), MP3 and Ogg Vorbis decoding, headerless PCM in every format,
  * channel selection, resampling (accuracy, and chunked == one-shot), and
  * bad input: missing, empty, non-audio, truncated, corrupt, absurd headers,
- * NaN samples, zero-length audio — each a clear error, never a crash. */
+ * NaN samples, zero-length audio — each a clear error, never a crash.
+ * The incremental reader equals a whole read (channels, mix, resampling). */
 #include <math.h>
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -466,6 +467,116 @@ static void test_opus_packets(sori_rng *rng)
     sori_opus_encoder_free(NULL);
 }
 
+
+/* The incremental reader: each channel and the mix, at the file's rate and
+ * resampled, read in random chunks, equal to a whole read followed by
+ * sori_audio_select_channel and sori_audio_resample (and again after a
+ * rewind); its info; misuse. */
+static void test_reader(sori_rng *rng)
+{
+    struct {
+        const char *name;
+        sori_audio_encoding enc;
+        int rate, channels;
+        double seconds;
+        int out_rate;
+    } cases[] = {
+        {"r8k.wav", SORI_ENC_WAV_PCM16, 8000, 2, 7.3, 16000},
+        {"r8k_same.wav", SORI_ENC_WAV_MULAW, 8000, 1, 3.1, 0},
+        {"r44.flac", SORI_ENC_FLAC, 44100, 2, 5.2, 16000},
+        {"r48.opus", SORI_ENC_OGG_OPUS, 48000, 2, 4.0, 16000},
+        {"r16.wav", SORI_ENC_WAV_FLOAT, 16000, 3, 2.0, 8000},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sori_audio a = make_signal(cases[i].rate, cases[i].seconds, cases[i].channels), whole = {0};
+        sori_error err = {0};
+        const char *path = tmp_path(cases[i].name);
+        CHECK_STATUS(sori_audio_write_file(path, &a, cases[i].enc, &err), SORI_OK);
+        CHECK_STATUS(sori_audio_read_file(path, &whole, &err), SORI_OK);
+        for (int ch = SORI_CHANNEL_MIX; ch < cases[i].channels; ch++) {
+            sori_audio mono = {0}, want = {0};
+            CHECK_STATUS(sori_audio_select_channel(&whole, ch, &mono, &err), SORI_OK);
+            int rate = cases[i].out_rate ? cases[i].out_rate : cases[i].rate;
+            CHECK_STATUS(sori_audio_resample(&mono, rate, &want, &err), SORI_OK);
+            sori_audio_reader *r = NULL;
+            CHECK_STATUS(sori_audio_reader_open(path, NULL, ch, cases[i].out_rate, &r, NULL, &err), SORI_OK);
+            if (!r) {
+                sori_audio_free(&mono);
+                sori_audio_free(&want);
+                continue;
+            }
+            sori_audio_reader_info info = sori_audio_reader_get_info(r);
+            CHECK(info.n_channels == cases[i].channels && info.file_rate_hz == cases[i].rate &&
+                      info.sample_rate_hz == rate,
+                  "%s: info %d channels, %d Hz, out %d Hz", cases[i].name, info.n_channels, info.file_rate_hz,
+                  info.sample_rate_hz);
+            if (cases[i].enc != SORI_ENC_OGG_OPUS)
+                CHECK(fabs(info.duration_s - (double)whole.n_frames / cases[i].rate) < 1e-3,
+                      "%s: duration %.3f s", cases[i].name, info.duration_s);
+            size_t cap = (size_t)want.n_frames + 8192;
+            float *got = malloc(cap * sizeof(float));
+            for (int pass = 0; pass < 2; pass++) {
+                int64_t n = 0, k = 0;
+                sori_status st;
+                do {
+                    int64_t m = sori_rng_int(rng, 1, 3000);
+                    if ((size_t)(n + m) > cap)
+                        m = (int64_t)cap - n;
+                    st = sori_audio_reader_read(r, got + n, m, &k, &err);
+                    n += k;
+                } while (st == SORI_OK && k > 0);
+                CHECK_STATUS(st, SORI_OK);
+                double worst = 0;
+                for (int64_t t = 0; t < n && t < want.n_frames; t++)
+                    worst = fmax(worst, fabs((double)got[t] - want.samples[t]));
+                CHECK(n == want.n_frames && worst <= 1e-6, "%s channel %d pass %d: %lld samples (whole: %lld), max diff %.2e",
+                      cases[i].name, ch, pass, (long long)n, (long long)want.n_frames, worst);
+                CHECK_STATUS(sori_audio_reader_read(r, got, 10, &k, &err), SORI_OK);
+                CHECK(k == 0, "%s: read after the end gives %lld", cases[i].name, (long long)k);
+                CHECK_STATUS(sori_audio_reader_rewind(r, &err), SORI_OK);
+            }
+            free(got);
+            sori_audio_reader_close(r);
+            sori_audio_free(&mono);
+            sori_audio_free(&want);
+        }
+        sori_audio_reader *r = NULL;
+        CHECK_STATUS(sori_audio_reader_open(path, NULL, cases[i].channels, 0, &r, NULL, &err), SORI_ERR_INVALID_ARG);
+        CHECK(r == NULL && strstr(err.message, "channel"), "a channel the file lacks: %s", err.message);
+        CHECK_STATUS(sori_audio_reader_open(path, NULL, SORI_CHANNEL_MIX, 500, &r, NULL, &err), SORI_ERR_INVALID_ARG);
+        sori_audio_free(&a);
+        sori_audio_free(&whole);
+    }
+    sori_error err = {0};
+    sori_audio_reader *r = NULL;
+    CHECK_STATUS(sori_audio_reader_open("/nonexistent/x.wav", NULL, SORI_CHANNEL_MIX, 0, &r, NULL, &err), SORI_ERR_IO);
+    CHECK_STATUS(sori_audio_reader_open(NULL, NULL, SORI_CHANNEL_MIX, 0, &r, NULL, &err), SORI_ERR_INVALID_ARG);
+    CHECK_STATUS(sori_audio_reader_open(g_dir, NULL, SORI_CHANNEL_MIX, 0, &r, NULL, &err), SORI_ERR_IO);
+    spit(tmp_path("empty.wav"), "", 0);
+    CHECK_STATUS(sori_audio_reader_open(tmp_path("empty.wav"), NULL, SORI_CHANNEL_MIX, 0, &r, NULL, &err),
+                 SORI_ERR_FORMAT);
+    spit(tmp_path("text.wav"), "hello, this is not audio at all", 31);
+    CHECK_STATUS(sori_audio_reader_open(tmp_path("text.wav"), NULL, SORI_CHANNEL_MIX, 0, &r, NULL, &err),
+                 SORI_ERR_UNSUPPORTED);
+    CHECK(strstr(err.message, "text.wav") != NULL, "the message names the file: %s", err.message);
+    /* a float WAV holding NaN: refused where it is read */
+    sori_audio nan = make_signal(16000, 1.0, 1);
+    nan.samples[12345] = NAN;
+    CHECK_STATUS(sori_audio_write_file(tmp_path("nanr.wav"), &nan, SORI_ENC_WAV_FLOAT, &err), SORI_OK);
+    CHECK_STATUS(sori_audio_reader_open(tmp_path("nanr.wav"), NULL, SORI_CHANNEL_MIX, 0, &r, NULL, &err), SORI_OK);
+    float buf[4096];
+    int64_t k = 0;
+    sori_status st = SORI_OK;
+    while (r && (st = sori_audio_reader_read(r, buf, 4096, &k, &err)) == SORI_OK && k > 0)
+        ;
+    CHECK(st == SORI_ERR_FORMAT && strstr(err.message, "frame 12345"), "NaN: %s", err.message);
+    sori_audio_reader_close(r);
+    sori_audio_free(&nan);
+    CHECK_STATUS(sori_audio_reader_read(NULL, buf, 1, &k, &err), SORI_ERR_INVALID_ARG);
+    CHECK_STATUS(sori_audio_reader_rewind(NULL, &err), SORI_ERR_INVALID_ARG);
+    sori_audio_reader_close(NULL);
+}
+
 int main(void)
 {
     uint64_t seed = test_seed("test_audio");
@@ -482,6 +593,7 @@ int main(void)
     test_resample(&rng);
     test_opus_packets(&rng);
     test_bad_input(&rng);
+    test_reader(&rng);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
     if (system(cmd) != 0)

@@ -7,7 +7,9 @@
  * false alarms: intact files, chained and multiplexed Ogg, MP3 with ID3v2,
  * APEv2 and ID3v1 tags or without a Xing frame, zero padding, FLAC with a
  * trailing tag. Random damage: any status, never a crash, never samples
- * with an error, never a strict success with a report. */
+ * with an error, never a strict success with a report. Each file is also
+ * read by the incremental reader (sori_audio_reader), which must give the
+ * same verdict and the same samples. */
 #include <math.h>
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -159,6 +161,61 @@ typedef struct {
 static int64_t g_intact_frames;
 static int g_intact_rate;
 
+
+/* The incremental reader agrees with the whole read: the same verdict
+ * (refused at open or while reading, or decoded) and, when decoded, the
+ * same samples (mixed to mono at the file's rate), read in odd chunks. */
+static int g_reader_agreed, g_reader_cases;
+
+static void reader_agrees(const char *what, const char *path, int allow)
+{
+    sori_audio a = {0}, mono = {0};
+    sori_error err = {0}, rerr = {0};
+    sori_audio_damage d, rd;
+    sori_audio_read_params p = sori_audio_read_default_params();
+    p.allow_damaged = allow;
+    sori_status st = sori_audio_read_file_with_params(path, &p, &a, &d, &err);
+    if (st == SORI_OK)
+        st = sori_audio_select_channel(&a, SORI_CHANNEL_MIX, &mono, &err);
+    sori_audio_reader *r = NULL;
+    sori_status rst = sori_audio_reader_open(path, &p, SORI_CHANNEL_MIX, 0, &r, &rd, &rerr);
+    int64_t n = 0, cap = mono.n_frames + 1, chunk = 1;
+    float *buf = malloc((size_t)(cap > 0 ? cap : 1) * sizeof(float) + 4096 * sizeof(float));
+    while (rst == SORI_OK) {
+        int64_t got = 0;
+        int64_t want = chunk < 4096 ? chunk : 4096;
+        if (n + want > cap + 4096 - 1)
+            want = cap + 4096 - 1 - n;
+        rst = sori_audio_reader_read(r, buf + n, want, &got, &rerr);
+        if (rst != SORI_OK || got == 0 || want == 0)
+            break;
+        n += got;
+        chunk = chunk < 4096 ? chunk * 3 + 1 : 1;
+    }
+    g_reader_cases++;
+    CHECK((st == SORI_OK) == (rst == SORI_OK), "%s (%s): whole read %d (%s), reader %d (%s)", what,
+          allow ? "allowed" : "strict", st, err.message, rst, rerr.message);
+    if (st != SORI_OK && rst != SORI_OK)
+        CHECK(rst == st && rerr.message[0], "%s: the reader's status %d, the whole read's %d (%s)", what, rst, st,
+              rerr.message);
+    if (st == SORI_OK && rst == SORI_OK) {
+        int same = n == mono.n_frames && memcmp(buf, mono.samples, (size_t)n * sizeof(float)) == 0;
+        CHECK(same, "%s: the reader gave %lld samples, the whole read %lld (or other values)", what, (long long)n,
+              (long long)mono.n_frames);
+        sori_audio_damage late = sori_audio_reader_damage(r);
+        CHECK((d.n_places > 0) == (rd.n_places > 0 || late.n_places > 0),
+              "%s: damage reported by the whole read %d, by the reader %d + %d", what, d.n_places, rd.n_places,
+              late.n_places);
+        g_reader_agreed += same;
+    } else if (st != SORI_OK && rst != SORI_OK) {
+        g_reader_agreed++;
+    }
+    free(buf);
+    sori_audio_reader_close(r);
+    sori_audio_free(&a);
+    sori_audio_free(&mono);
+}
+
 static void check_strict(const char *what, const char *path, size_t lo, size_t hi, double t_lo, double t_hi)
 {
     sori_audio a = {0};
@@ -179,6 +236,7 @@ static void check_strict(const char *what, const char *path, size_t lo, size_t h
     CHECK(strstr(err.message, want) != NULL, "%s: the message gives '%s': %s", what, want, err.message);
     printf("  %-22s %s\n", what, err.message + strlen(g_dir) + 1);
     sori_audio_free(&a);
+    reader_agrees(what, path, 0);
 }
 
 /* allow_damaged: kept what decodes, reported; internal: the timeline is
@@ -203,6 +261,7 @@ static void check_allowed(const char *what, const char *path, int internal, int 
         CHECK(a.n_frames < g_intact_frames * 3 / 4, "%s: allowed: %lld frames of %lld", what, (long long)a.n_frames,
               (long long)g_intact_frames);
     sori_audio_free(&a);
+    reader_agrees(what, path, 1);
 }
 
 static void test_format(const format_case *fc, const char *path)
@@ -318,6 +377,7 @@ static void expect_intact(const char *what, const char *path, int64_t want_frame
         CHECK(llabs(a.n_frames - want_frames) <= a.sample_rate_hz / 20, "%s: %lld frames, expected %lld", what,
               (long long)a.n_frames, (long long)want_frames);
     sori_audio_free(&a);
+    reader_agrees(what, path, 0);
 }
 
 static void test_no_false_alarms(const char *opus, const char *mp3, int mp3_has_lame, const char *flac)
@@ -467,6 +527,13 @@ static void test_random_damage(sori_rng *rng, const char *const *paths, int n_pa
                 counts[allow][st == SORI_OK]++;
                 sori_audio_free(&a);
             }
+            /* the same bytes as a file: the reader's verdict is the whole read's */
+            const char *ext = strrchr(paths[f], '.');
+            char name[64];
+            snprintf(name, sizeof name, "random%s", ext ? ext : "");
+            spit(tmp_path(name), m, len, NULL, 0);
+            for (int allow = 0; allow < 2; allow++)
+                reader_agrees(name, tmp_path(name), allow);
         }
         free(m);
         free(b);
@@ -693,6 +760,9 @@ int main(void)
     test_no_false_alarms(opus, mp3, lame, flac);
     test_random_damage(&rng, paths, 5);
     test_misuse();
+    printf("incremental reader: %d of %d files read as the whole read reads them\n", g_reader_agreed,
+           g_reader_cases);
+    CHECK(g_reader_cases > 600, "the reader was compared on %d files", g_reader_cases);
     sori_audio_free(&s16);
     sori_audio_free(&s48);
     sori_audio_free(&s30);

@@ -7,6 +7,7 @@
  *    greedy and beam-5 tokens equal to openai-whisper's decode();
  *  - the session state: a second state gives the same output, the pool is
  *    whole again after they are freed, misuse refused;
+ *  - a long file read as it is decoded equals the same samples read whole;
  *  - memory: 10,000 sessions made and freed, and 1,000 utterances through
  *    one session, end with the pool and the heap where they began.
  * Fixtures come from the script; the weights are never committed. */
@@ -22,6 +23,7 @@
 #include "kernels/gguf.h"
 #include "lm/bpe.h"
 #include "sori/asr.h"
+#include "sori/audio.h"
 #include "sori/features.h"
 #include "sori/runtime.h"
 #include "whisper_rand.h"
@@ -97,6 +99,16 @@ static void check_mel(int n_mels)
     CHECK_STATUS(sori_whisper_mel_compute(w, x, n_x, pad, 100, 7, part, &err), SORI_OK);
     sori_whisper_mel_normalize(part, 7 * n_mels, mx);
     CHECK(!memcmp(part, out + 100 * n_mels, (size_t)7 * n_mels * sizeof(float)), "mel %d: a range differs", n_mels);
+    /* and from the part of the samples those frames read (a long file's window) */
+    CHECK_STATUS(sori_whisper_mel_compute_span(w, x + 100 * 160 - 200, 100 * 160 - 200, 6 * 160 + 400, n_x, pad, 100, 7,
+                                               part, &err),
+                 SORI_OK);
+    sori_whisper_mel_normalize(part, 7 * n_mels, mx);
+    CHECK(!memcmp(part, out + 100 * n_mels, (size_t)7 * n_mels * sizeof(float)), "mel %d: a span differs", n_mels);
+    CHECK_STATUS(sori_whisper_mel_compute_span(w, x + 100 * 160 - 199, 100 * 160 - 199, 6 * 160 + 399, n_x, pad, 100,
+                                               7, part, &err),
+                 SORI_ERR_INVALID_ARG);
+    CHECK_STATUS(sori_whisper_mel_compute_span(w, x + 1, 1, 1000, n_x, pad, 0, 2, part, &err), SORI_ERR_INVALID_ARG);
     /* misuse */
     CHECK_STATUS(sori_whisper_mel_compute(w, x, n_x, pad, T - 1, 2, part, &err), SORI_ERR_INVALID_ARG);
     x[5] = NAN;
@@ -449,6 +461,111 @@ static void check_stream(sori_runtime *rt)
     sori_asr_model_free(m);
 }
 
+
+/* Long files read as they are decoded (sori_asr_transcribe_reader): 75 s
+ * written as 8 kHz stereo WAV and as 16 kHz FLAC, transcribed from a
+ * reader, equal the same samples read whole (segments, times, text);
+ * a reader at another rate is read whole and resampled; a file that turns
+ * bad after a minute fails there with its message. */
+static void check_reader(sori_runtime *rt)
+{
+    whisper_rand_cfg c = {80, 1500, 64, 2, 2, 448, 64, 2, 2, 400, 13};
+    int32_t sup[4] = {1, 2, 7, 8};
+    void *data = NULL;
+    size_t size = 0;
+    CHECK(whisper_rand_model(&c, sup, 4, &data, &size) == 0, "reader: model not made");
+    sori_asr_model_params mp = sori_asr_model_default_params();
+    mp.no_fallback = 1;
+    sori_asr_model *m = NULL;
+    sori_error err = {0};
+    CHECK_STATUS(sori_asr_model_load_memory(rt, data, size, &mp, &m, &err), SORI_OK);
+    free(data);
+    if (!m)
+        return;
+    char dir[] = "/tmp/sori_test_whisper_XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "reader: no temporary folder");
+        sori_asr_model_free(m);
+        return;
+    }
+    const int64_t n8 = 75 * 8000;
+    sori_audio a = {calloc((size_t)n8 * 2, sizeof(float)), n8, 2, 8000};
+    uint64_t rng = 7;
+    for (int64_t i = 0; i < n8; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        float burst = (i / 12000) % 3 == 2 ? 0.0f : 1.0f;
+        a.samples[2 * i] = burst * (0.3f * sinf(0.03f * (float)(i % 9000)) + 0.05f * ((float)(rng >> 40) / 16777216.0f - 0.5f));
+        a.samples[2 * i + 1] = 0.5f * a.samples[2 * i];
+    }
+    char wav[64], flac[64], bad[64];
+    snprintf(wav, sizeof wav, "%s/long.wav", dir);
+    snprintf(flac, sizeof flac, "%s/long.flac", dir);
+    snprintf(bad, sizeof bad, "%s/bad.wav", dir);
+    CHECK_STATUS(sori_audio_write_file(wav, &a, SORI_ENC_WAV_FLOAT, &err), SORI_OK);
+    sori_audio mono = {0}, m16 = {0};
+    CHECK_STATUS(sori_audio_select_channel(&a, SORI_CHANNEL_MIX, &mono, &err), SORI_OK);
+    CHECK_STATUS(sori_audio_resample(&mono, 16000, &m16, &err), SORI_OK);
+    CHECK_STATUS(sori_audio_write_file(flac, &m16, SORI_ENC_FLAC, &err), SORI_OK);
+    const char *paths[2] = {wav, flac};
+    for (int f = 0; f < 2; f++) {
+        sori_audio whole = {0}, wm = {0}, w16 = {0};
+        CHECK_STATUS(sori_audio_read_file(paths[f], &whole, &err), SORI_OK);
+        CHECK_STATUS(sori_audio_select_channel(&whole, SORI_CHANNEL_MIX, &wm, &err), SORI_OK);
+        CHECK_STATUS(sori_audio_resample(&wm, 16000, &w16, &err), SORI_OK);
+        sori_asr_result *ra = NULL, *rb = NULL, *rc = NULL;
+        CHECK_STATUS(sori_asr_transcribe(m, w16.samples, w16.n_frames, 16000, &ra, &err), SORI_OK);
+        for (int rate = 16000; rate >= 8000; rate -= 8000) {
+            sori_audio_reader *r = NULL;
+            CHECK_STATUS(sori_audio_reader_open(paths[f], NULL, SORI_CHANNEL_MIX, rate, &r, NULL, &err), SORI_OK);
+            sori_asr_result **rr = rate == 16000 ? &rb : &rc;
+            if (r)
+                CHECK_STATUS(sori_asr_transcribe_reader(m, r, rr, &err), SORI_OK);
+            sori_audio_reader_close(r);
+        }
+        if (ra && rb) {
+            int same = ra->n_segments == rb->n_segments && !strcmp(ra->text, rb->text) &&
+                       fabs(ra->duration_s - rb->duration_s) < 1e-9;
+            for (int i = 0; same && i < ra->n_segments; i++)
+                same = ra->segments[i].start_s == rb->segments[i].start_s &&
+                       ra->segments[i].end_s == rb->segments[i].end_s &&
+                       !strcmp(ra->segments[i].text, rb->segments[i].text);
+            printf("reader: %s, %.1f s: %d segments read whole, %d read as decoded%s\n", f ? "FLAC" : "WAV 8 kHz",
+                   rb->duration_s, ra->n_segments, rb->n_segments, same ? ", equal" : "");
+            CHECK(same && ra->n_segments >= 2, "reader: %s: the reader's transcript differs (%d/%d segments, %.3f/%.3f s)",
+                  paths[f], ra->n_segments, rb->n_segments, ra->duration_s, rb->duration_s);
+        }
+        if (f == 0 && rc) { /* an 8 kHz reader: read whole, resampled inside */
+            CHECK(ra && !strcmp(ra->text, rc->text), "reader: an 8 kHz reader's transcript differs");
+        }
+        sori_asr_result_free(ra);
+        sori_asr_result_free(rb);
+        sori_asr_result_free(rc);
+        sori_audio_free(&whole);
+        sori_audio_free(&wm);
+        sori_audio_free(&w16);
+    }
+    /* bad after a minute */
+    a.samples[2 * 61 * 8000] = NAN;
+    CHECK_STATUS(sori_audio_write_file(bad, &a, SORI_ENC_WAV_FLOAT, &err), SORI_OK);
+    sori_audio_reader *r = NULL;
+    sori_asr_result *rb = NULL;
+    CHECK_STATUS(sori_audio_reader_open(bad, NULL, SORI_CHANNEL_MIX, 16000, &r, NULL, &err), SORI_OK);
+    if (r) {
+        CHECK_STATUS(sori_asr_transcribe_reader(m, r, &rb, &err), SORI_ERR_FORMAT);
+        CHECK(rb == NULL && strstr(err.message, "bad.wav") && strstr(err.message, "NaN"), "reader: %s", err.message);
+    }
+    CHECK_STATUS(sori_asr_transcribe_reader(m, NULL, &rb, &err), SORI_ERR_INVALID_ARG);
+    sori_audio_reader_close(r);
+    sori_audio_free(&a);
+    sori_audio_free(&mono);
+    sori_audio_free(&m16);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    sori_asr_model_free(m);
+}
+
 /* test_whisper: the parity checks; test_whisper --memory: the memory ones
  * (ctest's test_whisper_memory, labelled slow: a minute and a half) */
 int main(int argc, char **argv)
@@ -469,6 +586,7 @@ int main(int argc, char **argv)
         check_random(rt, "rand80", 80, 51865, 1);
         check_random(rt, "rand128", 128, 51866, 2);
         check_stream(rt);
+        check_reader(rt);
     } else if (rt) {
         check_memory(rt);
     }

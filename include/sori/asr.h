@@ -29,6 +29,7 @@
 #ifndef SORI_ASR_H
 #define SORI_ASR_H
 
+#include "audio.h"
 #include "common.h"
 #include "runtime.h"
 #include "vad.h"
@@ -87,6 +88,11 @@ typedef struct sori_asr_model_params {
      * VAD. */
     int batch;
     const struct sori_silero_vad *vad;
+    /* Whisper long-form: called after each 30 s window with the seconds
+     * done and the input's length (from the thread transcribing; NULL:
+     * none). The CLI draws a progress line with it. */
+    void (*progress)(void *ctx, double done_s, double total_s);
+    void *progress_ctx;
 } sori_asr_model_params;
 
 #define SORI_ASR_HOTWORD_SCORE 1.5f
@@ -165,6 +171,16 @@ SORI_API sori_status sori_asr_transcribe(sori_asr_model *m, const float *samples
                                          int sample_rate_hz, sori_asr_result **out,
                                          sori_error *err);
 SORI_API void sori_asr_result_free(sori_asr_result *r);
+
+/* Transcribes what a reader gives (sori/audio.h: a file decoded as it is
+ * read, one channel or the mix, at a rate the reader resamples to). A
+ * Whisper model decoding sequentially (not the batched throughput mode)
+ * reads it window by window from a 16 kHz reader, so an hours-long
+ * recording is never held; other models and rates read it whole first.
+ * The result equals sori_asr_transcribe on the same samples. The reader is
+ * rewound first and may be read to its end more than once. */
+SORI_API sori_status sori_asr_transcribe_reader(sori_asr_model *m, sori_audio_reader *r,
+                                                sori_asr_result **out, sori_error *err);
 
 /* The CTC log-probabilities of one utterance, as transcribe computes them:
  * *n_frames rows of vocab_size + 1 log-softmax values (the blank last), a

@@ -145,6 +145,54 @@ SORI_API sori_status sori_audio_read_memory_with_params(const void *data, size_t
                                                         sori_audio_damage *damage,
                                                         sori_error *err);
 
+/* ---- reading a file a piece at a time ----------------------------------------
+ * For recordings too long to hold: a reader decodes as it is read, and
+ * gives one channel (or the mix) at the rate asked for, resampled as it
+ * goes; its memory does not grow with the file. The checks are those of
+ * sori_audio_read_file_with_params: Ogg, MPEG and FLAC are scanned at open
+ * (the file is mapped, not read), and damage found there is refused at
+ * open (damage filled), or, with allow_damaged, that file is decoded whole
+ * and read from memory (the silence put where audio was lost needs what
+ * follows it). A WAV cut short is known at open. A decoder that stops
+ * early is SORI_ERR_FORMAT when reading reaches it (with allow_damaged:
+ * the end, and sori_audio_reader_damage says so). The samples read equal
+ * those of a whole read followed by sori_audio_select_channel and
+ * sori_audio_resample. Readers have no length limit.
+ *
+ *     sori_audio_reader *r;
+ *     sori_audio_reader_open("call.flac", NULL, SORI_CHANNEL_MIX, 16000, &r, NULL, &err);
+ *     float buf[4096];
+ *     int64_t n;
+ *     while (sori_audio_reader_read(r, buf, 4096, &n, &err) == SORI_OK && n > 0)
+ *         ... n samples ...
+ *     sori_audio_reader_close(r);
+ */
+typedef struct sori_audio_reader sori_audio_reader;
+
+typedef struct sori_audio_reader_info {
+    int n_channels;       /* the file's */
+    int file_rate_hz;     /* the file's */
+    int sample_rate_hz;   /* what reads give */
+    double duration_s;    /* as the container states it; < 0 when it does not */
+} sori_audio_reader_info;
+
+/* channel: 0-based, or SORI_CHANNEL_MIX (the mean of all); sample_rate_hz:
+ * 1000..768000, or 0 for the file's own. Statuses as sori_audio_read_file;
+ * SORI_ERR_INVALID_ARG for a channel the file does not have. */
+SORI_API sori_status sori_audio_reader_open(const char *path, const sori_audio_read_params *params, int channel,
+                                            int sample_rate_hz, sori_audio_reader **out,
+                                            sori_audio_damage *damage, sori_error *err);
+SORI_API sori_audio_reader_info sori_audio_reader_get_info(const sori_audio_reader *r);
+/* Up to max_samples samples into out; *n_read == 0 at the end. An error
+ * leaves the reader at its place: read again or rewind. */
+SORI_API sori_status sori_audio_reader_read(sori_audio_reader *r, float *out, int64_t max_samples,
+                                            int64_t *n_read, sori_error *err);
+/* Back to the start (a second pass). */
+SORI_API sori_status sori_audio_reader_rewind(sori_audio_reader *r, sori_error *err);
+/* Damage met while reading with allow_damaged (zeroed: none). */
+SORI_API sori_audio_damage sori_audio_reader_damage(const sori_audio_reader *r);
+SORI_API void sori_audio_reader_close(sori_audio_reader *r);
+
 /* Headerless PCM. */
 typedef enum sori_pcm_format {
     SORI_PCM_S16LE = 0,

@@ -185,6 +185,14 @@ SORI_API void sori_whisper_mel_free(sori_whisper_mel *w);
  * the (len + pad) / 160 frames of the signal or x holds NaN/Inf. */
 SORI_API sori_status sori_whisper_mel_compute(sori_whisper_mel *w, const float *x, int64_t len, int64_t pad,
                                               int64_t t0, int64_t n, float *out, sori_error *err);
+/* The same when only part of the signal is at hand (reading a long file):
+ * x holds samples [x0, x0 + xn) of a signal of len samples, and must cover
+ * what the frames read (t0 * 160 - 200 .. (t0 + n - 1) * 160 + 200, within
+ * [0, len); the first frames reflect samples 1..200). Otherwise
+ * SORI_ERR_INVALID_ARG. */
+SORI_API sori_status sori_whisper_mel_compute_span(sori_whisper_mel *w, const float *x, int64_t x0, int64_t xn,
+                                                   int64_t len, int64_t pad, int64_t t0, int64_t n, float *out,
+                                                   sori_error *err);
 /* x = (max(x, max - 8) + 4) / 4 for n values. */
 SORI_API void sori_whisper_mel_normalize(float *x, int64_t n, float max);
 
