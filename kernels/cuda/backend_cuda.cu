@@ -224,7 +224,23 @@ __global__ void k_batch_norm(const float *x, float *y, int64_t rows, int ch, con
     }
 }
 
-__global__ void k_embedding(const int32_t *ids, const void *table, int f16, float *out,
+/* GGUF Q8_0: blocks of 32 values, each an f16 scale then 32 int8. */
+__device__ __forceinline__ float q8_0_at(const uint8_t *q, int64_t i)
+{
+    const uint8_t *p = q + (i >> 5) * 34;
+    float d = __half2float(__ushort_as_half((unsigned short)(p[0] | (p[1] << 8))));
+    return d * (float)(int8_t)p[2 + (i & 31)];
+}
+
+/* n values (a multiple of 32) of Q8_0 blocks to f16. */
+__global__ void k_q8_0_to_f16(const uint8_t *q, __half *y, int64_t n)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        y[i] = __float2half_rn(q8_0_at(q, i));
+}
+
+/* table_type: 0 f32, 1 f16, 2 Q8_0 (dim a multiple of 32) */
+__global__ void k_embedding(const int32_t *ids, const void *table, int table_type, float *out,
                             int64_t n_ids, int vocab, int dim)
 {
     int64_t total = n_ids * dim;
@@ -235,8 +251,9 @@ __global__ void k_embedding(const int32_t *ids, const void *table, int f16, floa
         int id = ids[r];
         float v = 0.0f;
         if (id >= 0 && id < vocab)
-            v = f16 ? __half2float(((const __half *)table)[(int64_t)id * dim + c])
-                    : ((const float *)table)[(int64_t)id * dim + c];
+            v = table_type == 1   ? __half2float(((const __half *)table)[(int64_t)id * dim + c])
+                : table_type == 2 ? q8_0_at((const uint8_t *)table, (int64_t)id * dim + c)
+                                  : ((const float *)table)[(int64_t)id * dim + c];
         out[i] = v;
     }
 }
@@ -483,18 +500,33 @@ static sori_status cuda_matmul(sori_backend *be, int s, const sori_matmul_desc *
             return rc;
     } else {
         /* f16 weights: convert the activations to f16 in scratch, multiply
-         * with f32 accumulation into the f32 output. */
+         * with f32 accumulation into the f32 output. Q8_0 weights are first
+         * expanded to f16 in scratch after them (blocks run along B's rows:
+         * trans_b, k, ldb and stride_b multiples of 32). */
         int64_t rows_a = d->trans_a ? d->k : d->m;
         int64_t a_elems = (int64_t)(d->batch - 1) * d->stride_a + rows_a * d->lda;
+        const bool q8 = d->b_type == SORI_Q8_0;
+        if (q8 && (!d->trans_b || d->k % 32 || d->ldb % 32 || d->stride_b % 32))
+            return fail(err, SORI_ERR_INVALID_ARG, 0, "cuda backend: Q8_0 weights need trans_b and k, ldb, stride_b "
+                                                      "multiples of 32");
+        int64_t b_elems = q8 ? (int64_t)(d->stride_b ? d->batch - 1 : 0) * d->stride_b + (int64_t)d->n * d->ldb : 0;
+        size_t a_bytes = ((size_t)a_elems * sizeof(__half) + 255) & ~(size_t)255;
         void *tmp;
-        rc = scratch_get(be, s, (size_t)a_elems * sizeof(__half), &tmp, err);
+        rc = scratch_get(be, s, a_bytes + (size_t)b_elems * sizeof(__half), &tmp, err);
         if (rc != SORI_OK)
             return rc;
         k_f32_to_f16<<<grid_for(a_elems, 256), 256, 0, st>>>(d->a, (__half *)tmp, a_elems, 1, 1);
         LAUNCHED("f32 to f16");
+        const void *bw = d->b;
+        if (q8) {
+            __half *bh = (__half *)((char *)tmp + a_bytes);
+            k_q8_0_to_f16<<<grid_for(b_elems, 256), 256, 0, st>>>((const uint8_t *)d->b, bh, b_elems);
+            LAUNCHED("q8_0 to f16");
+            bw = bh;
+        }
         BLAS(cublasGemmStridedBatchedEx(
                  be->blas[s], d->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                 d->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, d->n, d->m, d->k, &d->alpha, d->b,
+                 d->trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, d->n, d->m, d->k, &d->alpha, bw,
                  CUDA_R_16F, (int)d->ldb, d->stride_b, tmp, CUDA_R_16F, (int)d->lda, d->stride_a,
                  &d->beta, d->c, CUDA_R_32F, (int)d->ldc, d->stride_c, d->batch,
                  CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
@@ -912,7 +944,8 @@ static sori_status cuda_run(sori_backend *be, int s, const sori_op_desc *op, sor
         if (d->n_ids == 0)
             return SORI_OK;
         k_embedding<<<grid_for(d->n_ids * d->dim, 256), 256, 0, st>>>(
-            d->ids, d->table, d->table_type == SORI_F16, d->out, d->n_ids, d->vocab, d->dim);
+            d->ids, d->table, d->table_type == SORI_F16 ? 1 : d->table_type == SORI_Q8_0 ? 2 : 0, d->out, d->n_ids,
+            d->vocab, d->dim);
         LAUNCHED("embedding");
         return SORI_OK;
     }
@@ -945,7 +978,7 @@ static bool cuda_supports(sori_backend *be, sori_op op, sori_dtype wt)
         return false;
     if (wt == SORI_F32)
         return true;
-    return wt == SORI_F16 && (op == SORI_OP_MATMUL || op == SORI_OP_EMBEDDING);
+    return (wt == SORI_F16 || wt == SORI_Q8_0) && (op == SORI_OP_MATMUL || op == SORI_OP_EMBEDDING);
 }
 
 /* ---- discovery, lifetime, memory ----------------------------------------------------------- */

@@ -29,7 +29,7 @@ if cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DSORI_CUDA=ON 
      -DSORI_AUDIO_IO="$(pkg-config --exists sndfile soxr kissfft-float opus 2>/dev/null && echo ON || echo OFF)" \
      -DSORI_CUDA_ARCHS="$archs" -DCMAKE_CUDA_ARCHITECTURES="$archs" >>"$log" 2>&1 &&
    { cmake --build "$build" --target help 2>/dev/null | grep -q test_gpu_features &&
-     targets="$targets test_gpu_features test_stream"; true; } &&
+     targets="$targets test_gpu_features test_stream test_whisper test_asr_threads"; true; } &&
    cmake --build "$build" -j"$(nproc)" --target $targets >>"$log" 2>&1; then
   record "configure + build" "ok ($(( $(date +%s) - start )) s)"
 else
@@ -55,12 +55,34 @@ if [ -x "$build/bin/test_gpu_parity" ]; then
   [ -x "$build/bin/test_gpu_features" ] && run "gpu features vs CPU" "$build/bin/test_gpu_features"
   [ -x "$build/bin/test_stream" ] &&
     SORI_TEST_DEVICE=cuda run "streaming + RNN-T parity on cuda (fp32)" "$build/bin/test_stream"
+  [ -x "$build/bin/test_whisper" ] &&
+    SORI_TEST_DEVICE=cuda run "whisper parity + long files on cuda" "$build/bin/test_whisper"
+  [ -x "$build/bin/test_whisper" ] &&
+    SORI_TEST_DEVICE=cuda run "whisper sessions memory on cuda" "$build/bin/test_whisper" --memory
+  [ -x "$build/bin/test_asr_threads" ] &&
+    SORI_TEST_DEVICE=cuda run "4 threads, one model, on cuda" "$build/bin/test_asr_threads"
+  # Whisper base on the bundled real clips, when setup.sh's model is here:
+  # the GPU's transcripts against the CPU's, and both timings
+  wb=data/whisper-base-f16.gguf
+  if [ -s "$wb" ] && [ -d data/samples/real ]; then
+    for dev in cuda cpu; do
+      t0=$(date +%s.%N)
+      "$build/bin/sori" transcribe --model "$wb" --device $dev --format tsv data/samples/real \
+        >"$build/whisper_$dev.tsv" 2>>"$log"
+      echo "whisper base, 10 real clips, $dev: $(echo "$(date +%s.%N) - $t0" | bc) s" >>"$log"
+    done
+    if cmp -s "$build/whisper_cuda.tsv" "$build/whisper_cpu.tsv"; then
+      record "whisper base cuda == cpu" "ok"
+    else
+      record "whisper base cuda == cpu" "FAILED (transcripts differ: $build/whisper_*.tsv)"
+    fi
+  fi
   run "kernel benchmarks (cuda)" "$build/bin/bench_ops" --device cuda --runs 10
 fi
 
 echo
 echo "---- log: $log ----"
-grep -E "^(sori |backends|gpu [0-9]|test_gpu_parity:|test_gpu_features:|test_stream:|SKIP|.*FAILED|.*GFLOP/s|.*hours of audio|matmul 1024)" "$log" | head -80
+grep -E "^(sori |backends|gpu [0-9]|test_gpu_parity:|test_gpu_features:|test_stream:|test_whisper|test_asr_threads:|whisper base|SKIP|.*FAILED|.*GFLOP/s|.*hours of audio|matmul 1024)" "$log" | head -80
 echo
 printf '%-34s %s\n' "check" "result"
 printf '%-34s %s\n' "-----" "------"
