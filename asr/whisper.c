@@ -573,6 +573,7 @@ const sori_whisper_hparams *sori_whisper_get_hparams(const sori_whisper *m) { re
 const sori_whisper_tokens *sori_whisper_get_tokens(const sori_whisper *m) { return &m->tok; }
 const sori_bpe *sori_whisper_get_bpe(const sori_whisper *m) { return m->bpe; }
 const float *sori_whisper_mel_filters(const sori_whisper *m) { return m->mel_filters; }
+sori_runtime *sori_whisper_runtime(const sori_whisper *m) { return m->rt; }
 const char *sori_whisper_name(const sori_whisper *m) { return m->name; }
 
 int sori_whisper_language_token(const sori_whisper *m, const char *code)

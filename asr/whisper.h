@@ -60,6 +60,7 @@ const sori_bpe *sori_whisper_get_bpe(const sori_whisper *m);
 /* mel filters [n_mels, 201] (host) */
 const float *sori_whisper_mel_filters(const sori_whisper *m);
 const char *sori_whisper_name(const sori_whisper *m);
+sori_runtime *sori_whisper_runtime(const sori_whisper *m);
 /* The language token of a code ("ko"), or -1. */
 int sori_whisper_language_token(const sori_whisper *m, const char *code);
 

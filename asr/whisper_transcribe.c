@@ -40,6 +40,14 @@ void sori_whisper_session_free(sori_whisper_session *s)
     free(s->win);
     free(s->align);
     free(s->sbuf);
+    free(s->frames);
+    sori_runtime *rt = s->m ? sori_whisper_runtime(s->m) : NULL;
+    if (rt) {
+        sori_rt_release(rt, s->d_frames);
+        sori_rt_release(rt, s->d_out);
+        sori_rt_release(rt, s->d_window);
+        sori_rt_release(rt, s->d_filters);
+    }
     free(s);
 }
 
@@ -84,12 +92,82 @@ sori_status sori_whisper_session_create_batched(sori_whisper *m, int group, int 
         if (!s->win || !s->align || !s->sbuf)
             st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
     }
+    sori_runtime *rt = sori_whisper_runtime(m);
+    if (st == SORI_OK && sori_rt_supports(rt, SORI_OP_LOGMEL, SORI_F32)) {
+        const int F = hp->n_mels;
+        s->gpu_mel = true;
+        s->frames = malloc((size_t)N_FRAMES * 2 * HALF_FFT * sizeof(float));
+        if (!s->frames)
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+        if (st == SORI_OK)
+            st = sori_rt_alloc(rt, (size_t)N_FRAMES * 2 * HALF_FFT * sizeof(float), &s->d_frames, err);
+        if (st == SORI_OK)
+            st = sori_rt_alloc(rt, (size_t)N_FRAMES * F * sizeof(float), &s->d_out, err);
+        if (st == SORI_OK)
+            st = sori_rt_alloc(rt, (size_t)2 * HALF_FFT * sizeof(float), &s->d_window, err);
+        if (st == SORI_OK)
+            st = sori_rt_alloc(rt, (size_t)F * (HALF_FFT + 1) * sizeof(float), &s->d_filters, err);
+        if (st == SORI_OK)
+            st = sori_rt_upload(rt, 0, s->d_window, sori_whisper_mel_window(s->mel), 2 * HALF_FFT * sizeof(float),
+                                err);
+        if (st == SORI_OK)
+            st = sori_rt_upload(rt, 0, s->d_filters, sori_whisper_mel_filters(m),
+                                (size_t)F * (HALF_FFT + 1) * sizeof(float), err);
+        if (st == SORI_OK)
+            st = sori_rt_sync(rt, 0, err);
+    }
     if (st != SORI_OK) {
         sori_whisper_session_free(s);
         return st;
     }
     *out = s;
     return SORI_OK;
+}
+
+void sori_whisper_logmel_desc(struct sori_logmel_desc *d, int n_mels, int64_t n_frames, const float *frames,
+                              const float *window, const float *filters, float *out)
+{
+    memset(d, 0, sizeof *d);
+    d->n_frames = n_frames;
+    d->frame_len = d->fft_size = 2 * HALF_FFT;
+    d->mel_bins = HALF_FFT + 1;
+    d->n_mels = n_mels;
+    d->kaldi = true; /* ln(max(e, floor)); no DC removal, no pre-emphasis, no energy */
+    d->remove_dc = false;
+    d->preemph = 0.0f;
+    d->mag_power = 2.0f;
+    d->log_floor = 1e-10f;
+    d->energy_col = -1;
+    d->frames = frames;
+    d->window = window;
+    d->mel = filters;
+    d->out = out;
+}
+
+/* Frames [t0, t0 + n) of x (samples [x0, x0 + xn) of a signal of len) on
+ * the backend: cut here, transformed there, log10 here. */
+static sori_status gpu_mel(sori_whisper_session *s, const float *x, int64_t x0, int64_t xn, int64_t len, int64_t t0,
+                           int n, float *out, sori_error *err)
+{
+    sori_runtime *rt = sori_whisper_runtime(s->m);
+    const int F = sori_whisper_get_hparams(s->m)->n_mels;
+    sori_status st = sori_whisper_mel_frames_span(s->mel, x, x0, xn, len, N_SAMPLES, t0, n, s->frames, err);
+    if (st != SORI_OK || n == 0)
+        return st;
+    st = sori_rt_upload(rt, 0, s->d_frames, s->frames, (size_t)n * 2 * HALF_FFT * sizeof(float), err);
+    if (st == SORI_OK) {
+        sori_op_desc op = {.op = SORI_OP_LOGMEL};
+        sori_whisper_logmel_desc(&op.u.logmel, F, n, s->d_frames, s->d_window, s->d_filters, s->d_out);
+        st = sori_rt_run(rt, 0, &op, err);
+    }
+    if (st == SORI_OK)
+        st = sori_rt_download(rt, 0, out, s->d_out, (size_t)n * F * sizeof(float), err);
+    if (st == SORI_OK)
+        st = sori_rt_sync(rt, 0, err);
+    const float inv_ln10 = 0.43429448190325182f;
+    for (int64_t i = 0; st == SORI_OK && i < (int64_t)n * F; i++)
+        out[i] *= inv_ln10;
+    return st;
 }
 
 void sori_whisper_transcript_free(sori_whisper_transcript *t)
@@ -263,9 +341,11 @@ static sori_status source_mel(sori_whisper_session *s, source *src, int64_t t0, 
     sori_status st = source_fill(src, a > 0 ? a : 0, b > HALF_FFT + 1 ? b : HALF_FFT + 1, err);
     if (st != SORI_OK)
         return st;
-    if (src->x)
-        return sori_whisper_mel_compute(s->mel, src->x, src->n, N_SAMPLES, t0, n, out, err);
-    return sori_whisper_mel_compute_span(s->mel, src->buf, src->b0, src->blen, src->n, N_SAMPLES, t0, n, out, err);
+    const float *x = src->x ? src->x : src->buf;
+    const int64_t x0 = src->x ? 0 : src->b0, xn = src->x ? src->n : src->blen;
+    if (s->gpu_mel)
+        return gpu_mel(s, x, x0, xn, src->n, t0, n, out, err);
+    return sori_whisper_mel_compute_span(s->mel, x, x0, xn, src->n, N_SAMPLES, t0, n, out, err);
 }
 
 /* Frames [t0, t0 + n) of the padded signal's mel, normalised by mx, into
@@ -297,8 +377,9 @@ static sori_status signal_max(sori_whisper_session *s, source *src, float *out_m
             if (st != SORI_OK || src->eof)
                 break;
             const int64_t len = src->b0 + src->blen;
-            st = sori_whisper_mel_compute_span(s->mel, src->buf, src->b0, src->blen, len, N_SAMPLES, f0, N_FRAMES,
-                                               s->win, err);
+            st = s->gpu_mel ? gpu_mel(s, src->buf, src->b0, src->blen, len, f0, N_FRAMES, s->win, err)
+                            : sori_whisper_mel_compute_span(s->mel, src->buf, src->b0, src->blen, len, N_SAMPLES, f0,
+                                                            N_FRAMES, s->win, err);
             for (int64_t i = 0; st == SORI_OK && i < (int64_t)N_FRAMES * F; i++)
                 mx = s->win[i] > mx ? s->win[i] : mx;
             if (st != SORI_OK)
@@ -755,12 +836,14 @@ static sori_status chunk_mel(sori_whisper_session *s, const float *x, int64_t le
     sori_status st = SORI_OK;
     for (int64_t f0 = 0; f0 < touched && st == SORI_OK; f0 += N_FRAMES) {
         int cnt = (int)(touched - f0 < N_FRAMES ? touched - f0 : N_FRAMES);
-        st = sori_whisper_mel_compute(s->mel, x, len, N_SAMPLES, f0, cnt, w, err);
+        st = s->gpu_mel ? gpu_mel(s, x, 0, len, len, f0, cnt, w, err)
+                        : sori_whisper_mel_compute(s->mel, x, len, N_SAMPLES, f0, cnt, w, err);
         for (int64_t i = 0; st == SORI_OK && i < (int64_t)cnt * F; i++)
             mx = w[i] > mx ? w[i] : mx;
     }
     if (st == SORI_OK)
-        st = sori_whisper_mel_compute(s->mel, x, len, N_SAMPLES, 0, nfr, w, err);
+        st = s->gpu_mel ? gpu_mel(s, x, 0, len, len, 0, nfr, w, err)
+                        : sori_whisper_mel_compute(s->mel, x, len, N_SAMPLES, 0, nfr, w, err);
     if (st != SORI_OK)
         return st;
     sori_whisper_mel_normalize(w, (int64_t)nfr * F, mx);

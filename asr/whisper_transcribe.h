@@ -79,6 +79,11 @@ typedef struct sori_whisper_session {
     float *align;        /* alignment weights: heads x n_text_ctx x n_audio_ctx */
     float *sbuf;         /* a reader's samples at hand (a window and a little more) */
     int64_t sbuf_cap;
+    /* the log-mel on the backend (GPU runtimes: its LOGMEL op): a window's
+     * frames cut here, transformed there; buffers made with the session */
+    bool gpu_mel;
+    float *frames;       /* host: 3000 x 400 */
+    void *d_frames, *d_out, *d_window, *d_filters;
 } sori_whisper_session;
 
 /* group: the most sequences a window decodes at once (max(beam, best_of)). */
@@ -115,6 +120,13 @@ struct sori_silero_vad;
 sori_status sori_whisper_transcribe_batched(sori_whisper_session *s, const float *samples, int64_t n,
                                             const sori_whisper_params *p, const struct sori_silero_vad *vad,
                                             sori_whisper_transcript **out, sori_error *err);
+
+/* The LOGMEL op that computes Whisper's log-mel energies (natural log;
+ * times 1 / ln 10 gives log10) of n_frames raw frames of 400 samples
+ * (sori_whisper_mel_frames_span). */
+struct sori_logmel_desc;
+void sori_whisper_logmel_desc(struct sori_logmel_desc *d, int n_mels, int64_t n_frames, const float *frames,
+                              const float *window, const float *filters, float *out);
 
 /* Word timestamps for the n_seg segments of one window (whisper_words.c):
  * n_frames of mel were real; time_offset is the window's start; language

@@ -21,6 +21,7 @@
 #include "asr/whisper_transcribe.h"
 #include "check.h"
 #include "kernels/gguf.h"
+#include "kernels/reference.h"
 #include "lm/bpe.h"
 #include "sori/asr.h"
 #include "sori/audio.h"
@@ -109,6 +110,26 @@ static void check_mel(int n_mels)
                                                7, part, &err),
                  SORI_ERR_INVALID_ARG);
     CHECK_STATUS(sori_whisper_mel_compute_span(w, x + 1, 1, 1000, n_x, pad, 0, 2, part, &err), SORI_ERR_INVALID_ARG);
+    /* the GPU's way (frames cut here, the LOGMEL op there) through the
+     * double-precision reference of that op: the same values */
+    {
+        const int64_t nf = 60;
+        float *frames = malloc((size_t)nf * 400 * sizeof(float)), *lm = malloc((size_t)nf * n_mels * sizeof(float));
+        CHECK_STATUS(sori_whisper_mel_frames_span(w, x, 0, n_x, n_x, pad, 0, nf, frames, &err), SORI_OK);
+        sori_op_desc op = {.op = SORI_OP_LOGMEL};
+        sori_whisper_logmel_desc(&op.u.logmel, n_mels, nf, frames, sori_whisper_mel_window(w), filt, lm);
+        CHECK_STATUS(sori_ref_run(&op, NULL, &err), SORI_OK);
+        double worst_op = 0.0;
+        for (int64_t i = 0; i < nf * n_mels; i++) {
+            float v = lm[i] * 0.43429448190325182f;
+            v = ((v > mx - 8.0f ? v : mx - 8.0f) + 4.0f) / 4.0f;
+            worst_op = fmax(worst_op, fabs((double)v - out[i]));
+        }
+        printf("mel %d: the LOGMEL op's way (reference) against the direct: max-abs %.3g\n", n_mels, worst_op);
+        CHECK(worst_op <= 5e-5, "mel %d: frames + LOGMEL op differ by %g", n_mels, worst_op);
+        free(frames);
+        free(lm);
+    }
     /* misuse */
     CHECK_STATUS(sori_whisper_mel_compute(w, x, n_x, pad, T - 1, 2, part, &err), SORI_ERR_INVALID_ARG);
     x[5] = NAN;

@@ -193,6 +193,17 @@ SORI_API sori_status sori_whisper_mel_compute(sori_whisper_mel *w, const float *
 SORI_API sori_status sori_whisper_mel_compute_span(sori_whisper_mel *w, const float *x, int64_t x0, int64_t xn,
                                                    int64_t len, int64_t pad, int64_t t0, int64_t n, float *out,
                                                    sori_error *err);
+/* For a backend's LOGMEL op (the GPU): the raw frames [t0, t0 + n) of the
+ * same signal, 400 samples each (reflected at the edges, zeros past the
+ * end), as sori_whisper_mel_compute_span would window and transform them.
+ * The op with Kaldi-style logs (no DC removal, no pre-emphasis, power
+ * spectra, log floor 1e-10, no energy column), this window (periodic Hann,
+ * 400) and the model's filters (n_mels x 201) gives ln of the energies:
+ * times 1 / ln 10, the values above. */
+SORI_API sori_status sori_whisper_mel_frames_span(const sori_whisper_mel *w, const float *x, int64_t x0,
+                                                  int64_t xn, int64_t len, int64_t pad, int64_t t0, int64_t n,
+                                                  float *frames, sori_error *err);
+SORI_API const float *sori_whisper_mel_window(const sori_whisper_mel *w);
 /* x = (max(x, max - 8) + 4) / 4 for n values. */
 SORI_API void sori_whisper_mel_normalize(float *x, int64_t n, float max);
 
