@@ -813,10 +813,12 @@ static sori_status chunk_regions(const spans *r, spans *out, sori_error *err)
     for (int i = 0; i < r->n; i++) {
         for (int64_t a = r->v[i].a; a < r->v[i].b; a += MAX_CHUNK) {
             int64_t b = a + MAX_CHUNK < r->v[i].b ? a + MAX_CHUNK : r->v[i].b;
-            if (out->n && b - out->v[out->n - 1].a <= MAX_CHUNK && a >= out->v[out->n - 1].b)
-                out->v[out->n - 1].b = b;
-            else if (spans_push(out, out->n && a < out->v[out->n - 1].b ? out->v[out->n - 1].b : a, b))
+            if (out->n && b - out->v[out->n - 1].a <= MAX_CHUNK) { /* joins the chunk (padded regions may overlap) */
+                if (b > out->v[out->n - 1].b)
+                    out->v[out->n - 1].b = b;
+            } else if (spans_push(out, out->n && a < out->v[out->n - 1].b ? out->v[out->n - 1].b : a, b)) {
                 return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
+            }
         }
     }
     return SORI_OK;

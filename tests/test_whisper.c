@@ -8,6 +8,7 @@
  *  - the session state: a second state gives the same output, the pool is
  *    whole again after they are freed, misuse refused;
  *  - a long file read as it is decoded equals the same samples read whole;
+ *  - the throughput mode's chunks (at most 30 s, merged), 1 or 3 windows at once;
  *  - memory: 10,000 sessions made and freed, and 1,000 utterances through
  *    one session, end with the pool and the heap where they began.
  * Fixtures come from the script; the weights are never committed. */
@@ -483,6 +484,57 @@ static void check_stream(sori_runtime *rt)
 }
 
 
+/* The throughput mode (model param batch): speech found by the VAD and
+ * merged into chunks of at most 30 s — 75 s of bursts (1.5 s of sound, 0.75 s
+ * of silence) make three or four chunks, each at most 30 s, in order, not
+ * overlapping, not one per burst — decoded 1 or 3 windows at a time with
+ * the same texts. */
+static void check_batched(sori_runtime *rt)
+{
+    whisper_rand_cfg c = {80, 1500, 64, 2, 2, 448, 64, 2, 2, 400, 17};
+    int32_t sup[4] = {1, 2, 7, 8};
+    void *data = NULL;
+    size_t size = 0;
+    CHECK(whisper_rand_model(&c, sup, 4, &data, &size) == 0, "batched: model not made");
+    const int64_t n = 75 * 16000;
+    float *x = calloc((size_t)n, sizeof(float));
+    uint64_t rng = 99;
+    for (int64_t i = 0; i < n; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        if (i % 36000 < 24000)
+            x[i] = 0.3f * sinf(0.021f * (float)(i % 5000)) + 0.05f * ((float)(rng >> 40) / 16777216.0f - 0.5f);
+    }
+    sori_asr_result *res[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++) {
+        sori_asr_model_params mp = sori_asr_model_default_params();
+        mp.batch = k ? 3 : 1;
+        sori_asr_model *m = NULL;
+        sori_error err = {0};
+        CHECK_STATUS(sori_asr_model_load_memory(rt, data, size, &mp, &m, &err), SORI_OK);
+        if (m)
+            CHECK_STATUS(sori_asr_transcribe(m, x, n, 16000, &res[k], &err), SORI_OK);
+        sori_asr_model_free(m);
+    }
+    if (res[0] && res[1]) {
+        const sori_asr_result *r = res[0];
+        int ok = r->n_segments >= 3 && r->n_segments <= 4;
+        for (int i = 0; ok && i < r->n_segments; i++)
+            ok = r->segments[i].end_s - r->segments[i].start_s <= 30.0 + 1e-9 &&
+                 (i == 0 || r->segments[i].start_s >= r->segments[i - 1].end_s);
+        printf("batched: 75 s of 34 bursts in %d chunks (", r->n_segments);
+        for (int i = 0; i < r->n_segments; i++)
+            printf("%s%.1f-%.1f s", i ? ", " : "", r->segments[i].start_s, r->segments[i].end_s);
+        printf(")\n");
+        CHECK(ok, "batched: %d chunks, expected 3 or 4 of at most 30 s, in order", r->n_segments);
+        int same = res[1]->n_segments == r->n_segments && !strcmp(res[1]->text, r->text);
+        CHECK(same, "batched: 3 windows at a time differ from 1:\n  %.200s\n  %.200s", r->text, res[1]->text);
+    }
+    sori_asr_result_free(res[0]);
+    sori_asr_result_free(res[1]);
+    free(x);
+    free(data);
+}
+
 /* Long files read as they are decoded (sori_asr_transcribe_reader): 75 s
  * written as 8 kHz stereo WAV and as 16 kHz FLAC, transcribed from a
  * reader, equal the same samples read whole (segments, times, text);
@@ -616,6 +668,7 @@ int main(int argc, char **argv)
         check_random(rt, "rand128", 128, 51866, 2);
         check_stream(rt);
         check_reader(rt);
+        check_batched(rt);
     } else if (rt) {
         check_memory(rt);
     }
