@@ -548,7 +548,7 @@ static void warn_damage(const char *path, const sori_audio_damage *d, int tty)
 
 /* A bundled file: the source tree's data/ (running from a build tree),
  * else the installed data directory. NULL when neither has it. */
-static const char *bundled(const char *name, char *path, size_t cap)
+const char *app_bundled(const char *name, char *path, size_t cap)
 {
 #ifdef SORI_SOURCE_DATA_DIR
     const char *dirs[] = {SORI_SOURCE_DATA_DIR, SORI_INSTALL_DATA_DIR};
@@ -759,8 +759,8 @@ int cmd_transcribe(int argc, char **argv)
         /* Whisper base where tools/setup.sh could fetch it (real speech: ~11 % CER
          * against ~93 % for the bundled model, which has only heard synthetic
          * speech; docs/benchmarks.md), else the bundled Conformer */
-        if (!(model_path = bundled(SORI_DEFAULT_WHISPER, model_buf, sizeof model_buf)) &&
-            !(model_path = bundled(SORI_DEFAULT_MODEL, model_buf, sizeof model_buf))) {
+        if (!(model_path = app_bundled(SORI_DEFAULT_WHISPER, model_buf, sizeof model_buf)) &&
+            !(model_path = app_bundled(SORI_DEFAULT_MODEL, model_buf, sizeof model_buf))) {
             fprintf(stderr, "sori transcribe: no model: pass --model M.gguf or set SORI_MODEL (the bundled "
                             "Korean model, data/%s, is neither in the source tree nor installed)\n",
                     SORI_DEFAULT_MODEL);
@@ -770,7 +770,7 @@ int cmd_transcribe(int argc, char **argv)
     if (!lm_path) { /* the bundled Conformer comes with its LM, when it is there */
         const char *base = strrchr(model_path, '/');
         if (strcmp(base ? base + 1 : model_path, SORI_DEFAULT_MODEL) == 0)
-            lm_path = bundled(SORI_DEFAULT_LM, lm_buf, sizeof lm_buf);
+            lm_path = app_bundled(SORI_DEFAULT_LM, lm_buf, sizeof lm_buf);
     }
     if (lm_path && strcmp(lm_path, "none") == 0)
         lm_path = NULL;
@@ -810,7 +810,7 @@ int cmd_transcribe(int argc, char **argv)
     sori_silero_vad *silero = NULL;
     if (vad_arg && strcmp(vad_arg, "energy") != 0) {
         static char vad_buf[4096];
-        const char *vp = strcmp(vad_arg, "silero") == 0 ? bundled("silero-vad.gguf", vad_buf, sizeof vad_buf) : vad_arg;
+        const char *vp = strcmp(vad_arg, "silero") == 0 ? app_bundled("silero-vad.gguf", vad_buf, sizeof vad_buf) : vad_arg;
         if (!vp || sori_silero_vad_load(vp, &silero, &err) != SORI_OK) {
             fprintf(stderr, "sori transcribe: --vad %s: %s\n", vad_arg,
                     vp ? err.message : "data/silero-vad.gguf is absent (bash tools/setup.sh fetches it)");

@@ -2,10 +2,17 @@
 #ifndef SORI_APPS_COMMANDS_H
 #define SORI_APPS_COMMANDS_H
 
+#include <stddef.h>
+
 /* Parses a whole decimal integer in [lo, hi]; 1 on success. */
 int parse_int_arg(const char *s, int lo, int hi, int *out);
 
+/* A bundled data file (data/ of the source tree, then the installed data
+ * directory) into path, or NULL when it is in neither. */
+const char *app_bundled(const char *name, char *path, size_t cap);
+
 int cmd_features(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);
 
 #endif

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config
           libopenblas-dev libsndfile1-dev libopus-dev libopusfile-dev
-          portaudio19-dev libsoxr-dev libkissfft-dev zlib1g-dev)
+          portaudio19-dev libsoxr-dev libkissfft-dev zlib1g-dev
+          libwebsockets-dev libcjson-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

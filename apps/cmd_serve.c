@@ -1,0 +1,231 @@
+/* sori serve: options, models, signals; the server itself is serve/. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "sori/asr.h"
+#include "sori/runtime.h"
+#include "sori/serve.h"
+
+#ifndef SORI_DEFAULT_MODEL
+#define SORI_DEFAULT_MODEL "ko-fastconformer-ctc.gguf"
+#endif
+#ifndef SORI_DEFAULT_WHISPER
+#define SORI_DEFAULT_WHISPER "whisper-base-f16.gguf"
+#endif
+#ifndef SORI_DEFAULT_LM
+#define SORI_DEFAULT_LM "ko-tokens-4gram.gguf"
+#endif
+
+enum { MAX_MODELS = 16 };
+
+static sori_server *g_server;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    sori_server_stop(g_server); /* sets a flag: the server drains */
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: sori serve [--listen HOST:PORT] [--model NAME=FILE.gguf]... [--token-file FILE]\n"
+               "                  [--max-streams N] [--threads N] [--device cpu|cuda|auto] [--log FILE|-]\n"
+               "                  [--idle-timeout S] [--drain-timeout S] [--tick-ms MS]\n"
+               "Streams audio over WebSocket at ws://HOST:PORT/v1/asr (docs/protocol.md); /healthz,\n"
+               "/readyz and /metrics on the same port. Default: 127.0.0.1:8765, the bundled models.\n");
+}
+
+/* A whole small file, its last line ending cut; NULL with a message. */
+static char *read_token(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "sori serve: --token-file %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = calloc(1, 513);
+    size_t n = buf ? fread(buf, 1, 512, f) : 0;
+    int more = fgetc(f) != EOF;
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    if (!buf || n == 0 || more || strlen(buf) != n) {
+        fprintf(stderr, "sori serve: --token-file %s: %s\n", path,
+                !buf ? "out of memory" : more ? "over 512 bytes" : "empty, or not text");
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    sori_server_params sp = sori_server_default_params();
+    sori_runtime_params rp = sori_runtime_default_params();
+    char host[256] = "127.0.0.1";
+    const char *names[MAX_MODELS], *files[MAX_MODELS], *token_file = NULL, *log_path = NULL;
+    char spec_buf[MAX_MODELS][512];
+    int n_models = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!v) {
+            fprintf(stderr, "sori serve: %s needs a value\n", a);
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--listen")) {
+            const char *colon = strrchr(v, ':');
+            int port = 0;
+            if (!colon || colon == v || (size_t)(colon - v) >= sizeof host || !parse_int_arg(colon + 1, 1, 65535, &port)) {
+                fprintf(stderr, "sori serve: --listen HOST:PORT, not '%s'\n", v);
+                return 2;
+            }
+            snprintf(host, sizeof host, "%.*s", (int)(colon - v), v);
+            sp.port = port;
+        } else if (!strcmp(a, "--model")) {
+            const char *eq = strchr(v, '=');
+            if (!eq || eq == v || !eq[1] || n_models == MAX_MODELS || strlen(v) >= sizeof spec_buf[0]) {
+                fprintf(stderr, "sori serve: --model NAME=FILE.gguf (at most %d), not '%s'\n", MAX_MODELS, v);
+                return 2;
+            }
+            snprintf(spec_buf[n_models], sizeof spec_buf[n_models], "%s", v);
+            spec_buf[n_models][eq - v] = '\0';
+            names[n_models] = spec_buf[n_models];
+            files[n_models] = spec_buf[n_models] + (eq - v) + 1;
+            n_models++;
+        } else if (!strcmp(a, "--token-file")) {
+            token_file = v;
+        } else if (!strcmp(a, "--max-streams")) {
+            if (!parse_int_arg(v, 1, 100000, &sp.max_streams)) {
+                fprintf(stderr, "sori serve: bad --max-streams '%s' (1..100000)\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--threads")) {
+            if (!parse_int_arg(v, 1, 256, &rp.n_threads)) {
+                fprintf(stderr, "sori serve: bad --threads '%s' (1..256)\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--device")) {
+            if (sori_device_parse(v, &rp.device, &rp.device_index) != SORI_OK) {
+                fprintf(stderr, "sori serve: bad --device '%s' (cpu, cuda, cuda:N or auto)\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--log")) {
+            log_path = v;
+        } else if (!strcmp(a, "--idle-timeout")) {
+            if (!parse_int_arg(v, 1, 86400, &sp.idle_timeout_s)) {
+                fprintf(stderr, "sori serve: bad --idle-timeout '%s' (1..86400 s)\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--drain-timeout")) {
+            if (!parse_int_arg(v, 0, 3600, &sp.drain_timeout_s)) {
+                fprintf(stderr, "sori serve: bad --drain-timeout '%s' (0..3600 s)\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--tick-ms")) {
+            if (!parse_int_arg(v, 1, 1000, &sp.tick_ms)) {
+                fprintf(stderr, "sori serve: bad --tick-ms '%s' (1..1000)\n", v);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "sori serve: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    static char wbuf[4096], cbuf[4096], lbuf[4096];
+    const char *lm_for[MAX_MODELS] = {NULL};
+    if (n_models == 0) { /* the bundled models: Whisper base when setup.sh made it, the Conformer */
+        const char *w = app_bundled(SORI_DEFAULT_WHISPER, wbuf, sizeof wbuf);
+        const char *c = app_bundled(SORI_DEFAULT_MODEL, cbuf, sizeof cbuf);
+        if (w)
+            names[n_models] = "whisper-base", files[n_models++] = w;
+        if (c) {
+            lm_for[n_models] = app_bundled(SORI_DEFAULT_LM, lbuf, sizeof lbuf);
+            names[n_models] = "ko-conformer", files[n_models++] = c;
+        }
+        if (!n_models) {
+            fprintf(stderr, "sori serve: no model: pass --model NAME=FILE.gguf\n");
+            return 1;
+        }
+    } else {
+        for (int i = 0; i < n_models; i++) {
+            const char *base = strrchr(files[i], '/');
+            if (!strcmp(base ? base + 1 : files[i], SORI_DEFAULT_MODEL))
+                lm_for[i] = app_bundled(SORI_DEFAULT_LM, lbuf, sizeof lbuf);
+            for (int j = 0; j < i; j++)
+                if (!strcmp(names[i], names[j])) {
+                    fprintf(stderr, "sori serve: two models named '%s'\n", names[i]);
+                    return 2;
+                }
+        }
+    }
+    char *token = token_file ? read_token(token_file) : NULL;
+    if (token_file && !token)
+        return 1;
+    FILE *log = NULL;
+    if (log_path && !(log = strcmp(log_path, "-") ? fopen(log_path, "a") : stderr)) {
+        fprintf(stderr, "sori serve: --log %s: %s\n", log_path, strerror(errno));
+        free(token);
+        return 1;
+    }
+    rp.pool_bytes = (size_t)2 << 30;
+    sori_runtime *rt = NULL;
+    sori_asr_model *models[MAX_MODELS] = {NULL};
+    sori_server_model sm[MAX_MODELS];
+    sori_error err = {0};
+    int rc = 1;
+    if (sori_runtime_create(&rp, &rt, &err) != SORI_OK) {
+        fprintf(stderr, "sori serve: %s\n", err.message);
+        goto done;
+    }
+    for (int i = 0; i < n_models; i++) {
+        sori_asr_model_params mp = sori_asr_model_default_params();
+        mp.lm_path = lm_for[i];
+        if (sori_asr_model_load(rt, files[i], &mp, &models[i], &err) != SORI_OK) {
+            fprintf(stderr, "sori serve: model %s: %s\n", names[i], err.message);
+            goto done;
+        }
+        sm[i].name = names[i];
+        sm[i].model = models[i];
+    }
+    sp.host = host;
+    sp.token = token;
+    sp.log = log;
+    if (sori_server_create(&sp, sm, n_models, &g_server, &err) != SORI_OK) {
+        fprintf(stderr, "sori serve: %s\n", err.message);
+        goto done;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    fprintf(stderr, "sori serve: listening on ws://%s:%d/v1/asr (models:", host, sp.port);
+    for (int i = 0; i < n_models; i++)
+        fprintf(stderr, " %s", names[i]);
+    fprintf(stderr, ")%s\n", token ? ", token required" : "");
+    rc = sori_server_run(g_server, &err) == SORI_OK ? 0 : 1;
+    if (rc)
+        fprintf(stderr, "sori serve: %s\n", err.message);
+done:
+    sori_server_free(g_server);
+    g_server = NULL;
+    for (int i = 0; i < n_models; i++)
+        sori_asr_model_free(models[i]);
+    sori_runtime_free(rt);
+    if (log && log != stderr)
+        fclose(log);
+    free(token);
+    return rc;
+}

@@ -1,0 +1,906 @@
+/* The streaming server (sori/serve.h): libwebsockets for the event loop,
+ * HTTP and WebSocket; cJSON for messages; a decoding thread that owns every
+ * stream. Protocol: docs/protocol.md. */
+#define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <libwebsockets.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/kernels.h"
+#include "serve/serve_internal.h"
+#include "sori/audio.h"
+#include "sori/serve.h"
+
+enum { MAX_MODELS = 16, MAX_CHANNELS = 2, ARRIVALS = 512 };
+
+typedef struct event {
+    struct event *next;
+    size_t len;
+    unsigned char data[]; /* LWS_PRE bytes, then the JSON text */
+} event;
+
+typedef struct session session;
+
+struct session {
+    session *next;
+    uint64_t id;
+    /* the loop thread's */
+    struct lws *wsi;        /* NULL once the connection is gone */
+    char *msg;              /* a text message being assembled */
+    size_t msg_len;
+    size_t bin_len;         /* bytes of the binary message being received */
+    unsigned char carry[8]; /* a sample split between frames */
+    int n_carry;
+    bool authed, started;
+    int counted;            /* streams it holds of the server's limit (under sv->mu) */
+    /* shared, under sv->mu */
+    sori_serve_start start; /* what the start message asked */
+    float *pending[MAX_CHANNELS];
+    int64_t n_pending, cap_pending; /* samples per channel waiting for the decoder */
+    bool stop_req, gone, flow_off, flow_resume, close_after, has_output;
+    event *out_head, *out_tail;
+    size_t out_bytes;
+    int64_t received;       /* samples (per channel) received in all */
+    struct {
+        int64_t upto;       /* samples received once this message was in */
+        double at;
+    } arrivals[ARRIVALS];   /* the latest messages, a ring */
+    int n_arrivals;
+    /* the decoding thread's */
+    sori_asr_stream *st[MAX_CHANNELS];
+    char *partial[MAX_CHANNELS];
+    int64_t samples_in;
+    int n_finals;
+    bool streams_made, finished, summary_sent, failed;
+    double last_end[MAX_CHANNELS];
+};
+
+struct sori_server {
+    sori_server_params p;
+    char host[256], token[512];
+    sori_server_model models[MAX_MODELS];
+    char *names[MAX_MODELS];
+    int n_models;
+    struct lws_context *ctx;
+    pthread_t ticker;
+    bool ticker_started;
+    pthread_mutex_t mu;
+    session *sessions;
+    uint64_t next_id;
+    volatile sig_atomic_t stop_flag;
+    bool draining, quit;
+    double drain_started;
+    int n_streams;
+    sori_serve_metrics m;
+    double started_at;
+};
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void log_line(sori_server *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(sori_server *sv, const char *fmt, ...)
+{
+    if (!sv->p.log)
+        return;
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    fprintf(sv->p.log, "{\"ts\":%.3f,%s}\n", (double)t.tv_sec + 1e-9 * (double)t.tv_nsec, buf);
+    fflush(sv->p.log);
+}
+
+sori_server_params sori_server_default_params(void)
+{
+    sori_server_params p = {0};
+    p.host = "127.0.0.1";
+    p.port = 8765;
+    p.max_streams = 64;
+    p.max_message_bytes = 1 << 20;
+    p.max_pending_s = 10;
+    p.max_output_bytes = 4 << 20;
+    p.idle_timeout_s = 60;
+    p.tick_ms = 20;
+    p.drain_timeout_s = 30;
+    return p;
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+/* Queues a JSON object (taken) for the client; under sv->mu. A client that
+ * lets too much pile up is closed. */
+static void queue_json(sori_server *sv, session *s, cJSON *o)
+{
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!text)
+        return;
+    size_t n = strlen(text);
+    event *e = malloc(sizeof *e + LWS_PRE + n);
+    if (e) {
+        e->next = NULL;
+        e->len = n;
+        memcpy(e->data + LWS_PRE, text, n);
+        if (s->out_tail)
+            s->out_tail->next = e;
+        else
+            s->out_head = e;
+        s->out_tail = e;
+        s->out_bytes += n;
+        s->has_output = true;
+        if (s->out_bytes > (size_t)sv->p.max_output_bytes && !s->close_after) {
+            s->close_after = true; /* a client that does not read: no more events, then closed */
+            sv->m.errors[SORI_SERVE_ERR_SLOW_READER]++;
+        }
+    }
+    free(text);
+}
+
+static void queue_error(sori_server *sv, session *s, sori_serve_err kind, const char *msg, bool fatal)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "error");
+    cJSON_AddStringToObject(o, "code", sori_serve_err_name(kind));
+    cJSON_AddStringToObject(o, "message", msg);
+    queue_json(sv, s, o);
+    sv->m.errors[kind]++;
+    if (fatal)
+        s->close_after = true;
+}
+
+static void free_events(session *s)
+{
+    for (event *e = s->out_head, *n; e; e = n) {
+        n = e->next;
+        free(e);
+    }
+    s->out_head = s->out_tail = NULL;
+    s->out_bytes = 0;
+}
+
+static void session_free(session *s)
+{
+    for (int c = 0; c < MAX_CHANNELS; c++) {
+        sori_asr_stream_free(s->st[c]);
+        free(s->pending[c]);
+        free(s->partial[c]);
+    }
+    free(s->start.hotwords);
+    free(s->msg);
+    free_events(s);
+    free(s);
+}
+
+/* ---- the decoding thread -------------------------------------------------------------- */
+
+static cJSON *result_json(const char *type, int channel, const sori_asr_result *r, double start, double end,
+                          bool words)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", type);
+    cJSON_AddNumberToObject(o, "channel", channel);
+    cJSON_AddStringToObject(o, "text", r->text ? r->text : "");
+    if (!strcmp(type, "final")) {
+        cJSON_AddNumberToObject(o, "start", round(start * 1000) / 1000);
+        cJSON_AddNumberToObject(o, "end", round(end * 1000) / 1000);
+        cJSON_AddNumberToObject(o, "confidence", round(r->confidence * 1000) / 1000);
+        if (words) {
+            cJSON *a = cJSON_AddArrayToObject(o, "words");
+            for (int w = 0; w < r->n_words; w++) {
+                cJSON *x = cJSON_CreateObject();
+                cJSON_AddStringToObject(x, "word", r->words[w].text);
+                cJSON_AddNumberToObject(x, "start", round(r->words[w].start_s * 1000) / 1000);
+                cJSON_AddNumberToObject(x, "end", round(r->words[w].end_s * 1000) / 1000);
+                cJSON_AddNumberToObject(x, "confidence", round(r->words[w].confidence * 1000) / 1000);
+                cJSON_AddItemToArray(a, x);
+            }
+        }
+    }
+    return o;
+}
+
+/* When the sample `idx` (per channel, from the call's start) arrived, or 0
+ * when the ring no longer holds it. Under sv->mu. */
+static double arrival_of(const session *s, int64_t idx)
+{
+    int lo = s->n_arrivals > ARRIVALS ? s->n_arrivals - ARRIVALS : 0;
+    for (int i = lo; i < s->n_arrivals; i++)
+        if (s->arrivals[i % ARRIVALS].upto >= idx)
+            return i == lo && lo > 0 ? 0.0 : s->arrivals[i % ARRIVALS].at;
+    return 0.0;
+}
+
+/* A call's results after a tick: its finals, a changed partial, and at
+ * the end of its input the last final and the summary. Under sv->mu. */
+static void collect(sori_server *sv, session *s, double now)
+{
+    for (int c = 0; c < s->start.channels && !s->failed; c++) {
+        sori_asr_stream *st = s->st[c];
+        sori_asr_result *r = NULL;
+        sori_error err = {0};
+        while (sori_asr_stream_pop_final(st, &r, &err) == SORI_OK && r) {
+            double a = r->n_words ? r->words[0].start_s : s->last_end[c];
+            double b = r->n_words ? r->words[r->n_words - 1].end_s : a;
+            s->last_end[c] = b;
+            queue_json(sv, s, result_json("final", c, r, a, b, s->start.words));
+            s->n_finals++;
+            sv->m.finals++;
+            /* latency: from the arrival of the audio where the endpoint fired */
+            double at = arrival_of(s, (int64_t)((r->duration_s > b ? r->duration_s : b) * s->start.sample_rate));
+            if (at > 0)
+                sori_serve_observe(&sv->m.final_latency, now - at);
+            free(s->partial[c]);
+            s->partial[c] = NULL;
+            sori_asr_result_free(r);
+            r = NULL;
+        }
+        bool done = s->finished && !sori_asr_stream_is_ready(st);
+        if (sori_asr_stream_result(st, &r, &err) != SORI_OK || !r)
+            continue;
+        if (done) {
+            if (r->text && r->text[0]) {
+                double a = r->n_words ? r->words[0].start_s : s->last_end[c];
+                double b = r->n_words ? r->words[r->n_words - 1].end_s : a;
+                queue_json(sv, s, result_json("final", c, r, a, b, s->start.words));
+                s->n_finals++;
+                sv->m.finals++;
+            }
+        } else if (s->start.partials && r->text && (!s->partial[c] || strcmp(s->partial[c], r->text))) {
+            if (r->text[0] || s->partial[c]) {
+                queue_json(sv, s, result_json("partial", c, r, 0, 0, false));
+                sv->m.partials++;
+                if (s->n_arrivals)
+                    sori_serve_observe(&sv->m.partial_latency,
+                                       now - s->arrivals[(s->n_arrivals - 1) % ARRIVALS].at);
+            }
+            free(s->partial[c]);
+            s->partial[c] = strdup(r->text);
+        }
+        sori_asr_result_free(r);
+    }
+    bool all_done = s->finished;
+    for (int c = 0; c < s->start.channels && all_done; c++)
+        all_done = !sori_asr_stream_is_ready(s->st[c]);
+    if (all_done && !s->summary_sent && !s->failed) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", "closed");
+        cJSON_AddStringToObject(o, "reason", sv->draining && !s->stop_req ? "server draining" : "stop");
+        cJSON_AddNumberToObject(o, "audio_s", round((double)s->samples_in / s->start.sample_rate * 1000) / 1000);
+        cJSON_AddNumberToObject(o, "finals", s->n_finals);
+        queue_json(sv, s, o);
+        s->summary_sent = true;
+        s->close_after = true;
+    }
+}
+
+static void *ticker_main(void *arg)
+{
+    sori_server *sv = arg;
+    session **list = NULL;
+    int cap = 0;
+    float *buf[MAX_CHANNELS] = {NULL, NULL};
+    int64_t buf_cap = 0;
+    for (;;) {
+        struct timespec ts = {0, (long)sv->p.tick_ms * 1000000L};
+        nanosleep(&ts, NULL);
+        double t0 = now_s();
+        pthread_mutex_lock(&sv->mu);
+        if (sv->stop_flag && !sv->draining) {
+            sv->draining = true;
+            sv->drain_started = t0;
+            log_line(sv, "\"event\":\"drain\",\"calls\":%d", sv->n_streams);
+        }
+        /* calls that went away are freed here, where their streams live */
+        for (session **pp = &sv->sessions; *pp;) {
+            session *s = *pp;
+            if (s->gone) {
+                *pp = s->next;
+                sv->n_streams -= s->counted;
+                session_free(s);
+            } else {
+                pp = &s->next;
+            }
+        }
+        int n = 0;
+        for (session *s = sv->sessions; s; s = s->next)
+            n++;
+        if (n > cap) {
+            session **l = realloc(list, (size_t)n * 2 * sizeof *l);
+            if (l) {
+                list = l;
+                cap = n * 2;
+            }
+        }
+        n = 0;
+        for (session *s = sv->sessions; s && n < cap; s = s->next)
+            if (s->started && !s->failed)
+                list[n++] = s;
+        bool quit = sv->quit;
+        if (sv->draining && !sv->sessions)
+            quit = sv->quit = true;
+        if (sv->draining && t0 - sv->drain_started > sv->p.drain_timeout_s)
+            quit = sv->quit = true;
+        pthread_mutex_unlock(&sv->mu);
+        if (quit)
+            break;
+        /* audio in: the queued samples (taken under the lock), then into the streams */
+        for (int i = 0; i < n; i++) {
+            session *s = list[i];
+            sori_error err = {0};
+            if (!s->streams_made) {
+                sori_asr_stream_params sp = sori_asr_stream_default_params();
+                sp.hotwords = s->start.hotwords;
+                if (s->start.endpoint_silence_ms > 0)
+                    sp.endpoint.rule2_silence_ms = s->start.endpoint_silence_ms;
+                sori_status st = SORI_OK;
+                for (int c = 0; c < s->start.channels && st == SORI_OK; c++)
+                    st = sori_asr_stream_create(sv->models[s->start.model].model, &sp, &s->st[c], &err);
+                pthread_mutex_lock(&sv->mu);
+                s->streams_made = true;
+                if (st != SORI_OK) {
+                    s->failed = true;
+                    queue_error(sv, s, SORI_SERVE_ERR_BAD_START, err.message, true);
+                }
+                pthread_mutex_unlock(&sv->mu);
+                if (st != SORI_OK)
+                    continue;
+            }
+            pthread_mutex_lock(&sv->mu);
+            int64_t k = s->n_pending;
+            if (k > buf_cap) {
+                for (int c = 0; c < MAX_CHANNELS; c++) {
+                    float *b = realloc(buf[c], (size_t)k * sizeof(float));
+                    if (b)
+                        buf[c] = b;
+                }
+                buf_cap = k;
+            }
+            for (int c = 0; c < s->start.channels; c++)
+                memcpy(buf[c], s->pending[c], (size_t)k * sizeof(float));
+            s->n_pending = 0;
+            if (s->flow_off) {
+                s->flow_off = false;
+                s->flow_resume = true;
+            }
+            bool stop = s->stop_req || sv->draining;
+            pthread_mutex_unlock(&sv->mu);
+            sori_status st = SORI_OK;
+            for (int c = 0; c < s->start.channels && st == SORI_OK && k > 0; c++)
+                st = sori_asr_stream_accept(s->st[c], buf[c], k, s->start.sample_rate, &err);
+            s->samples_in += k;
+            if (st == SORI_OK && stop && !s->finished) {
+                for (int c = 0; c < s->start.channels && st == SORI_OK; c++)
+                    st = sori_asr_stream_input_finished(s->st[c], &err);
+                s->finished = true;
+            }
+            if (st != SORI_OK) {
+                pthread_mutex_lock(&sv->mu);
+                s->failed = true;
+                queue_error(sv, s, SORI_SERVE_ERR_INTERNAL, err.message, true);
+                pthread_mutex_unlock(&sv->mu);
+            }
+            pthread_mutex_lock(&sv->mu);
+            sv->m.audio_s += (double)k / s->start.sample_rate;
+            pthread_mutex_unlock(&sv->mu);
+        }
+        /* decode: per model, every ready stream in one batched call, until none is ready */
+        double td = now_s();
+        for (int mi = 0; mi < sv->n_models; mi++) {
+            sori_asr_stream *ready[512];
+            for (;;) {
+                int nr = 0;
+                for (int i = 0; i < n; i++) {
+                    session *s = list[i];
+                    if (s->failed || !s->streams_made || s->start.model != mi)
+                        continue;
+                    for (int c = 0; c < s->start.channels && nr < 512; c++)
+                        if (sori_asr_stream_is_ready(s->st[c]))
+                            ready[nr++] = s->st[c];
+                }
+                if (nr == 0)
+                    break;
+                sori_error err = {0};
+                if (sori_asr_decode_ready(sv->models[mi].model, ready, nr, &err) != SORI_OK) {
+                    /* which call: each alone, to fail only the one at fault */
+                    for (int i = 0; i < n; i++) {
+                        session *s = list[i];
+                        if (s->failed || !s->streams_made || s->start.model != mi)
+                            continue;
+                        for (int c = 0; c < s->start.channels; c++)
+                            while (!s->failed && sori_asr_stream_is_ready(s->st[c]))
+                                if (sori_asr_decode_ready(sv->models[mi].model, &s->st[c], 1, &err) != SORI_OK) {
+                                    pthread_mutex_lock(&sv->mu);
+                                    s->failed = true;
+                                    queue_error(sv, s, SORI_SERVE_ERR_INTERNAL, err.message, true);
+                                    pthread_mutex_unlock(&sv->mu);
+                                }
+                    }
+                }
+                pthread_mutex_lock(&sv->mu);
+                sv->m.batches++;
+                sv->m.batched_streams += (uint64_t)nr;
+                pthread_mutex_unlock(&sv->mu);
+            }
+        }
+        double t1 = now_s();
+        pthread_mutex_lock(&sv->mu);
+        sv->m.decode_s += t1 - td;
+        sori_serve_observe(&sv->m.tick_s, t1 - t0);
+        for (int i = 0; i < n; i++)
+            if (list[i]->streams_made && !list[i]->failed)
+                collect(sv, list[i], t1);
+        bool wake = false;
+        for (session *s = sv->sessions; s; s = s->next)
+            wake = wake || s->has_output || s->flow_resume || s->close_after;
+        pthread_mutex_unlock(&sv->mu);
+        if (wake || sv->draining)
+            lws_cancel_service(sv->ctx);
+    }
+    free(list);
+    free(buf[0]);
+    free(buf[1]);
+    lws_cancel_service(sv->ctx);
+    return NULL;
+}
+
+/* ---- the event loop ------------------------------------------------------------------ */
+
+/* An HTTP response with a plain-text body; returns what the callback returns. */
+static int http_reply(struct lws *wsi, unsigned status, const char *type, const char *body, size_t len)
+{
+    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+    if (lws_add_http_common_headers(wsi, status, type, (lws_filepos_t)len, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return 1;
+    if (len) {
+        unsigned char *b = malloc(LWS_PRE + len);
+        if (!b)
+            return 1;
+        memcpy(b + LWS_PRE, body, len);
+        int w = lws_write(wsi, b + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+        free(b);
+        if (w < (int)len)
+            return 1;
+    }
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* The bearer token of the request, if any; 1 when it matches. */
+static int token_ok(sori_server *sv, struct lws *wsi)
+{
+    if (!sv->token[0])
+        return 1;
+    char h[600];
+    int n = lws_hdr_copy(wsi, h, sizeof h, WSI_TOKEN_HTTP_AUTHORIZATION);
+    return n > 7 && !strncmp(h, "Bearer ", 7) && sori_serve_token_equal(h + 7, sv->token);
+}
+
+static int on_http(sori_server *sv, struct lws *wsi, const char *uri)
+{
+    if (!strcmp(uri, "/healthz"))
+        return http_reply(wsi, HTTP_STATUS_OK, "text/plain", "ok\n", 3);
+    if (!token_ok(sv, wsi))
+        return http_reply(wsi, 401, "text/plain", "unauthorized\n", 13);
+    if (!strcmp(uri, "/readyz")) {
+        pthread_mutex_lock(&sv->mu);
+        bool draining = sv->draining || sv->stop_flag;
+        pthread_mutex_unlock(&sv->mu);
+        return draining ? http_reply(wsi, 503, "text/plain", "draining\n", 9)
+                        : http_reply(wsi, HTTP_STATUS_OK, "text/plain", "ready\n", 6);
+    }
+    if (!strcmp(uri, "/metrics")) {
+        char *text = NULL;
+        pthread_mutex_lock(&sv->mu);
+        int active = 0, calls = 0;
+        for (session *s = sv->sessions; s; s = s->next) {
+            calls += !s->gone;
+            active += s->streams_made && !s->gone ? s->start.channels : 0;
+        }
+        text = sori_serve_metrics_text(&sv->m, active, calls, now_s() - sv->started_at);
+        pthread_mutex_unlock(&sv->mu);
+        if (!text)
+            return http_reply(wsi, 500, "text/plain", "out of memory\n", 14);
+        int rc = http_reply(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4", text, strlen(text));
+        free(text);
+        return rc;
+    }
+    return http_reply(wsi, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10);
+}
+
+/* A text message from the client (the loop thread, under sv->mu). */
+static void on_text(sori_server *sv, session *s, const char *text, size_t len)
+{
+    sori_serve_start st;
+    char why[256];
+    sori_serve_msg kind = sori_serve_parse(text, len, &st, why, sizeof why);
+    if (kind == SORI_SERVE_MSG_BAD) {
+        queue_error(sv, s, SORI_SERVE_ERR_BAD_MESSAGE, why, !s->started);
+        return;
+    }
+    if (kind == SORI_SERVE_MSG_STOP) {
+        if (!s->started)
+            queue_error(sv, s, SORI_SERVE_ERR_BAD_MESSAGE, "stop before start", true);
+        s->stop_req = true;
+        return;
+    }
+    /* start */
+    if (s->started) {
+        free(st.hotwords);
+        queue_error(sv, s, SORI_SERVE_ERR_BAD_MESSAGE, "a second start message", false);
+        return;
+    }
+    if (sv->token[0] && !s->authed) {
+        if (!st.token[0] || !sori_serve_token_equal(st.token, sv->token)) {
+            free(st.hotwords);
+            queue_error(sv, s, SORI_SERVE_ERR_UNAUTHORIZED, "a token is needed (Authorization: Bearer, or \"token\")",
+                        true);
+            return;
+        }
+        s->authed = true;
+    }
+    if (sv->draining || sv->stop_flag) {
+        free(st.hotwords);
+        queue_error(sv, s, SORI_SERVE_ERR_DRAINING, "the server is shutting down", true);
+        return;
+    }
+    st.model = -1;
+    for (int i = 0; i < sv->n_models; i++)
+        if (!st.model_name[0] ? i == 0 : !strcmp(st.model_name, sv->names[i])) {
+            st.model = i;
+            break;
+        }
+    if (st.model < 0) {
+        free(st.hotwords);
+        snprintf(why, sizeof why, "no model '%s' (this server has: %s%s)", st.model_name, sv->names[0],
+                 sv->n_models > 1 ? ", …" : "");
+        queue_error(sv, s, SORI_SERVE_ERR_UNKNOWN_MODEL, why, true);
+        return;
+    }
+    if (sv->n_streams + st.channels > sv->p.max_streams) {
+        free(st.hotwords);
+        snprintf(why, sizeof why, "the server is full (%d streams)", sv->p.max_streams);
+        queue_error(sv, s, SORI_SERVE_ERR_BUSY, why, true);
+        return;
+    }
+    sv->n_streams += st.channels;
+    s->counted = st.channels;
+    s->start = st;
+    s->started = true;
+    sv->m.calls++;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "ready");
+    cJSON_AddNumberToObject(o, "protocol", SORI_SERVE_PROTOCOL);
+    cJSON_AddNumberToObject(o, "session", (double)s->id);
+    cJSON_AddStringToObject(o, "model", sv->names[st.model]);
+    queue_json(sv, s, o);
+    log_line(sv, "\"event\":\"start\",\"session\":%llu,\"model\":\"%s\",\"rate\":%d,\"channels\":%d,\"streams\":%d",
+             (unsigned long long)s->id, sv->names[st.model], st.sample_rate, st.channels, sv->n_streams);
+}
+
+/* Audio bytes (the loop thread, under sv->mu). */
+static void on_audio(sori_server *sv, session *s, const unsigned char *in, size_t len)
+{
+    if (!s->started || s->stop_req) {
+        queue_error(sv, s, SORI_SERVE_ERR_BAD_MESSAGE, s->started ? "audio after stop" : "audio before start",
+                    !s->started);
+        return;
+    }
+    const int ch = s->start.channels, bps = s->start.encoding == SORI_SERVE_PCM16 ? 2 : 1, fb = ch * bps;
+    if (ch < 1 || ch > MAX_CHANNELS || fb > (int)sizeof s->carry)
+        return;
+    int64_t frames = (int64_t)(len + (size_t)s->n_carry) / fb;
+    if (s->n_pending + frames > s->cap_pending) {
+        int64_t cap = s->cap_pending ? s->cap_pending : 16000;
+        while (cap < s->n_pending + frames)
+            cap *= 2;
+        for (int c = 0; c < ch; c++) {
+            float *b = realloc(s->pending[c], (size_t)cap * sizeof(float));
+            if (!b) {
+                queue_error(sv, s, SORI_SERVE_ERR_INTERNAL, "out of memory", true);
+                return;
+            }
+            s->pending[c] = b;
+        }
+        s->cap_pending = cap;
+    }
+    /* the bytes are the carried ones, then this message's */
+    const size_t nc = (size_t)s->n_carry, total = nc + len;
+    for (int64_t f = 0; f < frames; f++) {
+        unsigned char fr[2 * MAX_CHANNELS];
+        for (size_t b = 0; b < (size_t)fb && b < sizeof fr; b++) {
+            size_t k = (size_t)f * (size_t)fb + b;
+            fr[b] = k < nc ? s->carry[k] : in[k - nc];
+        }
+        for (int c = 0; c < ch; c++)
+            s->pending[c][s->n_pending] = sori_serve_decode_sample(s->start.encoding, fr + c * bps);
+        s->n_pending++;
+    }
+    unsigned char rest[sizeof s->carry];
+    size_t n_rest = 0;
+    for (size_t k = (size_t)frames * (size_t)fb; k < total && n_rest < sizeof rest; k++)
+        rest[n_rest++] = k < nc ? s->carry[k] : in[k - nc];
+    memcpy(s->carry, rest, n_rest); /* a partial frame for the next message */
+    s->n_carry = (int)n_rest;
+    s->received += frames;
+    s->arrivals[s->n_arrivals % ARRIVALS].upto = s->received;
+    s->arrivals[s->n_arrivals % ARRIVALS].at = now_s();
+    s->n_arrivals++;
+    if (s->n_pending > (int64_t)sv->p.max_pending_s * s->start.sample_rate && !s->flow_off) {
+        s->flow_off = true; /* read no more until the decoder has taken it */
+        lws_rx_flow_control(s->wsi, 0);
+        sv->m.flow_pauses++;
+    }
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct lws_context *ctx = lws_get_context(wsi);
+    sori_server *sv = ctx ? lws_context_user(ctx) : NULL;
+    session **ps = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return on_http(sv, wsi, in ? (const char *)in : "");
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        char uri[128];
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/v1/asr"))
+            return 1; /* only the ASR endpoint upgrades */
+        return 0;
+    }
+    case LWS_CALLBACK_ESTABLISHED: {
+        session *s = calloc(1, sizeof *s);
+        if (!s)
+            return -1;
+        s->wsi = wsi;
+        s->authed = token_ok(sv, wsi);
+        pthread_mutex_lock(&sv->mu);
+        s->id = ++sv->next_id;
+        s->next = sv->sessions;
+        sv->sessions = s;
+        sv->m.connections++;
+        pthread_mutex_unlock(&sv->mu);
+        *ps = s;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, sv->p.idle_timeout_s);
+        log_line(sv, "\"event\":\"connect\",\"session\":%llu", (unsigned long long)s->id);
+        return 0;
+    }
+    case LWS_CALLBACK_RECEIVE: {
+        session *s = *ps;
+        if (!s)
+            return -1;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, sv->p.idle_timeout_s);
+        pthread_mutex_lock(&sv->mu);
+        if (s->close_after) { /* it is being closed: nothing more is read */
+            pthread_mutex_unlock(&sv->mu);
+            return 0;
+        }
+        if (lws_frame_is_binary(wsi)) {
+            s->bin_len += len;
+            if (s->msg_len) {
+                queue_error(sv, s, SORI_SERVE_ERR_BAD_MESSAGE, "audio inside a text message", true);
+            } else if (s->bin_len > (size_t)sv->p.max_message_bytes) {
+                char why[96];
+                snprintf(why, sizeof why, "an audio message over %d bytes", sv->p.max_message_bytes);
+                queue_error(sv, s, SORI_SERVE_ERR_TOO_LARGE, why, true);
+            } else {
+                on_audio(sv, s, in, len);
+            }
+            if (lws_is_final_fragment(wsi))
+                s->bin_len = 0;
+        } else {
+            if (s->msg_len + len > (size_t)sv->p.max_message_bytes || s->msg_len + len > 65536) {
+                queue_error(sv, s, SORI_SERVE_ERR_TOO_LARGE, "a text message over 64 KiB", true);
+                s->msg_len = 0;
+            } else {
+                char *m = realloc(s->msg, s->msg_len + len + 1);
+                if (!m) {
+                    queue_error(sv, s, SORI_SERVE_ERR_INTERNAL, "out of memory", true);
+                } else {
+                    s->msg = m;
+                    memcpy(s->msg + s->msg_len, in, len);
+                    s->msg_len += len;
+                    if (lws_is_final_fragment(wsi)) {
+                        s->msg[s->msg_len] = '\0';
+                        on_text(sv, s, s->msg, s->msg_len);
+                        s->msg_len = 0;
+                    }
+                }
+            }
+        }
+        bool out = s->has_output;
+        pthread_mutex_unlock(&sv->mu);
+        if (out)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+        session *s = *ps;
+        if (!s)
+            return -1;
+        pthread_mutex_lock(&sv->mu);
+        event *e = s->out_head;
+        if (e) {
+            s->out_head = e->next;
+            if (!s->out_head)
+                s->out_tail = NULL;
+            s->out_bytes -= e->len;
+        }
+        s->has_output = s->out_head != NULL;
+        bool more = s->has_output, close = s->close_after && !more;
+        pthread_mutex_unlock(&sv->mu);
+        if (e) {
+            int w = lws_write(wsi, e->data + LWS_PRE, e->len, LWS_WRITE_TEXT);
+            free(e);
+            if (w < 0)
+                return -1;
+        }
+        if (close) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"done", 4);
+            return -1;
+        }
+        if (more)
+            lws_callback_on_writable(wsi);
+        return 0;
+    }
+    case LWS_CALLBACK_CLOSED: {
+        session *s = *ps;
+        if (!s)
+            return 0;
+        pthread_mutex_lock(&sv->mu);
+        if (s->started && !s->summary_sent)
+            sv->m.dropped_calls += s->stop_req ? 0 : 1; /* gone without stop: whatever it had is discarded */
+        s->wsi = NULL;
+        s->gone = true;
+        pthread_mutex_unlock(&sv->mu);
+        log_line(sv, "\"event\":\"close\",\"session\":%llu", (unsigned long long)s->id);
+        *ps = NULL;
+        return 0;
+    }
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
+        if (!sv)
+            return 0;
+        pthread_mutex_lock(&sv->mu);
+        for (session *s = sv->sessions; s; s = s->next) {
+            if (!s->wsi)
+                continue;
+            if (s->has_output || s->close_after)
+                lws_callback_on_writable(s->wsi);
+            if (s->flow_resume) {
+                s->flow_resume = false;
+                lws_rx_flow_control(s->wsi, 1);
+            }
+        }
+        pthread_mutex_unlock(&sv->mu);
+        return 0;
+    }
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"sori.v1", callback, sizeof(session *), 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+sori_status sori_server_create(const sori_server_params *p, const sori_server_model *models, int n_models,
+                               sori_server **out, sori_error *err)
+{
+    if (!out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: out is NULL");
+    *out = NULL;
+    sori_server_params q = p ? *p : sori_server_default_params();
+    if (!models || n_models < 1 || n_models > MAX_MODELS)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: 1..%d models, not %d", MAX_MODELS, n_models);
+    if (q.port < 1 || q.port > 65535 || q.max_streams < 1 || q.max_message_bytes < 1024 || q.max_pending_s < 1 ||
+        q.max_output_bytes < 65536 || q.idle_timeout_s < 1 || q.tick_ms < 1 || q.tick_ms > 1000 ||
+        q.drain_timeout_s < 0)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: bad parameters (port %d, %d streams, tick %d ms)",
+                         q.port, q.max_streams, q.tick_ms);
+    sori_server *sv = calloc(1, sizeof *sv);
+    if (!sv)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "serve: out of memory");
+    sv->p = q;
+    snprintf(sv->host, sizeof sv->host, "%s", q.host ? q.host : "127.0.0.1");
+    if (q.token)
+        snprintf(sv->token, sizeof sv->token, "%s", q.token);
+    for (int i = 0; i < n_models; i++) {
+        if (!models[i].model || !models[i].name || !models[i].name[0]) {
+            sori_server_free(sv);
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: model %d has no name or no model", i);
+        }
+        sv->models[i] = models[i];
+        sv->names[i] = strdup(models[i].name);
+    }
+    sv->n_models = n_models;
+    pthread_mutex_init(&sv->mu, NULL);
+    sori_serve_metrics_init(&sv->m);
+    lws_set_log_level(LLL_ERR, NULL);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = q.port;
+    info.iface = sv->host;
+    info.protocols = protocols;
+    info.user = sv;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.timeout_secs = 10; /* headers must arrive within this (slow clients) */
+    info.pt_serv_buf_size = 65536;
+    sv->ctx = lws_create_context(&info);
+    if (!sv->ctx) {
+        sori_server_free(sv);
+        return sori_fail(err, SORI_ERR_IO, 0, "serve: cannot listen on %s:%d (in use, or no such address)",
+                         q.host ? q.host : "127.0.0.1", q.port);
+    }
+    sv->started_at = now_s();
+    *out = sv;
+    return SORI_OK;
+}
+
+sori_status sori_server_run(sori_server *sv, sori_error *err)
+{
+    if (!sv)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: server is NULL");
+    if (pthread_create(&sv->ticker, NULL, ticker_main, sv) != 0)
+        return sori_fail(err, SORI_ERR_INTERNAL, errno, "serve: cannot start the decoding thread");
+    sv->ticker_started = true;
+    log_line(sv, "\"event\":\"listen\",\"host\":\"%s\",\"port\":%d,\"models\":%d", sv->host, sv->p.port,
+             sv->n_models);
+    for (;;) {
+        pthread_mutex_lock(&sv->mu);
+        bool quit = sv->quit;
+        pthread_mutex_unlock(&sv->mu);
+        if (quit)
+            break;
+        if (lws_service(sv->ctx, 0) < 0)
+            break;
+    }
+    pthread_join(sv->ticker, NULL);
+    sv->ticker_started = false;
+    log_line(sv, "\"event\":\"stopped\"");
+    return SORI_OK;
+}
+
+void sori_server_stop(sori_server *sv)
+{
+    if (sv)
+        sv->stop_flag = 1;
+}
+
+void sori_server_free(sori_server *sv)
+{
+    if (!sv)
+        return;
+    if (sv->ticker_started) {
+        pthread_mutex_lock(&sv->mu);
+        sv->quit = true;
+        pthread_mutex_unlock(&sv->mu);
+        pthread_join(sv->ticker, NULL);
+    }
+    if (sv->ctx)
+        lws_context_destroy(sv->ctx);
+    for (session *s = sv->sessions, *n; s; s = n) {
+        n = s->next;
+        session_free(s);
+    }
+    for (int i = 0; i < sv->n_models; i++)
+        free(sv->names[i]);
+    sori_serve_metrics_free(&sv->m);
+    pthread_mutex_destroy(&sv->mu);
+    free(sv);
+}

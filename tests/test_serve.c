@@ -1,0 +1,459 @@
+/* sori serve, end to end over loopback (the bundled Conformer and its LM):
+ *  - /healthz without a token; /readyz and /metrics only with it;
+ *  - a 16 kHz PCM16 call and an 8 kHz μ-law call (each channel of the
+ *    bundled call recording a labelled stream) give exactly the finals the
+ *    streaming API gives in-process for the same samples, and a summary;
+ *  - faults: no token, bad JSON, an unknown model, audio before start, an
+ *    oversized frame, a stop before start, a client that vanishes
+ *    mid-utterance, a full server, an idle connection — each answered by
+ *    an error event or a close, and a good call right after still gets its
+ *    finals; the server's memory after 20 more calls stays at its level
+ *    after the first few;
+ *  - SIGTERM during a call: that call still gets its finals and a
+ *    "server draining" summary, and the server exits 0.
+ * argv[1]: the sori binary. Skips (77) without the bundled model. */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "check.h"
+#include "sori/asr.h"
+#include "sori/audio.h"
+#include "ws_client.h"
+
+static int g_port;
+static const char *g_token = "s3cret-token";
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* The server's resident memory, kB. */
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kb = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* The finals the streaming API gives in-process: "text|text|...". */
+static char *reference_finals(sori_asr_model *m, const float *x, int64_t n, int rate)
+{
+    sori_asr_stream_params sp = sori_asr_stream_default_params();
+    sori_asr_stream *s = NULL;
+    sori_error err = {0};
+    if (sori_asr_stream_create(m, &sp, &s, &err) != SORI_OK)
+        return NULL;
+    char *all = calloc(1, 1 << 16);
+    int64_t packet = rate / 50;
+    sori_status st = SORI_OK;
+    for (int64_t pos = 0, done = 0; st == SORI_OK && !done; pos += packet) {
+        done = pos >= n; /* after the last packet, however short: the end of input */
+        if (!done)
+            st = sori_asr_stream_accept(s, x + pos, pos + packet <= n ? packet : n - pos, rate, &err);
+        else
+            st = sori_asr_stream_input_finished(s, &err);
+        while (st == SORI_OK && sori_asr_stream_is_ready(s))
+            st = sori_asr_decode_ready(m, &s, 1, &err);
+        sori_asr_result *r = NULL;
+        while (st == SORI_OK && sori_asr_stream_pop_final(s, &r, &err) == SORI_OK && r) {
+            strcat(all, r->text);
+            strcat(all, "|");
+            sori_asr_result_free(r);
+        }
+    }
+    sori_asr_result *r = NULL;
+    if (st == SORI_OK && sori_asr_stream_result(s, &r, &err) == SORI_OK && r->text[0]) {
+        strcat(all, r->text);
+        strcat(all, "|");
+    }
+    sori_asr_result_free(r);
+    sori_asr_stream_free(s);
+    return all;
+}
+
+typedef struct {
+    char finals[2][1 << 15]; /* per channel, "text|text|" */
+    int n_finals, n_partials, n_errors;
+    char error_code[64], closed_reason[64];
+    int closed, ready, closed_socket;
+    double audio_s;
+} call_result;
+
+/* Reads events until "closed" or the socket closes (or timeout_s). */
+static void read_events(int fd, call_result *cr, double timeout_s)
+{
+    static char buf[1 << 16];
+    double t0 = now_s();
+    while (!cr->closed && now_s() - t0 < timeout_s) {
+        int op = ws_recv(fd, buf, sizeof buf, 1000);
+        if (op == WS_CLOSE || (op < 0 && now_s() - t0 >= 1.0 && errno != EAGAIN)) {
+            cr->closed_socket = 1;
+            if (op == WS_CLOSE || op < 0)
+                break;
+        }
+        if (op != WS_TEXT)
+            continue;
+        cJSON *o = cJSON_Parse(buf);
+        const cJSON *type = cJSON_GetObjectItem(o, "type");
+        const char *t = cJSON_IsString(type) ? type->valuestring : "";
+        if (!strcmp(t, "final")) {
+            int c = cJSON_GetObjectItem(o, "channel") ? cJSON_GetObjectItem(o, "channel")->valueint : 0;
+            if (c >= 0 && c < 2) {
+                strcat(cr->finals[c], cJSON_GetObjectItem(o, "text")->valuestring);
+                strcat(cr->finals[c], "|");
+            }
+            cr->n_finals++;
+        } else if (!strcmp(t, "partial")) {
+            cr->n_partials++;
+        } else if (!strcmp(t, "ready")) {
+            cr->ready = 1;
+        } else if (!strcmp(t, "error")) {
+            cr->n_errors++;
+            snprintf(cr->error_code, sizeof cr->error_code, "%s", cJSON_GetObjectItem(o, "code")->valuestring);
+        } else if (!strcmp(t, "closed")) {
+            cr->closed = 1;
+            snprintf(cr->closed_reason, sizeof cr->closed_reason, "%s",
+                     cJSON_GetObjectItem(o, "reason")->valuestring);
+            cr->audio_s = cJSON_GetObjectItem(o, "audio_s")->valuedouble;
+        }
+        cJSON_Delete(o);
+    }
+}
+
+/* The call's audio as the protocol carries it: PCM16 or μ-law bytes. */
+static unsigned char *encode(const sori_audio *a, int mulaw, size_t *n)
+{
+    size_t bps = mulaw ? 1 : 2, total = (size_t)(a->n_frames * a->n_channels);
+    unsigned char *b = malloc(total * bps);
+    for (size_t i = 0; i < total; i++) {
+        float v = a->samples[i] * 32768.0f;
+        int16_t s = (int16_t)(v > 32767.0f ? 32767 : v < -32768.0f ? -32768 : lrintf(v));
+        if (mulaw) {
+            b[i] = sori_g711_ulaw_encode(s);
+        } else {
+            b[2 * i] = (unsigned char)(s & 0xff);
+            b[2 * i + 1] = (unsigned char)((uint16_t)s >> 8);
+        }
+    }
+    *n = total * bps;
+    return b;
+}
+
+/* A whole call: start, the audio in 20 ms frames (split at odd places), stop. */
+static void run_call(const char *start_json, const unsigned char *audio, size_t n, size_t frame_bytes, int stop,
+                     call_result *cr)
+{
+    memset(cr, 0, sizeof *cr);
+    int fd = ws_open(g_port, "/v1/asr", g_token, NULL);
+    CHECK(fd >= 0, "call: connect");
+    if (fd < 0)
+        return;
+    ws_send_text(fd, start_json);
+    for (size_t pos = 0; pos < n; pos += frame_bytes)
+        ws_send_frame(fd, WS_BINARY, audio + pos, pos + frame_bytes <= n ? frame_bytes : n - pos, 0);
+    if (stop)
+        ws_send_text(fd, "{\"type\":\"stop\"}");
+    read_events(fd, cr, 60);
+    close(fd);
+}
+
+/* Waits (up to 10 s) until the server holds no connection: calls that
+ * went away are let go on its next tick. */
+static int wait_idle(void)
+{
+    static char body[1 << 16];
+    for (int i = 0; i < 100; i++) {
+        if (http_get(g_port, "/metrics", g_token, body, sizeof body) == 200 &&
+            strstr(body, "\nsori_open_connections 0\n") && strstr(body, "\nsori_active_streams 0\n"))
+            return 1;
+        usleep(100000);
+    }
+    return 0;
+}
+
+/* A connection that sends `first` (text, or binary when bin) and expects an error with `code`. */
+static void expect_error(const char *what, const char *auth, const char *first, size_t n, int bin, const char *code)
+{
+    call_result cr;
+    memset(&cr, 0, sizeof cr);
+    int fd = ws_open(g_port, "/v1/asr", auth, NULL);
+    CHECK(fd >= 0, "%s: connect", what);
+    if (fd < 0)
+        return;
+    ws_send_frame(fd, bin ? WS_BINARY : WS_TEXT, first, n, 0);
+    read_events(fd, &cr, 10);
+    close(fd);
+    CHECK(cr.n_errors >= 1 && !strcmp(cr.error_code, code), "%s: expected error '%s', got %d errors ('%s')", what,
+          code, cr.n_errors, cr.error_code);
+    printf("fault: %-34s -> error %s%s\n", what, cr.error_code, cr.closed_socket ? ", closed" : "");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        SKIP("usage: test_serve SORI_BINARY");
+    char model_path[1024], lm_path[1024], s16[1024], s8[1024];
+    snprintf(model_path, sizeof model_path, "%s/data/ko-fastconformer-ctc.gguf", SORI_SOURCE_DIR);
+    snprintf(lm_path, sizeof lm_path, "%s/data/ko-tokens-4gram.gguf", SORI_SOURCE_DIR);
+    snprintf(s16, sizeof s16, "%s/data/samples/ko_16k_statement.wav", SORI_SOURCE_DIR);
+    snprintf(s8, sizeof s8, "%s/data/samples/ko_8k_ulaw_call.wav", SORI_SOURCE_DIR);
+    if (access(model_path, R_OK) || access(lm_path, R_OK) || access(s16, R_OK) || access(s8, R_OK))
+        SKIP("the bundled model, LM or samples are missing");
+    char dir[] = "/tmp/sori_test_serve_XXXXXX";
+    if (!mkdtemp(dir))
+        SKIP("no temporary folder");
+    char token_file[128], log_file[128], model_arg[1200], listen_arg[64];
+    snprintf(token_file, sizeof token_file, "%s/token", dir);
+    snprintf(log_file, sizeof log_file, "%s/server.log", dir);
+    FILE *tf = fopen(token_file, "w");
+    fprintf(tf, "%s\n", g_token);
+    fclose(tf);
+    snprintf(model_arg, sizeof model_arg, "ko=%s", model_path);
+    /* a free port: the kernel's pick, released and reused at once */
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    bind(probe, (struct sockaddr *)&a, sizeof a);
+    getsockname(probe, (struct sockaddr *)&a, &al);
+    g_port = ntohs(a.sin_port);
+    close(probe);
+    snprintf(listen_arg, sizeof listen_arg, "127.0.0.1:%d", g_port);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(argv[1], argv[1], "serve", "--listen", listen_arg, "--model", model_arg, "--token-file", token_file,
+              "--threads", "2", "--max-streams", "4", "--idle-timeout", "3", "--drain-timeout", "20", "--log",
+              getenv("SORI_TEST_SERVE_LOG") ? getenv("SORI_TEST_SERVE_LOG") : log_file, (char *)NULL);
+        _exit(127);
+    }
+    int up = 0;
+    char body[1 << 16];
+    for (int i = 0; i < 300 && !up; i++) {
+        up = http_get(g_port, "/healthz", NULL, body, sizeof body) == 200;
+        if (!up)
+            usleep(100000);
+    }
+    CHECK(up, "the server did not come up on port %d", g_port);
+    if (!up) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return check_finish("test_serve");
+    }
+    /* endpoints and the token */
+    CHECK(http_get(g_port, "/readyz", NULL, body, sizeof body) == 401, "/readyz without the token must be 401");
+    CHECK(http_get(g_port, "/readyz", g_token, body, sizeof body) == 200, "/readyz with the token");
+    CHECK(http_get(g_port, "/metrics", "wrong", body, sizeof body) == 401, "/metrics with a wrong token");
+    CHECK(http_get(g_port, "/nope", g_token, body, sizeof body) == 404, "an unknown path is 404");
+    int st = 0;
+    CHECK(ws_open(g_port, "/elsewhere", g_token, &st) < 0, "a WebSocket elsewhere than /v1/asr is refused");
+
+    /* the reference: the streaming API in-process on the same samples */
+    sori_runtime_params rp = sori_runtime_default_params();
+    rp.device = SORI_DEVICE_CPU;
+    rp.n_threads = 1;
+    sori_runtime *rt = NULL;
+    sori_error err = {0};
+    CHECK_STATUS(sori_runtime_create(&rp, &rt, &err), SORI_OK);
+    sori_asr_model_params mp = sori_asr_model_default_params();
+    mp.lm_path = lm_path;
+    sori_asr_model *m = NULL;
+    CHECK_STATUS(sori_asr_model_load(rt, model_path, &mp, &m, &err), SORI_OK);
+    sori_audio a16 = {0}, a8 = {0};
+    CHECK_STATUS(sori_audio_read_file(s16, &a16, &err), SORI_OK);
+    CHECK_STATUS(sori_audio_read_file(s8, &a8, &err), SORI_OK);
+    if (!m || !a16.samples || !a8.samples) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return check_finish("test_serve");
+    }
+    /* the samples as they go over the wire, decoded back: the reference's input */
+    size_t n16 = 0, n8 = 0;
+    unsigned char *w16 = encode(&a16, 0, &n16), *w8 = encode(&a8, 1, &n8);
+    sori_audio m16 = {0};
+    CHECK_STATUS(sori_audio_select_channel(&a16, SORI_CHANNEL_MIX, &m16, &err), SORI_OK);
+    for (int64_t i = 0; i < m16.n_frames; i++)
+        m16.samples[i] = (float)(int16_t)(w16[2 * i] | w16[2 * i + 1] << 8) / 32768.0f;
+    char *ref16 = reference_finals(m, m16.samples, m16.n_frames, 16000);
+    const int ch8 = a8.n_channels;
+    char *ref8[2] = {NULL, NULL};
+    for (int c = 0; c < ch8 && c < 2; c++) {
+        float *x = malloc((size_t)a8.n_frames * sizeof(float));
+        for (int64_t i = 0; i < a8.n_frames; i++)
+            x[i] = (float)sori_g711_ulaw_decode(w8[i * ch8 + c]) / 32768.0f;
+        ref8[c] = reference_finals(m, x, a8.n_frames, 8000);
+        free(x);
+    }
+
+    /* a 16 kHz PCM16 call, frames of 20 ms + 1 byte (samples split between messages) */
+    call_result cr;
+    run_call("{\"type\":\"start\",\"model\":\"ko\",\"sample_rate\":16000,\"encoding\":\"pcm16\"}", w16, n16, 641, 1,
+             &cr);
+    printf("16 kHz PCM16 call: %d finals, %d partials, summary %s (%.2f s)\n  server: %s\n  API:    %s\n", cr.n_finals,
+           cr.n_partials, cr.closed ? cr.closed_reason : "none", cr.audio_s, cr.finals[0], ref16);
+    CHECK(cr.ready && cr.closed && !strcmp(cr.closed_reason, "stop"), "16 kHz call: ready %d, closed %d (%s)", cr.ready,
+          cr.closed, cr.closed_reason);
+    CHECK(ref16 && ref16[0] && !strcmp(cr.finals[0], ref16), "16 kHz call: the finals differ from the API's");
+    CHECK(fabs(cr.audio_s - (double)m16.n_frames / 16000) < 1e-3, "16 kHz call: summary says %.3f s", cr.audio_s);
+    /* the 8 kHz μ-law call recording, its channels labelled */
+    char start8[256];
+    snprintf(start8, sizeof start8,
+             "{\"type\":\"start\",\"sample_rate\":8000,\"encoding\":\"mulaw\",\"channels\":%d,\"partials\":false}", ch8);
+    run_call(start8, w8, n8, (size_t)(160 * ch8), 1, &cr);
+    printf("8 kHz mu-law call, %d channel(s): %d finals, %d partials\n", ch8, cr.n_finals, cr.n_partials);
+    for (int c = 0; c < ch8 && c < 2; c++) {
+        printf("  channel %d: server: %s\n             API:    %s\n", c, cr.finals[c], ref8[c]);
+        CHECK(ref8[c] && !strcmp(cr.finals[c], ref8[c]), "8 kHz call: channel %d's finals differ from the API's", c);
+    }
+    CHECK(cr.n_partials == 0, "partials were not asked for, %d came", cr.n_partials);
+
+    /* faults */
+    const char *start_ok = "{\"type\":\"start\",\"model\":\"ko\"}";
+    expect_error("no token", NULL, start_ok, strlen(start_ok), 0, "unauthorized");
+    const char *start_tok = "{\"type\":\"start\",\"model\":\"ko\",\"token\":\"s3cret-token\"}";
+    {
+        /* the token in the start message (browsers) is enough */
+        call_result c2;
+        memset(&c2, 0, sizeof c2);
+        int fd = ws_open(g_port, "/v1/asr", NULL, NULL);
+        ws_send_text(fd, start_tok);
+        ws_send_frame(fd, WS_BINARY, w16, 32000, 0);
+        ws_send_text(fd, "{\"type\":\"stop\"}");
+        read_events(fd, &c2, 30);
+        close(fd);
+        CHECK(c2.ready && c2.closed && c2.n_errors == 0, "a token in start: ready %d, closed %d, %d errors", c2.ready,
+              c2.closed, c2.n_errors);
+    }
+    expect_error("bad JSON", g_token, "{\"type\":\"start\",", 17, 0, "bad_message");
+    expect_error("unknown model", g_token, "{\"type\":\"start\",\"model\":\"xx\"}", 30, 0, "unknown_model");
+    expect_error("bad sample rate", g_token, "{\"type\":\"start\",\"sample_rate\":3}", 33, 0, "bad_message");
+    expect_error("unknown encoding", g_token, "{\"type\":\"start\",\"encoding\":\"mp3\"}", 34, 0, "bad_message");
+    expect_error("audio before start", g_token, (const char *)w16, 640, 1, "bad_message");
+    expect_error("stop before start", g_token, "{\"type\":\"stop\"}", 15, 0, "bad_message");
+    {
+        size_t big = (1u << 20) + 100;
+        unsigned char *junk = calloc(1, big);
+        call_result c3;
+        memset(&c3, 0, sizeof c3);
+        int fd = ws_open(g_port, "/v1/asr", g_token, NULL);
+        ws_send_text(fd, start_ok);
+        ws_send_frame(fd, WS_BINARY, junk, big, 0);
+        read_events(fd, &c3, 10);
+        close(fd);
+        free(junk);
+        CHECK(!strcmp(c3.error_code, "too_large") || c3.closed_socket, "an oversized frame: error '%s', closed %d",
+              c3.error_code, c3.closed_socket);
+        printf("fault: %-34s -> error %s%s\n", "a 1 MiB + 100 B audio frame", c3.error_code,
+               c3.closed_socket ? ", closed" : "");
+    }
+    /* a client that vanishes mid-utterance */
+    {
+        int fd = ws_open(g_port, "/v1/asr", g_token, NULL);
+        ws_send_text(fd, start_ok);
+        ws_send_frame(fd, WS_BINARY, w16, n16 / 2 & ~(size_t)1, 0);
+        close(fd);
+    }
+    /* a full server: 4 streams at most */
+    CHECK(wait_idle(), "the calls that went away were not let go");
+    {
+        int fds[5];
+        call_result c4;
+        for (int i = 0; i < 4; i++) {
+            fds[i] = ws_open(g_port, "/v1/asr", g_token, NULL);
+            ws_send_text(fds[i], start_ok);
+            memset(&c4, 0, sizeof c4);
+            char buf[4096];
+            ws_recv(fds[i], buf, sizeof buf, 5000); /* ready */
+        }
+        usleep(200000);
+        expect_error("a fifth stream on a 4-stream server", g_token, start_ok, strlen(start_ok), 0, "busy");
+        for (int i = 0; i < 4; i++)
+            close(fds[i]);
+    }
+    /* an idle connection is closed after --idle-timeout (3 s) */
+    {
+        int fd = ws_open(g_port, "/v1/asr", g_token, NULL);
+        double t0 = now_s();
+        char buf[256];
+        int op = 0;
+        while (op != WS_CLOSE && op != -1 && now_s() - t0 < 10)
+            op = ws_recv(fd, buf, sizeof buf, 10000);
+        double dt = now_s() - t0;
+        close(fd);
+        printf("fault: %-34s -> closed after %.1f s\n", "a connection that sends nothing", dt);
+        CHECK(dt >= 2.5 && dt < 8.0, "an idle connection was closed after %.1f s (timeout 3 s)", dt);
+    }
+    /* calls after the faults: the same finals; memory at its level */
+    usleep(300000);
+    long rss0 = 0;
+    for (int i = 0; i < 24; i++) {
+        run_call("{\"type\":\"start\",\"model\":\"ko\",\"sample_rate\":16000}", w16, n16, 640, 1, &cr);
+        if (i == 3)
+            rss0 = rss_kb(pid);
+        if (strcmp(cr.finals[0], ref16)) {
+            CHECK(0, "call %d after the faults: the finals differ", i);
+            break;
+        }
+    }
+    long rss1 = rss_kb(pid);
+    CHECK(wait_idle(), "the calls were not let go");
+    printf("memory: server RSS %ld kB after 4 calls, %ld kB after 24\n", rss0, rss1);
+    CHECK(rss0 > 0 && rss1 <= rss0 + 4096, "server memory grew from %ld to %ld kB over 20 calls", rss0, rss1);
+    CHECK(http_get(g_port, "/metrics", g_token, body, sizeof body) == 200 && strstr(body, "sori_finals_total") &&
+              strstr(body, "sori_errors_total{kind=\"busy\"} 1") && strstr(body, "sori_active_streams 0"),
+          "/metrics:\n%s", body);
+    /* SIGTERM during a call: its finals, a draining summary, exit 0 */
+    {
+        int fd = ws_open(g_port, "/v1/asr", g_token, NULL);
+        ws_send_text(fd, "{\"type\":\"start\",\"model\":\"ko\",\"sample_rate\":16000}");
+        ws_send_frame(fd, WS_BINARY, w16, n16, 0);
+        usleep(300000);
+        kill(pid, SIGTERM);
+        memset(&cr, 0, sizeof cr);
+        read_events(fd, &cr, 30);
+        close(fd);
+        printf("SIGTERM during a call: %d finals, summary '%s'\n  server: %s\n", cr.n_finals, cr.closed_reason,
+               cr.finals[0]);
+        CHECK(cr.closed && !strcmp(cr.closed_reason, "server draining") && !strcmp(cr.finals[0], ref16),
+              "SIGTERM: closed %d ('%s'), finals '%s'", cr.closed, cr.closed_reason, cr.finals[0]);
+        int status = 0;
+        double t0 = now_s();
+        pid_t w = 0;
+        while ((w = waitpid(pid, &status, WNOHANG)) == 0 && now_s() - t0 < 30)
+            usleep(100000);
+        if (w == 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+        }
+        CHECK(w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "the server did not exit 0 after SIGTERM");
+    }
+    free(ref16);
+    free(ref8[0]);
+    free(ref8[1]);
+    free(w16);
+    free(w8);
+    sori_audio_free(&a16);
+    sori_audio_free(&a8);
+    sori_audio_free(&m16);
+    sori_asr_model_free(m);
+    sori_runtime_free(rt);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return check_finish("test_serve");
+}
