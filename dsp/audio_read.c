@@ -868,6 +868,33 @@ static sori_status reader_start(sori_audio_reader *r, sori_error *err)
     return reader_open_piece(r, 0, err);
 }
 
+/* A WAV whose data chunk runs past the end (libsndfile has shortened it):
+ * refused, or (allow_damaged) reported and read as it is. */
+static sori_status reader_check_cut(sori_audio_reader *r, SNDFILE *sf, const SF_INFO *info, sori_audio_damage *damage,
+                                    sori_error *err)
+{
+    long long declared = 0, present = 0;
+    if (!exact_length(info->format) || !riff_data_truncated(sf, &declared, &present))
+        return SORI_OK;
+    sori_audio_damage d;
+    memset(&d, 0, sizeof d);
+    double rate = info->samplerate, have = (double)info->frames;
+    double want = present > 0 ? have * (double)declared / (double)present : have;
+    d.n_places = 1;
+    d.byte_offset = r->file_size;
+    d.lost_from_s = have / rate;
+    d.lost_to_s = want / rate;
+    d.lost_s = d.lost_to_s - d.lost_from_s;
+    snprintf(d.reason, sizeof d.reason,
+             "the file is cut short: its header declares %.3f s (%lld bytes) of audio, it holds %.3f s", want / rate,
+             declared, have / rate);
+    if (damage)
+        *damage = d;
+    if (!r->allow || info->frames == 0)
+        return damage_error(r->src, &d, r->allow ? "; nothing decodable" : "", err);
+    return SORI_OK;
+}
+
 sori_status sori_audio_reader_open(const char *path, const sori_audio_read_params *params, int channel,
                                    int sample_rate_hz, sori_audio_reader **out, sori_audio_damage *damage,
                                    sori_error *err)
@@ -931,28 +958,10 @@ sori_status sori_audio_reader_open(const char *path, const sori_audio_read_param
         if (kind_of_format(info.format) == SCAN_NONE) {
             close(fd);
             r->by_path = true;
-            long long declared = 0, present = 0;
-            if (exact_length(info.format) && riff_data_truncated(sf, &declared, &present)) {
-                /* libsndfile already shortened the data chunk to what is there */
-                sori_audio_damage d;
-                memset(&d, 0, sizeof d);
-                double rate = info.samplerate, have = (double)info.frames;
-                double want = present > 0 ? have * (double)declared / (double)present : have;
-                d.n_places = 1;
-                d.byte_offset = (int64_t)sb.st_size;
-                d.lost_from_s = have / rate;
-                d.lost_to_s = want / rate;
-                d.lost_s = d.lost_to_s - d.lost_from_s;
-                snprintf(d.reason, sizeof d.reason,
-                         "the file is cut short: its header declares %.3f s (%lld bytes) of audio, it holds %.3f s",
-                         want / rate, declared, have / rate);
-                if (damage)
-                    *damage = d;
-                if (!r->allow || info.frames == 0) {
-                    sf_close(sf);
-                    st = damage_error(path, &d, r->allow ? "; nothing decodable" : "", err);
-                    goto fail;
-                }
+            st = reader_check_cut(r, sf, &info, damage, err);
+            if (st != SORI_OK) {
+                sf_close(sf);
+                goto fail;
             }
             r->info.n_channels = info.channels;
             r->info.file_rate_hz = info.samplerate;
@@ -1032,6 +1041,8 @@ sori_status sori_audio_reader_open(const char *path, const sori_audio_read_param
             sf_close(sf);
         }
         st = reader_open_piece(r, 0, err);
+        if (st == SORI_OK && !r->scanned)
+            st = reader_check_cut(r, r->sf, &r->sfi, damage, err);
         if (st != SORI_OK)
             goto fail;
         r->info.n_channels = r->sfi.channels;

@@ -596,6 +596,14 @@ static void test_wav(const char *path)
     spit(tmp_path("cut_a.wav"), b, n / 2, NULL, 0);
     check_strict("a.wav: cut", tmp_path("cut_a.wav"), n / 2, n / 2, 4.9, 5.1);
     check_allowed("a.wav: cut", tmp_path("cut_a.wav"), 0, 1);
+    {   /* the same bytes named like MP3 (the MPEG scan takes them by name, then libsndfile): found by fuzz_audio */
+        size_t nc = 0;
+        unsigned char *cb = slurp(tmp_path("cut_a.wav"), &nc);
+        spit(tmp_path("cut_a.mp3"), cb, nc, NULL, 0);
+        free(cb);
+        reader_agrees("a.wav cut, named .mp3", tmp_path("cut_a.mp3"), 0);
+        reader_agrees("a.wav cut, named .mp3", tmp_path("cut_a.mp3"), 1);
+    }
     free(m);
     free(b);
 }
