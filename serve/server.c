@@ -311,7 +311,7 @@ static void *ticker_main(void *arg)
             session *s = *pp;
             if (s->gone) {
                 *pp = s->next;
-                sv->n_streams -= s->counted;
+
                 session_free(s);
             } else {
                 pp = &s->next;
@@ -371,7 +371,7 @@ static void *ticker_main(void *arg)
                 }
                 buf_cap = k;
             }
-            for (int c = 0; c < s->start.channels; c++)
+            for (int c = 0; c < s->start.channels && k > 0; c++)
                 memcpy(buf[c], s->pending[c], (size_t)k * sizeof(float));
             s->n_pending = 0;
             if (s->flow_off) {
@@ -764,6 +764,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         pthread_mutex_lock(&sv->mu);
         if (s->started && !s->summary_sent)
             sv->m.dropped_calls += s->stop_req ? 0 : 1; /* gone without stop: whatever it had is discarded */
+        sv->n_streams -= s->counted; /* its place is free now; the decoding thread frees its streams */
+        s->counted = 0;
         s->wsi = NULL;
         s->gone = true;
         pthread_mutex_unlock(&sv->mu);

@@ -412,7 +412,12 @@ int main(int argc, char **argv)
     long rss1 = rss_kb(pid);
     CHECK(wait_idle(), "the calls were not let go");
     printf("memory: server RSS %ld kB after 4 calls, %ld kB after 24\n", rss0, rss1);
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer holds freed memory in quarantine: RSS grows by design; its leak check is the test here */
+    CHECK(rss0 > 0 && rss1 > 0, "server memory: %ld, %ld kB", rss0, rss1);
+#else
     CHECK(rss0 > 0 && rss1 <= rss0 + 4096, "server memory grew from %ld to %ld kB over 20 calls", rss0, rss1);
+#endif
     CHECK(http_get(g_port, "/metrics", g_token, body, sizeof body) == 200 && strstr(body, "sori_finals_total") &&
               strstr(body, "sori_errors_total{kind=\"busy\"} 1") && strstr(body, "sori_active_streams 0"),
           "/metrics:\n%s", body);
