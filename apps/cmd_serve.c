@@ -35,7 +35,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: sori serve [--listen HOST:PORT] [--model NAME=FILE.gguf]... [--token-file FILE]\n"
                "                  [--max-streams N] [--threads N] [--device cpu|cuda|auto] [--log FILE|-]\n"
-               "                  [--idle-timeout S] [--drain-timeout S] [--tick-ms MS]\n"
+               "                  [--idle-timeout S] [--drain-timeout S] [--tick-ms MS] [--decoders N]\n"
                "Streams audio over WebSocket at ws://HOST:PORT/v1/asr (docs/protocol.md); /healthz,\n"
                "/readyz and /metrics on the same port. Default: 127.0.0.1:8765, the bundled models.\n");
 }
@@ -129,6 +129,11 @@ int cmd_serve(int argc, char **argv)
         } else if (!strcmp(a, "--drain-timeout")) {
             if (!parse_int_arg(v, 0, 3600, &sp.drain_timeout_s)) {
                 fprintf(stderr, "sori serve: bad --drain-timeout '%s' (0..3600 s)\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--decoders")) {
+            if (!parse_int_arg(v, 1, 16, &sp.decoders)) {
+                fprintf(stderr, "sori serve: bad --decoders '%s' (1..16)\n", v);
                 return 2;
             }
         } else if (!strcmp(a, "--tick-ms")) {

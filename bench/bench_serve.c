@@ -421,6 +421,11 @@ int main(int argc, char **argv)
                differ, 1000 * pct(lat, nl, 50), 1000 * pct(lat, nl, 95), 1000 * pct(lat, nl, 99),
                hist_q(body, "sori_final_latency_seconds", 0.95), hist_q(body, "sori_partial_latency_seconds", 0.95),
                errors, 100.0 * (cpu1 - cpu0) / wall, hwm / 1024.0, metric(body, "sori_real_time_factor"));
+        printf("       server phases: accept %.1f s, decode %.1f s, collect %.1f s of %.1f s wall; mean batch %.1f streams\n",
+               metric(body, "sori_phase_seconds_total{phase=\"accept\"}"),
+               metric(body, "sori_phase_seconds_total{phase=\"decode\"}"),
+               metric(body, "sori_phase_seconds_total{phase=\"collect\"}"), wall,
+               metric(body, "sori_batched_streams_total") / metric(body, "sori_batches_total"));
         fflush(stdout);
         free(lat);
         free(calls);

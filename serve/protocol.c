@@ -251,6 +251,10 @@ char *sori_serve_metrics_text(const sori_serve_metrics *m, int active, int calls
             "# TYPE sori_audio_seconds_total counter\nsori_audio_seconds_total %.3f\n", m->audio_s);
     put(&b, "# HELP sori_decode_seconds_total Time spent decoding.\n# TYPE sori_decode_seconds_total counter\n"
             "sori_decode_seconds_total %.3f\n", m->decode_s);
+    put(&b, "# HELP sori_phase_seconds_total The decoding thread's time by phase.\n"
+            "# TYPE sori_phase_seconds_total counter\nsori_phase_seconds_total{phase=\"accept\"} %.3f\n"
+            "sori_phase_seconds_total{phase=\"decode\"} %.3f\nsori_phase_seconds_total{phase=\"collect\"} %.3f\n",
+        m->accept_s, m->decode_s, m->collect_s);
     put(&b, "# HELP sori_real_time_factor Decoding time over audio time, since start.\n"
             "# TYPE sori_real_time_factor gauge\nsori_real_time_factor %.5f\n",
         m->audio_s > 0 ? m->decode_s / m->audio_s : 0.0);

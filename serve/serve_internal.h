@@ -72,7 +72,7 @@ typedef struct {
 typedef struct sori_serve_metrics {
     uint64_t connections, calls, finals, partials, batches, batched_streams, dropped_calls, flow_pauses;
     uint64_t errors[SORI_SERVE_ERR_COUNT_];
-    double audio_s, decode_s;
+    double audio_s, decode_s, accept_s, collect_s; /* the decoding thread's time by phase */
     sori_serve_hist final_latency, partial_latency, tick_s;
 } sori_serve_metrics;
 

@@ -19,7 +19,7 @@
 #include "sori/audio.h"
 #include "sori/serve.h"
 
-enum { MAX_MODELS = 16, MAX_CHANNELS = 2, ARRIVALS = 512 };
+enum { MAX_MODELS = 16, MAX_CHANNELS = 2, ARRIVALS = 512, MAX_DECODERS = 16 };
 
 typedef struct event {
     struct event *next;
@@ -32,6 +32,7 @@ typedef struct session session;
 struct session {
     session *next;
     uint64_t id;
+    int shard;              /* the decoding thread that owns it */
     /* the loop thread's */
     struct lws *wsi;        /* NULL once the connection is gone */
     char *msg;              /* a text message being assembled */
@@ -70,8 +71,12 @@ struct sori_server {
     char *names[MAX_MODELS];
     int n_models;
     struct lws_context *ctx;
-    pthread_t ticker;
-    bool ticker_started;
+    pthread_t ticker[MAX_DECODERS];
+    struct decoder {
+        sori_server *sv;
+        int index;
+    } dec[MAX_DECODERS];
+    int n_tickers, n_started;
     pthread_mutex_t mu;
     session *sessions;
     uint64_t next_id;
@@ -118,6 +123,7 @@ sori_server_params sori_server_default_params(void)
     p.idle_timeout_s = 60;
     p.tick_ms = 20;
     p.drain_timeout_s = 30;
+    p.decoders = 2;
     return p;
 }
 
@@ -241,8 +247,12 @@ static void collect(sori_server *sv, session *s, double now)
             queue_json(sv, s, result_json("final", c, r, a, b, s->start.words));
             s->n_finals++;
             sv->m.finals++;
-            /* latency: from the arrival of the audio where the endpoint fired */
-            double at = arrival_of(s, (int64_t)((r->duration_s > b ? r->duration_s : b) * s->start.sample_rate));
+            /* latency: from the arrival of the audio where the endpoint could fire (the
+             * utterance's last word + the endpoint rule's trailing silence) */
+            double rule_s = (s->start.endpoint_silence_ms > 0 ? s->start.endpoint_silence_ms
+                                                               : sori_endpoint_default_params().rule2_silence_ms) /
+                            1000.0;
+            double at = arrival_of(s, (int64_t)((b + rule_s) * s->start.sample_rate));
             if (at > 0)
                 sori_serve_observe(&sv->m.final_latency, now - at);
             free(s->partial[c]);
@@ -291,7 +301,9 @@ static void collect(sori_server *sv, session *s, double now)
 
 static void *ticker_main(void *arg)
 {
-    sori_server *sv = arg;
+    const struct decoder *dd = arg;
+    sori_server *sv = dd->sv;
+    const int me = dd->index;
     session **list = NULL;
     int cap = 0;
     float *buf[MAX_CHANNELS] = {NULL, NULL};
@@ -309,7 +321,7 @@ static void *ticker_main(void *arg)
         /* calls that went away are freed here, where their streams live */
         for (session **pp = &sv->sessions; *pp;) {
             session *s = *pp;
-            if (s->gone) {
+            if (s->gone && s->shard == me) {
                 *pp = s->next;
 
                 session_free(s);
@@ -329,7 +341,7 @@ static void *ticker_main(void *arg)
         }
         n = 0;
         for (session *s = sv->sessions; s && n < cap; s = s->next)
-            if (s->started && !s->failed)
+            if (s->started && !s->failed && s->shard == me)
                 list[n++] = s;
         bool quit = sv->quit;
         if (sv->draining && !sv->sessions)
@@ -340,6 +352,7 @@ static void *ticker_main(void *arg)
         if (quit)
             break;
         /* audio in: the queued samples (taken under the lock), then into the streams */
+        const double ta = now_s();
         for (int i = 0; i < n; i++) {
             session *s = list[i];
             sori_error err = {0};
@@ -440,11 +453,14 @@ static void *ticker_main(void *arg)
         }
         double t1 = now_s();
         pthread_mutex_lock(&sv->mu);
+        sv->m.accept_s += td - ta;
         sv->m.decode_s += t1 - td;
-        sori_serve_observe(&sv->m.tick_s, t1 - t0);
         for (int i = 0; i < n; i++)
             if (list[i]->streams_made && !list[i]->failed)
                 collect(sv, list[i], t1);
+        const double t2 = now_s();
+        sv->m.collect_s += t2 - t1;
+        sori_serve_observe(&sv->m.tick_s, t2 - t0);
         bool wake = false;
         for (session *s = sv->sessions; s; s = s->next)
             wake = wake || s->has_output || s->flow_resume || s->close_after;
@@ -670,6 +686,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         s->authed = token_ok(sv, wsi);
         pthread_mutex_lock(&sv->mu);
         s->id = ++sv->next_id;
+        s->shard = (int)(s->id % (uint64_t)sv->n_tickers);
         s->next = sv->sessions;
         sv->sessions = s;
         sv->m.connections++;
@@ -811,7 +828,8 @@ sori_status sori_server_create(const sori_server_params *p, const sori_server_mo
     if (!models || n_models < 1 || n_models > MAX_MODELS)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: 1..%d models, not %d", MAX_MODELS, n_models);
     if (q.port < 1 || q.port > 65535 || q.max_streams < 1 || q.max_message_bytes < 1024 || q.max_pending_s < 1 ||
-        q.max_output_bytes < 65536 || q.idle_timeout_s < 1 || q.tick_ms < 1 || q.tick_ms > 1000 ||
+        q.max_output_bytes < 65536 || q.idle_timeout_s < 1 || q.tick_ms < 1 || q.tick_ms > 1000 || q.decoders < 1 ||
+        q.decoders > MAX_DECODERS ||
         q.drain_timeout_s < 0)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: bad parameters (port %d, %d streams, tick %d ms)",
                          q.port, q.max_streams, q.tick_ms);
@@ -831,6 +849,7 @@ sori_status sori_server_create(const sori_server_params *p, const sori_server_mo
         sv->names[i] = strdup(models[i].name);
     }
     sv->n_models = n_models;
+    sv->n_tickers = q.decoders;
     pthread_mutex_init(&sv->mu, NULL);
     sori_serve_metrics_init(&sv->m);
     lws_set_log_level(LLL_ERR, NULL);
@@ -858,9 +877,19 @@ sori_status sori_server_run(sori_server *sv, sori_error *err)
 {
     if (!sv)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: server is NULL");
-    if (pthread_create(&sv->ticker, NULL, ticker_main, sv) != 0)
-        return sori_fail(err, SORI_ERR_INTERNAL, errno, "serve: cannot start the decoding thread");
-    sv->ticker_started = true;
+    for (int i = 0; i < sv->p.decoders; i++) {
+        sv->dec[i].sv = sv;
+        sv->dec[i].index = i;
+        if (pthread_create(&sv->ticker[i], NULL, ticker_main, &sv->dec[i]) != 0) {
+            pthread_mutex_lock(&sv->mu);
+            sv->quit = true;
+            pthread_mutex_unlock(&sv->mu);
+            for (int j = 0; j < i; j++)
+                pthread_join(sv->ticker[j], NULL);
+            return sori_fail(err, SORI_ERR_INTERNAL, errno, "serve: cannot start the decoding threads");
+        }
+        sv->n_started = i + 1;
+    }
     log_line(sv, "\"event\":\"listen\",\"host\":\"%s\",\"port\":%d,\"models\":%d", sv->host, sv->p.port,
              sv->n_models);
     for (;;) {
@@ -872,8 +901,9 @@ sori_status sori_server_run(sori_server *sv, sori_error *err)
         if (lws_service(sv->ctx, 0) < 0)
             break;
     }
-    pthread_join(sv->ticker, NULL);
-    sv->ticker_started = false;
+    for (int i = 0; i < sv->n_started; i++)
+        pthread_join(sv->ticker[i], NULL);
+    sv->n_started = 0;
     log_line(sv, "\"event\":\"stopped\"");
     return SORI_OK;
 }
@@ -888,11 +918,12 @@ void sori_server_free(sori_server *sv)
 {
     if (!sv)
         return;
-    if (sv->ticker_started) {
+    if (sv->n_started) {
         pthread_mutex_lock(&sv->mu);
         sv->quit = true;
         pthread_mutex_unlock(&sv->mu);
-        pthread_join(sv->ticker, NULL);
+        for (int i = 0; i < sv->n_started; i++)
+            pthread_join(sv->ticker[i], NULL);
     }
     if (sv->ctx)
         lws_context_destroy(sv->ctx);

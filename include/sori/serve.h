@@ -14,9 +14,10 @@
  *     }
  *
  * Threads: one event-loop thread (libwebsockets) reads and writes sockets
- * and parses messages; one decoding thread owns every stream, accepts the
- * audio the loop queued, and each tick decodes the ready streams of a model
- * in one batched call (sori_asr_decode_ready), then queues the events.
+ * and parses messages; `decoders` decoding threads each own a share of the
+ * calls (by turn), accept the audio the loop queued, and each tick decode
+ * the ready streams of a model in one batched call (sori_asr_decode_ready),
+ * then queue the events.
  * The models (and their runtime) must outlive the server.
  */
 #ifndef SORI_SERVE_H
@@ -48,7 +49,9 @@ typedef struct sori_server_params {
     int max_pending_s;       /* 10: audio queued for decoding per call before reading from it pauses */
     int max_output_bytes;    /* 4 MiB: events waiting for a client that does not read: then it is closed */
     int idle_timeout_s;      /* 60: a call that sends nothing for this long is closed */
-    int tick_ms;             /* 20: how often the decoding thread collects audio and decodes */
+    int tick_ms;             /* 20: how often a decoding thread collects audio and decodes */
+    int decoders;            /* 2: decoding threads, 1..16; each owns a share of the calls (with a
+                                CPU runtime's pool of n threads, n of them keep n cores busy) */
     int drain_timeout_s;     /* 30: after sori_server_stop, how long calls may take to flush */
     FILE *log;               /* one JSON object per line (connections, errors, drain); NULL: none */
 } sori_server_params;
