@@ -411,6 +411,8 @@ typedef struct {
 
 static int ivec_push(ivec *a, const int32_t *x, int n)
 {
+    if (n <= 0)
+        return 0;
     if (a->n + n > a->cap) {
         int cap = a->cap ? a->cap : 256;
         while (cap < a->n + n)
@@ -576,7 +578,7 @@ static sori_status transcribe_source(sori_whisper_session *s, source *src, const
             st = sori_whisper_encode(s->st, 1, mel, NULL, err);
         if (st != SORI_OK)
             break;
-        o.prompt = all.v + prompt_reset;
+        o.prompt = all.v ? all.v + prompt_reset : NULL; /* nothing yet: no prompt */
         o.n_prompt = all.n - prompt_reset;
         /* decode with the temperature fallback */
         sori_whisper_result r = {0};
