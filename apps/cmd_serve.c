@@ -36,6 +36,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: sori serve [--listen HOST:PORT] [--model NAME=FILE.gguf]... [--token-file FILE]\n"
                "                  [--max-streams N] [--threads N] [--device cpu|cuda|auto] [--log FILE|-]\n"
                "                  [--idle-timeout S] [--drain-timeout S] [--tick-ms MS] [--decoders N]\n"
+               "                  [--audiosocket HOST:PORT --sink-dir DIR]\n"
                "Streams audio over WebSocket at ws://HOST:PORT/v1/asr (docs/protocol.md); /healthz,\n"
                "/readyz and /metrics on the same port. Default: 127.0.0.1:8765, the bundled models.\n");
 }
@@ -68,6 +69,7 @@ int cmd_serve(int argc, char **argv)
     sori_server_params sp = sori_server_default_params();
     sori_runtime_params rp = sori_runtime_default_params();
     char host[256] = "127.0.0.1";
+    static char as_host[256];
     const char *names[MAX_MODELS], *files[MAX_MODELS], *token_file = NULL, *log_path = NULL;
     char spec_buf[MAX_MODELS][512];
     int n_models = 0;
@@ -131,6 +133,19 @@ int cmd_serve(int argc, char **argv)
                 fprintf(stderr, "sori serve: bad --drain-timeout '%s' (0..3600 s)\n", v);
                 return 2;
             }
+        } else if (!strcmp(a, "--audiosocket")) {
+            const char *colon = strrchr(v, ':');
+            int port = 0;
+            if (!colon || colon == v || (size_t)(colon - v) >= sizeof as_host ||
+                !parse_int_arg(colon + 1, 1, 65535, &port)) {
+                fprintf(stderr, "sori serve: --audiosocket HOST:PORT, not '%s'\n", v);
+                return 2;
+            }
+            snprintf(as_host, sizeof as_host, "%.*s", (int)(colon - v), v);
+            sp.audiosocket_host = as_host;
+            sp.audiosocket_port = port;
+        } else if (!strcmp(a, "--sink-dir")) {
+            sp.sink_dir = v;
         } else if (!strcmp(a, "--decoders")) {
             if (!parse_int_arg(v, 1, 16, &sp.decoders)) {
                 fprintf(stderr, "sori serve: bad --decoders '%s' (1..16)\n", v);
@@ -146,6 +161,10 @@ int cmd_serve(int argc, char **argv)
             usage(stderr);
             return 2;
         }
+    }
+    if (sp.audiosocket_port && !sp.sink_dir) {
+        fprintf(stderr, "sori serve: --audiosocket needs --sink-dir DIR (its calls' events go there)\n");
+        return 2;
     }
     static char wbuf[4096], cbuf[4096], lbuf[4096];
     const char *lm_for[MAX_MODELS] = {NULL};
@@ -220,6 +239,9 @@ int cmd_serve(int argc, char **argv)
     for (int i = 0; i < n_models; i++)
         fprintf(stderr, " %s", names[i]);
     fprintf(stderr, ")%s\n", token ? ", token required" : "");
+    if (sp.audiosocket_port)
+        fprintf(stderr, "sori serve: Asterisk AudioSocket on %s:%d, events to %s/UUID.jsonl\n", as_host,
+                sp.audiosocket_port, sp.sink_dir);
     rc = sori_server_run(g_server, &err) == SORI_OK ? 0 : 1;
     if (rc)
         fprintf(stderr, "sori serve: %s\n", err.message);

@@ -41,6 +41,10 @@ struct session {
     unsigned char carry[8]; /* a sample split between frames */
     int n_carry;
     bool authed, started;
+    bool audiosocket;       /* an AudioSocket call: events to `sink`, not to the socket */
+    FILE *sink;
+    unsigned char *raw;     /* AudioSocket bytes not yet a whole message */
+    size_t n_raw;
     int counted;            /* streams it holds of the server's limit (under sv->mu) */
     /* shared, under sv->mu */
     sori_serve_start start; /* what the start message asked */
@@ -137,6 +141,14 @@ static void queue_json(sori_server *sv, session *s, cJSON *o)
     cJSON_Delete(o);
     if (!text)
         return;
+    if (s->audiosocket) { /* AudioSocket: the call's sink file, a line an event */
+        if (s->sink) {
+            fprintf(s->sink, "%s\n", text);
+            fflush(s->sink);
+        }
+        free(text);
+        return;
+    }
     size_t n = strlen(text);
     event *e = malloc(sizeof *e + LWS_PRE + n);
     if (e) {
@@ -189,6 +201,9 @@ static void session_free(session *s)
     }
     free(s->start.hotwords);
     free(s->msg);
+    free(s->raw);
+    if (s->sink)
+        fclose(s->sink);
     free_events(s);
     free(s);
 }
@@ -296,6 +311,8 @@ static void collect(sori_server *sv, session *s, double now)
         queue_json(sv, s, o);
         s->summary_sent = true;
         s->close_after = true;
+        if (s->audiosocket && !s->wsi) /* the caller hung up: nothing more to do */
+            s->gone = true;
     }
 }
 
@@ -323,6 +340,7 @@ static void *ticker_main(void *arg)
             session *s = *pp;
             if (s->gone && s->shard == me) {
                 *pp = s->next;
+                sv->n_streams -= s->counted; /* an AudioSocket call that finished after its hangup */
 
                 session_free(s);
             } else {
@@ -813,8 +831,176 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
+/* ---- Asterisk AudioSocket ---------------------------------------------------------------
+ * Messages: a type byte, a 16-bit big-endian length, the payload. 0x01: the
+ * call's UUID (16 bytes), first; 0x10: audio, signed linear 16-bit
+ * little-endian, 8 kHz mono; 0x03: a DTMF digit; 0x00: hangup; 0xff: an
+ * error. The call starts at the UUID on the first model; its events go to
+ * sink_dir/UUID.jsonl. A hangup or a closed socket finishes the input and
+ * the call's finals are still written. Under sv->mu. */
+static void as_message(sori_server *sv, session *s, int type, const unsigned char *p, size_t n)
+{
+    if (type == 0x01) {
+        if (s->started || n != 16) {
+            log_line(sv, "\"event\":\"audiosocket_error\",\"session\":%llu,\"why\":\"%s\"",
+                     (unsigned long long)s->id, s->started ? "a second UUID" : "a UUID not of 16 bytes");
+            s->close_after = true;
+            return;
+        }
+        char uuid[40], path[4200];
+        snprintf(uuid, sizeof uuid, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", p[0], p[1],
+                 p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]);
+        snprintf(path, sizeof path, "%s/%s.jsonl", sv->p.sink_dir, uuid);
+        if (sv->draining || sv->stop_flag || sv->n_streams + 1 > sv->p.max_streams || !(s->sink = fopen(path, "a"))) {
+            sv->m.errors[sv->draining || sv->stop_flag ? SORI_SERVE_ERR_DRAINING : s->sink ? SORI_SERVE_ERR_BUSY
+                                                                                            : SORI_SERVE_ERR_INTERNAL]++;
+            log_line(sv, "\"event\":\"audiosocket_refused\",\"session\":%llu,\"uuid\":\"%s\"",
+                     (unsigned long long)s->id, uuid);
+            s->close_after = true;
+            return;
+        }
+        memset(&s->start, 0, sizeof s->start);
+        s->start.model = 0;
+        s->start.sample_rate = 8000;
+        s->start.encoding = SORI_SERVE_PCM16;
+        s->start.channels = 1;
+        s->start.partials = false;
+        s->start.words = true;
+        sv->n_streams += 1;
+        s->counted = 1;
+        s->started = true;
+        sv->m.calls++;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", "ready");
+        cJSON_AddNumberToObject(o, "protocol", SORI_SERVE_PROTOCOL);
+        cJSON_AddNumberToObject(o, "session", (double)s->id);
+        cJSON_AddStringToObject(o, "model", sv->names[0]);
+        cJSON_AddStringToObject(o, "uuid", uuid);
+        queue_json(sv, s, o);
+        log_line(sv, "\"event\":\"start\",\"session\":%llu,\"protocol\":\"audiosocket\",\"uuid\":\"%s\"",
+                 (unsigned long long)s->id, uuid);
+    } else if (type == 0x10) {
+        if (s->started && !s->stop_req)
+            on_audio(sv, s, p, n);
+    } else if (type == 0x03) {
+        if (s->started && n >= 1) {
+            cJSON *o = cJSON_CreateObject();
+            char d[2] = {(char)p[0], 0};
+            cJSON_AddStringToObject(o, "type", "dtmf");
+            cJSON_AddStringToObject(o, "digit", d);
+            cJSON_AddNumberToObject(o, "at", round((double)s->received / 8000 * 1000) / 1000);
+            queue_json(sv, s, o);
+        }
+    } else if (type == 0x00) {
+        s->stop_req = true;
+    } else if (type == 0xff) {
+        log_line(sv, "\"event\":\"audiosocket_peer_error\",\"session\":%llu,\"code\":%d", (unsigned long long)s->id,
+                 n ? p[0] : -1);
+        s->stop_req = true;
+    }
+}
+
+static int as_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct lws_context *ctx = lws_get_context(wsi);
+    sori_server *sv = ctx ? lws_context_user(ctx) : NULL;
+    session **ps = user;
+    switch (reason) {
+    case LWS_CALLBACK_RAW_ADOPT: {
+        session *s = calloc(1, sizeof *s);
+        if (!s)
+            return -1;
+        s->wsi = wsi;
+        s->audiosocket = true;
+        s->authed = true; /* a PBX on the network the port is bound to */
+        pthread_mutex_lock(&sv->mu);
+        s->id = ++sv->next_id;
+        s->shard = (int)(s->id % (uint64_t)sv->n_tickers);
+        s->next = sv->sessions;
+        sv->sessions = s;
+        sv->m.connections++;
+        pthread_mutex_unlock(&sv->mu);
+        *ps = s;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, sv->p.idle_timeout_s);
+        return 0;
+    }
+    case LWS_CALLBACK_RAW_RX: {
+        session *s = *ps;
+        if (!s)
+            return -1;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, sv->p.idle_timeout_s);
+        pthread_mutex_lock(&sv->mu);
+        bool bad = false;
+        if (s->n_raw + len > (size_t)sv->p.max_message_bytes + 3) {
+            bad = true;
+        } else {
+            unsigned char *b = realloc(s->raw, s->n_raw + len);
+            if (!b) {
+                bad = true;
+            } else {
+                s->raw = b;
+                memcpy(s->raw + s->n_raw, in, len);
+                s->n_raw += len;
+                size_t pos = 0;
+                while (s->n_raw - pos >= 3 && !s->close_after) {
+                    size_t n = (size_t)s->raw[pos + 1] << 8 | s->raw[pos + 2];
+                    if (s->n_raw - pos < 3 + n)
+                        break;
+                    as_message(sv, s, s->raw[pos], s->raw + pos + 3, n);
+                    pos += 3 + n;
+                }
+                memmove(s->raw, s->raw + pos, s->n_raw - pos);
+                s->n_raw -= pos;
+            }
+        }
+        if (bad) {
+            sv->m.errors[SORI_SERVE_ERR_TOO_LARGE]++;
+            s->stop_req = true;
+        }
+        bool close = s->close_after && !s->started;
+        pthread_mutex_unlock(&sv->mu);
+        return close || bad ? -1 : 0;
+    }
+    case LWS_CALLBACK_RAW_WRITEABLE: {
+        session *s = *ps;
+        if (!s)
+            return -1;
+        pthread_mutex_lock(&sv->mu);
+        bool close = s->close_after;
+        s->has_output = false;
+        pthread_mutex_unlock(&sv->mu);
+        return close ? -1 : 0;
+    }
+    case LWS_CALLBACK_RAW_CLOSE: {
+        session *s = *ps;
+        if (!s)
+            return 0;
+        pthread_mutex_lock(&sv->mu);
+        s->wsi = NULL;
+        if (s->started && !s->summary_sent) {
+            s->stop_req = true; /* hung up: the finals are still written to the sink */
+        } else {
+            sv->n_streams -= s->counted;
+            s->counted = 0;
+            s->gone = true;
+        }
+        pthread_mutex_unlock(&sv->mu);
+        *ps = NULL;
+        return 0;
+    }
+    default:
+        break;
+    }
+    return 0;
+}
+
 static const struct lws_protocols protocols[] = {
     {"sori.v1", callback, sizeof(session *), 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static const struct lws_protocols as_protocols[] = {
+    {"audiosocket", as_callback, sizeof(session *), 65536, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -825,6 +1011,8 @@ sori_status sori_server_create(const sori_server_params *p, const sori_server_mo
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: out is NULL");
     *out = NULL;
     sori_server_params q = p ? *p : sori_server_default_params();
+    if (q.audiosocket_port < 0 || q.audiosocket_port > 65535 || (q.audiosocket_port > 0 && !q.sink_dir))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: an AudioSocket port needs a sink directory");
     if (!models || n_models < 1 || n_models > MAX_MODELS)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: 1..%d models, not %d", MAX_MODELS, n_models);
     if (q.port < 1 || q.port > 65535 || q.max_streams < 1 || q.max_message_bytes < 1024 || q.max_pending_s < 1 ||
@@ -855,15 +1043,42 @@ sori_status sori_server_create(const sori_server_params *p, const sori_server_mo
     lws_set_log_level(LLL_ERR, NULL);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.port = q.port;
-    info.iface = sv->host;
-    info.protocols = protocols;
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.user = sv;
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
     info.timeout_secs = 10; /* headers must arrive within this (slow clients) */
     info.pt_serv_buf_size = 65536;
     sv->ctx = lws_create_context(&info);
     if (!sv->ctx) {
+        sori_server_free(sv);
+        return sori_fail(err, SORI_ERR_INTERNAL, 0, "serve: cannot create the event loop");
+    }
+    if (q.audiosocket_port > 0) {
+        struct lws_context_creation_info ai;
+        memset(&ai, 0, sizeof ai);
+        ai.port = q.audiosocket_port;
+        ai.iface = q.audiosocket_host ? q.audiosocket_host : sv->host;
+        ai.protocols = as_protocols;
+        ai.vhost_name = "audiosocket";
+        ai.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG | LWS_SERVER_OPTION_DISABLE_IPV6;
+        ai.listen_accept_role = "raw-skt";
+        ai.listen_accept_protocol = "audiosocket";
+        if (!lws_create_vhost(sv->ctx, &ai)) {
+            sori_server_free(sv);
+            return sori_fail(err, SORI_ERR_IO, 0, "serve: cannot listen on %s:%d for AudioSocket",
+                             q.audiosocket_host ? q.audiosocket_host : q.host ? q.host : "127.0.0.1",
+                             q.audiosocket_port);
+        }
+    }
+    memset(&info, 0, sizeof info);
+    info.port = q.port;
+    info.iface = sv->host;
+    info.protocols = protocols;
+    info.vhost_name = "sori";
+    info.user = sv;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.timeout_secs = 10; /* headers must arrive within this (slow clients) */
+    info.pt_serv_buf_size = 65536;
+    if (!lws_create_vhost(sv->ctx, &info)) {
         sori_server_free(sv);
         return sori_fail(err, SORI_ERR_IO, 0, "serve: cannot listen on %s:%d (in use, or no such address)",
                          q.host ? q.host : "127.0.0.1", q.port);

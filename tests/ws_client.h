@@ -53,7 +53,8 @@ static int ws_write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-/* Reads exactly n bytes within timeout_ms (each wait); -1 on EOF, error or timeout. */
+/* Reads exactly n bytes within timeout_ms (each wait); -1 on EOF or error,
+ * -2 when nothing came within the time. */
 static int ws_read_all(int fd, void *p, size_t n, int timeout_ms)
 {
     char *c = p;
@@ -62,7 +63,9 @@ static int ws_read_all(int fd, void *p, size_t n, int timeout_ms)
         int r = poll(&pf, 1, timeout_ms);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r <= 0)
+        if (r == 0)
+            return -2;
+        if (r < 0)
             return -1;
         ssize_t g = recv(fd, c, n, 0);
         if (g < 0 && errno == EINTR)
@@ -187,13 +190,15 @@ static int ws_send_text(int fd, const char *text)
 }
 
 /* The next data or close frame into buf (NUL-terminated, at most cap - 1
- * bytes kept); pings are answered. Its opcode, or -1 on EOF/timeout. */
+ * bytes kept); pings are answered. Its opcode, -1 on EOF or error, -2 when
+ * no frame began within timeout_ms. */
 static int ws_recv(int fd, char *buf, size_t cap, int timeout_ms)
 {
     for (;;) {
         unsigned char h[2];
-        if (ws_read_all(fd, h, 2, timeout_ms) != 0)
-            return -1;
+        int rc = ws_read_all(fd, h, 2, timeout_ms);
+        if (rc != 0)
+            return rc;
         int op = h[0] & 0x0f;
         uint64_t n = h[1] & 0x7f;
         if (n == 126) {

@@ -54,6 +54,12 @@ typedef struct sori_server_params {
                                 CPU runtime's pool of n threads, n of them keep n cores busy) */
     int drain_timeout_s;     /* 30: after sori_server_stop, how long calls may take to flush */
     FILE *log;               /* one JSON object per line (connections, errors, drain); NULL: none */
+    /* Asterisk AudioSocket (raw TCP: a UUID, 8 kHz signed-linear audio, DTMF, hangup) on a port
+     * of its own: 0 for none. Its calls go to the first model, and their events (the same JSON
+     * as the WebSocket's) to sink_dir/UUID.jsonl, since the protocol carries audio only. */
+    const char *audiosocket_host; /* NULL: host */
+    int audiosocket_port;
+    const char *sink_dir;         /* needed with audiosocket_port */
 } sori_server_params;
 
 SORI_API sori_server_params sori_server_default_params(void);
