@@ -42,6 +42,7 @@ struct session {
     int n_carry;
     bool authed, started;
     bool audiosocket;       /* an AudioSocket call: events to `sink`, not to the socket */
+    bool twilio;            /* a Twilio-style media stream (/v1/twilio): events to `sink` too */
     FILE *sink;
     unsigned char *raw;     /* AudioSocket bytes not yet a whole message */
     size_t n_raw;
@@ -141,7 +142,7 @@ static void queue_json(sori_server *sv, session *s, cJSON *o)
     cJSON_Delete(o);
     if (!text)
         return;
-    if (s->audiosocket) { /* AudioSocket: the call's sink file, a line an event */
+    if (s->audiosocket || s->twilio) { /* audio-only protocols: the call's sink file, a line an event */
         if (s->sink) {
             fprintf(s->sink, "%s\n", text);
             fflush(s->sink);
@@ -311,8 +312,10 @@ static void collect(sori_server *sv, session *s, double now)
         queue_json(sv, s, o);
         s->summary_sent = true;
         s->close_after = true;
-        if (s->audiosocket && !s->wsi) /* the caller hung up: nothing more to do */
+        if ((s->audiosocket || s->twilio) && !s->wsi) /* the caller hung up: nothing more to do */
             s->gone = true;
+        if (s->twilio)
+            s->has_output = true; /* the loop closes the socket (nothing is sent on it) */
     }
 }
 
@@ -682,6 +685,92 @@ static void on_audio(sori_server *sv, session *s, const unsigned char *in, size_
     }
 }
 
+/* ---- Twilio-style media streams ----------------------------------------------------------
+ * JSON messages over the WebSocket /v1/twilio: "connected", "start" (its
+ * streamSid, mediaFormat audio/x-mulaw at 8000 Hz), "media" (base64
+ * μ-law of the "inbound" track; other tracks are not transcribed yet),
+ * "mark", "stop". The events go to sink_dir/STREAMSID.jsonl. Under sv->mu. */
+static void on_twilio(sori_server *sv, session *s, const char *text, size_t len)
+{
+    cJSON *o = cJSON_ParseWithLength(text, len);
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(o, "event");
+    const char *e = cJSON_IsString(ev) ? ev->valuestring : "";
+    if (!o) {
+        sv->m.errors[SORI_SERVE_ERR_BAD_MESSAGE]++;
+        log_line(sv, "\"event\":\"twilio_error\",\"session\":%llu,\"why\":\"not JSON\"", (unsigned long long)s->id);
+        if (!s->started)
+            s->close_after = s->has_output = true;
+    } else if (!strcmp(e, "start") && !s->started) {
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "start");
+        const cJSON *sid = cJSON_GetObjectItemCaseSensitive(st, "streamSid");
+        if (!cJSON_IsString(sid))
+            sid = cJSON_GetObjectItemCaseSensitive(o, "streamSid");
+        const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(st, "mediaFormat");
+        const cJSON *enc = cJSON_GetObjectItemCaseSensitive(fmt, "encoding");
+        const cJSON *rate = cJSON_GetObjectItemCaseSensitive(fmt, "sampleRate");
+        char name[80] = "";
+        for (size_t i = 0, k = 0; cJSON_IsString(sid) && sid->valuestring[i] && k + 1 < sizeof name; i++) {
+            char c = sid->valuestring[i];
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
+                name[k++] = c, name[k] = '\0';
+        }
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s.jsonl", sv->p.sink_dir ? sv->p.sink_dir : ".", name);
+        const char *why = !name[0]                                                         ? "no streamSid"
+                          : enc && (!cJSON_IsString(enc) || strcmp(enc->valuestring, "audio/x-mulaw")) ? "not audio/x-mulaw"
+                          : rate && (!cJSON_IsNumber(rate) || rate->valuedouble != 8000) ? "not 8000 Hz"
+                          : !sv->p.sink_dir                                               ? "no --sink-dir"
+                          : sv->draining || sv->stop_flag                                 ? "draining"
+                          : sv->n_streams + 1 > sv->p.max_streams                         ? "full"
+                          : !(s->sink = fopen(path, "a"))                                 ? "the sink cannot be written"
+                                                                                          : NULL;
+        if (why) {
+            sv->m.errors[SORI_SERVE_ERR_BAD_START]++;
+            log_line(sv, "\"event\":\"twilio_refused\",\"session\":%llu,\"why\":\"%s\"", (unsigned long long)s->id,
+                     why);
+            s->close_after = s->has_output = true;
+        } else {
+            memset(&s->start, 0, sizeof s->start);
+            s->start.sample_rate = 8000;
+            s->start.encoding = SORI_SERVE_MULAW;
+            s->start.channels = 1;
+            s->start.words = true;
+            sv->n_streams += 1;
+            s->counted = 1;
+            s->started = true;
+            sv->m.calls++;
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddStringToObject(r, "type", "ready");
+            cJSON_AddNumberToObject(r, "protocol", SORI_SERVE_PROTOCOL);
+            cJSON_AddNumberToObject(r, "session", (double)s->id);
+            cJSON_AddStringToObject(r, "model", sv->names[0]);
+            cJSON_AddStringToObject(r, "streamSid", name);
+            queue_json(sv, s, r);
+            log_line(sv, "\"event\":\"start\",\"session\":%llu,\"protocol\":\"twilio\",\"streamSid\":\"%s\"",
+                     (unsigned long long)s->id, name);
+        }
+    } else if (!strcmp(e, "media") && s->started && !s->stop_req) {
+        const cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "media");
+        const cJSON *tr = cJSON_GetObjectItemCaseSensitive(md, "track");
+        const cJSON *pl = cJSON_GetObjectItemCaseSensitive(md, "payload");
+        if (cJSON_IsString(pl) && (!cJSON_IsString(tr) || !strcmp(tr->valuestring, "inbound"))) {
+            size_t n = strlen(pl->valuestring);
+            char *raw = malloc(n / 4 * 3 + 4);
+            int k = raw ? lws_b64_decode_string_len(pl->valuestring, (int)n, raw, (int)(n / 4 * 3 + 4)) : -1;
+            if (k > 0)
+                on_audio(sv, s, (const unsigned char *)raw, (size_t)k);
+            else if (k < 0)
+                sv->m.errors[SORI_SERVE_ERR_BAD_MESSAGE]++;
+            free(raw);
+        }
+    } else if (!strcmp(e, "stop")) {
+        s->stop_req = true;
+        if (!s->started)
+            s->close_after = s->has_output = true;
+    } /* "connected", "mark", "dtmf" and the rest: nothing to do */
+    cJSON_Delete(o);
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     struct lws_context *ctx = lws_get_context(wsi);
@@ -692,8 +781,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return on_http(sv, wsi, in ? (const char *)in : "");
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
         char uri[128];
-        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/v1/asr"))
-            return 1; /* only the ASR endpoint upgrades */
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||
+            (strcmp(uri, "/v1/asr") && strcmp(uri, "/v1/twilio")))
+            return 1; /* only the ASR endpoints upgrade */
+        if (!strcmp(uri, "/v1/twilio") && (!sv->p.sink_dir || !token_ok(sv, wsi)))
+            return 1; /* Twilio's streams carry no token of ours: the header must, and a sink is needed */
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED: {
@@ -702,6 +794,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return -1;
         s->wsi = wsi;
         s->authed = token_ok(sv, wsi);
+        char uri[128];
+        s->twilio = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 0 && !strcmp(uri, "/v1/twilio");
         pthread_mutex_lock(&sv->mu);
         s->id = ++sv->next_id;
         s->shard = (int)(s->id % (uint64_t)sv->n_tickers);
@@ -726,7 +820,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         if (lws_frame_is_binary(wsi)) {
             s->bin_len += len;
-            if (s->msg_len) {
+            if (s->twilio) {
+                sv->m.errors[SORI_SERVE_ERR_BAD_MESSAGE]++; /* media streams are JSON only */
+            } else if (s->msg_len) {
                 queue_error(sv, s, SORI_SERVE_ERR_BAD_MESSAGE, "audio inside a text message", true);
             } else if (s->bin_len > (size_t)sv->p.max_message_bytes) {
                 char why[96];
@@ -751,7 +847,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                     s->msg_len += len;
                     if (lws_is_final_fragment(wsi)) {
                         s->msg[s->msg_len] = '\0';
-                        on_text(sv, s, s->msg, s->msg_len);
+                        if (s->twilio)
+                            on_twilio(sv, s, s->msg, s->msg_len);
+                        else
+                            on_text(sv, s, s->msg, s->msg_len);
                         s->msg_len = 0;
                     }
                 }
@@ -797,12 +896,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!s)
             return 0;
         pthread_mutex_lock(&sv->mu);
-        if (s->started && !s->summary_sent)
-            sv->m.dropped_calls += s->stop_req ? 0 : 1; /* gone without stop: whatever it had is discarded */
-        sv->n_streams -= s->counted; /* its place is free now; the decoding thread frees its streams */
-        s->counted = 0;
         s->wsi = NULL;
-        s->gone = true;
+        if (s->twilio && s->started && !s->summary_sent && !s->failed) {
+            s->stop_req = true; /* a media stream's end: its finals still go to the sink */
+        } else {
+            if (s->started && !s->summary_sent)
+                sv->m.dropped_calls += s->stop_req ? 0 : 1; /* gone without stop: what it had is discarded */
+            sv->n_streams -= s->counted; /* its place is free now; the decoding thread frees its streams */
+            s->counted = 0;
+            s->gone = true;
+        }
         pthread_mutex_unlock(&sv->mu);
         log_line(sv, "\"event\":\"close\",\"session\":%llu", (unsigned long long)s->id);
         *ps = NULL;

@@ -12,6 +12,8 @@
  *  - Asterisk AudioSocket: a call (UUID, 8 kHz signed linear, a DTMF digit,
  *    hangup — or the socket closed without one) writes the API's finals,
  *    the digit and a summary to its sink file;
+ *  - a Twilio-style media stream (connected, start, base64 μ-law media,
+ *    stop) writes the API's finals and a summary to its sink file;
  *  - SIGTERM during a call: that call still gets its finals and a
  *    "server draining" summary, and the server exits 0.
  * argv[1]: the sori binary. Skips (77) without the bundled model. */
@@ -211,6 +213,20 @@ static char *sink_finals(const char *path, int *n_dtmf)
         usleep(100000);
     }
     return NULL;
+}
+
+static void b64(const unsigned char *in, size_t n, char *out)
+{
+    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+        out[o++] = t[v >> 18 & 63];
+        out[o++] = t[v >> 12 & 63];
+        out[o++] = i + 1 < n ? t[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? t[v & 63] : '=';
+    }
+    out[o] = '\0';
 }
 
 /* Waits (up to 10 s) until the server holds no connection: calls that
@@ -413,6 +429,41 @@ int main(int argc, char **argv)
             free(got);
         }
         free(slin);
+    }
+
+    /* a Twilio-style media stream: connected, start, base64 μ-law media in 20 ms, stop */
+    if (ch8 == 1) {
+        int fd = ws_open(g_port, "/v1/twilio", g_token, NULL);
+        CHECK(fd >= 0, "Twilio: connect");
+        ws_send_text(fd, "{\"event\":\"connected\",\"protocol\":\"Call\",\"version\":\"1.0.0\"}");
+        ws_send_text(fd, "{\"event\":\"start\",\"sequenceNumber\":\"1\",\"start\":{\"streamSid\":\"MZ0123abc\","
+                         "\"accountSid\":\"AC1\",\"callSid\":\"CA1\",\"tracks\":[\"inbound\"],\"mediaFormat\":"
+                         "{\"encoding\":\"audio/x-mulaw\",\"sampleRate\":8000,\"channels\":1}},\"streamSid\":\"MZ0123abc\"}");
+        char msg[1024], pl[400];
+        for (size_t pos = 0, k = 0; pos < n8; pos += 160, k++) {
+            b64(w8 + pos, pos + 160 <= n8 ? 160 : n8 - pos, pl);
+            snprintf(msg, sizeof msg,
+                     "{\"event\":\"media\",\"sequenceNumber\":\"%zu\",\"media\":{\"track\":\"inbound\",\"chunk\":\"%zu\","
+                     "\"timestamp\":\"%zu\",\"payload\":\"%s\"},\"streamSid\":\"MZ0123abc\"}",
+                     k + 2, k + 1, k * 20, pl);
+            ws_send_text(fd, msg);
+        }
+        ws_send_text(fd, "{\"event\":\"stop\",\"sequenceNumber\":\"999\",\"streamSid\":\"MZ0123abc\"}");
+        char buf[256];
+        int op = 0;
+        for (int i = 0; i < 30 && op != WS_CLOSE && op != -1; i++)
+            op = ws_recv(fd, buf, sizeof buf, 1000);
+        close(fd);
+        char path[256];
+        snprintf(path, sizeof path, "%s/MZ0123abc.jsonl", dir);
+        int n_dtmf = 0;
+        char *got = sink_finals(path, &n_dtmf);
+        printf("Twilio media stream: %s\n  sink:  %s\n  API:   %s\n", got ? "summary written" : "no summary",
+               got ? got : "", ref8[0]);
+        CHECK(op == WS_CLOSE || op == -1, "Twilio: the server did not close the stream after its summary");
+        CHECK(got && !strcmp(got, ref8[0]), "Twilio: the sink's finals differ from the API's");
+        free(got);
+        CHECK(ws_open(g_port, "/v1/twilio", NULL, &st) < 0, "Twilio without the token is refused");
     }
 
     /* faults */
