@@ -13,6 +13,7 @@ const char *app_bundled(const char *name, char *path, size_t cap);
 
 int cmd_features(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_mic(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);
 
 #endif

@@ -23,6 +23,8 @@ static void usage(FILE *f)
             "  transcribe [--model M.gguf] [--format text|json|tsv|srt|vtt] [--threads N]\n"
             "           [--device D] [--channel N|mix|each] [-o DIR] FILES|DIRS|-\n"
             "                      transcribe audio files\n"
+            "  mic [--model M.gguf] [--device N|NAME] [--list-devices]\n"
+            "                      transcribe the microphone live\n"
             "  serve [--listen HOST:PORT] [--model NAME=M.gguf]... [--token-file F]\n"
             "                      stream calls over WebSocket (docs/protocol.md)\n"
             "  version             print the version, the backends and the GPUs\n"
@@ -123,6 +125,14 @@ int main(int argc, char **argv)
         return cmd[0] == 'f' ? cmd_features(argc - 2, argv + 2) : cmd_transcribe(argc - 2, argv + 2);
 #else
         fprintf(stderr, "sori: this build has no audio front end (built with SORI_AUDIO_IO=OFF)\n");
+        return 1;
+#endif
+    }
+    if (strcmp(cmd, "mic") == 0) {
+#ifdef SORI_HAVE_MIC
+        return cmd_mic(argc - 2, argv + 2);
+#else
+        fprintf(stderr, "sori: this build has no microphone support (portaudio19-dev was missing)\n");
         return 1;
 #endif
     }
