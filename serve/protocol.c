@@ -96,8 +96,13 @@ sori_serve_msg sori_serve_parse(const char *text, size_t len, sori_serve_start *
             st->encoding = SORI_SERVE_MULAW;
         } else if (!strcmp(enc, "alaw")) {
             st->encoding = SORI_SERVE_ALAW;
+        } else if (!strcmp(enc, "opus")) {
+            st->encoding = SORI_SERVE_OPUS;
+            int r = st->sample_rate;
+            if (r != 8000 && r != 12000 && r != 16000 && r != 24000 && r != 48000)
+                kind = bad(why, n, "Opus needs \"sample_rate\" 8000, 12000, 16000, 24000 or 48000");
         } else {
-            kind = bad(why, n, "\"encoding\" must be pcm16, mulaw or alaw");
+            kind = bad(why, n, "\"encoding\" must be pcm16, mulaw, alaw or opus");
         }
         if (kind == SORI_SERVE_MSG_START && hw) {
             /* an array of phrases, each "phrase" or "phrase :score" */

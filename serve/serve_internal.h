@@ -14,6 +14,7 @@ typedef enum {
     SORI_SERVE_PCM16 = 0, /* signed 16-bit little-endian */
     SORI_SERVE_MULAW,     /* G.711 μ-law, a byte a sample */
     SORI_SERVE_ALAW,      /* G.711 A-law */
+    SORI_SERVE_OPUS,      /* one Opus packet a binary message (8, 12, 16, 24 or 48 kHz) */
 } sori_serve_encoding;
 
 /* What a start message asks for. */

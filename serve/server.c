@@ -41,6 +41,8 @@ struct session {
     unsigned char carry[8]; /* a sample split between frames */
     int n_carry;
     bool authed, started;
+    sori_opus_decoder *opus; /* Opus calls' codec state */
+    float *opus_pcm;
     bool audiosocket;       /* an AudioSocket call: events to `sink`, not to the socket */
     bool twilio;            /* a Twilio-style media stream (/v1/twilio): events to `sink` too */
     FILE *sink;
@@ -205,6 +207,8 @@ static void session_free(session *s)
     free(s->raw);
     if (s->sink)
         fclose(s->sink);
+    sori_opus_decoder_free(s->opus);
+    free(s->opus_pcm);
     free_events(s);
     free(s);
 }
@@ -636,6 +640,48 @@ static void on_audio(sori_server *sv, session *s, const unsigned char *in, size_
     if (!s->started || s->stop_req) {
         queue_error(sv, s, SORI_SERVE_ERR_BAD_MESSAGE, s->started ? "audio after stop" : "audio before start",
                     !s->started);
+        return;
+    }
+    if (s->start.encoding == SORI_SERVE_OPUS) { /* one packet a message */
+        const int ch = s->start.channels, max = s->start.sample_rate * 120 / 1000;
+        sori_error e = {0};
+        if (!s->opus && (sori_opus_decoder_create(s->start.sample_rate, ch, &s->opus, &e) != SORI_OK ||
+                         !(s->opus_pcm = malloc((size_t)max * (size_t)ch * sizeof(float))))) {
+            queue_error(sv, s, SORI_SERVE_ERR_INTERNAL, e.message[0] ? e.message : "out of memory", true);
+            return;
+        }
+        int got = 0;
+        if (sori_opus_decoder_decode(s->opus, in, len, s->opus_pcm, max, &got, &e) != SORI_OK) {
+            queue_error(sv, s, SORI_SERVE_ERR_BAD_MESSAGE, e.message, false); /* the call goes on */
+            return;
+        }
+        if (s->n_pending + got > s->cap_pending) {
+            int64_t cap = s->cap_pending ? s->cap_pending : 16000;
+            while (cap < s->n_pending + got)
+                cap *= 2;
+            for (int c = 0; c < ch; c++) {
+                float *b = realloc(s->pending[c], (size_t)cap * sizeof(float));
+                if (!b) {
+                    queue_error(sv, s, SORI_SERVE_ERR_INTERNAL, "out of memory", true);
+                    return;
+                }
+                s->pending[c] = b;
+            }
+            s->cap_pending = cap;
+        }
+        for (int t = 0; t < got; t++)
+            for (int c = 0; c < ch; c++)
+                s->pending[c][s->n_pending + t] = s->opus_pcm[t * ch + c];
+        s->n_pending += got;
+        s->received += got;
+        s->arrivals[s->n_arrivals % ARRIVALS].upto = s->received;
+        s->arrivals[s->n_arrivals % ARRIVALS].at = now_s();
+        s->n_arrivals++;
+        if (s->n_pending > (int64_t)sv->p.max_pending_s * s->start.sample_rate && !s->flow_off && s->wsi) {
+            s->flow_off = true;
+            lws_rx_flow_control(s->wsi, 0);
+            sv->m.flow_pauses++;
+        }
         return;
     }
     const int ch = s->start.channels, bps = s->start.encoding == SORI_SERVE_PCM16 ? 2 : 1, fb = ch * bps;

@@ -377,6 +377,42 @@ int main(int argc, char **argv)
           cr.closed, cr.closed_reason);
     CHECK(ref16 && ref16[0] && !strcmp(cr.finals[0], ref16), "16 kHz call: the finals differ from the API's");
     CHECK(fabs(cr.audio_s - (double)m16.n_frames / 16000) < 1e-3, "16 kHz call: summary says %.3f s", cr.audio_s);
+    /* the 16 kHz clip as Opus packets (20 ms, 24 kb/s), one a message: the
+     * finals of the API on the same packets decoded */
+    {
+        sori_opus_encoder *enc = NULL;
+        sori_opus_decoder *dec = NULL;
+        CHECK_STATUS(sori_opus_encoder_create(16000, 1, 24000, &enc, &err), SORI_OK);
+        CHECK_STATUS(sori_opus_decoder_create(16000, 1, &dec, &err), SORI_OK);
+        const int64_t nf = (m16.n_frames + 319) / 320;
+        float *padded = calloc((size_t)(nf * 320), sizeof(float)), *decoded = calloc((size_t)(nf * 320), sizeof(float));
+        memcpy(padded, m16.samples, (size_t)m16.n_frames * sizeof(float));
+        uint8_t (*pk)[1275] = malloc((size_t)nf * sizeof *pk);
+        size_t *pn = calloc((size_t)nf, sizeof *pn);
+        int64_t nd = 0;
+        for (int64_t i = 0; enc && dec && i < nf; i++) {
+            sori_opus_encoder_encode(enc, padded + i * 320, 320, pk[i], 1275, &pn[i], &err);
+            int got = 0;
+            sori_opus_decoder_decode(dec, pk[i], pn[i], decoded + nd, 320, &got, &err);
+            nd += got;
+        }
+        char *refo = reference_finals(m, decoded, nd, 16000);
+        memset(&cr, 0, sizeof cr);
+        int fd = ws_open(g_port, "/v1/asr", g_token, NULL);
+        ws_send_text(fd, "{\"type\":\"start\",\"sample_rate\":16000,\"encoding\":\"opus\"}");
+        for (int64_t i = 0; i < nf; i++)
+            ws_send_frame(fd, WS_BINARY, pk[i], pn[i], 0);
+        ws_send_text(fd, "{\"type\":\"stop\"}");
+        read_events(fd, &cr, 60);
+        close(fd);
+        printf("16 kHz Opus call (%lld packets): %d finals\n  server: %s\n  API:    %s\n", (long long)nf, cr.n_finals,
+               cr.finals[0], refo ? refo : "");
+        CHECK(refo && refo[0] && !strcmp(cr.finals[0], refo) && cr.closed, "Opus call: the finals differ from the API's");
+        free(refo);
+        free(padded), free(decoded), free(pk), free(pn);
+        sori_opus_encoder_free(enc);
+        sori_opus_decoder_free(dec);
+    }
     /* the 8 kHz μ-law call recording, its channels labelled */
     char start8[256];
     snprintf(start8, sizeof start8,
@@ -487,6 +523,8 @@ int main(int argc, char **argv)
     expect_error("unknown model", g_token, "{\"type\":\"start\",\"model\":\"xx\"}", 30, 0, "unknown_model");
     expect_error("bad sample rate", g_token, "{\"type\":\"start\",\"sample_rate\":3}", 33, 0, "bad_message");
     expect_error("unknown encoding", g_token, "{\"type\":\"start\",\"encoding\":\"mp3\"}", 34, 0, "bad_message");
+    expect_error("Opus at 44.1 kHz", g_token, "{\"type\":\"start\",\"encoding\":\"opus\",\"sample_rate\":44100}", 55, 0,
+                 "bad_message");
     expect_error("audio before start", g_token, (const char *)w16, 640, 1, "bad_message");
     expect_error("stop before start", g_token, "{\"type\":\"stop\"}", 15, 0, "bad_message");
     {

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sori_serve_msg kind = sori_serve_parse((const char *)data, size, &st, why, sizeof why);
     if (kind == SORI_SERVE_MSG_START) {
         if (st.sample_rate < 8000 || st.sample_rate > 48000 || st.channels < 1 || st.channels > 2 ||
-            (unsigned)st.encoding > SORI_SERVE_ALAW || strlen(st.model_name) >= sizeof st.model_name ||
+            (unsigned)st.encoding > SORI_SERVE_OPUS || strlen(st.model_name) >= sizeof st.model_name ||
             strlen(st.token) >= sizeof st.token)
             abort();
         if (st.hotwords && (!*st.hotwords || st.hotwords[strlen(st.hotwords) - 1] != '\n'))
