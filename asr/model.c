@@ -10,6 +10,7 @@ sori_asr_model_params sori_asr_model_default_params(void)
     sori_asr_model_params p = {0};
     p.lm_weight = -1.0f;
     p.hotword_score = SORI_ASR_HOTWORD_SCORE;
+    p.length_penalty = -1.0f; /* Whisper's beam: rank by log-probability / length, as openai-whisper */
     return p;
 }
 

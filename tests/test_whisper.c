@@ -542,6 +542,10 @@ static void check_batched(sori_runtime *rt)
  * bad after a minute fails there with its message. */
 static void check_reader(sori_runtime *rt)
 {
+    /* the API's defaults rank beams as openai-whisper does (by log-probability / length): a
+     * zero penalty ranked by the sum, which favoured short hypotheses (dropped punctuation) */
+    CHECK(sori_asr_model_default_params().length_penalty < 0.0f, "the default length penalty is %g, not < 0",
+          sori_asr_model_default_params().length_penalty);
     whisper_rand_cfg c = {80, 1500, 64, 2, 2, 448, 64, 2, 2, 400, 13};
     int32_t sup[4] = {1, 2, 7, 8};
     void *data = NULL;
