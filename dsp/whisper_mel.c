@@ -96,8 +96,10 @@ sori_status sori_whisper_mel_compute(sori_whisper_mel *w, const float *x, int64_
     return sori_whisper_mel_compute_span(w, x, 0, len, len, pad, t0, n, out, err);
 }
 
-sori_status sori_whisper_mel_compute_span(sori_whisper_mel *w, const float *x, int64_t x0, int64_t xn, int64_t len,
-                                          int64_t pad, int64_t t0, int64_t n, float *out, sori_error *err)
+/* The checks a span of frames passes: arguments, frames within the padded
+ * signal, the samples they read given and finite. *empty: nothing to do. */
+static sori_status check_span(const sori_whisper_mel *w, const float *x, int64_t x0, int64_t xn, int64_t len,
+                              int64_t pad, int64_t t0, int64_t n, const float *out, sori_error *err)
 {
     if (!w || (!x && xn > 0) || len < 0 || pad < 0 || t0 < 0 || n < 0 || (!out && n > 0) || x0 < 0 || xn < 0)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper mel: bad argument");
@@ -126,16 +128,30 @@ sori_status sori_whisper_mel_compute_span(sori_whisper_mel *w, const float *x, i
     for (int64_t i = a; i < b; i++)
         if (!isfinite(x[i - x0]))
             return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper mel: sample %lld is not finite", (long long)i);
+    return SORI_OK;
+}
+
+/* The raw samples of frame t (400, reflected at the edges, zeros past the end). */
+static void frame_at(const float *x, int64_t x0, int64_t len, int64_t N, int64_t t, float *f)
+{
+    int64_t s0 = t * HOP - N_FFT / 2;
+    if (s0 >= 0 && s0 + N_FFT <= len)
+        memcpy(f, x + (s0 - x0), N_FFT * sizeof(float));
+    else
+        for (int i = 0; i < N_FFT; i++)
+            f[i] = sample_at(x, x0, len, N, s0 + i);
+}
+
+sori_status sori_whisper_mel_compute_span(sori_whisper_mel *w, const float *x, int64_t x0, int64_t xn, int64_t len,
+                                          int64_t pad, int64_t t0, int64_t n, float *out, sori_error *err)
+{
+    sori_status st = check_span(w, x, x0, xn, len, pad, t0, n, out, err);
+    if (st != SORI_OK)
+        return st;
     for (int64_t t = 0; t < n; t++) {
-        int64_t s0 = (t0 + t) * HOP - N_FFT / 2;
-        if (s0 >= 0 && s0 + N_FFT <= len) {
-            const float *xs = x + (s0 - x0);
-            for (int i = 0; i < N_FFT; i++)
-                w->frame[i] = xs[i] * w->window[i];
-        } else {
-            for (int i = 0; i < N_FFT; i++)
-                w->frame[i] = sample_at(x, x0, len, N, s0 + i) * w->window[i];
-        }
+        frame_at(x, x0, len, len + pad, t0 + t, w->frame);
+        for (int i = 0; i < N_FFT; i++)
+            w->frame[i] *= w->window[i];
         kiss_fftr(w->fft, w->frame, w->spec);
         for (int k = 0; k < N_BINS; k++)
             w->power[k] = w->spec[k].r * w->spec[k].r + w->spec[k].i * w->spec[k].i;
@@ -155,42 +171,10 @@ sori_status sori_whisper_mel_frames_span(const sori_whisper_mel *w, const float 
                                          int64_t len, int64_t pad, int64_t t0, int64_t n, float *frames,
                                          sori_error *err)
 {
-    if (!w || (!x && xn > 0) || len < 0 || pad < 0 || t0 < 0 || n < 0 || (!frames && n > 0) || x0 < 0 || xn < 0)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper mel: bad argument");
-    const int64_t N = len + pad, total = N / HOP;
-    if (t0 + n > total)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
-                         "whisper mel: frames %lld..%lld asked of a signal of %lld frames", (long long)t0,
-                         (long long)(t0 + n), (long long)total);
-    if (n == 0)
-        return SORI_OK;
-    if (N <= N_FFT / 2)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
-                         "whisper mel: %lld samples are too few to reflect (at least 201)", (long long)N);
-    int64_t a = t0 * HOP - N_FFT / 2, b = (t0 + n - 1) * HOP + N_FFT / 2;
-    if (a < 0) {
-        a = 0;
-        b = b > N_FFT / 2 + 1 ? b : N_FFT / 2 + 1;
-    }
-    if (b > len)
-        b = len;
-    if (a < b && (a < x0 || b > x0 + xn))
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
-                         "whisper mel: frames %lld..%lld read samples %lld..%lld; given %lld..%lld", (long long)t0,
-                         (long long)(t0 + n), (long long)a, (long long)b, (long long)x0, (long long)(x0 + xn));
-    for (int64_t i = a; i < b; i++)
-        if (!isfinite(x[i - x0]))
-            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "whisper mel: sample %lld is not finite", (long long)i);
-    for (int64_t t = 0; t < n; t++) {
-        int64_t s0 = (t0 + t) * HOP - N_FFT / 2;
-        float *f = frames + t * N_FFT;
-        if (s0 >= 0 && s0 + N_FFT <= len)
-            memcpy(f, x + (s0 - x0), N_FFT * sizeof(float));
-        else
-            for (int i = 0; i < N_FFT; i++)
-                f[i] = sample_at(x, x0, len, N, s0 + i);
-    }
-    return SORI_OK;
+    sori_status st = check_span(w, x, x0, xn, len, pad, t0, n, frames, err);
+    for (int64_t t = 0; st == SORI_OK && t < n; t++)
+        frame_at(x, x0, len, len + pad, t0 + t, frames + t * N_FFT);
+    return st;
 }
 
 const float *sori_whisper_mel_window(const sori_whisper_mel *w)

@@ -564,6 +564,62 @@ static int on_http(sori_server *sv, struct lws *wsi, const char *uri)
     return http_reply(wsi, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10);
 }
 
+/* A new connection's session, listed for the decoding threads (each owns
+ * a share, by turn); NULL when memory runs out. */
+static session *session_open(sori_server *sv, struct lws *wsi, bool authed, bool twilio, bool audiosocket)
+{
+    session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->wsi = wsi;
+    s->authed = authed;
+    s->twilio = twilio;
+    s->audiosocket = audiosocket;
+    pthread_mutex_lock(&sv->mu);
+    s->id = ++sv->next_id;
+    s->shard = (int)(s->id % (uint64_t)sv->n_tickers);
+    s->next = sv->sessions;
+    sv->sessions = s;
+    sv->m.connections++;
+    pthread_mutex_unlock(&sv->mu);
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, sv->p.idle_timeout_s);
+    log_line(sv, "\"event\":\"connect\",\"session\":%llu", (unsigned long long)s->id);
+    return s;
+}
+
+/* The "ready" event of a call that has started (id_key/id: the telephony
+ * protocol's call id, or NULL). Under sv->mu. */
+static void queue_ready(sori_server *sv, session *s, const char *id_key, const char *id)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "ready");
+    cJSON_AddNumberToObject(o, "protocol", SORI_SERVE_PROTOCOL);
+    cJSON_AddNumberToObject(o, "session", (double)s->id);
+    cJSON_AddStringToObject(o, "model", sv->names[s->start.model]);
+    if (id_key)
+        cJSON_AddStringToObject(o, id_key, id);
+    queue_json(sv, s, o);
+}
+
+/* An audio-only call (AudioSocket, media stream) starts: 8 kHz mono on the
+ * first model, words in its finals, no partials. Under sv->mu. */
+static void start_telephony_call(sori_server *sv, session *s, sori_serve_encoding enc, const char *protocol,
+                                 const char *id_key, const char *id)
+{
+    memset(&s->start, 0, sizeof s->start);
+    s->start.sample_rate = 8000;
+    s->start.encoding = enc;
+    s->start.channels = 1;
+    s->start.words = true;
+    sv->n_streams += 1;
+    s->counted = 1;
+    s->started = true;
+    sv->m.calls++;
+    queue_ready(sv, s, id_key, id);
+    log_line(sv, "\"event\":\"start\",\"session\":%llu,\"protocol\":\"%s\",\"%s\":\"%s\"", (unsigned long long)s->id,
+             protocol, id_key, id);
+}
+
 /* A text message from the client (the loop thread, under sv->mu). */
 static void on_text(sori_server *sv, session *s, const char *text, size_t len)
 {
@@ -624,17 +680,49 @@ static void on_text(sori_server *sv, session *s, const char *text, size_t len)
     s->start = st;
     s->started = true;
     sv->m.calls++;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "type", "ready");
-    cJSON_AddNumberToObject(o, "protocol", SORI_SERVE_PROTOCOL);
-    cJSON_AddNumberToObject(o, "session", (double)s->id);
-    cJSON_AddStringToObject(o, "model", sv->names[st.model]);
-    queue_json(sv, s, o);
+    queue_ready(sv, s, NULL, NULL);
     log_line(sv, "\"event\":\"start\",\"session\":%llu,\"model\":\"%s\",\"rate\":%d,\"channels\":%d,\"streams\":%d",
              (unsigned long long)s->id, sv->names[st.model], st.sample_rate, st.channels, sv->n_streams);
 }
 
 /* Audio bytes (the loop thread, under sv->mu). */
+/* Room for `more` samples per channel in the call's queue; false (and an
+ * error queued) when memory runs out. */
+static bool pending_reserve(sori_server *sv, session *s, int64_t more)
+{
+    if (s->n_pending + more <= s->cap_pending)
+        return true;
+    int64_t cap = s->cap_pending ? s->cap_pending : 16000;
+    while (cap < s->n_pending + more)
+        cap *= 2;
+    for (int c = 0; c < s->start.channels; c++) {
+        float *b = realloc(s->pending[c], (size_t)cap * sizeof(float));
+        if (!b) {
+            queue_error(sv, s, SORI_SERVE_ERR_INTERNAL, "out of memory", true);
+            return false;
+        }
+        s->pending[c] = b;
+    }
+    s->cap_pending = cap;
+    return true;
+}
+
+/* `frames` samples per channel queued: their arrival noted (latencies), and
+ * reading paused while too much waits for the decoder. */
+static void pending_added(sori_server *sv, session *s, int64_t frames)
+{
+    s->n_pending += frames;
+    s->received += frames;
+    s->arrivals[s->n_arrivals % ARRIVALS].upto = s->received;
+    s->arrivals[s->n_arrivals % ARRIVALS].at = now_s();
+    s->n_arrivals++;
+    if (s->n_pending > (int64_t)sv->p.max_pending_s * s->start.sample_rate && !s->flow_off && s->wsi) {
+        s->flow_off = true; /* read no more until the decoder has taken it */
+        lws_rx_flow_control(s->wsi, 0);
+        sv->m.flow_pauses++;
+    }
+}
+
 static void on_audio(sori_server *sv, session *s, const unsigned char *in, size_t len)
 {
     if (!s->started || s->stop_req) {
@@ -642,8 +730,9 @@ static void on_audio(sori_server *sv, session *s, const unsigned char *in, size_
                     !s->started);
         return;
     }
+    const int ch = s->start.channels;
     if (s->start.encoding == SORI_SERVE_OPUS) { /* one packet a message */
-        const int ch = s->start.channels, max = s->start.sample_rate * 120 / 1000;
+        const int max = s->start.sample_rate * 120 / 1000;
         sori_error e = {0};
         if (!s->opus && (sori_opus_decoder_create(s->start.sample_rate, ch, &s->opus, &e) != SORI_OK ||
                          !(s->opus_pcm = malloc((size_t)max * (size_t)ch * sizeof(float))))) {
@@ -655,53 +744,20 @@ static void on_audio(sori_server *sv, session *s, const unsigned char *in, size_
             queue_error(sv, s, SORI_SERVE_ERR_BAD_MESSAGE, e.message, false); /* the call goes on */
             return;
         }
-        if (s->n_pending + got > s->cap_pending) {
-            int64_t cap = s->cap_pending ? s->cap_pending : 16000;
-            while (cap < s->n_pending + got)
-                cap *= 2;
-            for (int c = 0; c < ch; c++) {
-                float *b = realloc(s->pending[c], (size_t)cap * sizeof(float));
-                if (!b) {
-                    queue_error(sv, s, SORI_SERVE_ERR_INTERNAL, "out of memory", true);
-                    return;
-                }
-                s->pending[c] = b;
-            }
-            s->cap_pending = cap;
-        }
+        if (!pending_reserve(sv, s, got))
+            return;
         for (int t = 0; t < got; t++)
             for (int c = 0; c < ch; c++)
                 s->pending[c][s->n_pending + t] = s->opus_pcm[t * ch + c];
-        s->n_pending += got;
-        s->received += got;
-        s->arrivals[s->n_arrivals % ARRIVALS].upto = s->received;
-        s->arrivals[s->n_arrivals % ARRIVALS].at = now_s();
-        s->n_arrivals++;
-        if (s->n_pending > (int64_t)sv->p.max_pending_s * s->start.sample_rate && !s->flow_off && s->wsi) {
-            s->flow_off = true;
-            lws_rx_flow_control(s->wsi, 0);
-            sv->m.flow_pauses++;
-        }
+        pending_added(sv, s, got);
         return;
     }
-    const int ch = s->start.channels, bps = s->start.encoding == SORI_SERVE_PCM16 ? 2 : 1, fb = ch * bps;
+    const int bps = s->start.encoding == SORI_SERVE_PCM16 ? 2 : 1, fb = ch * bps;
     if (ch < 1 || ch > MAX_CHANNELS || fb > (int)sizeof s->carry)
         return;
     int64_t frames = (int64_t)(len + (size_t)s->n_carry) / fb;
-    if (s->n_pending + frames > s->cap_pending) {
-        int64_t cap = s->cap_pending ? s->cap_pending : 16000;
-        while (cap < s->n_pending + frames)
-            cap *= 2;
-        for (int c = 0; c < ch; c++) {
-            float *b = realloc(s->pending[c], (size_t)cap * sizeof(float));
-            if (!b) {
-                queue_error(sv, s, SORI_SERVE_ERR_INTERNAL, "out of memory", true);
-                return;
-            }
-            s->pending[c] = b;
-        }
-        s->cap_pending = cap;
-    }
+    if (!pending_reserve(sv, s, frames))
+        return;
     /* the bytes are the carried ones, then this message's */
     const size_t nc = (size_t)s->n_carry, total = nc + len;
     for (int64_t f = 0; f < frames; f++) {
@@ -711,8 +767,7 @@ static void on_audio(sori_server *sv, session *s, const unsigned char *in, size_
             fr[b] = k < nc ? s->carry[k] : in[k - nc];
         }
         for (int c = 0; c < ch; c++)
-            s->pending[c][s->n_pending] = sori_serve_decode_sample(s->start.encoding, fr + c * bps);
-        s->n_pending++;
+            s->pending[c][s->n_pending + f] = sori_serve_decode_sample(s->start.encoding, fr + c * bps);
     }
     unsigned char rest[sizeof s->carry];
     size_t n_rest = 0;
@@ -720,15 +775,7 @@ static void on_audio(sori_server *sv, session *s, const unsigned char *in, size_
         rest[n_rest++] = k < nc ? s->carry[k] : in[k - nc];
     memcpy(s->carry, rest, n_rest); /* a partial frame for the next message */
     s->n_carry = (int)n_rest;
-    s->received += frames;
-    s->arrivals[s->n_arrivals % ARRIVALS].upto = s->received;
-    s->arrivals[s->n_arrivals % ARRIVALS].at = now_s();
-    s->n_arrivals++;
-    if (s->n_pending > (int64_t)sv->p.max_pending_s * s->start.sample_rate && !s->flow_off) {
-        s->flow_off = true; /* read no more until the decoder has taken it */
-        lws_rx_flow_control(s->wsi, 0);
-        sv->m.flow_pauses++;
-    }
+    pending_added(sv, s, frames);
 }
 
 /* ---- Twilio-style media streams ----------------------------------------------------------
@@ -776,24 +823,7 @@ static void on_twilio(sori_server *sv, session *s, const char *text, size_t len)
                      why);
             s->close_after = s->has_output = true;
         } else {
-            memset(&s->start, 0, sizeof s->start);
-            s->start.sample_rate = 8000;
-            s->start.encoding = SORI_SERVE_MULAW;
-            s->start.channels = 1;
-            s->start.words = true;
-            sv->n_streams += 1;
-            s->counted = 1;
-            s->started = true;
-            sv->m.calls++;
-            cJSON *r = cJSON_CreateObject();
-            cJSON_AddStringToObject(r, "type", "ready");
-            cJSON_AddNumberToObject(r, "protocol", SORI_SERVE_PROTOCOL);
-            cJSON_AddNumberToObject(r, "session", (double)s->id);
-            cJSON_AddStringToObject(r, "model", sv->names[0]);
-            cJSON_AddStringToObject(r, "streamSid", name);
-            queue_json(sv, s, r);
-            log_line(sv, "\"event\":\"start\",\"session\":%llu,\"protocol\":\"twilio\",\"streamSid\":\"%s\"",
-                     (unsigned long long)s->id, name);
+            start_telephony_call(sv, s, SORI_SERVE_MULAW, "twilio", "streamSid", name);
         }
     } else if (!strcmp(e, "media") && s->started && !s->stop_req) {
         const cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "media");
@@ -835,24 +865,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED: {
-        session *s = calloc(1, sizeof *s);
-        if (!s)
-            return -1;
-        s->wsi = wsi;
-        s->authed = token_ok(sv, wsi);
         char uri[128];
-        s->twilio = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 0 && !strcmp(uri, "/v1/twilio");
-        pthread_mutex_lock(&sv->mu);
-        s->id = ++sv->next_id;
-        s->shard = (int)(s->id % (uint64_t)sv->n_tickers);
-        s->next = sv->sessions;
-        sv->sessions = s;
-        sv->m.connections++;
-        pthread_mutex_unlock(&sv->mu);
+        bool twilio = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 0 && !strcmp(uri, "/v1/twilio");
+        session *s = session_open(sv, wsi, token_ok(sv, wsi), twilio, false);
         *ps = s;
-        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, sv->p.idle_timeout_s);
-        log_line(sv, "\"event\":\"connect\",\"session\":%llu", (unsigned long long)s->id);
-        return 0;
+        return s ? 0 : -1;
     }
     case LWS_CALLBACK_RECEIVE: {
         session *s = *ps;
@@ -1008,26 +1025,7 @@ static void as_message(sori_server *sv, session *s, int type, const unsigned cha
             s->close_after = true;
             return;
         }
-        memset(&s->start, 0, sizeof s->start);
-        s->start.model = 0;
-        s->start.sample_rate = 8000;
-        s->start.encoding = SORI_SERVE_PCM16;
-        s->start.channels = 1;
-        s->start.partials = false;
-        s->start.words = true;
-        sv->n_streams += 1;
-        s->counted = 1;
-        s->started = true;
-        sv->m.calls++;
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "type", "ready");
-        cJSON_AddNumberToObject(o, "protocol", SORI_SERVE_PROTOCOL);
-        cJSON_AddNumberToObject(o, "session", (double)s->id);
-        cJSON_AddStringToObject(o, "model", sv->names[0]);
-        cJSON_AddStringToObject(o, "uuid", uuid);
-        queue_json(sv, s, o);
-        log_line(sv, "\"event\":\"start\",\"session\":%llu,\"protocol\":\"audiosocket\",\"uuid\":\"%s\"",
-                 (unsigned long long)s->id, uuid);
+        start_telephony_call(sv, s, SORI_SERVE_PCM16, "audiosocket", "uuid", uuid);
     } else if (type == 0x10) {
         if (s->started && !s->stop_req)
             on_audio(sv, s, p, n);
@@ -1056,22 +1054,10 @@ static int as_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     session **ps = user;
     switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT: {
-        session *s = calloc(1, sizeof *s);
-        if (!s)
-            return -1;
-        s->wsi = wsi;
-        s->audiosocket = true;
-        s->authed = true; /* a PBX on the network the port is bound to */
-        pthread_mutex_lock(&sv->mu);
-        s->id = ++sv->next_id;
-        s->shard = (int)(s->id % (uint64_t)sv->n_tickers);
-        s->next = sv->sessions;
-        sv->sessions = s;
-        sv->m.connections++;
-        pthread_mutex_unlock(&sv->mu);
+        /* authed: a PBX on the network the port is bound to */
+        session *s = session_open(sv, wsi, true, false, true);
         *ps = s;
-        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, sv->p.idle_timeout_s);
-        return 0;
+        return s ? 0 : -1;
     }
     case LWS_CALLBACK_RAW_RX: {
         session *s = *ps;
