@@ -36,9 +36,12 @@ static void usage(FILE *f)
     fprintf(f, "usage: sori serve [--listen HOST:PORT] [--model NAME=FILE.gguf]... [--token-file FILE]\n"
                "                  [--max-streams N] [--threads N] [--device cpu|cuda|auto] [--log FILE|-]\n"
                "                  [--idle-timeout S] [--drain-timeout S] [--tick-ms MS] [--decoders N]\n"
-               "                  [--audiosocket HOST:PORT --sink-dir DIR]\n"
+               "                  [--audiosocket HOST:PORT] [--sink-dir DIR] [--sink-url URL]\n"
+               "                  [--sink-header 'Name: value']... [--sink-header-file FILE] [--sink-retry S]\n"
                "Streams audio over WebSocket at ws://HOST:PORT/v1/asr (docs/protocol.md); /healthz,\n"
-               "/readyz and /metrics on the same port. Default: 127.0.0.1:8765, the bundled models.\n");
+               "/readyz and /metrics on the same port. Default: 127.0.0.1:8765, the bundled models.\n"
+               "AudioSocket calls and media streams (/v1/twilio) send their events to the sink: a file\n"
+               "per call in --sink-dir and/or an HTTP POST per event to --sink-url.\n");
 }
 
 /* A whole small file, its last line ending cut; NULL with a message. */
@@ -73,6 +76,10 @@ int cmd_serve(int argc, char **argv)
     const char *names[MAX_MODELS], *files[MAX_MODELS], *token_file = NULL, *log_path = NULL;
     char spec_buf[MAX_MODELS][512];
     int n_models = 0;
+    enum { MAX_SINK_HEADERS = 16 };
+    static char header_buf[MAX_SINK_HEADERS][1024];
+    static const char *headers[MAX_SINK_HEADERS];
+    int n_headers = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -146,6 +153,48 @@ int cmd_serve(int argc, char **argv)
             sp.audiosocket_port = port;
         } else if (!strcmp(a, "--sink-dir")) {
             sp.sink_dir = v;
+        } else if (!strcmp(a, "--sink-url")) {
+            if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) {
+                fprintf(stderr, "sori serve: --sink-url must be http://… or https://…, not '%s'\n", v);
+                return 2;
+            }
+            sp.sink_url = v;
+        } else if (!strcmp(a, "--sink-header") || !strcmp(a, "--sink-header-file")) {
+            /* a header, or a file of them a line each (keeps secrets out of the process list) */
+            FILE *hf = a[13] ? fopen(v, "r") : NULL;
+            if (a[13] && !hf) {
+                fprintf(stderr, "sori serve: --sink-header-file %s: %s\n", v, strerror(errno));
+                return 2;
+            }
+            char line[1024];
+            while (hf ? fgets(line, sizeof line, hf) != NULL : snprintf(line, sizeof line, "%s", v) >= 0) {
+                line[strcspn(line, "\r\n")] = '\0';
+                if (line[0] && (n_headers == MAX_SINK_HEADERS || !strchr(line, ':') || line[0] == ':')) {
+                    fprintf(stderr, "sori serve: a sink header is 'Name: value' (at most %d), not '%s'\n",
+                            MAX_SINK_HEADERS, line);
+                    if (hf)
+                        fclose(hf);
+                    return 2;
+                }
+                if (line[0]) {
+                    snprintf(header_buf[n_headers], sizeof header_buf[n_headers], "%s", line);
+                    headers[n_headers] = header_buf[n_headers];
+                    n_headers++;
+                }
+                if (!hf)
+                    break;
+            }
+            if (hf)
+                fclose(hf);
+            sp.sink_headers = headers;
+            sp.n_sink_headers = n_headers;
+        } else if (!strcmp(a, "--sink-retry")) {
+            int r = 0;
+            if (!parse_int_arg(v, 1, 86400, &r)) {
+                fprintf(stderr, "sori serve: bad --sink-retry '%s' (1..86400 s)\n", v);
+                return 2;
+            }
+            sp.sink_retry_s = r;
         } else if (!strcmp(a, "--decoders")) {
             if (!parse_int_arg(v, 1, 16, &sp.decoders)) {
                 fprintf(stderr, "sori serve: bad --decoders '%s' (1..16)\n", v);
@@ -162,8 +211,8 @@ int cmd_serve(int argc, char **argv)
             return 2;
         }
     }
-    if (sp.audiosocket_port && !sp.sink_dir) {
-        fprintf(stderr, "sori serve: --audiosocket needs --sink-dir DIR (its calls' events go there)\n");
+    if (sp.audiosocket_port && !sp.sink_dir && !sp.sink_url) {
+        fprintf(stderr, "sori serve: --audiosocket needs --sink-dir DIR or --sink-url URL (its calls' events go there)\n");
         return 2;
     }
     static char wbuf[4096], cbuf[4096], lbuf[4096];
@@ -240,8 +289,11 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, " %s", names[i]);
     fprintf(stderr, ")%s\n", token ? ", token required" : "");
     if (sp.audiosocket_port)
-        fprintf(stderr, "sori serve: Asterisk AudioSocket on %s:%d, events to %s/UUID.jsonl\n", as_host,
-                sp.audiosocket_port, sp.sink_dir);
+        fprintf(stderr, "sori serve: Asterisk AudioSocket on %s:%d\n", as_host, sp.audiosocket_port);
+    if (sp.sink_dir || sp.sink_url)
+        fprintf(stderr, "sori serve: telephony events to %s%s%s%s\n", sp.sink_dir ? sp.sink_dir : "",
+                sp.sink_dir ? "/CALL.jsonl" : "", sp.sink_dir && sp.sink_url ? " and POST " : sp.sink_url ? "POST " : "",
+                sp.sink_url ? sp.sink_url : "");
     rc = sori_server_run(g_server, &err) == SORI_OK ? 0 : 1;
     if (rc)
         fprintf(stderr, "sori serve: %s\n", err.message);

@@ -285,6 +285,16 @@ char *sori_serve_metrics_text(const sori_serve_metrics *m, int active, int calls
     put_hist(&b, "sori_partial_latency_seconds", "From the arrival of a call's latest audio to a partial.",
              &m->partial_latency);
     put_hist(&b, "sori_tick_seconds", "One decoding tick: audio in, batched decoding, results out.", &m->tick_s);
+    if (m->has_sink_url)
+        put(&b, "# HELP sori_sink_events_total Events of audio-only calls for the HTTP sink, by outcome.\n"
+                "# TYPE sori_sink_events_total counter\nsori_sink_events_total{result=\"posted\"} %llu\n"
+                "sori_sink_events_total{result=\"dropped\"} %llu\n"
+                "# HELP sori_sink_retries_total POSTs that failed and were tried again.\n"
+                "# TYPE sori_sink_retries_total counter\nsori_sink_retries_total %llu\n"
+                "# HELP sori_sink_queued_events Events waiting to be posted.\n"
+                "# TYPE sori_sink_queued_events gauge\nsori_sink_queued_events %d\n",
+            (unsigned long long)m->sink.posted, (unsigned long long)m->sink.dropped,
+            (unsigned long long)m->sink.retries, m->sink.queued);
     put(&b, "# HELP sori_uptime_seconds Since the server started.\n# TYPE sori_uptime_seconds gauge\n"
             "sori_uptime_seconds %.1f\n", uptime_s);
     return b.p;

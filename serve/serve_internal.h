@@ -61,6 +61,43 @@ typedef enum {
 
 const char *sori_serve_err_name(sori_serve_err e);
 
+/* ---- sinks: where audio-only calls' events go (serve/sink.c) ---- */
+
+#include <stdio.h>
+
+/* One JSON log line, {"ts":..., FIELDS} (f may be NULL). */
+void sori_serve_log(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+typedef struct sori_sink sori_sink;
+
+typedef struct {
+    const char *dir;              /* a DIR/CALL.jsonl file per call, or NULL */
+    const char *url;              /* http(s)://… : a POST per event, or NULL */
+    const char *const *headers;   /* "Name: value" lines added to each POST */
+    int n_headers;
+    size_t max_queue_bytes;       /* 0: 16 MiB of events waiting to be posted; past it new ones are dropped */
+    double retry_s;               /* 0: 30 s: how long one event is retried */
+    FILE *log;
+} sori_sink_params;
+
+typedef struct {
+    uint64_t posted, retries, dropped;
+    int queued;
+} sori_sink_stats;
+
+/* *out = NULL (and 0) when neither dir nor url is given; -1 with why. */
+int sori_sink_create(const sori_sink_params *p, sori_sink **out, char *why, size_t why_size);
+/* A call's file (NULL without a directory); false when it cannot be opened. */
+bool sori_sink_call_open(sori_sink *k, const char *call_id, FILE **file);
+/* One event (a JSON object's text): a line in the call's file, and queued
+ * for a POST as {"call":ID,"protocol":P, …the event}. Never blocks on the network. */
+void sori_sink_event(sori_sink *k, FILE *file, const char *call_id, const char *protocol, const char *json);
+void sori_sink_get_stats(sori_sink *k, sori_sink_stats *s);
+/* Waits until every queued event was posted (or dropped), at most timeout_s; true when none is left. */
+bool sori_sink_flush(sori_sink *k, double timeout_s);
+/* Stops the poster; events still queued are dropped and counted. */
+void sori_sink_free(sori_sink *k);
+
 /* ---- metrics (Prometheus text) ---- */
 
 enum { SORI_SERVE_HIST_BUCKETS = 12 };
@@ -75,6 +112,8 @@ typedef struct sori_serve_metrics {
     uint64_t errors[SORI_SERVE_ERR_COUNT_];
     double audio_s, decode_s, accept_s, collect_s; /* the decoding thread's time by phase */
     sori_serve_hist final_latency, partial_latency, tick_s;
+    sori_sink_stats sink; /* filled when the text is made */
+    bool has_sink_url;
 } sori_serve_metrics;
 
 void sori_serve_metrics_init(sori_serve_metrics *m);

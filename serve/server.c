@@ -45,7 +45,8 @@ struct session {
     float *opus_pcm;
     bool audiosocket;       /* an AudioSocket call: events to `sink`, not to the socket */
     bool twilio;            /* a Twilio-style media stream (/v1/twilio): events to `sink` too */
-    FILE *sink;
+    FILE *sink;             /* its events' file in the sink directory, or NULL */
+    char call_id[80];       /* the telephony call's id (UUID, streamSid) */
     unsigned char *raw;     /* AudioSocket bytes not yet a whole message */
     size_t n_raw;
     int counted;            /* streams it holds of the server's limit (under sv->mu) */
@@ -93,6 +94,7 @@ struct sori_server {
     int n_streams;
     sori_serve_metrics m;
     double started_at;
+    sori_sink *sink;        /* audio-only calls' events: files and/or HTTP POSTs */
 };
 
 static double now_s(void)
@@ -102,21 +104,7 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static void log_line(sori_server *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void log_line(sori_server *sv, const char *fmt, ...)
-{
-    if (!sv->p.log)
-        return;
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    fprintf(sv->p.log, "{\"ts\":%.3f,%s}\n", (double)t.tv_sec + 1e-9 * (double)t.tv_nsec, buf);
-    fflush(sv->p.log);
-}
+#define log_line(sv, ...) sori_serve_log((sv)->p.log, __VA_ARGS__)
 
 sori_server_params sori_server_default_params(void)
 {
@@ -144,11 +132,9 @@ static void queue_json(sori_server *sv, session *s, cJSON *o)
     cJSON_Delete(o);
     if (!text)
         return;
-    if (s->audiosocket || s->twilio) { /* audio-only protocols: the call's sink file, a line an event */
-        if (s->sink) {
-            fprintf(s->sink, "%s\n", text);
-            fflush(s->sink);
-        }
+    if (s->audiosocket || s->twilio) { /* audio-only protocols: the call's sink file and/or a POST */
+        if (s->started)
+            sori_sink_event(sv->sink, s->sink, s->call_id, s->audiosocket ? "audiosocket" : "twilio", text);
         free(text);
         return;
     }
@@ -553,6 +539,7 @@ static int on_http(sori_server *sv, struct lws *wsi, const char *uri)
             calls += !s->gone;
             active += s->streams_made && !s->gone ? s->start.channels : 0;
         }
+        sori_sink_get_stats(sv->sink, &sv->m.sink);
         text = sori_serve_metrics_text(&sv->m, active, calls, now_s() - sv->started_at);
         pthread_mutex_unlock(&sv->mu);
         if (!text)
@@ -607,6 +594,7 @@ static void start_telephony_call(sori_server *sv, session *s, sori_serve_encodin
                                  const char *id_key, const char *id)
 {
     memset(&s->start, 0, sizeof s->start);
+    snprintf(s->call_id, sizeof s->call_id, "%s", id);
     s->start.sample_rate = 8000;
     s->start.encoding = enc;
     s->start.channels = 1;
@@ -782,7 +770,7 @@ static void on_audio(sori_server *sv, session *s, const unsigned char *in, size_
  * JSON messages over the WebSocket /v1/twilio: "connected", "start" (its
  * streamSid, mediaFormat audio/x-mulaw at 8000 Hz), "media" (base64
  * μ-law of the "inbound" track; other tracks are not transcribed yet),
- * "mark", "stop". The events go to sink_dir/STREAMSID.jsonl. Under sv->mu. */
+ * "mark", "stop". The events go to the sink (STREAMSID.jsonl, POSTs). Under sv->mu. */
 static void on_twilio(sori_server *sv, session *s, const char *text, size_t len)
 {
     cJSON *o = cJSON_ParseWithLength(text, len);
@@ -807,15 +795,13 @@ static void on_twilio(sori_server *sv, session *s, const char *text, size_t len)
             if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
                 name[k++] = c, name[k] = '\0';
         }
-        char path[4200];
-        snprintf(path, sizeof path, "%s/%s.jsonl", sv->p.sink_dir ? sv->p.sink_dir : ".", name);
         const char *why = !name[0]                                                         ? "no streamSid"
                           : enc && (!cJSON_IsString(enc) || strcmp(enc->valuestring, "audio/x-mulaw")) ? "not audio/x-mulaw"
                           : rate && (!cJSON_IsNumber(rate) || rate->valuedouble != 8000) ? "not 8000 Hz"
-                          : !sv->p.sink_dir                                               ? "no --sink-dir"
+                          : !sv->sink                                                     ? "no sink"
                           : sv->draining || sv->stop_flag                                 ? "draining"
                           : sv->n_streams + 1 > sv->p.max_streams                         ? "full"
-                          : !(s->sink = fopen(path, "a"))                                 ? "the sink cannot be written"
+                          : !sori_sink_call_open(sv->sink, name, &s->sink)                ? "the sink cannot be written"
                                                                                           : NULL;
         if (why) {
             sv->m.errors[SORI_SERVE_ERR_BAD_START]++;
@@ -860,7 +846,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||
             (strcmp(uri, "/v1/asr") && strcmp(uri, "/v1/twilio")))
             return 1; /* only the ASR endpoints upgrade */
-        if (!strcmp(uri, "/v1/twilio") && (!sv->p.sink_dir || !token_ok(sv, wsi)))
+        if (!strcmp(uri, "/v1/twilio") && (!sv->sink || !token_ok(sv, wsi)))
             return 1; /* Twilio's streams carry no token of ours: the header must, and a sink is needed */
         return 0;
     }
@@ -1002,7 +988,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
  * call's UUID (16 bytes), first; 0x10: audio, signed linear 16-bit
  * little-endian, 8 kHz mono; 0x03: a DTMF digit; 0x00: hangup; 0xff: an
  * error. The call starts at the UUID on the first model; its events go to
- * sink_dir/UUID.jsonl. A hangup or a closed socket finishes the input and
+ * the sink (UUID.jsonl, POSTs). A hangup or a closed socket finishes the input and
  * the call's finals are still written. Under sv->mu. */
 static void as_message(sori_server *sv, session *s, int type, const unsigned char *p, size_t n)
 {
@@ -1013,13 +999,13 @@ static void as_message(sori_server *sv, session *s, int type, const unsigned cha
             s->close_after = true;
             return;
         }
-        char uuid[40], path[4200];
+        char uuid[40];
         snprintf(uuid, sizeof uuid, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", p[0], p[1],
                  p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]);
-        snprintf(path, sizeof path, "%s/%s.jsonl", sv->p.sink_dir, uuid);
-        if (sv->draining || sv->stop_flag || sv->n_streams + 1 > sv->p.max_streams || !(s->sink = fopen(path, "a"))) {
-            sv->m.errors[sv->draining || sv->stop_flag ? SORI_SERVE_ERR_DRAINING : s->sink ? SORI_SERVE_ERR_BUSY
-                                                                                            : SORI_SERVE_ERR_INTERNAL]++;
+        bool busy = sv->n_streams + 1 > sv->p.max_streams;
+        if (sv->draining || sv->stop_flag || busy || !sori_sink_call_open(sv->sink, uuid, &s->sink)) {
+            sv->m.errors[sv->draining || sv->stop_flag ? SORI_SERVE_ERR_DRAINING : busy ? SORI_SERVE_ERR_BUSY
+                                                                                        : SORI_SERVE_ERR_INTERNAL]++;
             log_line(sv, "\"event\":\"audiosocket_refused\",\"session\":%llu,\"uuid\":\"%s\"",
                      (unsigned long long)s->id, uuid);
             s->close_after = true;
@@ -1146,8 +1132,10 @@ sori_status sori_server_create(const sori_server_params *p, const sori_server_mo
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: out is NULL");
     *out = NULL;
     sori_server_params q = p ? *p : sori_server_default_params();
-    if (q.audiosocket_port < 0 || q.audiosocket_port > 65535 || (q.audiosocket_port > 0 && !q.sink_dir))
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: an AudioSocket port needs a sink directory");
+    if (q.audiosocket_port < 0 || q.audiosocket_port > 65535 || (q.audiosocket_port > 0 && !q.sink_dir && !q.sink_url))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: an AudioSocket port needs a sink (a directory or a URL)");
+    if (q.n_sink_headers < 0 || (q.n_sink_headers > 0 && !q.sink_headers))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: bad sink headers");
     if (!models || n_models < 1 || n_models > MAX_MODELS)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: 1..%d models, not %d", MAX_MODELS, n_models);
     if (q.port < 1 || q.port > 65535 || q.max_streams < 1 || q.max_message_bytes < 1024 || q.max_pending_s < 1 ||
@@ -1175,6 +1163,13 @@ sori_status sori_server_create(const sori_server_params *p, const sori_server_mo
     sv->n_tickers = q.decoders;
     pthread_mutex_init(&sv->mu, NULL);
     sori_serve_metrics_init(&sv->m);
+    sori_sink_params kp = {q.sink_dir, q.sink_url, q.sink_headers, q.n_sink_headers, 0, q.sink_retry_s, q.log};
+    char why[256] = "";
+    if (sori_sink_create(&kp, &sv->sink, why, sizeof why) != 0) {
+        sori_server_free(sv);
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "serve: %s", why);
+    }
+    sv->m.has_sink_url = q.sink_url != NULL;
     lws_set_log_level(LLL_ERR, NULL);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -1254,6 +1249,10 @@ sori_status sori_server_run(sori_server *sv, sori_error *err)
     for (int i = 0; i < sv->n_started; i++)
         pthread_join(sv->ticker[i], NULL);
     sv->n_started = 0;
+    /* the HTTP sink's queue: what the drain left time for */
+    double left = sv->draining ? sv->p.drain_timeout_s - (now_s() - sv->drain_started) : 0;
+    if (!sori_sink_flush(sv->sink, left > 1 ? left : 1))
+        log_line(sv, "\"event\":\"sink_unflushed\"");
     log_line(sv, "\"event\":\"stopped\"");
     return SORI_OK;
 }
@@ -1283,6 +1282,7 @@ void sori_server_free(sori_server *sv)
     }
     for (int i = 0; i < sv->n_models; i++)
         free(sv->names[i]);
+    sori_sink_free(sv->sink);
     sori_serve_metrics_free(&sv->m);
     pthread_mutex_destroy(&sv->mu);
     free(sv);

@@ -14,6 +14,9 @@
  *    the digit and a summary to its sink file;
  *  - a Twilio-style media stream (connected, start, base64 μ-law media,
  *    stop) writes the API's finals and a summary to its sink file;
+ *  - the HTTP sink: the same events of those calls arrive as POSTs (with the
+ *    configured header, the call's id and protocol) at a loopback receiver
+ *    that refuses the first two (503): retried, none lost, in order;
  *  - SIGTERM during a call: that call still gets its finals and a
  *    "server draining" summary, and the server exits 0.
  * argv[1]: the sori binary. Skips (77) without the bundled model. */
@@ -27,6 +30,7 @@
 #include "check.h"
 #include "sori/asr.h"
 #include "sori/audio.h"
+#include "http_rx.h"
 #include "ws_client.h"
 
 static int g_port, g_as_port;
@@ -215,6 +219,43 @@ static char *sink_finals(const char *path, int *n_dtmf)
     return NULL;
 }
 
+/* The finals POSTed for call `id` once its "closed" event came (up to 30 s):
+ * "a|b|", or NULL; *bad counts its events that are not JSON or name another protocol. */
+static char *posted_finals(http_rx *rx, const char *id, const char *protocol, int *n_events, int *bad)
+{
+    for (int i = 0; i < 300; i++) {
+        pthread_mutex_lock(&rx->mu);
+        char *copy = strdup(rx->bodies ? rx->bodies : "");
+        pthread_mutex_unlock(&rx->mu);
+        char *all = calloc(1, 1 << 15);
+        int closed = 0;
+        *n_events = *bad = 0;
+        for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n")) {
+            cJSON *o = cJSON_Parse(line);
+            const cJSON *c = cJSON_GetObjectItem(o, "call"), *p = cJSON_GetObjectItem(o, "protocol");
+            const cJSON *t = cJSON_GetObjectItem(o, "type");
+            if (!o || !cJSON_IsString(c) || !cJSON_IsString(t)) {
+                ++*bad;
+            } else if (!strcmp(c->valuestring, id)) {
+                ++*n_events;
+                *bad += !cJSON_IsString(p) || strcmp(p->valuestring, protocol);
+                if (!strcmp(t->valuestring, "final")) {
+                    strcat(all, cJSON_GetObjectItem(o, "text")->valuestring);
+                    strcat(all, "|");
+                }
+                closed |= !strcmp(t->valuestring, "closed");
+            }
+            cJSON_Delete(o);
+        }
+        free(copy);
+        if (closed)
+            return all;
+        free(all);
+        usleep(100000);
+    }
+    return NULL;
+}
+
 static void b64(const unsigned char *in, size_t n, char *out)
 {
     static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -301,11 +342,16 @@ int main(int argc, char **argv)
     close(probe);
     char as_arg[64];
     snprintf(as_arg, sizeof as_arg, "127.0.0.1:%d", g_as_port);
+    http_rx rx;
+    CHECK(http_rx_start(&rx, 2, "\r\nX-Sori-Test: yes\r\n") == 0, "the HTTP receiver did not start");
+    char sink_url[96];
+    snprintf(sink_url, sizeof sink_url, "http://127.0.0.1:%d/events", rx.port);
     pid_t pid = fork();
     if (pid == 0) {
         execl(argv[1], argv[1], "serve", "--listen", listen_arg, "--model", model_arg, "--token-file", token_file,
               "--threads", "2", "--max-streams", "4", "--idle-timeout", "3", "--drain-timeout", "20",
-              "--audiosocket", as_arg, "--sink-dir", dir, "--log",
+              "--audiosocket", as_arg, "--sink-dir", dir, "--sink-url", sink_url, "--sink-header",
+              "X-Sori-Test: yes", "--log",
               getenv("SORI_TEST_SERVE_LOG") ? getenv("SORI_TEST_SERVE_LOG") : log_file, (char *)NULL);
         _exit(127);
     }
@@ -463,6 +509,14 @@ int main(int argc, char **argv)
             CHECK(got && !strcmp(got, ref8[0]) && n_dtmf == 1, "AudioSocket (%s): the sink's finals differ, or no DTMF",
                   hang ? "hangup" : "closed");
             free(got);
+            int n_ev = 0, bad = 0;
+            char uuid_s[40];
+            snprintf(uuid_s, sizeof uuid_s, "%.36s", path + strlen(dir) + 1);
+            got = posted_finals(&rx, uuid_s, "audiosocket", &n_ev, &bad);
+            printf("  POSTs: %d events, %s\n", n_ev, got ? got : "(no summary)");
+            CHECK(got && !strcmp(got, ref8[0]) && !bad, "AudioSocket (%s): the POSTed finals differ (%d bad events)",
+                  hang ? "hangup" : "closed", bad);
+            free(got);
         }
         free(slin);
     }
@@ -499,6 +553,21 @@ int main(int argc, char **argv)
         CHECK(op == WS_CLOSE || op == -1, "Twilio: the server did not close the stream after its summary");
         CHECK(got && !strcmp(got, ref8[0]), "Twilio: the sink's finals differ from the API's");
         free(got);
+        int n_ev = 0, bad = 0;
+        got = posted_finals(&rx, "MZ0123abc", "twilio", &n_ev, &bad);
+        printf("  POSTs: %d events, %s\n", n_ev, got ? got : "(no summary)");
+        CHECK(got && !strcmp(got, ref8[0]) && !bad, "Twilio: the POSTed finals differ (%d bad events)", bad);
+        free(got);
+        pthread_mutex_lock(&rx.mu);
+        printf("HTTP sink: %d POSTs taken after %d refused (503), %d without the header\n", rx.n_posts, rx.n_refused,
+               rx.n_bad);
+        CHECK(rx.n_refused == 2 && rx.n_bad == 0, "HTTP sink: %d refused, %d without the header", rx.n_refused,
+              rx.n_bad);
+        pthread_mutex_unlock(&rx.mu);
+        CHECK(http_get(g_port, "/metrics", g_token, body, sizeof body) == 200 &&
+                  strstr(body, "sori_sink_retries_total 2\n") && strstr(body, "{result=\"dropped\"} 0\n") &&
+                  strstr(body, "sori_sink_queued_events 0\n"),
+              "HTTP sink metrics:\n%s", strstr(body, "sori_sink") ? strstr(body, "sori_sink") : body);
         CHECK(ws_open(g_port, "/v1/twilio", NULL, &st) < 0, "Twilio without the token is refused");
     }
 
@@ -629,6 +698,7 @@ int main(int argc, char **argv)
         }
         CHECK(w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "the server did not exit 0 after SIGTERM");
     }
+    http_rx_stop(&rx);
     free(ref16);
     free(ref8[0]);
     free(ref8[1]);

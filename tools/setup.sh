@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake ninja-build pkg-config
           libopenblas-dev libsndfile1-dev libopus-dev libopusfile-dev
           portaudio19-dev libsoxr-dev libkissfft-dev zlib1g-dev
-          libwebsockets-dev libcjson-dev
+          libwebsockets-dev libcjson-dev libcurl4-openssl-dev
           haproxy)  # haproxy: only the scale-out test (tests/test_scaleout.c) runs it
 missing=()
 for p in "${packages[@]}"; do

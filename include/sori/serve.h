@@ -59,7 +59,16 @@ typedef struct sori_server_params {
      * as the WebSocket's) to sink_dir/UUID.jsonl, since the protocol carries audio only. */
     const char *audiosocket_host; /* NULL: host */
     int audiosocket_port;
-    const char *sink_dir;         /* needed with audiosocket_port */
+    /* The sink of AudioSocket calls and media streams (/v1/twilio): at least one of these.
+     * sink_dir: a JSON-lines file per call, DIR/CALLID.jsonl. sink_url (http or https): one POST
+     * per event, {"call":CALLID,"protocol":"audiosocket"|"twilio", …the event}, in order, from a
+     * thread of its own (libcurl, keep-alive); failures (no connection, 408, 429, 5xx) are retried
+     * with a growing pause for sink_retry_s, then dropped, and counted in /metrics. */
+    const char *sink_dir;
+    const char *sink_url;
+    const char *const *sink_headers; /* "Name: value" lines added to each POST (e.g. Authorization) */
+    int n_sink_headers;
+    double sink_retry_s;             /* 0: 30 */
 } sori_server_params;
 
 SORI_API sori_server_params sori_server_default_params(void);
