@@ -38,10 +38,12 @@ static void usage(FILE *f)
                "                  [--idle-timeout S] [--drain-timeout S] [--tick-ms MS] [--decoders N]\n"
                "                  [--audiosocket HOST:PORT] [--sink-dir DIR] [--sink-url URL]\n"
                "                  [--sink-header 'Name: value']... [--sink-header-file FILE] [--sink-retry S]\n"
+               "                  [--demo]\n"
                "Streams audio over WebSocket at ws://HOST:PORT/v1/asr (docs/protocol.md); /healthz,\n"
                "/readyz and /metrics on the same port. Default: 127.0.0.1:8765, the bundled models.\n"
                "AudioSocket calls and media streams (/v1/twilio) send their events to the sink: a file\n"
-               "per call in --sink-dir and/or an HTTP POST per event to --sink-url.\n");
+               "per call in --sink-dir and/or an HTTP POST per event to --sink-url.\n"
+               "--demo serves the browser demo page at http://HOST:PORT/ (microphone to partials and finals).\n");
 }
 
 /* A whole small file, its last line ending cut; NULL with a message. */
@@ -85,6 +87,10 @@ int cmd_serve(int argc, char **argv)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--demo")) {
+            sp.demo = 1;
+            continue;
         }
         if (!v) {
             fprintf(stderr, "sori serve: %s needs a value\n", a);
@@ -288,6 +294,8 @@ int cmd_serve(int argc, char **argv)
     for (int i = 0; i < n_models; i++)
         fprintf(stderr, " %s", names[i]);
     fprintf(stderr, ")%s\n", token ? ", token required" : "");
+    if (sp.demo)
+        fprintf(stderr, "sori serve: the browser demo at http://%s:%d/\n", host, sp.port);
     if (sp.audiosocket_port)
         fprintf(stderr, "sori serve: Asterisk AudioSocket on %s:%d\n", as_host, sp.audiosocket_port);
     if (sp.sink_dir || sp.sink_url)

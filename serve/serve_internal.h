@@ -61,6 +61,10 @@ typedef enum {
 
 const char *sori_serve_err_name(sori_serve_err e);
 
+/* The browser demo page (serve/web/index.html, built in by cmake/embed.cmake). */
+extern const unsigned char sori_serve_demo_page[];
+extern const size_t sori_serve_demo_page_len;
+
 /* ---- sinks: where audio-only calls' events go (serve/sink.c) ---- */
 
 #include <stdio.h>

@@ -522,6 +522,9 @@ static int on_http(sori_server *sv, struct lws *wsi, const char *uri)
 {
     if (!strcmp(uri, "/healthz"))
         return http_reply(wsi, HTTP_STATUS_OK, "text/plain", "ok\n", 3);
+    if (sv->p.demo && (!strcmp(uri, "/") || !strcmp(uri, "/index.html")))
+        return http_reply(wsi, HTTP_STATUS_OK, "text/html; charset=utf-8", (const char *)sori_serve_demo_page,
+                          sori_serve_demo_page_len);
     if (!token_ok(sv, wsi))
         return http_reply(wsi, 401, "text/plain", "unauthorized\n", 13);
     if (!strcmp(uri, "/readyz")) {

@@ -12,7 +12,8 @@ packages=(build-essential cmake ninja-build pkg-config
           libopenblas-dev libsndfile1-dev libopus-dev libopusfile-dev
           portaudio19-dev libsoxr-dev libkissfft-dev zlib1g-dev
           libwebsockets-dev libcjson-dev libcurl4-openssl-dev
-          haproxy)  # haproxy: only the scale-out test (tests/test_scaleout.c) runs it
+          haproxy   # only the scale-out test (tests/test_scaleout.c) runs it
+          chromium fonts-noto-cjk)  # only the browser-demo test (tests/test_browser.c) runs them
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -69,6 +69,9 @@ typedef struct sori_server_params {
     const char *const *sink_headers; /* "Name: value" lines added to each POST (e.g. Authorization) */
     int n_sink_headers;
     double sink_retry_s;             /* 0: 30 */
+    /* The browser demo (a static page, no data in it) at / : served without the token, which the
+     * page asks for and sends in its start message like any browser client. Off by default. */
+    int demo;
 } sori_server_params;
 
 SORI_API sori_server_params sori_server_default_params(void);
