@@ -62,8 +62,9 @@ struct sori_conformer {
     const float *lstm_wih[8], *lstm_whh[8], *lstm_bih[8], *lstm_bhh[8];
     const float *jpred_w, *jpred_b, *jenc_w, *jenc_b, *jout_w, *jout_b;
     sub_conv sub[8];
-    const float *sub_out_w, *sub_out_b;
+    const float *sub_out_w, *sub_out_b; /* with sub_pw_last, columns in (freq, channel) order */
     int sub_freq_out;
+    bool sub_pw_last; /* the last subsampling conv is 1x1: done as a product, [time, freq, channel] out */
     layer_w *layers;
     const float *dec_w, *dec_b;
     void *weights; /* one backend buffer holding every tensor */
@@ -194,6 +195,26 @@ static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *l
     m->sub_freq_out = freq;
     m->sub_out_w = T("encoder.pre_encode.out.weight", (int64_t)d * C * freq);
     m->sub_out_b = T("encoder.pre_encode.out.bias", d);
+    if (m->sub_out_w && k > 0 && m->sub[k - 1].k == 1) {
+        /* the last subsampling conv is pointwise: encode computes it as a product whose output
+         * rows are [time, freq, channel], so the projection is one product over all rows; its
+         * weight's columns go from (channel, freq) order to (freq, channel) here, once */
+        float *w = (float *)(ld->host + ((const char *)m->sub_out_w - ld->dev));
+        float *row = malloc((size_t)C * freq * sizeof(float));
+        if (!row) {
+            ld->st = sori_fail(ld->err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
+            return ld->st;
+        }
+        for (int j = 0; j < d; j++) {
+            float *wj = w + (int64_t)j * C * freq;
+            memcpy(row, wj, (size_t)C * freq * sizeof(float));
+            for (int cc = 0; cc < C; cc++)
+                for (int f = 0; f < freq; f++)
+                    wj[(int64_t)f * C + cc] = row[(int64_t)cc * freq + f];
+        }
+        free(row);
+        m->sub_pw_last = true;
+    }
     /* layers */
     const int ff = in->d_ff, dk = d / in->n_heads;
     for (int l = 0; l < in->n_layers && ld->st == SORI_OK; l++) {
@@ -884,6 +905,21 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
     for (int i = 0; i < m->n_sub && c.st == SORI_OK; i++) {
         const sub_conv *s = &m->sub[i];
         float *dst = buf[1 + (i % 2)];
+        if (i == m->n_sub - 1 && m->sub_pw_last) {
+            /* pointwise: out[b][(t, f), c] = relu(sum_k w[c, k] src[b][k, (t, f)] + bias[c]); rows
+             * past an item's length are left unmasked (no later op mixes them into real frames) */
+            sori_op_desc op = {.op = SORI_OP_MATMUL};
+            op.u.matmul = (sori_matmul_desc){.batch = B, .m = h * w, .n = s->c_out, .k = ch, .trans_a = true,
+                                             .trans_b = true, .a = src, .lda = (int64_t)h * w,
+                                             .stride_a = (int64_t)ch * h * w, .b = s->w, .b_type = SORI_F32,
+                                             .ldb = ch, .c = dst, .ldc = s->c_out,
+                                             .stride_c = (int64_t)h * w * s->c_out, .bias = s->b,
+                                             .alpha = 1.0f, .act = s->relu ? SORI_ACT_RELU : SORI_ACT_NONE};
+            run(&c, &op);
+            ch = s->c_out;
+            src = dst;
+            break;
+        }
         int k = s->k, stride = k == 3 ? 2 : 1, p0 = k == 3 ? pb : 0, p1 = k == 3 ? pa : 0;
         sori_op_desc op = {.op = SORI_OP_CONV2D};
         op.u.conv2d = (sori_conv2d_desc){.batch = B, .c_in = ch, .h = h, .w = w, .c_out = s->c_out,
@@ -903,9 +939,17 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
             mask_rows(&c, dst, B, h, w, lens, buf[13], host, ch);
         }
     }
-    /* flatten channel-major and project (after the dropped frames), one batched product per channel */
     float *x = buf[3];
-    for (int cc = 0; cc < ch && c.st == SORI_OK; cc++) {
+    if (m->sub_pw_last) {
+        /* every item's rows [time, freq x channel] in one product; the dropped frames are cut after */
+        float *proj = drop ? buf[1 + (m->n_sub % 2)] : x;
+        linear(&c, src, (int64_t)B * h, w * ch, m->sub_out_w, m->sub_out_b, d, proj, SORI_ACT_NONE, 0.0f,
+               (int64_t)w * ch);
+        for (int b = 0; drop && b < B; b++)
+            copy_dev(&c, x + (int64_t)b * T * d, proj + ((int64_t)b * h + drop) * d, T * d);
+    }
+    /* else: flatten channel-major and project (after the dropped frames), one batched product per channel */
+    for (int cc = 0; !m->sub_pw_last && cc < ch && c.st == SORI_OK; cc++) {
         sori_op_desc op = {.op = SORI_OP_MATMUL};
         op.u.matmul = (sori_matmul_desc){.batch = B, .m = (int)T, .n = d, .k = w, .trans_b = true,
                                          .a = src + (int64_t)cc * h * w + (int64_t)drop * w, .lda = w,
@@ -961,15 +1005,13 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
             q_stride = kv_stride = 3 * d;
         } else { /* q of the new frames; their keys/values after the cached ones */
             linear(&c, nx, rows, d, L->wqkv, L->bqkv, d, qkv, SORI_ACT_NONE, 0.0f, d);
-            for (int b = 0; b < B; b++)
+            /* keys | values of every item's new frames in one product (c2 is free until the
+             * convolution module), then each item's after its cached ones */
+            linear(&c, nx, rows, d, L->wqkv + (int64_t)d * d, L->bqkv + d, 2 * d, c2, SORI_ACT_NONE, 0.0f, d);
+            for (int b = 0; b < B; b++) {
                 copy_dev(&c, kvb + (int64_t)b * Lk * 2 * d, caches[b]->kv + (int64_t)l * Lc * 2 * d, Lc * 2 * d);
-            sori_op_desc op = {.op = SORI_OP_MATMUL};
-            op.u.matmul = (sori_matmul_desc){.batch = B, .m = (int)T, .n = 2 * d, .k = d, .trans_b = true,
-                                             .a = nx, .lda = d, .stride_a = T * d,
-                                             .b = L->wqkv + (int64_t)d * d, .b_type = SORI_F32, .ldb = d,
-                                             .c = kvb + Lc * 2 * d, .ldc = 2 * d, .stride_c = Lk * 2 * d,
-                                             .bias = L->bqkv + d, .alpha = 1.0f};
-            run(&c, &op);
+                copy_dev(&c, kvb + ((int64_t)b * Lk + Lc) * 2 * d, c2 + (int64_t)b * T * 2 * d, T * 2 * d);
+            }
             q = qkv, kk = kvb, vv = kvb + d;
             q_stride = d;
             kv_stride = 2 * d;

@@ -127,7 +127,9 @@ static void *run_call(void *arg)
             continue;
         }
         struct pollfd pf = {fd, POLLIN, 0};
-        int wait_ms = (int)((due - now_s()) * 1000);
+        /* rounded up: a timeout cut to 0 ms would spin until the frame is due, and a hundred
+         * spinning clients take the cores the server is being measured on */
+        int wait_ms = (int)ceil((due - now_s()) * 1000);
         if (poll(&pf, 1, wait_ms > 0 ? wait_ms : 0) <= 0) {
             if (stop_sent > 0 && now_s() - stop_sent > 30)
                 break;

@@ -99,6 +99,7 @@ static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int 
             run_case(rt, sori_opcase_conv2d(r, b, ci, h, w, co, 3, 3, 2, 2, 1, 1, 1, 1, false, SORI_ACT_RELU), t, verbose);
             run_case(rt, sori_opcase_conv2d(r, b, ci, h, w, co, 3, 3, 2, 2, 2, 1, 2, 1, false, SORI_ACT_NONE), t, verbose);
             run_case(rt, sori_opcase_conv2d(r, b, co, h, w, co, 3, 3, 2, 2, 1, 1, 1, 1, true, SORI_ACT_NONE), t, verbose);
+            run_case(rt, sori_opcase_conv2d(r, b, co, h, w, co, 3, 3, 2, 2, 2, 1, 2, 1, true, rand_act(r)), t, verbose);
             run_case(rt, sori_opcase_conv2d(r, b, ci, h, w, co, sori_rng_int(r, 1, 3), sori_rng_int(r, 1, 3), 1, 1, 0, 0, 0, 0, false, rand_act(r)), t, verbose);
         }
         /* norms */

@@ -731,18 +731,56 @@ static void conv2d_dense_rows(void *vctx, int64_t begin, int64_t end)
  * output row accumulates kernel taps row by row; for every tap the range of
  * output columns whose input column is inside the image is computed once,
  * so the inner loop has no bounds checks. */
+enum { DW_ROW_MAX = 1024 };
+
+/* One channel of a 3x3 stride-2 depthwise conv (the dw_striding subsampling):
+ * each input row is split into its even and odd columns (padding included),
+ * so that every tap is a contiguous run the compiler vectorizes instead of
+ * a stride-2 gather. */
+static void conv2d_dw3s2_plane(const sori_conv2d_desc *d, const float *x, const float *w, float bias, float *y,
+                               int ho_n, int wo_n)
+{
+    float even[DW_ROW_MAX + 1], odd[DW_ROW_MAX + 1];
+    for (int oh = 0; oh < ho_n; oh++) {
+        float *restrict yr = y + (int64_t)oh * wo_n;
+        for (int ow = 0; ow < wo_n; ow++)
+            yr[ow] = bias;
+        for (int i = 0; i < 3; i++) {
+            int ih = oh * 2 + i - d->pad_top;
+            if (ih < 0 || ih >= d->h)
+                continue;
+            const float *xr = x + (int64_t)ih * d->w;
+            /* x[2*ow + j - pad_left]: j = 0 -> even[ow], 1 -> odd[ow], 2 -> even[ow + 1] */
+            for (int k = 0; k <= wo_n; k++) {
+                int q = 2 * k - d->pad_left;
+                even[k] = q >= 0 && q < d->w ? xr[q] : 0.0f;
+                odd[k] = q + 1 >= 0 && q + 1 < d->w ? xr[q + 1] : 0.0f;
+            }
+            const float w0 = w[3 * i], w1 = w[3 * i + 1], w2 = w[3 * i + 2];
+            for (int ow = 0; ow < wo_n; ow++)
+                yr[ow] += w0 * even[ow] + w1 * odd[ow] + w2 * even[ow + 1];
+        }
+        act_row(yr, wo_n, d->act);
+    }
+}
+
 static void conv2d_dw_task(void *vctx, int64_t begin, int64_t end)
 {
     c2_ctx *ctx = vctx;
     const sori_conv2d_desc *d = ctx->d;
     const int wo_n = ctx->w_out, sw = d->stride_w;
     int64_t hw = (int64_t)ctx->h_out * wo_n;
+    const bool k3s2 = d->kh == 3 && d->kw == 3 && d->stride_h == 2 && sw == 2 && wo_n <= DW_ROW_MAX;
     for (int64_t task = begin; task < end; task++) {
         int b = (int)(task / d->c_in), c = (int)(task % d->c_in);
         const float *x = d->x + ((int64_t)b * d->c_in + c) * d->h * d->w;
         const float *w = d->wt + (int64_t)c * d->kh * d->kw;
         float *y = d->y + ((int64_t)b * d->c_out + c) * hw;
         float bias = d->bias ? d->bias[c] : 0.0f;
+        if (k3s2) {
+            conv2d_dw3s2_plane(d, x, w, bias, y, ctx->h_out, wo_n);
+            continue;
+        }
         for (int oh = 0; oh < ctx->h_out; oh++) {
             float *restrict yr = y + (int64_t)oh * wo_n;
             for (int ow = 0; ow < wo_n; ow++)
