@@ -1,6 +1,7 @@
 /* sori serve: options, models, signals; the server itself is serve/. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,7 @@ int cmd_serve(int argc, char **argv)
     const char *names[MAX_MODELS], *files[MAX_MODELS], *token_file = NULL, *log_path = NULL;
     char spec_buf[MAX_MODELS][512];
     int n_models = 0;
+    bool threads_set = false, decoders_set = false;
     enum { MAX_SINK_HEADERS = 16 };
     static char header_buf[MAX_SINK_HEADERS][1024];
     static const char *headers[MAX_SINK_HEADERS];
@@ -125,6 +127,7 @@ int cmd_serve(int argc, char **argv)
                 return 2;
             }
         } else if (!strcmp(a, "--threads")) {
+            threads_set = true;
             if (!parse_int_arg(v, 1, 256, &rp.n_threads)) {
                 fprintf(stderr, "sori serve: bad --threads '%s' (1..256)\n", v);
                 return 2;
@@ -202,6 +205,7 @@ int cmd_serve(int argc, char **argv)
             }
             sp.sink_retry_s = r;
         } else if (!strcmp(a, "--decoders")) {
+            decoders_set = true;
             if (!parse_int_arg(v, 1, 16, &sp.decoders)) {
                 fprintf(stderr, "sori serve: bad --decoders '%s' (1..16)\n", v);
                 return 2;
@@ -256,6 +260,17 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "sori serve: --log %s: %s\n", log_path, strerror(errno));
         free(token);
         return 1;
+    }
+    /* Many calls are parallel already: by default one decoding thread a core, each running its
+     * calls' batched steps on its own (a one-thread runtime pool), which keeps every core busy
+     * without threads spinning for each other's work. --threads N gives each op N threads (few
+     * long Whisper calls), and then a core per decoding thread is shared out the same way. */
+    const int cores = rp.n_threads; /* the runtime's default: the cores there are (at most 16) */
+    if (!threads_set)
+        rp.n_threads = 1;
+    if (!decoders_set) {
+        int dn = cores / rp.n_threads;
+        sp.decoders = dn < 1 ? 1 : dn > 16 ? 16 : dn;
     }
     rp.pool_bytes = (size_t)2 << 30;
     sori_runtime *rt = NULL;

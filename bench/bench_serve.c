@@ -12,8 +12,8 @@
  *   bench_serve --sori build/bin/sori --model data/ko-fastconformer-ctc.gguf \
  *               --lm data/ko-tokens-4gram.gguf --calls 10,50,100 DIR_OR_FILES...
  *
- * The server is started by the benchmark (--threads 2, --max-streams big
- * enough) and stopped between the rounds. */
+ * The server is started by the benchmark (its default threads, or --threads N; --max-streams
+ * big enough) and stopped between the rounds. */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 {
     const char *sori = "build/bin/sori", *model = "data/ko-fastconformer-ctc.gguf", *lm = "data/ko-tokens-4gram.gguf";
     char calls_arg[256] = "10,50,100";
-    int threads = 2;
+    int threads = 0; /* 0: the server's default */
     char **inputs = NULL;
     int n_inputs = 0;
     for (int i = 1; i < argc; i++) {
@@ -340,7 +340,7 @@ int main(int argc, char **argv)
     sori_asr_model_free(m);
     sori_runtime_free(rt);
     printf("bench_serve: %d clips, %.1f s of audio each on average (with 2 s of silence); model %s; server "
-           "--threads %d\n",
+           "--threads %d (0: its default)\n",
            n_clips, total_audio / n_clips, model, threads);
     printf("%6s %8s %8s %6s %6s %8s %8s %8s %9s %9s %7s %8s %8s %6s\n", "calls", "finals", "expected", "lost", "differ",
            "p50 ms", "p95 ms", "p99 ms", "srv p95", "part p95", "errors", "cpu %", "RSS MB", "RTF");
@@ -368,8 +368,12 @@ int main(int argc, char **argv)
         if (pid == 0) {
             int devnull = open("/dev/null", 1);
             dup2(devnull, 2);
-            execl(sori, sori, "serve", "--listen", listen_arg, "--model", model_arg, "--threads", th, "--max-streams",
-                  ms, (char *)NULL);
+            if (threads > 0)
+                execl(sori, sori, "serve", "--listen", listen_arg, "--model", model_arg, "--threads", th,
+                      "--max-streams", ms, (char *)NULL);
+            else /* the server's defaults: a decoding thread per core, one thread each */
+                execl(sori, sori, "serve", "--listen", listen_arg, "--model", model_arg, "--max-streams", ms,
+                      (char *)NULL);
             _exit(127);
         }
         char body[1 << 16];
