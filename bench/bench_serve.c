@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 {
     const char *sori = "build/bin/sori", *model = "data/ko-fastconformer-ctc.gguf", *lm = "data/ko-tokens-4gram.gguf";
     char calls_arg[256] = "10,50,100";
-    int threads = 0; /* 0: the server's default */
+    int threads = 0, decoders = 0; /* 0: the server's default */
     char **inputs = NULL;
     int n_inputs = 0;
     for (int i = 1; i < argc; i++) {
@@ -258,6 +258,8 @@ int main(int argc, char **argv)
             snprintf(calls_arg, sizeof calls_arg, "%s", argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--decoders") && i + 1 < argc)
+            decoders = atoi(argv[++i]);
         else {
             inputs = realloc(inputs, (size_t)(n_inputs + 1) * sizeof *inputs);
             inputs[n_inputs++] = argv[i];
@@ -368,12 +370,17 @@ int main(int argc, char **argv)
         if (pid == 0) {
             int devnull = open("/dev/null", 1);
             dup2(devnull, 2);
+            /* the server's defaults (a decoding thread per core, one thread each) unless told */
+            const char *args[16] = {sori, "serve", "--listen", listen_arg, "--model", model_arg, "--max-streams", ms};
+            int na = 8;
+            char dec[16];
+            snprintf(dec, sizeof dec, "%d", decoders);
             if (threads > 0)
-                execl(sori, sori, "serve", "--listen", listen_arg, "--model", model_arg, "--threads", th,
-                      "--max-streams", ms, (char *)NULL);
-            else /* the server's defaults: a decoding thread per core, one thread each */
-                execl(sori, sori, "serve", "--listen", listen_arg, "--model", model_arg, "--max-streams", ms,
-                      (char *)NULL);
+                args[na++] = "--threads", args[na++] = th;
+            if (decoders > 0)
+                args[na++] = "--decoders", args[na++] = dec;
+            args[na] = NULL;
+            execv(sori, (char *const *)args);
             _exit(127);
         }
         char body[1 << 16];

@@ -318,9 +318,18 @@ static void *ticker_main(void *arg)
     int cap = 0;
     float *buf[MAX_CHANNELS] = {NULL, NULL};
     int64_t buf_cap = 0;
+    double next_tick = now_s();
     for (;;) {
-        struct timespec ts = {0, (long)sv->p.tick_ms * 1000000L};
-        nanosleep(&ts, NULL);
+        /* a tick every tick_ms: a tick that ran long is followed at once by the next (the
+         * audio that came meanwhile waits for no sleep), one that was short sleeps the rest */
+        next_tick += sv->p.tick_ms * 1e-3;
+        double wait = next_tick - now_s();
+        if (wait > 0) {
+            struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+            nanosleep(&ts, NULL);
+        } else {
+            next_tick = now_s(); /* behind: no burst of catch-up ticks */
+        }
         double t0 = now_s();
         pthread_mutex_lock(&sv->mu);
         if (sv->stop_flag && !sv->draining) {
