@@ -242,6 +242,8 @@ static double arrival_of(const session *s, int64_t idx)
  * the end of its input the last final and the summary. Under sv->mu. */
 static void collect(sori_server *sv, session *s, double now)
 {
+    if (s->summary_sent)
+        return; /* finished: its last final was sent with the summary, and is not sent again */
     for (int c = 0; c < s->start.channels && !s->failed; c++) {
         sori_asr_stream *st = s->st[c];
         sori_asr_result *r = NULL;
@@ -361,7 +363,7 @@ static void *ticker_main(void *arg)
         }
         n = 0;
         for (session *s = sv->sessions; s && n < cap; s = s->next)
-            if (s->started && !s->failed && s->shard == me)
+            if (s->started && !s->failed && !s->summary_sent && s->shard == me)
                 list[n++] = s;
         bool quit = sv->quit;
         if (sv->draining && !sv->sessions)
