@@ -39,7 +39,7 @@ static void usage(FILE *f)
                "                  [--idle-timeout S] [--drain-timeout S] [--tick-ms MS] [--decoders N]\n"
                "                  [--audiosocket HOST:PORT] [--sink-dir DIR] [--sink-url URL]\n"
                "                  [--sink-header 'Name: value']... [--sink-header-file FILE] [--sink-retry S]\n"
-               "                  [--demo]\n"
+               "                  [--demo] [--lm none]\n"
                "Streams audio over WebSocket at ws://HOST:PORT/v1/asr (docs/protocol.md); /healthz,\n"
                "/readyz and /metrics on the same port. Default: 127.0.0.1:8765, the bundled models.\n"
                "AudioSocket calls and media streams (/v1/twilio) send their events to the sink: a file\n"
@@ -79,7 +79,7 @@ int cmd_serve(int argc, char **argv)
     const char *names[MAX_MODELS], *files[MAX_MODELS], *token_file = NULL, *log_path = NULL;
     char spec_buf[MAX_MODELS][512];
     int n_models = 0;
-    bool threads_set = false, decoders_set = false;
+    bool threads_set = false, decoders_set = false, no_lm = false;
     enum { MAX_SINK_HEADERS = 16 };
     static char header_buf[MAX_SINK_HEADERS][1024];
     static const char *headers[MAX_SINK_HEADERS];
@@ -160,6 +160,12 @@ int cmd_serve(int argc, char **argv)
             snprintf(as_host, sizeof as_host, "%.*s", (int)(colon - v), v);
             sp.audiosocket_host = as_host;
             sp.audiosocket_port = port;
+        } else if (!strcmp(a, "--lm")) {
+            if (strcmp(v, "none")) {
+                fprintf(stderr, "sori serve: --lm takes only 'none' (the bundled model's LM off: greedy decoding)\n");
+                return 2;
+            }
+            no_lm = true;
         } else if (!strcmp(a, "--sink-dir")) {
             sp.sink_dir = v;
         } else if (!strcmp(a, "--sink-url")) {
@@ -284,7 +290,7 @@ int cmd_serve(int argc, char **argv)
     }
     for (int i = 0; i < n_models; i++) {
         sori_asr_model_params mp = sori_asr_model_default_params();
-        mp.lm_path = lm_for[i];
+        mp.lm_path = no_lm ? NULL : lm_for[i];
         if (sori_asr_model_load(rt, files[i], &mp, &models[i], &err) != SORI_OK) {
             fprintf(stderr, "sori serve: model %s: %s\n", names[i], err.message);
             goto done;

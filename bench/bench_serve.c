@@ -12,6 +12,15 @@
  *   bench_serve --sori build/bin/sori --model data/ko-fastconformer-ctc.gguf \
  *               --lm data/ko-tokens-4gram.gguf --calls 10,50,100 DIR_OR_FILES...
  *
+ * Against sherpa-onnx's WebSocket server on the same weights (bench/sherpa_stream_export.py
+ * makes its model; greedy CTC, so sori runs with --lm none too; every call 16 kHz on both):
+ *
+ *   bench_serve --lm none --sherpa PATH/sherpa-onnx-online-websocket-server \
+ *               --sherpa-model DIR [--sherpa-threads 2] --calls 50,100 DIR_OR_FILES...
+ *
+ * Each N runs sori, then sherpa-onnx, on the same clips and pace; final latency is timed from
+ * the same moment for both (the in-process final's last word + 1.2 s, the rule both use).
+ *
  * The server is started by the benchmark (its default threads, or --threads N; --max-streams
  * big enough) and stopped between the rounds. */
 #define _GNU_SOURCE
@@ -40,14 +49,17 @@ typedef struct {
     char *path;
     unsigned char *wire[2]; /* [0] PCM16 16 kHz, [1] μ-law 8 kHz (+ 2 s of silence each) */
     size_t n_wire[2];
+    float *f32;             /* the 16 kHz samples as float32 (sherpa-onnx's wire format) */
     char *ref[2];           /* the in-process finals, "a|b|" */
     int n_ref[2];
+    double ref_end[2][64];  /* each in-process final's end (its last word), seconds */
 } clip;
 
 typedef struct {
     int port, index;
     const clip *c;
     int mulaw;
+    int sherpa;             /* sherpa-onnx's protocol: float32 frames, "Done", JSON results */
     double start_at;
     /* results */
     char finals[8192];
@@ -59,7 +71,7 @@ typedef struct {
 static int g_port;
 static const double RULE2_S = 1.2; /* the default endpoint's trailing silence */
 
-static char *reference(sori_asr_model *m, const float *x, int64_t n, int rate, int *n_finals)
+static char *reference(sori_asr_model *m, const float *x, int64_t n, int rate, int *n_finals, double *ends)
 {
     sori_asr_stream_params sp = sori_asr_stream_default_params();
     sori_asr_stream *s = NULL;
@@ -79,6 +91,8 @@ static char *reference(sori_asr_model *m, const float *x, int64_t n, int rate, i
         while (st == SORI_OK && sori_asr_stream_pop_final(s, &r, &err) == SORI_OK && r) {
             strcat(all, r->text);
             strcat(all, "|");
+            if (*n_finals < 64)
+                ends[*n_finals] = r->n_words ? r->words[r->n_words - 1].end_s : 0;
             (*n_finals)++;
             sori_asr_result_free(r);
         }
@@ -87,6 +101,8 @@ static char *reference(sori_asr_model *m, const float *x, int64_t n, int rate, i
     if (st == SORI_OK && sori_asr_stream_result(s, &r, &err) == SORI_OK && r->text[0]) {
         strcat(all, r->text);
         strcat(all, "|");
+        if (*n_finals < 64)
+            ends[*n_finals] = 1e9; /* the end of input's final: timed from stop */
         (*n_finals)++;
     }
     sori_asr_result_free(r);
@@ -97,12 +113,13 @@ static char *reference(sori_asr_model *m, const float *x, int64_t n, int rate, i
 static void *run_call(void *arg)
 {
     call *k = arg;
-    const unsigned char *w = k->c->wire[k->mulaw];
-    const size_t n = k->c->n_wire[k->mulaw], frame = k->mulaw ? 160 : 640;
-    const int rate = k->mulaw ? 8000 : 16000, bps = k->mulaw ? 1 : 2;
+    const unsigned char *w = k->sherpa ? (const unsigned char *)k->c->f32 : k->c->wire[k->mulaw];
+    const size_t n = k->sherpa ? k->c->n_wire[0] * 2 : k->c->n_wire[k->mulaw];
+    const size_t frame = k->sherpa ? 1280 : k->mulaw ? 160 : 640;
+    const int rate = k->mulaw ? 8000 : 16000, bps = k->sherpa ? 4 : k->mulaw ? 1 : 2;
     while (now_s() < k->start_at)
         usleep(1000);
-    int fd = ws_open(k->port, "/v1/asr", NULL, NULL);
+    int fd = ws_open(k->port, k->sherpa ? "/" : "/v1/asr", NULL, NULL);
     if (fd < 0) {
         k->errors++;
         return NULL;
@@ -110,7 +127,8 @@ static void *run_call(void *arg)
     char start[160];
     snprintf(start, sizeof start, "{\"type\":\"start\",\"sample_rate\":%d,\"encoding\":\"%s\",\"partials\":true}", rate,
              k->mulaw ? "mulaw" : "pcm16");
-    ws_send_text(fd, start);
+    if (!k->sherpa)
+        ws_send_text(fd, start);
     const double t0 = now_s();
     size_t pos = 0;
     double stop_sent = 0;
@@ -121,7 +139,7 @@ static void *run_call(void *arg)
             ws_send_frame(fd, WS_BINARY, w + pos, pos + frame <= n ? frame : n - pos, 0);
             pos += frame;
             if (pos >= n) {
-                ws_send_text(fd, "{\"type\":\"stop\"}");
+                ws_send_text(fd, k->sherpa ? "Done" : "{\"type\":\"stop\"}");
                 stop_sent = now_s();
             }
             continue;
@@ -141,13 +159,23 @@ static void *run_call(void *arg)
             break;
         if (op != WS_TEXT)
             continue;
+        if (k->sherpa && !strcmp(buf, "Done!")) { /* sherpa-onnx's end of a call */
+            k->closed = 1;
+            continue;
+        }
         cJSON *o = cJSON_Parse(buf);
         const cJSON *t = cJSON_GetObjectItem(o, "type");
-        if (cJSON_IsString(t) && !strcmp(t->valuestring, "final")) {
-            strncat(k->finals, cJSON_GetObjectItem(o, "text")->valuestring, sizeof k->finals - strlen(k->finals) - 2);
+        const cJSON *sh_final = k->sherpa ? cJSON_GetObjectItem(o, "is_final") : NULL;
+        const cJSON *sh_text = cJSON_GetObjectItem(o, "text");
+        const bool final = k->sherpa ? cJSON_IsTrue(sh_final) && cJSON_IsString(sh_text) && sh_text->valuestring[0]
+                                     : cJSON_IsString(t) && !strcmp(t->valuestring, "final");
+        if (final) {
+            strncat(k->finals, sh_text->valuestring, sizeof k->finals - strlen(k->finals) - 2);
             strcat(k->finals, "|");
-            k->n_finals++;
-            double end = cJSON_GetObjectItem(o, "end")->valuedouble;
+            /* the same moment for both servers: where the in-process final's utterance ends */
+            const int j = k->n_finals++;
+            const cJSON *e = cJSON_GetObjectItem(o, "end");
+            double end = j < k->c->n_ref[k->mulaw] && j < 64 ? k->c->ref_end[k->mulaw][j] : cJSON_IsNumber(e) ? e->valuedouble : 1e9;
             /* when the endpoint could fire: the utterance's end + the rule's silence, as sent */
             double audio_s = (double)n / bps / rate;
             double fire = end + RULE2_S < audio_s ? t0 + (end + RULE2_S) : stop_sent;
@@ -245,6 +273,8 @@ int main(int argc, char **argv)
     const char *sori = "build/bin/sori", *model = "data/ko-fastconformer-ctc.gguf", *lm = "data/ko-tokens-4gram.gguf";
     char calls_arg[256] = "10,50,100";
     int threads = 0, decoders = 0; /* 0: the server's default */
+    const char *sherpa = NULL, *sherpa_dir = NULL; /* sherpa-onnx-online-websocket-server, its model */
+    int sherpa_threads = 2;
     char **inputs = NULL;
     int n_inputs = 0;
     for (int i = 1; i < argc; i++) {
@@ -260,6 +290,12 @@ int main(int argc, char **argv)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--decoders") && i + 1 < argc)
             decoders = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--sherpa") && i + 1 < argc)
+            sherpa = argv[++i];
+        else if (!strcmp(argv[i], "--sherpa-model") && i + 1 < argc)
+            sherpa_dir = argv[++i];
+        else if (!strcmp(argv[i], "--sherpa-threads") && i + 1 < argc)
+            sherpa_threads = atoi(argv[++i]);
         else {
             inputs = realloc(inputs, (size_t)(n_inputs + 1) * sizeof *inputs);
             inputs[n_inputs++] = argv[i];
@@ -289,6 +325,12 @@ int main(int argc, char **argv)
     }
     if (!n_clips) {
         fprintf(stderr, "bench_serve: no clips (give files or folders)\n");
+        return 2;
+    }
+    if (lm && (!strcmp(lm, "none") || !lm[0]))
+        lm = NULL; /* greedy, in the reference and the server (--lm none) */
+    if (sherpa && !sherpa_dir) {
+        fprintf(stderr, "bench_serve: --sherpa needs --sherpa-model DIR (bench/sherpa_stream_export.py)\n");
         return 2;
     }
     sori_runtime_params rp = sori_runtime_default_params();
@@ -333,7 +375,9 @@ int main(int argc, char **argv)
                 }
             }
             c->n_wire[k] = (size_t)n * (k ? 1 : 2);
-            c->ref[k] = reference(m, x, n, rate, &c->n_ref[k]);
+            c->ref[k] = reference(m, x, n, rate, &c->n_ref[k], c->ref_end[k]);
+            if (k == 0)
+                c->f32 = x, x = NULL; /* sherpa-onnx's frames: the same samples as float32 */
             free(x);
         }
         total_audio += (double)r16.n_frames / 16000 + 2;
@@ -344,10 +388,11 @@ int main(int argc, char **argv)
     printf("bench_serve: %d clips, %.1f s of audio each on average (with 2 s of silence); model %s; server "
            "--threads %d (0: its default)\n",
            n_clips, total_audio / n_clips, model, threads);
-    printf("%6s %8s %8s %6s %6s %8s %8s %8s %9s %9s %7s %8s %8s %6s\n", "calls", "finals", "expected", "lost", "differ",
+    printf("%-7s%6s %8s %8s %6s %6s %8s %8s %8s %9s %9s %7s %8s %8s %6s\n", "server", "calls", "finals", "expected", "lost", "differ",
            "p50 ms", "p95 ms", "p99 ms", "srv p95", "part p95", "errors", "cpu %", "RSS MB", "RTF");
     char *save = NULL;
-    for (char *tok = strtok_r(calls_arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    for (char *tok = strtok_r(calls_arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+    for (int peer = 0; peer < (sherpa ? 2 : 1); peer++) {
         int N = atoi(tok);
         if (N < 1)
             continue;
@@ -367,6 +412,24 @@ int main(int argc, char **argv)
         snprintf(th, sizeof th, "%d", threads);
         snprintf(ms, sizeof ms, "%d", N * 2 + 8);
         pid_t pid = fork();
+        if (pid == 0 && peer) {
+            /* sherpa-onnx's server on the same model, cores and endpoint rule. It counts a NeMo CTC
+             * model's output frames as 40 ms (its timestamps come out at half the real times with
+             * this 80 ms model), so its rule lengths are halved here to mean the same 1.2 s of
+             * trailing silence (2.4 s without speech) as sori's. */
+            int devnull = open("/dev/null", 1);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+            char port_arg[32], model_f[1100], tokens_f[1100], work[32];
+            snprintf(port_arg, sizeof port_arg, "--port=%d", g_port);
+            snprintf(model_f, sizeof model_f, "--nemo-ctc-model=%s/model.onnx", sherpa_dir);
+            snprintf(tokens_f, sizeof tokens_f, "--tokens=%s/tokens.txt", sherpa_dir);
+            snprintf(work, sizeof work, "--num-work-threads=%d", sherpa_threads);
+            execl(sherpa, sherpa, port_arg, model_f, tokens_f, work, "--num-threads=1", "--model-type=nemo_ctc",
+                  "--rule1-min-trailing-silence=1.2", "--rule2-min-trailing-silence=0.6", "--max-batch-size=32",
+                  (char *)NULL);
+            _exit(127);
+        }
         if (pid == 0) {
             int devnull = open("/dev/null", 1);
             dup2(devnull, 2);
@@ -379,6 +442,8 @@ int main(int argc, char **argv)
                 args[na++] = "--threads", args[na++] = th;
             if (decoders > 0)
                 args[na++] = "--decoders", args[na++] = dec;
+            if (!lm || !lm[0])
+                args[na++] = "--lm", args[na++] = "none";
             args[na] = NULL;
             execv(sori, (char *const *)args);
             _exit(127);
@@ -386,10 +451,18 @@ int main(int argc, char **argv)
         char body[1 << 16];
         int up = 0;
         for (int i = 0; i < 300 && !up; i++) {
-            up = http_get(g_port, "/healthz", NULL, body, sizeof body) == 200;
+            if (peer) { /* sherpa-onnx has no health endpoint: it is up when a WebSocket opens */
+                int fd = ws_open(g_port, "/", NULL, NULL);
+                up = fd >= 0;
+                if (up)
+                    close(fd);
+            } else {
+                up = http_get(g_port, "/healthz", NULL, body, sizeof body) == 200;
+            }
             if (!up)
                 usleep(100000);
         }
+        body[0] = '\0';
         if (!up) {
             fprintf(stderr, "bench_serve: the server did not start\n");
             kill(pid, SIGKILL);
@@ -402,7 +475,8 @@ int main(int argc, char **argv)
             calls[i].port = g_port;
             calls[i].index = i;
             calls[i].c = &clips[i % n_clips];
-            calls[i].mulaw = i % 2;
+            calls[i].mulaw = sherpa ? 0 : i % 2; /* against sherpa-onnx: 16 kHz for both */
+            calls[i].sherpa = peer;
             calls[i].start_at = t_start + (double)i / N; /* staggered over 1 s */
             pthread_attr_t at;
             pthread_attr_init(&at);
@@ -413,7 +487,8 @@ int main(int argc, char **argv)
         for (int i = 0; i < N; i++)
             pthread_join(th_ids[i], NULL);
         double wall = now_s() - t_start, cpu1 = cpu_s(pid);
-        http_get(g_port, "/metrics", NULL, body, sizeof body);
+        if (!peer)
+            http_get(g_port, "/metrics", NULL, body, sizeof body);
         long hwm = status_kb(pid, "VmHWM:");
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
@@ -430,11 +505,13 @@ int main(int argc, char **argv)
                 lat[nl++] = k->lat[j];
         }
         qsort(lat, (size_t)nl, sizeof *lat, cmp_d);
-        printf("%6d %8d %8d %6d %6d %8.0f %8.0f %8.0f %8.3f %9.3f %7d %8.0f %8.0f %6.3f\n", N, finals, expected, lost,
+        printf("%-7s%6d %8d %8d %6d %6d %8.0f %8.0f %8.0f %8.3f %9.3f %7d %8.0f %8.0f %6.3f\n",
+               peer ? "sherpa" : "sori", N, finals, expected, lost,
                differ, 1000 * pct(lat, nl, 50), 1000 * pct(lat, nl, 95), 1000 * pct(lat, nl, 99),
                hist_q(body, "sori_final_latency_seconds", 0.95), hist_q(body, "sori_partial_latency_seconds", 0.95),
                errors, 100.0 * (cpu1 - cpu0) / wall, hwm / 1024.0, metric(body, "sori_real_time_factor"));
-        printf("       server phases: accept %.1f s, decode %.1f s, collect %.1f s of %.1f s wall; mean batch %.1f streams\n",
+        if (!peer)
+            printf("       server phases: accept %.1f s, decode %.1f s, collect %.1f s of %.1f s wall; mean batch %.1f streams\n",
                metric(body, "sori_phase_seconds_total{phase=\"accept\"}"),
                metric(body, "sori_phase_seconds_total{phase=\"decode\"}"),
                metric(body, "sori_phase_seconds_total{phase=\"collect\"}"), wall,

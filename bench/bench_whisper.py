@@ -263,7 +263,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("input_dir", nargs="?", default="/tmp/bench_whisper",
                     help="where the WAVs are (made if missing) and results go")
-    ap.add_argument("--dev", default="/work/shared/data/speech_dev", help="manifest.tsv + audio/ of real clips")
+    ap.add_argument("--dev", default="../shared/data/speech_dev", help="manifest.tsv + audio/ of real clips")
     ap.add_argument("--lengths", type=int, nargs="+", default=[60, 600], help="audio lengths in seconds")
     ap.add_argument("--sori", default=os.path.join(ROOT, "build", "bin", "sori"))
     ap.add_argument("--gguf", default=os.path.join(ROOT, "data", "whisper-base-f16.gguf"))

@@ -17,7 +17,7 @@ beam only). Fallback sampling draws from each implementation's own generator
 (torch seeded with 0 per clip), so clips that fall back may differ by chance.
 
 Sets:
-  dev    /work/shared/data/speech_dev (manifest.tsv + audio/; --data): the
+  dev    ../shared/data/speech_dev (manifest.tsv + audio/; --data): the
          first --count clips of the --sources picked (comma-separated
          substrings of the source column; default all).
   noise  100 non-speech clips, deterministic (seed NOISE_SEED), 1-20 s, 16 kHz
@@ -508,7 +508,7 @@ def main():
                     "data/whisper-base-f16.gguf)")
     ap.add_argument("--ref-model", help="GGUF whose weights openai-whisper runs (default: the first --model)")
     ap.add_argument("--sori", default=os.path.join(ROOT, "build/bin/sori"))
-    ap.add_argument("--data", default="/work/shared/data/speech_dev")
+    ap.add_argument("--data", default="../shared/data/speech_dev")
     ap.add_argument("--count", type=int, default=0, help="first N dev clips (default all)")
     ap.add_argument("--sources", default="", help="comma-separated substrings of the source column")
     ap.add_argument("--beam", type=int, default=0, help="also decode with this beam size (0: greedy only)")
