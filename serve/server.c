@@ -48,6 +48,8 @@ struct session {
     FILE *sink;             /* its events' file in the sink directory, or NULL */
     char call_id[80];       /* the telephony call's id (UUID, streamSid) */
     unsigned char *raw;     /* AudioSocket bytes not yet a whole message */
+    unsigned char *track[MAX_CHANNELS]; /* a two-track media stream: each track's μ-law not yet paired */
+    size_t n_track[MAX_CHANNELS], cap_track[MAX_CHANNELS];
     size_t n_raw;
     int counted;            /* streams it holds of the server's limit (under sv->mu) */
     /* shared, under sv->mu */
@@ -191,6 +193,8 @@ static void session_free(session *s)
     free(s->start.hotwords);
     free(s->msg);
     free(s->raw);
+    free(s->track[0]);
+    free(s->track[1]);
     if (s->sink)
         fclose(s->sink);
     sori_opus_decoder_free(s->opus);
@@ -604,17 +608,17 @@ static void queue_ready(sori_server *sv, session *s, const char *id_key, const c
 
 /* An audio-only call (AudioSocket, media stream) starts: 8 kHz mono on the
  * first model, words in its finals, no partials. Under sv->mu. */
-static void start_telephony_call(sori_server *sv, session *s, sori_serve_encoding enc, const char *protocol,
-                                 const char *id_key, const char *id)
+static void start_telephony_call(sori_server *sv, session *s, sori_serve_encoding enc, int channels,
+                                 const char *protocol, const char *id_key, const char *id)
 {
     memset(&s->start, 0, sizeof s->start);
     snprintf(s->call_id, sizeof s->call_id, "%s", id);
     s->start.sample_rate = 8000;
     s->start.encoding = enc;
-    s->start.channels = 1;
+    s->start.channels = channels;
     s->start.words = true;
-    sv->n_streams += 1;
-    s->counted = 1;
+    sv->n_streams += channels;
+    s->counted = channels;
     s->started = true;
     sv->m.calls++;
     queue_ready(sv, s, id_key, id);
@@ -782,9 +786,48 @@ static void on_audio(sori_server *sv, session *s, const unsigned char *in, size_
 
 /* ---- Twilio-style media streams ----------------------------------------------------------
  * JSON messages over the WebSocket /v1/twilio: "connected", "start" (its
- * streamSid, mediaFormat audio/x-mulaw at 8000 Hz), "media" (base64
- * μ-law of the "inbound" track; other tracks are not transcribed yet),
- * "mark", "stop". The events go to the sink (STREAMSID.jsonl, POSTs). Under sv->mu. */
+ * streamSid, mediaFormat audio/x-mulaw at 8000 Hz, the tracks), "media"
+ * (base64 μ-law of a track), "mark", "stop". A stream of both tracks is a
+ * stereo call: channel 0 the inbound track (the caller), 1 the outbound (what
+ * the platform sends the caller: the agent or the bot). The events go to the
+ * sink (STREAMSID.jsonl, POSTs). Under sv->mu. */
+
+enum { TRACK_SKEW_MAX = 3200 }; /* 400 ms of μ-law: one track further ahead waits no more */
+
+/* A two-track stream's audio: the samples both tracks have, interleaved as a
+ * stereo frame; a track that fell over TRACK_SKEW_MAX behind (or, at the end,
+ * any behind) is filled with silence. */
+static void twilio_pair(sori_server *sv, session *s, bool end)
+{
+    for (int t = 0; t < 2; t++) {
+        const size_t other = s->n_track[1 - t];
+        if (s->n_track[t] < other && (end || other - s->n_track[t] > TRACK_SKEW_MAX)) {
+            size_t want = end ? other : other - TRACK_SKEW_MAX / 2;
+            unsigned char *b = want > s->cap_track[t] ? realloc(s->track[t], want) : s->track[t];
+            if (!b)
+                return;
+            if (want > s->cap_track[t])
+                s->track[t] = b, s->cap_track[t] = want;
+            memset(s->track[t] + s->n_track[t], 0xff, want - s->n_track[t]); /* μ-law silence */
+            s->n_track[t] = want;
+        }
+    }
+    size_t k = s->n_track[0] < s->n_track[1] ? s->n_track[0] : s->n_track[1];
+    if (k == 0)
+        return;
+    unsigned char *both = malloc(2 * k);
+    if (!both)
+        return;
+    for (size_t i = 0; i < k; i++)
+        both[2 * i] = s->track[0][i], both[2 * i + 1] = s->track[1][i];
+    for (int t = 0; t < 2; t++) {
+        memmove(s->track[t], s->track[t] + k, s->n_track[t] - k);
+        s->n_track[t] -= k;
+    }
+    on_audio(sv, s, both, 2 * k);
+    free(both);
+}
+
 static void on_twilio(sori_server *sv, session *s, const char *text, size_t len)
 {
     cJSON *o = cJSON_ParseWithLength(text, len);
@@ -803,6 +846,9 @@ static void on_twilio(sori_server *sv, session *s, const char *text, size_t len)
         const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(st, "mediaFormat");
         const cJSON *enc = cJSON_GetObjectItemCaseSensitive(fmt, "encoding");
         const cJSON *rate = cJSON_GetObjectItemCaseSensitive(fmt, "sampleRate");
+        const cJSON *tracks = cJSON_GetObjectItemCaseSensitive(st, "tracks"), *tr;
+        int channels = 1; /* the inbound track, unless the outbound one comes too */
+        cJSON_ArrayForEach(tr, tracks) if (cJSON_IsString(tr) && !strcmp(tr->valuestring, "outbound")) channels = 2;
         char name[80] = "";
         for (size_t i = 0, k = 0; cJSON_IsString(sid) && sid->valuestring[i] && k + 1 < sizeof name; i++) {
             char c = sid->valuestring[i];
@@ -814,7 +860,7 @@ static void on_twilio(sori_server *sv, session *s, const char *text, size_t len)
                           : rate && (!cJSON_IsNumber(rate) || rate->valuedouble != 8000) ? "not 8000 Hz"
                           : !sv->sink                                                     ? "no sink"
                           : sv->draining || sv->stop_flag                                 ? "draining"
-                          : sv->n_streams + 1 > sv->p.max_streams                         ? "full"
+                          : sv->n_streams + channels > sv->p.max_streams                  ? "full"
                           : !sori_sink_call_open(sv->sink, name, &s->sink)                ? "the sink cannot be written"
                                                                                           : NULL;
         if (why) {
@@ -823,23 +869,40 @@ static void on_twilio(sori_server *sv, session *s, const char *text, size_t len)
                      why);
             s->close_after = s->has_output = true;
         } else {
-            start_telephony_call(sv, s, SORI_SERVE_MULAW, "twilio", "streamSid", name);
+            start_telephony_call(sv, s, SORI_SERVE_MULAW, channels, "twilio", "streamSid", name);
         }
     } else if (!strcmp(e, "media") && s->started && !s->stop_req) {
         const cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "media");
         const cJSON *tr = cJSON_GetObjectItemCaseSensitive(md, "track");
         const cJSON *pl = cJSON_GetObjectItemCaseSensitive(md, "payload");
-        if (cJSON_IsString(pl) && (!cJSON_IsString(tr) || !strcmp(tr->valuestring, "inbound"))) {
+        const int t = cJSON_IsString(tr) && !strcmp(tr->valuestring, "outbound") ? 1 : 0;
+        if (cJSON_IsString(pl) && (t == 0 || s->start.channels == 2) &&
+            (!cJSON_IsString(tr) || t == 1 || !strcmp(tr->valuestring, "inbound"))) {
             size_t n = strlen(pl->valuestring);
             char *raw = malloc(n / 4 * 3 + 4);
             int k = raw ? lws_b64_decode_string_len(pl->valuestring, (int)n, raw, (int)(n / 4 * 3 + 4)) : -1;
-            if (k > 0)
+            if (k > 0 && s->start.channels == 1) {
                 on_audio(sv, s, (const unsigned char *)raw, (size_t)k);
-            else if (k < 0)
+            } else if (k > 0) { /* one track's part of a stereo call: paired with the other's */
+                size_t need = s->n_track[t] + (size_t)k;
+                if (need > s->cap_track[t]) {
+                    unsigned char *b = realloc(s->track[t], need * 2);
+                    if (b)
+                        s->track[t] = b, s->cap_track[t] = need * 2;
+                }
+                if (need <= s->cap_track[t]) {
+                    memcpy(s->track[t] + s->n_track[t], raw, (size_t)k);
+                    s->n_track[t] = need;
+                    twilio_pair(sv, s, false);
+                }
+            } else if (k < 0) {
                 sv->m.errors[SORI_SERVE_ERR_BAD_MESSAGE]++;
+            }
             free(raw);
         }
     } else if (!strcmp(e, "stop")) {
+        if (s->started && !s->stop_req && s->start.channels == 2)
+            twilio_pair(sv, s, true);
         s->stop_req = true;
         if (!s->started)
             s->close_after = s->has_output = true;
@@ -961,6 +1024,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         pthread_mutex_lock(&sv->mu);
         s->wsi = NULL;
         if (s->twilio && s->started && !s->summary_sent && !s->failed) {
+            if (!s->stop_req && s->start.channels == 2)
+                twilio_pair(sv, s, true);
             s->stop_req = true; /* a media stream's end: its finals still go to the sink */
         } else {
             if (s->started && !s->summary_sent)
@@ -1025,7 +1090,7 @@ static void as_message(sori_server *sv, session *s, int type, const unsigned cha
             s->close_after = true;
             return;
         }
-        start_telephony_call(sv, s, SORI_SERVE_PCM16, "audiosocket", "uuid", uuid);
+        start_telephony_call(sv, s, SORI_SERVE_PCM16, 1, "audiosocket", "uuid", uuid);
     } else if (type == 0x10) {
         if (s->started && !s->stop_req)
             on_audio(sv, s, p, n);

@@ -188,9 +188,9 @@ static int as_send(int fd, int type, const void *p, size_t n)
     return ws_write_all(fd, h, 3) || (n && ws_write_all(fd, p, n)) ? -1 : 0;
 }
 
-/* The finals of an AudioSocket call's sink file once its summary is there
- * (up to 30 s): "a|b|", or NULL. */
-static char *sink_finals(const char *path, int *n_dtmf)
+/* The finals of a telephony call's sink file once its summary is there
+ * (up to 30 s): "a|b|", or NULL; of one channel, or all (-1). */
+static char *sink_finals(const char *path, int *n_dtmf, int channel)
 {
     for (int i = 0; i < 300; i++) {
         FILE *f = fopen(path, "r");
@@ -201,7 +201,9 @@ static char *sink_finals(const char *path, int *n_dtmf)
         while (f && fgets(line, sizeof line, f)) {
             cJSON *o = cJSON_Parse(line);
             const cJSON *t = cJSON_GetObjectItem(o, "type");
-            if (cJSON_IsString(t) && !strcmp(t->valuestring, "final")) {
+            const cJSON *ch = cJSON_GetObjectItem(o, "channel");
+            if (cJSON_IsString(t) && !strcmp(t->valuestring, "final") &&
+                (channel < 0 || (cJSON_IsNumber(ch) && ch->valueint == channel))) {
                 strcat(all, cJSON_GetObjectItem(o, "text")->valuestring);
                 strcat(all, "|");
             }
@@ -503,7 +505,7 @@ int main(int argc, char **argv)
                      dir, uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9],
                      uuid[10], uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
             int n_dtmf = 0;
-            char *got = sink_finals(path, &n_dtmf);
+            char *got = sink_finals(path, &n_dtmf, -1);
             printf("AudioSocket call (%s): %s, %d DTMF\n  sink:  %s\n  API:   %s\n", hang ? "hangup" : "socket closed",
                    got ? "summary written" : "no summary", n_dtmf, got ? got : "", ref8[0]);
             CHECK(got && !strcmp(got, ref8[0]) && n_dtmf == 1, "AudioSocket (%s): the sink's finals differ, or no DTMF",
@@ -547,7 +549,7 @@ int main(int argc, char **argv)
         char path[256];
         snprintf(path, sizeof path, "%s/MZ0123abc.jsonl", dir);
         int n_dtmf = 0;
-        char *got = sink_finals(path, &n_dtmf);
+        char *got = sink_finals(path, &n_dtmf, -1);
         printf("Twilio media stream: %s\n  sink:  %s\n  API:   %s\n", got ? "summary written" : "no summary",
                got ? got : "", ref8[0]);
         CHECK(op == WS_CLOSE || op == -1, "Twilio: the server did not close the stream after its summary");
@@ -569,6 +571,58 @@ int main(int argc, char **argv)
                   strstr(body, "sori_sink_queued_events 0\n"),
               "HTTP sink metrics:\n%s", strstr(body, "sori_sink") ? strstr(body, "sori_sink") : body);
         CHECK(ws_open(g_port, "/v1/twilio", NULL, &st) < 0, "Twilio without the token is refused");
+    }
+
+    /* a media stream of both tracks: a stereo call, the inbound track channel 0 (the 8 kHz call),
+     * the outbound channel 1 (the 16 kHz clip at 8 kHz, shorter: silence fills it once it ends) */
+    if (ch8 == 1) {
+        sori_audio o8 = {0};
+        CHECK_STATUS(sori_audio_resample(&m16, 8000, &o8, &err), SORI_OK);
+        size_t no = 0;
+        unsigned char *wo = encode(&o8, 1, &no);
+        float *xo = malloc(no * sizeof(float));
+        for (size_t i = 0; i < no; i++)
+            xo[i] = (float)sori_g711_ulaw_decode(wo[i]) / 32768.0f;
+        char *ref_out = reference_finals(m, xo, (int64_t)no, 8000);
+        int fd = ws_open(g_port, "/v1/twilio", g_token, NULL);
+        CHECK(fd >= 0, "Twilio, two tracks: connect");
+        ws_send_text(fd, "{\"event\":\"start\",\"start\":{\"streamSid\":\"MZstereo1\",\"tracks\":[\"inbound\","
+                         "\"outbound\"],\"mediaFormat\":{\"encoding\":\"audio/x-mulaw\",\"sampleRate\":8000,"
+                         "\"channels\":1}},\"streamSid\":\"MZstereo1\"}");
+        char msg[1024], pl[400];
+        for (size_t pos = 0; pos < n8 || pos < no; pos += 160) {
+            for (int t = 0; t < 2; t++) {
+                const unsigned char *w = t ? wo : w8;
+                size_t n = t ? no : n8;
+                if (pos >= n)
+                    continue;
+                b64(w + pos, pos + 160 <= n ? 160 : n - pos, pl);
+                snprintf(msg, sizeof msg, "{\"event\":\"media\",\"media\":{\"track\":\"%s\",\"payload\":\"%s\"},"
+                         "\"streamSid\":\"MZstereo1\"}", t ? "outbound" : "inbound", pl);
+                ws_send_text(fd, msg);
+            }
+        }
+        ws_send_text(fd, "{\"event\":\"stop\",\"streamSid\":\"MZstereo1\"}");
+        char buf[256];
+        int op = 0;
+        for (int i = 0; i < 30 && op != WS_CLOSE && op != -1; i++)
+            op = ws_recv(fd, buf, sizeof buf, 1000);
+        close(fd);
+        char path[256];
+        snprintf(path, sizeof path, "%s/MZstereo1.jsonl", dir);
+        int n_dtmf = 0;
+        char *in = sink_finals(path, &n_dtmf, 0), *out = sink_finals(path, &n_dtmf, 1);
+        printf("Twilio media stream, both tracks:\n  inbound  (channel 0): %s\n  API:                  %s\n"
+               "  outbound (channel 1): %s\n  API:                  %s\n",
+               in ? in : "(no summary)", ref8[0], out ? out : "(no summary)", ref_out ? ref_out : "");
+        CHECK(in && !strcmp(in, ref8[0]), "Twilio, two tracks: the inbound track's finals differ from the API's");
+        CHECK(out && ref_out && !strcmp(out, ref_out), "Twilio, two tracks: the outbound track's finals differ");
+        free(in);
+        free(out);
+        free(ref_out);
+        free(xo);
+        free(wo);
+        sori_audio_free(&o8);
     }
 
     /* faults */
