@@ -76,8 +76,10 @@ sori_serve_msg sori_serve_parse(const char *text, size_t len, sori_serve_start *
         bad(why, n, "no \"type\"");
     } else if (!strcmp(type->valuestring, "stop")) {
         kind = SORI_SERVE_MSG_STOP;
+    } else if (!strcmp(type->valuestring, "say") || !strcmp(type->valuestring, "cancel")) {
+        kind = SORI_SERVE_MSG_SAY; /* the audio direction back (docs/protocol.md): not served yet */
     } else if (strcmp(type->valuestring, "start")) {
-        snprintf(why, n, "unknown message type (start, stop)");
+        snprintf(why, n, "unknown message type (start, stop, say, cancel)");
     } else {
         kind = SORI_SERVE_MSG_START;
         char enc[16] = "pcm16";
@@ -165,7 +167,7 @@ const char *sori_serve_err_name(sori_serve_err e)
 {
     static const char *names[SORI_SERVE_ERR_COUNT_] = {"bad_message", "bad_start", "unknown_model",
                                                        "unauthorized", "busy", "too_large",
-                                                       "draining", "slow_reader", "internal"};
+                                                       "draining", "slow_reader", "internal", "unsupported"};
     return (unsigned)e < SORI_SERVE_ERR_COUNT_ ? names[e] : "unknown";
 }
 

@@ -34,6 +34,7 @@ typedef enum {
     SORI_SERVE_MSG_BAD = 0,
     SORI_SERVE_MSG_START,
     SORI_SERVE_MSG_STOP,
+    SORI_SERVE_MSG_SAY, /* "say" or "cancel": speech back to the caller (docs/protocol.md) */
 } sori_serve_msg;
 
 /* Parses one text message. START fills *start (hotwords owned by the
@@ -56,6 +57,7 @@ typedef enum {
     SORI_SERVE_ERR_DRAINING,
     SORI_SERVE_ERR_SLOW_READER,
     SORI_SERVE_ERR_INTERNAL,
+    SORI_SERVE_ERR_UNSUPPORTED,
     SORI_SERVE_ERR_COUNT_
 } sori_serve_err;
 

@@ -636,6 +636,12 @@ static void on_text(sori_server *sv, session *s, const char *text, size_t len)
         queue_error(sv, s, SORI_SERVE_ERR_BAD_MESSAGE, why, !s->started);
         return;
     }
+    if (kind == SORI_SERVE_MSG_SAY) { /* designed (docs/protocol.md), served once sori speaks */
+        queue_error(sv, s, SORI_SERVE_ERR_UNSUPPORTED,
+                    "speech back to the caller (say, cancel) needs text-to-speech, which this server has not",
+                    !s->started);
+        return;
+    }
     if (kind == SORI_SERVE_MSG_STOP) {
         if (!s->started)
             queue_error(sv, s, SORI_SERVE_ERR_BAD_MESSAGE, "stop before start", true);

@@ -651,6 +651,23 @@ int main(int argc, char **argv)
     expect_error("audio before start", g_token, (const char *)w16, 640, 1, "bad_message");
     expect_error("stop before start", g_token, "{\"type\":\"stop\"}", 15, 0, "bad_message");
     {
+        /* "say" (speech back to the caller) is designed but not served: an error, and the call goes on */
+        call_result c5;
+        memset(&c5, 0, sizeof c5);
+        int fd = ws_open(g_port, "/v1/asr", g_token, NULL);
+        ws_send_text(fd, "{\"type\":\"start\",\"model\":\"ko\",\"sample_rate\":16000}");
+        size_t half = n16 / 2 & ~(size_t)1;
+        ws_send_frame(fd, WS_BINARY, w16, half, 0);
+        ws_send_text(fd, "{\"type\":\"say\",\"id\":\"r1\",\"text\":\"네, 확인해 드리겠습니다\"}");
+        ws_send_frame(fd, WS_BINARY, w16 + half, n16 - half, 0);
+        ws_send_text(fd, "{\"type\":\"stop\"}");
+        read_events(fd, &c5, 30);
+        close(fd);
+        printf("fault: %-34s -> error %s, then finals '%s'\n", "say during a call", c5.error_code, c5.finals[0]);
+        CHECK(c5.n_errors == 1 && !strcmp(c5.error_code, "unsupported") && c5.closed && !strcmp(c5.finals[0], ref16),
+              "say: %d errors ('%s'), closed %d, finals '%s'", c5.n_errors, c5.error_code, c5.closed, c5.finals[0]);
+    }
+    {
         size_t big = (1u << 20) + 100;
         unsigned char *junk = calloc(1, big);
         call_result c3;
