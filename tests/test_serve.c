@@ -5,9 +5,11 @@
  *    streaming API gives in-process for the same samples, and a summary;
  *  - faults: no token, bad JSON, an unknown model, audio before start, an
  *    oversized frame, a stop before start, a client that vanishes
- *    mid-utterance, a full server, an idle connection — each answered by
- *    an error event or a close, and a good call right after still gets its
- *    finals; the server's memory after 20 more calls stays at its level
+ *    mid-utterance, a full server, an idle connection, "say" (not served
+ *    yet) — each answered by an error event or a close, and a good call
+ *    right after still gets its finals; beside a good call: bytes that are
+ *    not HTTP, a frame cut short, a flood that reads nothing, half a
+ *    request left hanging (slowloris); the server's memory after 20 more calls stays at its level
  *    after the first few;
  *  - Asterisk AudioSocket: a call (UUID, 8 kHz signed linear, a DTMF digit,
  *    hangup — or the socket closed without one) writes the API's finals,
@@ -23,6 +25,8 @@
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -256,6 +260,41 @@ static char *posted_finals(http_rx *rx, const char *id, const char *protocol, in
         usleep(100000);
     }
     return NULL;
+}
+
+/* A client that floods: a whole long call written as fast as the socket takes it, never
+ * reading what comes back (a thread: its writes block while the server's reading pauses). */
+typedef struct {
+    int fd;
+    const unsigned char *audio;
+    size_t n, reps;
+} flood_arg;
+
+static void *flood_main(void *arg)
+{
+    flood_arg *f = arg;
+    ws_send_text(f->fd, "{\"type\":\"start\",\"model\":\"ko\",\"sample_rate\":16000,\"partials\":true}");
+    for (size_t r = 0; r < f->reps; r++)
+        for (size_t pos = 0; pos < f->n; pos += 32000)
+            ws_send_frame(f->fd, WS_BINARY, f->audio + pos, pos + 32000 <= f->n ? 32000 : f->n - pos, 0);
+    ws_send_text(f->fd, "{\"type\":\"stop\"}");
+    return NULL;
+}
+
+/* 1 when the server closed the socket within timeout_s (it reads end-of-file or an error). */
+static int closed_by_server(int fd, double timeout_s)
+{
+    char buf[4096];
+    double t0 = now_s();
+    while (now_s() - t0 < timeout_s) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, 200) <= 0)
+            continue;
+        ssize_t k = read(fd, buf, sizeof buf);
+        if (k <= 0)
+            return 1;
+    }
+    return 0;
 }
 
 static void b64(const unsigned char *in, size_t n, char *out)
@@ -683,6 +722,48 @@ int main(int argc, char **argv)
         printf("fault: %-34s -> error %s%s\n", "a 1 MiB + 100 B audio frame", c3.error_code,
                c3.closed_socket ? ", closed" : "");
     }
+    /* hostile clients while a good call runs: one that sends half an HTTP request and nothing more
+     * (slowloris: checked at the end, after the 10 s the server gives a request's headers), one
+     * that sends bytes that are not HTTP, one that cuts a WebSocket frame short and leaves, and
+     * one that floods 12 calls' worth of audio without ever reading its results */
+    int slowloris = ws_tcp(g_port);
+    ws_write_all(slowloris, "GET /v1/asr HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: webs", 52);
+    const double slowloris_at = now_s();
+    {
+        int junk = ws_tcp(g_port);
+        unsigned char noise[4096];
+        for (size_t i = 0; i < sizeof noise; i++)
+            noise[i] = (unsigned char)(i * 7919u >> 3 ^ i);
+        ws_write_all(junk, noise, sizeof noise);
+        int trunc = ws_open(g_port, "/v1/asr", g_token, NULL);
+        ws_send_text(trunc, start_ok);
+        unsigned char hdr[8] = {0x82, 0x80 | 126, 0x27, 0x10, 1, 2, 3, 4}; /* binary, masked, 10000 bytes */
+        ws_write_all(trunc, hdr, sizeof hdr);
+        ws_write_all(trunc, w16, 100); /* then 100 of them, and gone */
+        close(trunc);
+        flood_arg fa = {ws_open(g_port, "/v1/asr", g_token, NULL), w16, n16, 12};
+        pthread_t ft;
+        pthread_create(&ft, NULL, flood_main, &fa);
+        run_call("{\"type\":\"start\",\"model\":\"ko\",\"sample_rate\":16000}", w16, n16, 640, 1, &cr);
+        CHECK(!strcmp(cr.finals[0], ref16), "a call beside hostile clients: finals '%s'", cr.finals[0]);
+        pthread_join(ft, NULL);
+        call_result cf;
+        memset(&cf, 0, sizeof cf);
+        read_events(fa.fd, &cf, 60); /* now it reads: everything was kept for it */
+        close(fa.fd);
+        int junk_closed = closed_by_server(junk, 10);
+        close(junk);
+        CHECK(junk_closed, "a connection sending non-HTTP bytes was not closed");
+        CHECK(cf.closed && cf.n_errors == 0 && cf.n_finals >= 1, "the flood: closed %d, %d errors, %d finals",
+              cf.closed, cf.n_errors, cf.n_finals);
+        CHECK(http_get(g_port, "/metrics", g_token, body, sizeof body) == 200 &&
+                  !strstr(body, "\nsori_flow_pauses_total 0\n"),
+              "the flood never paused reading (sori_flow_pauses_total 0)");
+        printf("fault: %-34s -> closed\nfault: %-34s -> nothing broke\n"
+               "fault: %-34s -> reading paused, %d finals, %.1f s of audio, closed\n"
+               "  a call beside them: %s\n", "4 KB of bytes that are not HTTP", "a WebSocket frame cut short",
+               "a flood of 12 calls, results unread", cf.n_finals, cf.audio_s, cr.finals[0]);
+    }
     /* a client that vanishes mid-utterance */
     {
         int fd = ws_open(g_port, "/v1/asr", g_token, NULL);
@@ -719,6 +800,15 @@ int main(int argc, char **argv)
         close(fd);
         printf("fault: %-34s -> closed after %.1f s\n", "a connection that sends nothing", dt);
         CHECK(dt >= 2.5 && dt < 8.0, "an idle connection was closed after %.1f s (timeout 3 s)", dt);
+    }
+    /* the slowloris connection: closed once its headers were overdue */
+    {
+        double left = 12 - (now_s() - slowloris_at);
+        int gone = closed_by_server(slowloris, left > 1 ? left : 1);
+        printf("fault: %-34s -> %s after %.1f s\n", "half an HTTP request, then nothing", gone ? "closed" : "open",
+               now_s() - slowloris_at);
+        CHECK(gone, "a connection that never finished its request was not closed");
+        close(slowloris);
     }
     /* calls after the faults: the same finals; memory at its level */
     usleep(300000);
