@@ -286,6 +286,8 @@ char *sori_serve_metrics_text(const sori_serve_metrics *m, int active, int calls
              &m->final_latency);
     put_hist(&b, "sori_partial_latency_seconds", "From the arrival of a call's latest audio to a partial.",
              &m->partial_latency);
+    put_hist(&b, "sori_queue_delay_seconds", "From the arrival of a call's oldest waiting audio to its decoding thread taking it.",
+             &m->queue_delay);
     put_hist(&b, "sori_tick_seconds", "One decoding tick: audio in, batched decoding, results out.", &m->tick_s);
     if (m->has_sink_url)
         put(&b, "# HELP sori_sink_events_total Events of audio-only calls for the HTTP sink, by outcome.\n"

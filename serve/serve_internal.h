@@ -117,7 +117,7 @@ typedef struct sori_serve_metrics {
     uint64_t connections, calls, finals, partials, batches, batched_streams, dropped_calls, flow_pauses;
     uint64_t errors[SORI_SERVE_ERR_COUNT_];
     double audio_s, decode_s, accept_s, collect_s; /* the decoding thread's time by phase */
-    sori_serve_hist final_latency, partial_latency, tick_s;
+    sori_serve_hist final_latency, partial_latency, tick_s, queue_delay;
     sori_sink_stats sink; /* filled when the text is made */
     bool has_sink_url;
 } sori_serve_metrics;

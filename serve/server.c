@@ -412,6 +412,11 @@ static void *ticker_main(void *arg)
             }
             for (int c = 0; c < s->start.channels && k > 0; c++)
                 memcpy(buf[c], s->pending[c], (size_t)k * sizeof(float));
+            if (k > 0) { /* how long its oldest sample waited for this thread */
+                double at = arrival_of(s, s->received - k + 1);
+                if (at > 0)
+                    sori_serve_observe(&sv->m.queue_delay, now_s() - at);
+            }
             s->n_pending = 0;
             if (s->flow_off) {
                 s->flow_off = false;

@@ -832,7 +832,8 @@ int main(int argc, char **argv)
     CHECK(rss0 > 0 && rss1 <= rss0 + 4096, "server memory grew from %ld to %ld kB over 20 calls", rss0, rss1);
 #endif
     CHECK(http_get(g_port, "/metrics", g_token, body, sizeof body) == 200 && strstr(body, "sori_finals_total") &&
-              strstr(body, "sori_errors_total{kind=\"busy\"} 1") && strstr(body, "sori_active_streams 0"),
+              strstr(body, "sori_errors_total{kind=\"busy\"} 1") && strstr(body, "sori_active_streams 0") &&
+              strstr(body, "\nsori_queue_delay_seconds_count ") && !strstr(body, "\nsori_queue_delay_seconds_count 0\n"),
           "/metrics:\n%s", body);
     /* SIGTERM during a call: its finals, a draining summary, exit 0 */
     {
