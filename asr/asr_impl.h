@@ -98,6 +98,7 @@ struct sori_asr_stream {
     int heard_speech;         /* the VAD has heard speech since the utterance began */
     /* Whisper mode (stream_whisper.c) */
     sori_whisper_session *ws;
+    sori_whisper_params wp;  /* Whisper streams: the model's settings, with this stream's language */
     int64_t next_partial;     /* the total at which the next partial is due */
     int32_t *hyp;             /* the previous partial decoding's text tokens */
     int n_hyp, hyp_cap;
@@ -136,6 +137,10 @@ sori_status asr_whisper_transcribe(sori_asr_model *m, const float *samples, int6
 sori_status asr_whisper_transcribe_reader(sori_asr_model *m, sori_audio_reader *r, sori_asr_result **out,
                                           sori_error *err);
 /* stream_whisper.c: Whisper streams (VAD-cut utterances; LocalAgreement-2 partials) */
+/* Sets w's language from a code ("ko"), or "auto" (detected); SORI_ERR_INVALID_ARG for one the
+ * model does not know. */
+sori_status asr_whisper_language(const sori_asr_model *m, const char *lang, sori_whisper_params *w,
+                                 sori_error *err);
 sori_status asr_whisper_stream_create(sori_asr_model *m, const sori_asr_stream_params *p, sori_asr_stream **out,
                                       sori_error *err);
 int asr_whisper_stream_ready(const sori_asr_stream *s);

@@ -24,6 +24,8 @@ sori_status asr_whisper_stream_create(sori_asr_model *m, const sori_asr_stream_p
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
     s->m = m;
     s->p = *p;
+    s->p.language = NULL; /* applied below; the caller's text need not outlive the call */
+    s->wp = m->wp;
     s->cap = MAX_UTT + 4 * SR;
     const int C = sori_whisper_get_hparams(m->wh)->n_text_ctx;
     s->buf = malloc((size_t)s->cap * sizeof(float));
@@ -32,6 +34,8 @@ sori_status asr_whisper_stream_create(sori_asr_model *m, const sori_asr_stream_p
     s->hyp_cap = C;
     sori_status st = s->buf && s->hyp && s->stable ? SORI_OK
                                                    : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+    if (st == SORI_OK && p->language && p->language[0])
+        st = asr_whisper_language(m, p->language, &s->wp, err);
     if (st == SORI_OK)
         st = sori_whisper_session_create(m->wh, m->wh_group, &s->ws, err);
     if (st == SORI_OK)
@@ -100,7 +104,7 @@ sori_status asr_whisper_stream_step(sori_asr_stream *s, sori_error *err)
     sori_status st = SORI_OK;
     if (end >= 0) { /* the utterance ended: its final */
         if (end > s->utt_start)
-            st = sori_whisper_transcribe(s->ws, x, end - s->utt_start, &m->wp, &t, err);
+            st = sori_whisper_transcribe(s->ws, x, end - s->utt_start, &s->wp, &t, err);
         if (st == SORI_OK && t) {
             sori_asr_result *r = calloc(1, sizeof *r);
             if (!r)
@@ -139,7 +143,7 @@ sori_status asr_whisper_stream_step(sori_asr_stream *s, sori_error *err)
         return SORI_OK;
     }
     /* a partial: the utterance so far, greedy, one temperature, no timestamps */
-    sori_whisper_params p = m->wp;
+    sori_whisper_params p = s->wp;
     p.n_temperatures = 1;
     p.dec.beam_size = 0;
     p.dec.without_timestamps = true;

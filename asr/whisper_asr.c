@@ -6,6 +6,23 @@
 #include "asr_impl.h"
 #include "kernels/gguf.h"
 
+sori_status asr_whisper_language(const sori_asr_model *m, const char *lang, sori_whisper_params *w, sori_error *err)
+{
+    const sori_whisper_tokens *tk = sori_whisper_get_tokens(m->wh);
+    w->detect_language = false;
+    if (!tk->multilingual) {
+        if (strcmp(lang, "en") && strcmp(lang, "auto"))
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: an English-only Whisper model (language '%s')", lang);
+        w->dec.language = -1;
+    } else if (!strcmp(lang, "auto")) {
+        w->dec.language = -1;
+        w->detect_language = true;
+    } else if ((w->dec.language = sori_whisper_language_token(m->wh, lang)) < 0) {
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: the Whisper model knows no language '%s'", lang);
+    }
+    return SORI_OK;
+}
+
 sori_status asr_whisper_load(sori_asr_model *m, const sori_gguf *g, const char *path, const sori_asr_model_params *p,
                              sori_error *err)
 {
@@ -28,17 +45,10 @@ sori_status asr_whisper_load(sori_asr_model *m, const sori_gguf *g, const char *
     *w = sori_whisper_default_params();
     const char *lang = p->language ? p->language : (sori_whisper_language_token(m->wh, "ko") >= 0 ? "ko" : "en");
     snprintf(m->language, sizeof m->language, "%s", lang);
-    if (!tk->multilingual) {
-        if (strcmp(lang, "en") && strcmp(lang, "auto"))
-            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: %s is an English-only model (language '%s')", path,
-                             lang);
-        w->dec.language = -1;
-    } else if (!strcmp(lang, "auto")) {
-        w->dec.language = -1;
-        w->detect_language = true;
-    } else if ((w->dec.language = sori_whisper_language_token(m->wh, lang)) < 0) {
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: %s: the model knows no language '%s'", path, lang);
-    }
+    (void)tk;
+    st = asr_whisper_language(m, lang, w, err);
+    if (st != SORI_OK)
+        return st;
     w->dec.translate = p->translate != 0;
     w->dec.beam_size = p->beam >= 2 ? p->beam : 0;
     w->dec.best_of = p->best_of > 0 ? p->best_of : 5;

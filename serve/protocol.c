@@ -90,7 +90,8 @@ sori_serve_msg sori_serve_parse(const char *text, size_t len, sori_serve_start *
             !get_string(o, "encoding", enc, sizeof enc, why, n) || !get_bool(o, "partials", &st->partials, why, n) ||
             !get_bool(o, "words", &st->words, why, n) ||
             !get_int(o, "endpoint_silence_ms", 100, 10000, &st->endpoint_silence_ms, why, n) ||
-            !get_string(o, "token", st->token, sizeof st->token, why, n)) {
+            !get_string(o, "token", st->token, sizeof st->token, why, n) ||
+            !get_string(o, "language", st->language, sizeof st->language, why, n)) {
             kind = SORI_SERVE_MSG_BAD;
         } else if (!strcmp(enc, "pcm16")) {
             st->encoding = SORI_SERVE_PCM16;

@@ -28,6 +28,7 @@ typedef struct sori_serve_start {
     int endpoint_silence_ms; /* 0: the model's default rule */
     char *hotwords;          /* one phrase a line, or NULL (owned) */
     char token[512];
+    char language[16];       /* Whisper models: the call's language ("ko", "en", "auto"); "": the model's */
 } sori_serve_start;
 
 typedef enum {

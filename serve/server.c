@@ -385,6 +385,7 @@ static void *ticker_main(void *arg)
             if (!s->streams_made) {
                 sori_asr_stream_params sp = sori_asr_stream_default_params();
                 sp.hotwords = s->start.hotwords;
+                sp.language = s->start.language[0] ? s->start.language : NULL;
                 if (s->start.endpoint_silence_ms > 0)
                     sp.endpoint.rule2_silence_ms = s->start.endpoint_silence_ms;
                 sori_status st = SORI_OK;

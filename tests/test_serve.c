@@ -690,11 +690,15 @@ int main(int argc, char **argv)
     expect_error("audio before start", g_token, (const char *)w16, 640, 1, "bad_message");
     expect_error("stop before start", g_token, "{\"type\":\"stop\"}", 15, 0, "bad_message");
     {
+        const char *long_lang = "{\"type\":\"start\",\"language\":\"a-language-code-far-too-long\"}";
+        expect_error("a language code of 28 bytes", g_token, long_lang, strlen(long_lang), 0, "bad_message");
+    }
+    {
         /* "say" (speech back to the caller) is designed but not served: an error, and the call goes on */
         call_result c5;
         memset(&c5, 0, sizeof c5);
         int fd = ws_open(g_port, "/v1/asr", g_token, NULL);
-        ws_send_text(fd, "{\"type\":\"start\",\"model\":\"ko\",\"sample_rate\":16000}");
+        ws_send_text(fd, "{\"type\":\"start\",\"model\":\"ko\",\"sample_rate\":16000,\"language\":\"ko\"}");
         size_t half = n16 / 2 & ~(size_t)1;
         ws_send_frame(fd, WS_BINARY, w16, half, 0);
         ws_send_text(fd, "{\"type\":\"say\",\"id\":\"r1\",\"text\":\"네, 확인해 드리겠습니다\"}");

@@ -479,6 +479,30 @@ static void check_stream(sori_runtime *rt)
     sp = sori_asr_stream_default_params();
     sp.hotwords = "가나";
     CHECK_STATUS(sori_asr_stream_create(m, &sp, &s, &err), SORI_ERR_UNSUPPORTED);
+    /* a stream's own language: its finals are decoded in it (the model's is ko); one the model
+     * does not know is refused */
+    sp = sori_asr_stream_default_params();
+    sp.language = "xx";
+    CHECK_STATUS(sori_asr_stream_create(m, &sp, &s, &err), SORI_ERR_INVALID_ARG);
+    for (int k = 0; k < 2; k++) {
+        sp = sori_asr_stream_default_params();
+        sp.language = k ? "en" : NULL;
+        char got[16] = "";
+        if (sori_asr_stream_create(m, &sp, &s, &err) == SORI_OK) {
+            sori_status st = sori_asr_stream_accept(s, x, n, 16000, &err);
+            if (st == SORI_OK)
+                st = sori_asr_stream_input_finished(s, &err);
+            while (st == SORI_OK && sori_asr_stream_is_ready(s))
+                st = sori_asr_decode_ready(m, &s, 1, &err);
+            sori_asr_result *f = NULL;
+            if (st == SORI_OK && sori_asr_stream_pop_final(s, &f, &err) == SORI_OK && f)
+                snprintf(got, sizeof got, "%s", f->language);
+            sori_asr_result_free(f);
+            sori_asr_stream_free(s);
+        }
+        printf("stream language %s: the first final decoded in '%s'\n", k ? "en" : "(the model's)", got);
+        CHECK(!strcmp(got, k ? "en" : "ko"), "stream language %s: final in '%s'", k ? "en" : "default", got);
+    }
     free(x);
     sori_asr_model_free(m);
 }

@@ -267,6 +267,10 @@ typedef struct sori_asr_stream_params {
      * shows only what two successive decodings agree on (LocalAgreement-2),
      * so it never takes words back. */
     int partial_ms;
+    /* Whisper streams: this stream's language ("ko", "en", ... or "auto": detected), replacing
+     * the model's; NULL or "": the model's. SORI_ERR_INVALID_ARG for one the model does not
+     * know. Conformer streams ignore it (a Conformer knows the one language it was trained on). */
+    const char *language;
 } sori_asr_stream_params;
 
 SORI_API sori_asr_stream_params sori_asr_stream_default_params(void);
