@@ -67,6 +67,8 @@ async def run(args):
     start = {"type": "start", "sample_rate": out_rate, "encoding": args.encoding, "channels": x.shape[1]}
     if args.model:
         start["model"] = args.model
+    if args.language:
+        start["language"] = args.language
     async with websockets.connect(args.url, additional_headers=headers, max_size=1 << 22) as ws:
         await ws.send(json.dumps(start))
 
@@ -100,6 +102,7 @@ def main():
     ap.add_argument("--url", default="ws://127.0.0.1:8765/v1/asr")
     ap.add_argument("--token-file")
     ap.add_argument("--model")
+    ap.add_argument("--language", help="Whisper models: ko, en, ... or auto")
     ap.add_argument("--rate", type=int, default=0)
     ap.add_argument("--encoding", default="pcm16", choices=["pcm16", "mulaw", "alaw"])
     ap.add_argument("--realtime", action="store_true")
