@@ -293,6 +293,118 @@ static sori_status transcribe_signal(sori_asr_model *m, const float *x, int64_t 
     return st;
 }
 
+/* transcribe_signal's work on a file read as it goes (a second at a time at
+ * the model's rate): the same VAD cuts and batches of 16 segments, but only
+ * the samples since the oldest segment not yet transcribed are held, so
+ * memory does not grow with the recording's length. */
+static sori_status transcribe_reader_signal(sori_asr_model *m, sori_audio_reader *rd, int rate, transcript *t,
+                                            sori_error *err)
+{
+    double t0 = now_s();
+    memset(t, 0, sizeof *t);
+    sori_vad_params vp = sori_vad_default_params();
+    vp.sample_rate_hz = rate;
+    sori_vad *vad = NULL;
+    sori_status st = sori_vad_create(&vp, &vad, err);
+    const int fs = vad ? sori_vad_frame_samples(vad) : 1;
+    const int64_t piece = rate;
+    float *x = NULL;               /* samples [base, base + n) */
+    int64_t base = 0, n = 0, cap = 0, total = 0, f_abs = 0, seg_start = 0, got = 0;
+    uint8_t *dec = malloc((size_t)(piece / fs + 2));
+    float *in_piece = malloc((size_t)piece * sizeof(float));
+    sori_endpoint_params ep = sori_endpoint_default_params();
+    sori_endpoint es = sori_endpoint_init();
+    enum { BATCH = 16 };
+    int first = 0; /* the first segment not yet transcribed */
+    if (st == SORI_OK && (!dec || !in_piece))
+        st = app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
+    if (st == SORI_OK)
+        st = sori_audio_reader_rewind(rd, err);
+    for (int eof = 0; st == SORI_OK && !eof;) {
+        st = sori_audio_reader_read(rd, in_piece, piece, &got, err);
+        if (st != SORI_OK)
+            break;
+        eof = got == 0;
+        if (n + got > cap) {
+            int64_t ncap = cap ? cap : piece * 8;
+            while (ncap < n + got)
+                ncap *= 2;
+            float *nx = realloc(x, (size_t)ncap * sizeof(float));
+            if (!nx) {
+                st = app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
+                break;
+            }
+            x = nx, cap = ncap;
+        }
+        memcpy(x + n, in_piece, (size_t)got * sizeof(float));
+        n += got;
+        total += got;
+        int64_t nd = 0;
+        if (got > 0)
+            st = sori_vad_accept(vad, in_piece, got, dec, piece / fs + 2, &nd, err);
+        /* the cut points (as transcribe_signal: an endpoint ends a segment at its frame's end,
+         * the input's end ends the last) */
+        for (int64_t i = 0; i <= nd && st == SORI_OK; i++) {
+            int end = eof && i == nd;
+            if (i == nd && !end)
+                break;
+            if (!end && sori_endpoint_step(&ep, &es, dec[i], vp.frame_ms) == SORI_ENDPOINT_NONE) {
+                f_abs++;
+                continue;
+            }
+            int64_t stop = end ? total : (f_abs + 1) * fs, begin = seg_start * fs;
+            if (stop > begin) {
+                if (t->n == t->cap) {
+                    int c2 = t->cap ? 2 * t->cap : 16;
+                    segment *sg = realloc(t->seg, (size_t)c2 * sizeof *sg);
+                    if (!sg) {
+                        st = app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
+                        break;
+                    }
+                    t->seg = sg;
+                    t->cap = c2;
+                }
+                t->seg[t->n++] = (segment){(double)begin / rate, (double)stop / rate, NULL};
+            }
+            seg_start = f_abs + 1;
+            if (!end)
+                f_abs++;
+        }
+        /* full batches (or, at the end, what is left) transcribed; their samples let go */
+        while (st == SORI_OK && (t->n - first >= BATCH || (eof && t->n > first))) {
+            int nb = t->n - first < BATCH ? t->n - first : BATCH;
+            const float *in[BATCH];
+            int64_t lens[BATCH];
+            sori_asr_result *res[BATCH];
+            for (int j = 0; j < nb; j++) {
+                int64_t b = (int64_t)(t->seg[first + j].start_s * rate + 0.5);
+                int64_t e = (int64_t)(t->seg[first + j].end_s * rate + 0.5);
+                in[j] = x + (b - base);
+                lens[j] = e - b;
+            }
+            st = sori_asr_transcribe_batch(m, nb, in, lens, rate, res, err);
+            for (int j = 0; j < nb && st == SORI_OK; j++)
+                t->seg[first + j].r = res[j];
+            first += nb;
+            int64_t keep_from = first < t->n ? (int64_t)(t->seg[first].start_s * rate + 0.5) : seg_start * fs;
+            if (keep_from > total)
+                keep_from = total;
+            if (st == SORI_OK && keep_from > base) {
+                memmove(x, x + (keep_from - base), (size_t)(n - (keep_from - base)) * sizeof(float));
+                n -= keep_from - base;
+                base = keep_from;
+            }
+        }
+    }
+    t->duration_s = (double)total / rate;
+    free(x);
+    free(dec);
+    free(in_piece);
+    sori_vad_free(vad);
+    t->seconds = now_s() - t0;
+    return st;
+}
+
 /* A Whisper model: the whole signal long-form (its own 30 s windows,
  * timestamps and VAD-free seeking); each Whisper segment becomes one. */
 /* Whisper's segments; the samples x[0, n) at rate, or what reader gives */
@@ -871,9 +983,11 @@ int cmd_transcribe(int argc, char **argv)
         /* Whisper's sequential long-form reads a file as it decodes it:
          * nothing the size of the recording is held */
         sori_audio_reader *rd = NULL;
-        const int use_reader = whisper && !streaming && batch <= 0 && strcmp(path, "-") != 0;
+        /* and so does a Conformer's offline transcription (transcribe_reader_signal) */
+        const int use_reader = ((whisper && batch <= 0) || !whisper) && !streaming && strcmp(path, "-") != 0;
+        const int read_rate = whisper ? 16000 : mi.sample_rate_hz;
         if (use_reader) {
-            st = sori_audio_reader_open(path, &readp, channel == CHANNEL_EACH ? 0 : channel, 16000, &rd, &dmg, &err);
+            st = sori_audio_reader_open(path, &readp, channel == CHANNEL_EACH ? 0 : channel, read_rate, &rd, &dmg, &err);
             if (st == SORI_OK)
                 audio.n_channels = sori_audio_reader_get_info(rd).n_channels;
         } else if (strcmp(path, "-") == 0) {
@@ -933,10 +1047,11 @@ int cmd_transcribe(int argc, char **argv)
                 if (c != c0) { /* the next channel: a reader of its own */
                     sori_audio_reader_close(rd);
                     rd = NULL;
-                    st = sori_audio_reader_open(path, &readp, c, 16000, &rd, NULL, &err);
+                    st = sori_audio_reader_open(path, &readp, c, read_rate, &rd, NULL, &err);
                 }
                 if (st == SORI_OK)
-                    st = whisper_signal(m, NULL, 0, 16000, rd, &t, &err);
+                    st = whisper ? whisper_signal(m, NULL, 0, 16000, rd, &t, &err)
+                                 : transcribe_reader_signal(m, rd, read_rate, &t, &err);
                 if (st == SORI_OK) {
                     sori_audio_damage late = sori_audio_reader_damage(rd);
                     if (late.n_places && !dmg.n_places) {

@@ -541,19 +541,25 @@ sori_status sori_conformer_load_gguf(sori_runtime *rt, const sori_gguf *g, const
         size_t bytes = 0;
         for (int64_t i = 0; i < sori_gguf_n_tensors(g); i++)
             bytes += ((size_t)sori_gguf_tensor_at(g, i)->n_elements * 4 + 255) & ~(size_t)255;
-        loader ld = {g, NULL, malloc(bytes ? bytes : 1), 0, err, SORI_OK};
-        if (!ld.host)
+        /* a CPU runtime's buffer is host memory: the weights are written there directly (no
+         * staging copy, which doubled the model's memory while it loaded) */
+        const bool host_mem = sori_runtime_get_params(rt).device == SORI_DEVICE_CPU;
+        loader ld = {g, NULL, host_mem ? NULL : malloc(bytes ? bytes : 1), 0, err, SORI_OK};
+        if (!host_mem && !ld.host)
             st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
         if (st == SORI_OK)
             st = sori_rt_alloc(rt, bytes ? bytes : 1, &m->weights, err);
         ld.dev = m->weights;
+        if (host_mem)
+            ld.host = m->weights;
         if (st == SORI_OK)
             st = load_weights(m, g, &ld);
-        if (st == SORI_OK)
+        if (st == SORI_OK && !host_mem)
             st = sori_rt_upload(rt, 0, m->weights, ld.host, ld.used, err);
         if (st == SORI_OK)
             st = sori_rt_sync(rt, 0, err);
-        free(ld.host);
+        if (!host_mem)
+            free(ld.host);
     }
     if (st == SORI_OK)
         stream_cfg(m);

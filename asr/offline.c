@@ -2,6 +2,55 @@
  * one batched encoder call, then CTC greedy, the beam search or RNN-T. */
 #include "asr_impl.h"
 
+/* A cache-aware Conformer: each utterance through a stream of its own without
+ * endpoints, all of them stepped together in batched calls. Its encoder sees
+ * what the offline forward's does (the model's attention and convolutions
+ * look no further either way: test_asr_reader holds the texts and words
+ * equal), and memory stays that of a streaming step per utterance, not an
+ * offline forward's activations, which grow with the audio's length (~8 MB a
+ * second for the bundled model). */
+static sori_status transcribe_streams(sori_asr_model *m, int n, const float *const *samples,
+                                      const int64_t *n_samples, int sample_rate_hz, sori_asr_result **out,
+                                      sori_error *err)
+{
+    sori_asr_stream_params sp = sori_asr_stream_default_params();
+    sp.endpointing = false;
+    sp.mode = SORI_ASR_STREAM_CACHE_AWARE;
+    sori_asr_stream **s = calloc((size_t)n + 1, sizeof *s);
+    sori_status st = s ? SORI_OK : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    for (int i = 0; i < n && st == SORI_OK; i++) {
+        st = sori_asr_stream_create(m, &sp, &s[i], err);
+        if (st == SORI_OK && n_samples[i] > 0)
+            st = sori_asr_stream_accept(s[i], samples[i], n_samples[i], sample_rate_hz, err);
+        if (st == SORI_OK)
+            st = sori_asr_stream_input_finished(s[i], err);
+    }
+    int ready = 1;
+    while (st == SORI_OK && ready) {
+        ready = 0;
+        for (int i = 0; i < n && !ready; i++)
+            ready = sori_asr_stream_is_ready(s[i]);
+        if (ready)
+            st = sori_asr_decode_ready(m, s, n, err);
+    }
+    for (int i = 0; i < n && st == SORI_OK; i++) {
+        st = sori_asr_stream_result(s[i], &out[i], err);
+        if (st == SORI_OK) {
+            out[i]->is_final = 1;
+            out[i]->duration_s = (double)n_samples[i] / sample_rate_hz;
+        }
+    }
+    for (int i = 0; s && i < n; i++) {
+        sori_asr_stream_free(s[i]);
+        if (st != SORI_OK) {
+            sori_asr_result_free(out[i]);
+            out[i] = NULL;
+        }
+    }
+    free(s);
+    return st;
+}
+
 /* transcribe_batch; with keep_logp (CTC models), each utterance's log-probs are handed over
  * (keep_logp[i], asr_keep_frames[i]; NULL and 0 when it has no frames). */
 static sori_status transcribe_impl(sori_asr_model *m, int n, const float *const *samples,
@@ -28,6 +77,8 @@ static sori_status transcribe_impl(sori_asr_model *m, int n, const float *const 
             }
         return st;
     }
+    if (!keep_logp && m->enc && sori_conformer_get_stream_cfg(m->enc).supported)
+        return transcribe_streams(m, n, samples, n_samples, sample_rate_hz, out, err);
     const int V = sori_conformer_get_info(m->enc).vocab_size + 1;
     const int D = sori_features_dim(m->fx);
     const int hop = sori_features_params(m->fx).hop_length;
@@ -162,8 +213,48 @@ sori_status sori_asr_transcribe(sori_asr_model *m, const float *samples, int64_t
     return sori_asr_transcribe_batch(m, 1, &samples, &n_samples, sample_rate_hz, out, err);
 }
 
-/* A reader: Whisper (sequential long-form) reads it window by window;
- * everything else is read whole first. */
+/* A cache-aware Conformer's offline transcription in bounded memory: the
+ * file read a second at a time through one stream without endpoints (its
+ * encoder outputs are the offline forward's: the model's attention and
+ * convolutions see no further either way), so memory does not grow with the
+ * file's length; the stream keeps a few bytes per output frame. */
+static sori_status transcribe_streamed(sori_asr_model *m, sori_audio_reader *r, int rate, sori_asr_result **out,
+                                       sori_error *err)
+{
+    sori_asr_stream_params sp = sori_asr_stream_default_params();
+    sp.endpointing = false;
+    sp.mode = SORI_ASR_STREAM_CACHE_AWARE;
+    sori_asr_stream *s = NULL;
+    const int64_t piece = rate > 0 ? rate : 16000;
+    float *x = malloc((size_t)piece * sizeof(float));
+    int64_t got = 0, total = 0;
+    sori_status st = x ? sori_audio_reader_rewind(r, err) : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    if (st == SORI_OK)
+        st = sori_asr_stream_create(m, &sp, &s, err);
+    while (st == SORI_OK && (st = sori_audio_reader_read(r, x, piece, &got, err)) == SORI_OK && got > 0) {
+        total += got;
+        st = sori_asr_stream_accept(s, x, got, rate, err);
+        while (st == SORI_OK && sori_asr_stream_is_ready(s))
+            st = sori_asr_decode_ready(m, &s, 1, err);
+    }
+    if (st == SORI_OK)
+        st = sori_asr_stream_input_finished(s, err);
+    while (st == SORI_OK && sori_asr_stream_is_ready(s))
+        st = sori_asr_decode_ready(m, &s, 1, err);
+    if (st == SORI_OK)
+        st = sori_asr_stream_result(s, out, err);
+    if (st == SORI_OK) {
+        (*out)->is_final = 1;
+        (*out)->duration_s = (double)total / rate;
+    }
+    sori_asr_stream_free(s);
+    free(x);
+    return st;
+}
+
+/* A reader: Whisper (sequential long-form) reads it window by window, a
+ * cache-aware Conformer a second at a time (transcribe_streamed); any other
+ * model is given the whole file. */
 sori_status sori_asr_transcribe_reader(sori_asr_model *m, sori_audio_reader *r, sori_asr_result **out,
                                        sori_error *err)
 {
@@ -173,6 +264,8 @@ sori_status sori_asr_transcribe_reader(sori_asr_model *m, sori_audio_reader *r, 
     const int rate = sori_audio_reader_get_info(r).sample_rate_hz;
     if (m->wh && m->wh_batch <= 0 && rate == 16000)
         return asr_whisper_transcribe_reader(m, r, out, err);
+    if (!m->wh && m->enc && sori_conformer_get_stream_cfg(m->enc).supported && rate > 0)
+        return transcribe_streamed(m, r, rate, out, err);
     sori_status st = sori_audio_reader_rewind(r, err);
     float *x = NULL;
     int64_t n = 0, cap = 0, got = 0;

@@ -36,8 +36,9 @@ struct sori_runtime {
 
 /* ---- the CUDA module ----------------------------------------------------------
  * Loaded once per process (the module keeps no per-process state that a
- * second load would need). Search order: $SORI_CUDA_MODULE, the directory
- * libsori itself was loaded from, then the dynamic linker's path. */
+ * second load would need), and only where an NVIDIA driver is installed.
+ * Search order: $SORI_CUDA_MODULE (loaded as asked, driver or not), the
+ * directory libsori itself was loaded from, then the dynamic linker's path. */
 static pthread_once_t g_cuda_once = PTHREAD_ONCE_INIT;
 static const sori_backend_iface *g_cuda_iface;
 static char g_cuda_why[512];
@@ -59,7 +60,14 @@ static void cuda_load_once(void)
     const char *env = getenv("SORI_CUDA_MODULE");
     if (env && *env) {
         h = try_open(env, why, sizeof why);
+    } else if (!(h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL))) {
+        /* no NVIDIA driver: no GPU to use, and the module is not loaded at all (cuBLAS and
+         * cuDNN mapped in for nothing would add ~200 MB to every process's memory) */
+        snprintf(g_cuda_why, sizeof g_cuda_why, "no NVIDIA driver (libcuda.so.1 not found): the CUDA module is not loaded");
+        return;
     } else {
+        dlclose(h);
+        h = NULL;
         Dl_info info;
         if (dladdr((void *)&cuda_load_once, &info) && info.dli_fname) {
             char path[PATH_MAX];

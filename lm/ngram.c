@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,9 @@ struct sori_ngram {
     int has_weights;
     float weight, bonus;
     order_tab tab[SORI_NGRAM_MAX_ORDER + 1];
+    /* a GGUF file kept open: the tables' words, logp and bow point into its memory map (nothing
+     * copied; pages come in as the search touches them); NULL for ARPA files and buffers */
+    sori_gguf *mapped;
 };
 
 static uint64_t hash_ids(const int32_t *w, int n)
@@ -155,12 +159,15 @@ void sori_ngram_free(sori_ngram *lm)
     if (!lm)
         return;
     for (int n = 1; n <= SORI_NGRAM_MAX_ORDER; n++) {
-        free(lm->tab[n].words);
-        free(lm->tab[n].logp);
-        free(lm->tab[n].bow);
-        free(lm->tab[n].bow_ws);
+        if (!lm->mapped) {
+            free(lm->tab[n].words);
+            free(lm->tab[n].logp);
+            free(lm->tab[n].bow);
+            free(lm->tab[n].bow_ws);
+        }
         free(lm->tab[n].slot);
     }
+    sori_gguf_free(lm->mapped);
     if (lm->vocab)
         for (int32_t i = 0; i < lm->n_vocab; i++)
             free(lm->vocab[i]);
@@ -397,7 +404,8 @@ static sori_status gguf_tensor(const sori_gguf *g, const char *path, const char 
     return SORI_OK;
 }
 
-static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, sori_error *err)
+/* keep: the tables point into g's memory (which then lives as long as lm); else copied. */
+static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, bool keep, sori_error *err)
 {
     sori_status st = SORI_OK;
     const char *arch = NULL;
@@ -468,15 +476,24 @@ static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, sor
         else if (st == SORI_OK && sori_gguf_find_tensor(g, name))
             st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: tensor %s %s", path, name,
                            classes ? "for the highest order (it has no back-off)" : "without sori.ngram.boundary");
-        if (st == SORI_OK)
+        if (st == SORI_OK && !keep)
             st = alloc_order(lm, n, count, path, err);
         if (st != SORI_OK)
             break;
         order_tab *o = &lm->tab[n];
-        memcpy(o->words, w, (size_t)count * (size_t)n * sizeof(int32_t));
-        memcpy(o->logp, lp, (size_t)count * sizeof(float));
-        if (bw)
-            memcpy(o->bow, bw, (size_t)count * sizeof(float));
+        if (keep) { /* read in place: the map is read-only, and nothing writes the tables after loading */
+            o->count = count;
+            o->words = (int32_t *)w;
+            o->logp = (float *)lp;
+            o->bow = (float *)bw;
+            o->bow_ws = (float *)bws;
+            bws = NULL;
+        } else {
+            memcpy(o->words, w, (size_t)count * (size_t)n * sizeof(int32_t));
+            memcpy(o->logp, lp, (size_t)count * sizeof(float));
+            if (bw)
+                memcpy(o->bow, bw, (size_t)count * sizeof(float));
+        }
         if (bws) {
             if (!(o->bow_ws = malloc((size_t)count * sizeof(float)))) {
                 st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "ngram: %s: out of memory", path);
@@ -490,7 +507,7 @@ static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, sor
                                o->words[i]);
         for (int64_t i = 0; i < count && st == SORI_OK; i++)
             if (!isfinite(o->logp[i]) || o->logp[i] > 0 || (bw && !isfinite(o->bow[i])) ||
-                (bws && !isfinite(o->bow_ws[i])))
+                (o->bow_ws && !isfinite(o->bow_ws[i])))
                 st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: ngram.%d: a probability that is not finite or "
                                "above 1", path, n);
     }
@@ -516,9 +533,12 @@ static sori_status load(const char *path, const void *data, size_t size, sori_ng
         if (gguf) {
             sori_gguf *g = NULL;
             st = data ? sori_gguf_open_memory(data, size, &g, err) : sori_gguf_open_file(path, &g, err);
-            if (st == SORI_OK)
-                st = load_gguf(g, path, lm, err);
-            sori_gguf_free(g);
+            if (st == SORI_OK) {
+                st = load_gguf(g, path, lm, !data, err); /* a file: its map kept; a buffer: copied */
+                lm->mapped = !data ? g : NULL;
+            }
+            if (!lm->mapped)
+                sori_gguf_free(g);
         } else {
             if (data && !(f = fmemopen((void *)data, size ? size : 1, "rb")))
                 st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "ngram: out of memory");

@@ -166,7 +166,12 @@ typedef struct sori_asr_result {
 
 /* Transcribes one utterance: samples at any rate in [-1, 1] (resampled to
  * the model's rate inside). Writes a caller-owned result (free it with
- * sori_asr_result_free). Empty or silent audio gives an empty text. */
+ * sori_asr_result_free). Empty or silent audio gives an empty text.
+ * A cache-aware Conformer runs it as a stream without endpoints (a batch:
+ * one stream each, stepped together): its attention and convolutions see
+ * no further offline than streaming, so the result is the offline
+ * forward's (test_stream holds it to NeMo's), and memory stays a streaming
+ * step's instead of growing with the audio (~8 MB a second offline). */
 SORI_API sori_status sori_asr_transcribe(sori_asr_model *m, const float *samples, int64_t n_samples,
                                          int sample_rate_hz, sori_asr_result **out,
                                          sori_error *err);
@@ -175,8 +180,9 @@ SORI_API void sori_asr_result_free(sori_asr_result *r);
 /* Transcribes what a reader gives (sori/audio.h: a file decoded as it is
  * read, one channel or the mix, at a rate the reader resamples to). A
  * Whisper model decoding sequentially (not the batched throughput mode)
- * reads it window by window from a 16 kHz reader, so an hours-long
- * recording is never held; other models and rates read it whole first.
+ * reads it window by window from a 16 kHz reader, and a cache-aware
+ * Conformer a second at a time through one stream, so an hours-long
+ * recording is never held; other models read it whole first.
  * The result equals sori_asr_transcribe on the same samples. The reader is
  * rewound first and may be read to its end more than once. */
 SORI_API sori_status sori_asr_transcribe_reader(sori_asr_model *m, sori_audio_reader *r,
