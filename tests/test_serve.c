@@ -390,7 +390,7 @@ int main(int argc, char **argv)
     pid_t pid = fork();
     if (pid == 0) {
         execl(argv[1], argv[1], "serve", "--listen", listen_arg, "--model", model_arg, "--token-file", token_file,
-              "--threads", "2", "--max-streams", "4", "--idle-timeout", "3", "--drain-timeout", "20",
+              "--threads", "2", "--decoders", "2", "--max-streams", "4", "--idle-timeout", "3", "--drain-timeout", "20",
               "--audiosocket", as_arg, "--sink-dir", dir, "--sink-url", sink_url, "--sink-header",
               "X-Sori-Test: yes", "--log",
               getenv("SORI_TEST_SERVE_LOG") ? getenv("SORI_TEST_SERVE_LOG") : log_file, (char *)NULL);
@@ -729,7 +729,8 @@ int main(int argc, char **argv)
     /* hostile clients while a good call runs: one that sends half an HTTP request and nothing more
      * (slowloris: checked at the end, after the 10 s the server gives a request's headers), one
      * that sends bytes that are not HTTP, one that cuts a WebSocket frame short and leaves, and
-     * one that floods 12 calls' worth of audio without ever reading its results */
+     * one that floods 4 calls' worth of audio (18 s, over the 10 s a call may queue) without ever
+     * reading its results */
     int slowloris = ws_tcp(g_port);
     ws_write_all(slowloris, "GET /v1/asr HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: webs", 52);
     const double slowloris_at = now_s();
@@ -745,7 +746,7 @@ int main(int argc, char **argv)
         ws_write_all(trunc, hdr, sizeof hdr);
         ws_write_all(trunc, w16, 100); /* then 100 of them, and gone */
         close(trunc);
-        flood_arg fa = {ws_open(g_port, "/v1/asr", g_token, NULL), w16, n16, 12};
+        flood_arg fa = {ws_open(g_port, "/v1/asr", g_token, NULL), w16, n16, 4};
         pthread_t ft;
         pthread_create(&ft, NULL, flood_main, &fa);
         run_call("{\"type\":\"start\",\"model\":\"ko\",\"sample_rate\":16000}", w16, n16, 640, 1, &cr);
@@ -766,7 +767,7 @@ int main(int argc, char **argv)
         printf("fault: %-34s -> closed\nfault: %-34s -> nothing broke\n"
                "fault: %-34s -> reading paused, %d finals, %.1f s of audio, closed\n"
                "  a call beside them: %s\n", "4 KB of bytes that are not HTTP", "a WebSocket frame cut short",
-               "a flood of 12 calls, results unread", cf.n_finals, cf.audio_s, cr.finals[0]);
+               "a flood of 4 calls, results unread", cf.n_finals, cf.audio_s, cr.finals[0]);
     }
     /* a client that vanishes mid-utterance */
     {
