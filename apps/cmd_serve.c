@@ -39,7 +39,7 @@ static void usage(FILE *f)
                "                  [--idle-timeout S] [--drain-timeout S] [--tick-ms MS] [--decoders N]\n"
                "                  [--audiosocket HOST:PORT] [--sink-dir DIR] [--sink-url URL]\n"
                "                  [--sink-header 'Name: value']... [--sink-header-file FILE] [--sink-retry S]\n"
-               "                  [--demo] [--lm none]\n"
+               "                  [--sink-partials] [--demo] [--lm none]\n"
                "Streams audio over WebSocket at ws://HOST:PORT/v1/asr (docs/protocol.md); /healthz,\n"
                "/readyz and /metrics on the same port. Default: 127.0.0.1:8765, the bundled models.\n"
                "AudioSocket calls and media streams (/v1/twilio) send their events to the sink: a file\n"
@@ -92,6 +92,10 @@ int cmd_serve(int argc, char **argv)
         }
         if (!strcmp(a, "--demo")) {
             sp.demo = 1;
+            continue;
+        }
+        if (!strcmp(a, "--sink-partials")) {
+            sp.sink_partials = 1;
             continue;
         }
         if (!v) {

@@ -623,6 +623,7 @@ static void start_telephony_call(sori_server *sv, session *s, sori_serve_encodin
     s->start.encoding = enc;
     s->start.channels = channels;
     s->start.words = true;
+    s->start.partials = sv->p.sink_partials != 0;
     sv->n_streams += channels;
     s->counted = channels;
     s->started = true;

@@ -38,6 +38,7 @@
 #include "ws_client.h"
 
 static int g_port, g_as_port;
+static int g_sink_partials; /* partial events in the last sink file read */
 static const char *g_token = "s3cret-token";
 
 static double now_s(void)
@@ -202,6 +203,7 @@ static char *sink_finals(const char *path, int *n_dtmf, int channel)
         char *all = calloc(1, 1 << 15);
         int closed = 0;
         *n_dtmf = 0;
+        g_sink_partials = 0;
         while (f && fgets(line, sizeof line, f)) {
             cJSON *o = cJSON_Parse(line);
             const cJSON *t = cJSON_GetObjectItem(o, "type");
@@ -212,6 +214,7 @@ static char *sink_finals(const char *path, int *n_dtmf, int channel)
                 strcat(all, "|");
             }
             *n_dtmf += cJSON_IsString(t) && !strcmp(t->valuestring, "dtmf");
+            g_sink_partials += cJSON_IsString(t) && !strcmp(t->valuestring, "partial");
             closed |= cJSON_IsString(t) && !strcmp(t->valuestring, "closed");
             cJSON_Delete(o);
         }
@@ -391,7 +394,7 @@ int main(int argc, char **argv)
     if (pid == 0) {
         execl(argv[1], argv[1], "serve", "--listen", listen_arg, "--model", model_arg, "--token-file", token_file,
               "--threads", "2", "--decoders", "2", "--max-streams", "4", "--idle-timeout", "3", "--drain-timeout", "20",
-              "--audiosocket", as_arg, "--sink-dir", dir, "--sink-url", sink_url, "--sink-header",
+              "--audiosocket", as_arg, "--sink-dir", dir, "--sink-url", sink_url, "--sink-partials", "--sink-header",
               "X-Sori-Test: yes", "--log",
               getenv("SORI_TEST_SERVE_LOG") ? getenv("SORI_TEST_SERVE_LOG") : log_file, (char *)NULL);
         _exit(127);
@@ -530,6 +533,8 @@ int main(int argc, char **argv)
                 as_send(fd, 0x10, slin + pos, (size_t)k * 2);
                 if (pos == 8000)
                     as_send(fd, 0x03, "5", 1);
+                if (pos == 24000)
+                    usleep(400000); /* 3 s in: decoded before the rest comes, so a partial is sent */
             }
             if (hang)
                 as_send(fd, 0x00, NULL, 0);
@@ -549,6 +554,7 @@ int main(int argc, char **argv)
                    got ? "summary written" : "no summary", n_dtmf, got ? got : "", ref8[0]);
             CHECK(got && !strcmp(got, ref8[0]) && n_dtmf == 1, "AudioSocket (%s): the sink's finals differ, or no DTMF",
                   hang ? "hangup" : "closed");
+            CHECK(g_sink_partials > 0, "AudioSocket (%s): no partial in the sink (--sink-partials)", hang ? "hangup" : "closed");
             free(got);
             int n_ev = 0, bad = 0;
             char uuid_s[40];

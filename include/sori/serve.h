@@ -69,6 +69,7 @@ typedef struct sori_server_params {
     const char *const *sink_headers; /* "Name: value" lines added to each POST (e.g. Authorization) */
     int n_sink_headers;
     double sink_retry_s;             /* 0: 30 */
+    int sink_partials;               /* 1: partial results go to the sink too (a POST each: mind the rate) */
     /* The browser demo (a static page, no data in it) at / : served without the token, which the
      * page asks for and sends in its start message like any browser client. Off by default. */
     int demo;
