@@ -66,6 +66,8 @@ typedef struct {
     int n_finals, errors, closed;
     double lat[64];
     int n_lat;
+    double plat[512];       /* partials: from sending the latest frame to the partial */
+    int n_plat;
 } call;
 
 static int g_port;
@@ -131,11 +133,12 @@ static void *run_call(void *arg)
         ws_send_text(fd, start);
     const double t0 = now_s();
     size_t pos = 0;
-    double stop_sent = 0;
+    double stop_sent = 0, last_sent = 0;
     static __thread char buf[1 << 16];
     while (!k->closed) {
         double due = pos < n ? t0 + (double)(pos / frame) * 0.020 : now_s() + 1.0;
         if (pos < n && now_s() >= due) {
+            last_sent = now_s();
             ws_send_frame(fd, WS_BINARY, w + pos, pos + frame <= n ? frame : n - pos, 0);
             pos += frame;
             if (pos >= n) {
@@ -181,6 +184,12 @@ static void *run_call(void *arg)
             double fire = end + RULE2_S < audio_s ? t0 + (end + RULE2_S) : stop_sent;
             if (fire > 0 && k->n_lat < 64)
                 k->lat[k->n_lat++] = at - fire;
+        } else if (!k->sherpa && cJSON_IsString(t) && !strcmp(t->valuestring, "partial")) {
+            if (k->n_plat < 512 && last_sent > 0 && stop_sent == 0)
+                k->plat[k->n_plat++] = at - last_sent;
+        } else if (k->sherpa && cJSON_IsString(sh_text) && sh_text->valuestring[0] && !final && stop_sent == 0) {
+            if (k->n_plat < 512 && last_sent > 0) /* sherpa-onnx sends every decoding's text: a partial */
+                k->plat[k->n_plat++] = at - last_sent;
         } else if (cJSON_IsString(t) && !strcmp(t->valuestring, "error")) {
             k->errors++;
         } else if (cJSON_IsString(t) && !strcmp(t->valuestring, "closed")) {
@@ -493,7 +502,8 @@ int main(int argc, char **argv)
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
         int finals = 0, expected = 0, lost = 0, differ = 0, errors = 0, nl = 0;
-        double *lat = calloc((size_t)N * 64, sizeof(double));
+        double *lat = calloc((size_t)N * 64, sizeof(double)), *plat = calloc((size_t)N * 512, sizeof(double));
+        int npl = 0;
         for (int i = 0; i < N; i++) {
             const call *k = &calls[i];
             finals += k->n_finals;
@@ -503,13 +513,18 @@ int main(int argc, char **argv)
             errors += k->errors + !k->closed;
             for (int j = 0; j < k->n_lat; j++)
                 lat[nl++] = k->lat[j];
+            for (int j = 0; j < k->n_plat; j++)
+                plat[npl++] = k->plat[j];
         }
         qsort(lat, (size_t)nl, sizeof *lat, cmp_d);
+        qsort(plat, (size_t)npl, sizeof *plat, cmp_d);
         printf("%-7s%6d %8d %8d %6d %6d %8.0f %8.0f %8.0f %8.3f %9.3f %7d %8.0f %8.0f %6.3f\n",
                peer ? "sherpa" : "sori", N, finals, expected, lost,
                differ, 1000 * pct(lat, nl, 50), 1000 * pct(lat, nl, 95), 1000 * pct(lat, nl, 99),
                hist_q(body, "sori_final_latency_seconds", 0.95), hist_q(body, "sori_partial_latency_seconds", 0.95),
                errors, 100.0 * (cpu1 - cpu0) / wall, hwm / 1024.0, metric(body, "sori_real_time_factor"));
+        printf("       partials: %d, latency from the latest frame sent p50 / p95 / p99: %.0f / %.0f / %.0f ms\n", npl,
+               1000 * pct(plat, npl, 50), 1000 * pct(plat, npl, 95), 1000 * pct(plat, npl, 99));
         if (!peer)
             printf("       server phases: accept %.1f s, decode %.1f s, collect %.1f s of %.1f s wall; mean batch %.1f streams\n",
                metric(body, "sori_phase_seconds_total{phase=\"accept\"}"),
@@ -518,6 +533,7 @@ int main(int argc, char **argv)
                metric(body, "sori_batched_streams_total") / metric(body, "sori_batches_total"));
         fflush(stdout);
         free(lat);
+        free(plat);
         free(calls);
         free(th_ids);
     }
