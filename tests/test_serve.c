@@ -19,7 +19,7 @@
  *  - the HTTP sink: the same events of those calls arrive as POSTs (with the
  *    configured header, the call's id and protocol) at a loopback receiver
  *    that refuses the first two (503): retried, none lost, in order;
- *  - SIGTERM during a call: that call still gets its finals and a
+ *  - SIGTERM during three calls: each still gets its finals and a
  *    "server draining" summary, and the server exits 0.
  * argv[1]: the sori binary. Skips (77) without the bundled model. */
 #define _GNU_SOURCE
@@ -846,20 +846,27 @@ int main(int argc, char **argv)
               strstr(body, "sori_errors_total{kind=\"busy\"} 1") && strstr(body, "sori_active_streams 0") &&
               strstr(body, "\nsori_queue_delay_seconds_count ") && !strstr(body, "\nsori_queue_delay_seconds_count 0\n"),
           "/metrics:\n%s", body);
-    /* SIGTERM during a call: its finals, a draining summary, exit 0 */
+    /* SIGTERM during calls (three at once, their audio sent, no stop): each its finals and a
+     * draining summary, then exit 0 */
     {
-        int fd = ws_open(g_port, "/v1/asr", g_token, NULL);
-        ws_send_text(fd, "{\"type\":\"start\",\"model\":\"ko\",\"sample_rate\":16000}");
-        ws_send_frame(fd, WS_BINARY, w16, n16, 0);
+        enum { NT = 3 };
+        int fds[NT];
+        for (int i = 0; i < NT; i++) {
+            fds[i] = ws_open(g_port, "/v1/asr", g_token, NULL);
+            ws_send_text(fds[i], "{\"type\":\"start\",\"model\":\"ko\",\"sample_rate\":16000}");
+            ws_send_frame(fds[i], WS_BINARY, w16, n16, 0);
+        }
         usleep(300000);
         kill(pid, SIGTERM);
-        memset(&cr, 0, sizeof cr);
-        read_events(fd, &cr, 30);
-        close(fd);
-        printf("SIGTERM during a call: %d finals, summary '%s'\n  server: %s\n", cr.n_finals, cr.closed_reason,
-               cr.finals[0]);
-        CHECK(cr.closed && !strcmp(cr.closed_reason, "server draining") && !strcmp(cr.finals[0], ref16),
-              "SIGTERM: closed %d ('%s'), finals '%s'", cr.closed, cr.closed_reason, cr.finals[0]);
+        for (int i = 0; i < NT; i++) {
+            memset(&cr, 0, sizeof cr);
+            read_events(fds[i], &cr, 30);
+            close(fds[i]);
+            printf("SIGTERM during calls, call %d: %d finals, summary '%s'\n  server: %s\n", i, cr.n_finals,
+                   cr.closed_reason, cr.finals[0]);
+            CHECK(cr.closed && !strcmp(cr.closed_reason, "server draining") && !strcmp(cr.finals[0], ref16),
+                  "SIGTERM, call %d: closed %d ('%s'), finals '%s'", i, cr.closed, cr.closed_reason, cr.finals[0]);
+        }
         int status = 0;
         double t0 = now_s();
         pid_t w = 0;
