@@ -275,7 +275,7 @@ int cmd_serve(int argc, char **argv)
      * calls' batched steps on its own (a one-thread runtime pool), which keeps every core busy
      * without threads spinning for each other's work. --threads N gives each op N threads (few
      * long Whisper calls), and then a core per decoding thread is shared out the same way. */
-    const int cores = rp.n_threads; /* the runtime's default: the cores there are (at most 16) */
+    const int cores = sori_runtime_default_params().n_threads; /* the cores there are (at most 16) */
     if (!threads_set)
         rp.n_threads = 1;
     if (!decoders_set) {
@@ -292,6 +292,10 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "sori serve: %s\n", err.message);
         goto done;
     }
+    /* on a GPU the decoding threads would share its one stream: one thread, whose batched
+     * steps keep the GPU busy */
+    if (!decoders_set && sori_runtime_get_params(rt).device == SORI_DEVICE_CUDA)
+        sp.decoders = 1;
     for (int i = 0; i < n_models; i++) {
         sori_asr_model_params mp = sori_asr_model_default_params();
         mp.lm_path = no_lm ? NULL : lm_for[i];

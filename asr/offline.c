@@ -5,8 +5,8 @@
 /* A cache-aware Conformer: each utterance through a stream of its own without
  * endpoints, all of them stepped together in batched calls. Its encoder sees
  * what the offline forward's does (the model's attention and convolutions
- * look no further either way: test_asr_reader holds the texts and words
- * equal), and memory stays that of a streaming step per utterance, not an
+ * look no further either way), but for a last piece shorter than one output
+ * frame (< 80 ms), which NeMo's streaming leaves out too; and memory stays that of a streaming step per utterance, not an
  * offline forward's activations, which grow with the audio's length (~8 MB a
  * second for the bundled model). */
 static sori_status transcribe_streams(sori_asr_model *m, int n, const float *const *samples,

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ typedef struct {
     float *bow;      /* log10 back-off weight (0 where none); NULL for the highest order */
     float *bow_ws;   /* word-boundary models: the weight for word-start words (bow: for the others) */
     uint32_t *slot;  /* hash slots: entry index + 1, 0 = empty */
+    bool borrowed;   /* words, logp, bow, bow_ws point into the mapped file (not freed here) */
     uint64_t mask;   /* slots - 1 */
 } order_tab;
 
@@ -37,7 +39,8 @@ struct sori_ngram {
     float weight, bonus;
     order_tab tab[SORI_NGRAM_MAX_ORDER + 1];
     /* a GGUF file kept open: the tables' words, logp and bow point into its memory map (nothing
-     * copied; pages come in as the search touches them); NULL for ARPA files and buffers */
+     * copied; pages come in as the search touches them; the file must not be cut while in use,
+     * as with any mapped model); NULL for ARPA files and buffers */
     sori_gguf *mapped;
 };
 
@@ -159,7 +162,7 @@ void sori_ngram_free(sori_ngram *lm)
     if (!lm)
         return;
     for (int n = 1; n <= SORI_NGRAM_MAX_ORDER; n++) {
-        if (!lm->mapped) {
+        if (!lm->tab[n].borrowed) {
             free(lm->tab[n].words);
             free(lm->tab[n].logp);
             free(lm->tab[n].bow);
@@ -476,12 +479,16 @@ static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, boo
         else if (st == SORI_OK && sori_gguf_find_tensor(g, name))
             st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: tensor %s %s", path, name,
                            classes ? "for the highest order (it has no back-off)" : "without sori.ngram.boundary");
-        if (st == SORI_OK && !keep)
+        /* in place only where the file's layout gives 4-byte aligned arrays (GGUF allows less) */
+        const bool in_place = keep && (uintptr_t)w % 4 == 0 && (uintptr_t)lp % 4 == 0 && (uintptr_t)bw % 4 == 0 &&
+                              (uintptr_t)bws % 4 == 0;
+        if (st == SORI_OK && !in_place)
             st = alloc_order(lm, n, count, path, err);
         if (st != SORI_OK)
             break;
         order_tab *o = &lm->tab[n];
-        if (keep) { /* read in place: the map is read-only, and nothing writes the tables after loading */
+        o->borrowed = in_place;
+        if (in_place) { /* read in place: the map is read-only, and nothing writes the tables after loading */
             o->count = count;
             o->words = (int32_t *)w;
             o->logp = (float *)lp;

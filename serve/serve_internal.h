@@ -97,7 +97,7 @@ int sori_sink_create(const sori_sink_params *p, sori_sink **out, char *why, size
 /* A call's file (NULL without a directory); false when it cannot be opened. */
 bool sori_sink_call_open(sori_sink *k, const char *call_id, FILE **file);
 /* One event (a JSON object's text): a line in the call's file, and queued
- * for a POST as {"call":ID,"protocol":P, …the event}. Never blocks on the network. */
+ * for a POST as {"call":ID,"source":P,"seq":N, …the event}. Never blocks on the network. */
 void sori_sink_event(sori_sink *k, FILE *file, const char *call_id, const char *protocol, const char *json);
 void sori_sink_get_stats(sori_sink *k, sori_sink_stats *s);
 /* Waits until every queued event was posted (or dropped), at most timeout_s; true when none is left. */

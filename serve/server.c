@@ -50,6 +50,7 @@ struct session {
     unsigned char *raw;     /* AudioSocket bytes not yet a whole message */
     unsigned char *track[MAX_CHANNELS]; /* a two-track media stream: each track's μ-law not yet paired */
     size_t n_track[MAX_CHANNELS], cap_track[MAX_CHANNELS];
+    int64_t track_total[MAX_CHANNELS];  /* samples placed on each track's timeline (silence included) */
     size_t n_raw;
     int counted;            /* streams it holds of the server's limit (under sv->mu) */
     /* shared, under sv->mu */
@@ -404,10 +405,18 @@ static void *ticker_main(void *arg)
             pthread_mutex_lock(&sv->mu);
             int64_t k = s->n_pending;
             if (k > buf_cap) {
+                bool grown = true;
                 for (int c = 0; c < MAX_CHANNELS; c++) {
                     float *b = realloc(buf[c], (size_t)k * sizeof(float));
                     if (b)
                         buf[c] = b;
+                    grown = grown && b;
+                }
+                if (!grown) { /* out of memory: this call fails, the others go on */
+                    s->failed = true;
+                    queue_error(sv, s, SORI_SERVE_ERR_INTERNAL, "out of memory", true);
+                    pthread_mutex_unlock(&sv->mu);
+                    continue;
                 }
                 buf_cap = k;
             }
@@ -822,6 +831,7 @@ static void twilio_pair(sori_server *sv, session *s, bool end)
             if (want > s->cap_track[t])
                 s->track[t] = b, s->cap_track[t] = want;
             memset(s->track[t] + s->n_track[t], 0xff, want - s->n_track[t]); /* μ-law silence */
+            s->track_total[t] += (int64_t)(want - s->n_track[t]);
             s->n_track[t] = want;
         }
     }
@@ -896,16 +906,27 @@ static void on_twilio(sori_server *sv, session *s, const char *text, size_t len)
             int k = raw ? lws_b64_decode_string_len(pl->valuestring, (int)n, raw, (int)(n / 4 * 3 + 4)) : -1;
             if (k > 0 && s->start.channels == 1) {
                 on_audio(sv, s, (const unsigned char *)raw, (size_t)k);
-            } else if (k > 0) { /* one track's part of a stereo call: paired with the other's */
-                size_t need = s->n_track[t] + (size_t)k;
+            } else if (k > 0) { /* one track's part of a stereo call: placed by its timestamp, paired */
+                const cJSON *ts = cJSON_GetObjectItemCaseSensitive(md, "timestamp");
+                double ms = cJSON_IsString(ts) ? strtod(ts->valuestring, NULL) : cJSON_IsNumber(ts) ? ts->valuedouble : -1;
+                int64_t at = ms >= 0 && ms < 1e10 ? (int64_t)(ms * 8 + 0.5) : -1, skip = 0, gap = 0;
+                if (at >= 0 && at > s->track_total[t] && at - s->track_total[t] <= 80000)
+                    gap = at - s->track_total[t]; /* packets lost or not sent: silence in their place */
+                else if (at >= 0 && at < s->track_total[t])
+                    skip = s->track_total[t] - at; /* its start was filled already (late, or a repeat) */
+                const unsigned char *payload = (const unsigned char *)raw + (skip < k ? skip : k);
+                size_t nk = skip < k ? (size_t)(k - skip) : 0;
+                size_t need = s->n_track[t] + (size_t)gap + nk;
                 if (need > s->cap_track[t]) {
                     unsigned char *b = realloc(s->track[t], need * 2);
                     if (b)
                         s->track[t] = b, s->cap_track[t] = need * 2;
                 }
                 if (need <= s->cap_track[t]) {
-                    memcpy(s->track[t] + s->n_track[t], raw, (size_t)k);
+                    memset(s->track[t] + s->n_track[t], 0xff, (size_t)gap);
+                    memcpy(s->track[t] + s->n_track[t] + gap, payload, nk);
                     s->n_track[t] = need;
+                    s->track_total[t] += gap + (int64_t)nk;
                     twilio_pair(sv, s, false);
                 }
             } else if (k < 0) {
@@ -1335,8 +1356,12 @@ sori_status sori_server_run(sori_server *sv, sori_error *err)
         pthread_mutex_unlock(&sv->mu);
         if (quit)
             break;
-        if (lws_service(sv->ctx, 0) < 0)
+        if (lws_service(sv->ctx, 0) < 0) {
+            pthread_mutex_lock(&sv->mu);
+            sv->quit = true; /* the loop failed: the decoding threads stop too */
+            pthread_mutex_unlock(&sv->mu);
             break;
+        }
     }
     for (int i = 0; i < sv->n_started; i++)
         pthread_join(sv->ticker[i], NULL);

@@ -39,6 +39,7 @@ struct sori_sink {
     size_t queued_bytes;
     int queued;
     bool quit, busy;
+    uint64_t seq;        /* the last event's number */
     sori_sink_stats stats;
 };
 
@@ -118,7 +119,12 @@ static void *poster_main(void *arg)
                     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
             }
             pthread_mutex_lock(&k->mu);
-            bool transient = rc != CURLE_OK || code == 408 || code == 429 || code >= 500;
+            /* worth another try: the receiver or the network, not the request (a bad URL or
+             * certificate fails the same way every time) */
+            bool transient = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+                             rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR ||
+                             rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
+                             (rc == CURLE_OK && (code == 408 || code == 429 || code >= 500));
             if (code >= 200 && code < 300) {
                 k->stats.posted++;
                 done = true;
@@ -131,6 +137,10 @@ static void *poster_main(void *arg)
                 k->stats.retries++;
                 pause_for(k, wait);
                 wait = wait * 2 > 5 ? 5 : wait * 2;
+                if (k->quit) { /* stopping: no more tries */
+                    k->stats.dropped++;
+                    done = true;
+                }
             }
         }
         k->head = e->next;
@@ -170,6 +180,13 @@ int sori_sink_create(const sori_sink_params *p, sori_sink **out, char *why, size
     }
     k->dir = p->dir ? strdup(p->dir) : NULL;
     k->url = p->url ? strdup(p->url) : NULL;
+    if ((p->dir && !k->dir) || (p->url && !k->url)) {
+        free(k->dir);
+        free(k->url);
+        free(k);
+        snprintf(why, why_size, "out of memory");
+        return -1;
+    }
     k->max_queue_bytes = p->max_queue_bytes > 0 ? p->max_queue_bytes : (size_t)16 << 20;
     k->retry_s = p->retry_s > 0 ? p->retry_s : 30;
     k->log = p->log;
@@ -222,8 +239,9 @@ void sori_sink_event(sori_sink *k, FILE *file, const char *call_id, const char *
     }
     if (!k || !k->url || json[0] != '{')
         return;
-    /* the event with the call it belongs to: {"call":"ID","protocol":"P", ...the event's fields} */
-    size_t n = strlen(json), extra = strlen(call_id) + strlen(protocol) + 32;
+    /* the event with the call it belongs to and its number (a receiver can drop a repeat: a POST
+     * that timed out may have arrived): {"call":"ID","source":"P","seq":N, ...the event's fields} */
+    size_t n = strlen(json), extra = strlen(call_id) + strlen(protocol) + 64;
     pthread_mutex_lock(&k->mu);
     if (k->queued_bytes + n + extra > k->max_queue_bytes) {
         k->stats.dropped++;
@@ -233,8 +251,8 @@ void sori_sink_event(sori_sink *k, FILE *file, const char *call_id, const char *
     }
     post *e = malloc(sizeof *e + n + extra);
     if (e) {
-        int h = snprintf(e->body, extra, "{\"call\":\"%s\",\"protocol\":\"%s\"%s", call_id, protocol,
-                         json[1] == '}' ? "" : ",");
+        int h = snprintf(e->body, extra, "{\"call\":\"%s\",\"source\":\"%s\",\"seq\":%llu%s", call_id, protocol,
+                         (unsigned long long)++k->seq, json[1] == '}' ? "" : ",");
         memcpy(e->body + h, json + 1, n); /* the rest of the event, with its NUL */
         e->len = (size_t)h + n - 1;
         e->next = NULL;

@@ -241,13 +241,14 @@ static char *posted_finals(http_rx *rx, const char *id, const char *protocol, in
         *n_events = *bad = 0;
         for (char *line = strtok(copy, "\n"); line; line = strtok(NULL, "\n")) {
             cJSON *o = cJSON_Parse(line);
-            const cJSON *c = cJSON_GetObjectItem(o, "call"), *p = cJSON_GetObjectItem(o, "protocol");
+            const cJSON *c = cJSON_GetObjectItem(o, "call"), *p = cJSON_GetObjectItem(o, "source");
+            const cJSON *sq = cJSON_GetObjectItem(o, "seq");
             const cJSON *t = cJSON_GetObjectItem(o, "type");
             if (!o || !cJSON_IsString(c) || !cJSON_IsString(t)) {
                 ++*bad;
             } else if (!strcmp(c->valuestring, id)) {
                 ++*n_events;
-                *bad += !cJSON_IsString(p) || strcmp(p->valuestring, protocol);
+                *bad += !cJSON_IsString(p) || strcmp(p->valuestring, protocol) || !cJSON_IsNumber(sq);
                 if (!strcmp(t->valuestring, "final")) {
                     strcat(all, cJSON_GetObjectItem(o, "text")->valuestring);
                     strcat(all, "|");
@@ -619,31 +620,35 @@ int main(int argc, char **argv)
     }
 
     /* a media stream of both tracks: a stereo call, the inbound track channel 0 (the 8 kHz call),
-     * the outbound channel 1 (the 16 kHz clip at 8 kHz, shorter: silence fills it once it ends) */
+     * the outbound channel 1 (the 16 kHz clip at 8 kHz, shorter: silence fills it once it ends);
+     * the outbound packets' timestamps start at 1 s (the platform sent nothing before): the server
+     * places them there, so channel 1's words start after 1 s */
     if (ch8 == 1) {
         sori_audio o8 = {0};
         CHECK_STATUS(sori_audio_resample(&m16, 8000, &o8, &err), SORI_OK);
         size_t no = 0;
         unsigned char *wo = encode(&o8, 1, &no);
-        float *xo = malloc(no * sizeof(float));
+        float *xo = calloc(no + 8000, sizeof(float)); /* 1 s of silence, then the clip */
         for (size_t i = 0; i < no; i++)
-            xo[i] = (float)sori_g711_ulaw_decode(wo[i]) / 32768.0f;
-        char *ref_out = reference_finals(m, xo, (int64_t)no, 8000);
+            xo[8000 + i] = (float)sori_g711_ulaw_decode(wo[i]) / 32768.0f;
+        char *ref_out = reference_finals(m, xo, (int64_t)no + 8000, 8000);
         int fd = ws_open(g_port, "/v1/twilio", g_token, NULL);
         CHECK(fd >= 0, "Twilio, two tracks: connect");
         ws_send_text(fd, "{\"event\":\"start\",\"start\":{\"streamSid\":\"MZstereo1\",\"tracks\":[\"inbound\","
                          "\"outbound\"],\"mediaFormat\":{\"encoding\":\"audio/x-mulaw\",\"sampleRate\":8000,"
                          "\"channels\":1}},\"streamSid\":\"MZstereo1\"}");
         char msg[1024], pl[400];
-        for (size_t pos = 0; pos < n8 || pos < no; pos += 160) {
+        /* in time order: at each 20 ms the inbound packet, and from 1 s on the outbound one */
+        for (size_t at = 0; at < n8 || at < no + 8000; at += 160) {
             for (int t = 0; t < 2; t++) {
                 const unsigned char *w = t ? wo : w8;
-                size_t n = t ? no : n8;
-                if (pos >= n)
+                size_t n = t ? no : n8, pos = t ? at - 8000 : at;
+                if ((t && at < 8000) || pos >= n)
                     continue;
                 b64(w + pos, pos + 160 <= n ? 160 : n - pos, pl);
-                snprintf(msg, sizeof msg, "{\"event\":\"media\",\"media\":{\"track\":\"%s\",\"payload\":\"%s\"},"
-                         "\"streamSid\":\"MZstereo1\"}", t ? "outbound" : "inbound", pl);
+                snprintf(msg, sizeof msg, "{\"event\":\"media\",\"media\":{\"track\":\"%s\",\"timestamp\":\"%zu\","
+                         "\"payload\":\"%s\"},\"streamSid\":\"MZstereo1\"}", t ? "outbound" : "inbound",
+                         at / 8, pl);
                 ws_send_text(fd, msg);
             }
         }
@@ -662,6 +667,31 @@ int main(int argc, char **argv)
                in ? in : "(no summary)", ref8[0], out ? out : "(no summary)", ref_out ? ref_out : "");
         CHECK(in && !strcmp(in, ref8[0]), "Twilio, two tracks: the inbound track's finals differ from the API's");
         CHECK(out && ref_out && !strcmp(out, ref_out), "Twilio, two tracks: the outbound track's finals differ");
+        /* where channel 1's first word starts: after the 1 s its timestamps said */
+        double first_start = -1;
+        FILE *sf = fopen(path, "r");
+        char line[1 << 15];
+        while (sf && fgets(line, sizeof line, sf)) {
+            cJSON *o = cJSON_Parse(line);
+            const cJSON *t = cJSON_GetObjectItem(o, "type"), *ch = cJSON_GetObjectItem(o, "channel");
+            const cJSON *st0 = cJSON_GetObjectItem(o, "start");
+            if (first_start < 0 && cJSON_IsString(t) && !strcmp(t->valuestring, "final") && cJSON_IsNumber(ch) &&
+                ch->valueint == 1 && cJSON_IsNumber(st0))
+                first_start = st0->valuedouble;
+            cJSON_Delete(o);
+        }
+        if (sf)
+            fclose(sf);
+        /* the API on the same timeline (1 s of silence, then the clip) */
+        sori_asr_result *ro = NULL;
+        double want_start = -1;
+        if (sori_asr_transcribe(m, xo, (int64_t)no + 8000, 8000, &ro, &err) == SORI_OK && ro->n_words)
+            want_start = ro->words[0].start_s;
+        sori_asr_result_free(ro);
+        printf("  outbound's first word at %.2f s (its packets from 1 s on); the API on that timeline: %.2f s\n",
+               first_start, want_start);
+        CHECK(want_start > 1.0 && fabs(first_start - want_start) <= 0.1,
+              "Twilio, two tracks: the outbound words start at %.2f s, not at %.2f s", first_start, want_start);
         free(in);
         free(out);
         free(ref_out);

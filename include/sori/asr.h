@@ -170,8 +170,10 @@ typedef struct sori_asr_result {
  * A cache-aware Conformer runs it as a stream without endpoints (a batch:
  * one stream each, stepped together): its attention and convolutions see
  * no further offline than streaming, so the result is the offline
- * forward's (test_stream holds it to NeMo's), and memory stays a streaming
- * step's instead of growing with the audio (~8 MB a second offline). */
+ * forward's (test_stream holds it to NeMo's) but for a last piece shorter
+ * than one output frame (< 80 ms), which streaming leaves out as NeMo's
+ * does; memory stays a streaming step's instead of growing with the audio
+ * (~8 MB a second offline). */
 SORI_API sori_status sori_asr_transcribe(sori_asr_model *m, const float *samples, int64_t n_samples,
                                          int sample_rate_hz, sori_asr_result **out,
                                          sori_error *err);

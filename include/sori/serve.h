@@ -61,9 +61,10 @@ typedef struct sori_server_params {
     int audiosocket_port;
     /* The sink of AudioSocket calls and media streams (/v1/twilio): at least one of these.
      * sink_dir: a JSON-lines file per call, DIR/CALLID.jsonl. sink_url (http or https): one POST
-     * per event, {"call":CALLID,"protocol":"audiosocket"|"twilio", …the event}, in order, from a
-     * thread of its own (libcurl, keep-alive); failures (no connection, 408, 429, 5xx) are retried
-     * with a growing pause for sink_retry_s, then dropped, and counted in /metrics. */
+     * per event, {"call":CALLID,"source":"audiosocket"|"twilio","seq":N, …the event}, in order,
+     * from a thread of its own (libcurl, keep-alive); failures of the network or the receiver (no
+     * connection, a timeout, 408, 429, 5xx) are retried with a growing pause for sink_retry_s,
+     * others dropped at once; drops are counted in /metrics. */
     const char *sink_dir;
     const char *sink_url;
     const char *const *sink_headers; /* "Name: value" lines added to each POST (e.g. Authorization) */
