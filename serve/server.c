@@ -1016,8 +1016,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                 }
             }
         }
-        bool out = s->has_output;
+        bool out = s->has_output, waiting = s->stop_req || s->flow_off;
         pthread_mutex_unlock(&sv->mu);
+        /* a call that said stop, or whose reading is paused, waits for the decoder, not for its
+         * client: no idle timeout then (the summary closes it; reading resumed re-arms it) */
+        if (waiting)
+            lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
         if (out)
             lws_callback_on_writable(wsi);
         return 0;
@@ -1085,6 +1089,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             if (s->flow_resume) {
                 s->flow_resume = false;
                 lws_rx_flow_control(s->wsi, 1);
+                if (!s->stop_req)
+                    lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, sv->p.idle_timeout_s);
             }
         }
         pthread_mutex_unlock(&sv->mu);
@@ -1191,8 +1197,10 @@ static int as_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
             sv->m.errors[SORI_SERVE_ERR_TOO_LARGE]++;
             s->stop_req = true;
         }
-        bool close = s->close_after && !s->started;
+        bool close = s->close_after && !s->started, waiting = s->stop_req || s->flow_off;
         pthread_mutex_unlock(&sv->mu);
+        if (waiting) /* hung up, or paused: the decoder's turn, no idle timeout */
+            lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
         return close || bad ? -1 : 0;
     }
     case LWS_CALLBACK_RAW_WRITEABLE: {
