@@ -18,6 +18,7 @@
 #include "conformer.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,22 @@ typedef struct {
     bool relu;                  /* ReLU after it */
 } sub_conv;
 
+/* A forward pass's backend buffers, kept for the next pass (a streaming
+ * step every 320 ms per call must not allocate: a CPU runtime's big buffers
+ * would come and go as fresh pages, a GPU's through cudaMalloc). One set per
+ * pass running at once; a set grown past WS_KEEP_BYTES (a long offline
+ * forward) is let go after its pass instead. */
+enum { WS_BUFS = 16 };
+#define WS_KEEP_BYTES ((size_t)256 << 20)
+typedef struct ws_set {
+    float *buf[WS_BUFS];
+    size_t cap[WS_BUFS]; /* bytes */
+    struct ws_set *next;
+} ws_set;
+
 struct sori_conformer {
+    pthread_mutex_t ws_mu;
+    ws_set *ws_free;     /* sets not in use */
     sori_runtime *rt;
     sori_conformer_info info;
     int sub_channels, n_sub; /* subsampling convs */
@@ -517,6 +533,8 @@ sori_status sori_conformer_load_gguf(sori_runtime *rt, const sori_gguf *g, const
         return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: architecture '%.40s' is not sori.conformer", path, arch);
     }
     sori_conformer *m = calloc(1, sizeof *m);
+    if (m)
+        pthread_mutex_init(&m->ws_mu, NULL);
     if (!m)
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
     m->rt = rt;
@@ -584,7 +602,57 @@ void sori_conformer_free(sori_conformer *m)
     free(m->layers);
     sori_rt_release(m->rt, m->pos_stream);
     sori_rt_release(m->rt, m->weights);
+    for (ws_set *w = m->ws_free, *n; w; w = n) {
+        n = w->next;
+        for (int i = 0; i < WS_BUFS; i++)
+            sori_rt_release(m->rt, w->buf[i]);
+        free(w);
+    }
+    pthread_mutex_destroy(&m->ws_mu);
     free(m);
+}
+
+/* A set of buffers at least sizes[i] bytes each: a kept one, grown where it must be, or a new one. */
+static ws_set *ws_take(sori_conformer *m, const size_t *bytes, int n, sori_status *st, sori_error *err)
+{
+    pthread_mutex_lock(&m->ws_mu);
+    ws_set *w = m->ws_free;
+    if (w)
+        m->ws_free = w->next;
+    pthread_mutex_unlock(&m->ws_mu);
+    if (!w && !(w = calloc(1, sizeof *w))) {
+        *st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < n && *st == SORI_OK; i++)
+        if (w->cap[i] < bytes[i]) {
+            sori_rt_release(m->rt, w->buf[i]);
+            w->buf[i] = NULL;
+            w->cap[i] = 0;
+            *st = sori_rt_alloc(m->rt, bytes[i], (void **)&w->buf[i], err);
+            if (*st == SORI_OK)
+                w->cap[i] = bytes[i];
+        }
+    return w;
+}
+
+static void ws_give(sori_conformer *m, ws_set *w)
+{
+    if (!w)
+        return;
+    size_t total = 0;
+    for (int i = 0; i < WS_BUFS; i++)
+        total += w->cap[i];
+    if (total > WS_KEEP_BYTES) {
+        for (int i = 0; i < WS_BUFS; i++)
+            sori_rt_release(m->rt, w->buf[i]);
+        free(w);
+        return;
+    }
+    pthread_mutex_lock(&m->ws_mu);
+    w->next = m->ws_free;
+    m->ws_free = w;
+    pthread_mutex_unlock(&m->ws_mu);
 }
 
 sori_conformer_info sori_conformer_get_info(const sori_conformer *m)
@@ -873,9 +941,14 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
         (size_t)(streaming ? conv_rows * d : 1),   /* 15: convolution input with the cache */
     };
     enum { NBUF = sizeof sizes / sizeof sizes[0] };
+    _Static_assert((int)NBUF == (int)WS_BUFS, "a workspace set holds a forward pass's buffers");
     float *buf[NBUF] = {0};
-    for (int i = 0; i < NBUF && c.st == SORI_OK; i++)
-        c.st = sori_rt_alloc(rt, sizes[i] * sizeof(float), (void **)&buf[i], err);
+    size_t bytes[NBUF];
+    for (int i = 0; i < NBUF; i++)
+        bytes[i] = sizes[i] * sizeof(float);
+    ws_set *ws = c.st == SORI_OK ? ws_take(m, bytes, NBUF, &c.st, err) : NULL;
+    for (int i = 0; ws && i < NBUF; i++)
+        buf[i] = ws->buf[i];
     /* items of different lengths: the subsampling masks their padded frames (a mask staged on the
      * host as large as a subsampling output); items all of one length (a streaming step of full
      * chunks) need none */
@@ -1121,8 +1194,7 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
             int64_t v = caches[b]->valid + valid[b];
             caches[b]->valid = (int)(v < Lc ? v : Lc);
         }
-    for (int i = 0; i < NBUF; i++)
-        sori_rt_release(rt, buf[i]);
+    ws_give(m, ws); /* after the sync above: nothing in flight uses them */
     free(host);
     free(lens);
     free(valid);
