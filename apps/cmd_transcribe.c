@@ -226,6 +226,49 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+
+/* Adds an utterance result as a segment (its words' times made relative
+ * to the segment's start); r NULL: a piece whose result comes later. */
+static sori_status add_segment(transcript *t, sori_asr_result *r, double start_s, double end_s, sori_error *err)
+{
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 16;
+        segment *sg = realloc(t->seg, (size_t)cap * sizeof *sg);
+        if (!sg) {
+            sori_asr_result_free(r);
+            return app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
+        }
+        t->seg = sg;
+        t->cap = cap;
+    }
+    for (int w = 0; r && w < r->n_words; w++) {
+        r->words[w].start_s -= start_s;
+        r->words[w].end_s -= start_s;
+    }
+    t->seg[t->n++] = (segment){start_s, end_s, r};
+    return SORI_OK;
+}
+
+enum { SEG_BATCH = 16 }; /* pieces transcribed in one batched call */
+
+/* Segments first .. first + nb - 1 (nb <= SEG_BATCH) transcribed in one batch; x holds the
+ * samples from index base on. */
+static sori_status transcribe_segments(sori_asr_model *m, transcript *t, int first, int nb, const float *x,
+                                       int64_t base, int rate, sori_error *err)
+{
+    const float *in[SEG_BATCH] = {0};
+    int64_t lens[SEG_BATCH] = {0};
+    sori_asr_result *res[SEG_BATCH] = {0};
+    for (int j = 0; j < nb; j++) {
+        int64_t b = (int64_t)(t->seg[first + j].start_s * rate + 0.5), e = (int64_t)(t->seg[first + j].end_s * rate + 0.5);
+        in[j] = x + (b - base);
+        lens[j] = e - b;
+    }
+    sori_status st = sori_asr_transcribe_batch(m, nb, in, lens, rate, res, err);
+    for (int j = 0; j < nb && st == SORI_OK; j++)
+        t->seg[first + j].r = res[j];
+    return st;
+}
 /* Cuts x (at the model's rate, so the VAD and the endpoints run where the
  * model does, whatever the input's rate) at endpoints and transcribes every
  * piece: the VAD only chooses where to cut (in pauses, at most every 20 s);
@@ -257,36 +300,12 @@ static sori_status transcribe_signal(sori_asr_model *m, const float *x, int64_t 
         if (!end && sori_endpoint_step(&ep, &es, dec[i], vp.frame_ms) == SORI_ENDPOINT_NONE)
             continue;
         int64_t stop = end ? n : (i + 1) * fs, begin = seg_start * fs;
-        if (stop > begin) {
-            if (t->n == t->cap) {
-                int cap = t->cap ? 2 * t->cap : 16;
-                segment *s = realloc(t->seg, (size_t)cap * sizeof *s);
-                if (!s) {
-                    st = app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
-                    break;
-                }
-                t->seg = s;
-                t->cap = cap;
-            }
-            t->seg[t->n++] = (segment){(double)begin / rate, (double)stop / rate, NULL};
-        }
+        if (stop > begin)
+            st = add_segment(t, NULL, (double)begin / rate, (double)stop / rate, err);
         seg_start = i + 1;
     }
-    enum { BATCH = 16 };
-    for (int s0 = 0; s0 < t->n && st == SORI_OK; s0 += BATCH) {
-        int nb = t->n - s0 < BATCH ? t->n - s0 : BATCH;
-        const float *in[BATCH];
-        int64_t lens[BATCH];
-        sori_asr_result *res[BATCH];
-        for (int j = 0; j < nb; j++) {
-            int64_t b = (int64_t)(t->seg[s0 + j].start_s * rate + 0.5), e = (int64_t)(t->seg[s0 + j].end_s * rate + 0.5);
-            in[j] = x + b;
-            lens[j] = e - b;
-        }
-        st = sori_asr_transcribe_batch(m, nb, in, lens, rate, res, err);
-        for (int j = 0; j < nb && st == SORI_OK; j++)
-            t->seg[s0 + j].r = res[j];
-    }
+    for (int s0 = 0; s0 < t->n && st == SORI_OK; s0 += SEG_BATCH)
+        st = transcribe_segments(m, t, s0, t->n - s0 < SEG_BATCH ? t->n - s0 : SEG_BATCH, x, 0, rate, err);
     free(dec);
     sori_vad_free(vad);
     t->seconds = now_s() - t0;
@@ -314,7 +333,6 @@ static sori_status transcribe_reader_signal(sori_asr_model *m, sori_audio_reader
     float *in_piece = malloc((size_t)piece * sizeof(float));
     sori_endpoint_params ep = sori_endpoint_default_params();
     sori_endpoint es = sori_endpoint_init();
-    enum { BATCH = 16 };
     int first = 0; /* the first segment not yet transcribed */
     if (st == SORI_OK && (!dec || !in_piece))
         st = app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
@@ -353,38 +371,16 @@ static sori_status transcribe_reader_signal(sori_asr_model *m, sori_audio_reader
                 continue;
             }
             int64_t stop = end ? total : (f_abs + 1) * fs, begin = seg_start * fs;
-            if (stop > begin) {
-                if (t->n == t->cap) {
-                    int c2 = t->cap ? 2 * t->cap : 16;
-                    segment *sg = realloc(t->seg, (size_t)c2 * sizeof *sg);
-                    if (!sg) {
-                        st = app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
-                        break;
-                    }
-                    t->seg = sg;
-                    t->cap = c2;
-                }
-                t->seg[t->n++] = (segment){(double)begin / rate, (double)stop / rate, NULL};
-            }
+            if (stop > begin && (st = add_segment(t, NULL, (double)begin / rate, (double)stop / rate, err)) != SORI_OK)
+                break;
             seg_start = f_abs + 1;
             if (!end)
                 f_abs++;
         }
         /* full batches (or, at the end, what is left) transcribed; their samples let go */
-        while (st == SORI_OK && (t->n - first >= BATCH || (eof && t->n > first))) {
-            int nb = t->n - first < BATCH ? t->n - first : BATCH;
-            const float *in[BATCH];
-            int64_t lens[BATCH];
-            sori_asr_result *res[BATCH];
-            for (int j = 0; j < nb; j++) {
-                int64_t b = (int64_t)(t->seg[first + j].start_s * rate + 0.5);
-                int64_t e = (int64_t)(t->seg[first + j].end_s * rate + 0.5);
-                in[j] = x + (b - base);
-                lens[j] = e - b;
-            }
-            st = sori_asr_transcribe_batch(m, nb, in, lens, rate, res, err);
-            for (int j = 0; j < nb && st == SORI_OK; j++)
-                t->seg[first + j].r = res[j];
+        while (st == SORI_OK && (t->n - first >= SEG_BATCH || (eof && t->n > first))) {
+            int nb = t->n - first < SEG_BATCH ? t->n - first : SEG_BATCH;
+            st = transcribe_segments(m, t, first, nb, x, base, rate, err);
             first += nb;
             int64_t keep_from = first < t->n ? (int64_t)(t->seg[first].start_s * rate + 0.5) : seg_start * fs;
             if (keep_from > total)
@@ -454,27 +450,6 @@ static sori_status whisper_signal(sori_asr_model *m, const float *x, int64_t n, 
     return st;
 }
 
-/* Adds an utterance result as a segment (its words' times made relative
- * to the segment's start). */
-static sori_status add_segment(transcript *t, sori_asr_result *r, double start_s, double end_s, sori_error *err)
-{
-    if (t->n == t->cap) {
-        int cap = t->cap ? 2 * t->cap : 16;
-        segment *sg = realloc(t->seg, (size_t)cap * sizeof *sg);
-        if (!sg) {
-            sori_asr_result_free(r);
-            return app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
-        }
-        t->seg = sg;
-        t->cap = cap;
-    }
-    for (int w = 0; w < r->n_words; w++) {
-        r->words[w].start_s -= start_s;
-        r->words[w].end_s -= start_s;
-    }
-    t->seg[t->n++] = (segment){start_s, end_s, r};
-    return SORI_OK;
-}
 
 /* --stream: the audio goes through the streaming API in 100 ms packets
  * (cache-aware where the model supports it, else buffered), with
