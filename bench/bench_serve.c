@@ -405,16 +405,7 @@ int main(int argc, char **argv)
         int N = atoi(tok);
         if (N < 1)
             continue;
-        /* a free port */
-        int probe = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {0};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t al = sizeof a;
-        bind(probe, (struct sockaddr *)&a, sizeof a);
-        getsockname(probe, (struct sockaddr *)&a, &al);
-        g_port = ntohs(a.sin_port);
-        close(probe);
+        g_port = ws_free_port();
         char listen_arg[64], model_arg[1100], th[16], ms[16];
         snprintf(listen_arg, sizeof listen_arg, "127.0.0.1:%d", g_port);
         snprintf(model_arg, sizeof model_arg, "ko=%s", model);

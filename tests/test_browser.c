@@ -31,19 +31,6 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &al);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static void stop_child(pid_t pid, int sig)
 {
     if (pid <= 0)
@@ -220,7 +207,7 @@ int main(int argc, char **argv)
     fclose(tf);
     const double seconds = (double)padded.n_frames / padded.sample_rate_hz;
 
-    const int port = free_port(), dport = free_port();
+    const int port = ws_free_port(), dport = ws_free_port();
     char listen_arg[64], model_arg[1100];
     snprintf(listen_arg, sizeof listen_arg, "127.0.0.1:%d", port);
     snprintf(model_arg, sizeof model_arg, "ko=%s", model_path);

@@ -16,19 +16,6 @@
 #include "sori/audio.h"
 #include "ws_client.h"
 
-static int free_port(void)
-{
-    int probe = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    bind(probe, (struct sockaddr *)&a, sizeof a);
-    getsockname(probe, (struct sockaddr *)&a, &al);
-    close(probe);
-    return ntohs(a.sin_port);
-}
-
 static int wait_up(int port, const char *path)
 {
     char body[256];
@@ -150,11 +137,11 @@ int main(int argc, char **argv)
         sori_asr_stream_free(s);
     }
     /* two instances and the proxy */
-    int pa = free_port(), pb = free_port(), pp = free_port();
+    int pa = ws_free_port(), pb = ws_free_port(), pp = ws_free_port();
     while (pb == pa)
-        pb = free_port();
+        pb = ws_free_port();
     while (pp == pa || pp == pb)
-        pp = free_port();
+        pp = ws_free_port();
     pid_t inst[2];
     int ports[2] = {pa, pb};
     char model_arg[1100];

@@ -367,24 +367,9 @@ int main(int argc, char **argv)
     fprintf(tf, "%s\n", g_token);
     fclose(tf);
     snprintf(model_arg, sizeof model_arg, "ko=%s", model_path);
-    /* a free port: the kernel's pick, released and reused at once */
-    int probe = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    bind(probe, (struct sockaddr *)&a, sizeof a);
-    getsockname(probe, (struct sockaddr *)&a, &al);
-    g_port = ntohs(a.sin_port);
-    close(probe);
+    g_port = ws_free_port();
     snprintf(listen_arg, sizeof listen_arg, "127.0.0.1:%d", g_port);
-    probe = socket(AF_INET, SOCK_STREAM, 0);
-    a.sin_port = 0;
-    al = sizeof a;
-    bind(probe, (struct sockaddr *)&a, sizeof a);
-    getsockname(probe, (struct sockaddr *)&a, &al);
-    g_as_port = ntohs(a.sin_port);
-    close(probe);
+    g_as_port = ws_free_port();
     char as_arg[64];
     snprintf(as_arg, sizeof as_arg, "127.0.0.1:%d", g_as_port);
     http_rx rx;

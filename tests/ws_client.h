@@ -19,6 +19,21 @@
 
 enum { WS_TEXT = 1, WS_BINARY = 2, WS_CLOSE = 8, WS_PING = 9, WS_PONG = 10 };
 
+/* A free loopback port: the kernel's pick, released at once for a server to bind. */
+static int ws_free_port(void)
+{
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    bind(probe, (struct sockaddr *)&a, sizeof a);
+    getsockname(probe, (struct sockaddr *)&a, &al);
+    close(probe);
+    return ntohs(a.sin_port);
+}
+
 static int ws_tcp(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
