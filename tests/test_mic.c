@@ -28,8 +28,12 @@ static void api_finals(sori_asr_model *m, const float *x, int64_t total, char *r
     sori_asr_stream_params sp = sori_asr_stream_default_params();
     ref[0] = '\0';
     CHECK_STATUS(sori_asr_stream_create(m, &sp, &s, &err), SORI_OK);
-    for (int64_t pos = 0; s && pos < total; pos += 320) {
-        sori_asr_stream_accept(s, x + pos, 320, 16000, &err);
+    /* 20 ms packets, then the end of input; after each, the ready chunks decoded and the finals kept */
+    for (int64_t pos = 0; s && pos <= total; pos += 320) {
+        if (pos < total)
+            sori_asr_stream_accept(s, x + pos, 320, 16000, &err);
+        else
+            sori_asr_stream_input_finished(s, &err);
         while (sori_asr_stream_is_ready(s))
             sori_asr_decode_ready(m, &s, 1, &err);
         sori_asr_result *r = NULL;
@@ -39,20 +43,10 @@ static void api_finals(sori_asr_model *m, const float *x, int64_t total, char *r
             sori_asr_result_free(r);
         }
     }
-    if (s) {
-        sori_asr_stream_input_finished(s, &err);
-        while (sori_asr_stream_is_ready(s))
-            sori_asr_decode_ready(m, &s, 1, &err);
-        sori_asr_result *r = NULL;
-        while (sori_asr_stream_pop_final(s, &r, &err) == SORI_OK && r) {
-            if (strlen(ref) + strlen(r->text) + 2 < cap)
-                strcat(ref, r->text), strcat(ref, "\n");
-            sori_asr_result_free(r);
-        }
-        if (sori_asr_stream_result(s, &r, &err) == SORI_OK && r->text[0] && strlen(ref) + strlen(r->text) + 2 < cap)
-            strcat(ref, r->text), strcat(ref, "\n");
-        sori_asr_result_free(r);
-    }
+    sori_asr_result *r = NULL;
+    if (s && sori_asr_stream_result(s, &r, &err) == SORI_OK && r->text[0] && strlen(ref) + strlen(r->text) + 2 < cap)
+        strcat(ref, r->text), strcat(ref, "\n");
+    sori_asr_result_free(r);
     sori_asr_stream_free(s);
 }
 
