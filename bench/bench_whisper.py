@@ -43,6 +43,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, ".."))
+sys.path.insert(0, HERE)
+from peers import cpu_jiffies, wait_quiet  # noqa: E402
 
 SR = 16000
 GAP_S = 0.3
@@ -150,31 +152,6 @@ def edit_distance(a, b):
 def cer(ref, hyp):
     r, h = normalize(ref), normalize(hyp)
     return edit_distance(r, h) / max(len(r), 1)
-
-
-def cpu_jiffies():
-    """(busy, total) jiffies of all CPUs from /proc/stat."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return sum(v) - v[3] - v[4], sum(v)
-
-
-def wait_quiet(limit, max_wait):
-    """Waits until the other processes' CPU use is under `limit` (share of all CPUs; this script
-    runs nothing then) over two 2 s samples in a row, at most max_wait s; returns the last share."""
-    t_end = time.time() + max_wait
-    quiet = 0
-    while True:
-        b0, t0 = cpu_jiffies()
-        time.sleep(2)
-        b1, t1 = cpu_jiffies()
-        share = (b1 - b0) / max(t1 - t0, 1)
-        quiet = quiet + 1 if share < limit else 0
-        if quiet == 2 or time.time() > t_end:
-            return share
-        if not quiet:
-            print(f"  machine busy ({share:.0%} of the CPUs): waiting", file=sys.stderr, flush=True)
-            time.sleep(10)
 
 
 def timed(cmd, tmp):
