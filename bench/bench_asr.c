@@ -2,7 +2,9 @@
  * file: median of N runs after a warm-up, printed as seconds. Driven by
  * bench/bench_asr.py, which times onnxruntime on the same model and input.
  *   bench_asr MODEL.gguf FEATS.f32 N_FRAMES [RUNS] [THREADS] [LOGP_OUT] [BATCH]
- * With BATCH > 1 the same features are run as a batch of BATCH utterances. */
+ * With BATCH > 1 the same features are run as a batch of BATCH utterances.
+ * Output: "median-seconds out-frames", then "runs T1 ... TN" (every run's
+ * seconds, in the order they ran). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,24 @@ static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+/* The median of n (<= 100) times; t keeps its order. */
+static double median(const double *t, int n)
+{
+    double s[100];
+    memcpy(s, t, (size_t)n * sizeof(double));
+    qsort(s, (size_t)n, sizeof(double), cmp);
+    return s[n / 2];
+}
+
+/* The last output line: every run's seconds, in the order they ran. */
+static void print_runs(const double *t, int n)
+{
+    printf("runs");
+    for (int i = 0; i < n; i++)
+        printf(" %.6f", t[i]);
+    printf("\n");
 }
 
 /* One utterance through the public API, offline (sori_asr_transcribe) or
@@ -43,7 +63,8 @@ static sori_status api_run(sori_asr_model *m, const float *x, int64_t n, int str
 
 /* --audio | --stream MODEL.gguf AUDIO.f32 N_SAMPLES RUNS THREADS: the whole
  * of recognition (features, encoder, greedy decoding) on 16 kHz samples,
- * offline or streaming; prints the median seconds and the text. */
+ * offline or streaming; prints the median seconds and the text, then the
+ * "runs" line. */
 static int bench_api(int argc, char **argv, int streaming)
 {
     if (argc < 7)
@@ -83,8 +104,8 @@ static int bench_api(int argc, char **argv, int streaming)
         if (i >= 0)
             t[i] = sori_now_seconds() - t0;
     }
-    qsort(t, (size_t)runs, sizeof(double), cmp);
-    printf("%.6f %s\n", t[runs / 2], r->text);
+    printf("%.6f %s\n", median(t, runs), r->text);
+    print_runs(t, runs);
     sori_asr_result_free(r);
     sori_asr_model_free(m);
     sori_runtime_free(rt);
@@ -146,13 +167,13 @@ int main(int argc, char **argv)
         if (r >= 0)
             t[r] = sori_now_seconds() - t0;
     }
-    qsort(t, (size_t)runs, sizeof(double), cmp);
     if (argc > 6 && strcmp(argv[6], "-") != 0) { /* the log-probs for the driver's check */
         FILE *o = fopen(argv[6], "wb");
         fwrite(lp, sizeof(float), (size_t)(T * (in.vocab_size + 1)), o);
         fclose(o);
     }
-    printf("%.6f %lld\n", t[runs / 2], (long long)T);
+    printf("%.6f %lld\n", median(t, runs), (long long)T);
+    print_runs(t, runs);
     sori_conformer_free(m);
     sori_runtime_free(rt);
     free(feats);

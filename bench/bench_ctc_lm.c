@@ -5,7 +5,8 @@
  * Computes each file's CTC log-probabilities with the model (sori_asr_ctc_logprobs) and writes
  * them to OUT_DIR/NNNNN.f32 (T x V float32, the blank last) with OUT_DIR/list.tsv (file, T, V),
  * so the peer decodes the very same numbers; then decodes all of them RUNS times with the beam
- * search and prints the median time per run and, in OUT_DIR/sori.tsv, each file's text.
+ * search and prints the median time per run, then "runs T1 ... TN" (every run's seconds, in the
+ * order they ran), and writes each file's text to OUT_DIR/sori.tsv.
  * With SORI_BENCH_HOTWORDS=FILE the search also carries that hotword list (score 1.5). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,10 @@ int main(int argc, char **argv)
     const char *model = argv[1], *lm_path = argv[2], *dir = argv[3];
     int beam = atoi(argv[4]), runs = atoi(argv[7]), n = argc - 8;
     float weight = (float)atof(argv[5]), bonus = (float)atof(argv[6]);
+    if (runs < 1) {
+        fprintf(stderr, "bench_ctc_lm: RUNS must be at least 1\n");
+        return 2;
+    }
     sori_error err = {0};
     sori_runtime_params rp = sori_runtime_default_params();
     rp.device = SORI_DEVICE_CPU;
@@ -155,9 +160,16 @@ int main(int argc, char **argv)
         if (out)
             fclose(out);
     }
-    qsort(times, (size_t)runs, sizeof *times, cmp_d);
+    double *sorted = calloc((size_t)runs, sizeof *sorted);
+    memcpy(sorted, times, (size_t)runs * sizeof *times);
+    qsort(sorted, (size_t)runs, sizeof *sorted, cmp_d);
     printf("sori\t%d utterances\t%lld frames\tmedian %.4f s per run\t(%d runs)\n", n, (long long)frames,
-           times[runs / 2], runs);
+           sorted[runs / 2], runs);
+    printf("runs");
+    for (int r = 0; r < runs; r++)
+        printf(" %.6f", times[r]);
+    printf("\n");
+    free(sorted);
     sori_ctc_beam_free(b);
     sori_hotwords_free(hw);
     for (int i = 0; i < n; i++)

@@ -1,10 +1,13 @@
 /* Times sori's Kaldi fbank on a raw float32 signal (16 kHz, [-1, 1]):
  * one thread, median of N runs after a warm-up, printed as seconds.
- *   bench_features SIGNAL.f32 [RUNS] [MEL_BINS]
- * Driven by bench/bench_features.py, which times kaldi-native-fbank on the
- * same signal in the same run. */
+ *   bench_features SIGNAL.f32 [RUNS] [MEL_BINS] [OUT.f32]
+ * Prints "median-seconds frames checksum", then "runs T1 ... TN" (every
+ * run's seconds, in the order they ran); OUT receives the features (frames
+ * x MEL_BINS float32). Driven by bench/bench_features.py, which times
+ * kaldi-native-fbank on the same signal in the same run. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/opcheck.h"
 #include "sori/features.h"
@@ -18,7 +21,7 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench_features SIGNAL.f32 [RUNS] [MEL_BINS]\n");
+        fprintf(stderr, "usage: bench_features SIGNAL.f32 [RUNS] [MEL_BINS] [OUT.f32]\n");
         return 2;
     }
     int runs = argc > 2 ? atoi(argv[2]) : 5, mels = argc > 3 ? atoi(argv[3]) : 80;
@@ -59,11 +62,25 @@ int main(int argc, char **argv)
         if (r >= 0)
             t[r] = sori_now_seconds() - t0;
     }
-    qsort(t, (size_t)runs, sizeof(double), cmp);
+    double sorted[100];
+    memcpy(sorted, t, (size_t)runs * sizeof(double));
+    qsort(sorted, (size_t)runs, sizeof(double), cmp);
     double checksum = 0;
     for (int64_t i = 0; i < got * mels; i += 997)
         checksum += out[i];
-    printf("%.6f %lld %.6f\n", t[runs / 2], (long long)got, checksum);
+    if (argc > 4) { /* the features, for the driver's check against the peer's */
+        FILE *o = fopen(argv[4], "wb");
+        if (!o || fwrite(out, sizeof(float), (size_t)(got * mels), o) != (size_t)(got * mels)) {
+            fprintf(stderr, "bench_features: cannot write %s\n", argv[4]);
+            return 1;
+        }
+        fclose(o);
+    }
+    printf("%.6f %lld %.6f\n", sorted[runs / 2], (long long)got, checksum);
+    printf("runs");
+    for (int r = 0; r < runs; r++)
+        printf(" %.6f", t[r]);
+    printf("\n");
     free(out);
     free(x);
     sori_features_free(fx);

@@ -1,10 +1,14 @@
-/* Silero VAD speed: SECONDS of audio (the bundled sample, repeated) through
- * sori's native Silero VAD window by window, one thread; the median of RUNS
- * runs in ms, on stdout. Driven by bench/bench_silero_vad.py, which times
- * onnxruntime on the same audio and windows in the same run.
- *   bench_silero_vad MODEL RATE SECONDS RUNS */
+/* Silero VAD speed: SECONDS of a deterministic speech-like signal through
+ * sori's native Silero VAD window by window, one thread. Prints "median-ms
+ * windows sum-of-probabilities" (the sum over all runs), then "runs T1 ...
+ * TN" (every run's ms, in the order they ran); OUT receives the first run's
+ * speech probability of every window (float32). Driven by
+ * bench/bench_silero_vad.py, which times onnxruntime on the same audio and
+ * windows in the same run.
+ *   bench_silero_vad MODEL RATE SECONDS RUNS [OUT.f32] */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "sori/audio.h"
@@ -18,8 +22,8 @@ static int cmp_d(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: bench_silero_vad MODEL RATE SECONDS RUNS\n");
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: bench_silero_vad MODEL RATE SECONDS RUNS [OUT.f32]\n");
         return 2;
     }
     int rate = atoi(argv[2]), runs = atoi(argv[4]);
@@ -37,7 +41,8 @@ int main(int argc, char **argv)
     float *x = malloc((size_t)n * sizeof(float));
     for (int64_t i = 0; i < n; i++) /* a deterministic speech-like signal */
         x[i] = (float)(0.3 * ((i * 7919 % 1000) / 1000.0 - 0.5) * ((i / (rate / 4)) % 2));
-    double *t = malloc((size_t)runs * sizeof *t), sum = 0;
+    double *t = malloc((size_t)runs * sizeof *t), *sorted = malloc((size_t)runs * sizeof *sorted), sum = 0;
+    float *prob = malloc((size_t)(n / W + 1) * sizeof *prob);
     for (int r = 0; r < runs; r++) {
         sori_silero_vad_state_reset(s);
         struct timespec a, b;
@@ -46,13 +51,30 @@ int main(int argc, char **argv)
             float p;
             sori_silero_vad_process(s, x + i, W, &p, NULL);
             sum += p;
+            if (r == 0)
+                prob[i / W] = p;
         }
         clock_gettime(CLOCK_MONOTONIC, &b);
         t[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
     }
-    qsort(t, (size_t)runs, sizeof *t, cmp_d);
-    printf("%.3f %lld %.6f\n", t[runs / 2], (long long)(n / W), sum);
+    if (argc == 6) { /* the probabilities, for the driver's check against the peer's */
+        FILE *o = fopen(argv[5], "wb");
+        if (!o || fwrite(prob, sizeof *prob, (size_t)(n / W), o) != (size_t)(n / W)) {
+            fprintf(stderr, "bench_silero_vad: cannot write %s\n", argv[5]);
+            return 1;
+        }
+        fclose(o);
+    }
+    memcpy(sorted, t, (size_t)runs * sizeof *t);
+    qsort(sorted, (size_t)runs, sizeof *sorted, cmp_d);
+    printf("%.3f %lld %.6f\n", sorted[runs / 2], (long long)(n / W), sum);
+    printf("runs");
+    for (int r = 0; r < runs; r++)
+        printf(" %.3f", t[r]);
+    printf("\n");
     free(t);
+    free(sorted);
+    free(prob);
     free(x);
     sori_silero_vad_state_free(s);
     sori_silero_vad_free(m);

@@ -8,8 +8,10 @@
  * pre_cache earlier frames, zeros before the start, + chunk new frames, the
  * first `drop` subsampled frames dropped), which is what NeMo's ONNX export
  * of a cache-aware encoder computes. All streams' steps run as one batched
- * call. Prints "median-step-seconds steps state-bytes"; OUT receives
- * stream 0's encoder output, steps concatenated. */
+ * call. Prints "median-step-seconds steps state-bytes", then "steps T1 ..."
+ * (every timed step's seconds in the order they ran: the full steps of run
+ * 1, then of run 2, ...); OUT receives stream 0's encoder output, steps
+ * concatenated. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,13 +104,19 @@ int main(int argc, char **argv)
             kept += got[0];
         }
     }
-    qsort(t, (size_t)n_t, sizeof(double), cmp);
+    double *sorted = malloc((size_t)(n_t > 0 ? n_t : 1) * sizeof(double));
+    memcpy(sorted, t, (size_t)n_t * sizeof(double));
+    qsort(sorted, (size_t)n_t, sizeof(double), cmp);
     if (argc > 7 && strcmp(argv[7], "-") != 0) {
         FILE *o = fopen(argv[7], "wb");
         fwrite(keep, sizeof(float), (size_t)(kept * d), o);
         fclose(o);
     }
-    printf("%.6f %lld %zu\n", t[n_t / 2], (long long)n_steps, sori_conformer_cache_bytes(m));
+    printf("%.6f %lld %zu\n", n_t ? sorted[n_t / 2] : 0.0, (long long)n_steps, sori_conformer_cache_bytes(m));
+    printf("steps");
+    for (int64_t i = 0; i < n_t; i++)
+        printf(" %.6f", t[i]);
+    printf("\n");
     for (int b = 0; b < batch; b++)
         sori_conformer_cache_free(caches[b]);
     sori_conformer_free(m);
@@ -122,6 +130,7 @@ int main(int argc, char **argv)
     free(out);
     free(keep);
     free(t);
+    free(sorted);
     free(feats);
     return 0;
 }
