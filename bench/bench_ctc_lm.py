@@ -15,6 +15,11 @@ per-token bonus, so sori is also run with bonus 0 (the same objective) besides i
 A word-boundary LM (ngram.py --boundary, the bundled one) has a second back-off weight that ARPA
 cannot hold: KenLM then gets the n-grams with the continuation weights only, and sori's bonus-0
 run decodes that same ARPA file (the same objective again); sori's tuned run uses the GGUF.
+Only the search is timed on both sides (the log-probabilities are computed before; sori's driver
+writes its texts and flashlight's token lists become text outside the timed part). Before each
+side's runs the script waits for a quiet machine; a side during which other processes took over
+20 % of the CPUs is flagged BUSY and the script exits with status 3. Medians with min/max of
+--runs runs; the CER between sori (bonus 0) and flashlight compares their outputs.
 """
 import argparse
 import os
@@ -29,8 +34,10 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
 sys.path.insert(0, os.path.join(ROOT, "tools", "ko"))
+sys.path.insert(0, HERE)
 from cer import edit_distance  # noqa: E402
 from ngram import gguf_to_arpa  # noqa: E402
+from peers import Guard, add_quiet_args, driver_runs, spread  # noqa: E402
 
 
 def cer(refs, hyps):
@@ -42,11 +49,13 @@ def cer(refs, hyps):
     return e / max(n, 1)
 
 
-def sori_run(build, model, lm, out, beam, weight, bonus, runs, files, hotwords=""):
+def sori_run(guard, which, build, model, lm, out, beam, weight, bonus, runs, files, hotwords=""):
+    """Every run's seconds and the texts of sori's search."""
     env = dict(os.environ, SORI_BENCH_HOTWORDS=hotwords)
-    r = subprocess.run([os.path.join(build, "bin", "bench_ctc_lm"), model, lm, out, str(beam), str(weight),
-                        str(bonus), str(runs)] + files, capture_output=True, text=True, check=True, env=env)
-    secs = float(r.stdout.split("median ")[1].split(" s")[0])
+    with guard.region(which):
+        r = subprocess.run([os.path.join(build, "bin", "bench_ctc_lm"), model, lm, out, str(beam), str(weight),
+                            str(bonus), str(runs)] + files, capture_output=True, text=True, check=True, env=env)
+    secs = driver_runs(r.stdout)
     hyps = {}
     with open(os.path.join(out, "sori.tsv"), encoding="utf-8") as f:
         for line in f:
@@ -68,7 +77,9 @@ def main():
     ap.add_argument("--bonus", type=float, default=None, help="default: the LM file's")
     ap.add_argument("--hotwords", default=None,
                     help="also time sori's search carrying this hotword list (score 1.5; no peer has CTC hotwords)")
+    add_quiet_args(ap)
     a = ap.parse_args()
+    guard = Guard(a)
     import gguf
     from flashlight.lib.text.decoder import (CriterionType, KenLM, LexiconFreeDecoder,
                                              LexiconFreeDecoderOptions)
@@ -93,12 +104,13 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         arpa = os.path.join(tmp, "lm.arpa")
         gguf_to_arpa(a.lm, arpa, drop_word_classes=True)
-        sori_s, sori_h = sori_run(a.build, a.model, a.lm, tmp, a.beam, weight, bonus, a.runs, files)
-        sori0_s, sori0_h = sori_run(a.build, a.model, arpa if classes else a.lm, tmp, a.beam, weight, 0.0,
-                                    a.runs, files)
+        sori_s, sori_h = sori_run(guard, f"sori (bonus {bonus})", a.build, a.model, a.lm, tmp, a.beam, weight,
+                                  bonus, a.runs, files)
+        sori0_s, sori0_h = sori_run(guard, "sori (bonus 0)", a.build, a.model, arpa if classes else a.lm, tmp,
+                                    a.beam, weight, 0.0, a.runs, files)
         if a.hotwords:
-            hw_s, hw_h = sori_run(a.build, a.model, a.lm, tmp, a.beam, weight, bonus, a.runs, files,
-                                  os.path.abspath(a.hotwords))
+            hw_s, hw_h = sori_run(guard, "sori + hotwords", a.build, a.model, a.lm, tmp, a.beam, weight, bonus,
+                                  a.runs, files, os.path.abspath(a.hotwords))
         arrays = []
         with open(os.path.join(tmp, "list.tsv")) as f:
             for i, line in enumerate(f):
@@ -117,28 +129,34 @@ def main():
                                          criterion_type=CriterionType.CTC)
         dec = LexiconFreeDecoder(opts, lm, blank, blank, [])
         fl_times, fl_h = [], {}
-        for run in range(a.runs):
-            t0 = time.perf_counter()
-            out = [dec.decode(x.ctypes.data, x.shape[0], x.shape[1])[0].tokens for _, x in arrays]
-            fl_times.append(time.perf_counter() - t0)
-            if run == 0:
-                for (p, _), toks in zip(arrays, out):
-                    fl_h[p] = "".join(tokens[t] for t in toks if 0 <= t < blank).replace("\u2581", " ").strip()
-    fl_s = statistics.median(fl_times)
+        with guard.region("flashlight+KenLM"):
+            for run in range(a.runs):
+                t0 = time.perf_counter()
+                out = [dec.decode(x.ctypes.data, x.shape[0], x.shape[1]) for _, x in arrays]
+                fl_times.append(time.perf_counter() - t0)
+                if run == 0:  # the text, outside the timed part
+                    for (p, _), res in zip(arrays, out):
+                        toks = res[0].tokens
+                        fl_h[p] = "".join(tokens[t] for t in toks if 0 <= t < blank).replace("\u2581", " ").strip()
+    med = statistics.median
     frames = sum(x.shape[0] for _, x in arrays)
+    print(guard.load_line())
     print(f"{len(files)} utterances, {frames} frames; beam {a.beam}, LM weight {weight}, one thread, "
-          f"median of {a.runs} runs")
+          f"{a.runs} runs each; the search alone")
     if classes:
         print("  (word-boundary LM: the bonus-0 runs of sori and flashlight use its ARPA form without the "
               "word-start back-off weights)")
-    print(f"  sori (bonus {bonus}):  {1000 * sori_s:8.1f} ms  CER {100 * cer(refs, sori_h):5.2f} %")
-    print(f"  sori (bonus 0):    {1000 * sori0_s:8.1f} ms  CER {100 * cer(refs, sori0_h):5.2f} %")
-    print(f"  flashlight+KenLM:  {1000 * fl_s:8.1f} ms  CER {100 * cer(refs, fl_h):5.2f} %")
-    print(f"  ratio flashlight / sori (bonus 0): {fl_s / sori0_s:.2f}")
+    print(f"  sori (bonus {bonus}):  {spread(sori_s)}  CER {100 * cer(refs, sori_h):5.2f} %")
+    print(f"  sori (bonus 0):    {spread(sori0_s)}  CER {100 * cer(refs, sori0_h):5.2f} %")
+    print(f"  flashlight+KenLM:  {spread(fl_times)}  CER {100 * cer(refs, fl_h):5.2f} %")
+    same = sum(1 for p in files if sori0_h.get(p) == fl_h.get(p))
+    print(f"  ratio flashlight / sori (bonus 0): {med(fl_times) / med(sori0_s):.2f}; their texts: {same} of "
+          f"{len(files)} identical, CER between them {100 * cer(fl_h, sori0_h):.2f} %")
     if a.hotwords:
         n_hw = sum(1 for line in open(a.hotwords, encoding="utf-8") if line.strip() and not line.startswith("#"))
-        print(f"  sori + {n_hw} hotwords (bonus {bonus}): {1000 * hw_s:8.1f} ms  CER {100 * cer(refs, hw_h):5.2f} %"
-              f"  (x{hw_s / sori_s:.2f} the time without)")
+        print(f"  sori + {n_hw} hotwords (bonus {bonus}): {spread(hw_s)}  CER {100 * cer(refs, hw_h):5.2f} %"
+              f"  (x{med(hw_s) / med(sori_s):.2f} the time without)")
+    sys.exit(guard.report())
 
 
 if __name__ == "__main__":
