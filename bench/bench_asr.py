@@ -6,8 +6,13 @@ Builds a NeMo Conformer-CTC of the "small" size (d_model 176, 16 layers,
 ONNX with NeMo's own exporter and converts it to GGUF with
 tools/nemo_to_gguf.py; then times the encoder + CTC head on 10 s of features
 (1000 frames, batch 1) in onnxruntime and in sori (build/bin/bench_asr), with
-the same thread count, in one run, median of several runs, and checks that
-both give the same log-probs.
+the same thread count, in one run, median and spread of several runs, and
+checks that both give the same log-probs. With sherpa-onnx installed it also
+times sherpa-onnx's offline recognizer on the same model against sori's
+whole API, audio in and text out (features timed on both sides), and compares
+their texts. Before each side's runs the script waits for a quiet machine; a
+side during which other processes took over 20 % of the CPUs is flagged BUSY
+and the script exits with status 3.
 
     pip install -r tools/requirements-reference.txt onnxruntime onnx
     python3 bench/bench_asr.py --build build [--threads 2] [--runs 7]
@@ -22,6 +27,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import Guard, add_quiet_args, driver_runs, spread  # noqa: E402
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -32,7 +40,9 @@ def main():
     ap.add_argument("--d-model", type=int, default=176)
     ap.add_argument("--layers", type=int, default=16)
     ap.add_argument("--batch", type=int, nargs="+", default=[1, 16])
+    add_quiet_args(ap)
     a = ap.parse_args()
+    guard = Guard(a)
     import torch
     import onnxruntime as ort
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
@@ -67,37 +77,45 @@ def main():
         feed = {names[0]: np.repeat(feats.T[None], batch, axis=0).copy(),
                 names[1]: np.full([batch], a.frames, dtype=np.int64)}
         times = []
-        for r in range(a.runs + 1):
-            t0 = time.perf_counter()
-            out = sess.run(None, feed)
-            if r:
-                times.append(time.perf_counter() - t0)
-        ort_s = statistics.median(times)
+        with guard.region(f"onnxruntime batch {batch}"):
+            for r in range(a.runs + 1):
+                t0 = time.perf_counter()
+                out = sess.run(None, feed)
+                if r:
+                    times.append(time.perf_counter() - t0)
         ort_lp = out[0][0]
         lp_path = os.path.join(tmp, "lp.f32")
-        res = subprocess.run([os.path.join(a.build, "bin", "bench_asr"), gguf, fpath, str(a.frames), str(a.runs),
-                              str(a.threads), lp_path, str(batch)], check=True, capture_output=True, text=True,
-                             env=env)
-        sori_s, T = float(res.stdout.split()[0]), int(res.stdout.split()[1])
+        with guard.region(f"sori batch {batch}"):
+            res = subprocess.run([os.path.join(a.build, "bin", "bench_asr"), gguf, fpath, str(a.frames),
+                                  str(a.runs), str(a.threads), lp_path, str(batch)], check=True,
+                                 capture_output=True, text=True, env=env)
+        sori_t, T = driver_runs(res.stdout), int(res.stdout.split()[1])
         sori_lp = np.fromfile(lp_path, dtype=np.float32).reshape(T, -1)  # the first item
         diff = float(np.abs(sori_lp - ort_lp[:T]).max())
-        results.append((batch, sori_s, ort_s, diff))
+        results.append((batch, sori_t, times, diff))
     n_params = sum(p.numel() for p in m.encoder.parameters()) + sum(p.numel() for p in m.decoder.parameters())
+    print(guard.load_line())
     print(f"Conformer-CTC d_model {a.d_model}, {a.layers} layers ({n_params / 1e6:.1f} M parameters), "
           f"{a.frames} frames (10 ms) per utterance, {a.threads} threads, onnxruntime {ort.__version__}, "
-          f"median of {a.runs}:")
-    for batch, sori_s, ort_s, diff in results:
-        print(f"  batch {batch:3d}: sori {sori_s * 1e3:8.1f} ms  onnxruntime {ort_s * 1e3:8.1f} ms  "
-              f"ratio (ort / sori) {ort_s / sori_s:5.2f}  max |log-prob diff| {diff:.1e}")
+          f"{a.runs} runs after a warm-up; encoder + CTC head on the same features on both sides (no features "
+          "timed):")
+    for batch, sori_t, ort_t, diff in results:
+        print(f"  batch {batch:3d}: sori        {spread(sori_t)}")
+        print(f"             onnxruntime {spread(ort_t)}")
+        print(f"             ratio (ort / sori) {statistics.median(ort_t) / statistics.median(sori_t):5.2f}  "
+              f"max |log-prob diff| {diff:.1e}")
     print("  goal: ratio >= 1.1 offline")
-    sherpa(a, m, tmp, gguf, env)
+    sherpa(a, m, tmp, gguf, env, guard)
+    sys.exit(guard.report())
 
 
-def sherpa(a, m, tmp, gguf, env):
+def sherpa(a, m, tmp, gguf, env, guard):
     """sherpa-onnx (PyPI) on the same model: NeMo's ONNX export with the
     metadata sherpa-onnx's NeMo CTC loader reads, audio in, text out
     (sherpa computes its own NeMo-style features), against the whole of
-    sori_asr_transcribe on the same 10 s of audio."""
+    sori_asr_transcribe on the same 10 s of audio. The features are timed on
+    both sides: sherpa-onnx's offline stream computes them in
+    accept_waveform, which is inside its timed part."""
     try:
         import sherpa_onnx
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -119,21 +137,30 @@ def sherpa(a, m, tmp, gguf, env):
                                                        decoding_method="greedy_search")
     n = a.frames * 160
     x, xpath = test_audio(n, tmp)
-    times = []
-    for r in range(a.runs + 1):
-        st = rec.create_stream()
-        st.accept_waveform(16000, x)
-        t0 = time.perf_counter()
-        rec.decode_stream(st)
-        if r:
-            times.append(time.perf_counter() - t0)
-    sh_s = statistics.median(times)
-    res = subprocess.run([os.path.join(a.build, "bin", "bench_asr"), "--audio", gguf, xpath, str(n), str(a.runs),
-                          str(a.threads)], check=True, capture_output=True, text=True, env=env)
-    sori_s = float(res.stdout.split()[0])
+    times, feats = [], []
+    with guard.region("sherpa-onnx offline"):
+        for r in range(a.runs + 1):
+            st = rec.create_stream()
+            t0 = time.perf_counter()
+            st.accept_waveform(16000, x)  # computes the features
+            t1 = time.perf_counter()
+            rec.decode_stream(st)
+            if r:
+                times.append(time.perf_counter() - t0)
+                feats.append(t1 - t0)
+    sh_text = st.result.text
+    with guard.region("sori offline API"):
+        res = subprocess.run([os.path.join(a.build, "bin", "bench_asr"), "--audio", gguf, xpath, str(n),
+                              str(a.runs), str(a.threads)], check=True, capture_output=True, text=True, env=env)
+    sori_t = driver_runs(res.stdout)
+    sori_text = res.stdout.splitlines()[0].partition(" ")[2].strip()
     print(f"sherpa-onnx {sherpa_onnx.__version__} on the same model, {n / 16000:.0f} s of audio in, text out "
-          f"(features + encoder + greedy CTC), {a.threads} threads, median of {a.runs}:")
-    print(f"  sori {sori_s * 1e3:8.1f} ms  sherpa-onnx {sh_s * 1e3:8.1f} ms  ratio (sherpa / sori) {sh_s / sori_s:5.2f}")
+          f"(features + encoder + greedy CTC timed on both sides), {a.threads} threads, {a.runs} runs after a "
+          "warm-up:")
+    print(f"  sori        {spread(sori_t)}")
+    print(f"  sherpa-onnx {spread(times)}  (of which accept_waveform, its features: {spread(feats)})")
+    print(f"  ratio (sherpa / sori) {statistics.median(times) / statistics.median(sori_t):5.2f}  texts "
+          + ("identical" if sori_text == sh_text.strip() else f"differ: sori {sori_text[:60]!r}, sherpa-onnx {sh_text.strip()[:60]!r}"))
 
 
 if __name__ == "__main__":
