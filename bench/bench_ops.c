@@ -8,9 +8,16 @@
  * matmul / pointwise conv: sori_rt_run (our pool over row blocks, OpenBLAS
  *   single-threaded inside) vs one cblas_sgemm call with OpenBLAS's own N
  *   threads. Goal: within 10%.
- * attention: the fused op vs the same work as plain sgemm calls plus a
- *   softmax loop (OpenBLAS threads). Goal: no slower.
- * depthwise conv / conv2d: GFLOP/s (no OpenBLAS equivalent). */
+ * attention: the fused op vs the same work as plain sgemm calls per head
+ *   (OpenBLAS's N threads) plus a softmax split over rows on N threads (a
+ *   thread pool in the peer's process, as a framework's softmax op has).
+ *   Goal: no slower.
+ * depthwise conv / conv2d: GFLOP/s (no OpenBLAS equivalent).
+ *
+ * CPU mode prints the load average first and, at the end, the share of all
+ * CPUs other processes took during the run (busy jiffies of /proc/stat less
+ * this process's and its children's CPU time); over 20 % it prints a BUSY
+ * line and exits with status 3: the numbers are not valid. */
 #ifdef SORI_HAVE_OPENBLAS
 #include <cblas.h>
 #endif
@@ -18,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +47,65 @@ static int cmp_d(const void *a, const void *b)
 }
 
 typedef void (*bench_fn)(void *ctx);
+
+/* A quiet machine: CPU use of everything (/proc/stat) and of this process
+ * with its waited-for children (getrusage) at one moment. */
+typedef struct {
+    double busy; /* seconds of all CPUs not idle or waiting for I/O; < 0 if unknown */
+    double own;  /* CPU seconds of this process and its waited-for children */
+    double wall;
+} cpu_mark;
+
+static double tv_seconds(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
+}
+
+static cpu_mark cpu_mark_now(void)
+{
+    cpu_mark m = {-1.0, 0.0, sori_now_seconds()};
+    unsigned long long v[10] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    long hz = sysconf(_SC_CLK_TCK);
+    if (f && hz > 0 &&
+        fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+               &v[5], &v[6], &v[7], &v[8], &v[9]) >= 4) {
+        unsigned long long busy = 0;
+        for (int i = 0; i < 10; i++) /* all but idle and iowait, as bench/peers.py */
+            busy += i == 3 || i == 4 ? 0 : v[i];
+        m.busy = (double)busy / (double)hz;
+    }
+    if (f)
+        fclose(f);
+    struct rusage self, children;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+    m.own = tv_seconds(self.ru_utime) + tv_seconds(self.ru_stime) + tv_seconds(children.ru_utime) +
+            tv_seconds(children.ru_stime);
+    return m;
+}
+
+/* The share of all CPUs other processes took between a and b; < 0 if unknown. */
+static double others_share(cpu_mark a, cpu_mark b)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    double wall = b.wall - a.wall;
+    if (a.busy < 0 || b.busy < 0 || ncpu < 1 || wall <= 0)
+        return -1.0;
+    double others = (b.busy - a.busy) - (b.own - a.own);
+    return others > 0 ? others / (wall * (double)ncpu) : 0.0;
+}
+
+static void print_load_average(void)
+{
+    double l1, l5, l15;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f && fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
+        printf("load average at the start: %.2f (1 min), %.2f (5 min); %ld CPUs\n", l1, l5,
+               sysconf(_SC_NPROCESSORS_ONLN));
+    if (f)
+        fclose(f);
+}
 
 static void pause_ms(int ms)
 {
@@ -144,17 +212,47 @@ static void run_blas(void *v)
                 (int)d->ldc);
 }
 
-/* attention as plain sgemm calls + softmax (no relative positions, no masks) */
+/* The peer's softmax: rows [begin, end) of a t_q x t_k score matrix. */
+typedef struct {
+    float *scores;
+    int cols;
+} softmax_job;
+
+static void softmax_rows(void *ctx, int64_t begin, int64_t end)
+{
+    const softmax_job *j = ctx;
+    for (int64_t i = begin; i < end; i++) {
+        float *s = j->scores + i * j->cols, mx = -INFINITY, sum = 0;
+        for (int k = 0; k < j->cols; k++)
+            mx = s[k] > mx ? s[k] : mx;
+        for (int k = 0; k < j->cols; k++)
+            sum += (s[k] = expf(s[k] - mx));
+        for (int k = 0; k < j->cols; k++)
+            s[k] /= sum;
+    }
+}
+
+/* attention as plain sgemm calls + softmax (no relative positions, no
+ * masks); the softmax split over rows on g_threads threads of a pool made
+ * in the peer's process on its first call */
 static void run_att_blas(void *v)
 {
     const sori_attention_desc *d = v;
     static float *scores;
     static size_t cap;
+    static sori_thread_pool *pool;
     size_t need = (size_t)d->t_q * d->t_k;
     if (cap < need) {
         free(scores);
         scores = malloc(need * sizeof(float));
         cap = need;
+    }
+    if (!pool) {
+        sori_error err = {0};
+        if (sori_thread_pool_create(g_threads, &pool, &err) != SORI_OK) {
+            fprintf(stderr, "bench: %s\n", err.message);
+            exit(1);
+        }
     }
     openblas_set_num_threads(g_threads);
     int hk = d->heads * d->d_k;
@@ -165,15 +263,8 @@ static void run_att_blas(void *v)
             const float *vv = d->v + (int64_t)b * d->t_k * hk + h * d->d_k;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->t_q, d->t_k, d->d_k, d->scale,
                         q, hk, k, hk, 0.0f, scores, d->t_k);
-            for (int i = 0; i < d->t_q; i++) {
-                float *s = scores + (int64_t)i * d->t_k, mx = -INFINITY, sum = 0;
-                for (int j = 0; j < d->t_k; j++)
-                    mx = s[j] > mx ? s[j] : mx;
-                for (int j = 0; j < d->t_k; j++)
-                    sum += (s[j] = expf(s[j] - mx));
-                for (int j = 0; j < d->t_k; j++)
-                    s[j] /= sum;
-            }
+            softmax_job job = {scores, d->t_k};
+            sori_parallel_for(pool, d->t_q, (1024 + d->t_k - 1) / d->t_k, softmax_rows, &job);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->t_q, d->d_k, d->t_k, 1.0f,
                         scores, d->t_k, vv, hk, 0.0f, d->out + (int64_t)b * d->t_q * hk + h * d->d_k,
                         hk);
@@ -392,6 +483,8 @@ int main(int argc, char **argv)
 #else
     sori_rng r;
     sori_rng_seed(&r, 1);
+    cpu_mark start = cpu_mark_now();
+    print_load_average();
     printf("bench_ops: %d threads, median of %d runs each (%d alternating blocks of %d;\n"
            "the peer runs in a child process)\n", g_threads, ROUNDS * g_runs, ROUNDS, g_runs);
     printf("ratio = peer time / sori time (> 1: sori faster)\n\n");
@@ -436,6 +529,20 @@ int main(int argc, char **argv)
     printf("summary: attention, %d shapes: geometric-mean ratio %.2f, worst %.2f (goal >= 1.00)\n",
            g_n_att, exp(g_log_att / g_n_att), g_worst_att);
     sori_runtime_free(rt);
+    double others = others_share(start, cpu_mark_now());
+    if (others < 0) {
+        printf("\nother processes during the run: unknown (no /proc/stat)\n");
+        return 0;
+    }
+    printf("\nother processes during the run: %.0f %% of the CPUs (results are flagged above 20 %%)\n",
+           100 * others);
+    if (others > 0.20) {
+        printf("BUSY: other processes took %.0f %% of the CPUs during bench_ops: this result is not valid\n",
+               100 * others);
+        fprintf(stderr, "BUSY: other processes took %.0f %% of the CPUs during bench_ops: this result is not valid\n",
+                100 * others);
+        return 3;
+    }
     return 0;
 #endif
 }
