@@ -159,8 +159,9 @@ def sherpa(a, m, tmp, gguf, env, guard):
           "warm-up:")
     print(f"  sori        {spread(sori_t)}")
     print(f"  sherpa-onnx {spread(times)}  (of which accept_waveform, its features: {spread(feats)})")
-    print(f"  ratio (sherpa / sori) {statistics.median(times) / statistics.median(sori_t):5.2f}  texts "
-          + ("identical" if sori_text == sh_text.strip() else f"differ: sori {sori_text[:60]!r}, sherpa-onnx {sh_text.strip()[:60]!r}"))
+    sh_text = sh_text.strip()
+    same = "identical" if sori_text == sh_text else f"differ: sori {sori_text[:60]!r}, sherpa-onnx {sh_text[:60]!r}"
+    print(f"  ratio (sherpa / sori) {statistics.median(times) / statistics.median(sori_t):5.2f}  texts {same}")
 
 
 if __name__ == "__main__":

@@ -132,7 +132,7 @@ def main():
             res = subprocess.run([os.path.join(a.build, "bin", "bench_stream"), gguf, fpath, str(a.frames),
                                   str(a.runs), str(a.threads), str(batch), out_path], check=True,
                                  capture_output=True, text=True, env=env)
-        steps, state = int(res.stdout.split()[1]), int(res.stdout.split()[2])
+        state = int(res.stdout.split()[2])
         sori_steps = driver_runs(res.stdout, "steps")
         per = len(sori_steps) // a.runs
         sori_t = [sori_steps[i * per:(i + 1) * per] for i in range(a.runs)]
@@ -212,8 +212,8 @@ def sherpa(a, m, tmp, gguf, env, scfg, guard):
           f"sides), {a.threads} threads, {a.runs} runs after a warm-up:")
     print(f"  sori        {spread(sori_t)}")
     print(f"  sherpa-onnx {spread(times)}")
-    print(f"  ratio (sherpa / sori) {statistics.median(times) / statistics.median(sori_t):5.2f}  texts "
-          + ("identical" if sori_text == sh_text else f"differ: sori {sori_text[:60]!r}, sherpa-onnx {sh_text[:60]!r}"))
+    same = "identical" if sori_text == sh_text else f"differ: sori {sori_text[:60]!r}, sherpa-onnx {sh_text[:60]!r}"
+    print(f"  ratio (sherpa / sori) {statistics.median(times) / statistics.median(sori_t):5.2f}  texts {same}")
 
 
 if __name__ == "__main__":
