@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cpu/gemm_p16.h"
 #include "kernels/gguf.h"
 #include "kernels/hparams.h"
 #include "kernels/kernels.h"
@@ -78,10 +79,15 @@ struct sori_conformer {
     const float *lstm_wih[8], *lstm_whh[8], *lstm_bih[8], *lstm_bhh[8];
     const float *jpred_w, *jpred_b, *jenc_w, *jenc_b, *jout_w, *jout_b;
     sub_conv sub[8];
-    const float *sub_out_w, *sub_out_b; /* with sub_pw_last, columns in (freq, channel) order */
+    const float *sub_out_w, *sub_out_b; /* with sub_rows_out, columns in (freq, channel) order */
     int sub_freq_out;
-    bool sub_pw_last; /* the last subsampling conv is 1x1: done as a product, [time, freq, channel] out */
+    bool sub_pw_last;  /* the last subsampling conv is 1x1: done as a product, [time, freq, channel] out */
+    bool sub_p16_last; /* the last one is a dense 3x3 with weights packed for the CPU, [time, freq, channel] out */
+    bool sub_rows_out; /* either: the projection is one product over rows [time, freq x channel] */
     layer_w *layers;
+    /* the layers' product weights: SORI_F32, or SORI_F32_P16 (packed at load for the CPU's own product) */
+    sori_dtype att_wt; /* attention and convolution-module projections */
+    sori_dtype ff_wt;  /* feed-forward */
     const float *dec_w, *dec_b;
     void *weights; /* one backend buffer holding every tensor */
     char **vocab;
@@ -211,10 +217,28 @@ static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *l
     m->sub_freq_out = freq;
     m->sub_out_w = T("encoder.pre_encode.out.weight", (int64_t)d * C * freq);
     m->sub_out_b = T("encoder.pre_encode.out.bias", d);
-    if (m->sub_out_w && k > 0 && m->sub[k - 1].k == 1) {
-        /* the last subsampling conv is pointwise: encode computes it as a product whose output
-         * rows are [time, freq, channel], so the projection is one product over all rows; its
-         * weight's columns go from (channel, freq) order to (freq, channel) here, once */
+    /* the last subsampling conv computed with rows of channels out: a pointwise one as a product, a
+     * dense 3x3 one (regular striding) with its weight packed for the CPU's own product */
+    if (m->sub_out_w && k > 0 && m->sub[k - 1].k == 1)
+        m->sub_pw_last = true;
+    else if (m->sub_out_w && k > 0 && m->sub[k - 1].groups == 1 && m->sub[k - 1].c_in > 1 && C % SORI_P16 == 0 &&
+             sori_runtime_get_params(m->rt).device == SORI_DEVICE_CPU &&
+             sori_rt_supports(m->rt, SORI_OP_CONV2D, SORI_F32_P16)) {
+        const int K = m->sub[k - 1].c_in * 9;
+        float *w = (float *)(ld->host + ((const char *)m->sub[k - 1].w - ld->dev));
+        float *tmp = malloc((size_t)C * K * sizeof(float));
+        if (!tmp) {
+            ld->st = sori_fail(ld->err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
+            return ld->st;
+        }
+        memcpy(tmp, w, (size_t)C * K * sizeof(float));
+        sori_pack_p16(tmp, C, K, w);
+        free(tmp);
+        m->sub_p16_last = true;
+    }
+    if (m->sub_pw_last || m->sub_p16_last) {
+        /* the projection's weight columns go from (channel, freq) order to (freq, channel) here,
+         * once, so that it is one product over all rows */
         float *w = (float *)(ld->host + ((const char *)m->sub_out_w - ld->dev));
         float *row = malloc((size_t)C * freq * sizeof(float));
         if (!row) {
@@ -229,7 +253,7 @@ static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *l
                     wj[(int64_t)f * C + cc] = row[(int64_t)cc * freq + f];
         }
         free(row);
-        m->sub_pw_last = true;
+        m->sub_rows_out = true;
     }
     /* layers */
     const int ff = in->d_ff, dk = d / in->n_heads;
@@ -315,6 +339,47 @@ static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *l
 #undef T
     (void)g;
     return ld->st;
+}
+
+/* The layers' product weights, packed in place into the panels of the CPU's
+ * own product (kernels/cpu/gemm_p16.h) when the backend has it: no product
+ * then repacks a weight per call. Panels are 16 rows: the sizes (and the q
+ * | k,v split of wqkv) must fall on panel boundaries, else nothing is packed. */
+static sori_status pack_layer_weights(sori_conformer *m, sori_error *err)
+{
+    const int d = m->info.d_model, ff = m->info.d_ff;
+    if (!sori_rt_supports(m->rt, SORI_OP_MATMUL, SORI_F32_P16))
+        return SORI_OK;
+    /* the q | k,v split of wqkv needs d on a panel boundary */
+    const bool att = d % SORI_P16 == 0 && sori_p16_preferred(3 * d, d) && sori_p16_preferred(2 * d, d) &&
+                     sori_p16_preferred(d, d);
+    const bool ffp = sori_p16_preferred(ff, d) && sori_p16_preferred(d, ff);
+    if (!att && !ffp)
+        return SORI_OK;
+    float *tmp = malloc((size_t)3 * d * (ff > d ? ff : d) * sizeof(float));
+    if (!tmp)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
+    for (int l = 0; l < m->info.n_layers; l++) {
+        layer_w *L = &m->layers[l];
+        struct {
+            const float *w;
+            int n, k;
+            bool on;
+        } ws[] = {{L->ff1_w1, ff, d, ffp},      {L->ff1_w2, d, ff, ffp}, {L->wqkv, 3 * d, d, att},
+                  {L->wo, d, d, att},          {L->wpos, d, d, att},    {L->pw1_w, 2 * d, d, att},
+                  {L->pw2_w, d, d, att},       {L->ff2_w1, ff, d, ffp}, {L->ff2_w2, d, ff, ffp}};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+            if (!ws[i].on)
+                continue;
+            float *w = (float *)ws[i].w; /* the model's own buffer, host memory on the CPU */
+            memcpy(tmp, w, (size_t)ws[i].n * ws[i].k * sizeof(float));
+            sori_pack_p16(tmp, ws[i].n, ws[i].k, w);
+        }
+    }
+    free(tmp);
+    m->att_wt = att ? SORI_F32_P16 : SORI_F32;
+    m->ff_wt = ffp ? SORI_F32_P16 : SORI_F32;
+    return SORI_OK;
 }
 
 /* Every hyper-parameter, each checked alone and against the others before
@@ -572,6 +637,9 @@ sori_status sori_conformer_load_gguf(sori_runtime *rt, const sori_gguf *g, const
             ld.host = m->weights;
         if (st == SORI_OK)
             st = load_weights(m, g, &ld);
+        m->att_wt = m->ff_wt = SORI_F32;
+        if (st == SORI_OK && host_mem)
+            st = pack_layer_weights(m, err);
         if (st == SORI_OK && !host_mem)
             st = sori_rt_upload(rt, 0, m->weights, ld.host, ld.used, err);
         if (st == SORI_OK)
@@ -691,17 +759,29 @@ static void run(ctx_t *c, const sori_op_desc *op)
         c->st = sori_rt_run(c->rt, 0, op, c->err);
 }
 
-/* y[M, N] = act(x[M, K] · w[N, K]ᵀ + b) (+ beta * y) */
-static void linear(ctx_t *c, const float *x, int64_t M, int K, const float *w, const float *b, int N,
-                   float *y, sori_act act, float beta, int64_t ldx)
+/* y[M, N] = act(x[M, K] · w[N, K]ᵀ + b) (+ beta * y), w of type wt */
+static void linear_t(ctx_t *c, const float *x, int64_t M, int K, const float *w, sori_dtype wt, const float *b,
+                     int N, float *y, sori_act act, float beta, int64_t ldx)
 {
     sori_op_desc op = {.op = SORI_OP_MATMUL};
     op.u.matmul = (sori_matmul_desc){.batch = 1, .m = (int)M, .n = N, .k = K, .trans_b = true,
-                                     .a = x, .lda = ldx, .b = w, .b_type = SORI_F32, .ldb = K,
+                                     .a = x, .lda = ldx, .b = w, .b_type = wt, .ldb = K,
                                      .c = y, .ldc = N, .bias = b, .alpha = 1.0f, .beta = beta,
                                      .act = act};
     run(c, &op);
 }
+
+/* linear_t with f32 weights in PyTorch layout */
+static void linear(ctx_t *c, const float *x, int64_t M, int K, const float *w, const float *b, int N,
+                   float *y, sori_act act, float beta, int64_t ldx)
+{
+    linear_t(c, x, M, K, w, SORI_F32, b, N, y, act, beta, ldx);
+}
+
+/* linear_t with one of the layers' product weights (packed or not): attention and convolution
+ * module, feed-forward */
+#define LLINEAR(c, x, M, K, w, b, N, y, act, beta, ldx) linear_t(c, x, M, K, w, m->att_wt, b, N, y, act, beta, ldx)
+#define FLINEAR(c, x, M, K, w, b, N, y, act, beta, ldx) linear_t(c, x, M, K, w, m->ff_wt, b, N, y, act, beta, ldx)
 
 static void layer_norm(ctx_t *c, const float *x, int64_t rows, int dim, const float *g,
                        const float *b, float *y)
@@ -809,7 +889,7 @@ static sori_status stream_positions(sori_conformer *m, sori_error *err)
     if (c.st == SORI_OK)
         c.st = sori_rt_upload(m->rt, 0, pos, host, (size_t)(n_pos * d) * sizeof(float), err);
     for (int l = 0; l < m->info.n_layers && c.st == SORI_OK; l++)
-        linear(&c, pos, n_pos, d, m->layers[l].wpos, NULL, d, m->pos_stream + (int64_t)l * n_pos * d,
+        LLINEAR(&c, pos, n_pos, d, m->layers[l].wpos, NULL, d, m->pos_stream + (int64_t)l * n_pos * d,
                SORI_ACT_NONE, 0.0f, d);
     if (c.st == SORI_OK)
         c.st = sori_rt_sync(m->rt, 0, err);
@@ -1013,11 +1093,16 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
                                          .pad_right = p1, .groups = s->groups, .x = src,
                                          .wt = s->w, .bias = s->b, .y = dst,
                                          .act = s->relu ? SORI_ACT_RELU : SORI_ACT_NONE};
+        const bool rows_out = i == m->n_sub - 1 && m->sub_p16_last;
+        if (rows_out) /* [time, freq, channel] out, left unmasked as the pointwise product's */
+            op.u.conv2d.wt_type = SORI_F32_P16;
         run(&c, &op);
         h = conv_out(h, k, stride, p0 + p1);
         w = conv_out(w, k, stride, p0 + p1);
         ch = s->c_out;
         src = dst;
+        if (rows_out)
+            break;
         if (ragged) {
             for (int b = 0; b < B; b++)
                 lens[b] = sub_len(m, lens[b], k);
@@ -1025,7 +1110,7 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
         }
     }
     float *x = buf[3];
-    if (m->sub_pw_last) {
+    if (m->sub_rows_out) {
         /* every item's rows [time, freq x channel] in one product; the dropped frames are cut after */
         float *proj = drop ? buf[1 + (m->n_sub % 2)] : x;
         linear(&c, src, (int64_t)B * h, w * ch, m->sub_out_w, m->sub_out_b, d, proj, SORI_ACT_NONE, 0.0f,
@@ -1034,7 +1119,7 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
             copy_dev(&c, x + (int64_t)b * T * d, proj + ((int64_t)b * h + drop) * d, T * d);
     }
     /* else: flatten channel-major and project (after the dropped frames), one batched product per channel */
-    for (int cc = 0; !m->sub_pw_last && cc < ch && c.st == SORI_OK; cc++) {
+    for (int cc = 0; !m->sub_rows_out && cc < ch && c.st == SORI_OK; cc++) {
         sori_op_desc op = {.op = SORI_OP_MATMUL};
         op.u.matmul = (sori_matmul_desc){.batch = B, .m = (int)T, .n = d, .k = w, .trans_b = true,
                                          .a = src + (int64_t)cc * h * w + (int64_t)drop * w, .lda = w,
@@ -1077,22 +1162,22 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
         const layer_w *L = &m->layers[l];
         /* FF1, half step */
         layer_norm(&c, x, rows, d, L->ff1_ln_w, L->ff1_ln_b, nx);
-        linear(&c, nx, rows, d, L->ff1_w1, L->ff1_b1, in->d_ff, hid, SORI_ACT_SILU, 0.0f, d);
-        linear(&c, hid, rows, in->d_ff, L->ff1_w2, L->ff1_b2, d, t1, SORI_ACT_NONE, 0.0f, in->d_ff);
+        FLINEAR(&c, nx, rows, d, L->ff1_w1, L->ff1_b1, in->d_ff, hid, SORI_ACT_SILU, 0.0f, d);
+        FLINEAR(&c, hid, rows, in->d_ff, L->ff1_w2, L->ff1_b2, d, t1, SORI_ACT_NONE, 0.0f, in->d_ff);
         add(&c, x, t1, rows, d, 0.5f);
         /* relative-position self-attention */
         layer_norm(&c, x, rows, d, L->att_ln_w, L->att_ln_b, nx);
         const float *q, *kk, *vv;
         int64_t q_stride, kv_stride;
         if (!streaming) { /* q, k, v in one product */
-            linear(&c, nx, rows, d, L->wqkv, L->bqkv, 3 * d, qkv, SORI_ACT_NONE, 0.0f, d);
+            LLINEAR(&c, nx, rows, d, L->wqkv, L->bqkv, 3 * d, qkv, SORI_ACT_NONE, 0.0f, d);
             q = qkv, kk = qkv + d, vv = qkv + 2 * d;
             q_stride = kv_stride = 3 * d;
         } else { /* q of the new frames; their keys/values after the cached ones */
-            linear(&c, nx, rows, d, L->wqkv, L->bqkv, d, qkv, SORI_ACT_NONE, 0.0f, d);
+            LLINEAR(&c, nx, rows, d, L->wqkv, L->bqkv, d, qkv, SORI_ACT_NONE, 0.0f, d);
             /* keys | values of every item's new frames in one product (c2 is free until the
              * convolution module), then each item's after its cached ones */
-            linear(&c, nx, rows, d, L->wqkv + (int64_t)d * d, L->bqkv + d, 2 * d, c2, SORI_ACT_NONE, 0.0f, d);
+            LLINEAR(&c, nx, rows, d, L->wqkv + (int64_t)d * d, L->bqkv + d, 2 * d, c2, SORI_ACT_NONE, 0.0f, d);
             for (int b = 0; b < B; b++) {
                 copy_dev(&c, kvb + (int64_t)b * Lk * 2 * d, caches[b]->kv + (int64_t)l * Lc * 2 * d, Lc * 2 * d);
                 copy_dev(&c, kvb + ((int64_t)b * Lk + Lc) * 2 * d, c2 + (int64_t)b * T * 2 * d, T * 2 * d);
@@ -1105,7 +1190,7 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
         if (streaming && Lk == m->pos_stream_lk)
             pl = m->pos_stream + (int64_t)l * n_pos * d;
         else
-            linear(&c, pos, n_pos, d, L->wpos, NULL, d, p, SORI_ACT_NONE, 0.0f, d);
+            LLINEAR(&c, pos, n_pos, d, L->wpos, NULL, d, p, SORI_ACT_NONE, 0.0f, d);
         sori_op_desc op = {.op = SORI_OP_ATTENTION};
         op.u.attention = (sori_attention_desc){
             .batch = B, .heads = H, .t_q = (int)T, .t_k = (int)Lk, .d_k = dk, .d_v = dk, .q = q,
@@ -1120,11 +1205,11 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
             for (int b = 0; b < B; b++)
                 copy_dev(&c, caches[b]->kv + (int64_t)l * Lc * 2 * d,
                          kvb + ((int64_t)b * Lk + valid[b]) * 2 * d, Lc * 2 * d);
-        linear(&c, t1, rows, d, L->wo, L->bo, d, t2, SORI_ACT_NONE, 0.0f, d);
+        LLINEAR(&c, t1, rows, d, L->wo, L->bo, d, t2, SORI_ACT_NONE, 0.0f, d);
         add(&c, x, t2, rows, d, 1.0f);
         /* convolution module (padded frames zeroed before the depthwise conv) */
         layer_norm(&c, x, rows, d, L->conv_ln_w, L->conv_ln_b, nx);
-        linear(&c, nx, rows, d, L->pw1_w, L->pw1_b, 2 * d, c2, SORI_ACT_NONE, 0.0f, d);
+        LLINEAR(&c, nx, rows, d, L->pw1_w, L->pw1_b, 2 * d, c2, SORI_ACT_NONE, 0.0f, d);
         float *cin = t1;
         int64_t ct = T;
         int pad_l = m->conv_left, pad_r = m->conv_right;
@@ -1162,12 +1247,12 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
             op.u.unary = (sori_unary_desc){.n = rows * d, .act = SORI_ACT_SILU, .scale = 1.0f, .x = t2, .y = t2};
             run(&c, &op);
         }
-        linear(&c, t2, rows, d, L->pw2_w, L->pw2_b, d, t1, SORI_ACT_NONE, 0.0f, d);
+        LLINEAR(&c, t2, rows, d, L->pw2_w, L->pw2_b, d, t1, SORI_ACT_NONE, 0.0f, d);
         add(&c, x, t1, rows, d, 1.0f);
         /* FF2, half step, and the final norm */
         layer_norm(&c, x, rows, d, L->ff2_ln_w, L->ff2_ln_b, nx);
-        linear(&c, nx, rows, d, L->ff2_w1, L->ff2_b1, in->d_ff, hid, SORI_ACT_SILU, 0.0f, d);
-        linear(&c, hid, rows, in->d_ff, L->ff2_w2, L->ff2_b2, d, t1, SORI_ACT_NONE, 0.0f, in->d_ff);
+        FLINEAR(&c, nx, rows, d, L->ff2_w1, L->ff2_b1, in->d_ff, hid, SORI_ACT_SILU, 0.0f, d);
+        FLINEAR(&c, hid, rows, in->d_ff, L->ff2_w2, L->ff2_b2, d, t1, SORI_ACT_NONE, 0.0f, in->d_ff);
         add(&c, x, t1, rows, d, 0.5f);
         layer_norm(&c, x, rows, d, L->out_ln_w, L->out_ln_b, x);
     }

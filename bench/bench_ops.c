@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernels/cpu/gemm_p16.h"
 #include "kernels/opcheck.h"
 #ifdef SORI_HAVE_AUDIO_IO
 #include "sori/features.h"
@@ -291,19 +292,27 @@ static double g_log_mm, g_log_mm_large, g_log_att;
 static int g_n_mm, g_n_mm_large, g_n_att, g_within_large;
 static double g_worst_mm_large = 1e9, g_worst_att = 1e9;
 
+/* sori's product with the weight as a model loader prepares it (packed for
+ * sori's own kernel where sori_p16_preferred says so, else PyTorch layout
+ * and sgemm inside) against one sgemm call on the PyTorch-layout weight */
 static void bench_matmul(sori_runtime *rt, sori_rng *r, const char *what, int rows, int n, int k)
 {
+    const bool packed = sori_rt_supports(rt, SORI_OP_MATMUL, SORI_F32_P16) && sori_p16_preferred(n, k);
+    sori_rng r2 = *r; /* the same operands for both cases */
     sori_opcase *c = sori_opcase_matmul(r, 1, rows, n, k, false, true, true, false, 0.0f,
                                         SORI_ACT_NONE, SORI_F32);
-    if (!c)
+    sori_opcase *cs = packed ? sori_opcase_matmul(&r2, 1, rows, n, k, false, true, true, false, 0.0f,
+                                                  SORI_ACT_NONE, SORI_F32_P16) : NULL;
+    if (!c || (packed && !cs))
         exit(1);
-    sori_ctx sc = {rt, &c->desc};
+    sori_ctx sc = {rt, packed ? &cs->desc : &c->desc};
     double ts, tb;
     time_pair(run_sori, &sc, run_blas, &c->desc.u.matmul, &ts, &tb);
     double gf = 2.0 * rows * n * k * 1e-9;
     double ratio = tb / ts; /* > 1: sori faster */
-    printf("%-12s M=%-6d N=%-5d K=%-5d  sori %7.1f GFLOP/s  openblas %7.1f GFLOP/s  ratio %.2f\n",
-           what, rows, n, k, gf / ts, gf / tb, ratio);
+    printf("%-12s M=%-6d N=%-5d K=%-5d  sori %7.1f GFLOP/s  openblas %7.1f GFLOP/s  ratio %.2f  (%s)\n",
+           what, rows, n, k, gf / ts, gf / tb, ratio, packed ? "packed" : "sgemm");
+    sori_opcase_free(cs);
     g_log_mm += log(ratio);
     g_n_mm++;
     if (rows >= 250) {
@@ -490,10 +499,10 @@ int main(int argc, char **argv)
     printf("ratio = peer time / sori time (> 1: sori faster)\n\n");
 
     /* feed-forward (d -> 4d, 4d -> d) and attention projections (d -> d) */
-    const int dims[] = {144, 256, 512};
+    const int dims[] = {144, 176, 256, 512};
     const int frames[][2] = {{1, 4}, {1, 16}, {16, 16}, {1, 250}, {16, 250}, {1, 1500}, {32, 250}};
     int n_frames = quick ? 4 : (int)(sizeof frames / sizeof frames[0]);
-    for (int di = 0; di < 3; di++)
+    for (int di = 0; di < 4; di++)
         for (int fi = 0; fi < n_frames; fi++) {
             int d = dims[di], rows = frames[fi][0] * frames[fi][1];
             bench_matmul(rt, &r, "ff1", rows, 4 * d, d);
@@ -502,8 +511,17 @@ int main(int argc, char **argv)
         }
     /* pointwise conv of the convolution module (d -> 2d) is the same sgemm */
     printf("\n");
-    for (int di = 0; di < 3; di++)
+    for (int di = 0; di < 4; di++)
         bench_matmul(rt, &r, "pointwise", 250, 2 * dims[di], dims[di]);
+    printf("\n");
+    /* Whisper base (d 512) with f32 weights: the encoder's 1500 frames, a 448-token prompt */
+    const int wrows[] = {1500, 448};
+    for (int i = 0; i < (quick ? 1 : 2); i++) {
+        bench_matmul(rt, &r, "whisper-qkv", wrows[i], 3 * 512, 512);
+        bench_matmul(rt, &r, "whisper-proj", wrows[i], 512, 512);
+        bench_matmul(rt, &r, "whisper-ff1", wrows[i], 2048, 512);
+        bench_matmul(rt, &r, "whisper-ff2", wrows[i], 512, 2048);
+    }
     printf("\n");
     const int att[][4] = {{1, 64, 256, 4}, {1, 250, 256, 4}, {8, 250, 256, 4}, {1, 1500, 512, 8},
                           {16, 125, 176, 4}};

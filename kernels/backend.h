@@ -36,6 +36,9 @@ typedef enum sori_dtype {
     SORI_I32 = 2,
     SORI_U8 = 3,
     SORI_Q8_0 = 4, /* GGUF's Q8_0: blocks of 32 values along a row, each an f16 scale and 32 int8 (34 bytes) */
+    SORI_F32_P16 = 5, /* f32 weights [N, K] packed at load for the CPU's own product: panels of 16 rows,
+                       * each K x 16 floats, k-major (kernels/cpu/gemm_p16.h); matmul B only, trans_b,
+                       * ldb = k, n and row offsets multiples of 16 */
 } sori_dtype;
 
 size_t sori_dtype_size(sori_dtype t); /* bytes per value; 0 for block types */
@@ -102,12 +105,17 @@ typedef struct sori_conv1d_desc {
 
 /* 2-D convolution, NCHW. x [B, C_in, H, W], w [C_out, C_in/groups, KH, KW],
  * y [B, C_out, H_out, W_out], H_out = (H + pad_top + pad_bottom - KH)/stride_h + 1
- * (same for W). groups is 1 or C_in (depthwise). */
+ * (same for W). groups is 1 or C_in (depthwise).
+ * wt_type SORI_F32_P16 (where the backend supports CONV2D with it; groups 1,
+ * C_out a multiple of 16): w packed as the product weight [C_out, C_in·KH·KW]
+ * (kernels/cpu/gemm_p16.h), and y as rows of channels [B, H_out, W_out, C_out]
+ * (what a projection over (freq, channel) reads). */
 typedef struct sori_conv2d_desc {
     int batch, c_in, h, w, c_out, kh, kw, stride_h, stride_w;
     int pad_top, pad_bottom, pad_left, pad_right, groups;
     const float *x; const float *wt; const float *bias; float *y;
     sori_act act;
+    sori_dtype wt_type; /* SORI_F32 (0) or SORI_F32_P16 */
 } sori_conv2d_desc;
 
 /* y[r,:] = (x[r,:] - mean) / sqrt(var + eps) * gamma + beta over the last

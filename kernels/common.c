@@ -152,6 +152,7 @@ size_t sori_dtype_size(sori_dtype t)
     case SORI_I32: return 4;
     case SORI_U8: return 1;
     case SORI_Q8_0: return 0;
+    case SORI_F32_P16: return 4;
     }
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "opcheck.h"
+#include "cpu/gemm_p16.h"
 
 void sori_opcase_free(sori_opcase *c)
 {
@@ -101,6 +102,13 @@ sori_opcase *sori_opcase_matmul(sori_rng *r, int batch, int m, int n, int k, boo
         CHECK(q && k % 32 == 0 && trans_b);
         sori_quantize_q8_0(b, nb, q);
         d->b = q;
+    } else if (b_type == SORI_F32_P16) { /* each batch item's weight packed as a loader packs it */
+        CHECK(trans_b && !trans_a && n % SORI_P16 == 0);
+        float *p = raw(c, (size_t)nb * sizeof(float));
+        CHECK(p);
+        for (int64_t i = 0; i < nb; i += (int64_t)k * n)
+            sori_pack_p16(b + i, n, k, p + i);
+        d->b = p;
     } else {
         d->b = b;
     }
@@ -114,7 +122,7 @@ sori_opcase *sori_opcase_matmul(sori_rng *r, int batch, int m, int n, int k, boo
     d->c = cc;
     snprintf(c->label, sizeof c->label, "matmul b=%d m=%d n=%d k=%d%s%s%s%s beta=%g act=%s", batch,
              m, n, k, trans_a ? " tA" : "", trans_b ? " tB" : "", share_b ? " sharedB" : "",
-             b_type == SORI_F16 ? " f16" : b_type == SORI_Q8_0 ? " q8_0" : "", beta, act_name(act));
+             b_type == SORI_F16 ? " f16" : b_type == SORI_Q8_0 ? " q8_0" : b_type == SORI_F32_P16 ? " p16" : "", beta, act_name(act));
     return c;
 }
 
@@ -181,6 +189,19 @@ sori_opcase *sori_opcase_conv2d(sori_rng *r, int batch, int c_in, int h, int w, 
              c_in, h, w, c_out, kh, kw, stride_h, stride_w, pad_top, pad_bottom, pad_left,
              pad_right, depthwise ? " depthwise" : "", act_name(act));
     return c;
+}
+
+void sori_opcase_conv2d_pack(sori_opcase *c)
+{
+    sori_conv2d_desc *d = &c->desc.u.conv2d;
+    const int K = d->c_in * d->kh * d->kw;
+    float *p = d->groups == 1 && d->c_out % SORI_P16 == 0 ? raw(c, (size_t)d->c_out * K * sizeof(float)) : NULL;
+    if (!p)
+        return;
+    sori_pack_p16(d->wt, d->c_out, K, p);
+    d->wt = p;
+    d->wt_type = SORI_F32_P16;
+    strncat(c->label, " p16 rows-out", sizeof c->label - strlen(c->label) - 1);
 }
 
 sori_opcase *sori_opcase_layer_norm(sori_rng *r, int64_t rows, int dim, bool affine, bool in_place)

@@ -57,6 +57,9 @@ sori_opcase *sori_opcase_matmul(sori_rng *r, int batch, int m, int n, int k, boo
 sori_opcase *sori_opcase_conv1d(sori_rng *r, int batch, int t_in, int c_in, int c_out, int kernel,
                                 int stride, int pad_left, int pad_right, bool depthwise, bool bias,
                                 sori_act act);
+/* A dense conv2d case (groups 1, c_out a multiple of 16) turned into its
+ * packed-weight, rows-of-channels form (SORI_F32_P16); others unchanged. */
+void sori_opcase_conv2d_pack(sori_opcase *c);
 sori_opcase *sori_opcase_conv2d(sori_rng *r, int batch, int c_in, int h, int w, int c_out, int kh,
                                 int kw, int stride_h, int stride_w, int pad_top, int pad_bottom,
                                 int pad_left, int pad_right, bool depthwise, sori_act act);

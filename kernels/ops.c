@@ -33,8 +33,12 @@ static sori_status v_matmul(const sori_matmul_desc *d, const char *name, sori_er
     NEED(d->a, "a");
     NEED(d->b, "b");
     NEED(d->c, "c");
-    if (d->b_type != SORI_F32 && d->b_type != SORI_F16 && d->b_type != SORI_Q8_0)
-        BAD("%s: b_type must be f32, f16 or q8_0", name);
+    if (d->b_type != SORI_F32 && d->b_type != SORI_F16 && d->b_type != SORI_Q8_0 && d->b_type != SORI_F32_P16)
+        BAD("%s: b_type must be f32, f16, q8_0 or f32_p16", name);
+    if (d->b_type == SORI_F32_P16 && (!d->trans_b || d->trans_a || d->ldb != d->k || d->n % 16 ||
+                                      d->stride_b % (16 * (int64_t)d->k)))
+        BAD("%s: f32_p16 weights need trans_b, no trans_a, ldb = k, n and stride_b in whole panels of 16 rows",
+            name);
     if (d->b_type == SORI_Q8_0 && (!d->trans_b || d->k % 32 || d->ldb % 32 || d->stride_b % 32))
         BAD("%s: q8_0 weights need trans_b and k, ldb, stride_b multiples of 32", name);
     if (d->lda < (d->trans_a ? d->m : d->k))
@@ -96,6 +100,8 @@ static sori_status v_conv2d(const sori_conv2d_desc *d, const char *name, sori_er
     NEED(d->x, "x");
     NEED(d->wt, "wt");
     NEED(d->y, "y");
+    if (d->wt_type != SORI_F32 && !(d->wt_type == SORI_F32_P16 && d->groups == 1 && d->c_out % 16 == 0))
+        BAD("%s: wt_type must be f32, or f32_p16 with groups 1 and c_out a multiple of 16", name);
     if (d->groups != 1 && !(d->groups == d->c_in && d->c_out == d->c_in))
         BAD("%s: groups %d: only 1 or depthwise (groups == c_in == c_out) are supported", name,
             d->groups);

@@ -43,6 +43,10 @@ static double b_at(const sori_matmul_desc *d, int b, int64_t idx)
 {
     if (d->b_type == SORI_Q8_0)
         return q8_at(d->b, (int64_t)b * d->stride_b + idx);
+    if (d->b_type == SORI_F32_P16) { /* row r, column c of the [N, K] weight: panel r / 16, lane r % 16 */
+        int64_t r = idx / d->k, c = idx % d->k;
+        return ((const float *)d->b)[(int64_t)b * d->stride_b + (r / 16) * 16 * d->k + c * 16 + r % 16];
+    }
     if (d->b_type == SORI_F16)
         return sori_f16_to_f32(((const uint16_t *)d->b)[(int64_t)b * d->stride_b + idx]);
     return ((const float *)d->b)[(int64_t)b * d->stride_b + idx];
@@ -108,10 +112,16 @@ static void ref_conv2d(const sori_conv2d_desc *d)
                                 int iw = x * d->stride_w + j - d->pad_left;
                                 if (ih < 0 || ih >= d->h || iw < 0 || iw >= d->w)
                                     continue;
-                                acc += (double)d->wt[(((int64_t)o * cpg + ci) * d->kh + i) * d->kw + j] *
+                                const int64_t ck = ((int64_t)ci * d->kh + i) * d->kw + j, K = (int64_t)cpg * d->kh * d->kw;
+                                const float wv = d->wt_type == SORI_F32_P16 ? d->wt[(o / 16) * 16 * K + ck * 16 + o % 16]
+                                                                            : d->wt[(int64_t)o * K + ck];
+                                acc += (double)wv *
                                        d->x[(((int64_t)b * d->c_in + g * cpg + ci) * d->h + ih) * d->w + iw];
                             }
-                    d->y[(((int64_t)b * d->c_out + o) * ho + y) * wo + x] = (float)act_d(d->act, acc);
+                    if (d->wt_type == SORI_F32_P16) /* rows of channels */
+                        d->y[(((int64_t)b * ho + y) * wo + x) * d->c_out + o] = (float)act_d(d->act, acc);
+                    else
+                        d->y[(((int64_t)b * d->c_out + o) * ho + y) * wo + x] = (float)act_d(d->act, acc);
                 }
 }
 

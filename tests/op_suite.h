@@ -73,6 +73,17 @@ static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int 
             run_case(rt, sori_opcase_embedding(r, sori_rng_int(r, 1, 100), sori_rng_int(r, 1, 500), k32, SORI_Q8_0),
                      t, verbose);
         }
+        if (sori_rt_supports(rt, SORI_OP_MATMUL, SORI_F32_P16)) {
+            /* weights packed at load: row tails of the 6-row tile, k over several 256-blocks and odd */
+            int m = sori_rng_int(r, 1, 200), n = 16 * sori_rng_int(r, 1, 12), k = sori_rng_int(r, 1, 600);
+            run_case(rt, sori_opcase_matmul(r, sori_rng_int(r, 1, 3), m, n, k, false, true, sori_rng_int(r, 0, 1),
+                                            sori_rng_int(r, 0, 1), sori_rng_int(r, 0, 2) == 0 ? 0.5f : 0.0f,
+                                            rand_act(r), SORI_F32_P16), t, verbose);
+            run_case(rt, sori_opcase_matmul(r, 1, sori_rng_int(r, 1, 8), n, k, false, true, true, true, 0.0f,
+                                            SORI_ACT_NONE, SORI_F32_P16), t, verbose);
+            run_case(rt, sori_opcase_matmul(r, 1, 250 + round, 704, 176, false, true, true, true, 0.0f,
+                                            SORI_ACT_SILU, SORI_F32_P16), t, verbose);
+        }
         /* Conformer-sized matmul (feed-forward of d_model 256, 150 frames) */
         run_case(rt, sori_opcase_matmul(r, 1, 150 + round, 1024, 256, false, true, true, true, 0.0f, SORI_ACT_SILU, SORI_F32), t, verbose);
 
@@ -101,6 +112,17 @@ static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int 
             run_case(rt, sori_opcase_conv2d(r, b, co, h, w, co, 3, 3, 2, 2, 1, 1, 1, 1, true, SORI_ACT_NONE), t, verbose);
             run_case(rt, sori_opcase_conv2d(r, b, co, h, w, co, 3, 3, 2, 2, 2, 1, 2, 1, true, rand_act(r)), t, verbose);
             run_case(rt, sori_opcase_conv2d(r, b, ci, h, w, co, sori_rng_int(r, 1, 3), sori_rng_int(r, 1, 3), 1, 1, 0, 0, 0, 0, false, rand_act(r)), t, verbose);
+            if (sori_rt_supports(rt, SORI_OP_CONV2D, SORI_F32_P16)) { /* packed weights, rows of channels out */
+                int cp = 16 * sori_rng_int(r, 1, 3), cin = sori_rng_int(r, 0, 1) ? sori_rng_int(r, 1, 5) : cp;
+                sori_opcase *pc = sori_opcase_conv2d(r, b, cin, h + 40, w, cp, 3, 3, 2, 2, 1, 1, 1, 1, false, SORI_ACT_RELU);
+                sori_opcase *pc2 = sori_opcase_conv2d(r, b, cin, h, w, cp, 3, 3, 2, 2, 2, 1, 2, 1, false, rand_act(r));
+                if (pc)
+                    sori_opcase_conv2d_pack(pc);
+                if (pc2)
+                    sori_opcase_conv2d_pack(pc2);
+                run_case(rt, pc, t, verbose);
+                run_case(rt, pc2, t, verbose);
+            }
         }
         /* norms */
         {

@@ -11,6 +11,7 @@
 
 #include "../kernels.h"
 #include "blas.h"
+#include "gemm_p16.h"
 
 struct sori_backend {
     sori_thread_pool *pool;
@@ -233,6 +234,11 @@ static inline void act_row(float *y, int64_t n, sori_act act)
     case SORI_ACT_GELU: gelu_row(y, n); break;
     default: break;
     }
+}
+
+void sori_cpu_act_row(float *y, int64_t n, sori_act act)
+{
+    act_row(y, n, act);
 }
 
 /* ---- matmul ------------------------------------------------------------------ */
@@ -496,6 +502,13 @@ static void mm_block(const sori_matmul_desc *d, int b, int m0, int m1, int n0, i
         mm_block_f16(d, b, m0, m1, n0, n1);
         return;
     }
+    if (d->b_type == SORI_F32_P16) { /* n0 is a panel boundary (cpu_matmul) */
+        sori_gemm_p16(m1 - m0, n1 - n0, d->k, d->alpha, d->a + (int64_t)b * d->stride_a + (int64_t)m0 * d->lda,
+                      d->lda, (const float *)d->b + (int64_t)b * d->stride_b + (int64_t)n0 * d->k, d->beta,
+                      d->c + (int64_t)b * d->stride_c + (int64_t)m0 * d->ldc + n0, d->ldc,
+                      d->bias ? d->bias + n0 : NULL, d->act, m1 - m0 > 6 ? scratch_get(SORI_P16_SCRATCH) : NULL);
+        return;
+    }
     const float *a = d->a + (int64_t)b * d->stride_a;
     const float *bm = (const float *)d->b + (int64_t)b * d->stride_b;
     float *c = d->c + (int64_t)b * d->stride_c + (int64_t)m0 * d->ldc + n0;
@@ -554,6 +567,8 @@ static sori_status cpu_matmul(sori_backend *be, const sori_matmul_desc *d, sori_
     int64_t cols = (d->n + want_cols - 1) / want_cols;
     if (cols < 64)
         cols = d->n < 64 ? d->n : 64;
+    if (d->b_type == SORI_F32_P16) /* whole panels */
+        cols = (cols + SORI_P16 - 1) / SORI_P16 * SORI_P16;
     ctx.cols_per_task = cols;
     ctx.col_blocks = (d->n + cols - 1) / cols;
     int64_t n_tasks = (int64_t)d->batch * ctx.row_blocks * ctx.col_blocks;
@@ -701,6 +716,7 @@ typedef struct {
     const float *col; /* dense: shared im2col of one batch item */
     int b;
     int64_t rows_per_task;
+    atomic_int failed;
 } c2_ctx;
 
 static void conv2d_dense_rows(void *vctx, int64_t begin, int64_t end)
@@ -838,11 +854,69 @@ static void im2col_task(void *vctx, int64_t begin, int64_t end)
     }
 }
 
+/* Packed weights (SORI_F32_P16): output rows of channels, a block of output
+ * positions per task: their patches gathered into scratch (a block, never
+ * the whole image's im2col) and multiplied by the packed weight. */
+enum { C2_ROWS = 96 }; /* output positions per task */
+
+static void conv2d_p16_task(void *vctx, int64_t begin, int64_t end)
+{
+    c2_ctx *ctx = vctx;
+    const sori_conv2d_desc *d = ctx->d;
+    const int64_t hw = (int64_t)ctx->h_out * ctx->w_out, blocks = (hw + C2_ROWS - 1) / C2_ROWS;
+    const int ck = d->c_in * d->kh * d->kw;
+    const size_t patch_n = ((size_t)C2_ROWS * ck + 15) & ~(size_t)15; /* the gemm's part 64-byte aligned */
+    float *patch = scratch_get(patch_n + SORI_P16_SCRATCH);
+    if (!patch) {
+        atomic_store(&ctx->failed, 1);
+        return;
+    }
+    for (int64_t task = begin; task < end; task++) {
+        const int b = (int)(task / blocks);
+        const int64_t r0 = (task % blocks) * C2_ROWS, r1 = r0 + C2_ROWS < hw ? r0 + C2_ROWS : hw;
+        const float *x = d->x + (int64_t)b * d->c_in * d->h * d->w;
+        for (int64_t pos = r0; pos < r1; pos++) {
+            const int oh = (int)(pos / ctx->w_out), ow = (int)(pos % ctx->w_out);
+            const int ih0 = oh * d->stride_h - d->pad_top, iw0 = ow * d->stride_w - d->pad_left;
+            float *pr = patch + (pos - r0) * ck;
+            if (d->kh == 3 && d->kw == 3 && ih0 >= 0 && ih0 + 3 <= d->h && iw0 >= 0 && iw0 + 3 <= d->w) {
+                /* inside the image (all but the edges): three runs of three per channel */
+                const int64_t plane = (int64_t)d->h * d->w, W = d->w;
+                const float *xc = x + (int64_t)ih0 * W + iw0;
+                for (int c = 0; c < d->c_in; c++, xc += plane, pr += 9) {
+                    pr[0] = xc[0], pr[1] = xc[1], pr[2] = xc[2];
+                    pr[3] = xc[W], pr[4] = xc[W + 1], pr[5] = xc[W + 2];
+                    pr[6] = xc[2 * W], pr[7] = xc[2 * W + 1], pr[8] = xc[2 * W + 2];
+                }
+                continue;
+            }
+            for (int c = 0; c < d->c_in; c++)
+                for (int i = 0; i < d->kh; i++) {
+                    const int ih = oh * d->stride_h + i - d->pad_top;
+                    const float *xr = x + ((int64_t)c * d->h + ih) * d->w;
+                    for (int j = 0; j < d->kw; j++) {
+                        const int iw = ow * d->stride_w + j - d->pad_left;
+                        *pr++ = ih < 0 || ih >= d->h || iw < 0 || iw >= d->w ? 0.0f : xr[iw];
+                    }
+                }
+        }
+        sori_gemm_p16((int)(r1 - r0), d->c_out, ck, 1.0f, patch, ck, d->wt, 0.0f,
+                      d->y + ((int64_t)b * hw + r0) * d->c_out, d->c_out, d->bias, d->act, patch + patch_n);
+    }
+}
+
 static sori_status cpu_conv2d(sori_backend *be, const sori_conv2d_desc *d, sori_error *err)
 {
     c2_ctx ctx = {.d = d};
     ctx.h_out = (d->h + d->pad_top + d->pad_bottom - d->kh) / d->stride_h + 1;
     ctx.w_out = (d->w + d->pad_left + d->pad_right - d->kw) / d->stride_w + 1;
+    if (d->wt_type == SORI_F32_P16) {
+        atomic_init(&ctx.failed, 0);
+        const int64_t hw = (int64_t)ctx.h_out * ctx.w_out;
+        sori_parallel_for(be->pool, (int64_t)d->batch * ((hw + C2_ROWS - 1) / C2_ROWS), 1, conv2d_p16_task, &ctx);
+        return atomic_load(&ctx.failed) ? sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conv2d: out of scratch memory")
+                                        : SORI_OK;
+    }
     if (d->groups != 1) {
         sori_parallel_for(be->pool, (int64_t)d->batch * d->c_in, 1, conv2d_dw_task, &ctx);
         return SORI_OK;
@@ -1220,6 +1294,8 @@ static bool cpu_supports(sori_backend *be, sori_op op, sori_dtype wt)
     (void)be;
     if (wt == SORI_F16 || wt == SORI_Q8_0) /* weights in PyTorch layout (trans_b) and embedding tables */
         return op == SORI_OP_MATMUL || op == SORI_OP_EMBEDDING;
+    if (wt == SORI_F32_P16) /* packed weights: only where the product has its vector kernel */
+        return (op == SORI_OP_MATMUL || op == SORI_OP_CONV2D) && SORI_VEC;
     return (unsigned)op < SORI_OP_COUNT_ && op != SORI_OP_LOGMEL && wt == SORI_F32;
 }
 

@@ -601,6 +601,8 @@ __global__ void k_pad2d(const float *x, float *xp, int64_t planes, int h, int w,
  * first and convolving that with no padding. */
 static sori_status cuda_conv2d(sori_backend *be, int s, const sori_conv2d_desc *d, sori_error *err)
 {
+    if (d->wt_type != SORI_F32)
+        return fail(err, SORI_ERR_UNSUPPORTED, 0, "cuda: conv2d: packed CPU weights");
     sori_status st = SORI_OK;
     cudnnTensorDescriptor_t xd = NULL, yd = NULL;
     cudnnFilterDescriptor_t wd = NULL;
