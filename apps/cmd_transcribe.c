@@ -250,6 +250,7 @@ static sori_status add_segment(transcript *t, sori_asr_result *r, double start_s
 }
 
 enum { SEG_BATCH = 16 }; /* pieces transcribed in one batched call */
+enum { HELD_S = 60 };    /* seconds of samples a file read as it goes holds before its pieces are transcribed */
 
 /* Segments first .. first + nb - 1 (nb <= SEG_BATCH) transcribed in one batch; x holds the
  * samples from index base on. */
@@ -377,8 +378,11 @@ static sori_status transcribe_reader_signal(sori_asr_model *m, sori_audio_reader
             if (!end)
                 f_abs++;
         }
-        /* full batches (or, at the end, what is left) transcribed; their samples let go */
-        while (st == SORI_OK && (t->n - first >= SEG_BATCH || (eof && t->n > first))) {
+        /* full batches, or the finished segments once HELD_S seconds of samples are held (a
+         * batch of sixteen 20 s pieces would hold 320 s and their activations), or at the end
+         * what is left: transcribed, and their samples let go */
+        while (st == SORI_OK && (t->n - first >= SEG_BATCH || (eof && t->n > first) ||
+                                 (n >= HELD_S * rate && t->n > first))) {
             int nb = t->n - first < SEG_BATCH ? t->n - first : SEG_BATCH;
             st = transcribe_segments(m, t, first, nb, x, base, rate, err);
             first += nb;

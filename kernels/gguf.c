@@ -5,6 +5,7 @@
  *   padding to `alignment`, then the data section (tensor offsets relative to it).
  * string = u64 length + bytes (no NUL); array = u32 elem type, u64 n, elems.
  * (llama.cpp's gguf/gguf.cpp and docs/gguf.md in the ggml repository.) */
+#define _DEFAULT_SOURCE /* madvise */
 #include "gguf.h"
 
 #include <errno.h>
@@ -459,6 +460,12 @@ void sori_gguf_free(sori_gguf *g)
     if (g->mapped)
         munmap((void *)g->base, g->size);
     free(g);
+}
+
+void sori_gguf_release_pages(sori_gguf *g)
+{
+    if (g && g->mapped) /* a read-only private map of a file: dropped pages are re-read from the file */
+        madvise((void *)g->base, g->size, MADV_DONTNEED);
 }
 
 static sori_status open_common(sori_gguf *g, sori_gguf **out, sori_error *err)

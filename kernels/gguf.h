@@ -96,6 +96,11 @@ sori_status sori_gguf_open_file(const char *path, sori_gguf **out, sori_error *e
  * sori_gguf_free (tensor data points into it). */
 sori_status sori_gguf_open_memory(const void *data, size_t size, sori_gguf **out, sori_error *err);
 void sori_gguf_free(sori_gguf *g);
+/* A file's map: gives the pages read so far (a load's checks read every
+ * tensor) back to the page cache, out of the process's resident set; what
+ * is read later comes back page by page (minor faults, no I/O). Pointers
+ * stay valid. Nothing for a buffer opened from memory. */
+void sori_gguf_release_pages(sori_gguf *g);
 
 uint32_t sori_gguf_version(const sori_gguf *g);
 uint32_t sori_gguf_alignment(const sori_gguf *g);

@@ -22,7 +22,7 @@ typedef struct {
     float *logp;     /* log10 p */
     float *bow;      /* log10 back-off weight (0 where none); NULL for the highest order */
     float *bow_ws;   /* word-boundary models: the weight for word-start words (bow: for the others) */
-    uint32_t *slot;  /* hash slots: entry index + 1, 0 = empty */
+    uint32_t *slot;  /* hash slots: (entry index + 1) << SLOT_TAG | tag, 0 = empty */
     bool borrowed;   /* words, logp, bow, bow_ws point into the mapped file (not freed here) */
     uint64_t mask;   /* slots - 1 */
 } order_tab;
@@ -65,6 +65,7 @@ static uint64_t hash_str(const char *s)
     return h ^ (h >> 29);
 }
 
+/* The vocabulary's slots: at most half full. */
 static uint64_t slots_for(int64_t count)
 {
     uint64_t s = 16;
@@ -73,17 +74,40 @@ static uint64_t slots_for(int64_t count)
     return s;
 }
 
+/* An order's slots carry 5 bits of the n-gram's hash beside its entry
+ * index, so that a probe reads the n-gram's words (a page of its own)
+ * only when they agree (1 in 32 otherwise): the table can then be up to
+ * two-thirds full (half the memory of a half-full one) and still look up
+ * as fast. Entries per order: fewer than 2^27. */
+enum { SLOT_TAG = 5 };
+#define SLOT_MAX_ENTRIES ((1ll << (32 - SLOT_TAG)) - 1)
+static uint64_t order_slots_for(int64_t count)
+{
+    uint64_t s = 16;
+    while (s * 2 < (uint64_t)count * 3)
+        s <<= 1;
+    return s;
+}
+
+static uint32_t slot_tag(uint64_t h)
+{
+    return (uint32_t)(h >> (64 - SLOT_TAG));
+}
+
 /* The entry of n-gram w[0..n-1], or -1. */
 static int64_t find(const order_tab *t, const int32_t *w, int n)
 {
     if (!t->slot)
         return -1;
-    for (uint64_t i = hash_ids(w, n) & t->mask;; i = (i + 1) & t->mask) {
-        uint32_t e = t->slot[i];
-        if (!e)
+    const uint64_t h = hash_ids(w, n);
+    const uint32_t tag = slot_tag(h);
+    for (uint64_t i = h & t->mask;; i = (i + 1) & t->mask) {
+        const uint32_t s = t->slot[i];
+        if (!s)
             return -1;
-        if (memcmp(t->words + (int64_t)(e - 1) * n, w, (size_t)n * sizeof(int32_t)) == 0)
-            return e - 1;
+        const int64_t e = (int64_t)(s >> SLOT_TAG) - 1;
+        if ((s & ((1u << SLOT_TAG) - 1)) == tag && memcmp(t->words + e * n, w, (size_t)n * sizeof(int32_t)) == 0)
+            return e;
     }
 }
 
@@ -201,19 +225,26 @@ static sori_status index_orders(sori_ngram *lm, const char *path, sori_error *er
 {
     for (int n = 1; n <= lm->order; n++) {
         order_tab *t = &lm->tab[n];
-        uint64_t slots = slots_for(t->count);
+        if (t->count > SLOT_MAX_ENTRIES)
+            return sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: %lld %d-grams: sori takes at most %lld per order",
+                             path, (long long)t->count, n, (long long)SLOT_MAX_ENTRIES);
+        uint64_t slots = order_slots_for(t->count);
         t->mask = slots - 1;
         if (!(t->slot = calloc(slots, sizeof(uint32_t))))
             return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "ngram: %s: out of memory", path);
         for (int64_t e = 0; e < t->count; e++) {
             const int32_t *w = t->words + e * n;
-            uint64_t i = hash_ids(w, n) & t->mask;
+            const uint64_t h = hash_ids(w, n);
+            const uint32_t tag = slot_tag(h);
+            uint64_t i = h & t->mask;
             for (; t->slot[i]; i = (i + 1) & t->mask)
-                if (memcmp(t->words + (int64_t)(t->slot[i] - 1) * n, w, (size_t)n * sizeof(int32_t)) == 0)
+                if ((t->slot[i] & ((1u << SLOT_TAG) - 1)) == tag &&
+                    memcmp(t->words + (int64_t)((t->slot[i] >> SLOT_TAG) - 1) * n, w, (size_t)n * sizeof(int32_t)) == 0)
                     return sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: a %d-gram occurs twice (%s ...)", path, n,
                                      lm->vocab[w[0]]);
-            t->slot[i] = (uint32_t)(e + 1);
+            t->slot[i] = (uint32_t)(e + 1) << SLOT_TAG | tag;
         }
+        sori_gguf_release_pages(lm->mapped); /* this order's tables were all read: out of the resident set */
     }
     return SORI_OK;
 }
@@ -517,6 +548,8 @@ static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, boo
                 (o->bow_ws && !isfinite(o->bow_ws[i])))
                 st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: ngram.%d: a probability that is not finite or "
                                "above 1", path, n);
+        if (keep) /* the checks read all of this order's tables: out of the resident set until used */
+            sori_gguf_release_pages((sori_gguf *)g);
     }
     return st;
 }
