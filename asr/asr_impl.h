@@ -85,6 +85,12 @@ struct sori_asr_stream {
     int64_t steps, consumed;  /* encoder steps done; feature frames consumed */
     int64_t enc_frames;       /* encoder frames of the utterance so far */
     sori_conformer_cache *cache;
+    /* a step's input frames and its outputs (either mode), grown to the largest step and
+     * kept: decoding allocates nothing once a stream has made its first steps */
+    float *step_in, *step_out;
+    size_t step_in_cap, step_out_cap; /* floats */
+    float *rs_out;            /* resampled input of an accept call, grown to the largest */
+    size_t rs_out_cap;
     sori_rnnt_state *rnn;
     sori_rnnt_emit *toks;     /* RNN-T emissions of the utterance */
     int64_t n_toks, toks_cap;
@@ -169,5 +175,9 @@ sori_status asr_ca_finalize_ready(sori_asr_stream *s, sori_error *err);
 /* One cache-aware step for the ready streams whose step is a first one
  * (first) or a later one. */
 sori_status asr_ca_step_group(sori_asr_model *m, sori_asr_stream **ready, int k, bool first, sori_error *err);
+/* Streams decoded in one batched call at most (decode_ready takes any number in groups of it). */
+enum { ASR_STEP_GROUP = 32 };
+/* s->step_in / s->step_out with room for in / out floats (grown, never shrunk). */
+sori_status asr_step_buffers(sori_asr_stream *s, size_t in, size_t out, sori_error *err);
 
 #endif /* SORI_ASR_IMPL_H */

@@ -52,8 +52,51 @@ enum { WS_BUFS = 16 };
 typedef struct ws_set {
     float *buf[WS_BUFS];
     size_t cap[WS_BUFS]; /* bytes */
+    /* the pass's host-side arrays (staging, lengths, attention ranges), grown and kept with the
+     * set as its device buffers are: a streaming step allocates nothing */
+    float *host;
+    size_t host_cap; /* floats */
+    int64_t *i64;    /* lens | valid */
+    int32_t *i32;    /* q_len | kv_start | kv_end */
+    int items_cap;
     struct ws_set *next;
 } ws_set;
+
+static void ws_free_set(sori_runtime *rt, ws_set *w)
+{
+    for (int i = 0; i < WS_BUFS; i++)
+        sori_rt_release(rt, w->buf[i]);
+    free(w->host);
+    free(w->i64);
+    free(w->i32);
+    free(w);
+}
+
+/* The set's host arrays for a pass of B items and host_n staging floats, zeroed. */
+static bool ws_host(ws_set *w, size_t host_n, int B)
+{
+    if (w->host_cap < host_n) {
+        free(w->host);
+        w->host_cap = 0;
+        if (!(w->host = malloc(host_n * sizeof(float))))
+            return false;
+        w->host_cap = host_n;
+    }
+    if (w->items_cap < B) {
+        free(w->i64);
+        free(w->i32);
+        w->items_cap = 0;
+        w->i64 = malloc((size_t)B * 2 * sizeof(int64_t));
+        w->i32 = malloc((size_t)B * 3 * sizeof(int32_t));
+        if (!w->i64 || !w->i32)
+            return false;
+        w->items_cap = B;
+    }
+    memset(w->host, 0, host_n * sizeof(float));
+    memset(w->i64, 0, (size_t)B * 2 * sizeof(int64_t));
+    memset(w->i32, 0, (size_t)B * 3 * sizeof(int32_t));
+    return true;
+}
 
 struct sori_conformer {
     pthread_mutex_t ws_mu;
@@ -672,9 +715,7 @@ void sori_conformer_free(sori_conformer *m)
     sori_rt_release(m->rt, m->weights);
     for (ws_set *w = m->ws_free, *n; w; w = n) {
         n = w->next;
-        for (int i = 0; i < WS_BUFS; i++)
-            sori_rt_release(m->rt, w->buf[i]);
-        free(w);
+        ws_free_set(m->rt, w);
     }
     pthread_mutex_destroy(&m->ws_mu);
     free(m);
@@ -712,9 +753,7 @@ static void ws_give(sori_conformer *m, ws_set *w)
     for (int i = 0; i < WS_BUFS; i++)
         total += w->cap[i];
     if (total > WS_KEEP_BYTES) {
-        for (int i = 0; i < WS_BUFS; i++)
-            sori_rt_release(m->rt, w->buf[i]);
-        free(w);
+        ws_free_set(m->rt, w);
         return;
     }
     pthread_mutex_lock(&m->ws_mu);
@@ -1040,13 +1079,12 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
         host_n = (size_t)sub_max;
     if ((size_t)conv_rows > host_n)
         host_n = (size_t)conv_rows;
-    float *host = NULL;
-    int64_t *lens = calloc((size_t)B, sizeof(int64_t)), *valid = calloc((size_t)B, sizeof(int64_t));
-    int32_t *q_len = calloc((size_t)B, sizeof(int32_t)), *kv_start = calloc((size_t)B, sizeof(int32_t));
-    int32_t *kv_end = calloc((size_t)B, sizeof(int32_t));
-    if (c.st == SORI_OK && (!(host = calloc(host_n, sizeof(float))) || !lens || !valid || !q_len ||
-                            !kv_start || !kv_end))
+    if (c.st == SORI_OK && !ws_host(ws, host_n, B))
         c.st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
+    float *host = c.st == SORI_OK ? ws->host : NULL;
+    int64_t *lens = host ? ws->i64 : NULL, *valid = host ? ws->i64 + B : NULL;
+    int32_t *q_len = host ? ws->i32 : NULL, *kv_start = host ? ws->i32 + B : NULL;
+    int32_t *kv_end = host ? ws->i32 + 2 * B : NULL;
     /* padded input [B, 1, t_in, F] */
     if (c.st == SORI_OK) {
         for (int b = 0; b < B; b++)
@@ -1279,13 +1317,7 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
             int64_t v = caches[b]->valid + valid[b];
             caches[b]->valid = (int)(v < Lc ? v : Lc);
         }
-    ws_give(m, ws); /* after the sync above: nothing in flight uses them */
-    free(host);
-    free(lens);
-    free(valid);
-    free(q_len);
-    free(kv_start);
-    free(kv_end);
+    ws_give(m, ws); /* after the sync above: nothing in flight uses them (nor its host arrays) */
     return c.st;
 }
 

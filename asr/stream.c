@@ -135,6 +135,9 @@ void sori_asr_stream_free(sori_asr_stream *s)
     sori_feature_stream_free(s->fst);
     free(s->feat);
     sori_conformer_cache_free(s->cache);
+    free(s->step_in);
+    free(s->step_out);
+    free(s->rs_out);
     sori_rnnt_state_free(s->rnn);
     free(s->toks);
     sori_ctc_beam_free(s->beam);
@@ -259,13 +262,16 @@ sori_status sori_asr_stream_accept(sori_asr_stream *s, const float *samples, int
         return st == SORI_OK ? finalize_ready(s, err) : st;
     }
     size_t cap = sori_resampler_max_out(s->rs, (size_t)n_samples), got = 0;
-    float *tmp = malloc(cap * sizeof(float));
-    if (!tmp)
-        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
-    st = sori_resampler_process(s->rs, samples, (size_t)n_samples, tmp, cap, &got, err);
+    if (s->rs_out_cap < cap) { /* packets of one size: allocated once */
+        free(s->rs_out);
+        s->rs_out_cap = 0;
+        if (!(s->rs_out = malloc(cap * sizeof(float))))
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+        s->rs_out_cap = cap;
+    }
+    st = sori_resampler_process(s->rs, samples, (size_t)n_samples, s->rs_out, cap, &got, err);
     if (st == SORI_OK)
-        st = stream_push(s, tmp, (int64_t)got, err);
-    free(tmp);
+        st = stream_push(s, s->rs_out, (int64_t)got, err);
     return st == SORI_OK ? finalize_ready(s, err) : st;
 }
 
@@ -421,39 +427,18 @@ sori_status asr_keep_frames(sori_asr_stream *s, const float *logp, int64_t n, in
     return st;
 }
 
-sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *streams, int n,
-                                  sori_error *err)
+/* One batched call for k <= ASR_STEP_GROUP ready streams of a Conformer
+ * model: the streams' own step buffers, nothing allocated once they have
+ * their size. */
+static sori_status decode_group(sori_asr_model *m, sori_asr_stream **ready, int k, sori_error *err)
 {
-    if (!m || n < 0 || (n && !streams))
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
-    if (m->wh) { /* Whisper: each ready stream on its own session */
-        for (int i = 0; i < n; i++)
-            if (!streams[i] || streams[i]->m != m)
-                return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: stream %d is NULL or of another model", i);
-        sori_status st = SORI_OK;
-        for (int i = 0; i < n && st == SORI_OK; i++)
-            if (sori_asr_stream_is_ready(streams[i]))
-                st = asr_whisper_stream_step(streams[i], err);
-        return st;
-    }
     const int V = sori_conformer_get_info(m->enc).vocab_size + 1;
     const int D = sori_features_dim(m->fx);
     const int hop = sori_features_params(m->fx).hop_length;
     const int64_t fs = frame_samples(m);
-    int k = 0;
     sori_status st = SORI_OK;
-    sori_asr_stream **ready = calloc((size_t)n + 1, sizeof *ready);
-    float **feats = calloc((size_t)n + 1, sizeof(float *)), **logp = calloc((size_t)n + 1, sizeof(float *));
-    int64_t *frames = calloc((size_t)n + 1, sizeof(int64_t)), *wstart = calloc((size_t)n + 1, sizeof(int64_t));
-    if (!ready || !feats || !logp || !frames || !wstart)
-        st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
-    for (int i = 0; i < n && st == SORI_OK; i++) {
-        sori_asr_stream *s = streams[i];
-        if (!s || s->m != m)
-            st = sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: stream %d is NULL or of another model", i);
-        else if (sori_asr_stream_is_ready(s))
-            ready[k++] = s;
-    }
+    float *feats[ASR_STEP_GROUP] = {0}, *logp[ASR_STEP_GROUP] = {0};
+    int64_t frames[ASR_STEP_GROUP] = {0}, wstart[ASR_STEP_GROUP] = {0};
 
     if (st == SORI_OK && m->enc && k > 0 && ready[0]->ca) {
         /* cache-aware: the first steps (no dropped frames) and later ones in two batches */
@@ -482,23 +467,20 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
             frames[j] = 0;
             continue;
         }
-        if (!(feats[j] = malloc((size_t)want * D * sizeof(float))))
-            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+        st = asr_step_buffers(s, (size_t)want * D, (size_t)sori_conformer_out_frames(m->enc, frames[j]) *
+                                                       (m->rnnt ? sori_conformer_get_info(m->enc).d_model : V),
+                              err);
+        feats[j] = s->step_in;
+        logp[j] = s->step_out;
         if (st == SORI_OK)
             st = sori_features_compute(m->fx, x, ns, feats[j], want, &got, err);
-        if (st == SORI_OK &&
-            !(logp[j] = malloc((size_t)sori_conformer_out_frames(m->enc, frames[j]) *
-                               (m->rnnt ? sori_conformer_get_info(m->enc).d_model : V) * sizeof(float))))
-            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
     }
     /* one batched encoder call over the windows that have frames */
     if (st == SORI_OK) {
-        const float **fin = calloc((size_t)k + 1, sizeof(float *));
-        float **lout = calloc((size_t)k + 1, sizeof(float *));
-        int64_t *fn = calloc((size_t)k + 1, sizeof(int64_t));
+        const float *fin[ASR_STEP_GROUP];
+        float *lout[ASR_STEP_GROUP];
+        int64_t fn[ASR_STEP_GROUP];
         int nb = 0;
-        if (!fin || !lout || !fn)
-            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
         for (int j = 0; j < k && st == SORI_OK; j++)
             if (frames[j] > 0) {
                 fin[nb] = feats[j];
@@ -508,9 +490,6 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
         if (st == SORI_OK && nb)
             st = m->rnnt ? sori_conformer_forward_batch(m->enc, nb, fin, fn, lout, NULL, err) /* encoder outputs */
                          : sori_conformer_forward_batch(m->enc, nb, fin, fn, NULL, lout, err);   /* CTC log-probs */
-        free(fin);
-        free(lout);
-        free(fn);
     }
     /* keep each chunk's own frames, then advance */
     for (int j = 0; j < k && st == SORI_OK; j++) {
@@ -546,15 +525,39 @@ sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *str
             s->base += drop;
         }
     }
-    for (int j = 0; j < n + 1 && feats && logp; j++) {
-        free(feats[j]);
-        free(logp[j]);
+    return st;
+}
+
+sori_status sori_asr_decode_ready(sori_asr_model *m, sori_asr_stream *const *streams, int n,
+                                  sori_error *err)
+{
+    if (!m || n < 0 || (n && !streams))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: bad argument");
+    if (m->wh) { /* Whisper: each ready stream on its own session */
+        for (int i = 0; i < n; i++)
+            if (!streams[i] || streams[i]->m != m)
+                return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: stream %d is NULL or of another model", i);
+        sori_status st = SORI_OK;
+        for (int i = 0; i < n && st == SORI_OK; i++)
+            if (sori_asr_stream_is_ready(streams[i]))
+                st = asr_whisper_stream_step(streams[i], err);
+        return st;
     }
-    free(ready);
-    free(feats);
-    free(logp);
-    free(frames);
-    free(wstart);
+    for (int i = 0; i < n; i++)
+        if (!streams[i] || streams[i]->m != m)
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: stream %d is NULL or of another model", i);
+    /* the ready streams, ASR_STEP_GROUP at a time, each group one batched call */
+    sori_asr_stream *ready[ASR_STEP_GROUP];
+    int k = 0;
+    sori_status st = SORI_OK;
+    for (int i = 0; i < n && st == SORI_OK; i++) {
+        if (sori_asr_stream_is_ready(streams[i]))
+            ready[k++] = streams[i];
+        if (k == ASR_STEP_GROUP || (i == n - 1 && k > 0)) {
+            st = decode_group(m, ready, k, err);
+            k = 0;
+        }
+    }
     return st;
 }
 

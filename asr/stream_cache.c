@@ -87,41 +87,63 @@ sori_status asr_ca_finalize_ready(sori_asr_stream *s, sori_error *err)
     return st;
 }
 
-/* One cache-aware step for the ready streams whose step has this drop. */
+sori_status asr_step_buffers(sori_asr_stream *s, size_t in, size_t out, sori_error *err)
+{
+    if (s->step_in_cap < in) {
+        free(s->step_in);
+        s->step_in_cap = 0;
+        if (!(s->step_in = malloc(in * sizeof(float))))
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+        s->step_in_cap = in;
+    }
+    if (s->step_out_cap < out) {
+        free(s->step_out);
+        s->step_out_cap = 0;
+        if (!(s->step_out = malloc(out * sizeof(float))))
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+        s->step_out_cap = out;
+    }
+    return SORI_OK;
+}
+
+/* One cache-aware step for the ready streams whose step has this drop
+ * (k <= ASR_STEP_GROUP); the streams' own step buffers, nothing allocated
+ * once they have their size. */
 sori_status asr_ca_step_group(sori_asr_model *m, sori_asr_stream **ready, int k, bool first, sori_error *err)
 {
     const int D = sori_features_dim(m->fx), V = sori_conformer_get_info(m->enc).vocab_size + 1;
     const int d = sori_conformer_get_info(m->enc).d_model;
+    if (k > ASR_STEP_GROUP)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: %d streams in one step group (at most %d)", k,
+                         ASR_STEP_GROUP);
     sori_status st = SORI_OK;
-    sori_asr_stream **g = calloc((size_t)k + 1, sizeof *g);
-    sori_conformer_cache **caches = calloc((size_t)k + 1, sizeof *caches);
-    const float **in = calloc((size_t)k + 1, sizeof *in);
-    float **x = calloc((size_t)k + 1, sizeof *x), **out = calloc((size_t)k + 1, sizeof *out);
-    int64_t *cnt = calloc((size_t)k + 1, sizeof *cnt), *take = calloc((size_t)k + 1, sizeof *take);
-    int64_t *got = calloc((size_t)k + 1, sizeof *got);
-    if (!g || !caches || !in || !x || !out || !cnt || !take || !got)
-        st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    sori_asr_stream *g[ASR_STEP_GROUP];
+    sori_conformer_cache *caches[ASR_STEP_GROUP];
+    const float *in[ASR_STEP_GROUP];
+    float *out[ASR_STEP_GROUP];
+    int64_t cnt[ASR_STEP_GROUP], take[ASR_STEP_GROUP], got[ASR_STEP_GROUP];
     int n = 0;
     for (int j = 0; j < k && st == SORI_OK; j++) {
         sori_asr_stream *s = ready[j];
         if ((s->steps == 0) != first)
             continue;
         int64_t t = asr_ca_take(s), pre = first ? 0 : s->sc.pre_cache, c = pre + t;
-        x[n] = calloc((size_t)(c * D), sizeof(float));
         int64_t o = sori_conformer_out_frames(m->enc, c);
-        out[n] = malloc((size_t)((o > 0 ? o : 1) * (m->rnnt ? d : V)) * sizeof(float));
-        if (!x[n] || !out[n]) {
-            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+        st = asr_step_buffers(s, (size_t)(c * D), (size_t)((o > 0 ? o : 1) * (m->rnnt ? d : V)), err);
+        if (st != SORI_OK)
             break;
-        }
-        for (int64_t f = 0; f < c; f++) { /* frames before the utterance's start stay zero */
+        float *x = s->step_in;
+        for (int64_t f = 0; f < c; f++) { /* frames before the utterance's start are zeros */
             int64_t abs_f = s->consumed - pre + f;
             if (abs_f >= 0)
-                memcpy(x[n] + f * D, s->feat + (abs_f - s->feat_base) * D, (size_t)D * sizeof(float));
+                memcpy(x + f * D, s->feat + (abs_f - s->feat_base) * D, (size_t)D * sizeof(float));
+            else
+                memset(x + f * D, 0, (size_t)D * sizeof(float));
         }
         g[n] = s;
         caches[n] = s->cache;
-        in[n] = x[n];
+        in[n] = x;
+        out[n] = s->step_out;
         cnt[n] = c;
         take[n] = t;
         n++;
@@ -150,17 +172,5 @@ sori_status asr_ca_step_group(sori_asr_model *m, sori_asr_stream **ready, int k,
         if (st == SORI_OK)
             st = asr_ca_finalize_ready(s, err);
     }
-    for (int j = 0; j < k + 1 && x && out; j++) {
-        free(x[j]);
-        free(out[j]);
-    }
-    free(g);
-    free(caches);
-    free(in);
-    free(x);
-    free(out);
-    free(cnt);
-    free(take);
-    free(got);
     return st;
 }
