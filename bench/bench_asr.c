@@ -61,17 +61,18 @@ static sori_status api_run(sori_asr_model *m, const float *x, int64_t n, int str
     return st;
 }
 
-/* --audio | --stream MODEL.gguf AUDIO.f32 N_SAMPLES RUNS THREADS: the whole
- * of recognition (features, encoder, greedy decoding) on 16 kHz samples,
- * offline or streaming; prints the median seconds and the text, then the
- * "runs" line. */
+/* --audio | --stream MODEL.gguf AUDIO.f32 N_SAMPLES RUNS THREADS [BATCH]: the
+ * whole of recognition (features, encoder, greedy decoding) on 16 kHz
+ * samples, offline or streaming; offline with BATCH > 1, that many copies
+ * in one sori_asr_transcribe_batch call; prints the median seconds and the
+ * (first) text, then the "runs" line. */
 static int bench_api(int argc, char **argv, int streaming)
 {
     if (argc < 7)
         return 2;
     int64_t n = atoll(argv[4]);
-    int runs = atoi(argv[5]), threads = atoi(argv[6]);
-    if (n < 1 || runs < 1 || runs > 100 || threads < 1)
+    int runs = atoi(argv[5]), threads = atoi(argv[6]), batch = argc > 7 ? atoi(argv[7]) : 1;
+    if (n < 1 || runs < 1 || runs > 100 || threads < 1 || batch < 1 || batch > 64 || (streaming && batch > 1))
         return 2;
     sori_runtime_params rp = sori_runtime_default_params();
     rp.device = SORI_DEVICE_CPU;
@@ -93,17 +94,35 @@ static int bench_api(int argc, char **argv, int streaming)
     fclose(f);
     double t[100];
     sori_asr_result *r = NULL;
+    const float *xs[64];
+    int64_t ns[64];
+    sori_asr_result *rs[64] = {0};
+    for (int b = 0; b < batch; b++)
+        xs[b] = x, ns[b] = n;
     for (int i = -1; i < runs; i++) {
         sori_asr_result_free(r);
         r = NULL;
+        for (int b = 1; b < batch; b++) {
+            sori_asr_result_free(rs[b]);
+            rs[b] = NULL;
+        }
         double t0 = sori_now_seconds();
-        if (api_run(m, x, n, streaming, &r, &err) != SORI_OK) {
+        sori_status st;
+        if (batch > 1) {
+            st = sori_asr_transcribe_batch(m, batch, xs, ns, 16000, rs, &err);
+            r = rs[0];
+        } else {
+            st = api_run(m, x, n, streaming, &r, &err);
+        }
+        if (st != SORI_OK) {
             fprintf(stderr, "bench_asr: %s\n", err.message);
             return 1;
         }
         if (i >= 0)
             t[i] = sori_now_seconds() - t0;
     }
+    for (int b = 1; b < batch; b++)
+        sori_asr_result_free(rs[b]);
     printf("%.6f %s\n", median(t, runs), r->text);
     print_runs(t, runs);
     sori_asr_result_free(r);

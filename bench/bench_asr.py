@@ -137,31 +137,36 @@ def sherpa(a, m, tmp, gguf, env, guard):
                                                        decoding_method="greedy_search")
     n = a.frames * 160
     x, xpath = test_audio(n, tmp)
-    times, feats = [], []
-    with guard.region("sherpa-onnx offline"):
-        for r in range(a.runs + 1):
-            st = rec.create_stream()
-            t0 = time.perf_counter()
-            st.accept_waveform(16000, x)  # computes the features
-            t1 = time.perf_counter()
-            rec.decode_stream(st)
-            if r:
-                times.append(time.perf_counter() - t0)
-                feats.append(t1 - t0)
-    sh_text = st.result.text
-    with guard.region("sori offline API"):
-        res = subprocess.run([os.path.join(a.build, "bin", "bench_asr"), "--audio", gguf, xpath, str(n),
-                              str(a.runs), str(a.threads)], check=True, capture_output=True, text=True, env=env)
-    sori_t = driver_runs(res.stdout)
-    sori_text = res.stdout.splitlines()[0].partition(" ")[2].strip()
     print(f"sherpa-onnx {sherpa_onnx.__version__} on the same model, {n / 16000:.0f} s of audio in, text out "
           f"(features + encoder + greedy CTC timed on both sides), {a.threads} threads, {a.runs} runs after a "
-          "warm-up:")
-    print(f"  sori        {spread(sori_t)}")
-    print(f"  sherpa-onnx {spread(times)}  (of which accept_waveform, its features: {spread(feats)})")
-    sh_text = sh_text.strip()
-    same = "identical" if sori_text == sh_text else f"differ: sori {sori_text[:60]!r}, sherpa-onnx {sh_text[:60]!r}"
-    print(f"  ratio (sherpa / sori) {statistics.median(times) / statistics.median(sori_t):5.2f}  texts {same}")
+          "warm-up; a batch is that many copies in one decode_streams / sori_asr_transcribe_batch call:")
+    for batch in a.batch:
+        times, feats = [], []
+        with guard.region(f"sherpa-onnx offline batch {batch}"):
+            for r in range(a.runs + 1):
+                sts = [rec.create_stream() for _ in range(batch)]
+                t0 = time.perf_counter()
+                for st in sts:
+                    st.accept_waveform(16000, x)  # computes the features
+                t1 = time.perf_counter()
+                rec.decode_streams(sts)
+                if r:
+                    times.append(time.perf_counter() - t0)
+                    feats.append(t1 - t0)
+        sh_text = sts[0].result.text
+        with guard.region(f"sori offline API batch {batch}"):
+            res = subprocess.run([os.path.join(a.build, "bin", "bench_asr"), "--audio", gguf, xpath, str(n),
+                                  str(a.runs), str(a.threads), str(batch)], check=True, capture_output=True,
+                                 text=True, env=env)
+        sori_t = driver_runs(res.stdout)
+        sori_text = res.stdout.splitlines()[0].partition(" ")[2].strip()
+        print(f"  batch {batch:3d}: sori        {spread(sori_t)}")
+        print(f"             sherpa-onnx {spread(times)}  (of which accept_waveform, its features: "
+              f"{spread(feats)})")
+        sh_text = sh_text.strip()
+        same = "identical" if sori_text == sh_text else f"differ: sori {sori_text[:60]!r}, sherpa-onnx {sh_text[:60]!r}"
+        print(f"             ratio (sherpa / sori) {statistics.median(times) / statistics.median(sori_t):5.2f}  "
+              f"texts {same}")
 
 
 if __name__ == "__main__":

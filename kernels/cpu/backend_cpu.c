@@ -18,8 +18,9 @@ struct sori_backend {
 };
 
 /* ---- per-thread scratch ----------------------------------------------------
- * Grows to the largest size an op has asked for on that thread and stays
- * there (no growth after warm-up); freed when the thread exits. */
+ * Grows (by doubling, from 64 KiB) to hold the largest size an op has asked
+ * for on that thread and stays there (no growth after warm-up); freed when
+ * the thread exits. */
 typedef struct {
     float *p;
     size_t n;
@@ -53,12 +54,17 @@ static float *scratch_get(size_t n_floats)
         pthread_setspecific(g_scratch_key, s);
     }
     if (s->n < n_floats) {
+        /* at least 64 KiB, then doubling: a thread that meets a slightly larger need late (a
+         * longer decoder step on a worker that rarely gets one) finds room instead of growing */
+        size_t cap = s->n ? s->n : 16384;
+        while (cap < n_floats)
+            cap *= 2;
         float *p = NULL;
-        if (posix_memalign((void **)&p, 64, n_floats * sizeof(float)) != 0)
+        if (posix_memalign((void **)&p, 64, cap * sizeof(float)) != 0)
             return NULL;
         free(s->p);
         s->p = p;
-        s->n = n_floats;
+        s->n = cap;
     }
     return s->p;
 }
