@@ -48,6 +48,7 @@ typedef struct {
  * pass running at once; a set grown past WS_KEEP_BYTES (a long offline
  * forward) is let go after its pass instead. */
 enum { WS_BUFS = 16 };
+#define SUB_GROUP_BYTES ((size_t)32 << 20) /* the subsampling's ping-pong buffers, each */
 #define WS_KEEP_BYTES ((size_t)256 << 20)
 typedef struct ws_set {
     float *buf[WS_BUFS];
@@ -1042,7 +1043,13 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
     sori_runtime *rt = m->rt;
     ctx_t c = {rt, SORI_OK, err};
     const int pb = sub_pad_before(m), pa = SUB_PAD_AFTER;
-    int64_t sub_max = (int64_t)B * C * ((t_in + pb + pa) / 2 + 1) * ((F + pb + pa) / 2 + 1);
+    /* the subsampling runs SB items at a time: its first conv's output is C x t_in/2 x F/2 floats an
+     * item (a batch of 16 offline items of 10 s held 460 MB at once, page-faulted in every pass);
+     * a group's ping-pong buffers stay within SUB_GROUP_BYTES (a streaming step's batch is one group) */
+    const int64_t sub_item = (int64_t)C * ((t_in + pb + pa) / 2 + 1) * ((F + pb + pa) / 2 + 1);
+    int SB = (int)(SUB_GROUP_BYTES / ((size_t)sub_item * sizeof(float)));
+    SB = SB < 1 ? 1 : SB > B ? B : SB;
+    int64_t sub_max = (int64_t)SB * sub_item;
     int64_t rows = (int64_t)B * T, n_pos = 2 * Lk - 1;
     int64_t conv_rows = streaming ? (int64_t)B * (Kc + T) : rows;
     size_t sizes[] = {
@@ -1100,73 +1107,78 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
     if (c.st == SORI_OK)
         c.st = sori_rt_sync(rt, 0, err);
 
-    /* subsampling, with NeMo's masking of padded frames before each layer */
+    /* subsampling, with NeMo's masking of padded frames before each layer, SB items at a time */
     for (int b = 0; lens && b < B; b++)
         lens[b] = n_frames[b];
-    const float *src = buf[0];
+    float *x = buf[3];
     int ch = 1, h = (int)t_in, w = F;
-    for (int i = 0; i < m->n_sub && c.st == SORI_OK; i++) {
-        const sub_conv *s = &m->sub[i];
-        float *dst = buf[1 + (i % 2)];
-        if (i == m->n_sub - 1 && m->sub_pw_last) {
-            /* pointwise: out[b][(t, f), c] = relu(sum_k w[c, k] src[b][k, (t, f)] + bias[c]); rows
-             * past an item's length are left unmasked (no later op mixes them into real frames) */
-            sori_op_desc op = {.op = SORI_OP_MATMUL};
-            op.u.matmul = (sori_matmul_desc){.batch = B, .m = h * w, .n = s->c_out, .k = ch, .trans_a = true,
-                                             .trans_b = true, .a = src, .lda = (int64_t)h * w,
-                                             .stride_a = (int64_t)ch * h * w, .b = s->w, .b_type = SORI_F32,
-                                             .ldb = ch, .c = dst, .ldc = s->c_out,
-                                             .stride_c = (int64_t)h * w * s->c_out, .bias = s->b,
-                                             .alpha = 1.0f, .act = s->relu ? SORI_ACT_RELU : SORI_ACT_NONE};
+    for (int b0 = 0; b0 < B && c.st == SORI_OK; b0 += SB) {
+        const int sb = B - b0 < SB ? B - b0 : SB;
+        const float *src = buf[0] + (int64_t)b0 * t_in * F;
+        ch = 1, h = (int)t_in, w = F;
+        for (int i = 0; i < m->n_sub && c.st == SORI_OK; i++) {
+            const sub_conv *s = &m->sub[i];
+            float *dst = buf[1 + (i % 2)];
+            if (i == m->n_sub - 1 && m->sub_pw_last) {
+                /* pointwise: out[b][(t, f), c] = relu(sum_k w[c, k] src[b][k, (t, f)] + bias[c]); rows
+                 * past an item's length are left unmasked (no later op mixes them into real frames) */
+                sori_op_desc op = {.op = SORI_OP_MATMUL};
+                op.u.matmul = (sori_matmul_desc){.batch = sb, .m = h * w, .n = s->c_out, .k = ch, .trans_a = true,
+                                                 .trans_b = true, .a = src, .lda = (int64_t)h * w,
+                                                 .stride_a = (int64_t)ch * h * w, .b = s->w, .b_type = SORI_F32,
+                                                 .ldb = ch, .c = dst, .ldc = s->c_out,
+                                                 .stride_c = (int64_t)h * w * s->c_out, .bias = s->b,
+                                                 .alpha = 1.0f, .act = s->relu ? SORI_ACT_RELU : SORI_ACT_NONE};
+                run(&c, &op);
+                ch = s->c_out;
+                src = dst;
+                break;
+            }
+            int k = s->k, stride = k == 3 ? 2 : 1, p0 = k == 3 ? pb : 0, p1 = k == 3 ? pa : 0;
+            sori_op_desc op = {.op = SORI_OP_CONV2D};
+            op.u.conv2d = (sori_conv2d_desc){.batch = sb, .c_in = ch, .h = h, .w = w, .c_out = s->c_out,
+                                             .kh = k, .kw = k, .stride_h = stride, .stride_w = stride,
+                                             .pad_top = p0, .pad_bottom = p1, .pad_left = p0,
+                                             .pad_right = p1, .groups = s->groups, .x = src,
+                                             .wt = s->w, .bias = s->b, .y = dst,
+                                             .act = s->relu ? SORI_ACT_RELU : SORI_ACT_NONE};
+            const bool rows_out = i == m->n_sub - 1 && m->sub_p16_last;
+            if (rows_out) /* [time, freq, channel] out, left unmasked as the pointwise product's */
+                op.u.conv2d.wt_type = SORI_F32_P16;
             run(&c, &op);
+            h = conv_out(h, k, stride, p0 + p1);
+            w = conv_out(w, k, stride, p0 + p1);
             ch = s->c_out;
             src = dst;
-            break;
+            if (rows_out)
+                break;
+            if (ragged) {
+                for (int b = b0; b < b0 + sb; b++)
+                    lens[b] = sub_len(m, lens[b], k);
+                mask_rows(&c, dst, sb, h, w, lens + b0, buf[13], host, ch);
+            }
         }
-        int k = s->k, stride = k == 3 ? 2 : 1, p0 = k == 3 ? pb : 0, p1 = k == 3 ? pa : 0;
-        sori_op_desc op = {.op = SORI_OP_CONV2D};
-        op.u.conv2d = (sori_conv2d_desc){.batch = B, .c_in = ch, .h = h, .w = w, .c_out = s->c_out,
-                                         .kh = k, .kw = k, .stride_h = stride, .stride_w = stride,
-                                         .pad_top = p0, .pad_bottom = p1, .pad_left = p0,
-                                         .pad_right = p1, .groups = s->groups, .x = src,
-                                         .wt = s->w, .bias = s->b, .y = dst,
-                                         .act = s->relu ? SORI_ACT_RELU : SORI_ACT_NONE};
-        const bool rows_out = i == m->n_sub - 1 && m->sub_p16_last;
-        if (rows_out) /* [time, freq, channel] out, left unmasked as the pointwise product's */
-            op.u.conv2d.wt_type = SORI_F32_P16;
-        run(&c, &op);
-        h = conv_out(h, k, stride, p0 + p1);
-        w = conv_out(w, k, stride, p0 + p1);
-        ch = s->c_out;
-        src = dst;
-        if (rows_out)
-            break;
-        if (ragged) {
-            for (int b = 0; b < B; b++)
-                lens[b] = sub_len(m, lens[b], k);
-            mask_rows(&c, dst, B, h, w, lens, buf[13], host, ch);
+        float *xg = x + (int64_t)b0 * T * d; /* the group's rows of the encoder input */
+        if (m->sub_rows_out) {
+            /* every item's rows [time, freq x channel] in one product; the dropped frames are cut after */
+            float *proj = drop ? buf[1 + (m->n_sub % 2)] : xg;
+            linear(&c, src, (int64_t)sb * h, w * ch, m->sub_out_w, m->sub_out_b, d, proj, SORI_ACT_NONE, 0.0f,
+                   (int64_t)w * ch);
+            for (int b = 0; drop && b < sb; b++)
+                copy_dev(&c, xg + (int64_t)b * T * d, proj + ((int64_t)b * h + drop) * d, T * d);
         }
-    }
-    float *x = buf[3];
-    if (m->sub_rows_out) {
-        /* every item's rows [time, freq x channel] in one product; the dropped frames are cut after */
-        float *proj = drop ? buf[1 + (m->n_sub % 2)] : x;
-        linear(&c, src, (int64_t)B * h, w * ch, m->sub_out_w, m->sub_out_b, d, proj, SORI_ACT_NONE, 0.0f,
-               (int64_t)w * ch);
-        for (int b = 0; drop && b < B; b++)
-            copy_dev(&c, x + (int64_t)b * T * d, proj + ((int64_t)b * h + drop) * d, T * d);
-    }
-    /* else: flatten channel-major and project (after the dropped frames), one batched product per channel */
-    for (int cc = 0; !m->sub_rows_out && cc < ch && c.st == SORI_OK; cc++) {
-        sori_op_desc op = {.op = SORI_OP_MATMUL};
-        op.u.matmul = (sori_matmul_desc){.batch = B, .m = (int)T, .n = d, .k = w, .trans_b = true,
-                                         .a = src + (int64_t)cc * h * w + (int64_t)drop * w, .lda = w,
-                                         .stride_a = (int64_t)ch * h * w,
-                                         .b = m->sub_out_w + (int64_t)cc * w, .b_type = SORI_F32,
-                                         .ldb = (int64_t)ch * w, .stride_b = 0, .c = x, .ldc = d,
-                                         .stride_c = T * d, .bias = cc == 0 ? m->sub_out_b : NULL,
-                                         .alpha = 1.0f, .beta = cc == 0 ? 0.0f : 1.0f};
-        run(&c, &op);
+        /* else: flatten channel-major and project (after the dropped frames), one batched product per channel */
+        for (int cc = 0; !m->sub_rows_out && cc < ch && c.st == SORI_OK; cc++) {
+            sori_op_desc op = {.op = SORI_OP_MATMUL};
+            op.u.matmul = (sori_matmul_desc){.batch = sb, .m = (int)T, .n = d, .k = w, .trans_b = true,
+                                             .a = src + (int64_t)cc * h * w + (int64_t)drop * w, .lda = w,
+                                             .stride_a = (int64_t)ch * h * w,
+                                             .b = m->sub_out_w + (int64_t)cc * w, .b_type = SORI_F32,
+                                             .ldb = (int64_t)ch * w, .stride_b = 0, .c = xg, .ldc = d,
+                                             .stride_c = T * d, .bias = cc == 0 ? m->sub_out_b : NULL,
+                                             .alpha = 1.0f, .beta = cc == 0 ? 0.0f : 1.0f};
+            run(&c, &op);
+        }
     }
     if (m->xscaling) {
         sori_op_desc op = {.op = SORI_OP_UNARY};

@@ -140,7 +140,8 @@ static void run(const char *what, const char *model_path, const char *lm_path, i
     sori_asr_model_params mp = sori_asr_model_default_params();
     mp.lm_path = lm_path;
     mp.beam = beam;
-    if (sori_runtime_create(&rp, &rt, &err) != SORI_OK || sori_asr_model_load(rt, model_path, &mp, &m, &err) != SORI_OK) {
+    if (sori_runtime_create(&rp, &rt, &err) != SORI_OK ||
+        sori_asr_model_load(rt, model_path, &mp, &m, &err) != SORI_OK) {
         CHECK(0, "%s: %s", what, err.message);
         sori_runtime_free(rt);
         return;
@@ -194,8 +195,8 @@ static void run(const char *what, const char *model_path, const char *lm_path, i
     while (sori_asr_stream_is_ready(s[0]) && sori_asr_decode_ready(m, &s[0], 1, &err) == SORI_OK) {
     }
     CHECK_STATUS(sori_asr_stream_result(s[0], &r, &err), SORI_OK);
-    printf("%-36s %5d Hz %2d stream(s): %ld packets counted, %ld allocations, %ld frees\n", what, rate, n_streams, packets,
-           allocs, frees);
+    printf("%-36s %5d Hz %2d stream(s): %ld packets counted, %ld allocations, %ld frees\n", what, rate, n_streams,
+           packets, allocs, frees);
     CHECK(packets >= 80, "%s: only %ld packets in the counted window", what, packets);
     CHECK(allocs == 0 && frees == 0, "%s: %ld allocations and %ld frees in steady-state streaming", what, allocs,
           frees);
@@ -203,7 +204,8 @@ static void run(const char *what, const char *model_path, const char *lm_path, i
     {
         Dl_info di;
         if (dladdr(g_trace[i], &di) && di.dli_fbase)
-            printf("  allocation from %s +0x%lx\n", di.dli_fname, (unsigned long)((char *)g_trace[i] - (char *)di.dli_fbase));
+            printf("  allocation from %s +0x%lx\n", di.dli_fname,
+                   (unsigned long)((char *)g_trace[i] - (char *)di.dli_fbase));
     }
     atomic_store(&g_n_trace, 0);
     sori_asr_result_free(r);

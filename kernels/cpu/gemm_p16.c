@@ -37,9 +37,11 @@ void sori_pack_p16(const float *w, int n, int k, float *out)
 
 void sori_unpack_p16(const float *p, int n, int k, float *out)
 {
-    for (int r = 0; r < n; r++)
+    for (int r = 0; r < n; r++) {
+        const float *panel = p + (int64_t)(r / SORI_P16) * SORI_P16 * k;
         for (int kk = 0; kk < k; kk++)
-            out[(int64_t)r * k + kk] = p[(int64_t)(r / SORI_P16) * SORI_P16 * k + (int64_t)kk * SORI_P16 + r % SORI_P16];
+            out[(int64_t)r * k + kk] = panel[(int64_t)kk * SORI_P16 + r % SORI_P16];
+    }
 }
 
 /* How a tile's sums meet C: the first k block applies alpha and beta
