@@ -763,6 +763,11 @@ static void ws_give(sori_conformer *m, ws_set *w)
     pthread_mutex_unlock(&m->ws_mu);
 }
 
+int sori_conformer_rnnt_max_symbols(const sori_conformer *m)
+{
+    return m && m->has_rnnt ? m->max_symbols : 0;
+}
+
 sori_conformer_info sori_conformer_get_info(const sori_conformer *m)
 {
     sori_conformer_info z = {0};

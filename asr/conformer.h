@@ -106,6 +106,8 @@ typedef struct sori_rnnt_emit {
 /* The prediction network's state of one utterance (or stream). */
 typedef struct sori_rnnt_state sori_rnnt_state;
 sori_status sori_rnnt_state_create(sori_conformer *m, sori_rnnt_state **out, sori_error *err);
+/* Labels the greedy RNN-T decoding emits per encoder frame at most. */
+int sori_conformer_rnnt_max_symbols(const sori_conformer *m);
 sori_status sori_rnnt_state_reset(sori_rnnt_state *s, sori_error *err);
 void sori_rnnt_state_free(sori_rnnt_state *s);
 size_t sori_rnnt_state_bytes(const sori_conformer *m);

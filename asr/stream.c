@@ -15,6 +15,8 @@ sori_asr_stream_params sori_asr_stream_default_params(void)
 }
 
 /* samples per encoder output frame */
+static sori_status reserve_utterance(sori_asr_stream *s, sori_error *err);
+
 static int64_t frame_samples(const sori_asr_model *m)
 {
     return (int64_t)(m->frame_shift_s * m->sample_rate + 0.5);
@@ -93,6 +95,8 @@ sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_para
         }
     }
     sori_status st = asr_stream_endpointing(s, err);
+    if (st == SORI_OK && m->enc)
+        st = reserve_utterance(s, err);
     if (st != SORI_OK) {
         sori_asr_stream_free(s);
         return st;
@@ -102,6 +106,34 @@ sori_status sori_asr_stream_create(sori_asr_model *m, const sori_asr_stream_para
 }
 
 /* The endpoint detector: the energy VAD, or Silero (p.silero). */
+/* An utterance's growing arrays (its frames' best tokens and posteriors, its
+ * RNN-T emissions) sized at creation for the longest utterance the endpoint
+ * rules let through (rule 3, 20 s by default, plus the trailing silence of
+ * rule 2), so that decoding does not grow them as an utterance goes on
+ * (without endpointing an utterance has no bound: they grow by doubling). */
+static sori_status reserve_utterance(sori_asr_stream *s, sori_error *err)
+{
+    if (!s->p.endpointing)
+        return SORI_OK;
+    const sori_endpoint_params *e = &s->p.endpoint;
+    const int64_t ms = (int64_t)e->rule3_max_utterance_ms + e->rule2_silence_ms + 1000;
+    const int64_t frames = ms * s->m->sample_rate / 1000 / frame_samples(s->m) + 1;
+    if (frames > (int64_t)1 << 24)
+        return SORI_OK;
+    s->best = malloc((size_t)frames * sizeof(int32_t));
+    s->prob = malloc((size_t)frames * sizeof(float));
+    if (!s->best || !s->prob)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+    s->frames_cap = frames;
+    if (s->rnn) {
+        const int64_t n = frames * sori_conformer_rnnt_max_symbols(s->m->enc);
+        if (!(s->toks = malloc((size_t)n * sizeof *s->toks)))
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+        s->toks_cap = n;
+    }
+    return SORI_OK;
+}
+
 sori_status asr_stream_endpointing(sori_asr_stream *s, sori_error *err)
 {
     if (!s->p.endpointing)

@@ -24,6 +24,10 @@ typedef void (*sori_task_fn)(void *ctx, int64_t begin, int64_t end);
 
 /* n_threads includes the calling thread (n_threads - 1 workers). */
 sori_status sori_thread_pool_create(int n_threads, sori_thread_pool **out, sori_error *err);
+/* Run by each pool worker as it starts (kernels/cpu/backend_cpu.c): the CPU
+ * ops' per-thread scratch is made there, so a worker that gets its first
+ * task of some kind late does not allocate in the middle of a stream. */
+void sori_cpu_thread_start(void);
 void sori_thread_pool_free(sori_thread_pool *p);
 int sori_thread_pool_size(const sori_thread_pool *p);
 /* Splits [0, n) into contiguous ranges of at least `grain` items and runs fn

@@ -69,6 +69,12 @@ static float *scratch_get(size_t n_floats)
     return s->p;
 }
 
+void sori_cpu_thread_start(void)
+{
+    /* room for the packed product's block of A (SORI_P16_SCRATCH) and most attention scores */
+    scratch_get(65536);
+}
+
 /* The main thread's scratch is freed at exit by this destructor (pthread
  * keys' destructors do not run for the main thread). */
 __attribute__((destructor)) static void scratch_main_free(void)

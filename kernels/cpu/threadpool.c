@@ -80,6 +80,7 @@ static void *worker_main(void *arg)
 {
     sori_thread_pool *p = ((worker_arg *)arg)->p;
     free(arg);
+    sori_cpu_thread_start();
     uint32_t seen = atomic_load(&p->generation);
     for (;;) {
         int spins = 0;
