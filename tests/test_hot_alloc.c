@@ -63,7 +63,6 @@ static void count_alloc(void *caller)
         int i = atomic_fetch_add(&g_n_trace, 1);
         if (i < TRACE_MAX)
             g_trace[i] = caller;
-
     }
 }
 
