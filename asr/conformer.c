@@ -268,16 +268,11 @@ static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *l
     else if (m->sub_out_w && k > 0 && m->sub[k - 1].groups == 1 && m->sub[k - 1].c_in > 1 && C % SORI_P16 == 0 &&
              sori_runtime_get_params(m->rt).device == SORI_DEVICE_CPU &&
              sori_rt_supports(m->rt, SORI_OP_CONV2D, SORI_F32_P16)) {
-        const int K = m->sub[k - 1].c_in * 9;
         float *w = (float *)(ld->host + ((const char *)m->sub[k - 1].w - ld->dev));
-        float *tmp = malloc((size_t)C * K * sizeof(float));
-        if (!tmp) {
+        if (!sori_pack_p16_in_place(w, C, m->sub[k - 1].c_in * 9)) {
             ld->st = sori_fail(ld->err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
             return ld->st;
         }
-        memcpy(tmp, w, (size_t)C * K * sizeof(float));
-        sori_pack_p16(tmp, C, K, w);
-        free(tmp);
         m->sub_p16_last = true;
     }
     if (m->sub_pw_last || m->sub_p16_last) {
@@ -400,9 +395,6 @@ static sori_status pack_layer_weights(sori_conformer *m, sori_error *err)
     const bool ffp = sori_p16_preferred(ff, d) && sori_p16_preferred(d, ff);
     if (!att && !ffp)
         return SORI_OK;
-    float *tmp = malloc((size_t)3 * d * (ff > d ? ff : d) * sizeof(float));
-    if (!tmp)
-        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
     for (int l = 0; l < m->info.n_layers; l++) {
         layer_w *L = &m->layers[l];
         struct {
@@ -412,15 +404,11 @@ static sori_status pack_layer_weights(sori_conformer *m, sori_error *err)
         } ws[] = {{L->ff1_w1, ff, d, ffp},      {L->ff1_w2, d, ff, ffp}, {L->wqkv, 3 * d, d, att},
                   {L->wo, d, d, att},          {L->wpos, d, d, att},    {L->pw1_w, 2 * d, d, att},
                   {L->pw2_w, d, d, att},       {L->ff2_w1, ff, d, ffp}, {L->ff2_w2, d, ff, ffp}};
-        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
-            if (!ws[i].on)
-                continue;
-            float *w = (float *)ws[i].w; /* the model's own buffer, host memory on the CPU */
-            memcpy(tmp, w, (size_t)ws[i].n * ws[i].k * sizeof(float));
-            sori_pack_p16(tmp, ws[i].n, ws[i].k, w);
-        }
+        /* the model's own buffer, host memory on the CPU */
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+            if (ws[i].on && !sori_pack_p16_in_place((float *)ws[i].w, ws[i].n, ws[i].k))
+                return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "conformer: out of memory");
     }
-    free(tmp);
     m->att_wt = att ? SORI_F32_P16 : SORI_F32;
     m->ff_wt = ffp ? SORI_F32_P16 : SORI_F32;
     return SORI_OK;

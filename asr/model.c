@@ -225,7 +225,7 @@ static sori_status load_model(sori_runtime *rt, const sori_gguf *g, const char *
     }
     /* the weights are copied out: the model file's pages leave the resident set before an LM's
      * load adds its own (they are the load's peak of memory) */
-    sori_gguf_release_pages((sori_gguf *)g);
+    sori_gguf_release_pages(g);
     if (st == SORI_OK && (params->lm_path || params->beam > 0 || params->hotwords) && m->rnnt)
         st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: beam search, LM fusion and hotwords are for the CTC "
                        "head (the model decodes with RNN-T: choose the CTC decoder)");

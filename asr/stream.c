@@ -17,6 +17,25 @@ sori_asr_stream_params sori_asr_stream_default_params(void)
 /* samples per encoder output frame */
 static sori_status reserve_utterance(sori_asr_stream *s, sori_error *err);
 
+/* *p with room for n floats (grown, never shrunk; its contents not kept). */
+static sori_status reserve_floats(float **p, size_t *cap, size_t n, sori_error *err)
+{
+    if (*cap >= n)
+        return SORI_OK;
+    free(*p);
+    *cap = 0;
+    if (!(*p = malloc(n * sizeof(float))))
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
+    *cap = n;
+    return SORI_OK;
+}
+
+sori_status asr_step_buffers(sori_asr_stream *s, size_t in, size_t out, sori_error *err)
+{
+    sori_status st = reserve_floats(&s->step_in, &s->step_in_cap, in, err);
+    return st == SORI_OK ? reserve_floats(&s->step_out, &s->step_out_cap, out, err) : st;
+}
+
 static int64_t frame_samples(const sori_asr_model *m)
 {
     return (int64_t)(m->frame_shift_s * m->sample_rate + 0.5);
@@ -294,13 +313,9 @@ sori_status sori_asr_stream_accept(sori_asr_stream *s, const float *samples, int
         return st == SORI_OK ? finalize_ready(s, err) : st;
     }
     size_t cap = sori_resampler_max_out(s->rs, (size_t)n_samples), got = 0;
-    if (s->rs_out_cap < cap) { /* packets of one size: allocated once */
-        free(s->rs_out);
-        s->rs_out_cap = 0;
-        if (!(s->rs_out = malloc(cap * sizeof(float))))
-            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
-        s->rs_out_cap = cap;
-    }
+    st = reserve_floats(&s->rs_out, &s->rs_out_cap, cap, err); /* packets of one size: allocated once */
+    if (st != SORI_OK)
+        return st;
     st = sori_resampler_process(s->rs, samples, (size_t)n_samples, s->rs_out, cap, &got, err);
     if (st == SORI_OK)
         st = stream_push(s, s->rs_out, (int64_t)got, err);
@@ -472,7 +487,7 @@ static sori_status decode_group(sori_asr_model *m, sori_asr_stream **ready, int 
     float *feats[ASR_STEP_GROUP] = {0}, *logp[ASR_STEP_GROUP] = {0};
     int64_t frames[ASR_STEP_GROUP] = {0}, wstart[ASR_STEP_GROUP] = {0};
 
-    if (st == SORI_OK && m->enc && k > 0 && ready[0]->ca) {
+    if (m->enc && k > 0 && ready[0]->ca) {
         /* cache-aware: the first steps (no dropped frames) and later ones in two batches */
         for (int j = 0; j < k && st == SORI_OK; j++)
             if (!ready[j]->ca)

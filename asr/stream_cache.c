@@ -87,25 +87,6 @@ sori_status asr_ca_finalize_ready(sori_asr_stream *s, sori_error *err)
     return st;
 }
 
-sori_status asr_step_buffers(sori_asr_stream *s, size_t in, size_t out, sori_error *err)
-{
-    if (s->step_in_cap < in) {
-        free(s->step_in);
-        s->step_in_cap = 0;
-        if (!(s->step_in = malloc(in * sizeof(float))))
-            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
-        s->step_in_cap = in;
-    }
-    if (s->step_out_cap < out) {
-        free(s->step_out);
-        s->step_out_cap = 0;
-        if (!(s->step_out = malloc(out * sizeof(float))))
-            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr stream: out of memory");
-        s->step_out_cap = out;
-    }
-    return SORI_OK;
-}
-
 /* One cache-aware step for the ready streams whose step has this drop
  * (k <= ASR_STEP_GROUP); the streams' own step buffers, nothing allocated
  * once they have their size. */

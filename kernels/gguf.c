@@ -462,7 +462,7 @@ void sori_gguf_free(sori_gguf *g)
     free(g);
 }
 
-void sori_gguf_release_pages(sori_gguf *g)
+void sori_gguf_release_pages(const sori_gguf *g)
 {
     if (g && g->mapped) /* a read-only private map of a file: dropped pages are re-read from the file */
         madvise((void *)g->base, g->size, MADV_DONTNEED);

@@ -100,7 +100,7 @@ void sori_gguf_free(sori_gguf *g);
  * tensor) back to the page cache, out of the process's resident set; what
  * is read later comes back page by page (minor faults, no I/O). Pointers
  * stay valid. Nothing for a buffer opened from memory. */
-void sori_gguf_release_pages(sori_gguf *g);
+void sori_gguf_release_pages(const sori_gguf *g);
 
 uint32_t sori_gguf_version(const sori_gguf *g);
 uint32_t sori_gguf_alignment(const sori_gguf *g);

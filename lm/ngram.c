@@ -549,7 +549,7 @@ static sori_status load_gguf(sori_gguf *g, const char *path, sori_ngram *lm, boo
                 st = sori_fail(err, SORI_ERR_FORMAT, 0, "ngram: %s: ngram.%d: a probability that is not finite or "
                                "above 1", path, n);
         if (keep) /* the checks read all of this order's tables: out of the resident set until used */
-            sori_gguf_release_pages((sori_gguf *)g);
+            sori_gguf_release_pages(g);
     }
     return st;
 }

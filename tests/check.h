@@ -12,6 +12,16 @@
 
 static int g_checks_passed, g_checks_failed;
 
+/* SORI_TEST_UNDER_SANITIZER: built with AddressSanitizer or ThreadSanitizer
+ * (they own the allocator and put their shadow memory in the RSS). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SORI_TEST_UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SORI_TEST_UNDER_SANITIZER 1
+#endif
+#endif
+
 #define CHECK(cond, ...)                                                                           \
     do {                                                                                           \
         if (cond) {                                                                                \

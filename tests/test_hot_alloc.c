@@ -24,15 +24,7 @@
 #include "check.h"
 #include "sori/asr.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define UNDER_SANITIZER 1
-#endif
-#endif
-
-#ifdef UNDER_SANITIZER /* the sanitizer owns malloc: no wrappers of ours beside it */
+#ifdef SORI_TEST_UNDER_SANITIZER /* the sanitizer owns malloc: no wrappers of ours beside it */
 int main(void)
 {
     printf("test_hot_alloc: skipped under a sanitizer (it replaces the allocator)\n");

@@ -23,14 +23,6 @@
 #include "check.h"
 #include "sori/audio.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define UNDER_SANITIZER 1
-#endif
-#endif
-
 enum { RATE = 16000 };
 
 static int write_wav16(const char *path, const float *x, int64_t n)
@@ -109,7 +101,7 @@ static double run_transcribe(const char *sori, const char *data_dir, const char 
 
 int main(int argc, char **argv)
 {
-#ifdef UNDER_SANITIZER
+#ifdef SORI_TEST_UNDER_SANITIZER
     (void)argc, (void)argv;
     printf("test_rss: skipped under a sanitizer (its shadow memory is in the RSS)\n");
     return 77;

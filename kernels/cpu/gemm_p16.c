@@ -5,6 +5,7 @@
  * while every panel passes. */
 #include "gemm_p16.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -33,6 +34,17 @@ void sori_pack_p16(const float *w, int n, int k, float *out)
         for (int kk = 0; kk < k; kk++)
             for (int j = 0; j < SORI_P16; j++)
                 out[(int64_t)p * k + (int64_t)kk * SORI_P16 + j] = w[(int64_t)(p + j) * k + kk];
+}
+
+int sori_pack_p16_in_place(float *w, int n, int k)
+{
+    float *tmp = malloc((size_t)n * k * sizeof(float));
+    if (!tmp)
+        return 0;
+    memcpy(tmp, w, (size_t)n * k * sizeof(float));
+    sori_pack_p16(tmp, n, k, w);
+    free(tmp);
+    return 1;
 }
 
 void sori_unpack_p16(const float *p, int n, int k, float *out)

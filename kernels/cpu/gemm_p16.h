@@ -29,6 +29,9 @@ int sori_p16_preferred(int n, int k);
 
 /* out (n × k floats, n a multiple of 16) = w [n, k] packed; out != w. */
 void sori_pack_p16(const float *w, int n, int k, float *out);
+/* w [n, k] packed where it is (through a temporary copy); 0: out of memory,
+ * w unchanged. */
+int sori_pack_p16_in_place(float *w, int n, int k);
 /* The inverse, for tests and for reading a packed weight back. */
 void sori_unpack_p16(const float *p, int n, int k, float *out);
 
