@@ -6,7 +6,8 @@ Builds a NeMo Conformer-CTC of the "small" size (d_model 176, 16 layers,
 ONNX with NeMo's own exporter and converts it to GGUF with
 tools/nemo_to_gguf.py; then times the encoder + CTC head on 10 s of features
 (1000 frames, batch 1) in onnxruntime and in sori (build/bin/bench_asr), with
-the same thread count, in one run, median and spread of several runs, and
+the same thread count, in one run, median and spread of several runs (taken
+in alternating blocks: the peer, sori, the peer ...), and
 checks that both give the same log-probs. With sherpa-onnx installed it also
 times sherpa-onnx's offline recognizer on the same model against sori's
 whole API, audio in and text out (features timed on both sides), and compares
@@ -15,7 +16,7 @@ side during which other processes took over 20 % of the CPUs is flagged BUSY
 and the script exits with status 3.
 
     pip install -r tools/requirements-reference.txt onnxruntime onnx
-    python3 bench/bench_asr.py --build build [--threads 2] [--runs 7]
+    python3 bench/bench_asr.py --build build [--threads 2] [--runs 7] [--blocks 3]
 """
 import argparse
 import os
@@ -35,7 +36,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=7, help="timed runs per block and side (default 7)")
+    ap.add_argument("--blocks", type=int, default=3,
+                    help="alternating blocks of each side's runs (default 3): the peer, sori, the peer ...")
     ap.add_argument("--frames", type=int, default=1000)
     ap.add_argument("--d-model", type=int, default=176)
     ap.add_argument("--layers", type=int, default=16)
@@ -76,20 +79,22 @@ def main():
     for batch in a.batch:
         feed = {names[0]: np.repeat(feats.T[None], batch, axis=0).copy(),
                 names[1]: np.full([batch], a.frames, dtype=np.int64)}
-        times = []
-        with guard.region(f"onnxruntime batch {batch}"):
-            for r in range(a.runs + 1):
-                t0 = time.perf_counter()
-                out = sess.run(None, feed)
-                if r:
-                    times.append(time.perf_counter() - t0)
-        ort_lp = out[0][0]
+        times, sori_t = [], []
         lp_path = os.path.join(tmp, "lp.f32")
-        with guard.region(f"sori batch {batch}"):
-            res = subprocess.run([os.path.join(a.build, "bin", "bench_asr"), gguf, fpath, str(a.frames),
-                                  str(a.runs), str(a.threads), lp_path, str(batch)], check=True,
-                                 capture_output=True, text=True, env=env)
-        sori_t, T = driver_runs(res.stdout), int(res.stdout.split()[1])
+        for blk in range(a.blocks):  # alternating, so a slow spell of the machine hits both sides
+            with guard.region(f"onnxruntime batch {batch}, block {blk + 1}"):
+                for r in range(a.runs + 1):
+                    t0 = time.perf_counter()
+                    out = sess.run(None, feed)
+                    if r:
+                        times.append(time.perf_counter() - t0)
+            with guard.region(f"sori batch {batch}, block {blk + 1}"):
+                res = subprocess.run([os.path.join(a.build, "bin", "bench_asr"), gguf, fpath, str(a.frames),
+                                      str(a.runs), str(a.threads), lp_path, str(batch)], check=True,
+                                     capture_output=True, text=True, env=env)
+            sori_t += driver_runs(res.stdout)
+        ort_lp = out[0][0]
+        T = int(res.stdout.split()[1])
         sori_lp = np.fromfile(lp_path, dtype=np.float32).reshape(T, -1)  # the first item
         diff = float(np.abs(sori_lp - ort_lp[:T]).max())
         results.append((batch, sori_t, times, diff))
@@ -97,7 +102,7 @@ def main():
     print(guard.load_line())
     print(f"Conformer-CTC d_model {a.d_model}, {a.layers} layers ({n_params / 1e6:.1f} M parameters), "
           f"{a.frames} frames (10 ms) per utterance, {a.threads} threads, onnxruntime {ort.__version__}, "
-          f"{a.runs} runs after a warm-up; encoder + CTC head on the same features on both sides (no features "
+          f"{a.blocks} alternating blocks of {a.runs} runs after a warm-up each; encoder + CTC head on the same features on both sides (no features "
           "timed):")
     for batch, sori_t, ort_t, diff in results:
         print(f"  batch {batch:3d}: sori        {spread(sori_t)}")
@@ -138,27 +143,32 @@ def sherpa(a, m, tmp, gguf, env, guard):
     n = a.frames * 160
     x, xpath = test_audio(n, tmp)
     print(f"sherpa-onnx {sherpa_onnx.__version__} on the same model, {n / 16000:.0f} s of audio in, text out "
-          f"(features + encoder + greedy CTC timed on both sides), {a.threads} threads, {a.runs} runs after a "
-          "warm-up; a batch is that many copies in one decode_streams / sori_asr_transcribe_batch call:")
+          f"(features + encoder + greedy CTC timed on both sides), {a.threads} threads, {a.blocks} alternating "
+          f"blocks of {a.runs} runs after a warm-up each; a batch is that many copies in one decode_streams / sori_asr_transcribe_batch call:")
     for batch in a.batch:
-        times, feats = [], []
-        with guard.region(f"sherpa-onnx offline batch {batch}"):
-            for r in range(a.runs + 1):
-                sts = [rec.create_stream() for _ in range(batch)]
-                t0 = time.perf_counter()
-                for st in sts:
-                    st.accept_waveform(16000, x)  # computes the features
-                t1 = time.perf_counter()
-                rec.decode_streams(sts)
-                if r:
-                    times.append(time.perf_counter() - t0)
-                    feats.append(t1 - t0)
+        times, feats, sori_t = [], [], []
+        for blk in range(a.blocks):  # alternating, as above
+            with guard.region(f"sherpa-onnx offline batch {batch}, block {blk + 1}"):
+                for r in range(a.runs + 1):
+                    sts = [rec.create_stream() for _ in range(batch)]
+                    t0 = time.perf_counter()
+                    for st in sts:
+                        st.accept_waveform(16000, x)  # computes the features
+                    t1 = time.perf_counter()
+                    rec.decode_streams(sts)
+                    if r:
+                        times.append(time.perf_counter() - t0)
+                        feats.append(t1 - t0)
+            with guard.region(f"sori offline API batch {batch}, block {blk + 1}"):
+                res = subprocess.run([os.path.join(a.build, "bin", "bench_asr"), "--audio", gguf, xpath, str(n),
+                                      str(a.runs), str(a.threads), str(batch)], check=True, capture_output=True,
+                                     text=True, env=env)
+            sori_t += driver_runs(res.stdout)
         sh_text = sts[0].result.text
         with guard.region(f"sori offline API batch {batch}"):
             res = subprocess.run([os.path.join(a.build, "bin", "bench_asr"), "--audio", gguf, xpath, str(n),
                                   str(a.runs), str(a.threads), str(batch)], check=True, capture_output=True,
                                  text=True, env=env)
-        sori_t = driver_runs(res.stdout)
         sori_text = res.stdout.splitlines()[0].partition(" ")[2].strip()
         print(f"  batch {batch:3d}: sori        {spread(sori_t)}")
         print(f"             sherpa-onnx {spread(times)}  (of which accept_waveform, its features: "
