@@ -39,6 +39,12 @@ typedef enum sori_dtype {
     SORI_F32_P16 = 5, /* f32 weights [N, K] packed at load for the CPU's own product: panels of 16 rows,
                        * each K x 16 floats, k-major (kernels/cpu/gemm_p16.h); matmul B only, trans_b,
                        * ldb = k, n and row offsets multiples of 16 */
+    SORI_BF16 = 6,
+    /* more GGUF block types (kernels/quant.h): rows of blocks along k */
+    SORI_Q4_0 = 7,
+    SORI_Q4_K = 8,
+    SORI_Q5_K = 9,
+    SORI_Q6_K = 10,
 } sori_dtype;
 
 size_t sori_dtype_size(sori_dtype t); /* bytes per value; 0 for block types */

@@ -144,19 +144,6 @@ float sori_f16_to_f32(uint16_t h)
     return f;
 }
 
-size_t sori_dtype_size(sori_dtype t)
-{
-    switch (t) {
-    case SORI_F32: return 4;
-    case SORI_F16: return 2;
-    case SORI_I32: return 4;
-    case SORI_U8: return 1;
-    case SORI_Q8_0: return 0;
-    case SORI_F32_P16: return 4;
-    }
-    return 0;
-}
-
 void sori_quantize_q8_0(const float *x, int64_t n, uint8_t *out)
 {
     for (int64_t b = 0; b < n / 32; b++, x += 32, out += 34) {
@@ -169,13 +156,6 @@ void sori_quantize_q8_0(const float *x, int64_t n, uint8_t *out)
         for (int i = 0; i < 32; i++)
             out[2 + i] = (uint8_t)(int8_t)roundf(x[i] * id);
     }
-}
-
-size_t sori_dtype_bytes(sori_dtype t, int64_t n)
-{
-    if (t == SORI_Q8_0)
-        return (size_t)(n / 32) * 34;
-    return (size_t)n * sori_dtype_size(t);
 }
 
 const char *sori_op_name(sori_op op)

@@ -1,6 +1,7 @@
 /* Validation of op descriptors, done once before any backend sees them:
  * backends assume what is checked here. */
 #include "kernels.h"
+#include "quant.h"
 
 #define BAD(...) return sori_fail(err, SORI_ERR_INVALID_ARG, 0, __VA_ARGS__)
 #define NEED(ptr, what)                                                                            \
@@ -33,14 +34,16 @@ static sori_status v_matmul(const sori_matmul_desc *d, const char *name, sori_er
     NEED(d->a, "a");
     NEED(d->b, "b");
     NEED(d->c, "c");
-    if (d->b_type != SORI_F32 && d->b_type != SORI_F16 && d->b_type != SORI_Q8_0 && d->b_type != SORI_F32_P16)
-        BAD("%s: b_type must be f32, f16, q8_0 or f32_p16", name);
+    if (d->b_type == SORI_I32 || d->b_type == SORI_U8 || sori_dtype_bytes(d->b_type, 1 << 20) == 0)
+        BAD("%s: b_type must be f32, f16, bf16, f32_p16 or a GGUF block type (q4_0 q8_0 q4_K q5_K q6_K)", name);
     if (d->b_type == SORI_F32_P16 && (!d->trans_b || d->trans_a || d->ldb != d->k || d->n % 16 ||
                                       d->stride_b % (16 * (int64_t)d->k)))
         BAD("%s: f32_p16 weights need trans_b, no trans_a, ldb = k, n and stride_b in whole panels of 16 rows",
             name);
-    if (d->b_type == SORI_Q8_0 && (!d->trans_b || d->k % 32 || d->ldb % 32 || d->stride_b % 32))
-        BAD("%s: q8_0 weights need trans_b and k, ldb, stride_b multiples of 32", name);
+    const int blk = sori_dtype_block(d->b_type);
+    if ((blk > 1 || d->b_type == SORI_BF16) && (!d->trans_b || d->k % blk || d->ldb % blk || d->stride_b % blk))
+        BAD("%s: %s weights need trans_b and k, ldb, stride_b multiples of %d", name,
+            sori_dtype_name(d->b_type), blk);
     if (d->lda < (d->trans_a ? d->m : d->k))
         BAD("%s: lda %lld too small", name, (long long)d->lda);
     if (d->ldb < (d->trans_b ? d->k : d->n))
@@ -237,10 +240,12 @@ sori_status sori_op_validate(const sori_op_desc *op, sori_error *err)
         NEED(d->ids, "ids");
         NEED(d->table, "table");
         NEED(d->out, "out");
-        if (d->table_type != SORI_F32 && d->table_type != SORI_F16 && d->table_type != SORI_Q8_0)
-            BAD("%s: table_type must be f32, f16 or q8_0", name);
-        if (d->table_type == SORI_Q8_0 && d->dim % 32)
-            BAD("%s: a q8_0 table needs dim a multiple of 32", name);
+        if (d->table_type == SORI_I32 || d->table_type == SORI_U8 || d->table_type == SORI_F32_P16 ||
+            sori_dtype_bytes(d->table_type, 1 << 20) == 0)
+            BAD("%s: table_type must be f32, f16, bf16 or a GGUF block type", name);
+        if (d->dim % sori_dtype_block(d->table_type))
+            BAD("%s: a %s table needs dim a multiple of %d", name, sori_dtype_name(d->table_type),
+                sori_dtype_block(d->table_type));
         return SORI_OK;
     }
     case SORI_OP_ATTENTION: return v_attention(&op->u.attention, name, err);

@@ -11,6 +11,7 @@
 #endif
 
 #include "kernels.h"
+#include "quant.h"
 #include "reference.h"
 
 static double act_d(sori_act a, double x)
@@ -39,10 +40,22 @@ static double q8_at(const void *base, int64_t idx)
     return (double)sori_f16_to_f32(hs) * (double)(int8_t)p[2 + idx % 32];
 }
 
+/* Element idx of an array of a block type (or bf16): its block dequantized
+ * (kernels/quant.c, checked against llama.cpp's gguf-py by test_quant). */
+static double block_at(sori_dtype t, const void *base, int64_t idx)
+{
+    const int blk = sori_dtype_block(t);
+    float v[SORI_QK];
+    sori_dequantize_row(t, (const uint8_t *)base + sori_dtype_bytes(t, idx / blk * blk), v, blk);
+    return v[idx % blk];
+}
+
 static double b_at(const sori_matmul_desc *d, int b, int64_t idx)
 {
     if (d->b_type == SORI_Q8_0)
         return q8_at(d->b, (int64_t)b * d->stride_b + idx);
+    if (sori_dtype_is_quant(d->b_type) || d->b_type == SORI_BF16)
+        return block_at(d->b_type, d->b, (int64_t)b * d->stride_b + idx);
     if (d->b_type == SORI_F32_P16) { /* row r, column c of the [N, K] weight: panel r / 16, lane r % 16 */
         int64_t r = idx / d->k, c = idx % d->k;
         return ((const float *)d->b)[(int64_t)b * d->stride_b + (r / 16) * 16 * d->k + c * 16 + r % 16];
@@ -381,6 +394,8 @@ sori_status sori_ref_run(const sori_op_desc *op, double *scratch, sori_error *er
                 float v = 0.0f;
                 if (id >= 0 && id < d->vocab)
                     v = d->table_type == SORI_Q8_0 ? (float)q8_at(d->table, (int64_t)id * d->dim + c)
+                        : sori_dtype_is_quant(d->table_type) || d->table_type == SORI_BF16
+                            ? (float)block_at(d->table_type, d->table, (int64_t)id * d->dim + c)
                         : d->table_type == SORI_F16
                             ? sori_f16_to_f32(((const uint16_t *)d->table)[(int64_t)id * d->dim + c])
                             : ((const float *)d->table)[(int64_t)id * d->dim + c];

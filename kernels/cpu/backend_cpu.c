@@ -12,6 +12,7 @@
 #include "../kernels.h"
 #include "blas.h"
 #include "gemm_p16.h"
+#include "../quant.h"
 
 struct sori_backend {
     sori_thread_pool *pool;
@@ -447,56 +448,74 @@ static void gemm_few_rows_nt_q8(int rows, int cols, int K, float alpha, const fl
     }
 }
 
-/* Q8_0 rows of B into f32 (n rows of K values, row_bytes apart) */
-static void q8_rows_to_f32(const uint8_t *B, int64_t row_bytes, int n, int K, float *out)
+/* Rows of A that a product with GGUF K-type or Q4_0 weights takes through
+ * integer dot products (the rows quantized to 8 bits once per task, as
+ * llama.cpp does); more rows convert the weights to f32 for sgemm. */
+enum { QDOT_ROWS = 16 };
+
+/* A few rows times weights of a GGUF block type: each row quantized for
+ * the type's dot product (in scratch), then one dot per row and column. */
+static void gemm_rows_quant_dot(const sori_matmul_desc *d, int rows, int cols, const float *a0, const uint8_t *b0,
+                                int64_t row_bytes, float *c, uint8_t *xq)
 {
-    for (int j = 0; j < n; j++) {
-        const uint8_t *p = B + (int64_t)j * row_bytes;
-        float *dst = out + (int64_t)j * K;
-        for (int blk = 0; blk < K / 32; blk++, p += 34) {
-            uint16_t hs;
-            memcpy(&hs, p, 2);
-            const float dq = sori_f16_to_f32(hs);
-            const int8_t *q = (const int8_t *)(p + 2);
-            for (int u = 0; u < 32; u++)
-                dst[blk * 32 + u] = dq * (float)q[u];
+    const size_t xb = sori_quant_act_bytes(d->b_type, d->k);
+    for (int i = 0; i < rows; i++)
+        sori_quantize_act(d->b_type, a0 + (int64_t)i * d->lda, d->k, xq + (size_t)i * xb);
+    for (int j = 0; j < cols; j++) {
+        const uint8_t *w = b0 + (int64_t)j * row_bytes;
+        for (int i = 0; i < rows; i++) {
+            float *ci = c + (int64_t)i * d->ldc + j;
+            const float v = d->alpha * sori_quant_dot(d->b_type, d->k, w, xq + (size_t)i * xb);
+            *ci = d->beta == 0.0f ? v : v + d->beta * *ci;
         }
     }
 }
 
-/* Columns n0..n1 of an f16 or Q8_0 product (trans_b): a few rows read the
- * weights in place; more rows convert blocks of 128 weight rows to f32 for
- * sgemm. */
+/* Columns n0..n1 of a product with f16, bf16 or GGUF block-type weights
+ * (trans_b): a few rows read f16 and Q8_0 weights in place, and take the
+ * other block types through quantized dot products; more rows convert
+ * blocks of 128 weight rows to f32 for sgemm. */
 static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n0, int n1)
 {
-    const bool q8 = d->b_type == SORI_Q8_0;
-    const float *a = d->a + (int64_t)b * d->stride_a;
+    const bool q8 = d->b_type == SORI_Q8_0, f16 = d->b_type == SORI_F16;
     const int64_t row_bytes = (int64_t)sori_dtype_bytes(d->b_type, d->ldb);
     const uint8_t *bm = (const uint8_t *)d->b + sori_dtype_bytes(d->b_type, (int64_t)b * d->stride_b);
     float *c = d->c + (int64_t)b * d->stride_c + (int64_t)m0 * d->ldc + n0;
+    const float *a = d->a + (int64_t)b * d->stride_a;
     const float *a0 = d->trans_a ? a + m0 : a + (int64_t)m0 * d->lda;
     const uint8_t *b0 = bm + (int64_t)n0 * row_bytes;
     int rows = m1 - m0, cols = n1 - n0;
     enum { CB = 128 };
-    float *w = !d->trans_a && rows <= 8 ? NULL : scratch_get((size_t)CB * d->k);
-    if (!d->trans_a && !w) { /* a few rows, or no scratch: the weights read in place */
+    const bool in_place = !d->trans_a && rows <= 8 && (q8 || f16);
+    const bool qdot = !d->trans_a && rows <= QDOT_ROWS && !q8 && sori_dtype_block(d->b_type) > 1;
+    if (qdot) {
+        uint8_t *xq = (uint8_t *)scratch_get((sori_quant_act_bytes(d->b_type, d->k) * (size_t)rows + 3) / 4);
+        if (xq) {
+            gemm_rows_quant_dot(d, rows, cols, a0, b0, row_bytes, c, xq);
+            goto epilogue;
+        }
+    }
+    float *w = in_place ? NULL : scratch_get((size_t)CB * d->k);
+    if (!d->trans_a && !w && (q8 || f16)) { /* a few rows, or no scratch: the weights read in place */
         if (q8)
             gemm_few_rows_nt_q8(rows, cols, d->k, d->alpha, a0, (int)d->lda, b0, row_bytes, d->beta, c, (int)d->ldc);
         else
             gemm_few_rows_nt_f16(rows, cols, d->k, d->alpha, a0, (int)d->lda, (const uint16_t *)b0, (int)d->ldb,
                                  d->beta, c, (int)d->ldc);
     } else {
-        /* (transposed A and no scratch: nothing to fall back on; scratch of CB x k floats is tiny) */
+        /* (no scratch for the other types: nothing to fall back on; scratch of CB x k floats is tiny) */
         for (int j0 = 0; w && j0 < cols; j0 += CB) {
             int cb = cols - j0 < CB ? cols - j0 : CB;
-            if (q8)
-                q8_rows_to_f32(b0 + j0 * row_bytes, row_bytes, cb, d->k, w);
-            else
+            if (f16)
                 f16_rows_to_f32((const uint16_t *)(b0 + j0 * row_bytes), (int)d->ldb, cb, d->k, w);
+            else
+                for (int r = 0; r < cb; r++)
+                    sori_dequantize_row(d->b_type, b0 + (j0 + r) * row_bytes, w + (int64_t)r * d->k, d->k);
             sori_gemm(d->trans_a, true, rows, cb, d->k, d->alpha, a0, (int)d->lda, w, d->k, d->beta, c + j0,
                       (int)d->ldc);
         }
     }
+epilogue:
     if (d->bias || d->act != SORI_ACT_NONE) {
         for (int r = 0; r < rows; r++) {
             float *cr = c + (int64_t)r * d->ldc;
@@ -510,7 +529,7 @@ static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n
 
 static void mm_block(const sori_matmul_desc *d, int b, int m0, int m1, int n0, int n1)
 {
-    if (d->b_type == SORI_F16 || d->b_type == SORI_Q8_0) {
+    if (d->b_type != SORI_F32 && d->b_type != SORI_F32_P16) {
         mm_block_f16(d, b, m0, m1, n0, n1);
         return;
     }
@@ -1113,9 +1132,9 @@ static sori_status cpu_embedding(const sori_embedding_desc *d, sori_error *err)
         if (d->table_type == SORI_F16)
             f16_rows_to_f32((const uint16_t *)d->table + (int64_t)id * d->dim, d->dim, 1, d->dim,
                             d->out + i * d->dim);
-        else if (d->table_type == SORI_Q8_0)
-            q8_rows_to_f32((const uint8_t *)d->table + (int64_t)id * (d->dim / 32) * 34, 0, 1, d->dim,
-                           d->out + i * d->dim);
+        else if (d->table_type != SORI_F32)
+            sori_dequantize_row(d->table_type, (const uint8_t *)d->table + sori_dtype_bytes(d->table_type, (int64_t)id * d->dim),
+                                d->out + i * d->dim, d->dim);
         else
             memcpy(d->out + i * d->dim, (const float *)d->table + (int64_t)id * d->dim,
                    (size_t)d->dim * sizeof(float));
@@ -1304,7 +1323,7 @@ static sori_status cpu_run(sori_backend *be, int stream, const sori_op_desc *op,
 static bool cpu_supports(sori_backend *be, sori_op op, sori_dtype wt)
 {
     (void)be;
-    if (wt == SORI_F16 || wt == SORI_Q8_0) /* weights in PyTorch layout (trans_b) and embedding tables */
+    if (wt == SORI_F16 || wt == SORI_BF16 || sori_dtype_block(wt) > 1) /* weights in PyTorch layout (trans_b), tables */
         return op == SORI_OP_MATMUL || op == SORI_OP_EMBEDDING;
     if (wt == SORI_F32_P16) /* packed weights: only where the product has its vector kernel */
         return (op == SORI_OP_MATMUL || op == SORI_OP_CONV2D) && SORI_VEC;

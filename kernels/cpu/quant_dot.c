@@ -1,0 +1,160 @@
+/* Dot products of quantized weight rows with quantized activations
+ * (kernels/quant.h), AVX2: integer products per block (maddubs: unsigned
+ * weights or |w| with the activation's sign moved over, times signed int8
+ * activations, in pairs to int16; madd to int32), scaled in float per block.
+ * The integer sums are exact, so the result equals the scalar version's up
+ * to the order of the float additions. */
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/quant.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+static float f16_at(const uint8_t *p)
+{
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+static float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* 32 signed int8 w times 32 signed int8 x, summed in pairs, as 8 int32 */
+static __m256i dot_i8(__m256i w, __m256i x)
+{
+    const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+static float dot_q8_0(int64_t n, const uint8_t *w, const uint8_t *x, int q4)
+{
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i lo4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8);
+    for (int64_t b = 0; b < n / 32; b++, w += q4 ? 18 : 34, x += 34) {
+        __m256i wq;
+        if (q4) { /* values 0-15 of the low nibbles, then 16-31 of the high ones */
+            const __m128i v = _mm_loadu_si128((const __m128i *)(w + 2));
+            wq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4);
+            wq = _mm256_sub_epi8(wq, eight);
+        } else {
+            wq = _mm256_loadu_si256((const __m256i *)(w + 2));
+        }
+        const __m256i xq = _mm256_loadu_si256((const __m256i *)(x + 2));
+        const __m256 s = _mm256_cvtepi32_ps(dot_i8(wq, xq));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_at(w) * f16_at(x)), s, acc);
+    }
+    return hsum8(acc);
+}
+
+static void k_scale_min(int j, const uint8_t *s, int *sc, int *m)
+{
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+static float dot_k45(int64_t n, const uint8_t *w, const sori_block_q8_k *x, int five)
+{
+    const int bytes = five ? 176 : 144;
+    const __m256i lo4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+    __m256 acc = _mm256_setzero_ps();
+    float mins = 0.0f;
+    for (int64_t b = 0; b < n / SORI_QK; b++, w += bytes, x++) {
+        const uint8_t *sc = w + 4, *q = five ? w + 48 : w + 16;
+        const __m256i hbits = five ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
+        __m256i sumi = _mm256_setzero_si256();
+        int msum = 0;
+        for (int p = 0; p < 4; p++, q += 32) {
+            int s0, m0, s1, m1;
+            k_scale_min(2 * p, sc, &s0, &m0);
+            k_scale_min(2 * p + 1, sc, &s1, &m1);
+            msum += m0 * (x->bsums[4 * p] + x->bsums[4 * p + 1]) + m1 * (x->bsums[4 * p + 2] + x->bsums[4 * p + 3]);
+            const __m256i v = _mm256_loadu_si256((const __m256i *)q);
+            __m256i q0 = _mm256_and_si256(v, lo4), q1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo4);
+            if (five) {
+                q0 = _mm256_or_si256(q0, _mm256_slli_epi16(
+                                             _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * p), one), 4));
+                q1 = _mm256_or_si256(q1, _mm256_slli_epi16(
+                                             _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * p + 1), one), 4));
+            }
+            const __m256i x0 = _mm256_loadu_si256((const __m256i *)(x->qs + 64 * p));
+            const __m256i x1 = _mm256_loadu_si256((const __m256i *)(x->qs + 64 * p + 32));
+            const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(q0, x0), _mm256_set1_epi16((short)s0));
+            const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, x1), _mm256_set1_epi16((short)s1));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_at(w) * x->d), _mm256_cvtepi32_ps(sumi), acc);
+        mins += f16_at(w + 2) * x->d * (float)msum;
+    }
+    return hsum8(acc) - mins;
+}
+
+static float dot_q6k(int64_t n, const uint8_t *w, const sori_block_q8_k *x)
+{
+    const __m256i lo4 = _mm256_set1_epi8(0xF), three = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n / SORI_QK; b++, w += 210, x++) {
+        const int8_t *sc = (const int8_t *)(w + 192);
+        __m256i sumi = _mm256_setzero_si256();
+        int offset = 0; /* 32 * sum of sc[g] * (sum of group g's activations): the -32 of every q */
+        for (int g = 0; g < 16; g++)
+            offset += sc[g] * x->bsums[g];
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h;
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i hb = _mm256_loadu_si256((const __m256i *)qh);
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, lo4), _mm256_slli_epi16(_mm256_and_si256(hb, three), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, lo4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), three), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), lo4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), three), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), lo4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), three), 4));
+            for (int k = 0; k < 4; k++) {
+                const int g = 8 * h + 2 * k; /* groups g (first 16 values) and g + 1 */
+                const __m256i xv = _mm256_loadu_si256((const __m256i *)(x->qs + 128 * h + 32 * k));
+                const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], xv), s));
+            }
+        }
+        const float d = f16_at(w + 208) * x->d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        acc = _mm256_sub_ps(acc, _mm256_setr_ps(d * 32.0f * (float)offset, 0, 0, 0, 0, 0, 0, 0));
+    }
+    return hsum8(acc);
+}
+
+float sori_quant_dot(sori_dtype t, int64_t n, const void *w, const void *x)
+{
+    switch (t) {
+    case SORI_Q8_0: return dot_q8_0(n, w, x, 0);
+    case SORI_Q4_0: return dot_q8_0(n, w, x, 1);
+    case SORI_Q4_K: return dot_k45(n, w, x, 0);
+    case SORI_Q5_K: return dot_k45(n, w, x, 1);
+    case SORI_Q6_K: return dot_q6k(n, w, x);
+    default: return 0.0f;
+    }
+}
+
+#else
+
+float sori_quant_dot(sori_dtype t, int64_t n, const void *w, const void *x)
+{
+    return sori_quant_dot_scalar(t, n, w, x);
+}
+
+#endif
