@@ -45,6 +45,7 @@ typedef enum sori_dtype {
     SORI_Q4_K = 8,
     SORI_Q5_K = 9,
     SORI_Q6_K = 10,
+    SORI_Q5_0 = 11,
 } sori_dtype;
 
 size_t sori_dtype_size(sori_dtype t); /* bytes per value; 0 for block types */

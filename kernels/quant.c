@@ -25,6 +25,7 @@ static dtype_geom geom(sori_dtype t)
     case SORI_BF16: return (dtype_geom){1, 2, "bf16"};
     case SORI_Q8_0: return (dtype_geom){32, 34, "q8_0"};
     case SORI_Q4_0: return (dtype_geom){32, 18, "q4_0"};
+    case SORI_Q5_0: return (dtype_geom){32, 22, "q5_0"};
     case SORI_Q4_K: return (dtype_geom){SORI_QK, 144, "q4_K"};
     case SORI_Q5_K: return (dtype_geom){SORI_QK, 176, "q5_K"};
     case SORI_Q6_K: return (dtype_geom){SORI_QK, 210, "q6_K"};
@@ -66,6 +67,7 @@ bool sori_dtype_from_ggml(uint32_t ggml_type, sori_dtype *out)
     case SORI_GGML_F16: *out = SORI_F16; return true;
     case SORI_GGML_BF16: *out = SORI_BF16; return true;
     case SORI_GGML_Q4_0: *out = SORI_Q4_0; return true;
+    case SORI_GGML_Q5_0: *out = SORI_Q5_0; return true;
     case SORI_GGML_Q8_0: *out = SORI_Q8_0; return true;
     case SORI_GGML_Q4_K: *out = SORI_Q4_K; return true;
     case SORI_GGML_Q5_K: *out = SORI_Q5_K; return true;
@@ -181,6 +183,17 @@ void sori_dequantize_row(sori_dtype t, const void *src, float *dst, int64_t n)
             }
         }
         return;
+    case SORI_Q5_0:
+        for (int64_t b = 0; b < n / 32; b++, p += 22) {
+            const float d = f16_at(p);
+            uint32_t qh;
+            memcpy(&qh, p + 2, 4);
+            for (int i = 0; i < 16; i++) {
+                dst[32 * b + i] = d * (float)((int)((p[6 + i] & 0xF) | ((qh >> i) & 1) << 4) - 16);
+                dst[32 * b + 16 + i] = d * (float)((int)((p[6 + i] >> 4) | ((qh >> (i + 16)) & 1) << 4) - 16);
+            }
+        }
+        return;
     case SORI_Q4_K:
     case SORI_Q5_K:
         for (int64_t b = 0; b < n / SORI_QK; b++)
@@ -251,15 +264,28 @@ void sori_quantize_act(sori_dtype weight_type, const float *x, int64_t n, void *
 
 /* ---- scalar dot products --------------------------------------------------------- */
 
-static float dot_q8_0_scalar(int64_t n, const uint8_t *w, const uint8_t *x, bool q4)
+/* Value i (< 32) of a Q4_0, Q5_0 or Q8_0 block as its signed integer. */
+static int q32_value(sori_dtype t, const uint8_t *w, int i)
 {
+    const int lo = i < 16 ? w[(t == SORI_Q5_0 ? 6 : 2) + i] & 0xF : w[(t == SORI_Q5_0 ? 6 : 2) + i - 16] >> 4;
+    if (t == SORI_Q4_0)
+        return lo - 8;
+    if (t == SORI_Q5_0) {
+        uint32_t qh;
+        memcpy(&qh, w + 2, 4);
+        return (lo | (int)((qh >> i) & 1) << 4) - 16;
+    }
+    return (int8_t)w[2 + i];
+}
+
+static float dot_q8_0_scalar(sori_dtype t, int64_t n, const uint8_t *w, const uint8_t *x)
+{
+    const int bytes = geom(t).bytes;
     float sum = 0.0f;
-    for (int64_t b = 0; b < n / 32; b++, w += q4 ? 18 : 34, x += 34) {
+    for (int64_t b = 0; b < n / 32; b++, w += bytes, x += 34) {
         int s = 0;
-        for (int i = 0; i < 32; i++) {
-            const int wq = q4 ? (i < 16 ? (w[2 + i] & 0xF) : (w[2 + i - 16] >> 4)) - 8 : (int8_t)w[2 + i];
-            s += wq * (int8_t)x[2 + i];
-        }
+        for (int i = 0; i < 32; i++)
+            s += q32_value(t, w, i) * (int8_t)x[2 + i];
         sum += f16_at(w) * f16_at(x) * (float)s;
     }
     return sum;
@@ -320,8 +346,9 @@ static float dot_q6k_scalar(int64_t n, const uint8_t *w, const sori_block_q8_k *
 float sori_quant_dot_scalar(sori_dtype t, int64_t n, const void *w, const void *x)
 {
     switch (t) {
-    case SORI_Q8_0: return dot_q8_0_scalar(n, w, x, false);
-    case SORI_Q4_0: return dot_q8_0_scalar(n, w, x, true);
+    case SORI_Q8_0:
+    case SORI_Q4_0:
+    case SORI_Q5_0: return dot_q8_0_scalar(t, n, w, x);
     case SORI_Q4_K: return dot_k45_scalar(n, w, x, false);
     case SORI_Q5_K: return dot_k45_scalar(n, w, x, true);
     case SORI_Q6_K: return dot_q6k_scalar(n, w, x);

@@ -6,6 +6,8 @@
  * Weight types (sori_dtype, kernels/backend.h), each a sequence of blocks
  * along a row:
  *   Q4_0  32 values: f16 d, 16 bytes of 4-bit q;  x = d * (q - 8)
+ *   Q5_0  32 values: f16 d, 4 bytes of fifth bits (bit i of value i),
+ *         16 bytes of low 4 bits;                  x = d * (q - 16)
  *   Q8_0  32 values: f16 d, 32 int8 q;            x = d * q
  *   Q4_K 256 values: f16 d, f16 dmin, 12 bytes of 6-bit scales and mins for
  *        8 sub-blocks of 32, 128 bytes of 4-bit q; x = d*sc_j*q - dmin*m_j
@@ -13,7 +15,7 @@
  *   Q6_K 256 values: 128 bytes of low 4 bits, 64 bytes of high 2 bits,
  *        16 int8 scales (one per 16 values), f16 d; x = d*sc*(q - 32)
  *   BF16 and F16: one value per 2 bytes.
- * Activations: Q8_0 blocks (for Q4_0 and Q8_0 weights) and Q8_K blocks of
+ * Activations: Q8_0 blocks (for Q4_0, Q5_0 and Q8_0 weights) and Q8_K blocks of
  * 256 (for the K types): an f32 scale, 256 int8 and the sums of each 16. */
 #ifndef SORI_KERNELS_QUANT_H
 #define SORI_KERNELS_QUANT_H
@@ -43,7 +45,7 @@ const char *sori_dtype_name(sori_dtype t);
 bool sori_dtype_from_ggml(uint32_t ggml_type, sori_dtype *out);
 
 /* n values (a multiple of the type's block) of a row in type t to floats:
- * F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K. */
+ * F32, F16, BF16, Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K. */
 void sori_dequantize_row(sori_dtype t, const void *src, float *dst, int64_t n);
 
 /* The activation side of a quantized dot product with weights of type t:

@@ -24,7 +24,7 @@ enum { ROWS = 4, COLS = 512 };
 static const struct {
     const char *name;
     sori_dtype t;
-} TYPES[] = {{"q4_0", SORI_Q4_0}, {"q8_0", SORI_Q8_0}, {"q4_K", SORI_Q4_K}, {"q5_K", SORI_Q5_K},
+} TYPES[] = {{"q4_0", SORI_Q4_0}, {"q5_0", SORI_Q5_0}, {"q8_0", SORI_Q8_0}, {"q4_K", SORI_Q4_K}, {"q5_K", SORI_Q5_K},
              {"q6_K", SORI_Q6_K}, {"f16", SORI_F16},   {"bf16", SORI_BF16}};
 enum { N_TYPES = sizeof TYPES / sizeof TYPES[0] };
 
@@ -192,7 +192,7 @@ static void test_ops(sori_runtime *rt)
     float a[COLS], c[4];
     sori_op_desc op = {.op = SORI_OP_MATMUL};
     op.u.matmul = (sori_matmul_desc){.batch = 1, .m = 1, .n = 1, .k = 200, .trans_b = true, .a = a, .lda = 200,
-                                     .b = g_raw[2] ? g_raw[2] : (void *)a, .b_type = SORI_Q4_K, .ldb = 200,
+                                     .b = g_raw[3] ? g_raw[3] : (void *)a, .b_type = SORI_Q4_K, .ldb = 200,
                                      .c = c, .ldc = 1, .alpha = 1.0f};
     sori_error err = {0};
     CHECK_STATUS(sori_rt_run(rt, 0, &op, &err), SORI_ERR_INVALID_ARG);

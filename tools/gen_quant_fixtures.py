@@ -4,7 +4,7 @@ their values as llama.cpp's own Python package (gguf-py, `gguf.quants.dequantize
 
     python3 tools/gen_quant_fixtures.py --out tests/fixtures/quant
 
-For each type T (q4_0, q8_0, q4_K, q5_K, q6_K, bf16, f16) it writes T.raw (the bytes of 4 rows of
+For each type T (q4_0, q5_0, q8_0, q4_K, q5_K, q6_K, bf16, f16) it writes T.raw (the bytes of 4 rows of
 512 values) and T.f32 (the 2048 values, little-endian f32). The blocks' bytes are random except the
 f16 scales, which are drawn as finite values of a realistic size, so every bit pattern of the
 quants, 6-bit scales and high bits occurs. Needs gguf and numpy (tools/requirements-gguf.txt).
@@ -21,6 +21,7 @@ ROWS, COLS = 4, 512
 # name, type, block values, block bytes, offsets of f16 scales in a block
 TYPES = [
     ("q4_0", Q.Q4_0, 32, 18, [0]),
+    ("q5_0", Q.Q5_0, 32, 22, [0]),
     ("q8_0", Q.Q8_0, 32, 34, [0]),
     ("q4_K", Q.Q4_K, 256, 144, [0, 2]),
     ("q5_K", Q.Q5_K, 256, 176, [0, 2]),

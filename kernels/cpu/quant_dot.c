@@ -34,16 +34,35 @@ static __m256i dot_i8(__m256i w, __m256i x)
     return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
 }
 
-static float dot_q8_0(int64_t n, const uint8_t *w, const uint8_t *x, int q4)
+/* byte i = 0xFF where bit i of v is set */
+static __m256i bits_to_bytes(uint32_t v)
+{
+    const __m256i which = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2,
+                                           3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)v), which);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
+}
+
+/* Q4_0, Q5_0 or Q8_0 weights times Q8_0 activations */
+static float dot_q8_0(sori_dtype t, int64_t n, const uint8_t *w, const uint8_t *x)
 {
     __m256 acc = _mm256_setzero_ps();
-    const __m256i lo4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8);
-    for (int64_t b = 0; b < n / 32; b++, w += q4 ? 18 : 34, x += 34) {
+    const __m256i lo4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8), sixteen = _mm256_set1_epi8(16);
+    const int bytes = t == SORI_Q4_0 ? 18 : t == SORI_Q5_0 ? 22 : 34;
+    for (int64_t b = 0; b < n / 32; b++, w += bytes, x += 34) {
         __m256i wq;
-        if (q4) { /* values 0-15 of the low nibbles, then 16-31 of the high ones */
+        if (t == SORI_Q4_0) { /* values 0-15 of the low nibbles, then 16-31 of the high ones */
             const __m128i v = _mm_loadu_si128((const __m128i *)(w + 2));
             wq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4);
             wq = _mm256_sub_epi8(wq, eight);
+        } else if (t == SORI_Q5_0) { /* the same with each value's fifth bit from qh */
+            const __m128i v = _mm_loadu_si128((const __m128i *)(w + 6));
+            uint32_t qh;
+            memcpy(&qh, w + 2, 4);
+            wq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4);
+            wq = _mm256_or_si256(wq, _mm256_and_si256(bits_to_bytes(qh), sixteen));
+            wq = _mm256_sub_epi8(wq, sixteen);
         } else {
             wq = _mm256_loadu_si256((const __m256i *)(w + 2));
         }
@@ -141,8 +160,9 @@ static float dot_q6k(int64_t n, const uint8_t *w, const sori_block_q8_k *x)
 float sori_quant_dot(sori_dtype t, int64_t n, const void *w, const void *x)
 {
     switch (t) {
-    case SORI_Q8_0: return dot_q8_0(n, w, x, 0);
-    case SORI_Q4_0: return dot_q8_0(n, w, x, 1);
+    case SORI_Q8_0:
+    case SORI_Q4_0:
+    case SORI_Q5_0: return dot_q8_0(t, n, w, x);
     case SORI_Q4_K: return dot_k45(n, w, x, 0);
     case SORI_Q5_K: return dot_k45(n, w, x, 1);
     case SORI_Q6_K: return dot_q6k(n, w, x);
