@@ -12,6 +12,7 @@ int parse_int_arg(const char *s, int lo, int hi, int *out);
 const char *app_bundled(const char *name, char *path, size_t cap);
 
 int cmd_features(int argc, char **argv);
+int cmd_lm(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_mic(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);

@@ -27,6 +27,9 @@ static void usage(FILE *f)
             "                      transcribe the microphone live\n"
             "  serve [--listen HOST:PORT] [--model NAME=M.gguf]... [--token-file F]\n"
             "                      stream calls over WebSocket (docs/protocol.md)\n"
+            "  lm score|tokenize|generate --lm MODEL.gguf [...]\n"
+            "                      score lines, tokenize, or continue a prompt with a\n"
+            "                      transformer LM (llama.cpp GGUF: gemma3, llama, qwen2/3)\n"
             "  version             print the version, the backends and the GPUs\n"
             "\n"
             "options:\n"
@@ -128,6 +131,8 @@ int main(int argc, char **argv)
         return 1;
 #endif
     }
+    if (strcmp(cmd, "lm") == 0)
+        return cmd_lm(argc - 2, argv + 2);
     if (strcmp(cmd, "mic") == 0) {
 #ifdef SORI_HAVE_MIC
         return cmd_mic(argc - 2, argv + 2);
