@@ -85,9 +85,13 @@ const char *sori_op_name(sori_op op);
  * op(A) is M×K, op(B) is K×N, C is M×N. trans_a: A is stored K×M;
  * trans_b: B is stored N×K (a PyTorch Linear weight [out, in]).
  * Batch strides are in elements; stride_b = 0 shares B across the batch.
- * b_type may be SORI_F16 or SORI_Q8_0 where the backend supports it
- * (weights); Q8_0 needs trans_b with k, ldb and stride_b multiples of 32
- * (its blocks run along B's rows). */
+ * b_type may be SORI_F16, SORI_BF16 or a GGUF block type (kernels/quant.h)
+ * where the backend supports it (weights); block types need trans_b with k,
+ * ldb and stride_b multiples of the block (blocks run along B's rows).
+ * quant_act: the CPU may quantize A's rows to 8 bits for integer dot
+ * products with block-type weights at any row count (llama.cpp's way, for
+ * LMs); without it f32 activations are kept where the CPU has a path for
+ * them (f16 and Q8_0 weights; many rows of any type through f32 sgemm). */
 typedef struct sori_matmul_desc {
     int batch, m, n, k;
     bool trans_a, trans_b;
@@ -97,6 +101,7 @@ typedef struct sori_matmul_desc {
     const float *bias; /* [N] or NULL */
     float alpha, beta;
     sori_act act;
+    bool quant_act;
 } sori_matmul_desc;
 
 /* 1-D convolution over time. x [B, T_in, C_in], w [C_out, C_in/groups, K]

@@ -51,12 +51,16 @@ struct sori_lm {
     int64_t n_params;
 };
 
+enum { LOGIT_ROWS = 16 }; /* rows of logits a scoring pass holds at once */
+
 struct sori_lm_session {
     sori_lm *lm;
     int n_ctx, n_seq, n_batch;
     float *kcache, *vcache; /* [layer][seq][pos][n_head_kv * head] */
-    float *x, *h, *q, *k, *v, *att, *o, *gt, *up, *sc, *lrow, *lfirst;
+    float *x, *h, *q, *k, *v, *att, *o, *gt, *up, *sc, *lrow, *lfirst, *lchunk; /* lchunk: LOGIT_ROWS x vocab */
     int32_t *ids, *text_tok; /* a decode call's ids; a scored text's tokens (n_ctx) */
+    sori_lm_token *entries;  /* a scoring pass's entries (n_batch) */
+    int32_t *targets, *owner; /* the token each entry's logits score, and its hypothesis (n_batch) */
     double *rope_cos, *rope_sin; /* per token of a call: n_rot / 2 angles */
 };
 
@@ -363,8 +367,12 @@ void sori_lm_session_free(sori_lm_session *s)
     free(s->sc);
     free(s->lrow);
     free(s->lfirst);
+    free(s->lchunk);
     free(s->ids);
     free(s->text_tok);
+    free(s->entries);
+    free(s->targets);
+    free(s->owner);
     free(s->rope_cos);
     free(s->rope_sin);
     free(s);
@@ -413,12 +421,16 @@ sori_status sori_lm_session_create(sori_lm *m, const sori_lm_session_params *par
     s->sc = malloc((size_t)p.n_ctx * sizeof(float));
     s->lrow = malloc((size_t)m->n_vocab * sizeof(float));
     s->lfirst = malloc((size_t)m->n_vocab * sizeof(float));
+    s->lchunk = malloc((size_t)LOGIT_ROWS * m->n_vocab * sizeof(float));
     s->ids = malloc(B * sizeof(int32_t));
     s->text_tok = malloc((size_t)p.n_ctx * sizeof(int32_t));
+    s->entries = malloc(B * sizeof(sori_lm_token));
+    s->targets = malloc(B * sizeof(int32_t));
+    s->owner = malloc(B * sizeof(int32_t));
     s->rope_cos = malloc(B * (m->n_rot / 2) * sizeof(double));
     s->rope_sin = malloc(B * (m->n_rot / 2) * sizeof(double));
     if (!s->kcache || !s->vcache || !s->x || !s->h || !s->q || !s->k || !s->v || !s->att || !s->o || !s->gt ||
-        !s->up || !s->sc || !s->lrow || !s->lfirst || !s->ids || !s->text_tok || !s->rope_cos || !s->rope_sin) {
+        !s->up || !s->sc || !s->lrow || !s->lfirst || !s->lchunk || !s->ids || !s->text_tok || !s->entries || !s->targets || !s->owner || !s->rope_cos || !s->rope_sin) {
         sori_lm_session_free(s);
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "lm: out of memory for a session of %d x %d positions",
                          p.n_seq, p.n_ctx);
@@ -450,7 +462,7 @@ static sori_status linear(sori_lm *m, const float *x, int rows, const lm_weight 
     sori_op_desc op = {.op = SORI_OP_MATMUL};
     op.u.matmul = (sori_matmul_desc){.batch = 1, .m = rows, .n = (int)w->rows, .k = (int)w->cols, .trans_b = true,
                                      .a = x, .lda = w->cols, .b = w->data, .b_type = w->type, .ldb = w->cols,
-                                     .c = y, .ldc = w->rows, .bias = bias, .alpha = 1.0f};
+                                     .c = y, .ldc = w->rows, .bias = bias, .alpha = 1.0f, .quant_act = true};
     return sori_rt_run(m->rt, 0, &op, err);
 }
 
@@ -538,27 +550,30 @@ static void attention(sori_lm *m, sori_lm_session *s, int l, const sori_lm_token
     }
 }
 
-sori_status sori_lm_decode(sori_lm_session *s, const sori_lm_token *t, int n, float *logits, sori_error *err)
+/* Checks a call's entries: tokens, sequences and positions in range. */
+static sori_status check_entries(const sori_lm_session *s, const sori_lm_token *t, int n, int *n_out, sori_error *err)
 {
-    if (!s || (n > 0 && !t) || n < 0)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: decode: bad arguments");
-    sori_lm *m = s->lm;
+    const sori_lm *m = s->lm;
     if (n > s->n_batch)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: decode of %d tokens, the session takes %d at a time", n,
                          s->n_batch);
-    int n_out = 0;
+    *n_out = 0;
     for (int i = 0; i < n; i++) {
         if (t[i].token < 0 || t[i].token >= m->n_vocab || t[i].seq < 0 || t[i].seq >= s->n_seq || t[i].pos < 0 ||
             t[i].pos >= s->n_ctx)
             return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
                              "lm: decode entry %d: token %d (vocab %d), seq %d (of %d), pos %d (context %d)", i,
                              t[i].token, m->n_vocab, t[i].seq, s->n_seq, t[i].pos, s->n_ctx);
-        n_out += t[i].logits;
+        *n_out += t[i].logits;
     }
-    if (n_out && !logits)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: decode: logits asked for but no buffer");
-    if (n == 0)
-        return SORI_OK;
+    return SORI_OK;
+}
+
+/* The layers over n checked entries: their keys and values into the cache,
+ * the last hidden states in s->x. */
+static sori_status forward(sori_lm_session *s, const sori_lm_token *t, int n, sori_error *err)
+{
+    sori_lm *m = s->lm;
     const int E = m->n_embd, D = m->head_k, Dv = m->head_v, F = m->n_ff;
     const int Hk = m->n_head_kv * D, Hv = m->n_head_kv * Dv;
     sori_status st;
@@ -616,8 +631,25 @@ sori_status sori_lm_decode(sori_lm_session *s, const sori_lm_token *t, int n, fl
         for (size_t i = 0; i < (size_t)n * E; i++)
             s->x[i] += s->o[i];
     }
-    if (!n_out)
+    return SORI_OK;
+}
+
+sori_status sori_lm_decode(sori_lm_session *s, const sori_lm_token *t, int n, float *logits, sori_error *err)
+{
+    if (!s || (n > 0 && !t) || n < 0)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: decode: bad arguments");
+    sori_lm *m = s->lm;
+    const int E = m->n_embd;
+    int n_out = 0;
+    sori_status st = check_entries(s, t, n, &n_out, err);
+    if (st != SORI_OK)
+        return st;
+    if (n_out && !logits)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: decode: logits asked for but no buffer");
+    if (n == 0)
         return SORI_OK;
+    if ((st = forward(s, t, n, err)) != SORI_OK || !n_out)
+        return st;
     /* the rows that want logits, normed, then one product with the output matrix */
     int r = 0;
     for (int i = 0; i < n; i++)
@@ -644,16 +676,37 @@ sori_status sori_lm_seq_copy(sori_lm_session *s, int src, int dst, int n_pos, so
     return SORI_OK;
 }
 
-/* log softmax(logits)[tok] */
-static double log_prob(const float *logits, int n_vocab, int32_t tok)
+/* After a forward pass over n entries: for each entry i with targets[i] >= 0,
+ * log p(targets[i]) from its logits, added to acc[owner[i]]. The rows are
+ * normed, then LOGIT_ROWS at a time go through the output matrix and a
+ * log-softmax: a vocabulary of 262,144 never needs more than 16 rows. */
+static sori_status score_rows(sori_lm_session *s, int n, const int32_t *targets, const int32_t *owner, double *acc,
+                              sori_error *err)
 {
-    float mx = -INFINITY;
-    for (int i = 0; i < n_vocab; i++)
-        mx = logits[i] > mx ? logits[i] : mx;
-    double sum = 0;
-    for (int i = 0; i < n_vocab; i++)
-        sum += exp((double)logits[i] - mx);
-    return (double)logits[tok] - mx - log(sum);
+    sori_lm *m = s->lm;
+    const int E = m->n_embd, V = m->n_vocab;
+    int r = 0;
+    for (int i = 0; i < n; i++)
+        if (targets[i] >= 0) {
+            memmove(s->x + (size_t)r * E, s->x + (size_t)i * E, (size_t)E * sizeof(float));
+            s->ids[r++] = i;
+        }
+    rms_norm(s->x, r, E, m->output_norm, m->eps, s->h);
+    sori_status st = SORI_OK;
+    for (int c0 = 0; c0 < r && st == SORI_OK; c0 += LOGIT_ROWS) {
+        const int c = r - c0 < LOGIT_ROWS ? r - c0 : LOGIT_ROWS;
+        if ((st = linear(m, s->h + (size_t)c0 * E, c, &m->output, NULL, s->lchunk, err)) != SORI_OK)
+            break;
+        sori_op_desc op = {.op = SORI_OP_SOFTMAX};
+        op.u.softmax = (sori_softmax_desc){.n_rows = c, .dim = V, .log = true, .x = s->lchunk, .y = s->lchunk};
+        if ((st = sori_rt_run(m->rt, 0, &op, err)) != SORI_OK)
+            break;
+        for (int j = 0; j < c; j++) {
+            const int i = s->ids[c0 + j];
+            acc[owner[i]] += s->lchunk[(size_t)j * V + targets[i]];
+        }
+    }
+    return st;
 }
 
 sori_status sori_lm_score(sori_lm_session *s, const int32_t *prefix, int n_prefix, const int32_t *const *hyps,
@@ -666,30 +719,77 @@ sori_status sori_lm_score(sori_lm_session *s, const int32_t *prefix, int n_prefi
             return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
                              "lm: score: hypothesis %d of %d tokens after a prefix of %d does not fit the context of %d",
                              h, n_hyp[h], n_prefix, s->n_ctx);
-    sori_lm *m = s->lm;
-    sori_lm_token tk[64];
-    const int chunk = s->n_batch < 64 ? s->n_batch : 64;
-    sori_status st;
-    /* the prefix, once, in sequence 0: the last entry's logits predict each hypothesis's first token */
-    for (int p0 = 0; p0 < n_prefix; p0 += chunk) {
-        const int c = n_prefix - p0 < chunk ? n_prefix - p0 : chunk;
-        for (int i = 0; i < c; i++)
-            tk[i] = (sori_lm_token){prefix[p0 + i], p0 + i, 0, p0 + i == n_prefix - 1};
-        if ((st = sori_lm_decode(s, tk, c, s->lrow, err)) != SORI_OK)
-            return st;
+    for (int i = 0; i < n_prefix; i++)
+        if (prefix[i] < 0 || prefix[i] >= s->lm->n_vocab)
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: score: prefix token %d is %d (vocab %d)", i, prefix[i],
+                             s->lm->n_vocab);
+    for (int h = 0; h < n_hyps; h++) {
+        logp[h] = 0.0;
+        for (int j = 0; j < n_hyp[h]; j++)
+            if (hyps[h][j] < 0 || hyps[h][j] >= s->lm->n_vocab)
+                return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: score: token %d of hypothesis %d is %d (vocab %d)",
+                                 j, h, hyps[h][j], s->lm->n_vocab);
     }
-    float *first = s->lfirst;
-    memcpy(first, s->lrow, (size_t)m->n_vocab * sizeof(float));
-    st = SORI_OK;
-    for (int h = 0; h < n_hyps && st == SORI_OK; h++) {
-        /* each hypothesis after the prefix in sequence 0 (its tail is overwritten by the next) */
-        double lp = n_hyp[h] > 0 ? log_prob(first, m->n_vocab, hyps[h][0]) : 0.0;
-        for (int p0 = 0; p0 + 1 < n_hyp[h] && st == SORI_OK; p0++) {
-            tk[0] = (sori_lm_token){hyps[h][p0], n_prefix + p0, 0, true};
-            if ((st = sori_lm_decode(s, tk, 1, s->lrow, err)) == SORI_OK)
-                lp += log_prob(s->lrow, m->n_vocab, hyps[h][p0 + 1]);
+    sori_lm_token *e = s->entries;
+    int32_t *tg = s->targets, *ow = s->owner;
+    const int B = s->n_batch;
+    sori_status st = SORI_OK;
+    int n_out = 0;
+    /* the prefix, once, in sequence 0; its last entry scores every hypothesis's first token */
+    for (int p0 = 0; p0 < n_prefix && st == SORI_OK; p0 += B) {
+        const int c = n_prefix - p0 < B ? n_prefix - p0 : B;
+        for (int i = 0; i < c; i++)
+            e[i] = (sori_lm_token){prefix[p0 + i], p0 + i, 0, false};
+        if ((st = check_entries(s, e, c, &n_out, err)) == SORI_OK)
+            st = forward(s, e, c, err);
+    }
+    if (st != SORI_OK)
+        return st;
+    /* the last hidden state into every row of a pass whose targets are the hypotheses' first tokens */
+    {
+        const int E = s->lm->n_embd;
+        int done = 0;
+        memmove(s->x, s->x + (size_t)((n_prefix - 1) % B) * E, (size_t)E * sizeof(float));
+        memcpy(s->lfirst, s->x, (size_t)E * sizeof(float)); /* the state, kept across passes */
+        while (done < n_hyps && st == SORI_OK) {
+            int c = 0;
+            for (; done < n_hyps && c < B; done++) {
+                if (n_hyp[done] == 0)
+                    continue;
+                memcpy(s->x + (size_t)c * E, s->lfirst, (size_t)E * sizeof(float));
+                tg[c] = hyps[done][0];
+                ow[c++] = done;
+            }
+            st = score_rows(s, c, tg, ow, logp, err);
         }
-        logp[h] = lp;
+    }
+    /* the hypotheses side by side, one sequence each (the prefix's cache copied once), every token
+     * but the last in a pass, scoring the token after it */
+    const int lanes = n_hyps < s->n_seq ? n_hyps : s->n_seq;
+    for (int q = 1; q < lanes && st == SORI_OK; q++)
+        st = sori_lm_seq_copy(s, 0, q, n_prefix, err);
+    for (int h0 = 0; h0 < n_hyps && st == SORI_OK; h0 += lanes) {
+        const int h1 = h0 + lanes < n_hyps ? h0 + lanes : n_hyps;
+        int longest = 0;
+        for (int h = h0; h < h1; h++)
+            longest = n_hyp[h] - 1 > longest ? n_hyp[h] - 1 : longest;
+        /* passes of up to B entries: positions in order, so every entry's earlier positions are cached */
+        int pos = 0, c = 0;
+        while (pos < longest && st == SORI_OK) {
+            for (int h = h0; h < h1 && c < B; h++)
+                if (pos < n_hyp[h] - 1) {
+                    e[c] = (sori_lm_token){hyps[h][pos], n_prefix + pos, h - h0, false};
+                    tg[c] = hyps[h][pos + 1];
+                    ow[c++] = h;
+                }
+            pos++;
+            const bool full = c + (h1 - h0) > B;
+            if (full || pos >= longest) {
+                if ((st = forward(s, e, c, err)) == SORI_OK)
+                    st = score_rows(s, c, tg, ow, logp, err);
+                c = 0;
+            }
+        }
     }
     return st;
 }

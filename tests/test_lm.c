@@ -2,8 +2,10 @@
  * random-weight models of each architecture (gemma3, llama, qwen2, qwen3;
  * fixtures by tools/gen_lm_fixtures.py) give the logits transformers gives
  * for the same tokens with the same (dequantized) weights: rel-L2 <= 1e-4
- * per position with f32 and q8_0 weights (the CPU multiplies q8_0 rows by
- * f32 activations), 3e-2 with q5_0 (8-bit activations, as llama.cpp). The same
+ * per position with f32 weights; 5e-2 and the top-1 token equal at all but
+ * 3 of 24 positions with q8_0 and q5_0 weights, whose products take 8-bit
+ * activations as llama.cpp's do (random tiny models are harsher on that than
+ * trained ones: test_lm_gemma holds the real file to llama.cpp). The same
  * logits come out whether the tokens go in at once, in pieces through the
  * KV cache, or in two sequences side by side; scoring equals the
  * log-softmax of those logits; bad calls and bad files are refused. */
@@ -102,7 +104,7 @@ static void test_arch(sori_runtime *rt, const char *arch)
         CHECK_STATUS(sori_lm_session_create(lm, &sp, &s, &err), SORI_OK);
         float *all = malloc(sizeof(float) * r.n * r.vocab), *pieces = malloc(sizeof(float) * r.n * r.vocab);
         if (s && decode_all(s, &r, 64, 0, all)) {
-            const double tol = quant == 2 ? 3e-2 : 1e-4;
+            const double tol = quant ? 5e-2 : 1e-4;
             double worst = 0;
             int top1 = 0;
             for (int p = 0; p < r.n; p++) {
@@ -117,7 +119,7 @@ static void test_arch(sori_runtime *rt, const char *arch)
             }
             CHECK(worst <= tol, "%s %s: logits rel-L2 %.3g vs transformers (tolerance %g)", arch, types[quant],
                   worst, tol);
-            CHECK(top1 >= r.n - (quant == 2 ? 2 : 0), "%s %s: top-1 equal at %d of %d positions", arch, types[quant],
+            CHECK(top1 >= r.n - (quant ? 3 : 0), "%s %s: top-1 equal at %d of %d positions", arch, types[quant],
                   top1, r.n);
             printf("%-6s %-4s: logits vs transformers: rel-L2 %.2g, top-1 equal %d/%d\n", arch, types[quant], worst,
                    top1, r.n);
@@ -129,7 +131,7 @@ static void test_arch(sori_runtime *rt, const char *arch)
                 for (int p = 0; ok && p < r.n; p++)
                     w = fmax(w, rel_l2(pieces + (size_t)p * r.vocab, r.logits + (size_t)p * r.vocab, r.vocab));
                 CHECK(ok && w <= tol, "%s %s: pieces of %d: rel-L2 %.3g vs transformers", arch, types[quant], piece, w);
-                CHECK(quant == 2 || rel_l2(pieces, all, r.n * r.vocab) <= 1e-5,
+                CHECK(quant || rel_l2(pieces, all, r.n * r.vocab) <= 1e-5,
                       "%s %s: pieces of %d differ from one call", arch, types[quant], piece);
                 if (piece == 1)
                     printf("%-6s %-4s: token by token: rel-L2 %.2g\n", arch, types[quant], w);
@@ -149,8 +151,9 @@ static void test_arch(sori_runtime *rt, const char *arch)
                     sum += exp(row[v] - mx);
                 want += row[r.ids[p + 1]] - mx - log(sum);
             }
-            /* (q5_0: the score's one-token steps take the 8-bit products, the logits above did not) */
-            CHECK(fabs(lp[0] - want) <= (quant == 2 ? 1e-2 : 1e-5) * fabs(want) + 1e-4,
+            /* (quantized: passes of other sizes quantize other rows together, to the same blocks per row,
+             * so only the summation order differs) */
+            CHECK(fabs(lp[0] - want) <= (quant ? 1e-3 : 1e-5) * fabs(want) + 1e-4,
                   "%s %s: score %.6f, from the logits %.6f", arch, types[quant], lp[0], want);
             CHECK(isfinite(lp[1]) && lp[1] < 0, "%s: second hypothesis scored %.4f", arch, lp[1]);
         }

@@ -487,7 +487,8 @@ static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n
     int rows = m1 - m0, cols = n1 - n0;
     enum { CB = 128 };
     const bool in_place = !d->trans_a && rows <= 8 && (q8 || f16);
-    const bool qdot = !d->trans_a && rows <= QDOT_ROWS && !q8 && sori_dtype_block(d->b_type) > 1;
+    const bool block = sori_dtype_block(d->b_type) > 1;
+    const bool qdot = !d->trans_a && block && (d->quant_act || (rows <= QDOT_ROWS && !q8));
     if (qdot) {
         uint8_t *xq = (uint8_t *)scratch_get((sori_quant_act_bytes(d->b_type, d->k) * (size_t)rows + 3) / 4);
         if (xq) {
