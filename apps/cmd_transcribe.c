@@ -1,5 +1,6 @@
 /* sori transcribe [--model M.gguf] [--lm LM|none] [--beam N] [--lm-weight W] [--lm-bonus B]
  *                 [--hotwords FILE] [--hotword-score S]
+ *                 [--rescore LM.gguf [--nbest N] [--rescore-weight W] [--rescore-bonus B]]
  *                 [--format text|json|tsv|srt|vtt] [--threads N]
  *                 [--device cpu|cuda|auto] [--channel N|mix|each] [--allow-damaged]
  *                 [-o DIR] FILES|DIRS|-
@@ -21,6 +22,7 @@
 #include "commands.h"
 #include "sori/asr.h"
 #include "sori/audio.h"
+#include "sori/lm.h"
 #include "sori/runtime.h"
 #include "sori/vad.h"
 
@@ -43,6 +45,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: sori transcribe [--model M.gguf] [--lm LM.gguf|LM.arpa|none] [--beam N]\n"
             "                       [--lm-weight W --lm-bonus B] [--hotwords FILE] [--hotword-score S]\n"
+            "                       [--rescore LM.gguf [--nbest N] [--rescore-weight W] [--rescore-bonus B]]\n"
             "                       [--format text|json|tsv|srt|vtt]\n"
             "                       [--threads N] [--device cpu|cuda[:N]|auto]\n"
             "                       [--decoder auto|ctc|rnnt] [--stream] [--allow-damaged]\n"
@@ -68,6 +71,10 @@ static void usage(void)
             "toward its phrases (one per line, each optionally ending in ' :SCORE';\n"
             "names, products, terms): each matched character adds --hotword-score\n"
             "(default 1.5) to a hypothesis, kept only when the whole phrase is heard.\n"
+            "--rescore LM.gguf rescores the beam search's --nbest best hypotheses\n"
+            "(default 8) with a transformer LM (llama.cpp GGUF: gemma3, llama, qwen2/3):\n"
+            "each gets --rescore-weight x its natural-log LM probability (default 0.3)\n"
+            "+ --rescore-bonus per LM token (default 0.5), and the best total wins.\n"
             "A damaged file (a corrupt page or frame, a file cut short) is refused with\n"
             "the place of the damage; --allow-damaged transcribes what decodes instead\n"
             "(silence where audio was lost), warns, and marks the JSON output.\n"
@@ -707,6 +714,10 @@ int cmd_transcribe(int argc, char **argv)
     const char *language = NULL, *prompt = NULL, *vad_arg = NULL;
     int word_ts = 0, translate = 0, no_fallback = 0, best_of = 0, batch = 0;
     float patience = 0.0f;
+    const char *rescore_path = NULL;
+    int nbest = 8;
+    float rescore_weight = 0.3f, rescore_bonus = 0.5f;
+    sori_lm *rescore_lm = NULL;
     sori_runtime_params rp = sori_runtime_default_params();
     list_t in = {0};
     int rc = 2, n_args = 0;
@@ -735,6 +746,23 @@ int cmd_transcribe(int argc, char **argv)
             }
         } else if (strcmp(a, "--hotwords") == 0 && v) {
             hw_path = argv[++i];
+        } else if (strcmp(a, "--rescore") == 0 && v) {
+            rescore_path = argv[++i];
+        } else if (strcmp(a, "--nbest") == 0 && v) {
+            if (!parse_int_arg(argv[++i], 2, 64, &nbest)) {
+                fprintf(stderr, "sori transcribe: --nbest '%s' (2..64)\n", v);
+                goto done;
+            }
+        } else if (strcmp(a, "--rescore-weight") == 0 && v) {
+            if (!parse_float_arg(argv[++i], -10, 10, &rescore_weight)) {
+                fprintf(stderr, "sori transcribe: --rescore-weight '%s' (-10..10)\n", v);
+                goto done;
+            }
+        } else if (strcmp(a, "--rescore-bonus") == 0 && v) {
+            if (!parse_float_arg(argv[++i], -100, 100, &rescore_bonus)) {
+                fprintf(stderr, "sori transcribe: --rescore-bonus '%s' (-100..100)\n", v);
+                goto done;
+            }
         } else if (strcmp(a, "--hotword-score") == 0 && v) {
             if (!parse_float_arg(argv[++i], 1e-3, 20, &hw_score)) {
                 fprintf(stderr, "sori transcribe: --hotword-score '%s' (0..20)\n", v);
@@ -933,12 +961,26 @@ int cmd_transcribe(int argc, char **argv)
         mp.lm_weight = lm_weight;
         mp.lm_bonus = lm_bonus;
     }
-    if (sori_asr_model_load(rt, model_path, &mp, &m, &err) != SORI_OK) {
-        fprintf(stderr, "sori transcribe: %s\n", err.message);
+    if (rescore_path && sori_lm_load(rt, rescore_path, &rescore_lm, &err) != SORI_OK) {
+        fprintf(stderr, "sori transcribe: --rescore %s: %s\n", rescore_path, err.message);
         sori_silero_vad_free(silero);
         sori_runtime_free(rt);
         goto done;
     }
+    mp.rescore_lm = rescore_lm;
+    mp.nbest = rescore_lm ? nbest : 0;
+    mp.rescore_weight = rescore_weight;
+    mp.rescore_bonus = rescore_bonus;
+    if (sori_asr_model_load(rt, model_path, &mp, &m, &err) != SORI_OK) {
+        fprintf(stderr, "sori transcribe: %s\n", err.message);
+        sori_lm_free(rescore_lm);
+        sori_silero_vad_free(silero);
+        sori_runtime_free(rt);
+        goto done;
+    }
+    if (rescore_lm && strcmp(sori_asr_model_get_info(m).arch, "whisper") == 0)
+        fprintf(stderr, "sori transcribe: note: --rescore applies to CTC models' beam search; Whisper decodes "
+                        "as before\n");
     sori_asr_model_info mi = sori_asr_model_get_info(m);
     const char *model_name = mi.name[0] ? mi.name : model_path;
     const int whisper = mi.arch && strcmp(mi.arch, "whisper") == 0;
@@ -1084,6 +1126,7 @@ int cmd_transcribe(int argc, char **argv)
         fprintf(stderr, "sori transcribe: %d of %d inputs failed\n", failed, in.n);
     rc = failed ? 1 : 0;
     sori_asr_model_free(m);
+    sori_lm_free(rescore_lm);
     sori_silero_vad_free(silero);
     g_silero = NULL;
     sori_runtime_free(rt);

@@ -21,6 +21,7 @@
 #include "ctc_beam.h"
 #include "hotwords.h"
 #include "whisper_transcribe.h"
+#include "sori/lm.h"
 #include "kernels/kernels.h"
 #include "sori/asr.h"
 #include "sori/audio.h"
@@ -42,6 +43,9 @@ struct sori_asr_model {
     int32_t *tok2lm;
     sori_ctc_beam_params beam;
     sori_hotwords *hotwords; /* the model's (params.hotwords); streams may have their own */
+    const struct sori_lm *rescore_lm; /* N-best rescoring of final results (params), or NULL */
+    int nbest;
+    float rescore_weight, rescore_bonus;
     /* a Whisper model (enc and fx are NULL) */
     sori_whisper *wh;
     sori_whisper_params wp;  /* decoding settings from the model params */

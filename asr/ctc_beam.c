@@ -336,27 +336,65 @@ sori_status sori_ctc_beam_step(sori_ctc_beam *b, const float *logp, int64_t T, s
     return SORI_OK;
 }
 
+static float final_score(const sori_ctc_beam *b, int i, int final)
+{
+    float s = hyp_score(b, &b->beam[i]);
+    if (final && b->p.lm && b->eos >= 0)
+        s += b->p.weight * lm_score(b, b->beam[i].node, b->eos);
+    if (final && b->p.hotwords) /* a match still in progress earns nothing */
+        s -= sori_hotwords_partial(b->p.hotwords, b->nodes[b->beam[i].node].hws);
+    return s;
+}
+
+int sori_ctc_beam_rank(const sori_ctc_beam *b, int final, int k, int *rank, float *score, float *acoustic)
+{
+    if (!b || k < 1 || !rank)
+        return 0;
+    int n = 0;
+    /* insertion into the k best, ties to the earlier hypothesis (as sori_ctc_beam_best) */
+    for (int i = 0; i < b->n_beam; i++) {
+        const float s = final_score(b, i, final);
+        int at = n < k ? n : k;
+        while (at > 0 && s > final_score(b, rank[at - 1], final))
+            at--;
+        if (at >= k)
+            continue;
+        const int last = n < k ? n : k - 1;
+        for (int j = last; j > at; j--)
+            rank[j] = rank[j - 1];
+        rank[at] = i;
+        if (n < k)
+            n++;
+    }
+    for (int j = 0; j < n; j++) {
+        if (score)
+            score[j] = final_score(b, rank[j], final);
+        if (acoustic)
+            acoustic[j] = lse(b->beam[rank[j]].pb, b->beam[rank[j]].pnb);
+    }
+    return n;
+}
+
 sori_status sori_ctc_beam_best(const sori_ctc_beam *b, int final, sori_ctc_beam_tok **out, int64_t *n,
                                sori_error *err)
 {
     if (!b || !out || !n)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr beam search: bad argument");
+    int best = 0;
+    sori_ctc_beam_rank(b, final, 1, &best, NULL, NULL);
+    return sori_ctc_beam_get(b, best, out, n, err);
+}
+
+sori_status sori_ctc_beam_get(const sori_ctc_beam *b, int index, sori_ctc_beam_tok **out, int64_t *n,
+                              sori_error *err)
+{
+    if (!b || !out || !n || index < 0 || (index >= b->n_beam && b->n_beam > 0))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr beam search: bad argument");
     *out = NULL;
     *n = 0;
-    int best = 0;
-    float bs = NEG_INF;
-    for (int i = 0; i < b->n_beam; i++) {
-        float s = hyp_score(b, &b->beam[i]);
-        if (final && b->p.lm && b->eos >= 0)
-            s += b->p.weight * lm_score(b, b->beam[i].node, b->eos);
-        if (final && b->p.hotwords) /* a match still in progress earns nothing */
-            s -= sori_hotwords_partial(b->p.hotwords, b->nodes[b->beam[i].node].hws);
-        if (i == 0 || s > bs) {
-            bs = s;
-            best = i;
-        }
-    }
-    int32_t at = b->beam[best].node;
+    if (b->n_beam == 0)
+        return SORI_OK;
+    int32_t at = b->beam[index].node;
     int32_t len = b->nodes[at].len;
     if (len == 0)
         return SORI_OK;

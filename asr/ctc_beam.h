@@ -50,4 +50,14 @@ sori_status sori_ctc_beam_step(sori_ctc_beam *b, const float *logp, int64_t T, s
 sori_status sori_ctc_beam_best(const sori_ctc_beam *b, int final, sori_ctc_beam_tok **out, int64_t *n,
                                sori_error *err);
 
+/* The beam's hypotheses ranked as sori_ctc_beam_best ranks them (best
+ * first): at most k of them into rank[] (indices for sori_ctc_beam_get),
+ * their ranking scores into score[] and their CTC log-probabilities (the
+ * acoustic part alone) into acoustic[] (either may be NULL); returns how
+ * many. */
+int sori_ctc_beam_rank(const sori_ctc_beam *b, int final, int k, int *rank, float *score, float *acoustic);
+/* Hypothesis `index` (from sori_ctc_beam_rank) as sori_ctc_beam_best gives the best. */
+sori_status sori_ctc_beam_get(const sori_ctc_beam *b, int index, sori_ctc_beam_tok **out, int64_t *n,
+                              sori_error *err);
+
 #endif /* SORI_ASR_CTC_BEAM_H */

@@ -176,6 +176,10 @@ static sori_status load_model(sori_runtime *rt, const sori_gguf *g, const char *
         params->lm_weight > 10 || fabsf(params->lm_bonus) > 100) /* checked before any weight is read */
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: beam %d (0..256), LM weight %g (<= 10), bonus %g",
                          params->beam, params->lm_weight, params->lm_bonus);
+    if (params->nbest < 0 || params->nbest > 64 || !isfinite(params->rescore_weight) ||
+        !isfinite(params->rescore_bonus) || fabsf(params->rescore_weight) > 10 || fabsf(params->rescore_bonus) > 100)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: nbest %d (0..64), rescore weight %g (|w| <= 10), bonus %g",
+                         params->nbest, params->rescore_weight, params->rescore_bonus);
     *out = NULL;
     sori_asr_model *m = calloc(1, sizeof *m);
     if (!m)
@@ -226,11 +230,21 @@ static sori_status load_model(sori_runtime *rt, const sori_gguf *g, const char *
     /* the weights are copied out: the model file's pages leave the resident set before an LM's
      * load adds its own (they are the load's peak of memory) */
     sori_gguf_release_pages(g);
+    if (st == SORI_OK && params->rescore_lm && params->nbest > 1) {
+        if (m->rnnt)
+            st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: N-best rescoring is for the CTC beam search (the model "
+                           "decodes with RNN-T: choose the CTC decoder)");
+        m->rescore_lm = params->rescore_lm;
+        m->nbest = params->nbest;
+        m->rescore_weight = params->rescore_weight;
+        m->rescore_bonus = params->rescore_bonus;
+    }
     if (st == SORI_OK && (params->lm_path || params->beam > 0 || params->hotwords) && m->rnnt)
         st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: beam search, LM fusion and hotwords are for the CTC "
                        "head (the model decodes with RNN-T: choose the CTC decoder)");
-    if (st == SORI_OK && (params->lm_path || params->beam > 0 || params->hotwords)) {
-        asr_beam_defaults(&m->beam, params->beam);
+    if (st == SORI_OK && (params->lm_path || params->beam > 0 || params->hotwords || m->rescore_lm)) {
+        /* rescoring needs hypotheses to choose from: a beam at least as wide as the N-best */
+        asr_beam_defaults(&m->beam, params->beam > 0 || !m->rescore_lm ? params->beam : m->nbest);
         if (params->lm_path)
             st = load_lm(m, params, err);
         if (st == SORI_OK && params->hotwords)

@@ -54,7 +54,7 @@ struct sori_lm {
 enum { LOGIT_ROWS = 16 }; /* rows of logits a scoring pass holds at once */
 
 struct sori_lm_session {
-    sori_lm *lm;
+    const sori_lm *lm;
     int n_ctx, n_seq, n_batch;
     float *kcache, *vcache; /* [layer][seq][pos][n_head_kv * head] */
     float *x, *h, *q, *k, *v, *att, *o, *gt, *up, *sc, *lrow, *lfirst, *lchunk; /* lchunk: LOGIT_ROWS x vocab */
@@ -378,7 +378,7 @@ void sori_lm_session_free(sori_lm_session *s)
     free(s);
 }
 
-sori_status sori_lm_session_create(sori_lm *m, const sori_lm_session_params *params, sori_lm_session **out,
+sori_status sori_lm_session_create(const sori_lm *m, const sori_lm_session_params *params, sori_lm_session **out,
                                    sori_error *err)
 {
     if (!out)
@@ -456,7 +456,7 @@ static void rms_norm(float *x, int64_t rows, int dim, const float *w, float eps,
 }
 
 /* y[rows, w.rows] = x[rows, w.cols] * w^T (+ bias) */
-static sori_status linear(sori_lm *m, const float *x, int rows, const lm_weight *w, const float *bias, float *y,
+static sori_status linear(const sori_lm *m, const float *x, int rows, const lm_weight *w, const float *bias, float *y,
                           sori_error *err)
 {
     sori_op_desc op = {.op = SORI_OP_MATMUL};
@@ -512,7 +512,7 @@ static size_t kv_index(const sori_lm_session *s, int layer, int seq, int pos, in
     return (((size_t)layer * s->n_seq + seq) * s->n_ctx + pos) * (size_t)width;
 }
 
-static void attention(sori_lm *m, sori_lm_session *s, int l, const sori_lm_token *t, int n)
+static void attention(const sori_lm *m, sori_lm_session *s, int l, const sori_lm_token *t, int n)
 {
     const int D = m->head_k, Dv = m->head_v, Hk = m->n_head_kv * D, Hv = m->n_head_kv * Dv;
     const int group = m->n_head / m->n_head_kv;
@@ -573,7 +573,7 @@ static sori_status check_entries(const sori_lm_session *s, const sori_lm_token *
  * the last hidden states in s->x. */
 static sori_status forward(sori_lm_session *s, const sori_lm_token *t, int n, sori_error *err)
 {
-    sori_lm *m = s->lm;
+    const sori_lm *m = s->lm;
     const int E = m->n_embd, D = m->head_k, Dv = m->head_v, F = m->n_ff;
     const int Hk = m->n_head_kv * D, Hv = m->n_head_kv * Dv;
     sori_status st;
@@ -638,7 +638,7 @@ sori_status sori_lm_decode(sori_lm_session *s, const sori_lm_token *t, int n, fl
 {
     if (!s || (n > 0 && !t) || n < 0)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: decode: bad arguments");
-    sori_lm *m = s->lm;
+    const sori_lm *m = s->lm;
     const int E = m->n_embd;
     int n_out = 0;
     sori_status st = check_entries(s, t, n, &n_out, err);
@@ -683,7 +683,7 @@ sori_status sori_lm_seq_copy(sori_lm_session *s, int src, int dst, int n_pos, so
 static sori_status score_rows(sori_lm_session *s, int n, const int32_t *targets, const int32_t *owner, double *acc,
                               sori_error *err)
 {
-    sori_lm *m = s->lm;
+    const sori_lm *m = s->lm;
     const int E = m->n_embd, V = m->n_vocab;
     int r = 0;
     for (int i = 0; i < n; i++)
@@ -798,7 +798,7 @@ sori_status sori_lm_score_text(sori_lm_session *s, const char *text, double *log
 {
     if (!s || !text || !logp)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: score_text: bad arguments");
-    sori_lm *m = s->lm;
+    const sori_lm *m = s->lm;
     int cap = s->n_ctx, n = 0;
     int32_t *tok = s->text_tok;
     sori_status st = sori_vocab_tokenize(m->vocab, text, strlen(text), true, false, tok, cap, &n, err);

@@ -68,6 +68,17 @@ typedef struct sori_asr_model_params {
      * Streams can have their own (sori_asr_stream_params). */
     const char *hotwords;
     float hotword_score;
+    /* N-best rescoring by a transformer LM (sori/lm.h), for the CTC beam
+     * search's final results (offline, and each utterance of a stream when
+     * it ends): the search's `nbest` best hypotheses (0 or 1: off; at most
+     * 64) each get rescore_weight * ln p_LM(text) + rescore_bonus * (its
+     * count of LM tokens) added to their search score, the LM scoring each
+     * text from its BOS with its own tokenizer; the best total wins. The LM
+     * is shared (it must outlive the model); each call scores in a session
+     * of its own. */
+    const struct sori_lm *rescore_lm;
+    int nbest;
+    float rescore_weight, rescore_bonus;
     /* Whisper models (sori.whisper files; `beam` above is their beam size:
      * 0 or 1 greedy, 2..16 beam search). openai-whisper's transcribe():
      * 30 s windows moved by the model's timestamps, temperature fallback,

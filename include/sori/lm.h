@@ -72,7 +72,7 @@ typedef struct sori_lm_session_params {
 } sori_lm_session_params;
 
 SORI_API sori_lm_session_params sori_lm_session_default_params(void);
-SORI_API sori_status sori_lm_session_create(sori_lm *lm, const sori_lm_session_params *params,
+SORI_API sori_status sori_lm_session_create(const sori_lm *lm, const sori_lm_session_params *params,
                                             sori_lm_session **out, sori_error *err);
 SORI_API void sori_lm_session_free(sori_lm_session *s);
 
