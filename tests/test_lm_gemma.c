@@ -3,10 +3,14 @@
  * same file (fixtures by tools/gen_gemma_fixtures.py):
  * - tokenization identical on 1,000 corpus sentences (read from the shared
  *   corpus, skipped without it);
- * - next-token logits of 20 Korean prompts: the top-1 token equal at every
- *   position, and llama.cpp's 32 largest logits within a rel-L2 of 2e-2
- *   (both sides quantize activations to 8 bits, in their own ways), the
- *   log-sum-exp within 0.1. */
+ * - next-token logits of 20 Korean prompts (309 positions). Both programs
+ *   quantize activations to 8 bits (each in its own way; llama.cpp also
+ *   keeps its KV cache in f16), so near-ties can flip: the top-1 token must
+ *   agree with llama.cpp's at >= 90 % of the positions, and with the f32
+ *   reference (transformers on the same file, dequantized) at least as often
+ *   as llama.cpp's does; llama.cpp's 32 most likely tokens' log-probabilities
+ *   within 0.25 nats on average, its most likely one's within 1.0 at worst. */
+#define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +25,13 @@ static int64_t read_i32(FILE *f)
     return fread(&v, 4, 1, f) == 1 ? v : -1;
 }
 
-/* line `want` (0-based, after the header) of the corpus: its text column */
+/* line `want` (0-based, after the header) of the corpus: its text column
+ * (lines can be long: one is 198 kB) */
 static int corpus_line(FILE *p, int64_t *at, int64_t want, char *buf, size_t cap)
 {
-    static char line[65536];
-    while (fgets(line, sizeof line, p)) {
+    static char *line;
+    static size_t line_cap;
+    while (getline(&line, &line_cap, p) > 0) {
         const int64_t i = (*at)++;
         if (i < 0)
             continue; /* the header */
@@ -103,8 +109,8 @@ static void test_logits(sori_lm *lm)
     sp.n_ctx = 128;
     CHECK_STATUS(sori_lm_session_create(lm, &sp, &s, &err), SORI_OK);
     float *logits = malloc(sizeof(float) * 64 * (size_t)n_vocab);
-    int positions = 0, top1 = 0;
-    double worst = 0, sum_rel = 0, worst_lse = 0;
+    int positions = 0, top1 = 0, top1_hf = 0, llama_hf = 0;
+    double worst = 0, sum_dlp = 0;
     for (int64_t pr = 0; s && logits && pr < n_prompts; pr++) {
         const int64_t n = read_i32(f);
         if (n < 1 || n > 64)
@@ -120,7 +126,7 @@ static void test_logits(sori_lm *lm)
             break;
         }
         for (int i = 0; i < n; i++) {
-            const int64_t want_top = read_i32(f);
+            const int64_t want_top = read_i32(f), hf_top = read_i32(f);
             float lse_ref;
             int32_t top_ids[64];
             float top_vals[64];
@@ -137,27 +143,34 @@ static void test_logits(sori_lm *lm)
             for (int v = 0; v < n_vocab; v++)
                 se += exp(row[v] - mx);
             const double lse = mx + log(se);
-            double d = 0, r = 0;
-            for (int j = 0; j < k; j++) {
-                const double a = row[top_ids[j]], b = top_vals[j];
-                d += (a - b) * (a - b);
-                r += b * b;
-            }
-            const double rel = sqrt(d / (r + 1e-30));
+            /* log-probabilities of llama.cpp's most likely tokens, both sides */
+            double dlp = 0;
+            for (int j = 0; j < k; j++)
+                dlp += fabs((row[top_ids[j]] - lse) - (top_vals[j] - (double)lse_ref)) / (double)k;
+            const double d1 = fabs((row[top_ids[0]] - lse) - (top_vals[0] - (double)lse_ref));
             positions++;
             top1 += best == want_top;
-            worst = fmax(worst, rel);
-            sum_rel += rel;
-            worst_lse = fmax(worst_lse, fabs(lse - lse_ref));
+            top1_hf += best == hf_top;
+            llama_hf += want_top == hf_top;
+            worst = fmax(worst, d1);
+            sum_dlp += dlp;
+            if (getenv("SORI_TEST_VERBOSE"))
+                printf("prompt %lld pos %d: top-1 %d, llama.cpp %lld, f32 reference %lld; log-probs within %.3f\n",
+                       (long long)pr, i, best, (long long)want_top, (long long)hf_top, dlp);
         }
     }
     fclose(f);
-    CHECK(positions > 200 && top1 == positions, "top-1 equal to llama.cpp's at %d of %d positions", top1, positions);
-    CHECK(worst <= 2e-2, "logits rel-L2 (llama.cpp's top 32) up to %.3g", worst);
-    CHECK(worst_lse <= 0.1, "log-sum-exp differs by up to %.3g", worst_lse);
-    printf("logits vs llama.cpp: %d positions of 20 prompts, top-1 equal at %d; rel-L2 over its top %lld: mean %.2g, "
-           "max %.2g; log-sum-exp within %.2g\n",
-           positions, top1, (long long)k, positions ? sum_rel / positions : 0.0, worst, worst_lse);
+    CHECK(positions > 300 && top1 >= 0.9 * positions, "top-1 equal to llama.cpp's at %d of %d positions", top1,
+          positions);
+    CHECK(top1_hf >= llama_hf, "top-1 equal to the f32 reference's at %d positions, llama.cpp's at %d", top1_hf,
+          llama_hf);
+    CHECK(positions && sum_dlp / positions <= 0.25 && worst <= 1.0,
+          "log-probabilities of llama.cpp's top %lld differ by %.3f on average, its top-1's by %.3f at worst",
+          (long long)k, positions ? sum_dlp / positions : 0.0, worst);
+    printf("logits vs llama.cpp: %d positions of 20 prompts; top-1 equal to llama.cpp's at %d, to the f32 reference's "
+           "at %d (llama.cpp's: %d); log-probs of llama.cpp's top %lld differ by %.3f nats on average, of its top-1 "
+           "by %.3f at worst\n",
+           positions, top1, top1_hf, llama_hf, (long long)k, positions ? sum_dlp / positions : 0.0, worst);
     free(logits);
     sori_lm_session_free(s);
 }

@@ -3,6 +3,7 @@
 tokenization of 1,000 corpus sentences and next-token logits of 20 Korean prompts.
 
     pip install llama-cpp-python==0.3.36        # llama.cpp itself (built from source by pip)
+    pip install -r tools/requirements-reference.txt   # transformers + accelerate: the f32 reference
     bash tools/setup.sh --gemma                 # data/gemma-3-270m-q4_k_m.gguf
     python3 tools/gen_gemma_fixtures.py --model data/gemma-3-270m-q4_k_m.gguf \
         --corpus ../shared/data/text/ko_corpus.tsv.xz --out tests/fixtures/lm
@@ -12,8 +13,10 @@ first sentence after the header) and llama.cpp's tokens of its text (BOS first, 
 parsed), space-separated. The corpus text itself is not copied: the test reads it from the shared
 data, as this script does.
 gemma_logits.bin (little-endian): int32 n_prompts, int32 n_vocab, int32 k; then per prompt: int32
-n_tokens, its tokens (int32), and per position: int32 top-1 id, f32 log-sum-exp of all logits, the
-k ids (int32) and logits (f32) of llama.cpp's k largest logits there.
+n_tokens, its tokens (int32), and per position: int32 llama.cpp's top-1 id, int32 the top-1 id of
+Hugging Face transformers on the same file (its weights dequantized, f32 all through: the
+reference without 8-bit activations or an f16 cache), f32 llama.cpp's log-sum-exp of all logits,
+the k ids (int32) and logits (f32) of llama.cpp's k largest logits there.
 The prompts are the project's own sentences (below).
 """
 import argparse
@@ -49,7 +52,7 @@ PROMPTS = [
 
 
 def corpus_lines(path):
-    with lzma.open(path, "rt", encoding="utf-8") as f:
+    with lzma.open(path, "rt", encoding="utf-8", newline="\n") as f:  # \r inside a line is text
         next(f)  # header
         for i, line in enumerate(f):
             yield i, line.rstrip("\n").split("\t", 2)[2]
@@ -75,6 +78,14 @@ def main():
             if n == 1000:
                 break
     n_vocab = llm.n_vocab()
+    import tempfile
+
+    import torch
+    from transformers import AutoModelForCausalLM
+    d = tempfile.mkdtemp()
+    os.symlink(os.path.abspath(a.model), os.path.join(d, "m.gguf"))
+    hf = AutoModelForCausalLM.from_pretrained(d, gguf_file="m.gguf", dtype=torch.float32)
+    hf.eval()
     with open(os.path.join(a.out, "gemma_logits.bin"), "wb") as f:
         f.write(struct.pack("<iii", len(PROMPTS), n_vocab, a.top))
         for p in PROMPTS:
@@ -82,13 +93,15 @@ def main():
             llm.reset()
             llm.eval(ids)
             logits = np.array(llm.scores[: len(ids)], dtype=np.float64)
+            with torch.no_grad():
+                hf_top = hf(torch.tensor([ids])).logits[0].argmax(-1).tolist()
             f.write(struct.pack("<i", len(ids)))
             f.write(np.array(ids, dtype="<i4").tobytes())
-            for row in logits:
+            for row, ht in zip(logits, hf_top):
                 top = np.argsort(-row)[: a.top]
                 mx = row.max()
                 lse = mx + np.log(np.exp(row - mx).sum())
-                f.write(struct.pack("<if", int(top[0]), float(lse)))
+                f.write(struct.pack("<iif", int(top[0]), int(ht), float(lse)))
                 f.write(top.astype("<i4").tobytes())
                 f.write(row[top].astype("<f4").tobytes())
     print(f"wrote {n} tokenized lines and {len(PROMPTS)} prompts' logits to {a.out}")
