@@ -60,6 +60,9 @@ void sori_quantize_row_q8_k(const float *x, int64_t n, sori_block_q8_k *out);
  * activation blocks (sori_quantize_act). Integer sums per block, as
  * llama.cpp does; AVX2 where the CPU has it. */
 float sori_quant_dot(sori_dtype weight_type, int64_t n, const void *w, const void *x);
+/* The same for four activation rows x[0..3] at once (each weight block
+ * decoded once for the four): out[r] = sori_quant_dot(t, n, w, x[r]). */
+void sori_quant_dot4(sori_dtype weight_type, int64_t n, const void *w, const void *const x[4], float out[4]);
 /* The same without SIMD (the tests compare the two). */
 float sori_quant_dot_scalar(sori_dtype weight_type, int64_t n, const void *w, const void *x);
 

@@ -418,7 +418,7 @@ sori_status sori_lm_session_create(const sori_lm *m, const sori_lm_session_param
     s->o = malloc(B * E * sizeof(float));
     s->gt = malloc(B * m->n_ff * sizeof(float));
     s->up = malloc(B * m->n_ff * sizeof(float));
-    s->sc = malloc((size_t)p.n_ctx * sizeof(float));
+    s->sc = malloc(B * (size_t)p.n_ctx * sizeof(float)); /* a row of scores per entry of a call */
     s->lrow = malloc((size_t)m->n_vocab * sizeof(float));
     s->lfirst = malloc((size_t)m->n_vocab * sizeof(float));
     s->lchunk = malloc((size_t)LOGIT_ROWS * m->n_vocab * sizeof(float));
@@ -497,30 +497,34 @@ static void rope(const sori_lm *m, const sori_lm_session *s, float *x, int n, in
         }
 }
 
-static float gelu_tanh(float x)
-{
-    return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-}
-
-static float silu(float x)
-{
-    return x / (1.0f + expf(-x));
-}
-
 static size_t kv_index(const sori_lm_session *s, int layer, int seq, int pos, int width)
 {
     return (((size_t)layer * s->n_seq + seq) * s->n_ctx + pos) * (size_t)width;
 }
 
-static void attention(const sori_lm *m, sori_lm_session *s, int l, const sori_lm_token *t, int n)
+typedef struct {
+    const sori_lm *m;
+    sori_lm_session *s;
+    int l;
+    const sori_lm_token *t;
+} att_job;
+
+/* Attention of entries [i0, i1) over their sequences' cached keys and
+ * values (each entry its own row of scores: tasks run side by side). */
+static void attention_rows(void *ctx, int64_t i0, int64_t i1)
 {
+    const att_job *a = ctx;
+    const sori_lm *m = a->m;
+    sori_lm_session *s = a->s;
     const int D = m->head_k, Dv = m->head_v, Hk = m->n_head_kv * D, Hv = m->n_head_kv * Dv;
     const int group = m->n_head / m->n_head_kv;
-    const bool swa = m->layers[l].swa;
-    for (int i = 0; i < n; i++) {
-        const int p = t[i].pos, lo = swa && p - m->swa_window + 1 > 0 ? p - m->swa_window + 1 : 0;
-        const float *kc = s->kcache + kv_index(s, l, t[i].seq, 0, Hk);
-        const float *vc = s->vcache + kv_index(s, l, t[i].seq, 0, Hv);
+    const bool swa = m->layers[a->l].swa;
+    for (int64_t i = i0; i < i1; i++) {
+        const sori_lm_token *t = &a->t[i];
+        const int p = t->pos, lo = swa && p - m->swa_window + 1 > 0 ? p - m->swa_window + 1 : 0;
+        const float *kc = s->kcache + kv_index(s, a->l, t->seq, 0, Hk);
+        const float *vc = s->vcache + kv_index(s, a->l, t->seq, 0, Hv);
+        float *sc = s->sc + (size_t)i * s->n_ctx;
         for (int h = 0; h < m->n_head; h++) {
             const int kh = h / group;
             const float *q = s->q + ((size_t)i * m->n_head + h) * D;
@@ -531,22 +535,52 @@ static void attention(const sori_lm *m, sori_lm_session *s, int l, const sori_lm
                 for (int c = 0; c < D; c++)
                     d += q[c] * kr[c];
                 d *= m->att_scale;
-                s->sc[j] = d;
+                sc[j] = d;
                 mx = d > mx ? d : mx;
             }
             double sum = 0;
             for (int j = lo; j <= p; j++)
-                sum += (s->sc[j] = expf(s->sc[j] - mx));
+                sum += (sc[j] = expf(sc[j] - mx));
+            const float inv = (float)(1.0 / sum);
             float *o = s->att + ((size_t)i * m->n_head + h) * Dv;
             for (int c = 0; c < Dv; c++)
                 o[c] = 0;
             for (int j = lo; j <= p; j++) {
-                const float w = (float)(s->sc[j] / sum);
+                const float w = sc[j] * inv;
                 const float *vr = vc + (size_t)j * Hv + (size_t)kh * Dv;
                 for (int c = 0; c < Dv; c++)
                     o[c] += w * vr[c];
             }
         }
+    }
+}
+
+static void attention(const sori_lm *m, sori_lm_session *s, int l, const sori_lm_token *t, int n)
+{
+    att_job a = {m, s, l, t};
+    sori_thread_pool *pool = sori_rt_pool(m->rt);
+    if (pool && n > 1)
+        sori_parallel_for(pool, n, 1, attention_rows, &a);
+    else
+        attention_rows(&a, 0, n);
+}
+
+typedef struct {
+    float *gate;
+    const float *up;
+    bool gelu;
+} glu_job;
+
+/* gate = act(gate) * up over [i0, i1): GeGLU (GELU's tanh form, as
+ * PyTorch writes it) or SwiGLU */
+static void glu_rows(void *ctx, int64_t i0, int64_t i1)
+{
+    const glu_job *g = ctx;
+    for (int64_t i = i0; i < i1; i++) {
+        const float x = g->gate[i];
+        const float a = g->gelu ? 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)))
+                                : x / (1.0f + expf(-x));
+        g->gate[i] = a * g->up[i];
     }
 }
 
@@ -621,9 +655,12 @@ static sori_status forward(sori_lm_session *s, const sori_lm_token *t, int n, so
         if ((st = linear(m, s->h, n, &L->gate, NULL, s->gt, err)) != SORI_OK ||
             (st = linear(m, s->h, n, &L->up, NULL, s->up, err)) != SORI_OK)
             return st;
-        const bool gemma = m->arch == ARCH_GEMMA3;
-        for (size_t i = 0; i < (size_t)n * F; i++)
-            s->gt[i] = (gemma ? gelu_tanh(s->gt[i]) : silu(s->gt[i])) * s->up[i];
+        glu_job gj = {s->gt, s->up, m->arch == ARCH_GEMMA3};
+        sori_thread_pool *pool = sori_rt_pool(m->rt);
+        if (pool && (size_t)n * F >= 8192)
+            sori_parallel_for(pool, (int64_t)n * F, 4096, glu_rows, &gj);
+        else
+            glu_rows(&gj, 0, (int64_t)n * F);
         if ((st = linear(m, s->gt, n, &L->down, NULL, s->o, err)) != SORI_OK)
             return st;
         if (L->post_ffn_norm)

@@ -103,6 +103,15 @@ static void test_dots(void)
                 sori_dequantize_row(t, wrow, w, COLS);
                 sori_quantize_act(t, x, COLS, xq);
                 const float v = sori_quant_dot(t, COLS, wrow, xq), s = sori_quant_dot_scalar(t, COLS, wrow, xq);
+                /* four rows at once (the same row four times, and a zero row among them) */
+                static uint8_t zq[COLS * 2];
+                float zx[COLS] = {0}, v4[4];
+                sori_quantize_act(t, zx, COLS, zq);
+                const void *x4[4] = {xq, zq, xq, xq};
+                sori_quant_dot4(t, COLS, wrow, x4, v4);
+                CHECK(v4[0] == v && v4[2] == v && v4[3] == v && v4[1] == 0.0f,
+                      "%s row %d trial %d: four rows %.9g %.9g %.9g %.9g, one row %.9g", TYPES[i].name, row, trial,
+                      v4[0], v4[1], v4[2], v4[3], v);
                 double exact = 0, bound = 0, mag = 0;
                 for (int k = 0; k < COLS; k++) {
                     exact += (double)w[k] * x[k];

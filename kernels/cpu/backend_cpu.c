@@ -463,7 +463,18 @@ static void gemm_rows_quant_dot(const sori_matmul_desc *d, int rows, int cols, c
         sori_quantize_act(d->b_type, a0 + (int64_t)i * d->lda, d->k, xq + (size_t)i * xb);
     for (int j = 0; j < cols; j++) {
         const uint8_t *w = b0 + (int64_t)j * row_bytes;
-        for (int i = 0; i < rows; i++) {
+        int i = 0;
+        for (; i + 4 <= rows; i += 4) { /* four rows per pass over the weight row's blocks */
+            const void *x4[4] = {xq + (size_t)i * xb, xq + (size_t)(i + 1) * xb, xq + (size_t)(i + 2) * xb,
+                                 xq + (size_t)(i + 3) * xb};
+            float v[4];
+            sori_quant_dot4(d->b_type, d->k, w, x4, v);
+            for (int r = 0; r < 4; r++) {
+                float *ci = c + (int64_t)(i + r) * d->ldc + j;
+                *ci = d->beta == 0.0f ? d->alpha * v[r] : d->alpha * v[r] + d->beta * *ci;
+            }
+        }
+        for (; i < rows; i++) {
             float *ci = c + (int64_t)i * d->ldc + j;
             const float v = d->alpha * sori_quant_dot(d->b_type, d->k, w, xq + (size_t)i * xb);
             *ci = d->beta == 0.0f ? v : v + d->beta * *ci;

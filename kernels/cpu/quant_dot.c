@@ -170,11 +170,169 @@ float sori_quant_dot(sori_dtype t, int64_t n, const void *w, const void *x)
     }
 }
 
+/* ---- four activation rows per weight block ------------------------------------------- */
+
+static void dot4_q8_0(sori_dtype t, int64_t n, const uint8_t *w, const uint8_t *const x[4], float out[4])
+{
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    const __m256i lo4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8), sixteen = _mm256_set1_epi8(16);
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int bytes = t == SORI_Q4_0 ? 18 : t == SORI_Q5_0 ? 22 : 34;
+    for (int64_t b = 0; b < n / 32; b++, w += bytes) {
+        __m256i wq;
+        if (t == SORI_Q4_0) {
+            const __m128i v = _mm_loadu_si128((const __m128i *)(w + 2));
+            wq = _mm256_sub_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4), eight);
+        } else if (t == SORI_Q5_0) {
+            const __m128i v = _mm_loadu_si128((const __m128i *)(w + 6));
+            uint32_t qh;
+            memcpy(&qh, w + 2, 4);
+            wq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4);
+            wq = _mm256_sub_epi8(_mm256_or_si256(wq, _mm256_and_si256(bits_to_bytes(qh), sixteen)), sixteen);
+        } else {
+            wq = _mm256_loadu_si256((const __m256i *)(w + 2));
+        }
+        const __m256i aw = _mm256_sign_epi8(wq, wq);
+        const float dw = f16_at(w);
+#define ROW(r, acc)                                                                                            \
+    do {                                                                                                       \
+        const uint8_t *xb = x[r] + b * 34;                                                                     \
+        const __m256i xq = _mm256_loadu_si256((const __m256i *)(xb + 2));                                      \
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(xq, wq)), ones);         \
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dw * f16_at(xb)), _mm256_cvtepi32_ps(p), acc);                    \
+    } while (0)
+        ROW(0, acc0);
+        ROW(1, acc1);
+        ROW(2, acc2);
+        ROW(3, acc3);
+#undef ROW
+    }
+    out[0] = hsum8(acc0);
+    out[1] = hsum8(acc1);
+    out[2] = hsum8(acc2);
+    out[3] = hsum8(acc3);
+}
+
+static void dot4_k45(int64_t n, const uint8_t *w, const sori_block_q8_k *const x[4], float out[4], int five)
+{
+    const int bytes = five ? 176 : 144;
+    const __m256i lo4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float mins[4] = {0, 0, 0, 0};
+    for (int64_t b = 0; b < n / SORI_QK; b++, w += bytes) {
+        const uint8_t *sc = w + 4, *q = five ? w + 48 : w + 16;
+        const __m256i hbits = five ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
+        int s[8], m[8];
+        for (int j = 0; j < 8; j++)
+            k_scale_min(j, sc, &s[j], &m[j]);
+        __m256i sumi0 = _mm256_setzero_si256(), sumi1 = sumi0, sumi2 = sumi0, sumi3 = sumi0;
+        for (int p = 0; p < 4; p++, q += 32) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)q);
+            __m256i q0 = _mm256_and_si256(v, lo4), q1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo4);
+            if (five) {
+                q0 = _mm256_or_si256(q0, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * p), one), 4));
+                q1 = _mm256_or_si256(q1, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * p + 1), one), 4));
+            }
+            const __m256i s0 = _mm256_set1_epi16((short)s[2 * p]), s1 = _mm256_set1_epi16((short)s[2 * p + 1]);
+#define ROW(r, sumi)                                                                                           \
+    do {                                                                                                       \
+        const int8_t *xs = x[r][b].qs + 64 * p;                                                                \
+        const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(q0, _mm256_loadu_si256((const __m256i *)xs)), s0); \
+        const __m256i p1 =                                                                                     \
+            _mm256_madd_epi16(_mm256_maddubs_epi16(q1, _mm256_loadu_si256((const __m256i *)(xs + 32))), s1);   \
+        sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));                                               \
+    } while (0)
+            ROW(0, sumi0);
+            ROW(1, sumi1);
+            ROW(2, sumi2);
+            ROW(3, sumi3);
+#undef ROW
+        }
+        const float d = f16_at(w), dmin = f16_at(w + 2);
+        const __m256i sumis[4] = {sumi0, sumi1, sumi2, sumi3};
+        for (int r = 0; r < 4; r++) {
+            const sori_block_q8_k *xb = &x[r][b];
+            int msum = 0;
+            for (int j = 0; j < 8; j++)
+                msum += m[j] * (xb->bsums[2 * j] + xb->bsums[2 * j + 1]);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * xb->d), _mm256_cvtepi32_ps(sumis[r]), acc[r]);
+            mins[r] += dmin * xb->d * (float)msum;
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        out[r] = hsum8(acc[r]) - mins[r];
+}
+
+static void dot4_q6k(int64_t n, const uint8_t *w, const sori_block_q8_k *const x[4], float out[4])
+{
+    const __m256i lo4 = _mm256_set1_epi8(0xF), three = _mm256_set1_epi8(3);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t b = 0; b < n / SORI_QK; b++, w += 210) {
+        const int8_t *sc = (const int8_t *)(w + 192);
+        __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                           _mm256_setzero_si256()};
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h;
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i hb = _mm256_loadu_si256((const __m256i *)qh);
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, lo4), _mm256_slli_epi16(_mm256_and_si256(hb, three), 4));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, lo4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), three), 4));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), lo4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), three), 4));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), lo4),
+                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), three), 4));
+            for (int k = 0; k < 4; k++) {
+                const int g = 8 * h + 2 * k;
+                const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]));
+                for (int r = 0; r < 4; r++) {
+                    const __m256i xv = _mm256_loadu_si256((const __m256i *)(x[r][b].qs + 128 * h + 32 * k));
+                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], xv), s));
+                }
+            }
+        }
+        const float dw = f16_at(w + 208);
+        for (int r = 0; r < 4; r++) {
+            int offset = 0;
+            for (int g = 0; g < 16; g++)
+                offset += sc[g] * x[r][b].bsums[g];
+            const float d = dw * x[r][b].d;
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+            acc[r] = _mm256_sub_ps(acc[r], _mm256_setr_ps(d * 32.0f * (float)offset, 0, 0, 0, 0, 0, 0, 0));
+        }
+    }
+    for (int r = 0; r < 4; r++)
+        out[r] = hsum8(acc[r]);
+}
+
+void sori_quant_dot4(sori_dtype t, int64_t n, const void *w, const void *const x[4], float out[4])
+{
+    switch (t) {
+    case SORI_Q8_0:
+    case SORI_Q4_0:
+    case SORI_Q5_0: dot4_q8_0(t, n, w, (const uint8_t *const *)x, out); return;
+    case SORI_Q4_K: dot4_k45(n, w, (const sori_block_q8_k *const *)x, out, 0); return;
+    case SORI_Q5_K: dot4_k45(n, w, (const sori_block_q8_k *const *)x, out, 1); return;
+    case SORI_Q6_K: dot4_q6k(n, w, (const sori_block_q8_k *const *)x, out); return;
+    default:
+        for (int r = 0; r < 4; r++)
+            out[r] = 0.0f;
+    }
+}
+
 #else
 
 float sori_quant_dot(sori_dtype t, int64_t n, const void *w, const void *x)
 {
     return sori_quant_dot_scalar(t, n, w, x);
+}
+
+void sori_quant_dot4(sori_dtype t, int64_t n, const void *w, const void *const x[4], float out[4])
+{
+    for (int r = 0; r < 4; r++)
+        out[r] = sori_quant_dot_scalar(t, n, w, x[r]);
 }
 
 #endif
