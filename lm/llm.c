@@ -57,7 +57,7 @@ struct sori_lm_session {
     const sori_lm *lm;
     int n_ctx, n_seq, n_batch;
     float *kcache, *vcache; /* [layer][seq][pos][n_head_kv * head] */
-    float *x, *h, *q, *k, *v, *att, *o, *gt, *up, *sc, *lrow, *lfirst, *lchunk; /* lchunk: LOGIT_ROWS x vocab */
+    float *x, *h, *q, *k, *v, *att, *o, *gt, *up, *act, *sc, *lrow, *lfirst, *lchunk; /* lchunk: LOGIT_ROWS x vocab */
     int32_t *ids, *text_tok; /* a decode call's ids; a scored text's tokens (n_ctx) */
     sori_lm_token *entries;  /* a scoring pass's entries (n_batch) */
     int32_t *targets, *owner; /* the token each entry's logits score, and its hypothesis (n_batch) */
@@ -364,6 +364,7 @@ void sori_lm_session_free(sori_lm_session *s)
     free(s->o);
     free(s->gt);
     free(s->up);
+    free(s->act);
     free(s->sc);
     free(s->lrow);
     free(s->lfirst);
@@ -418,6 +419,7 @@ sori_status sori_lm_session_create(const sori_lm *m, const sori_lm_session_param
     s->o = malloc(B * E * sizeof(float));
     s->gt = malloc(B * m->n_ff * sizeof(float));
     s->up = malloc(B * m->n_ff * sizeof(float));
+    s->act = malloc(B * m->n_ff * sizeof(float));
     s->sc = malloc(B * (size_t)p.n_ctx * sizeof(float)); /* a row of scores per entry of a call */
     s->lrow = malloc((size_t)m->n_vocab * sizeof(float));
     s->lfirst = malloc((size_t)m->n_vocab * sizeof(float));
@@ -430,7 +432,7 @@ sori_status sori_lm_session_create(const sori_lm *m, const sori_lm_session_param
     s->rope_cos = malloc(B * (m->n_rot / 2) * sizeof(double));
     s->rope_sin = malloc(B * (m->n_rot / 2) * sizeof(double));
     if (!s->kcache || !s->vcache || !s->x || !s->h || !s->q || !s->k || !s->v || !s->att || !s->o || !s->gt ||
-        !s->up || !s->sc || !s->lrow || !s->lfirst || !s->lchunk || !s->ids || !s->text_tok || !s->entries || !s->targets || !s->owner || !s->rope_cos || !s->rope_sin) {
+        !s->up || !s->act || !s->sc || !s->lrow || !s->lfirst || !s->lchunk || !s->ids || !s->text_tok || !s->entries || !s->targets || !s->owner || !s->rope_cos || !s->rope_sin) {
         sori_lm_session_free(s);
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "lm: out of memory for a session of %d x %d positions",
                          p.n_seq, p.n_ctx);
@@ -565,23 +567,30 @@ static void attention(const sori_lm *m, sori_lm_session *s, int l, const sori_lm
         attention_rows(&a, 0, n);
 }
 
-typedef struct {
-    float *gate;
-    const float *up;
-    bool gelu;
-} glu_job;
-
-/* gate = act(gate) * up over [i0, i1): GeGLU (GELU's tanh form, as
- * PyTorch writes it) or SwiGLU */
-static void glu_rows(void *ctx, int64_t i0, int64_t i1)
+/* gt = act(gt) * up over n values: SwiGLU, or Gemma's GeGLU with GELU's
+ * tanh form, x * (1 + tanh z) / 2 = x * sigmoid(2z): the sigmoid (or SiLU)
+ * is the runtime's vectorized unary op over all rows at once. */
+static sori_status glu(const sori_lm *m, sori_lm_session *s, int64_t n, sori_error *err)
 {
-    const glu_job *g = ctx;
-    for (int64_t i = i0; i < i1; i++) {
-        const float x = g->gate[i];
-        const float a = g->gelu ? 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)))
-                                : x / (1.0f + expf(-x));
-        g->gate[i] = a * g->up[i];
-    }
+    const bool gelu = m->arch == ARCH_GEMMA3;
+    float *a = gelu ? s->act : s->gt;
+    if (gelu)
+        for (int64_t i = 0; i < n; i++) {
+            const float x = s->gt[i];
+            a[i] = 1.5957691216057308f * (x + 0.044715f * x * x * x);
+        }
+    sori_op_desc op = {.op = SORI_OP_UNARY};
+    op.u.unary = (sori_unary_desc){.n = n, .act = gelu ? SORI_ACT_SIGMOID : SORI_ACT_SILU, .scale = 1.0f, .x = a, .y = a};
+    sori_status st = sori_rt_run(m->rt, 0, &op, err);
+    if (st != SORI_OK)
+        return st;
+    if (gelu)
+        for (int64_t i = 0; i < n; i++)
+            s->gt[i] *= a[i] * s->up[i];
+    else
+        for (int64_t i = 0; i < n; i++)
+            s->gt[i] *= s->up[i];
+    return SORI_OK;
 }
 
 /* Checks a call's entries: tokens, sequences and positions in range. */
@@ -655,12 +664,8 @@ static sori_status forward(sori_lm_session *s, const sori_lm_token *t, int n, so
         if ((st = linear(m, s->h, n, &L->gate, NULL, s->gt, err)) != SORI_OK ||
             (st = linear(m, s->h, n, &L->up, NULL, s->up, err)) != SORI_OK)
             return st;
-        glu_job gj = {s->gt, s->up, m->arch == ARCH_GEMMA3};
-        sori_thread_pool *pool = sori_rt_pool(m->rt);
-        if (pool && (size_t)n * F >= 8192)
-            sori_parallel_for(pool, (int64_t)n * F, 4096, glu_rows, &gj);
-        else
-            glu_rows(&gj, 0, (int64_t)n * F);
+        if ((st = glu(m, s, (int64_t)n * F, err)) != SORI_OK)
+            return st;
         if ((st = linear(m, s->gt, n, &L->down, NULL, s->o, err)) != SORI_OK)
             return st;
         if (L->post_ffn_norm)
