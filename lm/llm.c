@@ -122,6 +122,9 @@ static sori_status get_weight(sori_lm *m, const char *name, int64_t rows, int64_
     if (cols % sori_dtype_block(w->type))
         return LFAIL("lm: tensor '%s': rows of %lld are not whole %s blocks", name, (long long)cols,
                      sori_dtype_name(w->type));
+    const size_t el = sori_dtype_size(w->type);
+    if (el > 1 && ((uintptr_t)t->data % el) != 0)
+        return LFAIL("lm: tensor '%s' (%s) is not %zu-byte aligned", name, sori_dtype_name(w->type), el);
     w->data = t->data;
     w->rows = rows;
     w->cols = cols;
@@ -242,18 +245,19 @@ static sori_status load_tensors(sori_lm *m, sori_error *err)
     return SORI_OK;
 }
 
-sori_status sori_lm_load(sori_runtime *rt, const char *path, sori_lm **out, sori_error *err)
+static sori_status load_lm(sori_runtime *rt, const char *path, const void *data, size_t size, sori_lm **out,
+                           sori_error *err)
 {
     if (!out)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: out is NULL");
     *out = NULL;
-    if (!rt || !path)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: runtime and path are required");
+    if (!rt || !path || (!data && size))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: runtime and path (or data) are required");
     sori_lm *m = calloc(1, sizeof *m);
     if (!m)
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "lm: out of memory");
     m->rt = rt;
-    sori_status st = sori_gguf_open_file(path, &m->g, err);
+    sori_status st = data ? sori_gguf_open_memory(data, size, &m->g, err) : sori_gguf_open_file(path, &m->g, err);
     if (st != SORI_OK) {
         free(m);
         return st;
@@ -296,6 +300,16 @@ sori_status sori_lm_load(sori_runtime *rt, const char *path, sori_lm **out, sori
 fail:
     sori_lm_free(m);
     return st;
+}
+
+sori_status sori_lm_load(sori_runtime *rt, const char *path, sori_lm **out, sori_error *err)
+{
+    return load_lm(rt, path, NULL, 0, out, err);
+}
+
+sori_status sori_lm_load_memory(sori_runtime *rt, const void *data, size_t size, sori_lm **out, sori_error *err)
+{
+    return load_lm(rt, "<memory>", data, size, out, err);
 }
 
 void sori_lm_free(sori_lm *m)

@@ -43,6 +43,10 @@ typedef struct sori_lm sori_lm;
 typedef struct sori_lm_session sori_lm_session;
 
 SORI_API sori_status sori_lm_load(sori_runtime *rt, const char *path, sori_lm **out, sori_error *err);
+/* The same from a file's bytes in memory, used in place: the buffer must
+ * stay valid and unchanged until sori_lm_free. Messages name it "<memory>". */
+SORI_API sori_status sori_lm_load_memory(sori_runtime *rt, const void *data, size_t size, sori_lm **out,
+                                         sori_error *err);
 SORI_API void sori_lm_free(sori_lm *lm);
 
 typedef struct sori_lm_info {
