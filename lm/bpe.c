@@ -11,6 +11,7 @@
 
 struct sori_bpe {
     int n, n_regular;
+    uint8_t *special; /* per token: never produced by merging (NULL: ids from n_regular on) */
     uint8_t *bytes;   /* every token's bytes, back to back */
     int64_t *off;     /* n + 1 offsets into bytes */
     uint32_t *slot;   /* hash: id + 1, 0 = empty */
@@ -85,11 +86,35 @@ void sori_bpe_free(sori_bpe *b)
     free(b->bytes);
     free(b->off);
     free(b->slot);
+    free(b->special);
     free(b);
 }
 
+static sori_status create(const char *const *tokens, int n, int n_regular, const uint8_t *special, sori_bpe **out,
+                          sori_error *err);
+
 sori_status sori_bpe_create(const char *const *tokens, int n, int n_regular, sori_bpe **out,
                             sori_error *err)
+{
+    return create(tokens, n, n_regular, NULL, out, err);
+}
+
+sori_status sori_bpe_create_special(const char *const *tokens, int n, const uint8_t *special, sori_bpe **out,
+                                    sori_error *err)
+{
+    if (!special)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "bpe: special is NULL");
+    return create(tokens, n, n, special, out, err);
+}
+
+/* Is id a special token (kept as text, never merged into)? */
+static bool is_special(const sori_bpe *b, int id)
+{
+    return id >= b->n_regular || (b->special && b->special[id]);
+}
+
+static sori_status create(const char *const *tokens, int n, int n_regular, const uint8_t *special, sori_bpe **out,
+                          sori_error *err)
 {
     if (!out)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "bpe: out is NULL");
@@ -111,7 +136,9 @@ sori_status sori_bpe_create(const char *const *tokens, int n, int n_regular, sor
         b->off = malloc(((size_t)n + 1) * sizeof *b->off);
         b->slot = calloc(slots, sizeof *b->slot);
     }
-    if (!b || !b->bytes || !b->off || !b->slot)
+    if (b && special && (b->special = malloc((size_t)n)) != NULL)
+        memcpy(b->special, special, (size_t)n);
+    if (!b || !b->bytes || !b->off || !b->slot || (special && !b->special))
         return sori_bpe_free(b), sori_fail(err, SORI_ERR_NO_MEMORY, 0, "bpe: out of memory");
     b->n = n;
     b->n_regular = n_regular;
@@ -123,7 +150,7 @@ sori_status sori_bpe_create(const char *const *tokens, int n, int n_regular, sor
         const uint8_t *s = (const uint8_t *)tokens[i];
         size_t len = strlen(tokens[i]);
         b->off[i] = used;
-        if (i >= n_regular) { /* special: its text as it is */
+        if (i >= n_regular || (special && special[i])) { /* special: its text as it is */
             memcpy(b->bytes + used, s, len);
             used += (int64_t)len;
             continue;
@@ -144,7 +171,7 @@ sori_status sori_bpe_create(const char *const *tokens, int n, int n_regular, sor
     for (int i = 0; i < n_regular; i++) {
         const uint8_t *p = b->bytes + b->off[i];
         size_t len = (size_t)(b->off[i + 1] - b->off[i]);
-        if (len == 0) /* an unused id (Whisper's 50256): never produced, decodes to nothing */
+        if (len == 0 || is_special(b, i)) /* an unused id (Whisper's 50256) or a special: never produced */
             continue;
         if (lookup(b, p, len) >= 0)
             return sori_bpe_free(b), sori_fail(err, SORI_ERR_FORMAT, 0, "bpe: token %d ('%.40s') is a duplicate",
@@ -177,8 +204,9 @@ int sori_bpe_find(const sori_bpe *b, const char *token)
         return -1;
     size_t len = strlen(token);
     /* specials by their text; regular tokens through the alphabet */
-    for (int i = b->n_regular; i < b->n; i++)
-        if ((size_t)(b->off[i + 1] - b->off[i]) == len && !memcmp(b->bytes + b->off[i], token, len))
+    for (int i = 0; i < b->n; i++)
+        if (is_special(b, i) && (size_t)(b->off[i + 1] - b->off[i]) == len &&
+            !memcmp(b->bytes + b->off[i], token, len))
             return i;
     uint8_t buf[256];
     size_t n = 0;
@@ -277,11 +305,82 @@ static int piece_len(const uint32_t *cp, const int *blen, int n)
     return e;
 }
 
+static bool is_nl(uint32_t c)
+{
+    return c == '\r' || c == '\n';
+}
+
+static uint32_t lower_ascii(uint32_t c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* Llama 3's pattern (Qwen 2's with max_digits 1), as a backtracking regex
+ * engine takes it: the first alternative that matches at cp[0]. */
+static int piece_len_llama3(const uint32_t *cp, int n, int max_digits)
+{
+    /* (?i:'s|'t|'re|'ve|'m|'ll|'d) */
+    if (cp[0] == '\'' && n >= 2) {
+        static const char *const contr[] = {"s", "t", "re", "ve", "m", "ll", "d"};
+        for (int i = 0; i < 7; i++) {
+            const int L = (int)strlen(contr[i]);
+            bool ok = n >= 1 + L;
+            for (int j = 0; j < L && ok; j++)
+                ok = lower_ascii(cp[1 + j]) == (uint32_t)contr[i][j];
+            if (ok)
+                return 1 + L;
+        }
+    }
+    /* [^\r\n\p{L}\p{N}]?\p{L}+ */
+    {
+        int s = 0;
+        if (!is_nl(cp[0]) && cls(cp[0]) != CL_LETTER && cls(cp[0]) != CL_NUMBER && n >= 2 && cls(cp[1]) == CL_LETTER)
+            s = 1;
+        if (cls(cp[s]) == CL_LETTER) {
+            int e = s + 1;
+            while (e < n && cls(cp[e]) == CL_LETTER)
+                e++;
+            return e;
+        }
+    }
+    /* \p{N}{1,3} */
+    if (cls(cp[0]) == CL_NUMBER) {
+        int e = 1;
+        while (e < n && e < max_digits && cls(cp[e]) == CL_NUMBER)
+            e++;
+        return e;
+    }
+    /* ' ?[^\s\p{L}\p{N}]+[\r\n]*' */
+    {
+        const int s = cp[0] == ' ' && n >= 2 && cls(cp[1]) == CL_OTHER ? 1 : 0;
+        if (cls(cp[s]) == CL_OTHER) {
+            int e = s + 1;
+            while (e < n && cls(cp[e]) == CL_OTHER)
+                e++;
+            while (e < n && is_nl(cp[e]))
+                e++;
+            return e;
+        }
+    }
+    /* cp[0] is white space here: the run of it */
+    int e = 0;
+    while (e < n && cls(cp[e]) == CL_SPACE)
+        e++;
+    /* \s*[\r\n]+: through the run's last newline, if it has one */
+    for (int k = e - 1; k >= 0; k--)
+        if (is_nl(cp[k]))
+            return k + 1;
+    /* \s+(?!\S): all but the last when a non-space follows, else all; \s+ for a lone one */
+    if (e < n && e > 1)
+        return e - 1;
+    return e;
+}
+
 /* Merges the bytes of one piece; appends ids. */
 static int merge_piece(const sori_bpe *b, const uint8_t *p, int len, int32_t *out, int max, int n_out)
 {
     int whole = lookup(b, p, (size_t)len);
-    if (whole >= 0 && whole < b->n_regular) {
+    if (whole >= 0 && !is_special(b, whole)) {
         if (n_out < max)
             out[n_out] = whole;
         return n_out + 1;
@@ -297,7 +396,7 @@ static int merge_piece(const sori_bpe *b, const uint8_t *p, int len, int32_t *ou
         int best = -1, best_rank = 0;
         for (int i = 0; i + 1 < np; i++) {
             int r = lookup(b, p + parts[i], (size_t)(parts[i + 2] - parts[i]));
-            if (r >= 0 && r < b->n_regular && (best < 0 || r < best_rank))
+            if (r >= 0 && !is_special(b, r) && (best < 0 || r < best_rank))
                 best = i, best_rank = r;
         }
         if (best < 0)
@@ -323,9 +422,14 @@ static int merge_piece(const sori_bpe *b, const uint8_t *p, int len, int32_t *ou
 sori_status sori_bpe_encode(const sori_bpe *b, const char *text, int32_t *out, int max, int *n,
                             sori_error *err)
 {
+    return sori_bpe_encode_pre(b, SORI_BPE_PRE_GPT2, text, text ? strlen(text) : 0, out, max, n, err);
+}
+
+sori_status sori_bpe_encode_pre(const sori_bpe *b, sori_bpe_pre pre, const char *text, size_t len, int32_t *out,
+                                int max, int *n, sori_error *err)
+{
     if (!b || !text || !n || max < 0 || (max > 0 && !out))
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "bpe: bad argument");
-    size_t len = strlen(text);
     uint32_t *cp = malloc((len + 1) * sizeof *cp);
     int *blen = malloc((len + 1) * sizeof *blen);
     if (!cp || !blen) {
@@ -347,7 +451,8 @@ sori_status sori_bpe_encode(const sori_bpe *b, const char *text, int32_t *out, i
     int n_out = 0;
     size_t byte = 0;
     for (int i = 0; i < ncp && n_out >= 0;) {
-        int L = piece_len(cp + i, blen + i, ncp - i);
+        int L = pre == SORI_BPE_PRE_GPT2 ? piece_len(cp + i, blen + i, ncp - i)
+                                         : piece_len_llama3(cp + i, ncp - i, pre == SORI_BPE_PRE_QWEN2 ? 1 : 3);
         size_t nb = 0;
         for (int j = 0; j < L; j++)
             nb += (size_t)blen[i + j];
@@ -366,7 +471,7 @@ size_t sori_bpe_decode(const sori_bpe *b, const int32_t *ids, int n, char *buf, 
 {
     size_t need = buf && cap ? strnlen(buf, cap - 1) : 0, kept = need;
     for (int i = 0; b && ids && i < n; i++) {
-        if (ids[i] < 0 || ids[i] >= b->n_regular)
+        if (ids[i] < 0 || ids[i] >= b->n || is_special(b, ids[i]))
             continue;
         size_t L = (size_t)(b->off[ids[i] + 1] - b->off[ids[i]]);
         if (buf && kept == need && need + L < cap) {

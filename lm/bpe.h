@@ -31,6 +31,23 @@ typedef struct sori_bpe sori_bpe;
  * valid UTF-8 of that alphabet (regular tokens only) or a duplicate. */
 sori_status sori_bpe_create(const char *const *tokens, int n, int n_regular, sori_bpe **out,
                             sori_error *err);
+/* The same with the special tokens anywhere: special[i] != 0 marks token i
+ * as one (its text kept as it is, never produced by merging). */
+sori_status sori_bpe_create_special(const char *const *tokens, int n, const uint8_t *special, sori_bpe **out,
+                                    sori_error *err);
+
+/* Pre-tokenizers: how text is cut into pieces before merging. */
+typedef enum {
+    SORI_BPE_PRE_GPT2 = 0, /* GPT-2's pattern (above; Whisper) */
+    /* Llama 3's: (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
+     * ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
+    SORI_BPE_PRE_LLAMA3,
+    SORI_BPE_PRE_QWEN2, /* Llama 3's with single digits (\p{N}) */
+} sori_bpe_pre;
+
+/* sori_bpe_encode with a pre-tokenizer, on len bytes of text (no NUL needed). */
+sori_status sori_bpe_encode_pre(const sori_bpe *b, sori_bpe_pre pre, const char *text, size_t len, int32_t *out,
+                                int max, int *n, sori_error *err);
 void sori_bpe_free(sori_bpe *b);
 int sori_bpe_n_tokens(const sori_bpe *b);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "lm/bpe.h"
 
 struct sori_vocab {
     int32_t n;
@@ -22,6 +23,9 @@ struct sori_vocab {
     /* special tokens (control, user-defined, unknown), longest first */
     int32_t *special;
     int32_t n_special;
+    /* byte-level BPE vocabularies (tokenizer.ggml.model "gpt2"); NULL: SentencePiece-style */
+    sori_bpe *bpe;
+    sori_bpe_pre pre;
 };
 
 static uint32_t hash_bytes(const char *s, size_t n)
@@ -78,10 +82,58 @@ void sori_vocab_free(sori_vocab *v)
     free(v->type);
     free(v->slots);
     free(v->special);
+    sori_bpe_free(v->bpe);
     free(v);
 }
 
 #define VFAIL(...) sori_fail(err, SORI_ERR_FORMAT, 0, __VA_ARGS__)
+
+/* A byte-level BPE vocabulary: the tokens in GPT-2's byte alphabet (the
+ * special ones as text), merged lowest id first as tiktoken does. That is
+ * the file's merge order only when its merges produce tokens in increasing
+ * id order (true of tiktoken-derived vocabularies: Llama 3, Qwen): checked
+ * here, and a file whose merges disagree is refused. */
+static sori_status load_bpe(const sori_gguf *g, sori_vocab *v, sori_bpe_pre pre, sori_error *err)
+{
+    uint8_t *special = malloc((size_t)v->n);
+    if (!special)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "tokenizer: out of memory");
+    for (int32_t i = 0; i < v->n; i++)
+        special[i] = v->type[i] != SORI_TOK_NORMAL && v->type[i] != SORI_TOK_BYTE;
+    sori_status st = sori_bpe_create_special(v->text, v->n, special, &v->bpe, err);
+    free(special);
+    if (st != SORI_OK)
+        return st;
+    v->pre = pre;
+    sori_gguf_type et;
+    uint64_t nm = 0;
+    if (sori_gguf_get_arr_info(g, "tokenizer.ggml.merges", &et, &nm) != SORI_OK)
+        return SORI_OK; /* no merges: the ids are the ranks */
+    if (et != SORI_GGUF_STRING)
+        return VFAIL("tokenizer: tokenizer.ggml.merges is not strings");
+    int32_t last = -1;
+    char buf[512];
+    for (uint64_t i = 0; i < nm; i++) {
+        const char *m = NULL;
+        sori_gguf_get_arr_str(g, "tokenizer.ggml.merges", i, &m);
+        const char *sp = m ? strchr(m, ' ') : NULL;
+        const size_t a = sp ? (size_t)(sp - m) : 0, b = sp ? strlen(sp + 1) : 0;
+        if (!sp || a + b >= sizeof buf)
+            return VFAIL("tokenizer: merge %llu ('%.40s') is not two pieces", (unsigned long long)i, m ? m : "");
+        memcpy(buf, m, a);
+        memcpy(buf + a, sp + 1, b);
+        const int32_t id = sori_vocab_find(v, buf, a + b);
+        if (id < 0)
+            return VFAIL("tokenizer: merge %llu ('%.40s') makes no token", (unsigned long long)i, m);
+        if (id <= last)
+            return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
+                             "tokenizer: merge %llu ('%.40s') makes token %d after token %d: merges out of token "
+                             "order are not supported",
+                             (unsigned long long)i, m, id, last);
+        last = id;
+    }
+    return SORI_OK;
+}
 
 sori_status sori_vocab_load(const sori_gguf *g, sori_vocab **out, sori_error *err)
 {
@@ -89,16 +141,30 @@ sori_status sori_vocab_load(const sori_gguf *g, sori_vocab **out, sori_error *er
     const char *model = NULL;
     if (sori_gguf_get_str(g, "tokenizer.ggml.model", &model) != SORI_OK)
         return VFAIL("tokenizer: no tokenizer.ggml.model key");
-    if (strcmp(model, "llama") != 0)
+    const bool bpe = strcmp(model, "gpt2") == 0;
+    sori_bpe_pre pre = SORI_BPE_PRE_GPT2;
+    if (!bpe && strcmp(model, "llama") != 0)
         return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
-                         "tokenizer: model '%s' is not supported (sori reads SentencePiece-style 'llama' vocabularies)",
+                         "tokenizer: model '%s' is not supported (SentencePiece-style 'llama' and byte-level BPE "
+                         "'gpt2' vocabularies are)",
                          model);
+    if (bpe) {
+        const char *p = "gpt-2";
+        sori_gguf_get_str(g, "tokenizer.ggml.pre", &p);
+        if (strcmp(p, "llama-bpe") == 0 || strcmp(p, "llama3") == 0 || strcmp(p, "smaug-bpe") == 0)
+            pre = SORI_BPE_PRE_LLAMA3;
+        else if (strcmp(p, "qwen2") == 0)
+            pre = SORI_BPE_PRE_QWEN2;
+        else if (strcmp(p, "gpt-2") != 0)
+            return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
+                             "tokenizer: pre-tokenizer '%s' is not supported (gpt-2, llama-bpe, qwen2)", p);
+    }
     sori_gguf_type et;
     uint64_t n = 0, ns = 0, nt = 0;
     if (sori_gguf_get_arr_info(g, "tokenizer.ggml.tokens", &et, &n) != SORI_OK || et != SORI_GGUF_STRING || n < 1 ||
         n > (1u << 24))
         return VFAIL("tokenizer: tokenizer.ggml.tokens missing, not strings, or of %llu entries", (unsigned long long)n);
-    if (sori_gguf_get_arr_info(g, "tokenizer.ggml.scores", &et, &ns) != SORI_OK || ns != n)
+    if (!bpe && (sori_gguf_get_arr_info(g, "tokenizer.ggml.scores", &et, &ns) != SORI_OK || ns != n))
         return VFAIL("tokenizer: tokenizer.ggml.scores missing or not one per token");
     if (sori_gguf_get_arr_info(g, "tokenizer.ggml.token_type", &et, &nt) != SORI_OK || nt != n)
         return VFAIL("tokenizer: tokenizer.ggml.token_type missing or not one per token");
@@ -123,7 +189,9 @@ sori_status sori_vocab_load(const sori_gguf *g, sori_vocab **out, sori_error *er
         st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "tokenizer: out of memory");
         goto done;
     }
-    if (sori_gguf_get_arr_f32(g, "tokenizer.ggml.scores", v->score, n) != SORI_OK ||
+    if (bpe)
+        memset(v->score, 0, n * sizeof *v->score);
+    if ((!bpe && sori_gguf_get_arr_f32(g, "tokenizer.ggml.scores", v->score, n) != SORI_OK) ||
         sori_gguf_get_arr_i64(g, "tokenizer.ggml.token_type", types, n) != SORI_OK) {
         st = VFAIL("tokenizer: scores or token types of the wrong type");
         goto done;
@@ -154,6 +222,8 @@ sori_status sori_vocab_load(const sori_gguf *g, sori_vocab **out, sori_error *er
             v->special[v->n_special++] = id;
     }
     sort_special(v, v->special, tmp, v->n_special);
+    if (bpe && (st = load_bpe(g, v, pre, err)) != SORI_OK)
+        goto done;
     int64_t x;
     bool b;
     v->bos = sori_gguf_get_int(g, "tokenizer.ggml.bos_token_id", &x) == SORI_OK && x >= 0 && x < v->n ? (int32_t)x : -1;
@@ -387,8 +457,14 @@ sori_status sori_vocab_tokenize(const sori_vocab *v, const char *text, size_t le
             }
         if (hit < 0 && i < len)
             continue;
-        if (i > frag)
+        if (i > frag && v->bpe) {
+            int got = 0;
+            st = sori_bpe_encode_pre(v->bpe, v->pre, text + frag, i - frag, o.cap > o.n ? o.out + o.n : NULL,
+                                     o.cap > o.n ? o.cap - o.n : 0, &got, err);
+            o.n += got;
+        } else if (i > frag) {
             st = spm_fragment(v, text + frag, i - frag, first && v->add_space_prefix, &o, err);
+        }
         first = false;
         if (hit >= 0) {
             emit(&o, hit);
@@ -408,6 +484,15 @@ int sori_vocab_piece(const sori_vocab *v, int32_t id, bool special, char *buf, i
         return 0;
     const uint8_t t = v->type[id];
     int n = 0;
+    if (v->bpe) {
+        if ((t == SORI_TOK_CONTROL || t == SORI_TOK_UNKNOWN) && !special)
+            return 0;
+        int len = 0;
+        const uint8_t *b = sori_bpe_bytes(v->bpe, id, &len);
+        if (b && cap > 0)
+            memcpy(buf, b, (size_t)(len < cap ? len : cap));
+        return b ? len : 0;
+    }
     if (t == SORI_TOK_BYTE) {
         unsigned b = 0;
         if (sscanf(v->text[id], "<0x%2X>", &b) == 1 && cap > 0)
