@@ -61,6 +61,7 @@ struct sori_lm_session {
     int32_t *ids, *text_tok; /* a decode call's ids; a scored text's tokens (n_ctx) */
     sori_lm_token *entries;  /* a scoring pass's entries (n_batch) */
     int32_t *targets, *owner; /* the token each entry's logits score, and its hypothesis (n_batch) */
+    double *tlp;              /* per position of a hypothesis: its token's log-probability (n_ctx) */
     double *rope_cos, *rope_sin; /* per token of a call: n_rot / 2 angles */
 };
 
@@ -388,6 +389,7 @@ void sori_lm_session_free(sori_lm_session *s)
     free(s->entries);
     free(s->targets);
     free(s->owner);
+    free(s->tlp);
     free(s->rope_cos);
     free(s->rope_sin);
     free(s);
@@ -443,10 +445,11 @@ sori_status sori_lm_session_create(const sori_lm *m, const sori_lm_session_param
     s->entries = malloc(B * sizeof(sori_lm_token));
     s->targets = malloc(B * sizeof(int32_t));
     s->owner = malloc(B * sizeof(int32_t));
+    s->tlp = malloc((size_t)p.n_ctx * sizeof(double));
     s->rope_cos = malloc(B * (m->n_rot / 2) * sizeof(double));
     s->rope_sin = malloc(B * (m->n_rot / 2) * sizeof(double));
     if (!s->kcache || !s->vcache || !s->x || !s->h || !s->q || !s->k || !s->v || !s->att || !s->o || !s->gt ||
-        !s->up || !s->act || !s->sc || !s->lrow || !s->lfirst || !s->lchunk || !s->ids || !s->text_tok || !s->entries || !s->targets || !s->owner || !s->rope_cos || !s->rope_sin) {
+        !s->up || !s->act || !s->sc || !s->lrow || !s->lfirst || !s->lchunk || !s->ids || !s->text_tok || !s->entries || !s->targets || !s->owner || !s->tlp || !s->rope_cos || !s->rope_sin) {
         sori_lm_session_free(s);
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "lm: out of memory for a session of %d x %d positions",
                          p.n_seq, p.n_ctx);
@@ -765,6 +768,44 @@ static sori_status score_rows(sori_lm_session *s, int n, const int32_t *targets,
     return st;
 }
 
+/* Scores hypotheses (their first tokens already scored) in `order`, one
+ * after the other in sequence 0 after the prefix: each keeps the cached keys
+ * and values and the per-token log-probabilities (s->tlp) of the tokens it
+ * shares with the hypothesis before it, and runs only the rest. */
+static sori_status score_shared(sori_lm_session *s, int n_prefix, const int32_t *const *hyps, const int *n_hyp,
+                                int n_hyps, const int *order, double *logp, sori_error *err)
+{
+    sori_lm_token *e = s->entries;
+    int32_t *tg = s->targets, *ow = s->owner;
+    const int B = s->n_batch;
+    sori_status st = SORI_OK;
+    for (int i = 0; i < n_hyps && st == SORI_OK; i++) {
+        const int h = order[i], p = i ? order[i - 1] : -1, n = n_hyp[h];
+        int L = 0;
+        while (p >= 0 && L < n && L < n_hyp[p] && hyps[p][L] == hyps[h][L])
+            L++;
+        /* targets j (1..n-1, context: tokens 0..j-1) with j < reuse were scored for p in the same context */
+        const int reuse = p >= 0 ? (L < n_hyp[p] ? L : n_hyp[p]) : 0;
+        const int k0 = reuse > 1 ? reuse - 1 : 0; /* the first context token to run */
+        for (int j = k0 + 1; j < n; j++)
+            s->tlp[j] = 0.0;
+        int c = 0;
+        for (int k = k0; k + 1 < n && st == SORI_OK; k++) {
+            e[c] = (sori_lm_token){hyps[h][k], n_prefix + k, 0, false};
+            tg[c] = hyps[h][k + 1];
+            ow[c++] = k + 1;
+            if (c == B || k + 2 >= n) {
+                if ((st = forward(s, e, c, err)) == SORI_OK)
+                    st = score_rows(s, c, tg, ow, s->tlp, err);
+                c = 0;
+            }
+        }
+        for (int j = 1; j < n && st == SORI_OK; j++)
+            logp[h] += s->tlp[j];
+    }
+    return st;
+}
+
 sori_status sori_lm_score(sori_lm_session *s, const int32_t *prefix, int n_prefix, const int32_t *const *hyps,
                           const int *n_hyp, int n_hyps, double *logp, sori_error *err)
 {
@@ -818,6 +859,37 @@ sori_status sori_lm_score(sori_lm_session *s, const int32_t *prefix, int n_prefi
             }
             st = score_rows(s, c, tg, ow, logp, err);
         }
+    }
+    if (st == SORI_OK && n_hyps > 1 && n_hyps <= 256) {
+        /* N-best lists share most of their tokens: sorted, each hypothesis keeps the cache and the
+         * scores of what it shares with the one before it, when that saves enough work */
+        int order[256];
+        for (int h = 0; h < n_hyps; h++) {
+            int at = h;
+            while (at > 0) { /* insertion by token sequence */
+                const int o = order[at - 1], L = n_hyp[o] < n_hyp[h] ? n_hyp[o] : n_hyp[h];
+                int c = 0, k = 0;
+                for (; k < L && !c; k++)
+                    c = hyps[o][k] < hyps[h][k] ? -1 : hyps[o][k] > hyps[h][k];
+                if (c < 0 || (c == 0 && n_hyp[o] <= n_hyp[h]))
+                    break;
+                order[at] = order[at - 1];
+                at--;
+            }
+            order[at] = h;
+        }
+        int64_t all = 0, shared = 0;
+        for (int i = 0; i < n_hyps; i++) {
+            const int h = order[i], p = i ? order[i - 1] : -1;
+            int L = 0;
+            while (p >= 0 && L < n_hyp[h] && L < n_hyp[p] && hyps[p][L] == hyps[h][L])
+                L++;
+            const int reuse = p >= 0 ? (L < n_hyp[p] ? L : n_hyp[p]) : 0; /* targets 0..reuse-1 known */
+            all += n_hyp[h] > 1 ? n_hyp[h] - 1 : 0;
+            shared += n_hyp[h] - 1 > (reuse > 1 ? reuse - 1 : 0) ? n_hyp[h] - 1 - (reuse > 1 ? reuse - 1 : 0) : 0;
+        }
+        if (shared < all * 7 / 10)
+            return score_shared(s, n_prefix, hyps, n_hyp, n_hyps, order, logp, err);
     }
     /* the hypotheses side by side, one sequence each (the prefix's cache copied once), every token
      * but the last in a pass, scoring the token after it */

@@ -156,6 +156,23 @@ static void test_arch(sori_runtime *rt, const char *arch)
             CHECK(fabs(lp[0] - want) <= (quant ? 1e-3 : 1e-5) * fabs(want) + 1e-4,
                   "%s %s: score %.6f, from the logits %.6f", arch, types[quant], lp[0], want);
             CHECK(isfinite(lp[1]) && lp[1] < 0, "%s: second hypothesis scored %.4f", arch, lp[1]);
+            /* an N-best-like list that shares its tokens (the same hypothesis twice, a shorter one inside
+             * it, one that leaves it after 6 tokens): scored through the shared path, each as alone */
+            int32_t alt[64];
+            memcpy(alt, r.ids + 3, sizeof(int32_t) * (size_t)(r.n - 3));
+            alt[6] = (alt[6] + 7) % r.vocab;
+            const int32_t *nb[4] = {r.ids + 3, r.ids + 3, alt, r.ids + 3};
+            int n_nb[4] = {r.n - 3, 10, r.n - 3, r.n - 3};
+            double lpn[4], single[4];
+            CHECK_STATUS(sori_lm_score(s, r.ids, 3, nb, n_nb, 4, lpn, &err), SORI_OK);
+            for (int h = 0; h < 4; h++)
+                CHECK_STATUS(sori_lm_score(s, r.ids, 3, &nb[h], &n_nb[h], 1, &single[h], &err), SORI_OK);
+            for (int h = 0; h < 4; h++)
+                CHECK(fabs(lpn[h] - single[h]) <= (quant ? 1e-3 : 1e-5) * fabs(single[h]) + 1e-4,
+                      "%s %s: shared N-best hypothesis %d scored %.6f, alone %.6f", arch, types[quant], h, lpn[h],
+                      single[h]);
+            CHECK(fabs(lpn[0] - want) <= (quant ? 1e-3 : 1e-5) * fabs(want) + 1e-4 && lpn[0] == lpn[3],
+                  "%s %s: shared N-best %.6f / %.6f, from the logits %.6f", arch, types[quant], lpn[0], lpn[3], want);
         }
         /* bad calls */
         sori_lm_token bad = {r.vocab + 5, 0, 0, false};
