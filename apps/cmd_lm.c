@@ -7,7 +7,9 @@
  *       the token ids of each line, space-separated (BOS first when the file
  *       adds one; --special: special tokens written in the text read as such)
  *   sori lm generate --lm MODEL.gguf --prompt TEXT [--max-tokens N]
- *       the greedy continuation of the prompt, streamed as it is made */
+ *                    [--temperature T --top-k K --top-p P --seed S]
+ *       the continuation of the prompt (greedy unless T > 0), streamed as it
+ *       is made */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,8 @@ static void lm_usage(FILE *f)
 {
     fprintf(f, "usage: sori lm score --lm MODEL.gguf [--threads N] [--ctx N] [TEXTFILE]\n"
                "       sori lm tokenize --lm MODEL.gguf [--special] [TEXTFILE]\n"
-               "       sori lm generate --lm MODEL.gguf --prompt TEXT [--max-tokens N] [--threads N]\n");
+               "       sori lm generate --lm MODEL.gguf --prompt TEXT [--max-tokens N] [--threads N]\n"
+               "                        [--temperature T] [--top-k K] [--top-p P] [--seed S]\n");
 }
 
 /* One line (without its newline) of f into a growing buffer; 0 at the end. */
@@ -50,7 +53,8 @@ static int read_line(FILE *f, char **buf, size_t *cap, size_t *len)
     return 1;
 }
 
-static int generate(sori_lm *lm, sori_lm_session *s, const char *prompt, int max_tokens)
+static int generate(sori_lm *lm, sori_lm_session *s, const char *prompt, int max_tokens, const sori_lm_sampling *sp_,
+                    uint64_t seed)
 {
     sori_error err = {0};
     const sori_lm_info info = sori_lm_get_info(lm);
@@ -58,8 +62,10 @@ static int generate(sori_lm *lm, sori_lm_session *s, const char *prompt, int max
     int cap = sp.n_ctx, n = 0;
     int32_t *tok = malloc((size_t)cap * sizeof *tok);
     float *logits = malloc((size_t)info.n_vocab * sizeof *logits);
+    float *sf = malloc((size_t)info.n_vocab * sizeof *sf);
+    int32_t *si = malloc((size_t)info.n_vocab * sizeof *si);
     int rc = 1;
-    if (!tok || !logits)
+    if (!tok || !logits || !sf || !si)
         goto done;
     if (sori_lm_tokenize(lm, prompt, strlen(prompt), true, true, tok, cap, &n, &err) != SORI_OK || n < 1) {
         fprintf(stderr, "sori lm generate: %s\n", n < 1 ? "empty prompt" : err.message);
@@ -78,9 +84,7 @@ static int generate(sori_lm *lm, sori_lm_session *s, const char *prompt, int max
         pos += c;
     }
     for (int g = 0; g < max_tokens && pos < cap; g++) {
-        int32_t best = 0;
-        for (int32_t i = 1; i < info.n_vocab; i++)
-            best = logits[i] > logits[best] ? i : best;
+        const int32_t best = sori_lm_sample(logits, info.n_vocab, sp_, &seed, sf, si);
         if (best == info.eos)
             break;
         char piece[256];
@@ -98,6 +102,8 @@ static int generate(sori_lm *lm, sori_lm_session *s, const char *prompt, int max
 done:
     free(tok);
     free(logits);
+    free(sf);
+    free(si);
     return rc;
 }
 
@@ -108,7 +114,8 @@ int cmd_lm(int argc, char **argv)
         return argc < 1 ? 2 : 0;
     }
     const char *sub = argv[0], *lm_path = NULL, *prompt = NULL, *file = NULL;
-    int threads = 0, n_ctx = 0, max_tokens = 64, special = 0;
+    int threads = 0, n_ctx = 0, max_tokens = 64, special = 0, top_k = 0, seed = 1;
+    float temperature = 0.0f, top_p = 1.0f;
     if (strcmp(sub, "score") != 0 && strcmp(sub, "tokenize") != 0 && strcmp(sub, "generate") != 0) {
         fprintf(stderr, "sori lm: unknown subcommand '%s'\n", sub);
         lm_usage(stderr);
@@ -119,6 +126,24 @@ int cmd_lm(int argc, char **argv)
             lm_path = argv[++i];
         else if (strcmp(argv[i], "--special") == 0)
             special = 1;
+        else if (strcmp(argv[i], "--top-k") == 0 && i + 1 < argc && parse_int_arg(argv[i + 1], 0, 1 << 24, &top_k))
+            i++;
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc && parse_int_arg(argv[i + 1], 0, 2147483647, &seed))
+            i++;
+        else if ((strcmp(argv[i], "--temperature") == 0 || strcmp(argv[i], "--top-p") == 0) && i + 1 < argc) {
+            char *end = NULL;
+            const double v = strtod(argv[i + 1], &end);
+            const int temp = strcmp(argv[i], "--temperature") == 0;
+            if (!end || *end || !(v >= 0) || v > (temp ? 100 : 1)) {
+                fprintf(stderr, "sori lm %s: %s '%s' (%s)\n", sub, argv[i], argv[i + 1], temp ? "0..100" : "0..1");
+                return 2;
+            }
+            if (temp)
+                temperature = (float)v;
+            else
+                top_p = (float)v;
+            i++;
+        }
         else if (strcmp(argv[i], "--prompt") == 0 && i + 1 < argc)
             prompt = argv[++i];
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && parse_int_arg(argv[i + 1], 1, 256, &threads))
@@ -169,7 +194,8 @@ int cmd_lm(int argc, char **argv)
         goto done;
     }
     if (strcmp(sub, "generate") == 0) {
-        rc = generate(lm, s, prompt, max_tokens);
+        const sori_lm_sampling smp = {temperature, top_k, top_p};
+        rc = generate(lm, s, prompt, max_tokens, &smp, (uint64_t)seed);
         goto done;
     }
     in = file ? fopen(file, "r") : stdin;

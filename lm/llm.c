@@ -942,3 +942,88 @@ sori_status sori_lm_score_text(sori_lm_session *s, const char *text, double *log
     }
     return st;
 }
+
+/* ---- sampling ------------------------------------------------------------------------- */
+
+static double rng_uniform(uint64_t *st)
+{
+    /* splitmix64: a uniform double in [0, 1) */
+    uint64_t z = (*st += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* sorts ids by logit, largest first (heap sort: no recursion, no allocation) */
+static void sift(int32_t *id, const float *lg, int64_t n, int64_t i)
+{
+    for (;;) {
+        int64_t c = 2 * i + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && lg[id[c + 1]] < lg[id[c]])
+            c++;
+        if (!(lg[id[c]] < lg[id[i]]))
+            return;
+        const int32_t t = id[c];
+        id[c] = id[i];
+        id[i] = t;
+        i = c;
+    }
+}
+
+int32_t sori_lm_sample(const float *logits, int32_t n_vocab, const sori_lm_sampling *p, uint64_t *rng_state,
+                       float *scratch_f, int32_t *scratch_i)
+{
+    if (!logits || n_vocab < 1)
+        return -1;
+    int32_t best = 0;
+    for (int32_t v = 1; v < n_vocab; v++)
+        best = logits[v] > logits[best] ? v : best;
+    if (!p || !rng_state || !scratch_f || !scratch_i || !(p->temperature > 0) || p->top_k == 1)
+        return best;
+    const float inv_t = 1.0f / p->temperature;
+    /* the candidates: the top_k largest (a min-heap of k ids), else all */
+    const int64_t k = p->top_k > 0 && p->top_k < n_vocab ? p->top_k : n_vocab;
+    int32_t *id = scratch_i;
+    int64_t n = 0;
+    for (int32_t v = 0; v < n_vocab; v++) {
+        if (n < k) {
+            id[n++] = v;
+            if (n == k)
+                for (int64_t i = n / 2 - 1; i >= 0; i--)
+                    sift(id, logits, n, i);
+        } else if (logits[v] > logits[id[0]]) {
+            id[0] = v;
+            sift(id, logits, n, 0);
+        }
+    }
+    if (n < k) /* k == n_vocab: heapify all */
+        for (int64_t i = n / 2 - 1; i >= 0; i--)
+            sift(id, logits, n, i);
+    /* heap -> descending order: pop the smallest to the end */
+    for (int64_t end = n - 1; end > 0; end--) {
+        const int32_t t = id[0];
+        id[0] = id[end];
+        id[end] = t;
+        sift(id, logits, end, 0);
+    }
+    /* probabilities at the temperature, then the top_p nucleus */
+    const float mx = logits[id[0]];
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (scratch_f[i] = expf((logits[id[i]] - mx) * inv_t));
+    const double top_p = p->top_p > 0 && p->top_p < 1 ? p->top_p : 1.0;
+    double kept = 0;
+    int64_t m = 0;
+    while (m < n && (m == 0 || kept < top_p * sum))
+        kept += scratch_f[m++];
+    double u = rng_uniform(rng_state) * kept;
+    for (int64_t i = 0; i < m; i++) {
+        u -= scratch_f[i];
+        if (u < 0)
+            return id[i];
+    }
+    return id[m - 1];
+}

@@ -17,6 +17,15 @@
 #include "check.h"
 #include "sori/lm.h"
 
+#if defined(__GLIBC__) && !defined(SORI_TEST_UNDER_SANITIZER)
+#include <malloc.h>
+#define HAVE_HEAP_COUNT 1
+static size_t heap_in_use(void)
+{
+    return mallinfo2().uordblks;
+}
+#endif
+
 #ifndef SORI_FIXTURE_DIR
 #define SORI_FIXTURE_DIR "tests/fixtures"
 #endif
@@ -191,6 +200,99 @@ static void test_arch(sori_runtime *rt, const char *arch)
     }
 }
 
+/* sampling: greedy cases, the distribution at two temperatures, top-k, top-p, the seed */
+static void test_sampling(void)
+{
+    enum { V = 6, DRAWS = 40000 };
+    const float p0[V] = {0.5f, 0.3f, 0.2f, 1e-9f, 1e-9f, 1e-9f};
+    float lg[V], sf[V];
+    int32_t si[V];
+    for (int v = 0; v < V; v++)
+        lg[v] = logf(p0[v]) + 3.0f; /* any offset */
+    uint64_t rng = 42;
+    sori_lm_sampling g = {0.0f, 0, 1.0f}, k1 = {1.0f, 1, 1.0f};
+    CHECK(sori_lm_sample(lg, V, &g, &rng, sf, si) == 0 && sori_lm_sample(lg, V, &k1, &rng, sf, si) == 0 &&
+              sori_lm_sample(lg, V, NULL, NULL, NULL, NULL) == 0,
+          "greedy picks the largest");
+    const struct {
+        sori_lm_sampling p;
+        double want[3];
+    } cases[] = {
+        {{1.0f, 0, 1.0f}, {0.5, 0.3, 0.2}},
+        {{2.0f, 0, 1.0f}, {0.7071 / 1.7020, 0.5477 / 1.7020, 0.4472 / 1.7020}},
+        {{1.0f, 2, 1.0f}, {0.625, 0.375, 0.0}},
+        {{1.0f, 0, 0.6f}, {0.625, 0.375, 0.0}},
+    };
+    for (int c = 0; c < 4; c++) {
+        int count[V] = {0};
+        rng = 7;
+        for (int d = 0; d < DRAWS; d++) {
+            const int32_t t = sori_lm_sample(lg, V, &cases[c].p, &rng, sf, si);
+            if (t >= 0 && t < V)
+                count[t]++;
+        }
+        for (int v = 0; v < 3; v++)
+            CHECK(fabs((double)count[v] / DRAWS - cases[c].want[v]) < 0.015, "case %d: token %d drawn %.3f, want %.3f",
+                  c, v, (double)count[v] / DRAWS, cases[c].want[v]);
+        CHECK(count[3] + count[4] + count[5] == 0, "case %d: a token of probability 1e-9 drawn %d times", c,
+              count[3] + count[4] + count[5]);
+    }
+    uint64_t a = 99, b = 99;
+    int same = 1;
+    for (int d = 0; d < 100; d++)
+        same &= sori_lm_sample(lg, V, &cases[0].p, &a, sf, si) == sori_lm_sample(lg, V, &cases[0].p, &b, sf, si);
+    CHECK(same, "the same seed draws the same tokens");
+}
+
+/* 1,000 scoring calls, and 1,000 sessions made and freed (what each rescored
+ * utterance does), end with the heap where it was after the first ones */
+static void test_no_growth(sori_runtime *rt)
+{
+#ifdef HAVE_HEAP_COUNT
+    char path[512];
+    snprintf(path, sizeof path, "%s/lm/llama.f32.gguf", SORI_FIXTURE_DIR);
+    sori_lm *lm = NULL;
+    sori_error err = {0};
+    CHECK_STATUS(sori_lm_load(rt, path, &lm, &err), SORI_OK);
+    if (!lm)
+        return;
+    sori_lm_session_params sp = sori_lm_session_default_params();
+    sp.n_ctx = 64;
+    sp.n_seq = 4;
+    const int32_t prefix[1] = {2}, h0[5] = {10, 20, 30, 40, 50}, h1[5] = {10, 20, 31, 41, 51};
+    const int32_t *hyps[3] = {h0, h1, h0};
+    const int n_hyp[3] = {5, 5, 3};
+    double lp[3];
+    size_t base = 0;
+    int ok = 1;
+    for (int i = 0; i < 1010 && ok; i++) {
+        if (i == 10)
+            base = heap_in_use();
+        sori_lm_session *s = NULL;
+        ok = sori_lm_session_create(lm, &sp, &s, &err) == SORI_OK &&
+             sori_lm_score(s, prefix, 1, hyps, n_hyp, 3, lp, &err) == SORI_OK;
+        sori_lm_session_free(s);
+    }
+    CHECK(ok, "1,000 sessions scored: %s", err.message);
+    const size_t after = heap_in_use();
+    CHECK(after <= base, "heap in use %zu bytes after 1,000 scored sessions, %zu after the first 10", after, base);
+    sori_lm_session *s = NULL;
+    CHECK_STATUS(sori_lm_session_create(lm, &sp, &s, &err), SORI_OK);
+    for (int i = 0; i < 1010 && s; i++) {
+        if (i == 10)
+            base = heap_in_use();
+        ok &= sori_lm_score(s, prefix, 1, hyps, n_hyp, 3, lp, &err) == SORI_OK;
+    }
+    CHECK(ok && heap_in_use() == base, "1,000 scoring calls in one session changed the heap by %lld bytes",
+          (long long)heap_in_use() - (long long)base);
+    sori_lm_session_free(s);
+    sori_lm_free(lm);
+#else
+    (void)rt;
+    printf("heap counting: not under a sanitizer's allocator (checked in the plain build)\n");
+#endif
+}
+
 static void test_bad_files(sori_runtime *rt)
 {
     sori_lm *lm = NULL;
@@ -238,6 +340,8 @@ int main(void)
     for (int i = 0; i < 4; i++)
         test_arch(rt, ARCHS[i]);
     test_bad_files(rt);
+    test_sampling();
+    test_no_growth(rt);
     sori_runtime_free(rt);
     return check_finish("test_lm");
 }

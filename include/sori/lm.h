@@ -108,6 +108,22 @@ SORI_API sori_status sori_lm_score(sori_lm_session *s, const int32_t *prefix, in
 SORI_API sori_status sori_lm_score_text(sori_lm_session *s, const char *text, double *logp, int *n_tokens,
                                         sori_error *err);
 
+/* Sampling the next token from a row of logits (generation). temperature
+ * <= 0 or top_k == 1: the most likely token (greedy). Otherwise the logits
+ * are divided by the temperature, cut to the top_k most likely (0: no cut)
+ * and then to the smallest set whose probability reaches top_p (1: no
+ * cut), renormalized, and one is drawn with *rng_state (any seed; it is
+ * advanced). scratch: n_vocab floats and n_vocab int32 of the caller's,
+ * so that sampling allocates nothing (NULL: greedy only). */
+typedef struct sori_lm_sampling {
+    float temperature; /* 0: greedy */
+    int top_k;         /* 0: all */
+    float top_p;       /* 1: all */
+} sori_lm_sampling;
+
+SORI_API int32_t sori_lm_sample(const float *logits, int32_t n_vocab, const sori_lm_sampling *p, uint64_t *rng_state,
+                                float *scratch_f, int32_t *scratch_i);
+
 #ifdef __cplusplus
 }
 #endif
