@@ -291,24 +291,15 @@ static sori_status rescore_pick(const sori_asr_model *m, const sori_ctc_beam *b,
 sori_status asr_beam_decode(const sori_asr_model *m, const sori_ctc_beam *b, int final, sori_asr_result *r,
                             sori_error *err)
 {
+    int pick = 0;
     if (final && m->rescore_lm && m->nbest > 1) {
-        int pick = 0;
         sori_status st = rescore_pick(m, b, &pick, err);
-        return st == SORI_OK ? beam_hyp_decode(m, b, pick, r, err) : st;
+        if (st != SORI_OK)
+            return st;
+    } else {
+        sori_ctc_beam_rank(b, final, 1, &pick, NULL, NULL);
     }
-    sori_ctc_beam_tok *bt = NULL;
-    int64_t n = 0;
-    sori_status st = sori_ctc_beam_best(b, final, &bt, &n, err);
-    hyp_tok *tk = st == SORI_OK ? malloc((size_t)(n ? n : 1) * sizeof *tk) : NULL;
-    if (st == SORI_OK && !tk)
-        st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
-    for (int64_t i = 0; i < n && tk; i++)
-        tk[i] = (hyp_tok){bt[i].token, bt[i].first, bt[i].last, bt[i].prob};
-    if (st == SORI_OK)
-        st = tokens_decode(m, tk, n, r, err);
-    free(tk);
-    free(bt);
-    return st;
+    return beam_hyp_decode(m, b, pick, r, err);
 }
 
 /* CTC over a whole utterance: greedy, or the beam search (with the LM). */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "corpus.h"
 #include "kernels/gguf.h"
 #include "lm/vocab.h"
 
@@ -28,27 +29,6 @@ static int hex_decode(const char *h, char *out, size_t cap)
     return (int)n;
 }
 
-/* line `want` (0-based after the header) of the corpus, its text column */
-static int corpus_line(FILE *p, int64_t *at, int64_t want, char *buf, size_t cap)
-{
-    static char *line;
-    static size_t line_cap;
-    while (getline(&line, &line_cap, p) > 0) {
-        const int64_t i = (*at)++;
-        if (i != want)
-            continue;
-        size_t n = strlen(line);
-        if (n && line[n - 1] == '\n')
-            line[--n] = 0;
-        const char *t = strchr(line, '\t');
-        t = t ? strchr(t + 1, '\t') : NULL;
-        if (!t)
-            return 0;
-        snprintf(buf, cap, "%s", t + 1);
-        return 1;
-    }
-    return 0;
-}
 
 static void test_pre(const char *name)
 {

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "corpus.h"
 #include "sori/lm.h"
 
 static int64_t read_i32(FILE *f)
@@ -25,30 +26,6 @@ static int64_t read_i32(FILE *f)
     return fread(&v, 4, 1, f) == 1 ? v : -1;
 }
 
-/* line `want` (0-based, after the header) of the corpus: its text column
- * (lines can be long: one is 198 kB) */
-static int corpus_line(FILE *p, int64_t *at, int64_t want, char *buf, size_t cap)
-{
-    static char *line;
-    static size_t line_cap;
-    while (getline(&line, &line_cap, p) > 0) {
-        const int64_t i = (*at)++;
-        if (i < 0)
-            continue; /* the header */
-        if (i != want)
-            continue;
-        size_t n = strlen(line);
-        if (n && line[n - 1] == '\n')
-            line[--n] = 0;
-        const char *t = strchr(line, '\t');
-        t = t ? strchr(t + 1, '\t') : NULL;
-        if (!t)
-            return 0;
-        snprintf(buf, cap, "%s", t + 1);
-        return 1;
-    }
-    return 0;
-}
 
 static void test_tokens(sori_lm *lm)
 {

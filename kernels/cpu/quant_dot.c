@@ -44,28 +44,34 @@ static __m256i bits_to_bytes(uint32_t v)
     return _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
 }
 
+/* The 32 values of a Q4_0, Q5_0 or Q8_0 block as signed bytes: Q4_0's low
+ * nibbles are values 0-15 and its high ones 16-31 (minus 8); Q5_0 adds each
+ * value's fifth bit from qh (minus 16). */
+static __m256i unpack_q32(sori_dtype t, const uint8_t *w)
+{
+    const __m256i lo4 = _mm256_set1_epi8(0xF);
+    if (t == SORI_Q4_0) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(w + 2));
+        return _mm256_sub_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4), _mm256_set1_epi8(8));
+    }
+    if (t == SORI_Q5_0) {
+        const __m128i v = _mm_loadu_si128((const __m128i *)(w + 6));
+        const __m256i sixteen = _mm256_set1_epi8(16);
+        uint32_t qh;
+        memcpy(&qh, w + 2, 4);
+        const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4);
+        return _mm256_sub_epi8(_mm256_or_si256(q, _mm256_and_si256(bits_to_bytes(qh), sixteen)), sixteen);
+    }
+    return _mm256_loadu_si256((const __m256i *)(w + 2));
+}
+
 /* Q4_0, Q5_0 or Q8_0 weights times Q8_0 activations */
 static float dot_q8_0(sori_dtype t, int64_t n, const uint8_t *w, const uint8_t *x)
 {
     __m256 acc = _mm256_setzero_ps();
-    const __m256i lo4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8), sixteen = _mm256_set1_epi8(16);
     const int bytes = t == SORI_Q4_0 ? 18 : t == SORI_Q5_0 ? 22 : 34;
     for (int64_t b = 0; b < n / 32; b++, w += bytes, x += 34) {
-        __m256i wq;
-        if (t == SORI_Q4_0) { /* values 0-15 of the low nibbles, then 16-31 of the high ones */
-            const __m128i v = _mm_loadu_si128((const __m128i *)(w + 2));
-            wq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4);
-            wq = _mm256_sub_epi8(wq, eight);
-        } else if (t == SORI_Q5_0) { /* the same with each value's fifth bit from qh */
-            const __m128i v = _mm_loadu_si128((const __m128i *)(w + 6));
-            uint32_t qh;
-            memcpy(&qh, w + 2, 4);
-            wq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4);
-            wq = _mm256_or_si256(wq, _mm256_and_si256(bits_to_bytes(qh), sixteen));
-            wq = _mm256_sub_epi8(wq, sixteen);
-        } else {
-            wq = _mm256_loadu_si256((const __m256i *)(w + 2));
-        }
+        const __m256i wq = unpack_q32(t, w);
         const __m256i xq = _mm256_loadu_si256((const __m256i *)(x + 2));
         const __m256 s = _mm256_cvtepi32_ps(dot_i8(wq, xq));
         acc = _mm256_fmadd_ps(_mm256_set1_ps(f16_at(w) * f16_at(x)), s, acc);
@@ -120,9 +126,27 @@ static float dot_k45(int64_t n, const uint8_t *w, const sori_block_q8_k *x, int 
     return hsum8(acc) - mins;
 }
 
-static float dot_q6k(int64_t n, const uint8_t *w, const sori_block_q8_k *x)
+/* Half h of a Q6_K block as four runs of 32 unsigned 6-bit values (0-63,
+ * the block's order: the low nibbles of ql[0..31], of ql[32..63], then their
+ * high nibbles, each with its two bits of qh). */
+static void unpack_q6k_half(const uint8_t *w, int h, __m256i q[4])
 {
     const __m256i lo4 = _mm256_set1_epi8(0xF), three = _mm256_set1_epi8(3);
+    const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h;
+    const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+    const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+    const __m256i hb = _mm256_loadu_si256((const __m256i *)qh);
+    q[0] = _mm256_or_si256(_mm256_and_si256(l0, lo4), _mm256_slli_epi16(_mm256_and_si256(hb, three), 4));
+    q[1] = _mm256_or_si256(_mm256_and_si256(l1, lo4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), three), 4));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), lo4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), three), 4));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), lo4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), three), 4));
+}
+
+static float dot_q6k(int64_t n, const uint8_t *w, const sori_block_q8_k *x)
+{
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < n / SORI_QK; b++, w += 210, x++) {
         const int8_t *sc = (const int8_t *)(w + 192);
@@ -131,18 +155,8 @@ static float dot_q6k(int64_t n, const uint8_t *w, const sori_block_q8_k *x)
         for (int g = 0; g < 16; g++)
             offset += sc[g] * x->bsums[g];
         for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h;
-            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i hb = _mm256_loadu_si256((const __m256i *)qh);
             __m256i q[4];
-            q[0] = _mm256_or_si256(_mm256_and_si256(l0, lo4), _mm256_slli_epi16(_mm256_and_si256(hb, three), 4));
-            q[1] = _mm256_or_si256(_mm256_and_si256(l1, lo4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), three), 4));
-            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), lo4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), three), 4));
-            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), lo4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), three), 4));
+            unpack_q6k_half(w, h, q);
             for (int k = 0; k < 4; k++) {
                 const int g = 8 * h + 2 * k; /* groups g (first 16 values) and g + 1 */
                 const __m256i xv = _mm256_loadu_si256((const __m256i *)(x->qs + 128 * h + 32 * k));
@@ -175,23 +189,10 @@ float sori_quant_dot(sori_dtype t, int64_t n, const void *w, const void *x)
 static void dot4_q8_0(sori_dtype t, int64_t n, const uint8_t *w, const uint8_t *const x[4], float out[4])
 {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-    const __m256i lo4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8), sixteen = _mm256_set1_epi8(16);
     const __m256i ones = _mm256_set1_epi16(1);
     const int bytes = t == SORI_Q4_0 ? 18 : t == SORI_Q5_0 ? 22 : 34;
     for (int64_t b = 0; b < n / 32; b++, w += bytes) {
-        __m256i wq;
-        if (t == SORI_Q4_0) {
-            const __m128i v = _mm_loadu_si128((const __m128i *)(w + 2));
-            wq = _mm256_sub_epi8(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4), eight);
-        } else if (t == SORI_Q5_0) {
-            const __m128i v = _mm_loadu_si128((const __m128i *)(w + 6));
-            uint32_t qh;
-            memcpy(&qh, w + 2, 4);
-            wq = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4);
-            wq = _mm256_sub_epi8(_mm256_or_si256(wq, _mm256_and_si256(bits_to_bytes(qh), sixteen)), sixteen);
-        } else {
-            wq = _mm256_loadu_si256((const __m256i *)(w + 2));
-        }
+        const __m256i wq = unpack_q32(t, w);
         const __m256i aw = _mm256_sign_epi8(wq, wq);
         const float dw = f16_at(w);
 #define ROW(r, acc)                                                                                            \
@@ -265,25 +266,14 @@ static void dot4_k45(int64_t n, const uint8_t *w, const sori_block_q8_k *const x
 
 static void dot4_q6k(int64_t n, const uint8_t *w, const sori_block_q8_k *const x[4], float out[4])
 {
-    const __m256i lo4 = _mm256_set1_epi8(0xF), three = _mm256_set1_epi8(3);
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int64_t b = 0; b < n / SORI_QK; b++, w += 210) {
         const int8_t *sc = (const int8_t *)(w + 192);
         __m256i sumi[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                            _mm256_setzero_si256()};
         for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = w + 64 * h, *qh = w + 128 + 32 * h;
-            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i hb = _mm256_loadu_si256((const __m256i *)qh);
             __m256i q[4];
-            q[0] = _mm256_or_si256(_mm256_and_si256(l0, lo4), _mm256_slli_epi16(_mm256_and_si256(hb, three), 4));
-            q[1] = _mm256_or_si256(_mm256_and_si256(l1, lo4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), three), 4));
-            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), lo4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), three), 4));
-            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), lo4),
-                                   _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), three), 4));
+            unpack_q6k_half(w, h, q);
             for (int k = 0; k < 4; k++) {
                 const int g = 8 * h + 2 * k;
                 const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]));
