@@ -179,17 +179,20 @@ static void reader_agrees(const char *what, const char *path, int allow)
         st = sori_audio_select_channel(&a, SORI_CHANNEL_MIX, &mono, &err);
     sori_audio_reader *r = NULL;
     sori_status rst = sori_audio_reader_open(path, &p, SORI_CHANNEL_MIX, 0, &r, &rd, &rerr);
-    int64_t n = 0, cap = mono.n_frames + 1, chunk = 1;
-    float *buf = malloc((size_t)(cap > 0 ? cap : 1) * sizeof(float) + 4096 * sizeof(float));
+    /* read to the end whatever the whole read said: damage near the end is
+     * only found there; what is read beyond the whole read's samples is
+     * kept out of the comparison (and counted) */
+    int64_t n = 0, cap = mono.n_frames, chunk = 1;
+    float *buf = malloc((size_t)(cap > 0 ? cap : 1) * sizeof(float)), scratch[4096];
     while (rst == SORI_OK) {
         int64_t got = 0;
         int64_t want = chunk < 4096 ? chunk : 4096;
-        if (n + want > cap + 4096 - 1)
-            want = cap + 4096 - 1 - n;
-        rst = sori_audio_reader_read(r, buf + n, want, &got, &rerr);
-        if (rst != SORI_OK || got == 0 || want == 0)
+        rst = sori_audio_reader_read(r, scratch, want, &got, &rerr);
+        if (rst != SORI_OK || got == 0)
             break;
-        n += got;
+        for (int64_t k = 0; k < got; k++, n++)
+            if (n < cap)
+                buf[n] = scratch[k];
         chunk = chunk < 4096 ? chunk * 3 + 1 : 1;
     }
     g_reader_cases++;
