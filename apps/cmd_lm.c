@@ -6,10 +6,14 @@
  *   sori lm tokenize --lm MODEL.gguf [--special] [TEXTFILE]
  *       the token ids of each line, space-separated (BOS first when the file
  *       adds one; --special: special tokens written in the text read as such)
- *   sori lm generate --lm MODEL.gguf --prompt TEXT [--max-tokens N]
+ *   sori lm generate --lm MODEL.gguf --prompt TEXT [--chat [--system TEXT]
+ *                    [--template NAME]]                    [--stop STRING]... [--max-tokens N]
  *                    [--temperature T --top-k K --top-p P --seed S]
  *       the continuation of the prompt (greedy unless T > 0), streamed as it
- *       is made */
+ *       is made, until an end token, a stop string or N tokens; --chat: the
+ *       prompt is a user's turn in the model's chat template, the reply
+ *       follows (the file's template, else --template gemma|llama3|chatml|
+ *       exaone3); a summary on stderr */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +26,8 @@ static void lm_usage(FILE *f)
 {
     fprintf(f, "usage: sori lm score --lm MODEL.gguf [--threads N] [--ctx N] [TEXTFILE]\n"
                "       sori lm tokenize --lm MODEL.gguf [--special] [TEXTFILE]\n"
-               "       sori lm generate --lm MODEL.gguf --prompt TEXT [--max-tokens N] [--threads N]\n"
+               "       sori lm generate --lm MODEL.gguf --prompt TEXT [--chat [--system TEXT] [--template NAME]]\n"
+               "                        [--stop STRING]... [--max-tokens N] [--threads N] [--ctx N]\n"
                "                        [--temperature T] [--top-k K] [--top-p P] [--seed S]\n");
 }
 
@@ -53,57 +58,69 @@ static int read_line(FILE *f, char **buf, size_t *cap, size_t *len)
     return 1;
 }
 
-static int generate(sori_lm *lm, sori_lm_session *s, const char *prompt, int max_tokens, const sori_lm_sampling *sp_,
-                    uint64_t seed)
+static bool print_text(void *user, const char *text, size_t len)
+{
+    (void)user;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+    return true;
+}
+
+typedef struct {
+    const char *prompt, *system, *tmpl;
+    bool chat;
+    const char *stop[16];
+    int n_stop;
+} gen_args;
+
+static int generate(sori_lm *lm, sori_lm_session *s, int n_ctx, const gen_args *a, sori_lm_generate_params *gp)
 {
     sori_error err = {0};
-    const sori_lm_info info = sori_lm_get_info(lm);
-    const sori_lm_session_params sp = sori_lm_session_default_params();
-    int cap = sp.n_ctx, n = 0;
-    int32_t *tok = malloc((size_t)cap * sizeof *tok);
-    float *logits = malloc((size_t)info.n_vocab * sizeof *logits);
-    float *sf = malloc((size_t)info.n_vocab * sizeof *sf);
-    int32_t *si = malloc((size_t)info.n_vocab * sizeof *si);
-    int rc = 1;
-    if (!tok || !logits || !sf || !si)
+    char *text = NULL;
+    int32_t *tok = malloc((size_t)n_ctx * sizeof *tok);
+    int rc = 1, n = 0;
+    const char *prompt = a->prompt;
+    size_t plen = strlen(prompt);
+    if (!tok)
         goto done;
-    if (sori_lm_tokenize(lm, prompt, strlen(prompt), true, true, tok, cap, &n, &err) != SORI_OK || n < 1) {
-        fprintf(stderr, "sori lm generate: %s\n", n < 1 ? "empty prompt" : err.message);
-        goto done;
-    }
-    int pos = 0;
-    while (pos < n) {
-        sori_lm_token b[64];
-        int c = n - pos < 64 ? n - pos : 64;
-        for (int i = 0; i < c; i++)
-            b[i] = (sori_lm_token){tok[pos + i], pos + i, 0, pos + i == n - 1};
-        if (sori_lm_decode(s, b, c, logits, &err) != SORI_OK) {
-            fprintf(stderr, "sori lm generate: %s\n", err.message);
+    if (a->chat) {
+        sori_lm_chat_message m[2] = {{"system", a->system ? a->system : ""}, {"user", a->prompt}};
+        const int first = a->system ? 0 : 1;
+        size_t need = 0;
+        sori_lm_chat_format(lm, a->tmpl, m + first, 2 - first, true, NULL, 0, &need, &err);
+        if (need == 0 || !(text = malloc(need + 1)) ||
+            sori_lm_chat_format(lm, a->tmpl, m + first, 2 - first, true, text, need + 1, &plen, &err) != SORI_OK) {
+            fprintf(stderr, "sori lm generate: %s\n", err.message[0] ? err.message : "out of memory");
             goto done;
         }
-        pos += c;
+        prompt = text;
     }
-    for (int g = 0; g < max_tokens && pos < cap; g++) {
-        const int32_t best = sori_lm_sample(logits, info.n_vocab, sp_, &seed, sf, si);
-        if (best == info.eos)
-            break;
-        char piece[256];
-        int len = sori_lm_token_piece(lm, best, piece, sizeof piece);
-        fwrite(piece, 1, (size_t)(len < (int)sizeof piece ? len : (int)sizeof piece), stdout);
-        fflush(stdout);
-        sori_lm_token b = {best, pos++, 0, true};
-        if (sori_lm_decode(s, &b, 1, logits, &err) != SORI_OK) {
-            fprintf(stderr, "\nsori lm generate: %s\n", err.message);
-            goto done;
-        }
+    if (sori_lm_tokenize(lm, prompt, plen, true, a->chat, tok, n_ctx, &n, &err) != SORI_OK || n < 1) {
+        if (n > n_ctx)
+            fprintf(stderr, "sori lm generate: a prompt of %d tokens does not fit the context of %d (--ctx)\n", n,
+                    n_ctx);
+        else
+            fprintf(stderr, "sori lm generate: %s\n", n < 1 ? "empty prompt" : err.message);
+        goto done;
     }
+    gp->stop = a->stop;
+    gp->n_stop = a->n_stop;
+    sori_lm_generate_result res;
+    const double t0 = app_now_s();
+    if (sori_lm_generate(s, tok, n, gp, print_text, NULL, &res, &err) != SORI_OK) {
+        fprintf(stderr, "\nsori lm generate: %s\n", err.message);
+        goto done;
+    }
+    const double dt = app_now_s() - t0;
+    static const char *const why[] = {"end token", "stop string", "max tokens", "context full", "stopped"};
     printf("\n");
+    fflush(stdout);
+    fprintf(stderr, "%d prompt tokens, %d generated in %.2f s (%s)\n", res.n_prompt, res.n_generated, dt,
+            why[res.stop]);
     rc = 0;
 done:
+    free(text);
     free(tok);
-    free(logits);
-    free(sf);
-    free(si);
     return rc;
 }
 
@@ -113,7 +130,8 @@ int cmd_lm(int argc, char **argv)
         lm_usage(argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
-    const char *sub = argv[0], *lm_path = NULL, *prompt = NULL, *file = NULL;
+    const char *sub = argv[0], *lm_path = NULL, *file = NULL;
+    gen_args ga = {0};
     int threads = 0, n_ctx = 0, max_tokens = 64, special = 0, top_k = 0, seed = 1;
     float temperature = 0.0f, top_p = 1.0f;
     if (strcmp(sub, "score") != 0 && strcmp(sub, "tokenize") != 0 && strcmp(sub, "generate") != 0) {
@@ -145,7 +163,15 @@ int cmd_lm(int argc, char **argv)
             i++;
         }
         else if (strcmp(argv[i], "--prompt") == 0 && i + 1 < argc)
-            prompt = argv[++i];
+            ga.prompt = argv[++i];
+        else if (strcmp(argv[i], "--system") == 0 && i + 1 < argc)
+            ga.system = argv[++i];
+        else if (strcmp(argv[i], "--chat") == 0)
+            ga.chat = true;
+        else if (strcmp(argv[i], "--template") == 0 && i + 1 < argc)
+            ga.tmpl = argv[++i];
+        else if (strcmp(argv[i], "--stop") == 0 && i + 1 < argc && ga.n_stop < 16)
+            ga.stop[ga.n_stop++] = argv[++i];
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && parse_int_arg(argv[i + 1], 1, 256, &threads))
             i++;
         else if (strcmp(argv[i], "--ctx") == 0 && i + 1 < argc && parse_int_arg(argv[i + 1], 2, 1 << 20, &n_ctx))
@@ -165,7 +191,7 @@ int cmd_lm(int argc, char **argv)
         fprintf(stderr, "sori lm %s: --lm MODEL.gguf is required (tools/setup.sh --gemma fetches Gemma 3 270M)\n", sub);
         return 2;
     }
-    if (strcmp(sub, "generate") == 0 && !prompt) {
+    if (strcmp(sub, "generate") == 0 && !ga.prompt) {
         fprintf(stderr, "sori lm generate: --prompt TEXT is required\n");
         return 2;
     }
@@ -194,8 +220,11 @@ int cmd_lm(int argc, char **argv)
         goto done;
     }
     if (strcmp(sub, "generate") == 0) {
-        const sori_lm_sampling smp = {temperature, top_k, top_p};
-        rc = generate(lm, s, prompt, max_tokens, &smp, (uint64_t)seed);
+        sori_lm_generate_params gp = sori_lm_generate_default_params();
+        gp.sampling = (sori_lm_sampling){temperature, top_k, top_p};
+        gp.seed = (uint64_t)seed;
+        gp.max_tokens = max_tokens;
+        rc = generate(lm, s, sp.n_ctx, &ga, &gp);
         goto done;
     }
     in = file ? fopen(file, "r") : stdin;

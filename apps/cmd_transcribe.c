@@ -226,13 +226,6 @@ static void transcript_free(transcript *t)
     memset(t, 0, sizeof *t);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 
 /* Adds an utterance result as a segment (its words' times made relative
  * to the segment's start); r NULL: a piece whose result comes later. */
@@ -284,7 +277,7 @@ static sori_status transcribe_segments(sori_asr_model *m, transcript *t, int fir
 static sori_status transcribe_signal(sori_asr_model *m, const float *x, int64_t n, int rate,
                                      transcript *t, sori_error *err)
 {
-    double t0 = now_s();
+    double t0 = app_now_s();
     memset(t, 0, sizeof *t);
     t->duration_s = (double)n / rate;
     sori_vad_params vp = sori_vad_default_params();
@@ -316,7 +309,7 @@ static sori_status transcribe_signal(sori_asr_model *m, const float *x, int64_t 
         st = transcribe_segments(m, t, s0, t->n - s0 < SEG_BATCH ? t->n - s0 : SEG_BATCH, x, 0, rate, err);
     free(dec);
     sori_vad_free(vad);
-    t->seconds = now_s() - t0;
+    t->seconds = app_now_s() - t0;
     return st;
 }
 
@@ -327,7 +320,7 @@ static sori_status transcribe_signal(sori_asr_model *m, const float *x, int64_t 
 static sori_status transcribe_reader_signal(sori_asr_model *m, sori_audio_reader *rd, int rate, transcript *t,
                                             sori_error *err)
 {
-    double t0 = now_s();
+    double t0 = app_now_s();
     memset(t, 0, sizeof *t);
     sori_vad_params vp = sori_vad_default_params();
     vp.sample_rate_hz = rate;
@@ -408,7 +401,7 @@ static sori_status transcribe_reader_signal(sori_asr_model *m, sori_audio_reader
     free(dec);
     free(in_piece);
     sori_vad_free(vad);
-    t->seconds = now_s() - t0;
+    t->seconds = app_now_s() - t0;
     return st;
 }
 
@@ -418,7 +411,7 @@ static sori_status transcribe_reader_signal(sori_asr_model *m, sori_audio_reader
 static sori_status whisper_signal(sori_asr_model *m, const float *x, int64_t n, int rate, sori_audio_reader *reader,
                                   transcript *t, sori_error *err)
 {
-    double t0 = now_s();
+    double t0 = app_now_s();
     memset(t, 0, sizeof *t);
     t->duration_s = reader ? 0.0 : (double)n / rate;
     sori_asr_result *r = NULL;
@@ -457,7 +450,7 @@ static sori_status whisper_signal(sori_asr_model *m, const float *x, int64_t n, 
         t->cap = t->n;
     }
     sori_asr_result_free(r);
-    t->seconds = now_s() - t0;
+    t->seconds = app_now_s() - t0;
     return st;
 }
 
@@ -470,7 +463,7 @@ static const sori_silero_vad *g_silero; /* --vad silero|FILE */
 static sori_status stream_signal(sori_asr_model *m, const float *x, int64_t n, int rate, transcript *t,
                                  sori_error *err)
 {
-    double t0 = now_s();
+    double t0 = app_now_s();
     memset(t, 0, sizeof *t);
     t->duration_s = (double)n / rate;
     sori_asr_stream_params sp = sori_asr_stream_default_params();
@@ -504,7 +497,7 @@ static sori_status stream_signal(sori_asr_model *m, const float *x, int64_t n, i
             sori_asr_result_free(r);
     }
     sori_asr_stream_free(s);
-    t->seconds = now_s() - t0;
+    t->seconds = app_now_s() - t0;
     return st;
 }
 

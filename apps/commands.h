@@ -7,6 +7,9 @@
 /* Parses a whole decimal integer in [lo, hi]; 1 on success. */
 int parse_int_arg(const char *s, int lo, int hi, int *out);
 
+/* Seconds of the monotonic clock. */
+double app_now_s(void);
+
 /* A bundled data file (data/ of the source tree, then the installed data
  * directory) into path, or NULL when it is in neither. */
 const char *app_bundled(const char *name, char *path, size_t cap);

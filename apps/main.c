@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 #include "sori/common.h"
@@ -57,6 +58,13 @@ static int cmd_version(void)
         printf("gpu %d: %s (sm_%d%d, %.1f GiB)\n", gpus[i].index, gpus[i].name, gpus[i].cc_major,
                gpus[i].cc_minor, (double)gpus[i].total_bytes / (1024.0 * 1024 * 1024));
     return 0;
+}
+
+double app_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int parse_int_arg(const char *s, int lo, int hi, int *out)

@@ -16,6 +16,7 @@
 #include "kernels/gguf.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
+#include "lm/llm_internal.h"
 #include "lm/vocab.h"
 
 typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3, ARCH_GEMMA3 } lm_arch;
@@ -40,6 +41,7 @@ struct sori_lm {
     lm_arch arch;
     char arch_name[16];
     const char *name;
+    const char *chat_template; /* tokenizer.chat_template, or NULL */
     int n_vocab, n_embd, n_layer, n_head, n_head_kv, head_k, head_v, n_ff, n_ctx_train, n_rot;
     int swa_window;
     float eps, rope_base, rope_base_swa, rope_scale, emb_scale, att_scale;
@@ -63,6 +65,11 @@ struct sori_lm_session {
     int32_t *targets, *owner; /* the token each entry's logits score, and its hypothesis (n_batch) */
     double *tlp;              /* per position of a hypothesis: its token's log-probability (n_ctx) */
     double *rope_cos, *rope_sin; /* per token of a call: n_rot / 2 angles */
+    /* generation: the tokens whose keys and values sequence 0 holds (n_gen of
+     * them; any other use of the cache forgets them), sampling scratch */
+    int32_t *gen_tok, *gen_si;
+    float *gen_sf;
+    int n_gen;
 };
 
 /* ---- loading --------------------------------------------------------------------- */
@@ -285,6 +292,8 @@ static sori_status load_lm(sori_runtime *rt, const char *path, const void *data,
     snprintf(m->arch_name, sizeof m->arch_name, "%s", arch);
     if (sori_gguf_get_str(m->g, "general.name", &m->name) != SORI_OK)
         m->name = "";
+    if (sori_gguf_get_str(m->g, "tokenizer.chat_template", &m->chat_template) != SORI_OK)
+        m->chat_template = NULL;
     if ((st = load_hparams(m, err)) != SORI_OK || (st = sori_vocab_load(m->g, &m->vocab, err)) != SORI_OK)
         goto fail;
     m->n_vocab = sori_vocab_size(m->vocab);
@@ -357,6 +366,22 @@ int sori_lm_token_piece(const sori_lm *m, int32_t token, char *buf, int cap)
     return m ? sori_vocab_piece(m->vocab, token, false, buf, cap) : 0;
 }
 
+const sori_vocab *lm_vocab(const sori_lm *m)
+{
+    return m->vocab;
+}
+
+const char *lm_chat_template_text(const sori_lm *m)
+{
+    return m->chat_template;
+}
+
+lm_gen_state lm_session_gen(sori_lm_session *s)
+{
+    return (lm_gen_state){.lm = s->lm, .logits = s->lrow, .scratch_f = s->gen_sf, .scratch_i = s->gen_si, .tokens = s->gen_tok,
+                          .n_tokens = &s->n_gen, .n_ctx = s->n_ctx, .n_batch = s->n_batch};
+}
+
 /* ---- sessions ---------------------------------------------------------------------- */
 
 sori_lm_session_params sori_lm_session_default_params(void)
@@ -392,6 +417,9 @@ void sori_lm_session_free(sori_lm_session *s)
     free(s->tlp);
     free(s->rope_cos);
     free(s->rope_sin);
+    free(s->gen_tok);
+    free(s->gen_si);
+    free(s->gen_sf);
     free(s);
 }
 
@@ -448,8 +476,12 @@ sori_status sori_lm_session_create(const sori_lm *m, const sori_lm_session_param
     s->tlp = malloc((size_t)p.n_ctx * sizeof(double));
     s->rope_cos = malloc(B * (m->n_rot / 2) * sizeof(double));
     s->rope_sin = malloc(B * (m->n_rot / 2) * sizeof(double));
+    s->gen_tok = malloc((size_t)p.n_ctx * sizeof(int32_t));
+    s->gen_si = malloc((size_t)m->n_vocab * sizeof(int32_t));
+    s->gen_sf = malloc((size_t)m->n_vocab * sizeof(float));
     if (!s->kcache || !s->vcache || !s->x || !s->h || !s->q || !s->k || !s->v || !s->att || !s->o || !s->gt ||
-        !s->up || !s->act || !s->sc || !s->lrow || !s->lfirst || !s->lchunk || !s->ids || !s->text_tok || !s->entries || !s->targets || !s->owner || !s->tlp || !s->rope_cos || !s->rope_sin) {
+        !s->up || !s->act || !s->sc || !s->lrow || !s->lfirst || !s->lchunk || !s->ids || !s->text_tok || !s->entries || !s->targets || !s->owner || !s->tlp || !s->rope_cos || !s->rope_sin ||
+        !s->gen_tok || !s->gen_si || !s->gen_sf) {
         sori_lm_session_free(s);
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "lm: out of memory for a session of %d x %d positions",
                          p.n_seq, p.n_ctx);
@@ -697,6 +729,12 @@ sori_status sori_lm_decode(sori_lm_session *s, const sori_lm_token *t, int n, fl
 {
     if (!s || (n > 0 && !t) || n < 0)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: decode: bad arguments");
+    s->n_gen = 0;
+    return lm_decode(s, t, n, logits, err);
+}
+
+sori_status lm_decode(sori_lm_session *s, const sori_lm_token *t, int n, float *logits, sori_error *err)
+{
     const sori_lm *m = s->lm;
     const int E = m->n_embd;
     int n_out = 0;
@@ -726,6 +764,8 @@ sori_status sori_lm_seq_copy(sori_lm_session *s, int src, int dst, int n_pos, so
     const int Hk = m->n_head_kv * m->head_k, Hv = m->n_head_kv * m->head_v;
     if (src == dst)
         return SORI_OK;
+    if (dst == 0)
+        s->n_gen = 0;
     for (int l = 0; l < m->n_layer; l++) {
         memcpy(s->kcache + kv_index(s, l, dst, 0, Hk), s->kcache + kv_index(s, l, src, 0, Hk),
                (size_t)n_pos * Hk * sizeof(float));
@@ -827,6 +867,7 @@ sori_status sori_lm_score(sori_lm_session *s, const int32_t *prefix, int n_prefi
                 return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "lm: score: token %d of hypothesis %d is %d (vocab %d)",
                                  j, h, hyps[h][j], s->lm->n_vocab);
     }
+    s->n_gen = 0; /* sequence 0's cache is overwritten */
     sori_lm_token *e = s->entries;
     int32_t *tg = s->targets, *ow = s->owner;
     const int B = s->n_batch;

@@ -26,6 +26,10 @@ struct sori_vocab {
     /* byte-level BPE vocabularies (tokenizer.ggml.model "gpt2"); NULL: SentencePiece-style */
     sori_bpe *bpe;
     sori_bpe_pre pre;
+    /* tokens that end a generation: EOS, EOT, EOM and the end-of-turn tokens
+     * found by their text (llama.cpp's list) */
+    int32_t eog[16];
+    int n_eog;
 };
 
 static uint32_t hash_bytes(const char *s, size_t n)
@@ -232,6 +236,24 @@ sori_status sori_vocab_load(const sori_gguf *g, sori_vocab **out, sori_error *er
                                                                                                          : -1;
     v->add_bos = sori_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &b) == SORI_OK ? b : true;
     v->add_space_prefix = sori_gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &b) == SORI_OK ? b : true;
+    {
+        static const char *const keys[] = {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id",
+                                           "tokenizer.ggml.eom_token_id"};
+        static const char *const texts[] = {"<|eot_id|>",   "<|im_end|>", "<|end|>", "<end_of_turn>",
+                                            "<|endoftext|>", "<|eom_id|>", "<EOT>",   "_<EOT>",
+                                            "<|end_of_text|>", "<end_of_utterance>", "[|endofturn|]"};
+        for (size_t k = 0; k < sizeof keys / sizeof *keys + sizeof texts / sizeof *texts; k++) {
+            int32_t id = -1;
+            if (k < sizeof keys / sizeof *keys)
+                id = sori_gguf_get_int(g, keys[k], &x) == SORI_OK && x >= 0 && x < v->n ? (int32_t)x : -1;
+            else
+                id = sori_vocab_find(v, texts[k - sizeof keys / sizeof *keys],
+                                     strlen(texts[k - sizeof keys / sizeof *keys]));
+            if (id < 0 || sori_vocab_is_eog(v, id) || v->n_eog == (int)(sizeof v->eog / sizeof *v->eog))
+                continue;
+            v->eog[v->n_eog++] = id;
+        }
+    }
 done:
     free(types);
     free(tmp);
@@ -256,6 +278,14 @@ int32_t sori_vocab_bos(const sori_vocab *v)
 int32_t sori_vocab_eos(const sori_vocab *v)
 {
     return v->eos;
+}
+
+bool sori_vocab_is_eog(const sori_vocab *v, int32_t id)
+{
+    for (int i = 0; i < v->n_eog; i++)
+        if (v->eog[i] == id)
+            return true;
+    return false;
 }
 
 bool sori_vocab_add_bos(const sori_vocab *v)

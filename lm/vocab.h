@@ -38,6 +38,10 @@ int32_t sori_vocab_size(const sori_vocab *v);
 int32_t sori_vocab_bos(const sori_vocab *v); /* -1 if none */
 int32_t sori_vocab_eos(const sori_vocab *v);
 bool sori_vocab_add_bos(const sori_vocab *v);
+/* Whether a token ends a generation: EOS, the file's EOT and EOM tokens,
+ * and end-of-turn tokens known by their text (<end_of_turn>, <|eot_id|>,
+ * <|im_end|>, [|endofturn|] ...), as llama.cpp counts them. */
+bool sori_vocab_is_eog(const sori_vocab *v, int32_t id);
 /* The id of a token's text, -1 if none. */
 int32_t sori_vocab_find(const sori_vocab *v, const char *text, size_t len);
 

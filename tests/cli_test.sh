@@ -24,6 +24,22 @@ expect 2 "unknown command" -- "$sori" frobnicate
 expect 2 "no command" -- "$sori"
 expect 0 "help" -- "$sori" --help
 
+# sori lm on the tiny random llama fixture (its vocabulary: bytes)
+tiny=$(dirname "$0")/fixtures/lm/llama.f32.gguf
+expect 0 "lm generate" -- "$sori" lm generate --lm "$tiny" --prompt "abc" --max-tokens 5
+grep -q '5 generated' "$tmp/out" && grep -q '(max tokens)' "$tmp/out" && ok || bad "lm generate summary"
+expect 0 "lm generate, chatml" -- "$sori" lm generate --lm "$tiny" --prompt "abc" --chat --template chatml --max-tokens 3
+grep -q '^3 prompt tokens' "$tmp/out" && bad "the chat prompt was not formatted" || ok
+expect 1 "lm generate --chat without a template" -- "$sori" lm generate --lm "$tiny" --prompt "abc" --chat
+grep -q 'no chat template' "$tmp/out" && ok || bad "no-template message"
+expect 1 "lm generate, unknown template" -- "$sori" lm generate --lm "$tiny" --prompt "abc" --chat --template "{{ foo }}"
+expect 1 "lm generate, prompt over the context" -- "$sori" lm generate --lm "$tiny" --ctx 8 --prompt "0123456789"
+grep -q 'context' "$tmp/out" && ok || bad "context message"
+expect 2 "lm generate without a prompt" -- "$sori" lm generate --lm "$tiny"
+printf 'abc\ndef\n' >"$tmp/lines.txt"
+expect 0 "lm score" -- "$sori" lm score --lm "$tiny" "$tmp/lines.txt"
+grep -q 'perplexity' "$tmp/out" && ok || bad "lm score perplexity"
+
 # sori features (when the build has the audio front end)
 if "$sori" features --help >/dev/null 2>&1; then
   wav=$(dirname "$0")/fixtures/stereo_22k.wav

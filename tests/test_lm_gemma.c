@@ -9,7 +9,14 @@
  *   agree with llama.cpp's at >= 90 % of the positions, and with the f32
  *   reference (transformers on the same file, dequantized) as often as
  *   llama.cpp's does (within 3 positions: near-ties flip with any rounding); llama.cpp's 32 most likely tokens' log-probabilities
- *   within 0.25 nats on average, its most likely one's within 1.0 at worst. */
+ *   within 0.25 nats on average, its most likely one's within 1.0 at worst;
+ * - chat: the file has no template, so its architecture's (gemma) is used;
+ *   six conversations formatted and tokenized as llama.cpp does; the greedy
+ *   reply (48 tokens) is llama.cpp's text up to llama.cpp's first near-tie
+ *   (two best logits within 0.5: past it the 8-bit roundings of the two
+ *   programs may pick either), handed over in whole UTF-8 characters;
+ *   with a stop string from that text, the reply ends just before it;
+ *   <end_of_turn> ends a generation. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +26,7 @@
 #include "check.h"
 #include "corpus.h"
 #include "sori/lm.h"
+#include "tsv.h"
 
 static int64_t read_i32(FILE *f)
 {
@@ -154,6 +162,117 @@ static void test_logits(sori_lm *lm)
     sori_lm_session_free(s);
 }
 
+typedef struct {
+    char text[8192];
+    size_t n;
+    int calls, bad_cut;
+} collected;
+
+static bool collect(void *user, const char *text, size_t len)
+{
+    collected *c = user;
+    if (c->n + len < sizeof c->text) {
+        memcpy(c->text + c->n, text, len);
+        c->n += len;
+    }
+    /* a call must not end inside a character */
+    size_t i = len;
+    while (i > 0 && ((unsigned char)text[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i > 0) {
+        const unsigned char lead = (unsigned char)text[i - 1];
+        const size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+        c->bad_cut += len - (i - 1) < need;
+    }
+    c->calls++;
+    return true;
+}
+
+static void test_chat(sori_lm *lm)
+{
+    const char *tmpl = sori_lm_chat_template(lm);
+    CHECK(tmpl && strcmp(tmpl, "gemma") == 0, "chat format of the file: %s", tmpl ? tmpl : "(none)");
+    int32_t eot = -1, n = 0;
+    sori_error err = {0};
+    sori_lm_tokenize(lm, "<end_of_turn>", 13, false, true, &eot, 1, &n, &err);
+    CHECK(n == 1 && sori_lm_is_end(lm, eot), "<end_of_turn> (%d) ends a generation", eot);
+    FILE *f = fopen(SORI_FIXTURE_DIR "/lm/gemma_generate.tsv", "r");
+    CHECK(f != NULL, "gemma_generate.tsv (tools/gen_chat_fixtures.py)");
+    if (!f)
+        return;
+    sori_lm_session_params sp = sori_lm_session_default_params();
+    sp.n_ctx = 256;
+    sori_lm_session *s = NULL;
+    CHECK_STATUS(sori_lm_session_create(lm, &sp, &s, &err), SORI_OK);
+    char *line = NULL;
+    size_t cap = 0;
+    int cases = 0, same = 0;
+    size_t sure_total = 0;
+    while (s && getline(&line, &cap, f) > 0) {
+        char *fld[40];
+        const int nf = tsv_fields(line, fld, 40), nm = atoi(fld[0]);
+        if (nf != 4 + 2 * nm || nm < 1 || nm > 16) {
+            CHECK(0, "gemma_generate.tsv: a line of %d fields", nf);
+            continue;
+        }
+        sori_lm_chat_message m[16];
+        for (int i = 0; i < nm; i++)
+            m[i] = (sori_lm_chat_message){fld[1 + 2 * i], fld[2 + 2 * i]};
+        char prompt[4096];
+        size_t len = 0;
+        CHECK_STATUS(sori_lm_chat_format(lm, NULL, m, nm, true, prompt, sizeof prompt, &len, &err), SORI_OK);
+        int32_t tok[256], want[256];
+        int nt = 0, nw = 0;
+        CHECK_STATUS(sori_lm_tokenize(lm, prompt, len, true, true, tok, 256, &nt, &err), SORI_OK);
+        for (char *p = fld[nf - 3], *e; nw < 256; p = e) {
+            long v = strtol(p, &e, 10);
+            if (e == p)
+                break;
+            want[nw++] = (int32_t)v;
+        }
+        CHECK(nt == nw && memcmp(tok, want, sizeof(int32_t) * (size_t)nt) == 0,
+              "conversation %d: %d prompt tokens, llama.cpp's %d (or others)", cases, nt, nw);
+        sori_lm_generate_params gp = sori_lm_generate_default_params();
+        gp.max_tokens = 48;
+        sori_lm_generate_result res;
+        collected c = {0};
+        CHECK_STATUS(sori_lm_generate(s, tok, nt, &gp, collect, &c, &res, &err), SORI_OK);
+        const char *ref = fld[nf - 1];
+        const size_t sure = (size_t)atol(fld[nf - 2]);
+        const int eq = c.n == strlen(ref) && memcmp(c.text, ref, c.n) == 0;
+        CHECK(c.n >= sure && memcmp(c.text, ref, sure) == 0,
+              "conversation %d: sori's reply\n%.*s\ndoes not begin with llama.cpp's up to its first near-tie "
+              "(%zu bytes)\n%s", cases, (int)c.n, c.text, sure, ref);
+        CHECK(c.bad_cut == 0, "conversation %d: %d of %d calls ended inside a character", cases, c.bad_cut, c.calls);
+        same += eq;
+        sure_total += sure;
+        /* a stop string: the reply's first non-ASCII character after its first 6 bytes */
+        size_t at = 6;
+        while (at < sure && (unsigned char)ref[at] < 0xC0)
+            at++;
+        if (at + 3 <= sure) {
+            char stop[4] = {ref[at], ref[at + 1], ref[at + 2], 0};
+            const char *first = strstr(ref, stop);
+            const char *stops[1] = {stop};
+            gp.stop = stops;
+            gp.n_stop = 1;
+            collected c2 = {0};
+            CHECK_STATUS(sori_lm_generate(s, tok, nt, &gp, collect, &c2, &res, &err), SORI_OK);
+            CHECK(res.stop == SORI_LM_STOP_STRING && c2.n == (size_t)(first - ref) && memcmp(c2.text, ref, c2.n) == 0,
+                  "conversation %d: stop '%s': %zu bytes, %td expected", cases, stop, c2.n, first - ref);
+            CHECK(res.n_reused == nt - 1, "conversation %d: the same prompt again reused %d of %d tokens", cases,
+                  res.n_reused, nt);
+        }
+        cases++;
+    }
+    printf("chat: %d of %d greedy replies of 48 tokens as llama.cpp's; all begin as llama.cpp's up to its first "
+           "near-tie (%zu bytes in all)\n", same, cases, sure_total);
+    CHECK(cases == 6 && sure_total >= 300, "%d conversations, %zu bytes before near-ties", cases, sure_total);
+    free(line);
+    fclose(f);
+    sori_lm_session_free(s);
+}
+
 int main(void)
 {
     const char *path = SORI_SOURCE_DIR "/data/gemma-3-270m-q4_k_m.gguf";
@@ -178,6 +297,7 @@ int main(void)
               "info: %s, %d tokens, %d layers", info.architecture, info.n_vocab, info.n_layer);
         test_tokens(lm);
         test_logits(lm);
+        test_chat(lm);
     }
     sori_lm_free(lm);
     sori_runtime_free(rt);

@@ -124,6 +124,88 @@ typedef struct sori_lm_sampling {
 SORI_API int32_t sori_lm_sample(const float *logits, int32_t n_vocab, const sori_lm_sampling *p, uint64_t *rng_state,
                                 float *scratch_f, int32_t *scratch_i);
 
+
+/* ---- chat and generation ---------------------------------------------------------
+ *
+ *     sori_lm_chat_message msgs[] = {{"system", "상담원입니다."}, {"user", "요금제를 바꾸고 싶어요"}};
+ *     char prompt[4096]; size_t len;
+ *     sori_lm_chat_format(lm, NULL, msgs, 2, true, prompt, sizeof prompt, &len, &err);
+ *     int32_t tok[512]; int n;
+ *     sori_lm_tokenize(lm, prompt, len, true, true, tok, 512, &n, &err);   // special tokens parsed
+ *     sori_lm_generate_params gp = sori_lm_generate_default_params();
+ *     sori_lm_generate_result res;
+ *     sori_lm_generate(s, tok, n, &gp, print_text, NULL, &res, &err);
+ */
+
+typedef struct sori_lm_chat_message {
+    const char *role; /* "system", "user", "assistant" */
+    const char *content;
+} sori_lm_chat_message;
+
+/* The chat format the file's tokenizer.chat_template is recognized as:
+ * "gemma", "llama3", "chatml" (Qwen) or "exaone3"; for a file without a
+ * template, its architecture's usual one (gemma3: gemma; qwen2, qwen3:
+ * chatml); NULL when there is none or sori does not know the template. */
+SORI_API const char *sori_lm_chat_template(const sori_lm *lm);
+
+/* Writes a conversation as the model expects it, as llama.cpp formats the
+ * same template (BOS is not written: the tokenizer adds it). tmpl: NULL for
+ * the file's own template, else a format name above or a Jinja template
+ * text to recognize (lm may then be NULL). add_assistant: end with the
+ * opening of the assistant's turn. Gemma has no system turn: system text
+ * goes before the first user message; contents are trimmed except in
+ * chatml. buf gets up to cap - 1 bytes and a NUL; *len the whole length
+ * (when it does not fit: SORI_ERR_INVALID_ARG). A template sori cannot
+ * recognize: SORI_ERR_UNSUPPORTED. */
+SORI_API sori_status sori_lm_chat_format(const sori_lm *lm, const char *tmpl, const sori_lm_chat_message *msgs,
+                                         int n_msgs, bool add_assistant, char *buf, size_t cap, size_t *len,
+                                         sori_error *err);
+
+/* Whether a token ends a generation: EOS, the file's end-of-turn tokens
+ * (<end_of_turn>, <|eot_id|>, <|im_end|>, [|endofturn|] ...). */
+SORI_API bool sori_lm_is_end(const sori_lm *lm, int32_t token);
+
+typedef enum sori_lm_stop {
+    SORI_LM_STOP_END = 0,     /* the model wrote an end token */
+    SORI_LM_STOP_STRING,      /* a stop string appeared (it and what follows are not given) */
+    SORI_LM_STOP_MAX_TOKENS,  /* max_tokens were generated */
+    SORI_LM_STOP_CONTEXT,     /* the session's context is full */
+    SORI_LM_STOP_CALLER,      /* the text callback returned false */
+} sori_lm_stop;
+
+typedef struct sori_lm_generate_params {
+    sori_lm_sampling sampling; /* default: greedy */
+    uint64_t seed;             /* of the sampling generator */
+    int max_tokens;            /* 0: until an end token or the context is full */
+    const char *const *stop;   /* stop strings (each 1..256 bytes), or NULL */
+    int n_stop;
+} sori_lm_generate_params;
+
+SORI_API sori_lm_generate_params sori_lm_generate_default_params(void);
+
+/* Receives the text as it is generated, in order: whole UTF-8 characters
+ * (a token that ends inside one waits for the rest), and text that could
+ * begin a stop string held back until it cannot. Return false to stop. */
+typedef bool (*sori_lm_text_fn)(void *user, const char *text, size_t len);
+
+typedef struct sori_lm_generate_result {
+    int n_prompt;    /* prompt tokens */
+    int n_reused;    /* of them, found in the cache from the previous call */
+    int n_generated; /* tokens generated (an end token counts) */
+    sori_lm_stop stop;
+} sori_lm_generate_result;
+
+/* Generates a continuation of prompt (tokens, BOS included when the model
+ * wants one) in sequence 0 of the session: the prompt, then one token at a
+ * time until an end token, a stop string, max_tokens, a full context or
+ * the callback says stop. The keys and values of the previous call's
+ * prompt and reply stay in the cache: a prompt that begins with them (the
+ * next turn of a conversation) only runs what is new. Nothing is
+ * allocated. A prompt that does not fit the context: SORI_ERR_INVALID_ARG. */
+SORI_API sori_status sori_lm_generate(sori_lm_session *s, const int32_t *prompt, int n_prompt,
+                                      const sori_lm_generate_params *p, sori_lm_text_fn on_text, void *user,
+                                      sori_lm_generate_result *res, sori_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,7 @@
 /* libFuzzer target: transformer LM files (sori/lm.h) from arbitrary bytes:
- * whatever loads must tokenize text, run a few tokens through a session and
- * score a continuation without reading outside the input or crashing;
+ * whatever loads must tokenize text, run a few tokens through a session,
+ * score a continuation, format a chat with the file's template and
+ * generate a few tokens without reading outside the input or crashing;
  * everything else is refused with an error. Seeded with the tiny LMs of
  * tests/fixtures/lm (all four architectures, f32 / q8_0 / q5_0). */
 #include <stdint.h>
@@ -37,6 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char piece[64];
         for (int i = 0; i < n && i < 64; i++)
             sori_lm_token_piece(lm, tok[i], piece, sizeof piece);
+        static char chat[4096];
+        size_t len;
+        const sori_lm_chat_message m[2] = {{"system", " 상담원 "}, {"user", "abc"}};
+        sori_lm_chat_format(lm, NULL, m, 2, true, chat, sizeof chat, &len, &err);
         sori_lm_session_params sp = sori_lm_session_default_params();
         sp.n_ctx = 8;
         sp.n_seq = 2;
@@ -51,6 +56,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const int n_hyp[1] = {2};
             double lp;
             sori_lm_score(s, prefix, 2, hyps, n_hyp, 1, &lp, &err);
+            /* a few generated tokens (the fuzzed vocabulary's pieces and end tokens) with a stop string */
+            const char *stops[1] = {"\xea\xb0"};
+            sori_lm_generate_params gp = sori_lm_generate_default_params();
+            gp.max_tokens = 4;
+            gp.stop = stops;
+            gp.n_stop = 1;
+            gp.sampling.temperature = 0.7f;
+            gp.sampling.top_k = 5;
+            sori_lm_generate(s, prefix, 2, &gp, NULL, NULL, NULL, &err);
             sori_lm_session_free(s);
         }
         sori_lm_free(lm);
