@@ -75,6 +75,8 @@ static void usage(void)
             "(default 8) with a transformer LM (llama.cpp GGUF: gemma3, llama, qwen2/3):\n"
             "each gets --rescore-weight x its natural-log LM probability (default 0.3)\n"
             "+ --rescore-bonus per LM token (default 0.5), and the best total wins.\n"
+            "CTC models: the utterance's final hypotheses; Whisper: each 30 s window's\n"
+            "beam (its width raised to --nbest, at most 16, when --beam is smaller).\n"
             "A damaged file (a corrupt page or frame, a file cut short) is refused with\n"
             "the place of the damage; --allow-damaged transcribes what decodes instead\n"
             "(silence where audio was lost), warns, and marks the JSON output.\n"
@@ -971,9 +973,6 @@ int cmd_transcribe(int argc, char **argv)
         sori_runtime_free(rt);
         goto done;
     }
-    if (rescore_lm && strcmp(sori_asr_model_get_info(m).arch, "whisper") == 0)
-        fprintf(stderr, "sori transcribe: note: --rescore applies to CTC models' beam search; Whisper decodes "
-                        "as before\n");
     sori_asr_model_info mi = sori_asr_model_get_info(m);
     const char *model_name = mi.name[0] ? mi.name : model_path;
     const int whisper = mi.arch && strcmp(mi.arch, "whisper") == 0;

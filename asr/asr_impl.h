@@ -52,6 +52,7 @@ struct sori_asr_model {
     int wh_group;            /* sequences a window decodes at once */
     int wh_batch;            /* > 0: the throughput mode, this many windows at once */
     const struct sori_silero_vad *wh_vad;
+    sori_whisper_rescorer wh_rescorer; /* N-best rescoring of each window (wp.dec.rescore points here) */
     char language[16];       /* asked for: a code or "auto" */
 };
 
@@ -183,5 +184,10 @@ sori_status asr_ca_step_group(sori_asr_model *m, sori_asr_stream **ready, int k,
 enum { ASR_STEP_GROUP = 32 };
 /* s->step_in / s->step_out with room for in / out floats (grown, never shrunk). */
 sori_status asr_step_buffers(sori_asr_stream *s, size_t in, size_t out, sori_error *err);
+
+/* asr/rescore.c: extra[i] = rescore_weight * ln p_LM(texts[i]) +
+ * rescore_bonus * its LM tokens, each text scored from the LM's BOS (all 0
+ * when n < 2 or the LM has no BOS). n <= 64. */
+sori_status asr_lm_extra(const sori_asr_model *m, const char *const *texts, int n, double *extra, sori_error *err);
 
 #endif /* SORI_ASR_IMPL_H */

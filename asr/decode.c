@@ -229,60 +229,38 @@ static sori_status beam_hyp_decode(const sori_asr_model *m, const sori_ctc_beam 
     return st;
 }
 
-enum { RESCORE_MAX_TOKENS = 1024 };
-
-/* N-best rescoring: the beam's m->nbest best final hypotheses, each text
- * scored by the transformer LM from its BOS; *pick gets the index (for
- * sori_ctc_beam_get) whose search score + weight * ln p_LM + bonus * LM
- * tokens is highest. */
+/* N-best rescoring: the beam's m->nbest best final hypotheses; *pick gets
+ * the index (for sori_ctc_beam_get) whose search score + weight * ln p_LM
+ * + bonus * LM tokens is highest (asr/rescore.c). */
 static sori_status rescore_pick(const sori_asr_model *m, const sori_ctc_beam *b, int *pick, sori_error *err)
 {
     int rank[64];
     float score[64];
     const int n = sori_ctc_beam_rank(b, 1, m->nbest < 64 ? m->nbest : 64, rank, score, NULL);
     *pick = n > 0 ? rank[0] : 0;
-    const sori_lm_info li = sori_lm_get_info(m->rescore_lm);
-    if (n < 2 || li.bos < 0) /* nothing to choose from, or no BOS to score from */
+    if (n < 2)
         return SORI_OK;
-    int32_t *toks = malloc(sizeof(int32_t) * (size_t)n * RESCORE_MAX_TOKENS);
-    const int32_t *hyps[64];
-    int n_tok[64], longest = 0;
-    double lp[64];
-    sori_status st = toks ? SORI_OK : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+    sori_asr_result *h[64] = {0};
+    const char *texts[64];
+    double extra[64];
+    sori_status st = SORI_OK;
     for (int i = 0; i < n && st == SORI_OK; i++) {
-        sori_asr_result *h = calloc(1, sizeof *h);
-        st = h ? beam_hyp_decode(m, b, rank[i], h, err) : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
-        const char *text = st == SORI_OK && h->text ? h->text : "";
-        hyps[i] = toks + (size_t)i * RESCORE_MAX_TOKENS;
-        if (st == SORI_OK)
-            st = sori_lm_tokenize(m->rescore_lm, text, strlen(text), false, false, toks + (size_t)i * RESCORE_MAX_TOKENS,
-                                  RESCORE_MAX_TOKENS - 1, &n_tok[i], err);
-        if (st == SORI_OK && n_tok[i] > longest)
-            longest = n_tok[i];
-        sori_asr_result_free(h);
+        h[i] = calloc(1, sizeof *h[i]);
+        st = h[i] ? beam_hyp_decode(m, b, rank[i], h[i], err) : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+        texts[i] = st == SORI_OK && h[i]->text ? h[i]->text : "";
     }
-    sori_lm_session *s = NULL;
-    if (st == SORI_OK) {
-        sori_lm_session_params sp = sori_lm_session_default_params();
-        sp.n_ctx = longest + 1;
-        sp.n_seq = n;
-        st = sori_lm_session_create(m->rescore_lm, &sp, &s, err);
-    }
-    const int32_t bos = li.bos;
     if (st == SORI_OK)
-        st = sori_lm_score(s, &bos, 1, hyps, n_tok, n, lp, err);
+        st = asr_lm_extra(m, texts, n, extra, err);
     if (st == SORI_OK) {
         double best = -INFINITY;
-        for (int i = 0; i < n; i++) {
-            const double total = score[i] + m->rescore_weight * lp[i] + m->rescore_bonus * n_tok[i];
-            if (total > best) {
-                best = total;
+        for (int i = 0; i < n; i++)
+            if (score[i] + extra[i] > best) {
+                best = score[i] + extra[i];
                 *pick = rank[i];
             }
-        }
     }
-    sori_lm_session_free(s);
-    free(toks);
+    for (int i = 0; i < n; i++)
+        sori_asr_result_free(h[i]);
     return st;
 }
 

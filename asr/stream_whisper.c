@@ -146,6 +146,7 @@ sori_status asr_whisper_stream_step(sori_asr_stream *s, sori_error *err)
     sori_whisper_params p = s->wp;
     p.n_temperatures = 1;
     p.dec.beam_size = 0;
+    p.dec.rescore = NULL; /* finals are rescored, partials are not */
     p.dec.without_timestamps = true;
     p.word_timestamps = false;
     st = sori_whisper_transcribe(s->ws, x, s->total - s->utt_start, &p, &t, err);

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "asr_impl.h"
 #include "kernels/gguf.h"
+#include "lm/bpe.h"
 
 sori_status asr_whisper_language(const sori_asr_model *m, const char *lang, sori_whisper_params *w, sori_error *err)
 {
@@ -21,6 +22,42 @@ sori_status asr_whisper_language(const sori_asr_model *m, const char *lang, sori
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr: the Whisper model knows no language '%s'", lang);
     }
     return SORI_OK;
+}
+
+/* The window decoder's rescoring hook: each hypothesis's text (its tokens
+ * below <|endoftext|>) scored by the model's rescoring LM. */
+static sori_status whisper_rescore(void *user, const sori_whisper_hyp *h, int n, double *extra, sori_error *err)
+{
+    const sori_asr_model *m = user;
+    const sori_bpe *b = sori_whisper_get_bpe(m->wh);
+    const int32_t eot = sori_whisper_get_tokens(m->wh)->eot;
+    char *texts[64] = {0};
+    int32_t *tok = NULL;
+    sori_status st = SORI_OK;
+    n = n < 64 ? n : 64;
+    for (int i = 0; i < n && st == SORI_OK; i++) {
+        int32_t *t = realloc(tok, (size_t)(h[i].n_tokens + 1) * sizeof(int32_t));
+        size_t need = 0;
+        int k = 0;
+        if (t) {
+            tok = t;
+            for (int j = 0; j < h[i].n_tokens; j++)
+                if (h[i].tokens[j] < eot)
+                    tok[k++] = h[i].tokens[j];
+            need = sori_bpe_decode(b, tok, k, NULL, 0);
+            texts[i] = malloc(need + 1);
+        }
+        if (!t || !texts[i])
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+        else
+            sori_bpe_decode(b, tok, k, texts[i], need + 1);
+    }
+    if (st == SORI_OK)
+        st = asr_lm_extra(m, (const char *const *)texts, n, extra, err);
+    for (int i = 0; i < n; i++)
+        free(texts[i]);
+    free(tok);
+    return st;
 }
 
 sori_status asr_whisper_load(sori_asr_model *m, const sori_gguf *g, const char *path, const sori_asr_model_params *p,
@@ -74,6 +111,22 @@ sori_status asr_whisper_load(sori_asr_model *m, const sori_gguf *g, const char *
     m->wh_vad = p->vad;
     if (p->vad && sori_silero_vad_window(p->vad, 16000) == 0)
         return sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "asr: the Silero VAD has no 16 kHz network");
+    if (p->rescore_lm && p->nbest > 1 && p->batch > 0)
+        return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
+                         "asr: N-best rescoring needs Whisper's beam search; the batched mode (batch %d) decodes "
+                         "greedily",
+                         p->batch);
+    if (p->rescore_lm && p->nbest > 1) {
+        /* N-best rescoring of each window's beam: a beam at least as wide as the N-best */
+        m->rescore_lm = p->rescore_lm;
+        m->nbest = p->nbest;
+        m->rescore_weight = p->rescore_weight;
+        m->rescore_bonus = p->rescore_bonus;
+        if (w->dec.beam_size < 2)
+            w->dec.beam_size = p->nbest < 16 ? p->nbest : 16;
+        m->wh_rescorer = (sori_whisper_rescorer){whisper_rescore, m, p->nbest};
+        w->dec.rescore = &m->wh_rescorer;
+    }
     m->wh_group = w->dec.beam_size > 1 ? w->dec.beam_size : 1;
     if (w->n_temperatures > 1 && w->dec.best_of > m->wh_group)
         m->wh_group = w->dec.best_of;

@@ -29,6 +29,7 @@ struct sori_whisper_search {
     int *fin_len;
     float *fin_lp;
     sori_whisper_hyp *hyps; /* max_fin (+ G) ranked */
+    double *extra;          /* max_fin + G: a rescoring hook's additions */
     int *order;
     int32_t *suppress;      /* the always-suppressed tokens */
     int n_suppress;
@@ -58,6 +59,7 @@ void sori_whisper_search_free(sori_whisper_search *z)
     free(z->fin_len);
     free(z->fin_lp);
     free(z->hyps);
+    free(z->extra);
     free(z->order);
     free(z->suppress);
     free(z);
@@ -96,10 +98,11 @@ sori_status sori_whisper_search_create(const sori_whisper *m, int max_group, sor
     z->fin_len = malloc((F + G) * sizeof(int));
     z->fin_lp = malloc((F + G) * sizeof(float));
     z->hyps = malloc((F + G) * sizeof(sori_whisper_hyp));
+    z->extra = malloc((F + G) * sizeof(double));
     z->order = malloc((F + G) * sizeof(int));
     z->suppress = malloc(((size_t)t->n_suppress + 8) * sizeof(int32_t));
     if (!z->logits || !z->tok || !z->tok2 || !z->sum_lp || !z->win || !z->src || !z->cand || !z->fin_tok ||
-        !z->fin_len || !z->fin_lp || !z->hyps || !z->order || !z->suppress) {
+        !z->fin_len || !z->fin_lp || !z->hyps || !z->extra || !z->order || !z->suppress) {
         sori_whisper_search_free(z);
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper search: out of memory");
     }
@@ -484,6 +487,19 @@ sori_status sori_whisper_decode_window(sori_whisper_search *z, sori_whisper_stat
             sori_whisper_hyp x = z->hyps[b];
             z->hyps[b] = z->hyps[b - 1], z->hyps[b - 1] = x;
         }
+    if (o->rescore && nh > 1) {
+        const int n = o->rescore->max_hyps > 1 && o->rescore->max_hyps < nh ? o->rescore->max_hyps : nh;
+        sori_status st = o->rescore->score(o->rescore->user, z->hyps, n, z->extra, err);
+        if (st != SORI_OK)
+            return st;
+        for (int h = 0; h < n; h++)
+            z->hyps[h].score = (float)(z->hyps[h].sum_logprob + z->extra[h]);
+        for (int a = 1; a < n; a++)
+            for (int b = a; b > 0 && z->hyps[b].score > z->hyps[b - 1].score; b--) {
+                sori_whisper_hyp x = z->hyps[b];
+                z->hyps[b] = z->hyps[b - 1], z->hyps[b - 1] = x;
+            }
+    }
     const sori_whisper_hyp *y = &z->hyps[0];
     *r = (sori_whisper_result){.tokens = y->tokens, .n_tokens = y->n_tokens, .sum_logprob = y->sum_logprob,
                                .avg_logprob = y->sum_logprob / (float)(y->n_tokens + 1), .no_speech_prob = no_speech,

@@ -17,6 +17,18 @@
 
 #include "asr/whisper.h"
 
+struct sori_whisper_hyp;
+
+/* A rescoring hook (N-best rescoring by a language model): given a window's
+ * finished hypotheses, best first, extra[i] is added to hypothesis i's
+ * sum_logprob and the hypotheses are ranked again by that sum alone (the
+ * hook's length term replaces the length penalty). */
+typedef struct sori_whisper_rescorer {
+    sori_status (*score)(void *user, const struct sori_whisper_hyp *hyps, int n, double *extra, sori_error *err);
+    void *user;
+    int max_hyps; /* the best this many are rescored, the rest follow them */
+} sori_whisper_rescorer;
+
 typedef struct sori_whisper_options {
     int beam_size;          /* >= 2: beam search; else greedy (temperature 0) or sampling */
     float patience;         /* beam search: finished hypotheses kept = round(beam * patience) (1) */
@@ -32,6 +44,7 @@ typedef struct sori_whisper_options {
     const int32_t *prompt;  /* tokens after <|startofprev|> (the last n_text_ctx/2 - 1 are used) */
     int n_prompt;
     uint64_t seed;          /* sampling */
+    const sori_whisper_rescorer *rescore; /* NULL: none; applied when a window ends with 2+ hypotheses */
 } sori_whisper_options;
 
 sori_whisper_options sori_whisper_default_options(void);
@@ -41,7 +54,7 @@ typedef struct sori_whisper_hyp {
     const int32_t *tokens;
     int n_tokens;
     float sum_logprob;
-    float score;            /* the ranker's */
+    float score;            /* the ranker's (after rescoring: sum_logprob + the hook's extra) */
 } sori_whisper_hyp;
 
 typedef struct sori_whisper_result {

@@ -1,10 +1,11 @@
-/* N-best rescoring of the CTC beam search by a transformer LM (the bundled
- * Conformer on its bundled clips, and the tiny llama LM of the test_lm
+/* N-best rescoring by a transformer LM (the tiny llama LM of the test_lm
  * fixtures, whose byte-level vocabulary scores any text one token a byte):
- * - weight 0 and bonus 0 choose what the search chose without rescoring;
- * - a large bonus per LM token chooses the longest of the N-best, a large
+ * - the CTC beam search (the bundled Conformer on its bundled clips):
+ *   weight 0 and bonus 0 choose what the search chose without rescoring;
+ *   a large bonus per LM token chooses the longest of the N-best, a large
  *   penalty the shortest: the plain result's length lies between them and
  *   the two differ (the N-best holds hypotheses of several lengths);
+ * - (Whisper's beam: test_rescore_whisper.c)
  * - bad rescoring parameters are refused. */
 #include <stdio.h>
 #include <stdlib.h>

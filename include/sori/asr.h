@@ -68,14 +68,18 @@ typedef struct sori_asr_model_params {
      * Streams can have their own (sori_asr_stream_params). */
     const char *hotwords;
     float hotword_score;
-    /* N-best rescoring by a transformer LM (sori/lm.h), for the CTC beam
-     * search's final results (offline, and each utterance of a stream when
-     * it ends): the search's `nbest` best hypotheses (0 or 1: off; at most
-     * 64) each get rescore_weight * ln p_LM(text) + rescore_bonus * (its
+    /* N-best rescoring by a transformer LM (sori/lm.h), of final results
+     * (offline, and each utterance of a stream when it ends; partials are
+     * not rescored): the search's `nbest` best hypotheses (0 or 1: off; at
+     * most 64) each get rescore_weight * ln p_LM(text) + rescore_bonus * (its
      * count of LM tokens) added to their search score, the LM scoring each
-     * text from its BOS with its own tokenizer; the best total wins. The LM
-     * is shared (it must outlive the model); each call scores in a session
-     * of its own. */
+     * text from its BOS with its own tokenizer; the best total wins. CTC:
+     * the beam search's final hypotheses (its beam widened to nbest when
+     * `beam` is 0). Whisper: each 30 s window's finished hypotheses, by
+     * their summed token log-probabilities (the bonus replaces the length
+     * penalty); a beam below 2 becomes min(nbest, 16); the batched mode
+     * (greedy) refuses it. The LM is shared (it must outlive the model);
+     * each call scores in a session of its own. */
     const struct sori_lm *rescore_lm;
     int nbest;
     float rescore_weight, rescore_bonus;
