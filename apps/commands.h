@@ -16,6 +16,7 @@ const char *app_bundled(const char *name, char *path, size_t cap);
 
 int cmd_features(int argc, char **argv);
 int cmd_lm(int argc, char **argv);
+int cmd_text(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_mic(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);

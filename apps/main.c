@@ -31,6 +31,8 @@ static void usage(FILE *f)
             "  lm score|tokenize|generate --lm MODEL.gguf [...]\n"
             "                      score lines, tokenize, or continue a prompt with a\n"
             "                      transformer LM (llama.cpp GGUF: gemma3, llama, qwen2/3)\n"
+            "  text g2p [TEXT]...  the standard pronunciation of Korean text (lines of\n"
+            "                      standard input without TEXT)\n"
             "  version             print the version, the backends and the GPUs\n"
             "\n"
             "options:\n"
@@ -141,6 +143,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "lm") == 0)
         return cmd_lm(argc - 2, argv + 2);
+    if (strcmp(cmd, "text") == 0)
+        return cmd_text(argc - 2, argv + 2);
     if (strcmp(cmd, "mic") == 0) {
 #ifdef SORI_HAVE_MIC
         return cmd_mic(argc - 2, argv + 2);

@@ -40,6 +40,14 @@ printf 'abc\ndef\n' >"$tmp/lines.txt"
 expect 0 "lm score" -- "$sori" lm score --lm "$tiny" "$tmp/lines.txt"
 grep -q 'perplexity' "$tmp/out" && ok || bad "lm score perplexity"
 
+# sori text
+expect 0 "text g2p" -- "$sori" text g2p "국물" "옷 한 벌"
+[ "$(sed -n 1p "$tmp/out")" = "궁물" ] && [ "$(sed -n 2p "$tmp/out")" = "오 탄 벌" ] && ok || bad "text g2p output"
+printf 'a\377b\n좋고\n' | "$sori" text g2p >"$tmp/g2p.out" 2>"$tmp/g2p.err"
+[ $? -eq 1 ] && [ "$(wc -l <"$tmp/g2p.out")" -eq 2 ] && [ "$(sed -n 2p "$tmp/g2p.out")" = "조코" ] &&
+  grep -q 'line 1' "$tmp/g2p.err" && ok || bad "text g2p: a bad line gives an empty line, exit 1"
+expect 2 "text: unknown subcommand" -- "$sori" text frobnicate
+
 # sori features (when the build has the audio front end)
 if "$sori" features --help >/dev/null 2>&1; then
   wav=$(dirname "$0")/fixtures/stereo_22k.wav

@@ -1,0 +1,317 @@
+/* Standard pronunciation (sori/text.h): 표준발음법's rules on Hangul
+ * syllables split into initial (L), vowel (V) and final (T) indices, word by
+ * word, in the order the rules feed each other:
+ *   0. ㅢ after a consonant-initial syllable is ㅣ (희망 → 히망; rule 5);
+ *   1. ㅎ: ㅎ(ㄶ,ㅀ) + ㄱㄷㅈ aspirate them, + ㅅ tenses it, + a vowel drops
+ *      (rule 12); ㄱ(ㄺ) ㄷ ㅂ(ㄼ) ㅈ(ㄵ) ㅅ ㅆ ㅊ ㅌ + ㅎ aspirate (rule 12
+ *      and its notes), ㄷ + 히 → 치 (rule 17);
+ *   2. palatalization: ㄷ ㅌ ㄾ + 이 → 지 치 (rule 17);
+ *   3. liaison: a final before a vowel moves over, a double final's second
+ *      consonant (ㄳ ㄽ ㅄ give ㅆ; rules 13, 14);
+ *   4. tensification after obstruents, and after stem finals ㄵ ㄻ ㄼ ㄾ
+ *      (rules 23-25);
+ *   5. finals neutralized to ㄱ ㄴ ㄷ ㄹ ㅁ ㅂ ㅇ (rules 9-11: ㄺ before ㄱ
+ *      is ㄹ, 밟 and 넓죽/넓둥 keep ㅂ);
+ *   6. nasalization: ㄱ ㄷ ㅂ before ㄴ ㅁ → ㅇ ㄴ ㅁ; ㄹ after ㅁ ㅇ → ㄴ, and
+ *      after ㄱ ㄷ ㅂ → ㄴ with those nasalized (rules 18, 19);
+ *   7. lateralization: ㄴ ㄹ and ㄹ ㄴ → ㄹ ㄹ (rule 20). */
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "sori/text.h"
+
+enum { HANGUL_FIRST = 0xAC00, HANGUL_LAST = 0xD7A3 };
+
+/* initials */
+enum { I_G = 0, I_GG, I_N, I_D, I_DD, I_R, I_M, I_B, I_BB, I_S, I_SS, I_O, I_J, I_JJ, I_CH, I_K, I_T, I_P, I_H };
+/* finals */
+enum {
+    F_NONE = 0, F_G, F_GG, F_GS, F_N, F_NJ, F_NH, F_D, F_L, F_LG, F_LM, F_LB, F_LS, F_LT, F_LP, F_LH,
+    F_M, F_B, F_BS, F_S, F_SS, F_NG, F_J, F_CH, F_K, F_T, F_P, F_H
+};
+enum { V_I = 20, V_UI = 19 };
+
+typedef struct {
+    int l, v, t;
+    int orig_l, orig_t; /* before any rule */
+    int space;          /* a space between this syllable and the next (connected speech across words) */
+} syl;
+
+/* a final's consonant as an initial, and what stays as the final (liaison) */
+static void split_final(int t, int *stay, int *move)
+{
+    static const int mv[28] = {-1,  I_G, I_GG, I_SS, I_N, I_J, -1,  I_D,  I_R,  I_G,  I_M,  I_B,  I_SS, I_T,
+                               I_P, -1,  I_M,  I_B,  I_SS, I_S, I_SS, -1, I_J, I_CH, I_K, I_T, I_P, -1};
+    static const int st[28] = {0, 0, 0, F_G, 0, F_N, F_N, 0, 0, F_L, F_L, F_L, F_L, F_L,
+                               F_L, F_L, 0, 0, F_B, 0, 0, F_NG, 0, 0, 0, 0, 0, 0};
+    *move = mv[t];
+    *stay = st[t];
+}
+
+static int is_k_class(int t) { return t == F_G || t == F_GG || t == F_K || t == F_GS || t == F_LG; }
+static int is_d_class(int t)
+{
+    return t == F_D || t == F_S || t == F_SS || t == F_J || t == F_CH || t == F_T || t == F_H;
+}
+static int is_b_class(int t) { return t == F_B || t == F_P || t == F_LB || t == F_LP || t == F_BS; }
+
+static int tense(int l)
+{
+    switch (l) {
+    case I_G: return I_GG;
+    case I_D: return I_DD;
+    case I_B: return I_BB;
+    case I_S: return I_SS;
+    case I_J: return I_JJ;
+    default: return l;
+    }
+}
+
+static int syllable(int l, int v, int t) { return HANGUL_FIRST + (l * 21 + v) * 28 + t; }
+
+static int neutral(const syl *a, const syl *b);
+
+/* rules 1-7 between syllable a and the next one, b, of the same word */
+static void rule_h(syl *a, syl *b)
+{
+    if (a->space && a->t != F_NONE)
+        a->t = neutral(a, NULL);
+    const int t = a->t;
+    if (t == F_H || t == F_NH || t == F_LH) {
+        const int rest = t == F_H ? F_NONE : t == F_NH ? F_N : F_L;
+        if (b->l == I_G || b->l == I_D || b->l == I_J) {
+            b->l = b->l == I_G ? I_K : b->l == I_D ? I_T : I_CH;
+            a->t = rest;
+        } else if (b->l == I_S) {
+            b->l = I_SS;
+            a->t = rest;
+        } else if (b->l == I_O) {
+            a->t = rest;
+        }
+        return;
+    }
+    if (b->l != I_H)
+        return;
+    switch (t) {
+    case F_G: case F_GG: case F_K: case F_GS: a->t = F_NONE, b->l = I_K; break;
+    case F_LG: a->t = F_L, b->l = I_K; break;
+    case F_B: case F_P: case F_BS: a->t = F_NONE, b->l = I_P; break;
+    case F_LB: a->t = F_L, b->l = I_P; break;
+    case F_J: a->t = F_NONE, b->l = I_CH; break;
+    case F_NJ: a->t = F_N, b->l = I_CH; break;
+    case F_D: a->t = F_NONE, b->l = b->v == V_I && !a->space ? I_CH : I_T; break;
+    case F_S: case F_SS: case F_CH: case F_T: a->t = F_NONE, b->l = I_T; break;
+    default: break;
+    }
+}
+
+static void rule_palatal(syl *a, syl *b)
+{
+    if (b->l != I_O || b->v != V_I || a->space)
+        return;
+    if (a->t == F_D)
+        a->t = F_NONE, b->l = I_J;
+    else if (a->t == F_T)
+        a->t = F_NONE, b->l = I_CH;
+    else if (a->t == F_LT)
+        a->t = F_L, b->l = I_CH;
+}
+
+/* 있, 없: vowel-initial real morphemes (맛없다 → 마덥따, 값있는 → 가빈는; rule 15) */
+static int real_morpheme(const syl *b)
+{
+    return b->orig_l == I_O && ((b->v == 20 && b->orig_t == F_SS) || (b->v == 4 && b->orig_t == F_BS));
+}
+
+/* letter names (rule 16): 디귿이 → 디그시, 키읔을 → 키으글 ... */
+static int letter_name_final(const syl *a, const syl *prev)
+{
+    if (!prev || a->v != 18 || (a->orig_l != I_O && !(a->orig_l == I_G && a->orig_t == F_D)))
+        return -1;
+    static const struct { int prev_l, prev_v, t, said; } names[] = {
+        {I_D, 20, F_D, I_S}, {I_J, 20, F_J, I_S}, {I_CH, 20, F_CH, I_S}, {I_K, 20, F_K, I_G},
+        {I_T, 20, F_T, I_S}, {I_P, 20, F_P, I_B}, {I_H, 20, F_H, I_S}};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (prev->orig_l == names[i].prev_l && prev->v == names[i].prev_v && prev->orig_t == F_NONE &&
+            a->orig_t == names[i].t)
+            return names[i].said;
+    return -1;
+}
+
+static void rule_liaison(syl *a, syl *b)
+{
+    if (b->l != I_O || a->t == F_NONE || a->t == F_NG)
+        return;
+    if (a->space || real_morpheme(b))
+        a->t = neutral(a, NULL);
+    if (a->t == F_NONE || a->t == F_NG)
+        return;
+    int stay, move;
+    split_final(a->t, &stay, &move);
+    if (move < 0) /* ㅎ: dropped in rule 1 */
+        return;
+    a->t = stay;
+    b->l = move;
+}
+
+static void rule_tense(syl *a, syl *b)
+{
+    const int t = a->t;
+    if (is_k_class(t) || is_d_class(t) || is_b_class(t) || t == F_NJ || t == F_LM || t == F_LT)
+        b->l = tense(b->l);
+}
+
+static int neutral(const syl *a, const syl *b)
+{
+    switch (a->t) {
+    case F_G: case F_GG: case F_K: case F_GS: return F_G;
+    case F_LG: /* a verb stem's ㄺ before an ending in ㄱ (맑게, 묽고; not the noun in 흙과) */
+        return b && !a->space && b->orig_l == I_G && (b->v == 8 || b->v == 5 || b->v == 4 || b->v == V_I) ? F_L
+                                                                                                            : F_G;
+    case F_N: case F_NJ: case F_NH: return F_N;
+    case F_D: case F_S: case F_SS: case F_J: case F_CH: case F_T: case F_H: return F_D;
+    case F_L: case F_LS: case F_LT: case F_LH: return F_L;
+    case F_LB: {
+        /* 밟- and 넓죽-, 넓둥- keep ㅂ */
+        const int bal = a->orig_l == I_B && a->v == 0, neol = a->orig_l == I_N && a->v == 4 && b &&
+                        ((b->orig_l == I_J && b->v == 13 && b->orig_t == F_G) ||
+                         (b->orig_l == I_D && b->v == 13 && b->orig_t == F_NG));
+        return bal || neol ? F_B : F_L;
+    }
+    case F_M: case F_LM: return F_M;
+    case F_B: case F_P: case F_LP: case F_BS: return F_B;
+    default: return a->t;
+    }
+}
+
+static void rule_nasal(syl *a, syl *b)
+{
+    if (b->l == I_R) {
+        if (a->t == F_M || a->t == F_NG || a->t == F_G || a->t == F_D || a->t == F_B)
+            b->l = I_N;
+    }
+    if (b->l == I_N || b->l == I_M) {
+        if (a->t == F_G)
+            a->t = F_NG;
+        else if (a->t == F_D)
+            a->t = F_N;
+        else if (a->t == F_B)
+            a->t = F_M;
+    }
+}
+
+static void rule_lateral(syl *a, syl *b)
+{
+    if (a->t == F_N && b->l == I_R)
+        a->t = F_L;
+    else if (a->t == F_L && b->l == I_N)
+        b->l = I_R;
+}
+
+static void pronounce_word(syl *w, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (w[i].v == V_UI && w[i].l != I_O)
+            w[i].v = V_I;
+    for (int i = 1; i + 1 < n; i++) {
+        const int said = w[i + 1].l == I_O && !w[i].space ? letter_name_final(&w[i], &w[i - 1]) : -1;
+        if (said >= 0)
+            w[i].t = F_NONE, w[i + 1].l = said;
+    }
+    for (int i = 0; i + 1 < n; i++)
+        rule_h(&w[i], &w[i + 1]);
+    for (int i = 0; i + 1 < n; i++)
+        rule_palatal(&w[i], &w[i + 1]);
+    for (int i = 0; i + 1 < n; i++)
+        rule_liaison(&w[i], &w[i + 1]);
+    for (int i = 0; i + 1 < n; i++)
+        rule_tense(&w[i], &w[i + 1]);
+    for (int i = 0; i < n; i++)
+        w[i].t = neutral(&w[i], i + 1 < n ? &w[i + 1] : NULL);
+    for (int i = 0; i + 1 < n; i++)
+        rule_nasal(&w[i], &w[i + 1]);
+    for (int i = 0; i + 1 < n; i++)
+        rule_lateral(&w[i], &w[i + 1]);
+}
+
+/* one code point of s[0, n): its value and length, or 0 if invalid */
+static int utf8_next(const unsigned char *s, size_t n, unsigned *cp)
+{
+    if (n == 0)
+        return 0;
+    const unsigned c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    const int len = c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+    if (len == 0 || (size_t)len > n || (c >= 0xF0 && len != 4))
+        return 0;
+    unsigned v = c & (0x7F >> len);
+    for (int i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+enum { WORD_MAX = 256 }; /* a longer run of syllables is taken in pieces of this many */
+
+sori_status sori_g2p(const char *text, size_t len, char *out, size_t cap, size_t *out_len, sori_error *err)
+{
+    if ((!text && len) || !out || !out_len)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "g2p: NULL argument");
+    *out_len = 0;
+    if (cap < len + 1)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "g2p: %zu bytes do not fit a buffer of %zu", len, cap);
+    const unsigned char *s = (const unsigned char *)text;
+    syl w[WORD_MAX];
+    size_t at[WORD_MAX];
+    int n = 0;
+    for (size_t i = 0;;) {
+        unsigned cp = 0;
+        const int k = i < len ? utf8_next(s + i, len - i, &cp) : 0;
+        if (i < len && k == 0) {
+            out[0] = 0;
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "g2p: invalid UTF-8 at byte %zu", i);
+        }
+        const int hangul = k && cp >= HANGUL_FIRST && cp <= HANGUL_LAST;
+        if (n > 0 && cp == ' ' && k == 1 && i + 4 <= len && !w[n - 1].space) {
+            /* one space between syllables: the same phrase, said together */
+            unsigned nx = 0;
+            if (utf8_next(s + i + 1, len - i - 1, &nx) == 3 && nx >= HANGUL_FIRST && nx <= HANGUL_LAST) {
+                w[n - 1].space = 1;
+                out[i++] = ' ';
+                continue;
+            }
+        }
+        if (n > 0 && (!hangul || n == WORD_MAX)) { /* a word (or a piece of a very long one) ends */
+            pronounce_word(w, n);
+            for (int j = 0; j < n; j++) {
+                const int c = syllable(w[j].l, w[j].v, w[j].t);
+                out[at[j]] = (char)(0xE0 | (c >> 12));
+                out[at[j] + 1] = (char)(0x80 | ((c >> 6) & 0x3F));
+                out[at[j] + 2] = (char)(0x80 | (c & 0x3F));
+            }
+            n = 0;
+        }
+        if (i >= len)
+            break;
+        if (hangul) {
+            const int x = (int)(cp - HANGUL_FIRST);
+            w[n] = (syl){x / 588, (x % 588) / 28, x % 28, x / 588, x % 28, 0};
+            at[n++] = i;
+        } else {
+            memcpy(out + i, s + i, (size_t)k);
+        }
+        i += (size_t)k;
+    }
+    out[len] = 0;
+    *out_len = len;
+    return SORI_OK;
+}
