@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "sori/asr.h"
+#include "sori/lm.h"
 #include "sori/runtime.h"
 #include "sori/serve.h"
 
@@ -40,11 +41,14 @@ static void usage(FILE *f)
                "                  [--audiosocket HOST:PORT] [--sink-dir DIR] [--sink-url URL]\n"
                "                  [--sink-header 'Name: value']... [--sink-header-file FILE] [--sink-retry S]\n"
                "                  [--sink-partials] [--demo] [--lm none]\n"
+               "                  [--rescore LM.gguf [--nbest N] [--rescore-weight W] [--rescore-bonus B]]\n"
                "Streams audio over WebSocket at ws://HOST:PORT/v1/asr (docs/protocol.md); /healthz,\n"
                "/readyz and /metrics on the same port. Default: 127.0.0.1:8765, the bundled models.\n"
                "AudioSocket calls and media streams (/v1/twilio) send their events to the sink: a file\n"
                "per call in --sink-dir and/or an HTTP POST per event to --sink-url.\n"
-               "--demo serves the browser demo page at http://HOST:PORT/ (microphone to partials and finals).\n");
+               "--demo serves the browser demo page at http://HOST:PORT/ (microphone to partials and finals).\n"
+               "--rescore: every model's finals rescored by a transformer LM (llama.cpp GGUF), as in\n"
+               "'sori transcribe --rescore' (N-best 8, weight 0.3, bonus 0.5 per LM token by default).\n");
 }
 
 /* A whole small file, its last line ending cut; NULL with a message. */
@@ -76,7 +80,10 @@ int cmd_serve(int argc, char **argv)
     sori_runtime_params rp = sori_runtime_default_params();
     char host[256] = "127.0.0.1";
     static char as_host[256];
-    const char *names[MAX_MODELS], *files[MAX_MODELS], *token_file = NULL, *log_path = NULL;
+    const char *names[MAX_MODELS], *files[MAX_MODELS], *token_file = NULL, *log_path = NULL, *rescore_path = NULL;
+    int nbest = 8;
+    float rescore_weight = 0.3f, rescore_bonus = 0.5f;
+    sori_lm *rescore_lm = NULL;
     char spec_buf[MAX_MODELS][512];
     int n_models = 0;
     bool threads_set = false, decoders_set = false, no_lm = false;
@@ -170,6 +177,25 @@ int cmd_serve(int argc, char **argv)
                 return 2;
             }
             no_lm = true;
+        } else if (!strcmp(a, "--rescore")) {
+            rescore_path = v;
+        } else if (!strcmp(a, "--nbest")) {
+            if (!parse_int_arg(v, 2, 64, &nbest)) {
+                fprintf(stderr, "sori serve: --nbest '%s' (2..64)\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--rescore-weight") || !strcmp(a, "--rescore-bonus")) {
+            char *end = NULL;
+            const double x = strtod(v, &end);
+            const bool w = !strcmp(a, "--rescore-weight");
+            if (!end || *end || !(x == x) || x > (w ? 10 : 100) || x < (w ? -10 : -100)) {
+                fprintf(stderr, "sori serve: %s '%s' (%s)\n", a, v, w ? "-10..10" : "-100..100");
+                return 2;
+            }
+            if (w)
+                rescore_weight = (float)x;
+            else
+                rescore_bonus = (float)x;
         } else if (!strcmp(a, "--sink-dir")) {
             sp.sink_dir = v;
         } else if (!strcmp(a, "--sink-url")) {
@@ -296,9 +322,17 @@ int cmd_serve(int argc, char **argv)
      * steps keep the GPU busy */
     if (!decoders_set && sori_runtime_get_params(rt).device == SORI_DEVICE_CUDA)
         sp.decoders = 1;
+    if (rescore_path && sori_lm_load(rt, rescore_path, &rescore_lm, &err) != SORI_OK) {
+        fprintf(stderr, "sori serve: --rescore %s: %s\n", rescore_path, err.message);
+        goto done;
+    }
     for (int i = 0; i < n_models; i++) {
         sori_asr_model_params mp = sori_asr_model_default_params();
         mp.lm_path = no_lm ? NULL : lm_for[i];
+        mp.rescore_lm = rescore_lm;
+        mp.nbest = rescore_lm ? nbest : 0;
+        mp.rescore_weight = rescore_weight;
+        mp.rescore_bonus = rescore_bonus;
         if (sori_asr_model_load(rt, files[i], &mp, &models[i], &err) != SORI_OK) {
             fprintf(stderr, "sori serve: model %s: %s\n", names[i], err.message);
             goto done;
@@ -339,6 +373,7 @@ done:
     g_server = NULL;
     for (int i = 0; i < n_models; i++)
         sori_asr_model_free(models[i]);
+    sori_lm_free(rescore_lm);
     sori_runtime_free(rt);
     if (log && log != stderr)
         fclose(log);

@@ -40,6 +40,13 @@ printf 'abc\ndef\n' >"$tmp/lines.txt"
 expect 0 "lm score" -- "$sori" lm score --lm "$tiny" "$tmp/lines.txt"
 grep -q 'perplexity' "$tmp/out" && ok || bad "lm score perplexity"
 
+# sori serve --rescore: refused before it listens
+if "$sori" serve --help >/dev/null 2>&1; then
+  expect 1 "serve with a missing rescoring LM" -- "$sori" serve --listen 127.0.0.1:1 --rescore "$tmp/none.gguf"
+  grep -q 'none.gguf' "$tmp/out" && ok || bad "serve --rescore message"
+  expect 2 "serve --nbest 1" -- "$sori" serve --nbest 1
+fi
+
 # sori text
 expect 0 "text g2p" -- "$sori" text g2p "국물" "옷 한 벌"
 [ "$(sed -n 1p "$tmp/out")" = "궁물" ] && [ "$(sed -n 2p "$tmp/out")" = "오 탄 벌" ] && ok || bad "text g2p output"
