@@ -1,10 +1,15 @@
 /* sori text: the Korean text layer from the command line.
+ *   sori text redact [--partial] [--format text|json] [TEXT]...
+ *       each line with its personal data masked ([전화번호] …); json: the
+ *       line, the masked text and the spans (category, bytes) as one JSON
+ *       object per line
  *   sori text g2p [TEXT]...
  *       the standard pronunciation of each TEXT, or of each line of standard
  *       input when none is given: one output line per input line (a line
  *       that cannot be read, e.g. invalid UTF-8, gives an empty line, an
  *       error on stderr and exit status 1) */
 #define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +19,9 @@
 
 static void text_usage(FILE *f)
 {
-    fprintf(f, "usage: sori text g2p [TEXT]...   (no TEXT: the lines of standard input)\n");
+    fprintf(f, "usage: sori text g2p [TEXT]...\n"
+               "       sori text redact [--partial] [--format text|json] [TEXT]...\n"
+               "(no TEXT: the lines of standard input; one output line per input line)\n");
 }
 
 /* one line's pronunciation to stdout; 0 on success */
@@ -42,21 +49,91 @@ static int g2p_line(const char *line, size_t len, long lineno)
     return 0;
 }
 
+static void json_string(const char *s, size_t n)
+{
+    putchar('"');
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static int redact_line(const char *line, size_t len, long lineno, bool partial, bool json)
+{
+    static char *out;
+    static size_t cap;
+    static sori_pii_span spans[256];
+    const size_t need = 8 * len + 64; /* a mask is at most 21 bytes for a digit of 1 */
+    if (cap < need) {
+        char *p = realloc(out, need);
+        if (!p) {
+            fprintf(stderr, "sori text redact: out of memory\n");
+            return 1;
+        }
+        out = p, cap = need;
+    }
+    size_t n = 0;
+    int ns = 0;
+    sori_error err = {0};
+    if (sori_redact(line, len, partial, out, cap, &n, spans, 256, &ns, &err) != SORI_OK) {
+        fprintf(stderr, "sori text redact: line %ld: %s\n", lineno, err.message);
+        putchar('\n');
+        return 1;
+    }
+    if (!json) {
+        fwrite(out, 1, n, stdout);
+        putchar('\n');
+        return 0;
+    }
+    printf("{\"text\": ");
+    json_string(line, len);
+    printf(", \"redacted\": ");
+    json_string(out, n);
+    printf(", \"spans\": [");
+    for (int i = 0; i < ns; i++)
+        printf("%s{\"category\": \"%s\", \"begin\": %zu, \"end\": %zu}", i ? ", " : "", sori_pii_name(spans[i].kind),
+               spans[i].begin, spans[i].end);
+    printf("]}\n");
+    return 0;
+}
+
 int cmd_text(int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
         text_usage(argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
-    if (strcmp(argv[0], "g2p") != 0) {
+    const bool redact = strcmp(argv[0], "redact") == 0;
+    if (strcmp(argv[0], "g2p") != 0 && !redact) {
         fprintf(stderr, "sori text: unknown subcommand '%s'\n", argv[0]);
         text_usage(stderr);
         return 2;
     }
+    bool partial = false, json = false;
+    int first = 1;
+    for (; redact && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
+        if (strcmp(argv[first], "--partial") == 0) {
+            partial = true;
+        } else if (strcmp(argv[first], "--format") == 0 && first + 1 < argc &&
+                   (strcmp(argv[first + 1], "json") == 0 || strcmp(argv[first + 1], "text") == 0)) {
+            json = strcmp(argv[++first], "json") == 0;
+        } else {
+            fprintf(stderr, "sori text redact: bad option '%s'\n", argv[first]);
+            text_usage(stderr);
+            return 2;
+        }
+    }
     int bad = 0;
-    if (argc > 1) {
-        for (int i = 1; i < argc; i++)
-            bad |= g2p_line(argv[i], strlen(argv[i]), i);
+    if (argc > first) {
+        for (int i = first; i < argc; i++)
+            bad |= redact ? redact_line(argv[i], strlen(argv[i]), i - first + 1, partial, json)
+                          : g2p_line(argv[i], strlen(argv[i]), i - first + 1);
         return bad;
     }
     char *line = NULL;
@@ -69,7 +146,7 @@ int cmd_text(int argc, char **argv)
             line[--n] = 0;
         if (n > 0 && line[n - 1] == '\r')
             line[--n] = 0;
-        bad |= g2p_line(line, (size_t)n, lineno);
+        bad |= redact ? redact_line(line, (size_t)n, lineno, partial, json) : g2p_line(line, (size_t)n, lineno);
     }
     free(line);
     return bad;

@@ -54,6 +54,12 @@ printf 'a\377b\n좋고\n' | "$sori" text g2p >"$tmp/g2p.out" 2>"$tmp/g2p.err"
 [ $? -eq 1 ] && [ "$(wc -l <"$tmp/g2p.out")" -eq 2 ] && [ "$(sed -n 2p "$tmp/g2p.out")" = "조코" ] &&
   grep -q 'line 1' "$tmp/g2p.err" && ok || bad "text g2p: a bad line gives an empty line, exit 1"
 expect 2 "text: unknown subcommand" -- "$sori" text frobnicate
+expect 0 "text redact" -- "$sori" text redact "제 번호는 공일공 일이삼사 오육칠팔이에요" "3명이 왔어요"
+[ "$(sed -n 1p "$tmp/out")" = "제 번호는 [전화번호]이에요" ] && [ "$(sed -n 2p "$tmp/out")" = "3명이 왔어요" ] && ok ||
+  bad "text redact output"
+expect 0 "text redact json" -- "$sori" text redact --format json "010-1234-5678"
+grep -q '"category": "phone", "begin": 0, "end": 13' "$tmp/out" && ok || bad "text redact json"
+expect 2 "text redact bad option" -- "$sori" text redact --frob
 
 # sori features (when the build has the audio front end)
 if "$sori" features --help >/dev/null 2>&1; then

@@ -1,7 +1,7 @@
 /*
  * sori/text.h — the Korean text layer. Today: standard pronunciation (G2P):
- * Hangul spelling to Hangul as it is said, by the rules of 표준발음법.
- * Text normalization, transcripts in written form, personal-data masking
+ * Hangul spelling to Hangul as it is said, by the rules of 표준발음법; and
+ * personal-data masking. Text normalization, transcripts in written form
  * and abusive-speech detection come next (docs/text.md).
  *
  *     char out[256]; size_t n;
@@ -10,6 +10,7 @@
 #ifndef SORI_TEXT_H
 #define SORI_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common.h"
@@ -31,6 +32,46 @@ extern "C" {
  * SORI_ERR_INVALID_ARG). Invalid UTF-8: SORI_ERR_INVALID_ARG with its
  * byte offset. */
 SORI_API sori_status sori_g2p(const char *text, size_t len, char *out, size_t cap, size_t *out_len, sori_error *err);
+
+/* ---- personal-data masking --------------------------------------------------------
+ *
+ * Resident registration, card, phone and account numbers, written in digits
+ * or read out digit by digit (공일공 일이삼사 …), and e-mail addresses;
+ * text/redact.c says how each is recognized. Prices, dates, counts and
+ * years are left. */
+
+typedef enum sori_pii_kind {
+    SORI_PII_NONE = 0,
+    SORI_PII_RRN,     /* 주민등록번호 */
+    SORI_PII_CARD,    /* a card number (Luhn) */
+    SORI_PII_PHONE,
+    SORI_PII_ACCOUNT, /* a bank account (digits near a bank word) */
+    SORI_PII_EMAIL,
+    SORI_PII_DIGITS,  /* partial mode: 3+ digits that may still become one of the above */
+} sori_pii_kind;
+
+typedef struct sori_pii_span {
+    sori_pii_kind kind;
+    size_t begin, end; /* bytes of the input */
+} sori_pii_span;
+
+/* "rrn", "card", "phone", "account", "email", "digits", "none" */
+SORI_API const char *sori_pii_name(sori_pii_kind kind);
+
+/* The personal data in text (UTF-8, len bytes): spans in order, not
+ * overlapping, at most cap written (*n_spans gets the count; more than cap:
+ * SORI_ERR_INVALID_ARG). partial: streaming text that may still grow:
+ * every run of 3 or more digits is masked too (a partial never shows
+ * digits a later final masks). Invalid UTF-8: SORI_ERR_INVALID_ARG. */
+SORI_API sori_status sori_redact_find(const char *text, size_t len, bool partial, sori_pii_span *spans, int cap,
+                                      int *n_spans, sori_error *err);
+
+/* The text with each span replaced by its category ([전화번호],
+ * [주민등록번호], [카드번호], [계좌번호], [이메일], [숫자]); out gets it and a
+ * NUL (*out_len: its length; too small: SORI_ERR_INVALID_ARG), spans as
+ * sori_redact_find gives them. */
+SORI_API sori_status sori_redact(const char *text, size_t len, bool partial, char *out, size_t cap, size_t *out_len,
+                                 sori_pii_span *spans, int span_cap, int *n_spans, sori_error *err);
 
 #ifdef __cplusplus
 }
