@@ -136,6 +136,7 @@ int cmd_text(int argc, char **argv)
                           : g2p_line(argv[i], strlen(argv[i]), i - first + 1);
         return bad;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* a line out for each line in, as it comes (a pipe's other end waits) */
     char *line = NULL;
     size_t lcap = 0;
     ssize_t n;

@@ -10,7 +10,8 @@ Every utterance is a pure function of (seed, sentence index): the same command
 gives the same data, and shards can be generated in any order or in parallel.
 
 1. Pronounce: the sentence is turned into its standard pronunciation in Hangul
-   by g2pkk (표준발음법 rules with mecab-ko POS tags), because espeak-ng's own
+   by g2pkk (표준발음법 rules with mecab-ko POS tags; --g2p sori: sori's own
+   rules, `sori text g2p`, without the morphology), because espeak-ng's own
    Korean letter-to-sound rules miss assimilation (입니다 -> 임니다,
    국물 -> 궁물, 같이 -> 가치). The label stays the spelled sentence.
 2. Speak: espeak-ng -v ko+VARIANT with random rate, pitch and word gap.
@@ -46,6 +47,20 @@ SR = 16000
 
 def train_variants():
     return [v for v in VARIANTS if v not in HELD_OUT]
+
+
+class SoriPronouncer:
+    """sori's own standard pronunciation (`sori text g2p`, one process, a line in, a line out)."""
+
+    def __init__(self, sori):
+        self.p = subprocess.Popen([sori, "text", "g2p"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, text=True, bufsize=1)
+
+    def __call__(self, text):
+        self.p.stdin.write(text.replace("\n", " ") + "\n")
+        self.p.stdin.flush()
+        out = self.p.stdout.readline().rstrip("\n")
+        return out or text  # a line it could not read: speak the spelling
 
 
 class Pronouncer:
@@ -157,11 +172,11 @@ def telephone(x, rng):
 
 
 class Utterances:
-    def __init__(self, rows, seed, variants):
+    def __init__(self, rows, seed, variants, g2p="g2pkk", sori=None):
         self.rows = rows
         self.seed = seed
         self.variants = variants
-        self.pron = Pronouncer()
+        self.pron = SoriPronouncer(sori) if g2p == "sori" else Pronouncer()
         self.babble = []
 
     def clean(self, i):
@@ -240,7 +255,7 @@ def cmd_feats(a):
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "preprocessor.json"), "w") as f:
         json.dump(PREPROCESSOR, f, indent=1)
-    utt = Utterances(rows, a.seed, train_variants())
+    utt = Utterances(rows, a.seed, train_variants(), a.g2p, a.sori)
     pre = preprocessor()
     for s in range(lo, hi):
         path = os.path.join(a.out, f"shard_{s:05d}.npz")
@@ -278,7 +293,7 @@ def write_wav(path, x, sr, law=None):
 def cmd_audio(a):
     rows = read_rows(a.text)
     os.makedirs(a.out, exist_ok=True)
-    utt = Utterances(rows, a.seed + 7, HELD_OUT)
+    utt = Utterances(rows, a.seed + 7, HELD_OUT, a.g2p, a.sori)
     n = min(a.count, len(rows))
     with open(os.path.join(a.out, "manifest.tsv"), "w", encoding="utf-8") as man:
         for i in range(n):
@@ -312,6 +327,12 @@ def main():
     w.add_argument("--count", type=int, default=300)
     w.add_argument("--channel", choices=["clean", "phone"], default="clean")
     w.add_argument("--seed", type=int, default=1)
+    for q in (f, w):
+        q.add_argument("--g2p", choices=["g2pkk", "sori"], default="g2pkk",
+                       help="the pronounce step: g2pkk (mecab-ko morphology; the default while it is the more "
+                            "accurate: docs/text.md) or sori's own `sori text g2p`")
+        q.add_argument("--sori", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                      "build", "bin", "sori"))
     a = ap.parse_args()
     if not VARIANTS:
         sys.exit("synth.py: espeak-ng voice variants not found (apt-get install espeak-ng)")
