@@ -2,7 +2,7 @@
  *                 [--hotwords FILE] [--hotword-score S]
  *                 [--rescore LM.gguf [--nbest N] [--rescore-weight W] [--rescore-bonus B]]
  *                 [--format text|json|tsv|srt|vtt] [--threads N]
- *                 [--device cpu|cuda|auto] [--channel N|mix|each] [--allow-damaged]
+ *                 [--device cpu|cuda|auto] [--channel N|mix|each] [--allow-damaged] [--redact]
  *                 [-o DIR] FILES|DIRS|-
  *
  * Each input is decoded, its channel(s) chosen and resampled to the model's
@@ -24,6 +24,7 @@
 #include "sori/audio.h"
 #include "sori/lm.h"
 #include "sori/runtime.h"
+#include "sori/text.h"
 #include "sori/vad.h"
 
 typedef enum { FMT_TEXT, FMT_JSON, FMT_TSV, FMT_SRT, FMT_VTT } out_format;
@@ -48,7 +49,7 @@ static void usage(void)
             "                       [--rescore LM.gguf [--nbest N] [--rescore-weight W] [--rescore-bonus B]]\n"
             "                       [--format text|json|tsv|srt|vtt]\n"
             "                       [--threads N] [--device cpu|cuda[:N]|auto]\n"
-            "                       [--decoder auto|ctc|rnnt] [--stream] [--allow-damaged]\n"
+            "                       [--decoder auto|ctc|rnnt] [--stream] [--allow-damaged] [--redact]\n"
             "                       [--language CODE|auto] [--prompt TEXT] [--word-timestamps]\n"
             "                       [--translate] [--best-of N] [--patience P] [--no-fallback]\n"
             "                       [--vad energy|silero|FILE.gguf] [--batch N]\n"
@@ -80,6 +81,9 @@ static void usage(void)
             "A damaged file (a corrupt page or frame, a file cut short) is refused with\n"
             "the place of the damage; --allow-damaged transcribes what decodes instead\n"
             "(silence where audio was lost), warns, and marks the JSON output.\n"
+            "--redact masks personal data in the transcript (resident registration, card,\n"
+            "phone and account numbers, written or read out digit by digit; e-mail\n"
+            "addresses): [전화번호] ...; the JSON output lists what and when (\"redactions\").\n"
             "Whisper models (tools/whisper_to_gguf.py) transcribe whole files long-form\n"
             "as openai-whisper does (30 s windows, temperature fallback): --beam N is\n"
             "their beam size (default greedy), --language a code (default ko) or auto,\n"
@@ -210,8 +214,15 @@ static void timestamp(FILE *f, double s, char sep)
 /* ---- transcription of one signal --------------------------------------------------- */
 
 typedef struct {
+    sori_pii_kind kind;
+    double start_s, end_s; /* relative to the segment's start */
+} redaction;
+
+typedef struct {
     double start_s, end_s;
     sori_asr_result *r; /* word times relative to start_s */
+    redaction *red;     /* --redact: what was masked, and when it was said */
+    int n_red;
 } segment;
 
 typedef struct {
@@ -222,8 +233,10 @@ typedef struct {
 
 static void transcript_free(transcript *t)
 {
-    for (int i = 0; i < t->n; i++)
+    for (int i = 0; i < t->n; i++) {
         sori_asr_result_free(t->seg[i].r);
+        free(t->seg[i].red);
+    }
     free(t->seg);
     memset(t, 0, sizeof *t);
 }
@@ -247,7 +260,7 @@ static sori_status add_segment(transcript *t, sori_asr_result *r, double start_s
         r->words[w].start_s -= start_s;
         r->words[w].end_s -= start_s;
     }
-    t->seg[t->n++] = (segment){start_s, end_s, r};
+    t->seg[t->n++] = (segment){start_s, end_s, r, NULL, 0};
     return SORI_OK;
 }
 
@@ -447,7 +460,7 @@ static sori_status whisper_signal(sori_asr_model *m, const float *x, int64_t n, 
                 csum += src.confidence;
             }
             p->confidence = g->n_words ? (float)(csum / g->n_words) : 1.0f;
-            t->seg[t->n++] = (segment){g->start_s, g->end_s, p};
+            t->seg[t->n++] = (segment){g->start_s, g->end_s, p, NULL, 0};
         }
         t->cap = t->n;
     }
@@ -501,6 +514,79 @@ static sori_status stream_signal(sori_asr_model *m, const float *x, int64_t n, i
     sori_asr_stream_free(s);
     t->seconds = app_now_s() - t0;
     return st;
+}
+
+/* --redact: each segment's text with its personal data masked (sori/text.h);
+ * the words that said it give the mask's time span and are replaced by one
+ * word, the mask. */
+static sori_status redact_transcript(transcript *t, sori_error *err)
+{
+    for (int i = 0; i < t->n; i++) {
+        sori_asr_result *r = t->seg[i].r;
+        if (!r || !r->text || !r->text[0])
+            continue;
+        const size_t len = strlen(r->text), cap = 8 * len + 64;
+        sori_pii_span sp[64];
+        int ns = 0;
+        size_t n = 0;
+        char *masked = malloc(cap);
+        if (!masked)
+            return app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
+        sori_status st = sori_redact(r->text, len, false, masked, cap, &n, sp, 64, &ns, err);
+        if (st != SORI_OK || ns == 0) {
+            free(masked);
+            if (st != SORI_OK)
+                return st;
+            continue;
+        }
+        segment *g = &t->seg[i];
+        g->red = calloc((size_t)ns, sizeof *g->red);
+        if (!g->red) {
+            free(masked);
+            return app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
+        }
+        g->n_red = ns;
+        /* each word's place in the text (words come in order) */
+        size_t at = 0;
+        int keep = 0;
+        for (int s = 0; s < ns; s++)
+            g->red[s] = (redaction){sp[s].kind, -1, -1};
+        for (int w = 0; w < r->n_words; w++) {
+            sori_asr_word *wd = &r->words[w];
+            const char *p = wd->text && wd->text[0] ? strstr(r->text + at, wd->text) : NULL;
+            int hit = -1;
+            if (p) {
+                const size_t a = (size_t)(p - r->text), b = a + strlen(wd->text);
+                at = b;
+                for (int s = 0; s < ns && hit < 0; s++)
+                    if (a < sp[s].end && b > sp[s].begin)
+                        hit = s;
+            }
+            if (hit < 0) {
+                r->words[keep++] = *wd;
+                continue;
+            }
+            redaction *x = &g->red[hit];
+            if (x->start_s < 0) { /* the first word of the span becomes the mask */
+                x->start_s = wd->start_s;
+                x->end_s = wd->end_s;
+                free(wd->text);
+                wd->text = strdup(sori_pii_mask(x->kind));
+                r->words[keep++] = *wd;
+            } else {
+                x->end_s = wd->end_s;
+                r->words[keep - 1].end_s = wd->end_s;
+                free(wd->text);
+            }
+        }
+        r->n_words = keep;
+        for (int s = 0; s < ns; s++)
+            if (g->red[s].start_s < 0) /* no word found for it: the segment's span */
+                g->red[s].start_s = 0, g->red[s].end_s = g->end_s - g->start_s;
+        free(r->text);
+        r->text = masked;
+    }
+    return SORI_OK;
 }
 
 static void write_text(FILE *f, const transcript *t, const char *prefix, out_format fmt,
@@ -579,7 +665,20 @@ static void write_json(FILE *f, const transcript *t, const char *path, int chann
         json_str(f, t->seg[i].r->text);
         fputc('}', f);
     }
-    fprintf(f, "], \"confidence\": %.3f}\n", n_words ? conf / n_words : 1.0);
+    fprintf(f, "], \"confidence\": %.3f", n_words ? conf / n_words : 1.0);
+    int n_red = 0;
+    for (int i = 0; i < t->n; i++)
+        n_red += t->seg[i].n_red;
+    if (n_red) { /* --redact: what was masked and when, so the audio can be bleeped there */
+        fputs(", \"redactions\": [", f);
+        for (int i = 0, k = 0; i < t->n; i++)
+            for (int j = 0; j < t->seg[i].n_red; j++)
+                fprintf(f, "%s{\"category\": \"%s\", \"start\": %.3f, \"end\": %.3f}", k++ ? ", " : "",
+                        sori_pii_name(t->seg[i].red[j].kind), t->seg[i].start_s + t->seg[i].red[j].start_s,
+                        t->seg[i].start_s + t->seg[i].red[j].end_s);
+        fputc(']', f);
+    }
+    fputs("}\n", f);
 }
 
 static void write_cues(FILE *f, const transcript *t, out_format fmt, int *cue)
@@ -705,7 +804,7 @@ int cmd_transcribe(int argc, char **argv)
     out_format fmt = FMT_TEXT;
     int channel = SORI_CHANNEL_MIX;
     sori_asr_decoder decoder = SORI_ASR_DECODER_AUTO;
-    int streaming = 0, allow_damaged = 0;
+    int streaming = 0, allow_damaged = 0, redact = 0;
     const char *language = NULL, *prompt = NULL, *vad_arg = NULL;
     int word_ts = 0, translate = 0, no_fallback = 0, best_of = 0, batch = 0;
     float patience = 0.0f;
@@ -820,6 +919,8 @@ int cmd_transcribe(int argc, char **argv)
             streaming = 1;
         } else if (strcmp(a, "--allow-damaged") == 0) {
             allow_damaged = 1;
+        } else if (strcmp(a, "--redact") == 0) {
+            redact = 1;
         } else if (strcmp(a, "--decoder") == 0 && v) {
             i++;
             if (strcmp(v, "auto") == 0)
@@ -1085,6 +1186,8 @@ int cmd_transcribe(int argc, char **argv)
                                : transcribe_signal(m, at_model.samples, at_model.n_frames,
                                                    at_model.sample_rate_hz, &t, &err);
             }
+            if (st == SORI_OK && redact)
+                st = redact_transcript(&t, &err);
             if (st != SORI_OK) {
                 fprintf(stderr, "%ssori transcribe: %s: %s\n", tty ? "\n" : "", path, err.message);
                 failed++;

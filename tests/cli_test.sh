@@ -192,6 +192,16 @@ if "$sori" features --help >/dev/null 2>&1; then
   else
     echo "note: the bundled model or make_audio_files is missing: the silence-to-JSON check did not run"
   fi
+  # --redact: a phone number read out digit by digit (espeak-ng, tests/fixtures/pii_phone_16k.wav)
+  if [ -f "$bundled" ]; then
+    pii=$(dirname "$0")/fixtures/pii_phone_16k.wav
+    expect 0 "transcribe --redact" -- "$sori" transcribe --model "$bundled" --redact --format json "$pii"
+    grep -q '"text": "제 번호는 \[전화번호\]' "$tmp/out" && grep -q '"word": "\[전화번호\]"' "$tmp/out" &&
+      grep -q '"redactions": \[{"category": "phone", "start": 1\.[0-9]*, "end": 3\.[0-9]*}\]' "$tmp/out" &&
+      ! grep -q '공일공' "$tmp/out" && ok || { bad "transcribe --redact output"; cat "$tmp/out" >&2; }
+    expect 0 "transcribe without --redact" -- "$sori" transcribe --model "$bundled" "$pii"
+    grep -q '공일공' "$tmp/out" && ok || bad "without --redact the digits are there"
+  fi
   expect 0 "transcribe json: no segment without text" -- "$sori" transcribe --model "$model" --format json "$wav"
   grep -q '"segments": \[[^]]*"text": ""' "$tmp/out" && bad "a segment with empty text in JSON" || ok
 fi

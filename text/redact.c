@@ -399,7 +399,7 @@ const char *sori_pii_name(sori_pii_kind k)
     }
 }
 
-static const char *mask_of(sori_pii_kind k)
+const char *sori_pii_mask(sori_pii_kind k)
 {
     switch (k) {
     case SORI_PII_RRN: return "[주민등록번호]";
@@ -428,7 +428,7 @@ sori_status sori_redact(const char *text, size_t len, bool partial, char *out, s
         w += upto - at;
         if (i == *n_spans)
             break;
-        const char *m = mask_of(spans_out[i].kind);
+        const char *m = sori_pii_mask(spans_out[i].kind);
         const size_t ml = strlen(m);
         if (w + ml < cap)
             memcpy(out + w, m, ml);

@@ -57,6 +57,9 @@ typedef struct sori_pii_span {
 
 /* "rrn", "card", "phone", "account", "email", "digits", "none" */
 SORI_API const char *sori_pii_name(sori_pii_kind kind);
+/* What a span becomes in masked text: "[전화번호]", "[주민등록번호]", "[카드번호]",
+ * "[계좌번호]", "[이메일]", "[숫자]" */
+SORI_API const char *sori_pii_mask(sori_pii_kind kind);
 
 /* The personal data in text (UTF-8, len bytes): spans in order, not
  * overlapping, at most cap written (*n_spans gets the count; more than cap:
