@@ -40,13 +40,14 @@ static void usage(FILE *f)
                "                  [--idle-timeout S] [--drain-timeout S] [--tick-ms MS] [--decoders N]\n"
                "                  [--audiosocket HOST:PORT] [--sink-dir DIR] [--sink-url URL]\n"
                "                  [--sink-header 'Name: value']... [--sink-header-file FILE] [--sink-retry S]\n"
-               "                  [--sink-partials] [--demo] [--lm none]\n"
+               "                  [--sink-partials] [--demo] [--lm none] [--redact]\n"
                "                  [--rescore LM.gguf [--nbest N] [--rescore-weight W] [--rescore-bonus B]]\n"
                "Streams audio over WebSocket at ws://HOST:PORT/v1/asr (docs/protocol.md); /healthz,\n"
                "/readyz and /metrics on the same port. Default: 127.0.0.1:8765, the bundled models.\n"
                "AudioSocket calls and media streams (/v1/twilio) send their events to the sink: a file\n"
                "per call in --sink-dir and/or an HTTP POST per event to --sink-url.\n"
                "--demo serves the browser demo page at http://HOST:PORT/ (microphone to partials and finals).\n"
+               "--redact: personal data masked in every result ([전화번호] ...; finals list what and when).\n"
                "--rescore: every model's finals rescored by a transformer LM (llama.cpp GGUF), as in\n"
                "'sori transcribe --rescore' (N-best 8, weight 0.3, bonus 0.5 per LM token by default).\n");
 }
@@ -99,6 +100,10 @@ int cmd_serve(int argc, char **argv)
         }
         if (!strcmp(a, "--demo")) {
             sp.demo = 1;
+            continue;
+        }
+        if (!strcmp(a, "--redact")) {
+            sp.redact = 1;
             continue;
         }
         if (!strcmp(a, "--sink-partials")) {

@@ -516,75 +516,27 @@ static sori_status stream_signal(sori_asr_model *m, const float *x, int64_t n, i
     return st;
 }
 
-/* --redact: each segment's text with its personal data masked (sori/text.h);
- * the words that said it give the mask's time span and are replaced by one
- * word, the mask. */
+/* --redact: each segment's personal data masked (sori_asr_result_redact):
+ * its text, its words (the mask over the words that said it), and when. */
 static sori_status redact_transcript(transcript *t, sori_error *err)
 {
     for (int i = 0; i < t->n; i++) {
-        sori_asr_result *r = t->seg[i].r;
-        if (!r || !r->text || !r->text[0])
-            continue;
-        const size_t len = strlen(r->text), cap = 8 * len + 64;
-        sori_pii_span sp[64];
-        int ns = 0;
-        size_t n = 0;
-        char *masked = malloc(cap);
-        if (!masked)
-            return app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
-        sori_status st = sori_redact(r->text, len, false, masked, cap, &n, sp, 64, &ns, err);
-        if (st != SORI_OK || ns == 0) {
-            free(masked);
-            if (st != SORI_OK)
-                return st;
-            continue;
-        }
         segment *g = &t->seg[i];
-        g->red = calloc((size_t)ns, sizeof *g->red);
-        if (!g->red) {
-            free(masked);
+        if (!g->r || !g->r->text || !g->r->text[0])
+            continue;
+        sori_asr_redaction rd[64];
+        int n = 0;
+        sori_status st = sori_asr_result_redact(g->r, 0, rd, 64, &n, err);
+        if (st != SORI_OK)
+            return st;
+        if (n == 0)
+            continue;
+        g->red = malloc((size_t)n * sizeof *g->red);
+        if (!g->red)
             return app_fail(err, SORI_ERR_NO_MEMORY, "out of memory");
-        }
-        g->n_red = ns;
-        /* each word's place in the text (words come in order) */
-        size_t at = 0;
-        int keep = 0;
-        for (int s = 0; s < ns; s++)
-            g->red[s] = (redaction){sp[s].kind, -1, -1};
-        for (int w = 0; w < r->n_words; w++) {
-            sori_asr_word *wd = &r->words[w];
-            const char *p = wd->text && wd->text[0] ? strstr(r->text + at, wd->text) : NULL;
-            int hit = -1;
-            if (p) {
-                const size_t a = (size_t)(p - r->text), b = a + strlen(wd->text);
-                at = b;
-                for (int s = 0; s < ns && hit < 0; s++)
-                    if (a < sp[s].end && b > sp[s].begin)
-                        hit = s;
-            }
-            if (hit < 0) {
-                r->words[keep++] = *wd;
-                continue;
-            }
-            redaction *x = &g->red[hit];
-            if (x->start_s < 0) { /* the first word of the span becomes the mask */
-                x->start_s = wd->start_s;
-                x->end_s = wd->end_s;
-                free(wd->text);
-                wd->text = strdup(sori_pii_mask(x->kind));
-                r->words[keep++] = *wd;
-            } else {
-                x->end_s = wd->end_s;
-                r->words[keep - 1].end_s = wd->end_s;
-                free(wd->text);
-            }
-        }
-        r->n_words = keep;
-        for (int s = 0; s < ns; s++)
-            if (g->red[s].start_s < 0) /* no word found for it: the segment's span */
-                g->red[s].start_s = 0, g->red[s].end_s = g->end_s - g->start_s;
-        free(r->text);
-        r->text = masked;
+        for (int k = 0; k < n; k++)
+            g->red[k] = (redaction){(sori_pii_kind)rd[k].kind, rd[k].start_s, rd[k].end_s};
+        g->n_red = n;
     }
     return SORI_OK;
 }

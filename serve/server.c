@@ -18,6 +18,7 @@
 #include "serve/serve_internal.h"
 #include "sori/audio.h"
 #include "sori/serve.h"
+#include "sori/text.h"
 
 enum { MAX_MODELS = 16, MAX_CHANNELS = 2, ARRIVALS = 512, MAX_DECODERS = 16 };
 
@@ -207,7 +208,7 @@ static void session_free(session *s)
 /* ---- the decoding thread -------------------------------------------------------------- */
 
 static cJSON *result_json(const char *type, int channel, const sori_asr_result *r, double start, double end,
-                          bool words)
+                          bool words, const sori_asr_redaction *red, int n_red)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", type);
@@ -228,8 +229,38 @@ static cJSON *result_json(const char *type, int channel, const sori_asr_result *
                 cJSON_AddItemToArray(a, x);
             }
         }
+        if (n_red > 0) {
+            cJSON *a = cJSON_AddArrayToObject(o, "redactions");
+            for (int i = 0; i < n_red; i++) {
+                cJSON *x = cJSON_CreateObject();
+                cJSON_AddStringToObject(x, "category", sori_pii_name((sori_pii_kind)red[i].kind));
+                cJSON_AddNumberToObject(x, "start", round(red[i].start_s * 1000) / 1000);
+                cJSON_AddNumberToObject(x, "end", round(red[i].end_s * 1000) / 1000);
+                cJSON_AddItemToArray(a, x);
+            }
+        }
     }
     return o;
+}
+
+enum { MAX_REDACTIONS = 64 };
+
+/* --redact: r masked (partial: any 3+ digits too); *n: its spans, 0 when off or failed (a
+ * failure masks the whole text: nothing unmasked goes out) */
+static void redact_result(const sori_server *sv, sori_asr_result *r, int partial, sori_asr_redaction *red, int *n)
+{
+    *n = 0;
+    if (!sv->p.redact)
+        return;
+    sori_error err = {0};
+    if (sori_asr_result_redact(r, partial, red, MAX_REDACTIONS, n, &err) != SORI_OK) {
+        *n = 0;
+        free(r->text);
+        r->text = strdup("[숫자]");
+        for (int w = 0; w < r->n_words; w++)
+            free(r->words[w].text);
+        r->n_words = 0;
+    }
 }
 
 /* When the sample `idx` (per channel, from the call's start) arrived, or 0
@@ -257,7 +288,10 @@ static void collect(sori_server *sv, session *s, double now)
             double a = r->n_words ? r->words[0].start_s : s->last_end[c];
             double b = r->n_words ? r->words[r->n_words - 1].end_s : a;
             s->last_end[c] = b;
-            queue_json(sv, s, result_json("final", c, r, a, b, s->start.words));
+            sori_asr_redaction red[MAX_REDACTIONS];
+            int n_red = 0;
+            redact_result(sv, r, 0, red, &n_red);
+            queue_json(sv, s, result_json("final", c, r, a, b, s->start.words, red, n_red));
             s->n_finals++;
             sv->m.finals++;
             /* latency: from the arrival of the audio where the endpoint could fire (the
@@ -276,17 +310,25 @@ static void collect(sori_server *sv, session *s, double now)
         bool done = s->finished && !sori_asr_stream_is_ready(st);
         if (sori_asr_stream_result(st, &r, &err) != SORI_OK || !r)
             continue;
+        if (!done) { /* a partial: masked in partial mode before it is compared and sent */
+            sori_asr_redaction red[MAX_REDACTIONS];
+            int n_red = 0;
+            redact_result(sv, r, 1, red, &n_red);
+        }
         if (done) {
             if (r->text && r->text[0]) {
                 double a = r->n_words ? r->words[0].start_s : s->last_end[c];
                 double b = r->n_words ? r->words[r->n_words - 1].end_s : a;
-                queue_json(sv, s, result_json("final", c, r, a, b, s->start.words));
+                sori_asr_redaction red[MAX_REDACTIONS];
+                int n_red = 0;
+                redact_result(sv, r, 0, red, &n_red);
+                queue_json(sv, s, result_json("final", c, r, a, b, s->start.words, red, n_red));
                 s->n_finals++;
                 sv->m.finals++;
             }
         } else if (s->start.partials && r->text && (!s->partial[c] || strcmp(s->partial[c], r->text))) {
             if (r->text[0] || s->partial[c]) {
-                queue_json(sv, s, result_json("partial", c, r, 0, 0, false));
+                queue_json(sv, s, result_json("partial", c, r, 0, 0, false, NULL, 0));
                 sv->m.partials++;
                 if (s->n_arrivals)
                     sori_serve_observe(&sv->m.partial_latency,

@@ -194,6 +194,22 @@ SORI_API sori_status sori_asr_transcribe(sori_asr_model *m, const float *samples
                                          sori_error *err);
 SORI_API void sori_asr_result_free(sori_asr_result *r);
 
+/* Personal data masked in a result (sori/text.h's sori_redact): the text
+ * masked ([전화번호] …); the words that said a span become one word, the
+ * mask, over their times; out[i] (cap of them; *n the count) gets each
+ * span's category (a sori_pii_kind) and time span, for bleeping the audio
+ * (a span no word could be found for gets the result's first to last word
+ * times). partial: a result that may still grow (a stream's partial): any
+ * 3 or more digits are masked too. Segments' texts and N-best lists are
+ * masked likewise (without times). */
+typedef struct sori_asr_redaction {
+    int kind;
+    double start_s, end_s;
+} sori_asr_redaction;
+
+SORI_API sori_status sori_asr_result_redact(sori_asr_result *r, int partial, sori_asr_redaction *out, int cap,
+                                            int *n, sori_error *err);
+
 /* Transcribes what a reader gives (sori/audio.h: a file decoded as it is
  * read, one channel or the mix, at a rate the reader resamples to). A
  * Whisper model decoding sequentially (not the batched throughput mode)

@@ -74,6 +74,10 @@ typedef struct sori_server_params {
     /* The browser demo (a static page, no data in it) at / : served without the token, which the
      * page asks for and sends in its start message like any browser client. Off by default. */
     int demo;
+    /* Personal data masked in every result (sori_asr_result_redact): finals' text and words,
+     * with "redactions" (category, start, end) for bleeping; partials masked in partial mode
+     * (any 3+ digits), so a partial never shows digits its final masks. Off by default. */
+    int redact;
 } sori_server_params;
 
 SORI_API sori_server_params sori_server_default_params(void);
