@@ -105,6 +105,9 @@ typedef struct {
     char error_code[64], closed_reason[64];
     int closed, ready, closed_socket;
     double audio_s;
+    int n_redactions;          /* in finals (a server with --redact) */
+    char redaction_category[16]; /* the first one's */
+    double redaction_start, redaction_end;
 } call_result;
 
 /* Reads events until "closed" or the socket closes (or timeout_s). */
@@ -130,6 +133,17 @@ static void read_events(int fd, call_result *cr, double timeout_s)
             if (c >= 0 && c < 2) {
                 strcat(cr->finals[c], cJSON_GetObjectItem(o, "text")->valuestring);
                 strcat(cr->finals[c], "|");
+            }
+            const cJSON *red = cJSON_GetObjectItem(o, "redactions"), *x;
+            cJSON_ArrayForEach(x, red)
+            {
+                if (cr->n_redactions++ == 0) {
+                    const cJSON *cat = cJSON_GetObjectItem(x, "category");
+                    snprintf(cr->redaction_category, sizeof cr->redaction_category, "%s",
+                             cJSON_IsString(cat) ? cat->valuestring : "?");
+                    cr->redaction_start = cJSON_GetNumberValue(cJSON_GetObjectItem(x, "start"));
+                    cr->redaction_end = cJSON_GetNumberValue(cJSON_GetObjectItem(x, "end"));
+                }
             }
             cr->n_finals++;
         } else if (!strcmp(t, "partial")) {
@@ -381,7 +395,7 @@ int main(int argc, char **argv)
         execl(argv[1], argv[1], "serve", "--listen", listen_arg, "--model", model_arg, "--token-file", token_file,
               "--threads", "2", "--decoders", "2", "--max-streams", "4", "--idle-timeout", "3", "--drain-timeout", "20",
               "--audiosocket", as_arg, "--sink-dir", dir, "--sink-url", sink_url, "--sink-partials", "--sink-header",
-              "X-Sori-Test: yes", "--log",
+              "X-Sori-Test: yes", "--redact", "--log",
               getenv("SORI_TEST_SERVE_LOG") ? getenv("SORI_TEST_SERVE_LOG") : log_file, (char *)NULL);
         _exit(127);
     }
@@ -453,6 +467,26 @@ int main(int argc, char **argv)
           cr.closed, cr.closed_reason);
     CHECK(ref16 && ref16[0] && !strcmp(cr.finals[0], ref16), "16 kHz call: the finals differ from the API's");
     CHECK(fabs(cr.audio_s - (double)m16.n_frames / 16000) < 1e-3, "16 kHz call: summary says %.3f s", cr.audio_s);
+    CHECK(cr.n_redactions == 0, "16 kHz call: %d redactions in a call without personal data", cr.n_redactions);
+    /* --redact: a phone number read out digit by digit (tests/fixtures/pii_phone_16k.wav) */
+    {
+        char pii_path[1024];
+        snprintf(pii_path, sizeof pii_path, "%s/tests/fixtures/pii_phone_16k.wav", SORI_SOURCE_DIR);
+        sori_audio pa = {0};
+        CHECK_STATUS(sori_audio_read_file(pii_path, &pa, &err), SORI_OK);
+        size_t np = 0;
+        unsigned char *wp = pa.samples ? encode(&pa, 0, &np) : NULL;
+        call_result pr;
+        if (wp)
+            run_call("{\"type\":\"start\",\"model\":\"ko\",\"sample_rate\":16000}", wp, np, 640, 1, &pr);
+        printf("--redact: %s (%d redactions: %s %.2f-%.2f s)\n", wp ? pr.finals[0] : "-", wp ? pr.n_redactions : 0,
+               wp ? pr.redaction_category : "", wp ? pr.redaction_start : 0, wp ? pr.redaction_end : 0);
+        CHECK(wp && strstr(pr.finals[0], "[전화번호]") && !strstr(pr.finals[0], "공일공") && pr.n_redactions == 1 &&
+                  !strcmp(pr.redaction_category, "phone") && pr.redaction_start > 1.0 && pr.redaction_end < 3.6,
+              "--redact: the final '%s', %d redactions", wp ? pr.finals[0] : "", wp ? pr.n_redactions : 0);
+        free(wp);
+        sori_audio_free(&pa);
+    }
     /* the 16 kHz clip as Opus packets (20 ms, 24 kb/s), one a message: the
      * finals of the API on the same packets decoded */
     {
