@@ -7,17 +7,19 @@
  * ones: words made only of digit syllables (공 영 일 이 삼 사 오 육 륙 칠 팔
  * 구), the last of them allowed a particle or ending after it (…팔이에요,
  * …사번), fillers (어, 음, 그) between them. Each run's digit string is
- * classified by its shape and check digits, then a digit fewer at either
- * end is tried (a spoken particle 이 reads as 2):
+ * classified by its shape and check digits, then (spoken runs) a digit
+ * fewer at either end is tried (a particle 이 reads as 2):
  *   rrn      13 digits: a date (YYMMDD) and a sex/century digit 1-8 (the
  *            check digit is not required: numbers issued since October
  *            2020 have none);
- *   card     14-16 digits passing the Luhn check;
+ *   card     15-16 digits passing the Luhn check;
  *   phone    mobile 01[016789] + 7-8 digits, Seoul 02 + 7-8, other areas
  *            0[3-6][1-5] + 7-8, 070 + 8, 050x + 7-8, nationwide 15xx 16xx
- *            18xx + 4, and +82 / 82 without the leading 0;
+ *            18xx + 4, and +82 without the leading 0 (the + written);
  *   account  10-14 digits with a bank or account word (계좌, 은행, 통장,
- *            국민, 신한 …) in the 40 bytes before the run.
+ *            입금, 신한, 농협 …; names that are also ordinary words — 우리,
+ *            하나, 국민, 기업 — only as …은행) in the 40 bytes before the run
+ *            (tried before cards: an account number may pass Luhn).
  * Anything else (prices, dates, counts, years) is left. In partial mode
  * (streaming), any run of 3 or more digits that is not yet one of those
  * is masked as "digits": a later final may complete it. */
@@ -128,13 +130,13 @@ static bool rrn(const char *d, int n)
     return mm >= 1 && mm <= 12 && dd >= 1 && dd <= 31 && g >= 1 && g <= 8;
 }
 
-static bool phone(const char *d, int n)
+static bool phone(const char *d, int n, bool intl)
 {
-    if (n >= 11 && d[0] == '8' && d[1] == '2' && d[2] != '0') { /* +82 10 …: the 0 dropped */
+    if (intl && n >= 11 && d[0] == '8' && d[1] == '2' && d[2] != '0') { /* +82 10 …: the 0 dropped */
         char t[MAX_DIGITS];
         t[0] = '0';
         memcpy(t + 1, d + 2, (size_t)n - 2);
-        return phone(t, n - 1);
+        return phone(t, n - 1, false);
     }
     if (n == 8 && d[0] == '1' && (d[1] == '5' || d[1] == '6' || d[1] == '8'))
         return true;
@@ -156,9 +158,9 @@ static bool phone(const char *d, int n)
 
 static bool bank_context(const unsigned char *s, size_t from)
 {
-    static const char *const words[] = {"계좌", "은행", "통장", "입금", "송금", "이체", "국민", "신한", "우리", "하나",
-                                        "농협", "기업", "카카오뱅크", "토스", "케이뱅크", "새마을", "우체국", "수협",
-                                        "신협", "SC제일", "씨티", "부산", "대구", "경남", "광주", "전북", "제주"};
+    /* bank names that are also ordinary words (우리, 하나, 국민, 기업; cities) count only as "…은행" */
+    static const char *const words[] = {"계좌", "은행", "통장", "입금", "송금", "이체", "신한", "농협", "뱅크", "토스",
+                                        "새마을금고", "우체국", "수협", "신협", "SC제일", "씨티"};
     const size_t a = from > 40 ? from - 40 : 0;
     for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
         const size_t L = strlen(words[i]);
@@ -171,14 +173,15 @@ static bool bank_context(const unsigned char *s, size_t from)
 
 static sori_pii_kind classify(const char *d, int n, const unsigned char *s, size_t at)
 {
+    const bool intl = at > 0 && s[at - 1] == '+'; /* a written + before the country code */
     if (rrn(d, n))
         return SORI_PII_RRN;
-    if (phone(d, n))
+    if (phone(d, n, intl))
         return SORI_PII_PHONE;
-    if (n >= 14 && n <= 16 && luhn(d, n))
-        return SORI_PII_CARD;
-    if (n >= 10 && n <= 14 && bank_context(s, at))
+    if (n >= 10 && n <= 14 && bank_context(s, at)) /* before cards: a 14-digit account may pass Luhn */
         return SORI_PII_ACCOUNT;
+    if (n >= 15 && n <= 16 && luhn(d, n))
+        return SORI_PII_CARD;
     return SORI_PII_NONE;
 }
 
@@ -208,8 +211,8 @@ static void close_run(run *r, const unsigned char *s, bool partial, spans *o)
         return;
     const int n = r->n;
     bool found = false;
-    /* the whole run, then a digit fewer at the end or the start (a spoken particle 이 reads as 2) */
-    for (int t = 0; t < 3 && !found; t++) {
+    /* the whole run, then (spoken) a digit fewer at the end or the start (a particle 이 reads as 2) */
+    for (int t = 0; t < (r->spoken ? 3 : 1) && !found; t++) {
         const int a = t == 2 ? 1 : 0, b = t == 1 ? n - 1 : n;
         const sori_pii_kind k = b - a >= 8 ? classify(r->d + a, b - a, s, r->at[a]) : SORI_PII_NONE;
         if (k != SORI_PII_NONE) {
