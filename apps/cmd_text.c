@@ -20,6 +20,7 @@
 static void text_usage(FILE *f)
 {
     fprintf(f, "usage: sori text g2p [TEXT]...\n"
+               "       sori text itn [TEXT]...\n"
                "       sori text redact [--partial] [--format text|json] [TEXT]...\n"
                "(no TEXT: the lines of standard input; one output line per input line)\n");
 }
@@ -41,6 +42,32 @@ static int g2p_line(const char *line, size_t len, long lineno)
     sori_error err = {0};
     if (sori_g2p(line, len, out, cap, &n, &err) != SORI_OK) {
         fprintf(stderr, "sori text g2p: line %ld: %s\n", lineno, err.message);
+        putchar('\n');
+        return 1;
+    }
+    fwrite(out, 1, n, stdout);
+    putchar('\n');
+    return 0;
+}
+
+/* one line's spoken numbers written as numbers */
+static int itn_line(const char *line, size_t len, long lineno)
+{
+    static char *out;
+    static size_t cap;
+    const size_t need = 2 * len + 64;
+    if (cap < need) {
+        char *p = realloc(out, need);
+        if (!p) {
+            fprintf(stderr, "sori text itn: out of memory\n");
+            return 1;
+        }
+        out = p, cap = need;
+    }
+    size_t n = 0;
+    sori_error err = {0};
+    if (sori_itn(line, len, out, cap, &n, &err) != SORI_OK) {
+        fprintf(stderr, "sori text itn: line %ld: %s\n", lineno, err.message);
         putchar('\n');
         return 1;
     }
@@ -109,8 +136,8 @@ int cmd_text(int argc, char **argv)
         text_usage(argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
-    const bool redact = strcmp(argv[0], "redact") == 0;
-    if (strcmp(argv[0], "g2p") != 0 && !redact) {
+    const bool redact = strcmp(argv[0], "redact") == 0, itn = strcmp(argv[0], "itn") == 0;
+    if (strcmp(argv[0], "g2p") != 0 && !redact && !itn) {
         fprintf(stderr, "sori text: unknown subcommand '%s'\n", argv[0]);
         text_usage(stderr);
         return 2;
@@ -133,6 +160,7 @@ int cmd_text(int argc, char **argv)
     if (argc > first) {
         for (int i = first; i < argc; i++)
             bad |= redact ? redact_line(argv[i], strlen(argv[i]), i - first + 1, partial, json)
+                   : itn  ? itn_line(argv[i], strlen(argv[i]), i - first + 1)
                           : g2p_line(argv[i], strlen(argv[i]), i - first + 1);
         return bad;
     }
@@ -147,7 +175,9 @@ int cmd_text(int argc, char **argv)
             line[--n] = 0;
         if (n > 0 && line[n - 1] == '\r')
             line[--n] = 0;
-        bad |= redact ? redact_line(line, (size_t)n, lineno, partial, json) : g2p_line(line, (size_t)n, lineno);
+        bad |= redact ? redact_line(line, (size_t)n, lineno, partial, json)
+               : itn  ? itn_line(line, (size_t)n, lineno)
+                      : g2p_line(line, (size_t)n, lineno);
     }
     free(line);
     return bad;

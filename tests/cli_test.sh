@@ -60,6 +60,8 @@ expect 0 "text redact" -- "$sori" text redact "제 번호는 공일공 일이삼
 expect 0 "text redact json" -- "$sori" text redact --format json "010-1234-5678"
 grep -q '"category": "phone", "begin": 0, "end": 13' "$tmp/out" && ok || bad "text redact json"
 expect 2 "text redact bad option" -- "$sori" text redact --frob
+expect 0 "text itn" -- "$sori" text itn "요금은 삼만오천 원이고 번호는 공일공 일이삼사 오육칠팔이에요"
+[ "$(cat "$tmp/out")" = "요금은 ₩35000이고 번호는 010-1234-5678이에요" ] && ok || bad "text itn output"
 
 # sori features (when the build has the audio front end)
 if "$sori" features --help >/dev/null 2>&1; then

@@ -33,6 +33,17 @@ extern "C" {
  * byte offset. */
 SORI_API sori_status sori_g2p(const char *text, size_t len, char *out, size_t cap, size_t *out_len, sori_error *err);
 
+/* ---- spoken numbers to written form (inverse text normalization) ------------------
+ *
+ * Numbers in a transcript as people write them: Sino-Korean cardinals (삼만오천칠백 →
+ * 35700, 마이너스 일 → -1), decimals (일점영삼 → 1.03, 일점오억 → 1.5억), money (오천 원 →
+ * ₩5000, 십오 달러 → $15), telephone numbers read digit by digit (공일공 일이삼사 오육칠팔 →
+ * 010-1234-5678). Words that only look like numbers (일이 "work + particle", a lone 오) are
+ * left unless they are the whole text; native numerals, ordinals, dates, times and measures
+ * are not converted yet. out gets the text and a NUL (*out_len: its length; too small:
+ * SORI_ERR_INVALID_ARG, as is invalid UTF-8). */
+SORI_API sori_status sori_itn(const char *text, size_t len, char *out, size_t cap, size_t *out_len, sori_error *err);
+
 /* ---- personal-data masking --------------------------------------------------------
  *
  * Resident registration, card, phone and account numbers, written in digits

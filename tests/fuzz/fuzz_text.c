@@ -4,7 +4,8 @@
  * read or write outside the buffers; and every Hangul syllable stays a
  * Hangul syllable. Personal-data masking of the same bytes, in both modes:
  * spans in order, inside the input, not overlapping; the masked text fits
- * the bound the CLI uses (8 bytes per input byte + 64). */
+ * the bound the CLI uses (8 bytes per input byte + 64). Spoken numbers to
+ * written form: within twice the input. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     free(masked);
+    /* spoken numbers to written: within a bound (a number's digits are never more bytes than
+     * its syllables, plus a sign or two), NUL-terminated */
+    char *itn = malloc(2 * size + 64);
+    size_t il = 0;
+    if (itn && sori_itn(in, size, itn, 2 * size + 64, &il, &err) == SORI_OK && (il >= 2 * size + 64 || itn[il]))
+        abort();
+    free(itn);
     /* a buffer one byte short is refused */
     if (size > 0 && sori_g2p(in, size, out, size, &n, &err) != SORI_ERR_INVALID_ARG)
         abort();
