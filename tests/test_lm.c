@@ -15,16 +15,8 @@
 #include <string.h>
 
 #include "check.h"
+#include "heap.h"
 #include "sori/lm.h"
-
-#if defined(__GLIBC__) && !defined(SORI_TEST_UNDER_SANITIZER)
-#include <malloc.h>
-#define HAVE_HEAP_COUNT 1
-static size_t heap_in_use(void)
-{
-    return mallinfo2().uordblks;
-}
-#endif
 
 #ifndef SORI_FIXTURE_DIR
 #define SORI_FIXTURE_DIR "tests/fixtures"
