@@ -3,6 +3,9 @@
  *       each line with its personal data masked ([전화번호] …); json: the
  *       line, the masked text and the spans (category, bytes) as one JSON
  *       object per line
+ *   sori text normalize [--zero gong|yeong] [TEXT]...
+ *       each line as it is said: digits, signs, units and Latin letters in
+ *       Hangul (sori_tn); --zero yeong reads zeros one by one as 영
  *   sori text g2p [TEXT]...
  *       the standard pronunciation of each TEXT, or of each line of standard
  *       input when none is given: one output line per input line (a line
@@ -20,6 +23,7 @@
 static void text_usage(FILE *f)
 {
     fprintf(f, "usage: sori text g2p [TEXT]...\n"
+               "       sori text normalize [--zero gong|yeong] [TEXT]...\n"
                "       sori text itn [TEXT]...\n"
                "       sori text redact [--partial] [--format text|json] [TEXT]...\n"
                "(no TEXT: the lines of standard input; one output line per input line)\n");
@@ -42,6 +46,32 @@ static int g2p_line(const char *line, size_t len, long lineno)
     sori_error err = {0};
     if (sori_g2p(line, len, out, cap, &n, &err) != SORI_OK) {
         fprintf(stderr, "sori text g2p: line %ld: %s\n", lineno, err.message);
+        putchar('\n');
+        return 1;
+    }
+    fwrite(out, 1, n, stdout);
+    putchar('\n');
+    return 0;
+}
+
+/* one line in spoken form (sori_tn): digits, signs and letters as they are said */
+static int tn_line(const char *line, size_t len, long lineno, unsigned flags)
+{
+    static char *out;
+    static size_t cap;
+    const size_t need = 16 * len + 64; /* sori_tn's bound */
+    if (cap < need) {
+        char *p = realloc(out, need);
+        if (!p) {
+            fprintf(stderr, "sori text normalize: out of memory\n");
+            return 1;
+        }
+        out = p, cap = need;
+    }
+    size_t n = 0;
+    sori_error err = {0};
+    if (sori_tn(line, len, flags, out, cap, &n, &err) != SORI_OK) {
+        fprintf(stderr, "sori text normalize: line %ld: %s\n", lineno, err.message);
         putchar('\n');
         return 1;
     }
@@ -136,14 +166,26 @@ int cmd_text(int argc, char **argv)
         text_usage(argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
-    const bool redact = strcmp(argv[0], "redact") == 0, itn = strcmp(argv[0], "itn") == 0;
-    if (strcmp(argv[0], "g2p") != 0 && !redact && !itn) {
+    const bool redact = strcmp(argv[0], "redact") == 0, itn = strcmp(argv[0], "itn") == 0,
+               norm = strcmp(argv[0], "normalize") == 0;
+    if (strcmp(argv[0], "g2p") != 0 && !redact && !itn && !norm) {
         fprintf(stderr, "sori text: unknown subcommand '%s'\n", argv[0]);
         text_usage(stderr);
         return 2;
     }
     bool partial = false, json = false;
+    unsigned tn_flags = 0;
     int first = 1;
+    for (; norm && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
+        if (strcmp(argv[first], "--zero") == 0 && first + 1 < argc &&
+            (strcmp(argv[first + 1], "gong") == 0 || strcmp(argv[first + 1], "yeong") == 0)) {
+            tn_flags = strcmp(argv[++first], "yeong") == 0 ? SORI_TN_ZERO_YEONG : 0;
+        } else {
+            fprintf(stderr, "sori text normalize: bad option '%s'\n", argv[first]);
+            text_usage(stderr);
+            return 2;
+        }
+    }
     for (; redact && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
         if (strcmp(argv[first], "--partial") == 0) {
             partial = true;
@@ -160,6 +202,7 @@ int cmd_text(int argc, char **argv)
     if (argc > first) {
         for (int i = first; i < argc; i++)
             bad |= redact ? redact_line(argv[i], strlen(argv[i]), i - first + 1, partial, json)
+                   : norm ? tn_line(argv[i], strlen(argv[i]), i - first + 1, tn_flags)
                    : itn  ? itn_line(argv[i], strlen(argv[i]), i - first + 1)
                           : g2p_line(argv[i], strlen(argv[i]), i - first + 1);
         return bad;
@@ -176,6 +219,7 @@ int cmd_text(int argc, char **argv)
         if (n > 0 && line[n - 1] == '\r')
             line[--n] = 0;
         bad |= redact ? redact_line(line, (size_t)n, lineno, partial, json)
+               : norm ? tn_line(line, (size_t)n, lineno, tn_flags)
                : itn  ? itn_line(line, (size_t)n, lineno)
                       : g2p_line(line, (size_t)n, lineno);
     }

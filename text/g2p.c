@@ -19,6 +19,7 @@
 
 #include "kernels/kernels.h"
 #include "sori/text.h"
+#include "text/text_util.h"
 
 enum { HANGUL_FIRST = 0xAC00, HANGUL_LAST = 0xD7A3 };
 
@@ -234,31 +235,6 @@ static void pronounce_word(syl *w, int n)
         rule_lateral(&w[i], &w[i + 1]);
 }
 
-/* one code point of s[0, n): its value and length, or 0 if invalid */
-static int utf8_next(const unsigned char *s, size_t n, unsigned *cp)
-{
-    if (n == 0)
-        return 0;
-    const unsigned c = s[0];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    const int len = c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
-    if (len == 0 || (size_t)len > n || (c >= 0xF0 && len != 4))
-        return 0;
-    unsigned v = c & (0x7F >> len);
-    for (int i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
-}
 
 enum { WORD_MAX = 256 }; /* a longer run of syllables is taken in pieces of this many */
 
@@ -275,7 +251,7 @@ sori_status sori_g2p(const char *text, size_t len, char *out, size_t cap, size_t
     int n = 0;
     for (size_t i = 0;;) {
         unsigned cp = 0;
-        const int k = i < len ? utf8_next(s + i, len - i, &cp) : 0;
+        const int k = i < len ? text_utf8_next(s + i, len - i, &cp) : 0;
         if (i < len && k == 0) {
             out[0] = 0;
             return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "g2p: invalid UTF-8 at byte %zu", i);
@@ -284,7 +260,7 @@ sori_status sori_g2p(const char *text, size_t len, char *out, size_t cap, size_t
         if (n > 0 && cp == ' ' && k == 1 && i + 4 <= len && !w[n - 1].space) {
             /* one space between syllables: the same phrase, said together */
             unsigned nx = 0;
-            if (utf8_next(s + i + 1, len - i - 1, &nx) == 3 && nx >= HANGUL_FIRST && nx <= HANGUL_LAST) {
+            if (text_utf8_next(s + i + 1, len - i - 1, &nx) == 3 && nx >= HANGUL_FIRST && nx <= HANGUL_LAST) {
                 w[n - 1].space = 1;
                 out[i++] = ' ';
                 continue;

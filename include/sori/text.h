@@ -33,6 +33,28 @@ extern "C" {
  * byte offset. */
 SORI_API sori_status sori_g2p(const char *text, size_t len, char *out, size_t cap, size_t *out_len, sori_error *err);
 
+/* ---- written text to spoken Hangul (text normalization) ---------------------------
+ *
+ * What a speaker says for digits, signs and Latin letters, in Hangul: cardinals (123000012
+ * → 일억이천삼백만십이), decimals, fractions (1과1/2 → 일과 이분의 일), money (₩2,000 →
+ * 이천원, US$ 5 → 오 달러), dates (2024/01/30 → 이천이십사년 일월 삼십일, 6월 → 유월),
+ * times (오후 3:30 → 오후 세시 삼십분), native numerals before counters (3개 → 세개, 1번째
+ * → 첫번째), measures (60km/h → 육십 킬로미터 퍼 시간), telephone and card numbers digit
+ * by digit, e-mail addresses, domains and file names (a@b.co.kr → a 골뱅이 b 닷 씨오 닷
+ * 케이알), upper-case abbreviations spelled (KTX → 케이티엑스). A particle after a number
+ * is fitted to the reading (4/7이 → 칠분의 사가). Everything else is copied. docs/text.md
+ * lists the rules. The output is at most 16 bytes per input byte plus 64; out gets it and a
+ * NUL (*out_len: its length; too small: SORI_ERR_INVALID_ARG, as is invalid UTF-8). */
+
+enum {
+    /* zeros read one by one (telephone, card and account numbers, digits after a letter)
+     * as 영 — NeMo's convention — instead of 공, what Korean speakers say */
+    SORI_TN_ZERO_YEONG = 1u << 0,
+};
+
+SORI_API sori_status sori_tn(const char *text, size_t len, unsigned flags, char *out, size_t cap, size_t *out_len,
+                             sori_error *err);
+
 /* ---- spoken numbers to written form (inverse text normalization) ------------------
  *
  * Numbers in a transcript as people write them: Sino-Korean cardinals (삼만오천칠백 →

@@ -5,12 +5,13 @@
  * Hangul syllable. Personal-data masking of the same bytes, in both modes:
  * spans in order, inside the input, not overlapping; the masked text fits
  * the bound the CLI uses (8 bytes per input byte + 64). Spoken numbers to
- * written form: within twice the input. */
+ * written form: within twice the input. Written to spoken form: within its bound. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sori/text.h"
+#include "text/text_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -57,6 +58,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (itn && sori_itn(in, size, itn, 2 * size + 64, &il, &err) == SORI_OK && (il >= 2 * size + 64 || itn[il]))
         abort();
     free(itn);
+    /* written to spoken: within the stated bound (16 bytes per input byte + 64), NUL-terminated,
+     * and valid UTF-8 whenever the input is; a buffer one byte short of it is refused */
+    const size_t tcap = 16 * size + 64;
+    char *tnb = malloc(tcap);
+    size_t tl = 0;
+    for (unsigned flags = 0; tnb && flags < 2; flags++)
+        if (sori_tn(in, size, flags, tnb, tcap, &tl, &err) == SORI_OK) {
+            if (tl >= tcap || tnb[tl] || text_utf8_check(tnb, tl) != tl)
+                abort();
+            if (sori_tn(in, size, flags, tnb, tl, &n, &err) != SORI_ERR_INVALID_ARG || n != tl)
+                abort();
+        }
+    free(tnb);
     /* a buffer one byte short is refused */
     if (size > 0 && sori_g2p(in, size, out, size, &n, &err) != SORI_ERR_INVALID_ARG)
         abort();
