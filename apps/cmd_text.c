@@ -10,12 +10,16 @@
  *       the standard pronunciation of each TEXT, or of each line of standard
  *       input when none is given: one output line per input line (a line
  *       that cannot be read, e.g. invalid UTF-8, gives an empty line, an
- *       error on stderr and exit status 1) */
+ *       error on stderr and exit status 1)
+ *   sori text moderate [--model FILE] [--format text|json] [TEXT]...
+ *       abusive speech: "ok" or the category (profanity, insult, threat,
+ *       hate), a tab and its score; json: every category's score */
 #define _POSIX_C_SOURCE 200809L
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "sori/text.h"
@@ -26,6 +30,7 @@ static void text_usage(FILE *f)
                "       sori text normalize [--zero gong|yeong] [TEXT]...\n"
                "       sori text itn [TEXT]...\n"
                "       sori text redact [--partial] [--format text|json] [TEXT]...\n"
+               "       sori text moderate [--model FILE] [--format text|json] [TEXT]...\n"
                "(no TEXT: the lines of standard input; one output line per input line)\n");
 }
 
@@ -160,12 +165,107 @@ static int redact_line(const char *line, size_t len, long lineno, bool partial, 
     return 0;
 }
 
+/* ---- sori text moderate ---- */
+
+/* The bundled model: the source tree's data/, else the installed data
+ * directory (as app_bundled finds the others; that one is built only with
+ * the audio commands). */
+static const char *moderate_default_model(char *path, size_t cap)
+{
+    const char *dirs[] = {SORI_SOURCE_DATA_DIR, SORI_INSTALL_DATA_DIR};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, cap, "%s/ko-moderate.gguf", dirs[i]);
+        if (access(path, R_OK) == 0)
+            return path;
+    }
+    return NULL;
+}
+
+/* one line's label and score (json: every category's score) */
+static int moderate_line(const sori_moderator *m, const char *line, size_t len, long lineno, bool json)
+{
+    sori_moderation r;
+    sori_error err = {0};
+    if (sori_moderate(m, line, len, &r, &err) != SORI_OK) {
+        fprintf(stderr, "sori text moderate: line %ld: %s\n", lineno, err.message);
+        putchar('\n');
+        return 1;
+    }
+    if (!json) {
+        printf("%s\t%.4f\n", sori_abuse_name(r.label), (double)r.score);
+        return 0;
+    }
+    printf("{\"text\": ");
+    json_string(line, len);
+    printf(", \"label\": \"%s\", \"score\": %.4f, \"scores\": {", sori_abuse_name(r.label), (double)r.score);
+    for (int k = 1; k < SORI_ABUSE_N_KINDS; k++)
+        printf("%s\"%s\": %.4f", k > 1 ? ", " : "", sori_abuse_name((sori_abuse_kind)k), (double)r.scores[k]);
+    printf("}}\n");
+    return 0;
+}
+
+static int moderate_main(int argc, char **argv)
+{
+    const char *model = NULL;
+    bool json = false;
+    int first = 1;
+    for (; first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
+        if (strcmp(argv[first], "--model") == 0 && first + 1 < argc) {
+            model = argv[++first];
+        } else if (strcmp(argv[first], "--format") == 0 && first + 1 < argc &&
+                   (strcmp(argv[first + 1], "json") == 0 || strcmp(argv[first + 1], "text") == 0)) {
+            json = strcmp(argv[++first], "json") == 0;
+        } else {
+            fprintf(stderr, "sori text moderate: bad option '%s'\n", argv[first]);
+            text_usage(stderr);
+            return 2;
+        }
+    }
+    char mbuf[4096];
+    if (!model && !(model = moderate_default_model(mbuf, sizeof mbuf))) {
+        fprintf(stderr, "sori text moderate: no model (data/ko-moderate.gguf is neither in the source tree nor "
+                        "installed): give --model FILE\n");
+        return 2;
+    }
+    sori_moderator *m = NULL;
+    sori_error err = {0};
+    if (sori_moderator_load(model, &m, &err) != SORI_OK) {
+        fprintf(stderr, "sori text moderate: %s\n", err.message);
+        return 2;
+    }
+    int bad = 0;
+    if (argc > first) {
+        for (int i = first; i < argc; i++)
+            bad |= moderate_line(m, argv[i], strlen(argv[i]), i - first + 1, json);
+        sori_moderator_free(m);
+        return bad;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* a line out for each line in, as it comes */
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t n;
+    long lineno = 0;
+    while ((n = getline(&line, &lcap, stdin)) >= 0) {
+        lineno++;
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = 0;
+        if (n > 0 && line[n - 1] == '\r')
+            line[--n] = 0;
+        bad |= moderate_line(m, line, (size_t)n, lineno, json);
+    }
+    free(line);
+    sori_moderator_free(m);
+    return bad;
+}
+
 int cmd_text(int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
         text_usage(argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
+    if (strcmp(argv[0], "moderate") == 0)
+        return moderate_main(argc, argv);
     const bool redact = strcmp(argv[0], "redact") == 0, itn = strcmp(argv[0], "itn") == 0,
                norm = strcmp(argv[0], "normalize") == 0;
     if (strcmp(argv[0], "g2p") != 0 && !redact && !itn && !norm) {

@@ -68,6 +68,20 @@ if "$sori" features --help >/dev/null 2>&1; then
   wav=$(dirname "$0")/fixtures/stereo_22k.wav
   expect 0 "features kaldi" -- "$sori" features "$wav" -o "$tmp/f.npy"
   head -c 6 "$tmp/f.npy" | od -c | grep -q 'N   U   M   P   Y' && ok || bad "features: not an .npy file"
+fix=$(dirname "$0")/fixtures/moderate/tiny.gguf
+expect 0 "text moderate" -- "$sori" text moderate --model "$fix" "안녕하세요" "이 병신 같은 새끼야"
+[ "$(sed -n 2p "$tmp/out" | cut -f1)" != ok ] && grep -q '^ok	0\.[0-9]\{4\}$' "$tmp/out" && ok ||
+  bad "text moderate output"
+expect 0 "text moderate json" -- "$sori" text moderate --model "$fix" --format json "안녕하세요"
+grep -q '"label": "ok", "score": 0\.[0-9]*, "scores": {"profanity": ' "$tmp/out" && ok || bad "text moderate json"
+printf 'a\377b\n좋아요\n' | "$sori" text moderate --model "$fix" >"$tmp/mod.out" 2>"$tmp/mod.err"
+[ $? -eq 1 ] && [ "$(wc -l <"$tmp/mod.out")" -eq 2 ] && [ -z "$(sed -n 1p "$tmp/mod.out")" ] &&
+  grep -q 'line 1: moderate: invalid UTF-8 at byte 1' "$tmp/mod.err" && ok || bad "text moderate: a bad line"
+expect 2 "text moderate with a missing model" -- "$sori" text moderate --model "$tmp/none.gguf" "x"
+grep -q "none.gguf" "$tmp/out" && ok || bad "text moderate: names the missing model"
+expect 2 "text moderate bad option" -- "$sori" text moderate --frob
+expect 0 "text moderate with the bundled model" -- "$sori" text moderate "너 죽여버린다"
+[ "$(cut -f1 "$tmp/out")" = threat ] && ok || bad "text moderate: the bundled model (data/ko-moderate.gguf)"
   grep -q "'shape': (8, 80)" "$tmp/f.npy" && ok || bad "features: shape (8 frames of 0.1 s x 80)"
   expect 0 "features nemo, channel 1" -- "$sori" features "$wav" --kind nemo --channel 1 --mel-bins 64 -o "$tmp/g.npy"
   grep -q "'shape': (11, 64)" "$tmp/g.npy" && ok || bad "features nemo: shape"

@@ -109,6 +109,75 @@ SORI_API sori_status sori_redact_find(const char *text, size_t len, bool partial
 SORI_API sori_status sori_redact(const char *text, size_t len, bool partial, char *out, size_t cap, size_t *out_len,
                                  sori_pii_span *spans, int span_cap, int *n_spans, sori_error *err);
 
+/* ---- abusive speech ---------------------------------------------------------------
+ *
+ * A small classifier (hashed character n-grams, one logistic regression per
+ * category: profanity, insults, threats, hate) that scores one utterance in
+ * microseconds. The model is a GGUF file (data/ko-moderate.gguf, trained by
+ * tools/moderate/; docs/text.md "Abusive speech" defines its features and
+ * lists its measured scores).
+ *
+ *     sori_moderator *m = NULL;
+ *     if (sori_moderator_load("data/ko-moderate.gguf", &m, &err) != SORI_OK) ...
+ *     sori_moderation r;
+ *     if (sori_moderate(m, text, strlen(text), &r, &err) == SORI_OK)
+ *         printf("%s\t%.3f\n", sori_abuse_name(r.label), r.score);   // "insult	0.912"
+ *     sori_moderator_free(m);
+ */
+
+typedef enum sori_abuse_kind {
+    SORI_ABUSE_NONE = 0,  /* "ok" */
+    SORI_ABUSE_PROFANITY, /* swear words (씨발, 존나 …), aimed at no one in particular */
+    SORI_ABUSE_INSULT,    /* abuse aimed at a person */
+    SORI_ABUSE_THREAT,    /* a threat of harm (죽여버린다, 찾아간다 …) */
+    SORI_ABUSE_HATE,      /* hate against a group (gender, region, origin, religion, age …) */
+} sori_abuse_kind;
+
+#define SORI_ABUSE_N_KINDS 5
+
+typedef struct sori_moderation {
+    /* The most severe category whose score reaches the model's threshold for
+     * it (severity: threat, hate, insult, profanity), else SORI_ABUSE_NONE. */
+    sori_abuse_kind label;
+    /* The label's score; for SORI_ABUSE_NONE, the highest category score
+     * (how near the text came to being flagged). */
+    float score;
+    /* Every category's score in [0, 1], indexed by sori_abuse_kind;
+     * scores[SORI_ABUSE_NONE] is 1 - the highest of the others. The
+     * categories are independent (a text can score high on several). */
+    float scores[SORI_ABUSE_N_KINDS];
+} sori_moderation;
+
+typedef struct sori_moderator sori_moderator;
+
+/* "ok", "profanity", "insult", "threat", "hate"; NULL for a value out of range. */
+SORI_API const char *sori_abuse_name(sori_abuse_kind kind);
+
+/* Loads a moderation model (GGUF, general.architecture "sori.moderate").
+ * Every key and tensor is checked: a missing, mistyped or absurd one gives
+ * SORI_ERR_FORMAT naming it (SORI_ERR_UNSUPPORTED: another architecture or
+ * feature hash; SORI_ERR_IO: the file cannot be read). The weights are
+ * copied: nothing refers to the file afterwards. The loaded model is
+ * immutable: any number of threads may call sori_moderate on it at once. */
+SORI_API sori_status sori_moderator_load(const char *path, sori_moderator **out, sori_error *err);
+/* The same from a caller buffer (size bytes), which need not outlive the call. */
+SORI_API sori_status sori_moderator_load_memory(const void *data, size_t size, sori_moderator **out,
+                                                sori_error *err);
+/* NULL is a no-op. */
+SORI_API void sori_moderator_free(sori_moderator *m);
+
+/* The threshold a category's score must reach to be the label (from the
+ * model file); -1 for SORI_ABUSE_NONE or a value out of range. */
+SORI_API float sori_moderator_threshold(const sori_moderator *m, sori_abuse_kind kind);
+
+/* Scores one utterance (UTF-8, len bytes, any length; len 0 is allowed and
+ * scores the empty text). Allocates nothing, takes no lock: time is linear
+ * in len (a few hundred nanoseconds per character). Invalid UTF-8:
+ * SORI_ERR_INVALID_ARG naming the byte offset, *out untouched; NULL m or
+ * out, or NULL text with len > 0: SORI_ERR_INVALID_ARG. */
+SORI_API sori_status sori_moderate(const sori_moderator *m, const char *text, size_t len, sori_moderation *out,
+                                   sori_error *err);
+
 #ifdef __cplusplus
 }
 #endif

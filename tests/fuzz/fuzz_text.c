@@ -5,7 +5,8 @@
  * Hangul syllable. Personal-data masking of the same bytes, in both modes:
  * spans in order, inside the input, not overlapping; the masked text fits
  * the bound the CLI uses (8 bytes per input byte + 64). Spoken numbers to
- * written form: within twice the input. Written to spoken form: within its bound. */
+ * written form: within twice the input. Written to spoken form: within its bound.
+ * Abusive speech: scores in [0, 1], a known label. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         }
     free(tnb);
+    /* abusive speech (the test's tiny model): scores in [0, 1] and a label among the five, or a
+     * refusal of invalid UTF-8 */
+    static sori_moderator *mod;
+    static bool mod_tried;
+    if (!mod_tried) {
+        mod_tried = true;
+        sori_moderator_load(SORI_MODERATE_FIXTURE, &mod, NULL);
+    }
+    sori_moderation mr;
+    if (mod && sori_moderate(mod, in, size, &mr, &err) == SORI_OK) {
+        if ((unsigned)mr.label >= SORI_ABUSE_N_KINDS || !(mr.score >= 0.0f && mr.score <= 1.0f))
+            abort();
+        for (int k = 0; k < SORI_ABUSE_N_KINDS; k++)
+            if (!(mr.scores[k] >= 0.0f && mr.scores[k] <= 1.0f))
+                abort();
+    }
     /* a buffer one byte short is refused */
     if (size > 0 && sori_g2p(in, size, out, size, &n, &err) != SORI_ERR_INVALID_ARG)
         abort();
