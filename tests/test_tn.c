@@ -128,6 +128,7 @@ int main(void)
     expect("1번째와 100번째", 0, "첫번째와 백번째");
     expect("3시에 만나요", 0, "세시에 만나요");
     expect("3시즌", 0, "삼시즌");
+    expect("50명대로", 0, "오십명대로");
 
     /* numbers in sentences, particles fitted to the reading */
     expect("총 1,234명", 0, "총 천이백삼십사명");

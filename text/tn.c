@@ -310,7 +310,8 @@ static const char *native_counter(const tn *t, size_t p)
         return NULL;
     for (size_t i = 0; i < sizeof NATIVE_COUNTERS / sizeof *NATIVE_COUNTERS; i++) {
         const char *w = NATIVE_COUNTERS[i];
-        if (at(t, p, w) && word_ends(t, p + strlen(w)))
+        /* 50명대 (the fifties) is Sino-Korean: 오십명대 */
+        if (at(t, p, w) && word_ends(t, p + strlen(w)) && !at(t, p + strlen(w), "대"))
             return w;
     }
     return NULL;

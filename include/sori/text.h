@@ -1,8 +1,10 @@
 /*
- * sori/text.h — the Korean text layer. Today: standard pronunciation (G2P):
- * Hangul spelling to Hangul as it is said, by the rules of 표준발음법; and
- * personal-data masking. Text normalization, transcripts in written form
- * and abusive-speech detection come next (docs/text.md).
+ * sori/text.h — the Korean text layer (docs/text.md): written text to
+ * spoken Hangul (TN, for speech synthesis and spoken-text corpora), spoken
+ * numbers to written form (ITN, for transcripts), standard pronunciation
+ * (G2P: Hangul spelling to Hangul as it is said, by 표준발음법), personal-
+ * data masking, and abusive-speech detection. No allocation per call; the
+ * functions are pure (the moderator's model is loaded once and shared).
  *
  *     char out[256]; size_t n;
  *     sori_g2p("같이 먹었습니다", strlen(...), out, sizeof out, &n, &err);  // "가치 머걷씀니다"
@@ -24,10 +26,12 @@ extern "C" {
  * copied. The rules apply inside a word (a run of Hangul syllables; a
  * space or any other character ends it): ㅎ aspiration and deletion,
  * palatalization, liaison (double finals split), tensification, final
- * neutralization, nasalization, lateralization, ㅢ after a consonant.
- * Rules that need the morphology (ㄴ insertion, tensification after the
- * adnominal -ㄹ or in Sino-Korean words, liaison across a compound's
- * parts) are not applied: docs/text.md lists them. The output has the same
+ * neutralization, nasalization, lateralization, ㅢ after a consonant, 져 →
+ * 저; and, by heuristics without a morphological analysis, ㄴ insertion
+ * before a short list of compound parts, ㄹ + ㄷ ㅅ ㅈ tensification inside
+ * words, tensification after the adnominal -ㄹ. What that misses (사이시옷
+ * compounds, most ㄴ insertion, 신고 the verb vs the noun) is listed in
+ * docs/text.md. The output has the same
  * length as the input; out gets it and a NUL (cap >= len + 1, else
  * SORI_ERR_INVALID_ARG). Invalid UTF-8: SORI_ERR_INVALID_ARG with its
  * byte offset. */
@@ -57,13 +61,19 @@ SORI_API sori_status sori_tn(const char *text, size_t len, unsigned flags, char 
 
 /* ---- spoken numbers to written form (inverse text normalization) ------------------
  *
- * Numbers in a transcript as people write them: Sino-Korean cardinals (삼만오천칠백 →
- * 35700, 마이너스 일 → -1), decimals (일점영삼 → 1.03, 일점오억 → 1.5억), money (오천 원 →
- * ₩5000, 십오 달러 → $15), telephone numbers read digit by digit (공일공 일이삼사 오육칠팔 →
- * 010-1234-5678). Words that only look like numbers (일이 "work + particle", a lone 오) are
- * left unless they are the whole text; native numerals, ordinals, dates, times and measures
- * are not converted yet. out gets the text and a NUL (*out_len: its length; too small:
- * SORI_ERR_INVALID_ARG, as is invalid UTF-8). */
+ * Numbers in a transcript as people write them, in NeMo's Korean forms: Sino-Korean
+ * cardinals (삼만오천칠백 → 35700, 마이너스 일 → -1), decimals (일점영삼 → 1.03, 일점오억 →
+ * 1.5억), money (오천 원 → ₩5000, 십오 달러 → $15), telephone numbers read digit by digit
+ * (공일공 일이삼사 오육칠팔 → 010-1234-5678), dates (이천이십삼년 구월 오일 → 2023년9월5일),
+ * times (오후 네시 반 → 오후 4:30, 두시십분후 → 2:10 후), ordinals (첫번째 → 1번째, 스물두번째
+ * → 22번째), measures (오 킬로미터 → 5 km, 영하 십 도 → -10 °, 오십 프로 → 50 %) and
+ * fractions (삼분의 일 → 1/3, 일과이분의일 → 1 1/2, 루트사분의일 → 1/√4). A particle after
+ * them stays (세시에 → 3:00에). Inside a sentence only what cannot be an ordinary word is
+ * converted: 일이 "work + particle", a lone 오, 두시간, 한시도, 이월 "carried over", 팔도,
+ * 이 프로 "this show" stay; the whole text is read as freely as NeMo's test cases are
+ * (text/itn.c lists the rules). Native numerals standing alone (하나, 둘) are left. The
+ * output is at most 2 × len + 63 bytes; out gets it and a NUL (*out_len: its length; too
+ * small: SORI_ERR_INVALID_ARG, as is invalid UTF-8). Thread-safe; no allocation. */
 SORI_API sori_status sori_itn(const char *text, size_t len, char *out, size_t cap, size_t *out_len, sori_error *err);
 
 /* ---- personal-data masking --------------------------------------------------------
