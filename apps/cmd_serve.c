@@ -12,6 +12,7 @@
 #include "sori/lm.h"
 #include "sori/runtime.h"
 #include "sori/serve.h"
+#include "sori/text.h"
 
 #ifndef SORI_DEFAULT_MODEL
 #define SORI_DEFAULT_MODEL "ko-fastconformer-ctc.gguf"
@@ -40,13 +41,17 @@ static void usage(FILE *f)
                "                  [--idle-timeout S] [--drain-timeout S] [--tick-ms MS] [--decoders N]\n"
                "                  [--audiosocket HOST:PORT] [--sink-dir DIR] [--sink-url URL]\n"
                "                  [--sink-header 'Name: value']... [--sink-header-file FILE] [--sink-retry S]\n"
-               "                  [--sink-partials] [--demo] [--lm none] [--redact]\n"
+               "                  [--sink-partials] [--demo] [--lm none] [--itn] [--redact] [--moderate]\n"
+               "                  [--moderate-model FILE]\n"
                "                  [--rescore LM.gguf [--nbest N] [--rescore-weight W] [--rescore-bonus B]]\n"
                "Streams audio over WebSocket at ws://HOST:PORT/v1/asr (docs/protocol.md); /healthz,\n"
                "/readyz and /metrics on the same port. Default: 127.0.0.1:8765, the bundled models.\n"
                "AudioSocket calls and media streams (/v1/twilio) send their events to the sink: a file\n"
                "per call in --sink-dir and/or an HTTP POST per event to --sink-url.\n"
                "--demo serves the browser demo page at http://HOST:PORT/ (microphone to partials and finals).\n"
+               "--itn: numbers in every result as people write them (삼만 오천 원 -> ₩35000).\n"
+               "--moderate: every final scored for abusive speech (\"moderation\": label, score) by the bundled\n"
+               "model, or by --moderate-model FILE.\n"
                "--redact: personal data masked in every result ([전화번호] ...; finals list what and when).\n"
                "--rescore: every model's finals rescored by a transformer LM (llama.cpp GGUF), as in\n"
                "'sori transcribe --rescore' (N-best 8, weight 0.3, bonus 0.5 per LM token by default).\n");
@@ -85,6 +90,10 @@ int cmd_serve(int argc, char **argv)
     int nbest = 8;
     float rescore_weight = 0.3f, rescore_bonus = 0.5f;
     sori_lm *rescore_lm = NULL;
+    const char *moderate_path = NULL;
+    char moderate_buf[4096];
+    bool moderate = false;
+    sori_moderator *moderator = NULL;
     char spec_buf[MAX_MODELS][512];
     int n_models = 0;
     bool threads_set = false, decoders_set = false, no_lm = false;
@@ -104,6 +113,14 @@ int cmd_serve(int argc, char **argv)
         }
         if (!strcmp(a, "--redact")) {
             sp.redact = 1;
+            continue;
+        }
+        if (!strcmp(a, "--itn")) {
+            sp.itn = 1;
+            continue;
+        }
+        if (!strcmp(a, "--moderate")) {
+            moderate = true;
             continue;
         }
         if (!strcmp(a, "--sink-partials")) {
@@ -182,6 +199,9 @@ int cmd_serve(int argc, char **argv)
                 return 2;
             }
             no_lm = true;
+        } else if (!strcmp(a, "--moderate-model")) {
+            moderate_path = v;
+            moderate = true;
         } else if (!strcmp(a, "--rescore")) {
             rescore_path = v;
         } else if (!strcmp(a, "--nbest")) {
@@ -331,6 +351,15 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "sori serve: --rescore %s: %s\n", rescore_path, err.message);
         goto done;
     }
+    if (moderate && !moderate_path && !(moderate_path = app_bundled("ko-moderate.gguf", moderate_buf, sizeof moderate_buf))) {
+        fprintf(stderr, "sori serve: --moderate: the bundled data/ko-moderate.gguf is missing: give --moderate-model FILE\n");
+        goto done;
+    }
+    if (moderate && sori_moderator_load(moderate_path, &moderator, &err) != SORI_OK) {
+        fprintf(stderr, "sori serve: --moderate %s: %s\n", moderate_path, err.message);
+        goto done;
+    }
+    sp.moderator = moderator;
     for (int i = 0; i < n_models; i++) {
         sori_asr_model_params mp = sori_asr_model_default_params();
         mp.lm_path = no_lm ? NULL : lm_for[i];
@@ -379,6 +408,7 @@ done:
     for (int i = 0; i < n_models; i++)
         sori_asr_model_free(models[i]);
     sori_lm_free(rescore_lm);
+    sori_moderator_free(moderator);
     sori_runtime_free(rt);
     if (log && log != stderr)
         fclose(log);

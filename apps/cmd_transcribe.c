@@ -2,7 +2,8 @@
  *                 [--hotwords FILE] [--hotword-score S]
  *                 [--rescore LM.gguf [--nbest N] [--rescore-weight W] [--rescore-bonus B]]
  *                 [--format text|json|tsv|srt|vtt] [--threads N]
- *                 [--device cpu|cuda|auto] [--channel N|mix|each] [--allow-damaged] [--redact]
+ *                 [--device cpu|cuda|auto] [--channel N|mix|each] [--allow-damaged] [--itn] [--redact]
+ *                 [--moderate] [--moderate-model FILE]
  *                 [-o DIR] FILES|DIRS|-
  *
  * Each input is decoded, its channel(s) chosen and resampled to the model's
@@ -49,7 +50,8 @@ static void usage(void)
             "                       [--rescore LM.gguf [--nbest N] [--rescore-weight W] [--rescore-bonus B]]\n"
             "                       [--format text|json|tsv|srt|vtt]\n"
             "                       [--threads N] [--device cpu|cuda[:N]|auto]\n"
-            "                       [--decoder auto|ctc|rnnt] [--stream] [--allow-damaged] [--redact]\n"
+            "                       [--decoder auto|ctc|rnnt] [--stream] [--allow-damaged] [--itn] [--redact]\n"
+            "                       [--moderate] [--moderate-model FILE]\n"
             "                       [--language CODE|auto] [--prompt TEXT] [--word-timestamps]\n"
             "                       [--translate] [--best-of N] [--patience P] [--no-fallback]\n"
             "                       [--vad energy|silero|FILE.gguf] [--batch N]\n"
@@ -81,6 +83,11 @@ static void usage(void)
             "A damaged file (a corrupt page or frame, a file cut short) is refused with\n"
             "the place of the damage; --allow-damaged transcribes what decodes instead\n"
             "(silence where audio was lost), warns, and marks the JSON output.\n"
+            "--moderate scores each segment for abusive speech (the bundled data/ko-moderate.gguf,\n"
+            "or --moderate-model FILE): the JSON output gets \"moderation\" {label, score} per\n"
+            "segment and the file's most severe.\n"
+            "--itn writes numbers as people write them (삼만 오천 원 -> ₩35000, 공일공 일이삼사\n"
+            "오육칠팔 -> 010-1234-5678, 두시 반 -> 2:30); words keep their times.\n"
             "--redact masks personal data in the transcript (resident registration, card,\n"
             "phone and account numbers, written or read out digit by digit; e-mail\n"
             "addresses): [전화번호] ...; the JSON output lists what and when (\"redactions\").\n"
@@ -223,6 +230,8 @@ typedef struct {
     sori_asr_result *r; /* word times relative to start_s */
     redaction *red;     /* --redact: what was masked, and when it was said */
     int n_red;
+    int moderated;      /* --moderate: mod holds the text's label and score */
+    sori_moderation mod;
 } segment;
 
 typedef struct {
@@ -260,7 +269,7 @@ static sori_status add_segment(transcript *t, sori_asr_result *r, double start_s
         r->words[w].start_s -= start_s;
         r->words[w].end_s -= start_s;
     }
-    t->seg[t->n++] = (segment){start_s, end_s, r, NULL, 0};
+    t->seg[t->n++] = (segment){.start_s = start_s, .end_s = end_s, .r = r};
     return SORI_OK;
 }
 
@@ -460,7 +469,7 @@ static sori_status whisper_signal(sori_asr_model *m, const float *x, int64_t n, 
                 csum += src.confidence;
             }
             p->confidence = g->n_words ? (float)(csum / g->n_words) : 1.0f;
-            t->seg[t->n++] = (segment){g->start_s, g->end_s, p, NULL, 0};
+            t->seg[t->n++] = (segment){.start_s = g->start_s, .end_s = g->end_s, .r = p};
         }
         t->cap = t->n;
     }
@@ -514,6 +523,38 @@ static sori_status stream_signal(sori_asr_model *m, const float *x, int64_t n, i
     sori_asr_stream_free(s);
     t->seconds = app_now_s() - t0;
     return st;
+}
+
+/* --moderate: each segment's text, as recognized, scored for abusive speech */
+static sori_status moderate_transcript(transcript *t, const sori_moderator *m, sori_error *err)
+{
+    for (int i = 0; i < t->n; i++) {
+        segment *g = &t->seg[i];
+        if (!g->r || !g->r->text || !g->r->text[0])
+            continue;
+        sori_status st = sori_moderate(m, g->r->text, strlen(g->r->text), &g->mod, err);
+        if (st != SORI_OK)
+            return st;
+        g->moderated = 1;
+    }
+    return SORI_OK;
+}
+
+/* how severe a label is: ok < profanity < insult < hate < threat */
+static int severity(sori_abuse_kind k)
+{
+    return k == SORI_ABUSE_THREAT ? 4 : k == SORI_ABUSE_HATE ? 3 : k == SORI_ABUSE_INSULT ? 2 : k == SORI_ABUSE_PROFANITY;
+}
+
+/* --itn: each segment in written form (sori_asr_result_itn) */
+static sori_status itn_transcript(transcript *t, sori_error *err)
+{
+    for (int i = 0; i < t->n; i++) {
+        sori_status st = t->seg[i].r ? sori_asr_result_itn(t->seg[i].r, err) : SORI_OK;
+        if (st != SORI_OK)
+            return st;
+    }
+    return SORI_OK;
 }
 
 /* --redact: each segment's personal data masked (sori_asr_result_redact):
@@ -615,9 +656,23 @@ static void write_json(FILE *f, const transcript *t, const char *path, int chann
         fprintf(f, "%s{\"start\": %.3f, \"end\": %.3f, \"text\": ", k++ ? ", " : "", t->seg[i].start_s,
                 t->seg[i].end_s);
         json_str(f, t->seg[i].r->text);
+        if (t->seg[i].moderated)
+            fprintf(f, ", \"moderation\": {\"label\": \"%s\", \"score\": %.3f}", sori_abuse_name(t->seg[i].mod.label),
+                    t->seg[i].mod.score);
         fputc('}', f);
     }
     fprintf(f, "], \"confidence\": %.3f", n_words ? conf / n_words : 1.0);
+    /* --moderate: the file's most severe label (its highest score among the segments with it) */
+    const sori_moderation *worst = NULL;
+    for (int i = 0; i < t->n; i++) {
+        const sori_moderation *m = t->seg[i].moderated ? &t->seg[i].mod : NULL;
+        if (m && (!worst || severity(m->label) > severity(worst->label) ||
+                  (severity(m->label) == severity(worst->label) && m->score > worst->score)))
+            worst = m;
+    }
+    if (worst)
+        fprintf(f, ", \"moderation\": {\"label\": \"%s\", \"score\": %.3f}", sori_abuse_name(worst->label),
+                worst->score);
     int n_red = 0;
     for (int i = 0; i < t->n; i++)
         n_red += t->seg[i].n_red;
@@ -756,7 +811,11 @@ int cmd_transcribe(int argc, char **argv)
     out_format fmt = FMT_TEXT;
     int channel = SORI_CHANNEL_MIX;
     sori_asr_decoder decoder = SORI_ASR_DECODER_AUTO;
-    int streaming = 0, allow_damaged = 0, redact = 0;
+    int streaming = 0, allow_damaged = 0, redact = 0, itn = 0;
+    const char *moderate_path = NULL;
+    char moderate_buf[4096];
+    int moderate = 0;
+    sori_moderator *moderator = NULL;
     const char *language = NULL, *prompt = NULL, *vad_arg = NULL;
     int word_ts = 0, translate = 0, no_fallback = 0, best_of = 0, batch = 0;
     float patience = 0.0f;
@@ -773,6 +832,9 @@ int cmd_transcribe(int argc, char **argv)
             model_path = argv[++i];
         } else if (strcmp(a, "--lm") == 0 && v) {
             lm_path = argv[++i];
+        } else if (strcmp(a, "--moderate-model") == 0 && v) {
+            moderate_path = argv[++i];
+            moderate = 1;
         } else if (strcmp(a, "--beam") == 0 && v) {
             if (!parse_int_arg(argv[++i], 1, 256, &beam)) {
                 fprintf(stderr, "sori transcribe: --beam '%s' (1..256)\n", v);
@@ -873,6 +935,10 @@ int cmd_transcribe(int argc, char **argv)
             allow_damaged = 1;
         } else if (strcmp(a, "--redact") == 0) {
             redact = 1;
+        } else if (strcmp(a, "--itn") == 0) {
+            itn = 1;
+        } else if (strcmp(a, "--moderate") == 0) {
+            moderate = 1;
         } else if (strcmp(a, "--decoder") == 0 && v) {
             i++;
             if (strcmp(v, "auto") == 0)
@@ -1009,6 +1075,14 @@ int cmd_transcribe(int argc, char **argv)
         mp.lm_weight = lm_weight;
         mp.lm_bonus = lm_bonus;
     }
+    if (moderate && !moderate_path && !(moderate_path = app_bundled("ko-moderate.gguf", moderate_buf, sizeof moderate_buf)))
+        snprintf(err.message, sizeof err.message, "the bundled data/ko-moderate.gguf is missing: give --moderate-model FILE");
+    if (moderate && (!moderate_path || sori_moderator_load(moderate_path, &moderator, &err) != SORI_OK)) {
+        fprintf(stderr, "sori transcribe: --moderate: %s\n", err.message);
+        sori_silero_vad_free(silero);
+        sori_runtime_free(rt);
+        goto done;
+    }
     if (rescore_path && sori_lm_load(rt, rescore_path, &rescore_lm, &err) != SORI_OK) {
         fprintf(stderr, "sori transcribe: --rescore %s: %s\n", rescore_path, err.message);
         sori_silero_vad_free(silero);
@@ -1138,6 +1212,10 @@ int cmd_transcribe(int argc, char **argv)
                                : transcribe_signal(m, at_model.samples, at_model.n_frames,
                                                    at_model.sample_rate_hz, &t, &err);
             }
+            if (st == SORI_OK && moderator)
+                st = moderate_transcript(&t, moderator, &err);
+            if (st == SORI_OK && itn)
+                st = itn_transcript(&t, &err);
             if (st == SORI_OK && redact)
                 st = redact_transcript(&t, &err);
             if (st != SORI_OK) {
@@ -1178,6 +1256,7 @@ int cmd_transcribe(int argc, char **argv)
     g_silero = NULL;
     sori_runtime_free(rt);
 done:
+    sori_moderator_free(moderator);
     free(hotwords);
     for (int i = 0; i < in.n; i++)
         free(in.items[i]);

@@ -44,10 +44,15 @@ sori_status sori_asr_result_redact(sori_asr_result *r, int partial, sori_asr_red
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr redact: %d spans, room for %d", ns, cap);
     for (int s = 0; s < ns; s++)
         out[s] = (sori_asr_redaction){(int)sp[s].kind, -1, -1};
-    /* each word's place in the text (words come in order) */
+    /* each word's place in the text (words come in order); map: where each word index lands,
+     * for the segments' word ranges */
+    int *map = malloc(((size_t)r->n_words + 1) * sizeof *map);
+    if (!map)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
     size_t at = 0;
     int keep = 0;
     for (int w = 0; w < r->n_words; w++) {
+        map[w] = keep;
         sori_asr_word *wd = &r->words[w];
         const char *p = ns && wd->text && wd->text[0] ? strstr(r->text + at, wd->text) : NULL;
         int hit = -1;
@@ -65,8 +70,13 @@ sori_status sori_asr_result_redact(sori_asr_result *r, int partial, sori_asr_red
         sori_asr_redaction *x = &out[hit];
         if (x->start_s < 0) { /* the first word of the span becomes the mask */
             char *m = strdup(sori_pii_mask((sori_pii_kind)x->kind));
-            if (!m)
+            if (!m) {
+                for (int k = w; k < r->n_words; k++) /* the rest kept as they are */
+                    r->words[keep++] = r->words[k];
+                r->n_words = keep;
+                free(map);
                 return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr: out of memory");
+            }
             x->start_s = wd->start_s;
             x->end_s = wd->end_s;
             free(wd->text);
@@ -78,6 +88,14 @@ sori_status sori_asr_result_redact(sori_asr_result *r, int partial, sori_asr_red
             free(wd->text);
         }
     }
+    map[r->n_words] = keep;
+    for (int g = 0; g < r->n_segments; g++) {
+        sori_asr_segment *sg = &r->segments[g];
+        const int a = sg->first_word, b = a + sg->n_words;
+        if (a >= 0 && sg->n_words >= 0 && b <= r->n_words)
+            sg->first_word = map[a], sg->n_words = map[b] - map[a];
+    }
+    free(map);
     r->n_words = keep;
     for (int s = 0; s < ns; s++)
         if (out[s].start_s < 0) {

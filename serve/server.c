@@ -208,7 +208,7 @@ static void session_free(session *s)
 /* ---- the decoding thread -------------------------------------------------------------- */
 
 static cJSON *result_json(const char *type, int channel, const sori_asr_result *r, double start, double end,
-                          bool words, const sori_asr_redaction *red, int n_red)
+                          bool words, const sori_asr_redaction *red, int n_red, const sori_moderation *mod)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", type);
@@ -229,6 +229,11 @@ static cJSON *result_json(const char *type, int channel, const sori_asr_result *
                 cJSON_AddItemToArray(a, x);
             }
         }
+        if (mod) {
+            cJSON *x = cJSON_AddObjectToObject(o, "moderation");
+            cJSON_AddStringToObject(x, "label", sori_abuse_name(mod->label));
+            cJSON_AddNumberToObject(x, "score", round(mod->score * 1000) / 1000);
+        }
         if (n_red > 0) {
             cJSON *a = cJSON_AddArrayToObject(o, "redactions");
             for (int i = 0; i < n_red; i++) {
@@ -245,14 +250,26 @@ static cJSON *result_json(const char *type, int channel, const sori_asr_result *
 
 enum { MAX_REDACTIONS = 64 };
 
-/* --redact: r masked (partial: any 3+ digits too); *n: its spans, 0 when off or failed (a
- * failure masks the whole text: nothing unmasked goes out) */
-static void redact_result(const sori_server *sv, sori_asr_result *r, int partial, sori_asr_redaction *red, int *n)
+/* A result before it goes out: --moderate scores a final's text as recognized (*mod; NULL when
+ * off, or for a partial), --itn puts it in written form, --redact masks it (partial: any 3+
+ * digits too; *n: its spans, 0 when off or failed — a failure masks the whole text: nothing
+ * unmasked goes out). Returns mod when it was filled, else NULL. */
+static const sori_moderation *finish_result(const sori_server *sv, sori_asr_result *r, int partial,
+                                            sori_asr_redaction *red, int *n, sori_moderation *mod)
 {
     *n = 0;
-    if (!sv->p.redact)
-        return;
     sori_error err = {0};
+    const sori_moderation *scored = NULL;
+    if (sv->p.moderator && !partial && r->text) {
+        if (sori_moderate(sv->p.moderator, r->text, strlen(r->text), mod, &err) == SORI_OK)
+            scored = mod;
+        else
+            log_line(sv, "\"event\":\"moderate_failed\"");
+    }
+    if (sv->p.itn && sori_asr_result_itn(r, &err) != SORI_OK) /* left spoken: nothing is lost */
+        log_line(sv, "\"event\":\"itn_failed\",\"why\":\"out of memory or a bad result\"");
+    if (!sv->p.redact)
+        return scored;
     if (sori_asr_result_redact(r, partial, red, MAX_REDACTIONS, n, &err) != SORI_OK) {
         *n = 0;
         free(r->text);
@@ -261,6 +278,7 @@ static void redact_result(const sori_server *sv, sori_asr_result *r, int partial
             free(r->words[w].text);
         r->n_words = 0;
     }
+    return scored;
 }
 
 /* When the sample `idx` (per channel, from the call's start) arrived, or 0
@@ -290,8 +308,9 @@ static void collect(sori_server *sv, session *s, double now)
             s->last_end[c] = b;
             sori_asr_redaction red[MAX_REDACTIONS];
             int n_red = 0;
-            redact_result(sv, r, 0, red, &n_red);
-            queue_json(sv, s, result_json("final", c, r, a, b, s->start.words, red, n_red));
+            sori_moderation mod;
+            const sori_moderation *scored = finish_result(sv, r, 0, red, &n_red, &mod);
+            queue_json(sv, s, result_json("final", c, r, a, b, s->start.words, red, n_red, scored));
             s->n_finals++;
             sv->m.finals++;
             /* latency: from the arrival of the audio where the endpoint could fire (the
@@ -313,7 +332,8 @@ static void collect(sori_server *sv, session *s, double now)
         if (!done) { /* a partial: masked in partial mode before it is compared and sent */
             sori_asr_redaction red[MAX_REDACTIONS];
             int n_red = 0;
-            redact_result(sv, r, 1, red, &n_red);
+            sori_moderation mod;
+            finish_result(sv, r, 1, red, &n_red, &mod);
         }
         if (done) {
             if (r->text && r->text[0]) {
@@ -321,14 +341,15 @@ static void collect(sori_server *sv, session *s, double now)
                 double b = r->n_words ? r->words[r->n_words - 1].end_s : a;
                 sori_asr_redaction red[MAX_REDACTIONS];
                 int n_red = 0;
-                redact_result(sv, r, 0, red, &n_red);
-                queue_json(sv, s, result_json("final", c, r, a, b, s->start.words, red, n_red));
+                sori_moderation mod;
+                const sori_moderation *scored = finish_result(sv, r, 0, red, &n_red, &mod);
+                queue_json(sv, s, result_json("final", c, r, a, b, s->start.words, red, n_red, scored));
                 s->n_finals++;
                 sv->m.finals++;
             }
         } else if (s->start.partials && r->text && (!s->partial[c] || strcmp(s->partial[c], r->text))) {
             if (r->text[0] || s->partial[c]) {
-                queue_json(sv, s, result_json("partial", c, r, 0, 0, false, NULL, 0));
+                queue_json(sv, s, result_json("partial", c, r, 0, 0, false, NULL, 0, NULL));
                 sv->m.partials++;
                 if (s->n_arrivals)
                     sori_serve_observe(&sv->m.partial_latency,

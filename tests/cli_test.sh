@@ -60,14 +60,14 @@ expect 0 "text redact" -- "$sori" text redact "제 번호는 공일공 일이삼
 expect 0 "text redact json" -- "$sori" text redact --format json "010-1234-5678"
 grep -q '"category": "phone", "begin": 0, "end": 13' "$tmp/out" && ok || bad "text redact json"
 expect 2 "text redact bad option" -- "$sori" text redact --frob
+expect 0 "text normalize" -- "$sori" text normalize "오후 3:30에 010-1234-5678로" "사과 3개"
+[ "$(sed -n 1p "$tmp/out")" = "오후 세시 삼십분에 공일공 일이삼사 오육칠팔로" ] && [ "$(sed -n 2p "$tmp/out")" = "사과 세개" ] &&
+  ok || bad "text normalize output"
+expect 0 "text normalize --zero yeong" -- "$sori" text normalize --zero yeong "010"
+[ "$(cat "$tmp/out")" = "영일영" ] && ok || bad "text normalize --zero yeong output"
+expect 2 "text normalize bad option" -- "$sori" text normalize --zero none
 expect 0 "text itn" -- "$sori" text itn "요금은 삼만오천 원이고 번호는 공일공 일이삼사 오육칠팔이에요"
 [ "$(cat "$tmp/out")" = "요금은 ₩35000이고 번호는 010-1234-5678이에요" ] && ok || bad "text itn output"
-
-# sori features (when the build has the audio front end)
-if "$sori" features --help >/dev/null 2>&1; then
-  wav=$(dirname "$0")/fixtures/stereo_22k.wav
-  expect 0 "features kaldi" -- "$sori" features "$wav" -o "$tmp/f.npy"
-  head -c 6 "$tmp/f.npy" | od -c | grep -q 'N   U   M   P   Y' && ok || bad "features: not an .npy file"
 fix=$(dirname "$0")/fixtures/moderate/tiny.gguf
 expect 0 "text moderate" -- "$sori" text moderate --model "$fix" "안녕하세요" "이 병신 같은 새끼야"
 [ "$(sed -n 2p "$tmp/out" | cut -f1)" != ok ] && grep -q '^ok	0\.[0-9]\{4\}$' "$tmp/out" && ok ||
@@ -82,6 +82,12 @@ grep -q "none.gguf" "$tmp/out" && ok || bad "text moderate: names the missing mo
 expect 2 "text moderate bad option" -- "$sori" text moderate --frob
 expect 0 "text moderate with the bundled model" -- "$sori" text moderate "너 죽여버린다"
 [ "$(cut -f1 "$tmp/out")" = threat ] && ok || bad "text moderate: the bundled model (data/ko-moderate.gguf)"
+
+# sori features (when the build has the audio front end)
+if "$sori" features --help >/dev/null 2>&1; then
+  wav=$(dirname "$0")/fixtures/stereo_22k.wav
+  expect 0 "features kaldi" -- "$sori" features "$wav" -o "$tmp/f.npy"
+  head -c 6 "$tmp/f.npy" | od -c | grep -q 'N   U   M   P   Y' && ok || bad "features: not an .npy file"
   grep -q "'shape': (8, 80)" "$tmp/f.npy" && ok || bad "features: shape (8 frames of 0.1 s x 80)"
   expect 0 "features nemo, channel 1" -- "$sori" features "$wav" --kind nemo --channel 1 --mel-bins 64 -o "$tmp/g.npy"
   grep -q "'shape': (11, 64)" "$tmp/g.npy" && ok || bad "features nemo: shape"
@@ -217,6 +223,18 @@ expect 0 "text moderate with the bundled model" -- "$sori" text moderate "너 �
       ! grep -q '공일공' "$tmp/out" && ok || { bad "transcribe --redact output"; cat "$tmp/out" >&2; }
     expect 0 "transcribe without --redact" -- "$sori" transcribe --model "$bundled" "$pii"
     grep -q '공일공' "$tmp/out" && ok || bad "without --redact the digits are there"
+    # --itn: the number in written form, one word over the spoken digits' time; masked after it
+    expect 0 "transcribe --itn" -- "$sori" transcribe --model "$bundled" --itn --format json "$pii"
+    grep -Eq '"word": "010-?1234-?5678", "start": 1\.280, "end": 3\.360' "$tmp/out" && ! grep -q '공일공' "$tmp/out" &&
+      ok || { bad "transcribe --itn output"; cat "$tmp/out" >&2; }
+    expect 0 "transcribe --moderate" -- "$sori" transcribe --model "$bundled" --moderate --format json "$pii"
+    grep -q '"segments": \[{.*"moderation": {"label": "ok", "score": 0\.[0-9]*}}\].*"moderation": {"label": "ok"' "$tmp/out" &&
+      ok || { bad "transcribe --moderate output"; cat "$tmp/out" >&2; }
+    expect 1 "transcribe --moderate-model missing" -- "$sori" transcribe --model "$bundled" --moderate-model "$tmp/none.gguf" "$pii"
+    grep -q 'none.gguf' "$tmp/out" && ok || bad "transcribe --moderate-model: names the missing file"
+    expect 0 "transcribe --itn --redact" -- "$sori" transcribe --model "$bundled" --itn --redact --format json "$pii"
+    grep -q '"word": "\[전화번호\]"' "$tmp/out" && ! grep -q '5678' "$tmp/out" && ok ||
+      { bad "transcribe --itn --redact output"; cat "$tmp/out" >&2; }
   fi
   expect 0 "transcribe json: no segment without text" -- "$sori" transcribe --model "$model" --format json "$wav"
   grep -q '"segments": \[[^]]*"text": ""' "$tmp/out" && bad "a segment with empty text in JSON" || ok

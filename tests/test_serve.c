@@ -2,7 +2,10 @@
  *  - /healthz without a token; /readyz and /metrics only with it;
  *  - a 16 kHz PCM16 call and an 8 kHz μ-law call (each channel of the
  *    bundled call recording a labelled stream) give exactly the finals the
- *    streaming API gives in-process for the same samples, and a summary;
+ *    streaming API gives in-process for the same samples (the server runs
+ *    with --itn, --redact and --moderate: the API's finals are put in
+ *    written form too, and every final carries a label and a score), and
+ *    a summary;
  *  - faults: no token, bad JSON, an unknown model, audio before start, an
  *    oversized frame, a stop before start, a client that vanishes
  *    mid-utterance, a full server, an idle connection, "say" (not served
@@ -64,6 +67,7 @@ static long rss_kb(pid_t pid)
 }
 
 /* The finals the streaming API gives in-process: "text|text|...". */
+/* the server runs with --itn: the API's finals are put in written form the same way */
 static char *reference_finals(sori_asr_model *m, const float *x, int64_t n, int rate)
 {
     sori_asr_stream_params sp = sori_asr_stream_default_params();
@@ -84,13 +88,15 @@ static char *reference_finals(sori_asr_model *m, const float *x, int64_t n, int 
             st = sori_asr_decode_ready(m, &s, 1, &err);
         sori_asr_result *r = NULL;
         while (st == SORI_OK && sori_asr_stream_pop_final(s, &r, &err) == SORI_OK && r) {
+            st = sori_asr_result_itn(r, &err);
             strcat(all, r->text);
             strcat(all, "|");
             sori_asr_result_free(r);
         }
     }
     sori_asr_result *r = NULL;
-    if (st == SORI_OK && sori_asr_stream_result(s, &r, &err) == SORI_OK && r->text[0]) {
+    if (st == SORI_OK && sori_asr_stream_result(s, &r, &err) == SORI_OK && sori_asr_result_itn(r, &err) == SORI_OK &&
+        r->text[0]) {
         strcat(all, r->text);
         strcat(all, "|");
     }
@@ -108,6 +114,7 @@ typedef struct {
     int n_redactions;          /* in finals (a server with --redact) */
     char redaction_category[16]; /* the first one's */
     double redaction_start, redaction_end;
+    int n_moderated; /* finals with a well-formed "moderation" (a server with --moderate) */
 } call_result;
 
 /* Reads events until "closed" or the socket closes (or timeout_s). */
@@ -134,6 +141,11 @@ static void read_events(int fd, call_result *cr, double timeout_s)
                 strcat(cr->finals[c], cJSON_GetObjectItem(o, "text")->valuestring);
                 strcat(cr->finals[c], "|");
             }
+            const cJSON *mod = cJSON_GetObjectItem(o, "moderation");
+            const cJSON *label = cJSON_GetObjectItem(mod, "label"), *score = cJSON_GetObjectItem(mod, "score");
+            if (cJSON_IsString(label) && cJSON_IsNumber(score) && score->valuedouble >= 0 && score->valuedouble <= 1 &&
+                strstr(" ok profanity insult threat hate ", label->valuestring) && label->valuestring[0])
+                cr->n_moderated++;
             const cJSON *red = cJSON_GetObjectItem(o, "redactions"), *x;
             cJSON_ArrayForEach(x, red)
             {
@@ -395,7 +407,7 @@ int main(int argc, char **argv)
         execl(argv[1], argv[1], "serve", "--listen", listen_arg, "--model", model_arg, "--token-file", token_file,
               "--threads", "2", "--decoders", "2", "--max-streams", "4", "--idle-timeout", "3", "--drain-timeout", "20",
               "--audiosocket", as_arg, "--sink-dir", dir, "--sink-url", sink_url, "--sink-partials", "--sink-header",
-              "X-Sori-Test: yes", "--redact", "--log",
+              "X-Sori-Test: yes", "--itn", "--redact", "--moderate", "--log",
               getenv("SORI_TEST_SERVE_LOG") ? getenv("SORI_TEST_SERVE_LOG") : log_file, (char *)NULL);
         _exit(127);
     }
@@ -468,6 +480,8 @@ int main(int argc, char **argv)
     CHECK(ref16 && ref16[0] && !strcmp(cr.finals[0], ref16), "16 kHz call: the finals differ from the API's");
     CHECK(fabs(cr.audio_s - (double)m16.n_frames / 16000) < 1e-3, "16 kHz call: summary says %.3f s", cr.audio_s);
     CHECK(cr.n_redactions == 0, "16 kHz call: %d redactions in a call without personal data", cr.n_redactions);
+    CHECK(cr.n_finals > 0 && cr.n_moderated == cr.n_finals, "--moderate: %d of %d finals carry a moderation",
+          cr.n_moderated, cr.n_finals);
     /* --redact: a phone number read out digit by digit (tests/fixtures/pii_phone_16k.wav) */
     {
         char pii_path[1024];

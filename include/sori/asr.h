@@ -210,6 +210,14 @@ typedef struct sori_asr_redaction {
 SORI_API sori_status sori_asr_result_redact(sori_asr_result *r, int partial, sori_asr_redaction *out, int cap,
                                             int *n, sori_error *err);
 
+/* A result in written form (sori/text.h's sori_itn): numbers as people write them (삼만
+ *오천 원 → ₩35000, 공일공 일이삼사 오육칠팔 → 010-1234-5678, 두시 반 → 2:30), in the text,
+ * each segment's text and the N-best lists. The words are rewritten a segment at a time and
+ * keep their times: a written word made of several spoken ones spans their times (a
+ * spoken word split into several shares its time among them); segments' word ranges follow.
+ * Run it before sori_asr_result_redact, which finds written numbers as well as spoken ones. */
+SORI_API sori_status sori_asr_result_itn(sori_asr_result *r, sori_error *err);
+
 /* Transcribes what a reader gives (sori/audio.h: a file decoded as it is
  * read, one channel or the mix, at a rate the reader resamples to). A
  * Whisper model decoding sequentially (not the batched throughput mode)

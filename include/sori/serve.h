@@ -78,6 +78,13 @@ typedef struct sori_server_params {
      * with "redactions" (category, start, end) for bleeping; partials masked in partial mode
      * (any 3+ digits), so a partial never shows digits its final masks. Off by default. */
     int redact;
+    /* Results in written form (sori_asr_result_itn: 삼만 오천 원 → ₩35000), finals and
+     * partials, before any masking; words keep their times. Off by default. */
+    int itn;
+    /* Abusive-speech detection (sori/text.h: sori_moderate) of every final, scored on the text
+     * as recognized (before --itn and --redact): "moderation": {"label", "score"} in finals.
+     * Not owned: the caller loads it, keeps it until sori_server_free, and may share it. NULL: off. */
+    const struct sori_moderator *moderator;
 } sori_server_params;
 
 SORI_API sori_server_params sori_server_default_params(void);
