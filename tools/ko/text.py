@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Training text for the bundled Korean model, from ../shared/data/text/ko_corpus.tsv.xz only.
 
-    python3 tools/ko_text.py [--corpus PATH] --out DIR
+    python3 tools/ko/text.py [--corpus PATH] [--sori build/bin/sori | --no-tn] --out DIR
 
 Steps, in this order (docs/model-card-ko.md says why):
   1. split each corpus line into sentences at . ? ! and line-internal newlines;
-  2. clean: Unicode NFC; drop sentences containing digits or Latin letters
-     (sori has no Korean number/Latin reader yet, so such lines are left out
-     rather than read wrongly), bare jamo (ㅋㅋ, ㅠㅠ), emoji or other symbols,
-     URLs, Hanja; keep 3..40 Hangul syllables;
+  2. speak: sentences with digits, Latin letters or signs (%, ₩, $, @ …) go
+     through sori's text normalization (`sori text normalize`, one process
+     for all of them), so 3개 becomes 세개 and 010-1234-5678 공일공 일이삼사
+     오육칠팔 instead of the sentence being left out; --no-tn keeps the old
+     behaviour (such sentences dropped);
+     clean: Unicode NFC; drop what is still not Hangul (lower-case Latin
+     words, bare jamo such as ㅋㅋ, emoji or other symbols, URLs, Hanja);
+     keep 3..40 Hangul syllables;
   3. normalize: the label is the Hangul words separated by single spaces
      (punctuation and quotes removed);
   4. rebalance: movie reviews (e9t__nsmc) are two thirds of the corpus and
@@ -27,9 +31,12 @@ import lzma
 import os
 import random
 import re
+import subprocess
 import unicodedata
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
+# what sori's text normalization has something to say for
+NEEDS_TN = re.compile(r"[0-9A-Za-z%₩$€¥£°√@]")
 # characters that may appear in a kept sentence before normalization
 ALLOWED = re.compile(r"^[\uac00-\ud7a3 .,?!'\"~\-·…:;()\[\]“”‘’]+$")
 URL = re.compile(r"https?://|www\.|\.com\b|\.kr\b", re.I)
@@ -47,10 +54,22 @@ def sentences(text):
             yield s
 
 
-def clean(s):
+def speak(sori, sents):
+    """The sentences as they are said (`sori text normalize`: one output line per input line)."""
+    if not sents:
+        return []
+    data = "\n".join(s.replace("\n", " ") for s in sents) + "\n"
+    out = subprocess.run([sori, "text", "normalize"], input=data.encode(), capture_output=True)
+    lines = out.stdout.decode().split("\n")[:-1]
+    if len(lines) != len(sents):
+        raise SystemExit(f"sori text normalize gave {len(lines)} lines for {len(sents)}: {out.stderr.decode()[:500]}")
+    return lines
+
+
+def clean(s, spoken=False):
     """Return the normalized label, or None when the sentence is left out."""
     s = unicodedata.normalize("NFC", s)
-    if URL.search(s):
+    if not spoken and URL.search(s):
         return None
     s = s.replace("\u00a0", " ").replace("\t", " ")
     if not ALLOWED.match(s):
@@ -74,13 +93,20 @@ def bucket(text):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--corpus", default=os.path.join(here, "..", "..", "shared", "data", "text", "ko_corpus.tsv.xz"))
+    corpus = [os.path.join(here, *up, "shared", "data", "text", "ko_corpus.tsv.xz") for up in (("..", ".."), ("..", "..", ".."))]
+    ap.add_argument("--corpus", default=next((c for c in corpus if os.path.exists(c)), corpus[-1]))
     ap.add_argument("--out", required=True)
+    ap.add_argument("--sori", default=os.path.join(here, "..", "..", "build", "bin", "sori"),
+                    help="the sori executable whose text normalization speaks digits and Latin letters")
+    ap.add_argument("--no-tn", action="store_true", help="drop sentences with digits or Latin letters instead")
     a = ap.parse_args()
+    if not a.no_tn and not os.access(a.sori, os.X_OK):
+        raise SystemExit(f"{a.sori} is not there: build sori first, or give --sori PATH or --no-tn")
 
     by_source = collections.defaultdict(list)
     licence = {}
     seen_lines = dropped = 0
+    pending = []  # (source, sentence) for the text normalization
     with lzma.open(a.corpus, "rt", encoding="utf-8") as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
@@ -91,11 +117,22 @@ def main():
             seen_lines += 1
             licence[src] = lic
             for s in sentences(text):
+                if not a.no_tn and NEEDS_TN.search(s) and not URL.search(s):
+                    pending.append((src, unicodedata.normalize("NFC", s)))
+                    continue
                 norm = clean(s)
                 if norm is None:
                     dropped += 1
                 else:
                     by_source[src].append(norm)
+    spoken_kept = 0
+    for (src, _), said in zip(pending, speak(a.sori, [s for _, s in pending])):
+        norm = clean(said, spoken=True)
+        if norm is None:
+            dropped += 1
+        else:
+            by_source[src].append(norm)
+            spoken_kept += 1
 
     rng = random.Random(20261128)
     kept = []
@@ -114,7 +151,8 @@ def main():
         splits[bucket(t)].append((src, licence[src], t))
 
     os.makedirs(a.out, exist_ok=True)
-    stats = {"corpus_lines": seen_lines, "sentences_dropped": dropped, "per_split": {}, "per_source": {}}
+    stats = {"corpus_lines": seen_lines, "sentences_dropped": dropped, "sentences_normalized": len(pending),
+             "normalized_kept": spoken_kept, "per_split": {}, "per_source": {}}
     for name, rows in splits.items():
         rows.sort(key=lambda r: hashlib.sha1(r[2].encode()).digest())
         with open(os.path.join(a.out, f"{name}.tsv"), "w", encoding="utf-8") as f:
@@ -128,6 +166,7 @@ def main():
     with open(os.path.join(a.out, "stats.json"), "w") as f:
         json.dump(stats, f, ensure_ascii=False, indent=1, sort_keys=True)
     print(json.dumps(stats["per_split"], ensure_ascii=False))
+    print(f"text normalization: {len(pending)} sentences with digits, Latin letters or signs, {spoken_kept} kept")
 
 
 if __name__ == "__main__":
