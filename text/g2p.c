@@ -6,15 +6,21 @@
  *      (rule 12); ㄱ(ㄺ) ㄷ ㅂ(ㄼ) ㅈ(ㄵ) ㅅ ㅆ ㅊ ㅌ + ㅎ aspirate (rule 12
  *      and its notes), ㄷ + 히 → 치 (rule 17);
  *   2. palatalization: ㄷ ㅌ ㄾ + 이 → 지 치 (rule 17);
- *   3. liaison: a final before a vowel moves over, a double final's second
- *      consonant (ㄳ ㄽ ㅄ give ㅆ; rules 13, 14);
+ *   3. ㄴ insertion before a compound's last part from a short list of parts
+ *      that are always words of their own (이불, 여름, 잎, 엿 …; rule 29);
+ *      liaison: a final before a vowel moves over, a double final's second
+ *      consonant (ㄳ ㄽ ㅄ give ㅆ; rules 13, 14), the final's representative
+ *      before 있 없 and compound parts 옷 웃음 어치 어미 (rule 15);
  *   4. tensification after obstruents, and after stem finals ㄵ ㄻ ㄼ ㄾ
- *      (rules 23-25);
+ *      (rules 23-25); ㄹ + ㄷ ㅅ ㅈ after a word's first syllable but not
+ *      before a verb ending (rule 26: 갈등, 일시; 알다, 살자 stay); after the adnominal
+ *      -ㄹ of 할 될 and before a bound noun after any -ㄹ word (rule 27);
  *   5. finals neutralized to ㄱ ㄴ ㄷ ㄹ ㅁ ㅂ ㅇ (rules 9-11: ㄺ before ㄱ
  *      is ㄹ, 밟 and 넓죽/넓둥 keep ㅂ);
  *   6. nasalization: ㄱ ㄷ ㅂ before ㄴ ㅁ → ㅇ ㄴ ㅁ; ㄹ after ㅁ ㅇ → ㄴ, and
  *      after ㄱ ㄷ ㅂ → ㄴ with those nasalized (rules 18, 19);
- *   7. lateralization: ㄴ ㄹ and ㄹ ㄴ → ㄹ ㄹ (rule 20). */
+ *   7. lateralization: ㄴ ㄹ and ㄹ ㄴ → ㄹ ㄹ (rule 20);
+ *   8. 져 쪄 쳐 are said 저 쩌 처 (rule 5). */
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -118,6 +124,73 @@ static void rule_palatal(syl *a, syl *b)
         a->t = F_L, b->l = I_CH;
 }
 
+static int orig_cp(const syl *a) { return HANGUL_FIRST + (a->orig_l * 21 + a->v) * 28 + a->orig_t; }
+
+/* the syllables w[i, i + len(e)) are the word e (a NUL-terminated code point list) */
+static int matches(const syl *w, int n, int i, const unsigned *e)
+{
+    int k = 0;
+    for (; e[k]; k++)
+        if (i + k >= n || (k > 0 && w[i + k - 1].space) || orig_cp(&w[i + k]) != (int)e[k])
+            return 0;
+    return k;
+}
+
+/* a word ends after w[i, i + k): the phrase's end, a space, or one particle syllable and then that */
+static int word_end_after(const syl *w, int n, int i, int k)
+{
+    const int e = i + k;
+    if (e >= n || w[e - 1].space)
+        return 1;
+    static const unsigned particles[] = {0xC774 /* 이 */, 0xC744 /* 을 */, 0xC740 /* 은 */, 0xC5D0 /* 에 */,
+                                         0xB3C4 /* 도 */, 0xACFC /* 과 */, 0xC758 /* 의 */, 0xB9CC /* 만 */,
+                                         0xB85C /* 로 */, 0xAC00 /* 가 */, 0xB294 /* 는 */, 0xB97C /* 를 */};
+    if (e + 1 < n && !w[e].space)
+        return 0;
+    for (size_t p = 0; p < sizeof particles / sizeof *particles; p++)
+        if (orig_cp(&w[e]) == (int)particles[p])
+            return 1;
+    return 0;
+}
+
+/* Rule 29, ㄴ insertion: after a final, a compound's last part beginning 이 야 여 요 유 takes ㄴ
+ * (솜이불 → 솜니불, 꽃잎 → 꼰닙, 솔잎 → 솔립). Only parts that are always their own word where
+ * they end one (Sino-Korean syllables such as 약 역 요 유 염 일 are left: 절약, 영역, 필요,
+ * 석유, 감염 and 생일 take none). */
+static void rule_n_insert(syl *w, int n)
+{
+    static const unsigned parts[][4] = {
+        {0xC78E /* 잎 */}, {0xC737 /* 윷 */}, {0xC5FF /* 엿 */}, {0xC774, 0xBD88 /* 이불 */},
+        {0xC5EC, 0xB984 /* 여름 */}, {0xC5F0, 0xD544 /* 연필 */}, {0xC5F4, 0xCC28 /* 열차 */},
+        {0xC5EC, 0xC6B0 /* 여우 */}, {0xC5EC, 0xC12F /* 여섯 */}, {0xC724, 0xB9AC /* 윤리 */},
+        {0xC694, 0xAE30 /* 요기 */}, {0xC5EC, 0xC131 /* 여성 */}, {0xC5EC, 0xBE44 /* 여비 */}};
+    for (int i = 1; i < n; i++) {
+        if (w[i - 1].space || w[i - 1].orig_t == F_NONE || w[i].orig_l != I_O)
+            continue;
+        for (size_t p = 0; p < sizeof parts / sizeof *parts; p++) {
+            const int k = matches(w, n, i, parts[p]);
+            if (k && word_end_after(w, n, i, k)) {
+                w[i].l = I_N;
+                break;
+            }
+        }
+    }
+}
+
+/* Rule 15: a compound's last part beginning with a vowel takes the previous final's
+ * representative (겉옷 → 거돋, 헛웃음 → 허두슴, 값어치 → 가버치), as 있 and 없 do */
+static int vowel_part(const syl *w, int n, int i)
+{
+    static const unsigned parts[][4] = {{0xC637 /* 옷 */}, {0xC6C3, 0xC74C /* 웃음 */}, {0xC5B4, 0xCE58 /* 어치 */},
+                                        {0xC5B4, 0xBBF8 /* 어미 */}};
+    for (size_t p = 0; p < sizeof parts / sizeof *parts; p++) {
+        const int k = matches(w, n, i, parts[p]);
+        if (k && word_end_after(w, n, i, k))
+            return 1;
+    }
+    return 0;
+}
+
 /* 있, 없: vowel-initial real morphemes (맛없다 → 마덥따, 값있는 → 가빈는; rule 15) */
 static int real_morpheme(const syl *b)
 {
@@ -139,11 +212,11 @@ static int letter_name_final(const syl *a, const syl *prev)
     return -1;
 }
 
-static void rule_liaison(syl *a, syl *b)
+static void rule_liaison(syl *a, syl *b, int part)
 {
     if (b->l != I_O || a->t == F_NONE || a->t == F_NG)
         return;
-    if (a->space || real_morpheme(b))
+    if (a->space || real_morpheme(b) || part)
         a->t = neutral(a, NULL);
     if (a->t == F_NONE || a->t == F_NG)
         return;
@@ -155,10 +228,57 @@ static void rule_liaison(syl *a, syl *b)
     b->l = move;
 }
 
-static void rule_tense(syl *a, syl *b)
+/* a syllable that is an ending after a verb stem in ㄹ (알다, 살지, 놀자, 만들던): no rule 26 */
+static int stem_ending(const syl *b)
+{
+    static const unsigned e[] = {0xB2E4 /* 다 */, 0xC9C0 /* 지 */, 0xC790 /* 자 */, 0xB358 /* 던 */,
+                                 0xB354 /* 더 */, 0xB4E0 /* 든 */, 0xC8E0 /* 죠 */, 0xC796 /* 잖 */,
+                                 0xB418 /* 되 */, 0xB3FC /* 돼 */, 0xB410 /* 됐 */, 0xB429 /* 됩 */,
+                                 0xB41C /* 된 */, 0xB420 /* 될 */};
+    for (size_t i = 0; i < sizeof e / sizeof *e; i++)
+        if (orig_cp(b) == (int)e[i])
+            return 1;
+    return 0;
+}
+
+/* a bound noun after an adnominal -ㄹ (rule 27: 할 것을 → 할 꺼슬, 갈 데가 → 갈 떼가); after 을
+ * (also the object particle) only the ones a particle is rarely followed by */
+static int bound_noun(const syl *a, const syl *b)
+{
+    static const unsigned any[] = {0xAC83 /* 것 */, 0xAC70 /* 거 */, 0xC218 /* 수 */, 0xC904 /* 줄 */, 0xB4EF /* 듯 */,
+                                   0xB370 /* 데 */, 0xC801 /* 적 */, 0xBC14 /* 바 */, 0xACF3 /* 곳 */, 0xBC95 /* 법 */,
+                                   0xC131 /* 성 */, 0xAC78 /* 걸 */, 0xAC8C /* 게 */, 0xAC74 /* 건 */};
+    const int after_eul = orig_cp(a) == 0xC744, n = after_eul ? 5 : (int)(sizeof any / sizeof *any);
+    if (orig_cp(a) == 0xB97C) /* 를: a particle only */
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (orig_cp(b) == (int)any[i])
+            return 1;
+    return 0;
+}
+
+static void rule_tense(syl *a, syl *b, int word_start)
 {
     const int t = a->t;
-    if (is_k_class(t) || is_d_class(t) || is_b_class(t) || t == F_NJ || t == F_LM || t == F_LT)
+    if (is_k_class(t) || is_d_class(t) || is_b_class(t) || t == F_NJ || t == F_LM || t == F_LT) {
+        b->l = tense(b->l);
+        return;
+    }
+    if (t != F_L || a->orig_t != F_L)
+        return;
+    /* rule 26: ㄹ + ㄷ ㅅ ㅈ after a word's first syllable (Sino-Korean words: 갈등 → 갈뜽, 일시 →
+     * 일씨, 몰상식 → 몰쌍식; further into a word it is as often a native compound's seam:
+     * 겨울잠, 네발동물); not before a verb ending (알다, 살자, 강탈되다) nor in a doubled
+     * syllable (절절하다) */
+    if (!a->space && word_start && (b->l == I_D || b->l == I_S || b->l == I_J) && !stem_ending(b) &&
+        orig_cp(a) != HANGUL_FIRST + (b->orig_l * 21 + b->v) * 28 + a->orig_t)
+        b->l = tense(b->l);
+    /* rule 27: after the adnominal -ㄹ of 하다 and 되다 (할걸 → 할껄, 할수록 → 할쑤록; not 할부),
+     * and before a bound noun after any -ㄹ word */
+    else if (!a->space && (orig_cp(a) == 0xD560 /* 할 */ || orig_cp(a) == 0xB420 /* 될 */) &&
+             orig_cp(b) != 0xBD80 /* 부 */)
+        b->l = tense(b->l);
+    else if (a->space && bound_noun(a, b))
         b->l = tense(b->l);
 }
 
@@ -166,9 +286,12 @@ static int neutral(const syl *a, const syl *b)
 {
     switch (a->t) {
     case F_G: case F_GG: case F_K: case F_GS: return F_G;
-    case F_LG: /* a verb stem's ㄺ before an ending in ㄱ (맑게, 묽고; not the noun in 흙과) */
-        return b && !a->space && b->orig_l == I_G && (b->v == 8 || b->v == 5 || b->v == 4 || b->v == V_I) ? F_L
-                                                                                                            : F_G;
+    case F_LG: { /* a verb stem's ㄺ before an ending in ㄱ (맑게, 묽고; not the nouns 닭 흙 칡: 닭고기) */
+        const int noun = orig_cp(a) == 0xB2ED /* 닭 */ || orig_cp(a) == 0xD759 /* 흙 */ || orig_cp(a) == 0xCE61 /* 칡 */;
+        return b && !a->space && !noun && b->orig_l == I_G && (b->v == 8 || b->v == 5 || b->v == 4 || b->v == V_I)
+                   ? F_L
+                   : F_G;
+    }
     case F_N: case F_NJ: case F_NH: return F_N;
     case F_D: case F_S: case F_SS: case F_J: case F_CH: case F_T: case F_H: return F_D;
     case F_L: case F_LS: case F_LT: case F_LH: return F_L;
@@ -223,16 +346,20 @@ static void pronounce_word(syl *w, int n)
         rule_h(&w[i], &w[i + 1]);
     for (int i = 0; i + 1 < n; i++)
         rule_palatal(&w[i], &w[i + 1]);
+    rule_n_insert(w, n);
     for (int i = 0; i + 1 < n; i++)
-        rule_liaison(&w[i], &w[i + 1]);
+        rule_liaison(&w[i], &w[i + 1], !w[i].space && vowel_part(w, n, i + 1));
     for (int i = 0; i + 1 < n; i++)
-        rule_tense(&w[i], &w[i + 1]);
+        rule_tense(&w[i], &w[i + 1], i == 0 || w[i - 1].space);
     for (int i = 0; i < n; i++)
         w[i].t = neutral(&w[i], i + 1 < n ? &w[i + 1] : NULL);
     for (int i = 0; i + 1 < n; i++)
         rule_nasal(&w[i], &w[i + 1]);
     for (int i = 0; i + 1 < n; i++)
         rule_lateral(&w[i], &w[i + 1]);
+    for (int i = 0; i < n; i++) /* rule 5: 져 쪄 쳐 are said 저 쩌 처 (가져 → 가저) */
+        if ((w[i].l == I_J || w[i].l == I_JJ || w[i].l == I_CH) && w[i].v == 6)
+            w[i].v = 4;
 }
 
 

@@ -10,8 +10,9 @@ Every utterance is a pure function of (seed, sentence index): the same command
 gives the same data, and shards can be generated in any order or in parallel.
 
 1. Pronounce: the sentence is turned into its standard pronunciation in Hangul
-   by g2pkk (표준발음법 rules with mecab-ko POS tags; --g2p sori: sori's own
-   rules, `sori text g2p`, without the morphology), because espeak-ng's own
+   by sori's own rules (`sori text g2p`, one process; --g2p g2pkk: g2pkk's
+   rules with mecab-ko POS tags, the comparison, and what the bundled model
+   was trained with), because espeak-ng's own
    Korean letter-to-sound rules miss assimilation (입니다 -> 임니다,
    국물 -> 궁물, 같이 -> 가치). The label stays the spelled sentence.
 2. Speak: espeak-ng -v ko+VARIANT with random rate, pitch and word gap.
@@ -172,7 +173,7 @@ def telephone(x, rng):
 
 
 class Utterances:
-    def __init__(self, rows, seed, variants, g2p="g2pkk", sori=None):
+    def __init__(self, rows, seed, variants, g2p="sori", sori=None):
         self.rows = rows
         self.seed = seed
         self.variants = variants
@@ -328,9 +329,10 @@ def main():
     w.add_argument("--channel", choices=["clean", "phone"], default="clean")
     w.add_argument("--seed", type=int, default=1)
     for q in (f, w):
-        q.add_argument("--g2p", choices=["g2pkk", "sori"], default="g2pkk",
-                       help="the pronounce step: g2pkk (mecab-ko morphology; the default while it is the more "
-                            "accurate: docs/text.md) or sori's own `sori text g2p`")
+        q.add_argument("--g2p", choices=["g2pkk", "sori"], default="sori",
+                       help="the pronounce step: sori's own `sori text g2p` (the default: as accurate as g2pkk on "
+                            "wikipron's lexicon, hundreds of times faster; docs/text.md) or g2pkk (mecab-ko "
+                            "morphology: the comparison, and what the bundled model was trained with)")
         q.add_argument("--sori", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                                       "build", "bin", "sori"))
     a = ap.parse_args()
