@@ -167,20 +167,6 @@ static int redact_line(const char *line, size_t len, long lineno, bool partial, 
 
 /* ---- sori text moderate ---- */
 
-/* The bundled model: the source tree's data/, else the installed data
- * directory (as app_bundled finds the others; that one is built only with
- * the audio commands). */
-static const char *moderate_default_model(char *path, size_t cap)
-{
-    const char *dirs[] = {SORI_SOURCE_DATA_DIR, SORI_INSTALL_DATA_DIR};
-    for (int i = 0; i < 2; i++) {
-        snprintf(path, cap, "%s/ko-moderate.gguf", dirs[i]);
-        if (access(path, R_OK) == 0)
-            return path;
-    }
-    return NULL;
-}
-
 /* one line's label and score (json: every category's score) */
 static int moderate_line(const sori_moderator *m, const char *line, size_t len, long lineno, bool json)
 {
@@ -222,7 +208,7 @@ static int moderate_main(int argc, char **argv)
         }
     }
     char mbuf[4096];
-    if (!model && !(model = moderate_default_model(mbuf, sizeof mbuf))) {
+    if (!model && !(model = app_bundled("ko-moderate.gguf", mbuf, sizeof mbuf))) {
         fprintf(stderr, "sori text moderate: no model (data/ko-moderate.gguf is neither in the source tree nor "
                         "installed): give --model FILE\n");
         return 2;

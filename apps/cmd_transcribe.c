@@ -745,23 +745,6 @@ static void warn_damage(const char *path, const sori_audio_damage *d, int tty)
 
 /* ---- the command ---------------------------------------------------------------------- */
 
-/* A bundled file: the source tree's data/ (running from a build tree),
- * else the installed data directory. NULL when neither has it. */
-const char *app_bundled(const char *name, char *path, size_t cap)
-{
-#ifdef SORI_SOURCE_DATA_DIR
-    const char *dirs[] = {SORI_SOURCE_DATA_DIR, SORI_INSTALL_DATA_DIR};
-    for (int i = 0; i < 2; i++) {
-        snprintf(path, cap, "%s/%s", dirs[i], name);
-        if (access(path, R_OK) == 0)
-            return path;
-    }
-#else
-    (void)name, (void)path, (void)cap;
-#endif
-    return NULL;
-}
-
 static int parse_float_arg(const char *s, double lo, double hi, float *out)
 {
     char *end;

@@ -10,8 +10,8 @@ int parse_int_arg(const char *s, int lo, int hi, int *out);
 /* Seconds of the monotonic clock. */
 double app_now_s(void);
 
-/* A bundled data file (data/ of the source tree, then the installed data
- * directory) into path, or NULL when it is in neither. */
+/* A bundled data file (data/ of the source tree, the installed data
+ * directory, then share/sori beside the program) into path, or NULL. */
 const char *app_bundled(const char *name, char *path, size_t cap);
 
 int cmd_features(int argc, char **argv);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "sori/common.h"
@@ -118,6 +119,31 @@ static int cmd_check(int argc, char **argv)
         return 1;
     }
     return 0;
+}
+
+/* A bundled data file: the source tree's data/ (a build tree), the installed data directory,
+ * then share/sori beside the running program (an install moved to another prefix). */
+const char *app_bundled(const char *name, char *path, size_t cap)
+{
+    const char *dirs[] = {SORI_SOURCE_DATA_DIR, SORI_INSTALL_DATA_DIR};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, cap, "%s/%s", dirs[i], name);
+        if (access(path, R_OK) == 0)
+            return path;
+    }
+    char exe[4096];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(path, cap, "%s/../share/sori/%s", exe, name);
+            if (access(path, R_OK) == 0)
+                return path;
+        }
+    }
+    return NULL;
 }
 
 int main(int argc, char **argv)
