@@ -35,6 +35,9 @@ fi
 build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSORI_CUDA="${SORI_CUDA:-AUTO}" >/dev/null
 cmake --build "$build" -j"$(nproc)"
+# the Python package's tests (python/tests, ctest python_tests) need pytest and numpy
+python3 -m pip install -q -r python/requirements-test.txt >/dev/null 2>&1 ||
+  echo "setup: warning: pytest/numpy could not be installed; the Python tests will be skipped"
 
 # Silero VAD (MIT), a pretrained model that ships inside its PyPI package:
 # fetched, checked against its pinned sha256 and converted to

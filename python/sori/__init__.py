@@ -1,0 +1,207 @@
+"""sori: Korean speech recognition and the Korean text layer, from Python.
+
+    import sori
+    model = sori.Model.load()                     # the default model, as `sori transcribe` picks it
+    result = model.transcribe("call.wav")         # a path, bytes of an audio file, or float32 samples
+    print(result.text)
+    for w in result.words:
+        print(w.start, w.end, w.text, w.confidence)
+
+    stream = model.stream()                       # live audio, any rate
+    for chunk in chunks:                          # float32 arrays
+        stream.accept(chunk, sample_rate=8000)
+        for final in stream.finals():
+            print(final.text)
+    stream.finish()
+
+    sori.text.normalize("3시 30분")              # '세시 삼십분'
+
+The work runs in libsori (C); calls release the GIL, so Python threads transcribe in parallel.
+Errors raise `sori.SoriError` with sori's message (its `status` names the kind: "io error",
+"format error", ...).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Union
+
+from . import _sori
+
+__all__ = ["Model", "Stream", "Result", "Word", "Segment", "SoriError", "text", "version", "default_model_path"]
+
+SoriError = _sori.Error
+version = _sori.version
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: float  # seconds
+    end: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Result:
+    text: str
+    words: List[Word] = field(default_factory=list)
+    segments: List[Segment] = field(default_factory=list)
+    duration: float = 0.0  # seconds of audio
+    confidence: float = 1.0
+    final: bool = True
+    language: str = ""
+
+    @classmethod
+    def _from(cls, d: dict) -> "Result":
+        return cls(text=d["text"], words=[Word(*w) for w in d["words"]], segments=[Segment(*s) for s in d["segments"]],
+                   duration=d["duration"], confidence=d["confidence"], final=d["final"], language=d["language"])
+
+
+def _data_dirs() -> List[str]:
+    dirs = []
+    if os.environ.get("SORI_DATA"):
+        dirs.append(os.environ["SORI_DATA"])
+    dirs.append(os.path.join(_HERE, "data"))  # a wheel's bundled models
+    # a source checkout (the package imported from python/ or the build tree)
+    for up in (("..", ".."), ("..", "..", "..")):
+        dirs.append(os.path.normpath(os.path.join(_HERE, *up, "data")))
+    return dirs
+
+
+def default_model_path() -> str:
+    """The model `sori transcribe` uses by default: Whisper base where tools/setup.sh fetched it
+    (real speech), else the bundled Conformer. Searched in $SORI_DATA, the package's data/, and a
+    source checkout's data/."""
+    for name in ("whisper-base-f16.gguf", "ko-fastconformer-ctc.gguf"):
+        for d in _data_dirs():
+            p = os.path.join(d, name)
+            if os.path.isfile(p):
+                return p
+    raise SoriError("no default model: neither whisper-base-f16.gguf nor ko-fastconformer-ctc.gguf in "
+                    + ", ".join(_data_dirs()) + " (set SORI_DATA, or pass a path)")
+
+
+def _samples(x) -> memoryview:
+    """float32 samples as a buffer, without a copy when they are already C-contiguous float32."""
+    try:
+        import numpy as np
+    except ImportError:  # array('f') and memoryviews still work
+        np = None
+    if np is not None and not isinstance(x, (bytes, bytearray, memoryview)):
+        a = np.asarray(x)
+        if a.ndim != 1:
+            raise ValueError(f"samples: one channel expected, not shape {a.shape}")
+        if a.dtype != np.float32 or not a.flags["C_CONTIGUOUS"]:
+            a = np.ascontiguousarray(a, dtype=np.float32)
+        return memoryview(a).cast("B")
+    m = memoryview(x)
+    if m.format not in ("f", "B", "b", "c") or (m.format == "f" and m.ndim != 1):
+        raise ValueError("samples: float32 expected")
+    return m.cast("B") if m.format == "f" else m
+
+
+class Model:
+    """A loaded model (Conformer/FastConformer with CTC or RNN-T, or Whisper), shared by any number
+    of threads and streams. Load with Model.load()."""
+
+    def __init__(self, handle, path: str):
+        self._h = handle
+        self.path = path
+        info = _sori.model_info(handle)
+        self.sample_rate: int = info["sample_rate"]
+        self.arch: str = info["arch"]
+        self.name: str = info["name"]
+        self.backend: str = info["backend"]
+
+    @classmethod
+    def load(cls, path: Optional[str] = None, *, device: str = "auto", threads: int = 0, lm: Optional[str] = None,
+             beam: Optional[int] = None, hotwords: Optional[Union[str, Sequence[str]]] = None,
+             language: Optional[str] = None) -> "Model":
+        """Load a model file (GGUF). path None: default_model_path() (the bundled Conformer with its
+        n-gram LM, as the command pairs them). device: "cpu", "cuda", "cuda:N"
+        or "auto". threads: CPU threads (0: the machine's cores). lm: an n-gram LM for the CTC beam
+        search (None: none). beam: the search's width (None: the model's default). hotwords:
+        phrases (a list, or one per line, each optionally " :SCORE"). language: Whisper's ("ko")."""
+        if path is None:
+            path = default_model_path()
+            # the bundled Conformer comes with its n-gram LM, as `sori transcribe` pairs them
+            lm_beside = os.path.join(os.path.dirname(path), "ko-tokens-4gram.gguf")
+            if lm is None and path.endswith("ko-fastconformer-ctc.gguf") and os.path.isfile(lm_beside):
+                lm = lm_beside
+        if hotwords is not None and not isinstance(hotwords, str):
+            hotwords = "\n".join(hotwords)
+        h = _sori.model_load(os.fspath(path), device=device, threads=threads, lm=lm,
+                             beam=-1 if beam is None else beam, hotwords=hotwords, language=language)
+        return cls(h, path)
+
+    def transcribe(self, audio, sample_rate: Optional[int] = None, *, itn: bool = False,
+                   redact: bool = False) -> Result:
+        """Transcribe a file path, the bytes of an audio file (WAV, FLAC, Ogg/Opus, MP3 ...), or
+        float32 samples (a numpy array or any buffer) at sample_rate (needed for samples). A path is
+        decoded as it is read. itn: numbers in written form; redact: personal data masked."""
+        if isinstance(audio, (str, os.PathLike)):
+            return Result._from(_sori.transcribe_file(self._h, os.fspath(audio), itn=itn, redact=redact))
+        if isinstance(audio, (bytes, bytearray)) and sample_rate is None:
+            samples, sample_rate = _sori.read_audio(bytes(audio))
+            return Result._from(_sori.transcribe_samples(self._h, samples, sample_rate, itn=itn, redact=redact))
+        if sample_rate is None:
+            raise ValueError("sample_rate is needed with samples")
+        return Result._from(_sori.transcribe_samples(self._h, _samples(audio), int(sample_rate), itn=itn,
+                                                     redact=redact))
+
+    def stream(self, *, endpointing: bool = True, hotwords: Optional[Union[str, Sequence[str]]] = None,
+               language: Optional[str] = None) -> "Stream":
+        """A live stream on this model (one thread at a time uses it)."""
+        if hotwords is not None and not isinstance(hotwords, str):
+            hotwords = "\n".join(hotwords)
+        return Stream(self, _sori.stream_create(self._h, endpointing=endpointing, hotwords=hotwords,
+                                                language=language))
+
+
+class Stream:
+    """Streaming recognition: accept() audio as it comes; finals() gives the utterances ended by an
+    endpoint; partial is the utterance so far; finish() ends the input (the last utterance becomes
+    a final)."""
+
+    def __init__(self, model: Model, handle):
+        self.model = model
+        self._h = handle
+
+    def accept(self, samples, sample_rate: int) -> None:
+        _sori.stream_accept(self._h, _samples(samples), int(sample_rate))
+
+    @property
+    def partial(self) -> Result:
+        return Result._from(_sori.stream_result(self._h))
+
+    def finals(self) -> List[Result]:
+        return [Result._from(d) for d in _sori.stream_pop_finals(self._h)]
+
+    def finish(self) -> List[Result]:
+        """End of input: every remaining final (the last utterance included)."""
+        _sori.stream_finish(self._h)
+        out = self.finals()
+        last = Result._from(_sori.stream_result(self._h))
+        if last.text:
+            out.append(last)
+        return out
+
+
+class text:
+    """The Korean text layer (docs/text.md)."""
+
+    normalize = staticmethod(_sori.tn)  # written → spoken Hangul: "3개" → "세개"
+    itn = staticmethod(_sori.itn)  # spoken numbers → written: "삼만 오천 원" → "₩35000"
+    g2p = staticmethod(_sori.g2p)  # standard pronunciation: "국물" → "궁물"
+    redact = staticmethod(_sori.redact)  # personal data masked: "010-1234-5678" → "[전화번호]"
+

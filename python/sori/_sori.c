@@ -1,0 +1,485 @@
+/* sori._sori: the C API as a Python extension module (the Python C API only;
+ * python/sori/__init__.py builds the public classes on it). Handles are
+ * capsules: a model (its runtime with it) and a stream (holding a reference
+ * to its model's capsule, so the model outlives it). Every call that
+ * computes releases the GIL; audio comes in through the buffer protocol
+ * (float32, C-contiguous: numpy arrays, array('f'), memoryviews) without a
+ * copy. Errors raise sori._sori.Error with sori_error's message; the
+ * status name is the exception's `status` attribute. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sori/asr.h"
+#include "sori/audio.h"
+#include "sori/runtime.h"
+#include "sori/text.h"
+
+static PyObject *g_error; /* sori._sori.Error */
+
+static PyObject *raise(sori_status st, const sori_error *err)
+{
+    PyObject *e = PyObject_CallFunction(g_error, "s", err->message[0] ? err->message : sori_status_str(st));
+    if (e) {
+        PyObject_SetAttrString(e, "status", PyUnicode_FromString(sori_status_str(st)));
+        PyErr_SetObject(g_error, e);
+        Py_DECREF(e);
+    }
+    return NULL;
+}
+
+/* ---- models ---------------------------------------------------------------------- */
+
+typedef struct {
+    sori_runtime *rt;
+    sori_asr_model *m;
+} model;
+
+static void model_free(PyObject *cap)
+{
+    model *x = PyCapsule_GetPointer(cap, "sori.model");
+    if (!x)
+        return;
+    sori_asr_model_free(x->m);
+    sori_runtime_free(x->rt);
+    free(x);
+}
+
+static model *get_model(PyObject *cap) { return PyCapsule_GetPointer(cap, "sori.model"); }
+
+/* model_load(path, device="auto", threads=0, lm=None, beam=-1, hotwords=None, language=None) */
+static PyObject *py_model_load(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"path", "device", "threads", "lm", "beam", "hotwords", "language", NULL};
+    const char *path, *device = "auto", *lm = NULL, *hotwords = NULL, *language = NULL;
+    int threads = 0, beam = -1;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|sizizz", names, &path, &device, &threads, &lm, &beam, &hotwords,
+                                     &language))
+        return NULL;
+    sori_error err = {0};
+    sori_runtime_params rp = sori_runtime_default_params();
+    sori_status st = sori_device_parse(device, &rp.device, &rp.device_index);
+    if (st != SORI_OK) {
+        snprintf(err.message, sizeof err.message, "device '%s': cpu, cuda, cuda:N or auto", device);
+        return raise(st, &err);
+    }
+    if (threads > 0)
+        rp.n_threads = threads;
+    model *x = calloc(1, sizeof *x);
+    if (!x)
+        return PyErr_NoMemory();
+    sori_asr_model_params mp = sori_asr_model_default_params();
+    mp.lm_path = lm;
+    if (beam >= 0)
+        mp.beam = beam;
+    mp.hotwords = hotwords;
+    mp.language = language;
+    Py_BEGIN_ALLOW_THREADS st = sori_runtime_create(&rp, &x->rt, &err);
+    if (st == SORI_OK)
+        st = sori_asr_model_load(x->rt, path, &mp, &x->m, &err);
+    Py_END_ALLOW_THREADS if (st != SORI_OK)
+    {
+        sori_asr_model_free(x->m);
+        sori_runtime_free(x->rt);
+        free(x);
+        return raise(st, &err);
+    }
+    return PyCapsule_New(x, "sori.model", model_free);
+}
+
+static PyObject *py_model_info(PyObject *self, PyObject *cap)
+{
+    (void)self;
+    model *x = get_model(cap);
+    if (!x)
+        return NULL;
+    const sori_asr_model_info i = sori_asr_model_get_info(x->m);
+    return Py_BuildValue("{s:i,s:s,s:s,s:s}", "sample_rate", i.sample_rate_hz, "arch", i.arch ? i.arch : "",
+                         "name", i.name, "backend", sori_runtime_backend_name(x->rt));
+}
+
+/* ---- results --------------------------------------------------------------------- */
+
+static PyObject *result_dict(const sori_asr_result *r)
+{
+    PyObject *words = PyList_New(r->n_words);
+    if (!words)
+        return NULL;
+    for (int i = 0; i < r->n_words; i++) {
+        const sori_asr_word *w = &r->words[i];
+        PyObject *t = Py_BuildValue("(sddf)", w->text ? w->text : "", w->start_s, w->end_s, (double)w->confidence);
+        if (!t) {
+            Py_DECREF(words);
+            return NULL;
+        }
+        PyList_SET_ITEM(words, i, t);
+    }
+    PyObject *segs = PyList_New(r->n_segments);
+    if (!segs) {
+        Py_DECREF(words);
+        return NULL;
+    }
+    for (int i = 0; i < r->n_segments; i++) {
+        const sori_asr_segment *g = &r->segments[i];
+        PyObject *t = Py_BuildValue("(dds)", g->start_s, g->end_s, g->text ? g->text : "");
+        if (!t) {
+            Py_DECREF(words);
+            Py_DECREF(segs);
+            return NULL;
+        }
+        PyList_SET_ITEM(segs, i, t);
+    }
+    return Py_BuildValue("{s:s,s:N,s:N,s:d,s:f,s:O,s:s}", "text", r->text ? r->text : "", "words", words, "segments",
+                         segs, "duration", r->duration_s, "confidence", (double)r->confidence, "final",
+                         r->is_final ? Py_True : Py_False, "language", r->language);
+}
+
+/* written form and masking, as `sori transcribe --itn --redact` */
+static sori_status post(sori_asr_result *r, int itn, int redact, sori_error *err)
+{
+    sori_status st = itn ? sori_asr_result_itn(r, err) : SORI_OK;
+    if (st == SORI_OK && redact) {
+        sori_asr_redaction red[64];
+        int n = 0;
+        st = sori_asr_result_redact(r, 0, red, 64, &n, err);
+    }
+    return st;
+}
+
+/* transcribe_samples(model, buffer float32, sample_rate, itn=False, redact=False) -> dict */
+static PyObject *py_transcribe_samples(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"model", "samples", "sample_rate", "itn", "redact", NULL};
+    PyObject *cap;
+    Py_buffer b;
+    int rate, itn = 0, redact = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "Oy*i|pp", names, &cap, &b, &rate, &itn, &redact))
+        return NULL;
+    model *x = get_model(cap);
+    if (!x || b.len % (Py_ssize_t)sizeof(float)) {
+        PyBuffer_Release(&b);
+        if (x)
+            PyErr_SetString(PyExc_ValueError, "samples: float32 expected (a byte length that is a multiple of 4)");
+        return NULL;
+    }
+    sori_error err = {0};
+    sori_asr_result *r = NULL;
+    sori_status st;
+    Py_BEGIN_ALLOW_THREADS st = sori_asr_transcribe(x->m, b.buf, b.len / (Py_ssize_t)sizeof(float), rate, &r, &err);
+    if (st == SORI_OK)
+        st = post(r, itn, redact, &err);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&b);
+    if (st != SORI_OK) {
+        sori_asr_result_free(r);
+        return raise(st, &err);
+    }
+    PyObject *d = result_dict(r);
+    sori_asr_result_free(r);
+    return d;
+}
+
+/* transcribe_file(model, path, channel=-1, itn=False, redact=False) -> dict (read as it is decoded) */
+static PyObject *py_transcribe_file(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"model", "path", "channel", "itn", "redact", NULL};
+    PyObject *cap;
+    const char *path;
+    int channel = SORI_CHANNEL_MIX, itn = 0, redact = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "Os|ipp", names, &cap, &path, &channel, &itn, &redact))
+        return NULL;
+    model *x = get_model(cap);
+    if (!x)
+        return NULL;
+    sori_error err = {0};
+    sori_asr_result *r = NULL;
+    sori_audio_reader *rd = NULL;
+    sori_status st;
+    const int rate = sori_asr_model_get_info(x->m).sample_rate_hz;
+    Py_BEGIN_ALLOW_THREADS st = sori_audio_reader_open(path, NULL, channel, rate, &rd, NULL, &err);
+    if (st == SORI_OK)
+        st = sori_asr_transcribe_reader(x->m, rd, &r, &err);
+    if (st == SORI_OK)
+        st = post(r, itn, redact, &err);
+    sori_audio_reader_close(rd);
+    Py_END_ALLOW_THREADS if (st != SORI_OK)
+    {
+        sori_asr_result_free(r);
+        return raise(st, &err);
+    }
+    PyObject *d = result_dict(r);
+    sori_asr_result_free(r);
+    return d;
+}
+
+/* read_audio(path_or_bytes, channel=-1) -> (bytes of float32 samples, sample_rate) */
+static PyObject *py_read_audio(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"source", "channel", NULL};
+    PyObject *src;
+    int channel = SORI_CHANNEL_MIX;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|i", names, &src, &channel))
+        return NULL;
+    sori_audio a = {0}, mono = {0};
+    sori_error err = {0};
+    sori_status st;
+    if (PyBytes_Check(src)) {
+        const char *data = PyBytes_AS_STRING(src);
+        const Py_ssize_t n = PyBytes_GET_SIZE(src);
+        Py_BEGIN_ALLOW_THREADS st = sori_audio_read_memory(data, (size_t)n, &a, &err);
+        Py_END_ALLOW_THREADS
+    } else {
+        PyObject *fs = NULL;
+        if (!PyUnicode_FSConverter(src, &fs))
+            return NULL;
+        const char *path = PyBytes_AS_STRING(fs);
+        Py_BEGIN_ALLOW_THREADS st = sori_audio_read_file(path, &a, &err);
+        Py_END_ALLOW_THREADS Py_DECREF(fs);
+    }
+    if (st == SORI_OK)
+        st = sori_audio_select_channel(&a, channel, &mono, &err);
+    sori_audio_free(&a);
+    if (st != SORI_OK)
+        return raise(st, &err);
+    PyObject *bytes = PyBytes_FromStringAndSize((const char *)mono.samples, (Py_ssize_t)(mono.n_frames * sizeof(float)));
+    const int rate = mono.sample_rate_hz;
+    sori_audio_free(&mono);
+    return bytes ? Py_BuildValue("(Ni)", bytes, rate) : NULL;
+}
+
+/* ---- streams --------------------------------------------------------------------- */
+
+typedef struct {
+    sori_asr_stream *s;
+    PyObject *model; /* its model's capsule, kept alive */
+} stream;
+
+static void stream_free(PyObject *cap)
+{
+    stream *x = PyCapsule_GetPointer(cap, "sori.stream");
+    if (!x)
+        return;
+    sori_asr_stream_free(x->s);
+    Py_XDECREF(x->model);
+    free(x);
+}
+
+static stream *get_stream(PyObject *cap) { return PyCapsule_GetPointer(cap, "sori.stream"); }
+
+/* stream_create(model, endpointing=True, hotwords=None, language=None) */
+static PyObject *py_stream_create(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"model", "endpointing", "hotwords", "language", NULL};
+    PyObject *cap;
+    int endpointing = 1;
+    const char *hotwords = NULL, *language = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|pzz", names, &cap, &endpointing, &hotwords, &language))
+        return NULL;
+    model *m = get_model(cap);
+    if (!m)
+        return NULL;
+    stream *x = calloc(1, sizeof *x);
+    if (!x)
+        return PyErr_NoMemory();
+    sori_asr_stream_params sp = sori_asr_stream_default_params();
+    sp.endpointing = endpointing != 0;
+    sp.hotwords = hotwords;
+    sp.language = language;
+    sori_error err = {0};
+    const sori_status st = sori_asr_stream_create(m->m, &sp, &x->s, &err);
+    if (st != SORI_OK) {
+        free(x);
+        return raise(st, &err);
+    }
+    Py_INCREF(cap);
+    x->model = cap;
+    return PyCapsule_New(x, "sori.stream", stream_free);
+}
+
+/* decode what is ready (the GIL released) */
+static sori_status drain(stream *x, sori_error *err)
+{
+    sori_status st = SORI_OK;
+    model *m = get_model(x->model);
+    while (st == SORI_OK && sori_asr_stream_is_ready(x->s))
+        st = sori_asr_decode_ready(m->m, &x->s, 1, err);
+    return st;
+}
+
+/* stream_accept(stream, buffer float32, sample_rate): accepts and decodes what is ready */
+static PyObject *py_stream_accept(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap;
+    Py_buffer b;
+    int rate;
+    if (!PyArg_ParseTuple(args, "Oy*i", &cap, &b, &rate))
+        return NULL;
+    stream *x = get_stream(cap);
+    if (!x || b.len % (Py_ssize_t)sizeof(float)) {
+        PyBuffer_Release(&b);
+        if (x)
+            PyErr_SetString(PyExc_ValueError, "samples: float32 expected (a byte length that is a multiple of 4)");
+        return NULL;
+    }
+    sori_error err = {0};
+    sori_status st;
+    Py_BEGIN_ALLOW_THREADS st = sori_asr_stream_accept(x->s, b.buf, b.len / (Py_ssize_t)sizeof(float), rate, &err);
+    if (st == SORI_OK)
+        st = drain(x, &err);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&b);
+    if (st != SORI_OK)
+        return raise(st, &err);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_stream_finish(PyObject *self, PyObject *cap)
+{
+    (void)self;
+    stream *x = get_stream(cap);
+    if (!x)
+        return NULL;
+    sori_error err = {0};
+    sori_status st;
+    Py_BEGIN_ALLOW_THREADS st = sori_asr_stream_input_finished(x->s, &err);
+    if (st == SORI_OK)
+        st = drain(x, &err);
+    Py_END_ALLOW_THREADS if (st != SORI_OK) return raise(st, &err);
+    Py_RETURN_NONE;
+}
+
+/* stream_result(stream) -> dict: the utterance so far (partial, or final at the end) */
+static PyObject *py_stream_result(PyObject *self, PyObject *cap)
+{
+    (void)self;
+    stream *x = get_stream(cap);
+    if (!x)
+        return NULL;
+    sori_error err = {0};
+    sori_asr_result *r = NULL;
+    const sori_status st = sori_asr_stream_result(x->s, &r, &err);
+    if (st != SORI_OK)
+        return raise(st, &err);
+    PyObject *d = result_dict(r);
+    sori_asr_result_free(r);
+    return d;
+}
+
+/* stream_pop_finals(stream) -> [dict]: utterances ended by an endpoint since the last call */
+static PyObject *py_stream_pop_finals(PyObject *self, PyObject *cap)
+{
+    (void)self;
+    stream *x = get_stream(cap);
+    if (!x)
+        return NULL;
+    PyObject *list = PyList_New(0);
+    sori_error err = {0};
+    sori_asr_result *r = NULL;
+    sori_status st;
+    while (list && (st = sori_asr_stream_pop_final(x->s, &r, &err)) == SORI_OK && r) {
+        PyObject *d = result_dict(r);
+        sori_asr_result_free(r);
+        r = NULL;
+        if (!d || PyList_Append(list, d)) {
+            Py_XDECREF(d);
+            Py_DECREF(list);
+            return NULL;
+        }
+        Py_DECREF(d);
+    }
+    if (list && st != SORI_OK) {
+        Py_DECREF(list);
+        return raise(st, &err);
+    }
+    return list;
+}
+
+/* ---- the text layer -------------------------------------------------------------- */
+
+typedef sori_status (*text_fn)(const char *, size_t, char *, size_t, size_t *, sori_error *);
+
+static PyObject *text_call(PyObject *args, text_fn fn, size_t factor)
+{
+    const char *s;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "s#", &s, &n))
+        return NULL;
+    const size_t cap = factor * (size_t)n + 64;
+    char *out = malloc(cap);
+    if (!out)
+        return PyErr_NoMemory();
+    size_t len = 0;
+    sori_error err = {0};
+    const sori_status st = fn(s, (size_t)n, out, cap, &len, &err);
+    PyObject *r = st == SORI_OK ? PyUnicode_FromStringAndSize(out, (Py_ssize_t)len) : raise(st, &err);
+    free(out);
+    return r;
+}
+
+static sori_status tn_default(const char *t, size_t n, char *o, size_t c, size_t *l, sori_error *e)
+{
+    return sori_tn(t, n, 0, o, c, l, e);
+}
+
+static sori_status redact_final(const char *t, size_t n, char *o, size_t c, size_t *l, sori_error *e)
+{
+    sori_pii_span sp[256];
+    int ns = 0;
+    return sori_redact(t, n, false, o, c, l, sp, 256, &ns, e);
+}
+
+static PyObject *py_tn(PyObject *self, PyObject *args) { return (void)self, text_call(args, tn_default, 16); }
+static PyObject *py_itn(PyObject *self, PyObject *args) { return (void)self, text_call(args, sori_itn, 2); }
+static PyObject *py_g2p(PyObject *self, PyObject *args) { return (void)self, text_call(args, sori_g2p, 1); }
+static PyObject *py_redact(PyObject *self, PyObject *args) { return (void)self, text_call(args, redact_final, 8); }
+
+static PyObject *py_version(PyObject *self, PyObject *unused)
+{
+    (void)self, (void)unused;
+    return PyUnicode_FromString(sori_version_string());
+}
+
+static PyMethodDef METHODS[] = {
+    {"version", py_version, METH_NOARGS, "sori's version string"},
+    {"model_load", (PyCFunction)(void (*)(void))py_model_load, METH_VARARGS | METH_KEYWORDS, "load a model"},
+    {"model_info", py_model_info, METH_O, "a model's sample rate, architecture, name, backend"},
+    {"transcribe_samples", (PyCFunction)(void (*)(void))py_transcribe_samples, METH_VARARGS | METH_KEYWORDS,
+     "transcribe float32 samples"},
+    {"transcribe_file", (PyCFunction)(void (*)(void))py_transcribe_file, METH_VARARGS | METH_KEYWORDS,
+     "transcribe an audio file, read as it is decoded"},
+    {"read_audio", (PyCFunction)(void (*)(void))py_read_audio, METH_VARARGS | METH_KEYWORDS,
+     "decode an audio file or its bytes to float32 samples"},
+    {"stream_create", (PyCFunction)(void (*)(void))py_stream_create, METH_VARARGS | METH_KEYWORDS, "a stream"},
+    {"stream_accept", py_stream_accept, METH_VARARGS, "feed samples and decode what is ready"},
+    {"stream_finish", py_stream_finish, METH_O, "end of input"},
+    {"stream_result", py_stream_result, METH_O, "the utterance so far"},
+    {"stream_pop_finals", py_stream_pop_finals, METH_O, "ended utterances"},
+    {"tn", py_tn, METH_VARARGS, "written text to spoken Hangul"},
+    {"itn", py_itn, METH_VARARGS, "spoken numbers to written form"},
+    {"g2p", py_g2p, METH_VARARGS, "standard pronunciation"},
+    {"redact", py_redact, METH_VARARGS, "personal data masked"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_sori", "sori's C API", -1, METHODS, NULL, NULL, NULL,
+                                    NULL};
+
+PyMODINIT_FUNC PyInit__sori(void)
+{
+    PyObject *m = PyModule_Create(&MODULE);
+    if (!m)
+        return NULL;
+    g_error = PyErr_NewException("sori.SoriError", PyExc_RuntimeError, NULL);
+    if (!g_error || PyModule_AddObjectRef(m, "Error", g_error) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
