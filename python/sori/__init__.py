@@ -126,12 +126,15 @@ class Model:
     @classmethod
     def load(cls, path: Optional[str] = None, *, device: str = "auto", threads: int = 0, lm: Optional[str] = None,
              beam: Optional[int] = None, hotwords: Optional[Union[str, Sequence[str]]] = None,
-             language: Optional[str] = None) -> "Model":
+             language: Optional[str] = None, rescore: Optional[str] = None, nbest: int = 8,
+             rescore_weight: float = 0.3, rescore_bonus: float = 0.5) -> "Model":
         """Load a model file (GGUF). path None: default_model_path() (the bundled Conformer with its
         n-gram LM, as the command pairs them). device: "cpu", "cuda", "cuda:N"
         or "auto". threads: CPU threads (0: the machine's cores). lm: an n-gram LM for the CTC beam
         search (None: none). beam: the search's width (None: the model's default). hotwords:
-        phrases (a list, or one per line, each optionally " :SCORE"). language: Whisper's ("ko")."""
+        phrases (a list, or one per line, each optionally " :SCORE"). language: Whisper's ("ko").
+        rescore: a transformer LM (llama.cpp GGUF) that rescores the nbest best hypotheses of each
+        final by rescore_weight * ln p_LM + rescore_bonus per LM token (as `--rescore`)."""
         if path is None:
             path = default_model_path()
             # the bundled Conformer comes with its n-gram LM, as `sori transcribe` pairs them
@@ -141,7 +144,9 @@ class Model:
         if hotwords is not None and not isinstance(hotwords, str):
             hotwords = "\n".join(hotwords)
         h = _sori.model_load(os.fspath(path), device=device, threads=threads, lm=lm,
-                             beam=-1 if beam is None else beam, hotwords=hotwords, language=language)
+                             beam=-1 if beam is None else beam, hotwords=hotwords, language=language,
+                             rescore=None if rescore is None else os.fspath(rescore), nbest=nbest,
+                             rescore_weight=rescore_weight, rescore_bonus=rescore_bonus)
         return cls(h, path)
 
     def transcribe(self, audio, sample_rate: Optional[int] = None, *, itn: bool = False,

@@ -15,6 +15,7 @@
 
 #include "sori/asr.h"
 #include "sori/audio.h"
+#include "sori/lm.h"
 #include "sori/runtime.h"
 #include "sori/text.h"
 
@@ -35,6 +36,7 @@ static PyObject *raise(sori_status st, const sori_error *err)
 
 typedef struct {
     sori_runtime *rt;
+    sori_lm *rescore; /* N-best rescoring LM, or NULL */
     sori_asr_model *m;
 } model;
 
@@ -44,21 +46,25 @@ static void model_free(PyObject *cap)
     if (!x)
         return;
     sori_asr_model_free(x->m);
+    sori_lm_free(x->rescore);
     sori_runtime_free(x->rt);
     free(x);
 }
 
 static model *get_model(PyObject *cap) { return PyCapsule_GetPointer(cap, "sori.model"); }
 
-/* model_load(path, device="auto", threads=0, lm=None, beam=-1, hotwords=None, language=None) */
+/* model_load(path, device="auto", threads=0, lm=None, beam=-1, hotwords=None, language=None,
+ *            rescore=None, nbest=8, rescore_weight=0.3, rescore_bonus=0.5) */
 static PyObject *py_model_load(PyObject *self, PyObject *args, PyObject *kw)
 {
     (void)self;
-    static char *names[] = {"path", "device", "threads", "lm", "beam", "hotwords", "language", NULL};
-    const char *path, *device = "auto", *lm = NULL, *hotwords = NULL, *language = NULL;
-    int threads = 0, beam = -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|sizizz", names, &path, &device, &threads, &lm, &beam, &hotwords,
-                                     &language))
+    static char *names[] = {"path",    "device", "threads",        "lm",           "beam", "hotwords", "language",
+                            "rescore", "nbest",  "rescore_weight", "rescore_bonus", NULL};
+    const char *path, *device = "auto", *lm = NULL, *hotwords = NULL, *language = NULL, *rescore = NULL;
+    int threads = 0, beam = -1, nbest = 8;
+    float rw = 0.3f, rb = 0.5f;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|sizizzziff", names, &path, &device, &threads, &lm, &beam,
+                                     &hotwords, &language, &rescore, &nbest, &rw, &rb))
         return NULL;
     sori_error err = {0};
     sori_runtime_params rp = sori_runtime_default_params();
@@ -78,12 +84,19 @@ static PyObject *py_model_load(PyObject *self, PyObject *args, PyObject *kw)
         mp.beam = beam;
     mp.hotwords = hotwords;
     mp.language = language;
+    mp.nbest = rescore ? nbest : 0;
+    mp.rescore_weight = rw;
+    mp.rescore_bonus = rb;
     Py_BEGIN_ALLOW_THREADS st = sori_runtime_create(&rp, &x->rt, &err);
+    if (st == SORI_OK && rescore)
+        st = sori_lm_load(x->rt, rescore, &x->rescore, &err);
+    mp.rescore_lm = x->rescore;
     if (st == SORI_OK)
         st = sori_asr_model_load(x->rt, path, &mp, &x->m, &err);
     Py_END_ALLOW_THREADS if (st != SORI_OK)
     {
         sori_asr_model_free(x->m);
+        sori_lm_free(x->rescore);
         sori_runtime_free(x->rt);
         free(x);
         return raise(st, &err);

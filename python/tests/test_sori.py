@@ -92,6 +92,22 @@ def test_stream_equals_offline(greedy):
     assert all(f.final for f in finals)
 
 
+def test_hotwords_and_rescore():
+    """hotwords at load and per stream; an N-best rescoring LM (the tiny llama fixture) loads and
+    transcribes; a missing one is refused"""
+    m = sori.Model.load(MODEL, threads=2, hotwords=["설날", "며칠"])
+    assert m.transcribe(SAMPLES[0]).text
+    s = m.stream(hotwords="설날 :3")
+    s.accept(np.zeros(1600, dtype=np.float32), sample_rate=16000)
+    s.finish()
+    tiny = os.path.join(ROOT, "tests", "fixtures", "lm", "llama.q8_0.gguf")
+    if os.path.exists(tiny):
+        r = sori.Model.load(MODEL, threads=2, lm=LM, rescore=tiny, nbest=4).transcribe(SAMPLES[0])
+        assert r.text
+    with pytest.raises(sori.SoriError):
+        sori.Model.load(MODEL, rescore="/nonexistent-lm.gguf")
+
+
 def test_text_layer():
     assert sori.text.normalize("사과 3개") == "사과 세개"
     assert sori.text.itn("삼만 오천 원") == "₩35000"
