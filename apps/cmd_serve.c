@@ -42,14 +42,15 @@ static void usage(FILE *f)
                "                  [--audiosocket HOST:PORT] [--sink-dir DIR] [--sink-url URL]\n"
                "                  [--sink-header 'Name: value']... [--sink-header-file FILE] [--sink-retry S]\n"
                "                  [--sink-partials] [--demo] [--lm none] [--itn] [--redact] [--moderate]\n"
-               "                  [--moderate-model FILE]\n"
+               "                  [--moderate-model FILE] [--itn-options LIST]\n"
                "                  [--rescore LM.gguf [--nbest N] [--rescore-weight W] [--rescore-bonus B]]\n"
                "Streams audio over WebSocket at ws://HOST:PORT/v1/asr (docs/protocol.md); /healthz,\n"
                "/readyz and /metrics on the same port. Default: 127.0.0.1:8765, the bundled models.\n"
                "AudioSocket calls and media streams (/v1/twilio) send their events to the sink: a file\n"
                "per call in --sink-dir and/or an HTTP POST per event to --sink-url.\n"
                "--demo serves the browser demo page at http://HOST:PORT/ (microphone to partials and finals).\n"
-               "--itn: numbers in every result as people write them (삼만 오천 원 -> ₩35000).\n"
+               "--itn: numbers in every result as people write them (삼만 오천 원 -> ₩35000);\n"
+               "--itn-options LIST as in 'sori transcribe' (korean: 35,000원).\n"
                "--moderate: every final scored for abusive speech (\"moderation\": label, score) by the bundled\n"
                "model, or by --moderate-model FILE.\n"
                "--redact: personal data masked in every result ([전화번호] ...; finals list what and when).\n"
@@ -199,6 +200,13 @@ int cmd_serve(int argc, char **argv)
                 return 2;
             }
             no_lm = true;
+        } else if (!strcmp(a, "--itn-options")) {
+            sori_error oe = {0};
+            if (sori_itn_parse_options(v, &sp.itn_flags, &oe) != SORI_OK) {
+                fprintf(stderr, "sori serve: --itn-options: %s\n", oe.message);
+                return 2;
+            }
+            sp.itn = 1;
         } else if (!strcmp(a, "--moderate-model")) {
             moderate_path = v;
             moderate = true;

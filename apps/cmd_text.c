@@ -28,7 +28,7 @@ static void text_usage(FILE *f)
 {
     fprintf(f, "usage: sori text g2p [TEXT]...\n"
                "       sori text normalize [--zero gong|yeong] [TEXT]...\n"
-               "       sori text itn [TEXT]...\n"
+               "       sori text itn [--options LIST] [TEXT]...\n"
                "       sori text redact [--partial] [--format text|json] [TEXT]...\n"
                "       sori text moderate [--model FILE] [--format text|json] [TEXT]...\n"
                "(no TEXT: the lines of standard input; one output line per input line)\n");
@@ -86,7 +86,7 @@ static int tn_line(const char *line, size_t len, long lineno, unsigned flags)
 }
 
 /* one line's spoken numbers written as numbers */
-static int itn_line(const char *line, size_t len, long lineno)
+static int itn_line(const char *line, size_t len, long lineno, unsigned flags)
 {
     static char *out;
     static size_t cap;
@@ -101,7 +101,7 @@ static int itn_line(const char *line, size_t len, long lineno)
     }
     size_t n = 0;
     sori_error err = {0};
-    if (sori_itn(line, len, out, cap, &n, &err) != SORI_OK) {
+    if (sori_itn_with(line, len, flags, out, cap, &n, &err) != SORI_OK) {
         fprintf(stderr, "sori text itn: line %ld: %s\n", lineno, err.message);
         putchar('\n');
         return 1;
@@ -260,8 +260,17 @@ int cmd_text(int argc, char **argv)
         return 2;
     }
     bool partial = false, json = false;
-    unsigned tn_flags = 0;
+    unsigned tn_flags = 0, itn_flags = 0;
     int first = 1;
+    for (; itn && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
+        sori_error oe = {0};
+        if (strcmp(argv[first], "--options") != 0 || first + 1 >= argc ||
+            sori_itn_parse_options(argv[++first], &itn_flags, &oe) != SORI_OK) {
+            fprintf(stderr, "sori text itn: %s\n", oe.message[0] ? oe.message : "bad option");
+            text_usage(stderr);
+            return 2;
+        }
+    }
     for (; norm && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
         if (strcmp(argv[first], "--zero") == 0 && first + 1 < argc &&
             (strcmp(argv[first + 1], "gong") == 0 || strcmp(argv[first + 1], "yeong") == 0)) {
@@ -289,7 +298,7 @@ int cmd_text(int argc, char **argv)
         for (int i = first; i < argc; i++)
             bad |= redact ? redact_line(argv[i], strlen(argv[i]), i - first + 1, partial, json)
                    : norm ? tn_line(argv[i], strlen(argv[i]), i - first + 1, tn_flags)
-                   : itn  ? itn_line(argv[i], strlen(argv[i]), i - first + 1)
+                   : itn  ? itn_line(argv[i], strlen(argv[i]), i - first + 1, itn_flags)
                           : g2p_line(argv[i], strlen(argv[i]), i - first + 1);
         return bad;
     }
@@ -306,7 +315,7 @@ int cmd_text(int argc, char **argv)
             line[--n] = 0;
         bad |= redact ? redact_line(line, (size_t)n, lineno, partial, json)
                : norm ? tn_line(line, (size_t)n, lineno, tn_flags)
-               : itn  ? itn_line(line, (size_t)n, lineno)
+               : itn  ? itn_line(line, (size_t)n, lineno, itn_flags)
                       : g2p_line(line, (size_t)n, lineno);
     }
     free(line);

@@ -51,7 +51,7 @@ static void usage(void)
             "                       [--format text|json|tsv|srt|vtt]\n"
             "                       [--threads N] [--device cpu|cuda[:N]|auto]\n"
             "                       [--decoder auto|ctc|rnnt] [--stream] [--allow-damaged] [--itn] [--redact]\n"
-            "                       [--moderate] [--moderate-model FILE]\n"
+            "                       [--itn-options LIST] [--moderate] [--moderate-model FILE]\n"
             "                       [--language CODE|auto] [--prompt TEXT] [--word-timestamps]\n"
             "                       [--translate] [--best-of N] [--patience P] [--no-fallback]\n"
             "                       [--vad energy|silero|FILE.gguf] [--batch N]\n"
@@ -87,7 +87,10 @@ static void usage(void)
             "or --moderate-model FILE): the JSON output gets \"moderation\" {label, score} per\n"
             "segment and the file's most severe.\n"
             "--itn writes numbers as people write them (삼만 오천 원 -> ₩35000, 공일공 일이삼사\n"
-            "오육칠팔 -> 010-1234-5678, 두시 반 -> 2:30); words keep their times.\n"
+            "오육칠팔 -> 010-1234-5678, 두시 반 -> 2:30); words keep their times. --itn-options\n"
+            "LIST (implies --itn): currency-word (35000원), thousands (35,000), korean (both),\n"
+            "keep-cardinal, keep-money, keep-phone, keep-date, keep-time, keep-ordinal,\n"
+            "keep-fraction, keep-measure (left as spoken).\n"
             "--redact masks personal data in the transcript (resident registration, card,\n"
             "phone and account numbers, written or read out digit by digit; e-mail\n"
             "addresses): [전화번호] ...; the JSON output lists what and when (\"redactions\").\n"
@@ -547,10 +550,10 @@ static int severity(sori_abuse_kind k)
 }
 
 /* --itn: each segment in written form (sori_asr_result_itn) */
-static sori_status itn_transcript(transcript *t, sori_error *err)
+static sori_status itn_transcript(transcript *t, unsigned flags, sori_error *err)
 {
     for (int i = 0; i < t->n; i++) {
-        sori_status st = t->seg[i].r ? sori_asr_result_itn(t->seg[i].r, err) : SORI_OK;
+        sori_status st = t->seg[i].r ? sori_asr_result_itn(t->seg[i].r, flags, err) : SORI_OK;
         if (st != SORI_OK)
             return st;
     }
@@ -795,6 +798,7 @@ int cmd_transcribe(int argc, char **argv)
     int channel = SORI_CHANNEL_MIX;
     sori_asr_decoder decoder = SORI_ASR_DECODER_AUTO;
     int streaming = 0, allow_damaged = 0, redact = 0, itn = 0;
+    unsigned itn_flags = 0;
     const char *moderate_path = NULL;
     char moderate_buf[4096];
     int moderate = 0;
@@ -815,6 +819,13 @@ int cmd_transcribe(int argc, char **argv)
             model_path = argv[++i];
         } else if (strcmp(a, "--lm") == 0 && v) {
             lm_path = argv[++i];
+        } else if (strcmp(a, "--itn-options") == 0 && v) {
+            sori_error oe = {0};
+            if (sori_itn_parse_options(argv[++i], &itn_flags, &oe) != SORI_OK) {
+                fprintf(stderr, "sori transcribe: --itn-options: %s\n", oe.message);
+                goto done;
+            }
+            itn = 1;
         } else if (strcmp(a, "--moderate-model") == 0 && v) {
             moderate_path = argv[++i];
             moderate = 1;
@@ -1198,7 +1209,7 @@ int cmd_transcribe(int argc, char **argv)
             if (st == SORI_OK && moderator)
                 st = moderate_transcript(&t, moderator, &err);
             if (st == SORI_OK && itn)
-                st = itn_transcript(&t, &err);
+                st = itn_transcript(&t, itn_flags, &err);
             if (st == SORI_OK && redact)
                 st = redact_transcript(&t, &err);
             if (st != SORI_OK) {

@@ -16,7 +16,7 @@
 #include "sori/text.h"
 
 /* *s in written form (a new string when it changed) */
-static sori_status itn_string(char **s, sori_error *err)
+static sori_status itn_string(char **s, unsigned flags, sori_error *err)
 {
     if (!*s || !**s)
         return SORI_OK;
@@ -25,7 +25,7 @@ static sori_status itn_string(char **s, sori_error *err)
     size_t n = 0;
     if (!out)
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "asr itn: out of memory");
-    const sori_status st = sori_itn(*s, len, out, cap, &n, err);
+    const sori_status st = sori_itn_with(*s, len, flags, out, cap, &n, err);
     if (st != SORI_OK || !strcmp(out, *s)) {
         free(out);
         return st;
@@ -94,7 +94,7 @@ static bool same(const sori_asr_word *w, const char *tok, size_t tl)
 enum { LOOK = 12 }; /* how far a changed stretch may reach, in words or tokens */
 
 /* the words w[a, b) rewritten into l */
-static sori_status run_words(word_list *l, const sori_asr_word *w, int a, int b, sori_error *err)
+static sori_status run_words(word_list *l, const sori_asr_word *w, int a, int b, unsigned flags, sori_error *err)
 {
     if (b <= a)
         return SORI_OK;
@@ -122,7 +122,7 @@ static sori_status run_words(word_list *l, const sori_asr_word *w, int a, int b,
     }
     joined[at] = 0;
     size_t n_out = 0;
-    if ((st = sori_itn(joined, at, out, 2 * len + 64, &n_out, err)) != SORI_OK)
+    if ((st = sori_itn_with(joined, at, flags, out, 2 * len + 64, &n_out, err)) != SORI_OK)
         goto done;
     int nt = 0;
     for (size_t i = 0; i < n_out;) {
@@ -168,15 +168,15 @@ done:
     return st;
 }
 
-sori_status sori_asr_result_itn(sori_asr_result *r, sori_error *err)
+sori_status sori_asr_result_itn(sori_asr_result *r, unsigned flags, sori_error *err)
 {
     if (!r)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "asr itn: NULL result");
-    sori_status st = itn_string(&r->text, err);
+    sori_status st = itn_string(&r->text, flags, err);
     for (int g = 0; st == SORI_OK && g < r->n_segments; g++) {
-        st = itn_string(&r->segments[g].text, err);
+        st = itn_string(&r->segments[g].text, flags, err);
         for (int k = 0; st == SORI_OK && k < r->segments[g].n_nbest; k++)
-            st = itn_string(&r->segments[g].nbest_text[k], err);
+            st = itn_string(&r->segments[g].nbest_text[k], flags, err);
     }
     if (st != SORI_OK || r->n_words == 0)
         return st;
@@ -201,7 +201,7 @@ sori_status sori_asr_result_itn(sori_asr_result *r, sori_error *err)
         while (b < r->n_words && !starts[b])
             b++;
         map[a] = l.n;
-        st = run_words(&l, r->words, a, b, err);
+        st = run_words(&l, r->words, a, b, flags, err);
         a = b;
     }
     map[r->n_words] = l.n;

@@ -266,7 +266,7 @@ static const sori_moderation *finish_result(const sori_server *sv, sori_asr_resu
         else
             log_line(sv, "\"event\":\"moderate_failed\"");
     }
-    if (sv->p.itn && sori_asr_result_itn(r, &err) != SORI_OK) /* left spoken: nothing is lost */
+    if (sv->p.itn && sori_asr_result_itn(r, sv->p.itn_flags, &err) != SORI_OK) /* left spoken: nothing is lost */
         log_line(sv, "\"event\":\"itn_failed\",\"why\":\"out of memory or a bad result\"");
     if (!sv->p.redact)
         return scored;

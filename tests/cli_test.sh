@@ -66,6 +66,10 @@ expect 0 "text normalize" -- "$sori" text normalize "오후 3:30에 010-1234-567
 expect 0 "text normalize --zero yeong" -- "$sori" text normalize --zero yeong "010"
 [ "$(cat "$tmp/out")" = "영일영" ] && ok || bad "text normalize --zero yeong output"
 expect 2 "text normalize bad option" -- "$sori" text normalize --zero none
+expect 0 "text itn --options korean" -- "$sori" text itn --options korean "요금은 삼만 오천 원이에요"
+[ "$(cat "$tmp/out")" = "요금은 35,000원이에요" ] && ok || bad "text itn --options korean output"
+expect 2 "text itn --options bogus" -- "$sori" text itn --options bogus "x"
+grep -q "bogus" "$tmp/out" && ok || bad "text itn: names the unknown option"
 expect 0 "text itn" -- "$sori" text itn "요금은 삼만오천 원이고 번호는 공일공 일이삼사 오육칠팔이에요"
 [ "$(cat "$tmp/out")" = "요금은 ₩35000이고 번호는 010-1234-5678이에요" ] && ok || bad "text itn output"
 fix=$(dirname "$0")/fixtures/moderate/tiny.gguf
@@ -232,6 +236,9 @@ if "$sori" features --help >/dev/null 2>&1; then
       ok || { bad "transcribe --moderate output"; cat "$tmp/out" >&2; }
     expect 1 "transcribe --moderate-model missing" -- "$sori" transcribe --model "$bundled" --moderate-model "$tmp/none.gguf" "$pii"
     grep -q 'none.gguf' "$tmp/out" && ok || bad "transcribe --moderate-model: names the missing file"
+    expect 0 "transcribe --itn-options keep-phone" -- "$sori" transcribe --model "$bundled" --itn-options keep-phone "$pii"
+    grep -q '공일공' "$tmp/out" && ok || bad "transcribe --itn-options keep-phone keeps the spoken digits"
+    expect 2 "transcribe --itn-options bogus" -- "$sori" transcribe --model "$bundled" --itn-options bogus "$pii"
     expect 0 "transcribe --itn --redact" -- "$sori" transcribe --model "$bundled" --itn --redact --format json "$pii"
     grep -q '"word": "\[전화번호\]"' "$tmp/out" && ! grep -q '5678' "$tmp/out" && ok ||
       { bad "transcribe --itn --redact output"; cat "$tmp/out" >&2; }

@@ -68,7 +68,7 @@ int main(void)
                                         "두시",   "반에",     "만나요"};
         const int cuts[] = {7};
         sori_asr_result *r = make(w, 10, cuts, 1);
-        CHECK_STATUS(sori_asr_result_itn(r, &err), SORI_OK);
+        CHECK_STATUS(sori_asr_result_itn(r, 0, &err), SORI_OK);
         CHECK(!strcmp(r->text, "요금은 ₩35000이고 번호는 010-1234-5678이에요 2:30에 만나요"), "text: %s", r->text);
         CHECK(!strcmp(r->segments[0].text, "요금은 ₩35000이고 번호는 010-1234-5678이에요"), "segment 0: %s",
               r->segments[0].text);
@@ -105,7 +105,7 @@ int main(void)
         /* nothing to write otherwise: unchanged, words and all */
         static const char *const w[] = {"안녕하세요", "반갑습니다"};
         sori_asr_result *r = make(w, 2, NULL, 0);
-        CHECK_STATUS(sori_asr_result_itn(r, &err), SORI_OK);
+        CHECK_STATUS(sori_asr_result_itn(r, 0, &err), SORI_OK);
         CHECK(!strcmp(r->text, "안녕하세요 반갑습니다") && r->n_words == 2 && !strcmp(r->words[1].text, "반갑습니다") &&
                   r->words[1].start_s == 0.5 && r->segments[0].n_words == 2,
               "unchanged");
@@ -115,7 +115,7 @@ int main(void)
         /* a result without words (text only) */
         sori_asr_result *r = calloc(1, sizeof *r);
         r->text = strdup("오천 원");
-        CHECK_STATUS(sori_asr_result_itn(r, &err), SORI_OK);
+        CHECK_STATUS(sori_asr_result_itn(r, 0, &err), SORI_OK);
         CHECK(!strcmp(r->text, "₩5000"), "text only: %s", r->text);
         sori_asr_result_free(r);
     }
@@ -134,6 +134,6 @@ int main(void)
               r->segments[1].first_word, r->segments[1].n_words);
         sori_asr_result_free(r);
     }
-    CHECK_STATUS(sori_asr_result_itn(NULL, &err), SORI_ERR_INVALID_ARG);
+    CHECK_STATUS(sori_asr_result_itn(NULL, 0, &err), SORI_ERR_INVALID_ARG);
     return check_finish("test_asr_itn");
 }

@@ -131,6 +131,36 @@ int main(void)
         CHECK(st == SORI_OK && strcmp(out, S[i][1]) == 0 && len == strlen(out), "'%s' -> '%s' (want '%s')", S[i][0],
               st == SORI_OK ? out : err.message, S[i][1]);
     }
+    /* options: money as Korean text writes it, thousands, classes kept as spoken */
+    {
+        static const struct { const char *opts, *in, *want; } O[] = {
+            {"korean", "요금은 삼만 오천 원이에요", "요금은 35,000원이에요"},
+            {"currency-word", "십오 달러", "15달러"},
+            {"thousands", "천이백삼십사", "1,234"},
+            {"thousands", "구백구십구", "999"},
+            {"thousands", "마이너스 천이백", "-1,200"},
+            {"thousands", "천이백점오", "1,200.5"},
+            {"keep-money", "오천 원 이천이십사년", "오천 원 2024년"},
+            {"keep-date,keep-time", "이천이십사년 삼월 두시 반", "이천이십사년 삼월 두시 반"},
+            {"keep-phone", "공일공 일이삼사 오육칠팔", "공일공 일이삼사 오육칠팔"},
+            {"keep-cardinal", "삼만오천 명 오천 원", "삼만오천 명 ₩5000"},
+            {"keep-ordinal,keep-fraction,keep-measure", "두번째 삼분의일 오 킬로미터", "두번째 삼분의일 오 킬로미터"},
+        };
+        for (size_t i = 0; i < sizeof O / sizeof *O; i++) {
+            unsigned flags = 0;
+            size_t n = 0;
+            sori_error e = {0};
+            char o[256];
+            CHECK(sori_itn_parse_options(O[i].opts, &flags, &e) == SORI_OK, "options '%s': %s", O[i].opts, e.message);
+            const sori_status st = sori_itn_with(O[i].in, strlen(O[i].in), flags, o, sizeof o, &n, &e);
+            CHECK(st == SORI_OK && !strcmp(o, O[i].want), "%s: '%s' -> '%s' (want '%s')", O[i].opts, O[i].in,
+                  st == SORI_OK ? o : e.message, O[i].want);
+        }
+        unsigned flags = 0;
+        sori_error e = {0};
+        CHECK(sori_itn_parse_options("korean,bogus", &flags, &e) == SORI_ERR_INVALID_ARG && strstr(e.message, "bogus"),
+              "an unknown option is named: %s", e.message);
+    }
     /* refused */
     size_t len = 0;
     sori_error err = {0};

@@ -88,14 +88,14 @@ static char *reference_finals(sori_asr_model *m, const float *x, int64_t n, int 
             st = sori_asr_decode_ready(m, &s, 1, &err);
         sori_asr_result *r = NULL;
         while (st == SORI_OK && sori_asr_stream_pop_final(s, &r, &err) == SORI_OK && r) {
-            st = sori_asr_result_itn(r, &err);
+            st = sori_asr_result_itn(r, 0, &err);
             strcat(all, r->text);
             strcat(all, "|");
             sori_asr_result_free(r);
         }
     }
     sori_asr_result *r = NULL;
-    if (st == SORI_OK && sori_asr_stream_result(s, &r, &err) == SORI_OK && sori_asr_result_itn(r, &err) == SORI_OK &&
+    if (st == SORI_OK && sori_asr_stream_result(s, &r, &err) == SORI_OK && sori_asr_result_itn(r, 0, &err) == SORI_OK &&
         r->text[0]) {
         strcat(all, r->text);
         strcat(all, "|");

@@ -210,6 +210,7 @@ static int native(const unsigned *c, int n, bool ordinal, int *v)
 typedef struct {
     char *buf;
     size_t cap, len;
+    unsigned flags; /* SORI_ITN_* */
 } sink;
 
 static void put(sink *o, const char *s, size_t n)
@@ -224,6 +225,26 @@ static void putf(sink *o, const char *fmt, long long v)
     char t[32];
     snprintf(t, sizeof t, fmt, v);
     puts_(o, t);
+}
+
+/* a cardinal's digits; with SORI_ITN_THOUSANDS, grouped by commas from 1,000 */
+static void put_int(sink *o, long long v)
+{
+    char t[32], g[48];
+    const int n = snprintf(t, sizeof t, "%lld", v);
+    if (!(o->flags & SORI_ITN_THOUSANDS) || n - (t[0] == '-') <= 3) {
+        puts_(o, t);
+        return;
+    }
+    int k = 0, start = t[0] == '-';
+    if (start)
+        g[k++] = '-';
+    for (int i = start; i < n; i++) {
+        if (i > start && (n - i) % 3 == 0)
+            g[k++] = ',';
+        g[k++] = t[i];
+    }
+    put(o, g, (size_t)k);
 }
 
 /* code points of a word; -1 if it is not UTF-8 or has more than cap */
@@ -330,7 +351,6 @@ static bool looks_like_word(const unsigned *c, int n)
 /* The written form of one spoken number (code points c[0, n), no spaces), or false. */
 static bool number_text(const unsigned *c, int n, bool whole, sink *o)
 {
-    char tmp[64];
     /* leading 영 before more: zeros of their own (영영백이십삼 → 0 0 123) */
     int z = 0;
     while (z + 1 < n && c[z] == 0xC601)
@@ -344,7 +364,7 @@ static bool number_text(const unsigned *c, int n, bool whole, sink *o)
             if (rest_zero)
                 puts_(o, "0");
             else
-                putf(o, "%lld", (long long)v);
+                put_int(o, (long long)v);
             return true;
         }
     }
@@ -360,8 +380,8 @@ static bool number_text(const unsigned *c, int n, bool whole, sink *o)
             e = n - 1;
         if (e <= p + 1)
             return false;
-        snprintf(tmp, sizeof tmp, "%lld.", (long long)v);
-        puts_(o, tmp);
+        put_int(o, (long long)v);
+        puts_(o, ".");
         for (int i = p + 1; i < e; i++) {
             const int d = digit_of(c[i]);
             if (d < 0)
@@ -389,7 +409,7 @@ static bool number_text(const unsigned *c, int n, bool whole, sink *o)
         digits_only = digit_of(c[i]) >= 0;
         has_gong |= c[i] == 0xACF5;
     }
-    if (digits_only && !whole && n < 4 && !(n == 3 && has_gong))
+    if (digits_only && ((!whole && n < 4 && !(n == 3 && has_gong)) || (o->flags & SORI_ITN_KEEP_PHONE)))
         return false;
     if (digits_only) {
         for (int i = 0; i < n; i++) {
@@ -401,7 +421,7 @@ static bool number_text(const unsigned *c, int n, bool whole, sink *o)
     int64_t v;
     if (!cardinal(c, n, &v))
         return false;
-    putf(o, "%lld", (long long)v);
+    put_int(o, (long long)v);
     return true;
 }
 
@@ -839,7 +859,44 @@ static int measure_words(const unsigned char *s, const word *w, int nw, bool at_
     return k + 1;
 }
 
+sori_status sori_itn_parse_options(const char *list, unsigned *flags, sori_error *err)
+{
+    static const struct { const char *name; unsigned flag; } NAMES[] = {
+        {"currency-word", SORI_ITN_CURRENCY_WORD}, {"thousands", SORI_ITN_THOUSANDS},
+        {"keep-cardinal", SORI_ITN_KEEP_CARDINAL}, {"keep-money", SORI_ITN_KEEP_MONEY},
+        {"keep-phone", SORI_ITN_KEEP_PHONE},       {"keep-date", SORI_ITN_KEEP_DATE},
+        {"keep-time", SORI_ITN_KEEP_TIME},         {"keep-ordinal", SORI_ITN_KEEP_ORDINAL},
+        {"keep-fraction", SORI_ITN_KEEP_FRACTION}, {"keep-measure", SORI_ITN_KEEP_MEASURE},
+        {"korean", SORI_ITN_CURRENCY_WORD | SORI_ITN_THOUSANDS}};
+    if (!list || !flags)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "itn options: NULL argument");
+    unsigned f = 0;
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        const size_t n = e ? (size_t)(e - p) : strlen(p);
+        size_t k = 0;
+        while (k < sizeof NAMES / sizeof *NAMES && !(strlen(NAMES[k].name) == n && !memcmp(NAMES[k].name, p, n)))
+            k++;
+        if (k == sizeof NAMES / sizeof *NAMES)
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
+                             "itn options: unknown '%.*s' (currency-word, thousands, korean, keep-cardinal, "
+                             "keep-money, keep-phone, keep-date, keep-time, keep-ordinal, keep-fraction, "
+                             "keep-measure)",
+                             (int)(n > 40 ? 40 : n), p);
+        f |= NAMES[k].flag;
+        p += n + (e != NULL);
+    }
+    *flags = f;
+    return SORI_OK;
+}
+
 sori_status sori_itn(const char *text, size_t len, char *out, size_t cap, size_t *out_len, sori_error *err)
+{
+    return sori_itn_with(text, len, 0, out, cap, out_len, err);
+}
+
+sori_status sori_itn_with(const char *text, size_t len, unsigned flags, char *out, size_t cap, size_t *out_len,
+                          sori_error *err)
 {
     if ((!text && len) || !out_len || (cap > 0 && !out))
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "itn: NULL argument");
@@ -852,7 +909,7 @@ sori_status sori_itn(const char *text, size_t len, char *out, size_t cap, size_t
             return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "itn: invalid UTF-8 at byte %zu", i);
         i += (size_t)k;
     }
-    sink o = {out, cap, 0};
+    sink o = {out, cap, 0, flags};
     /* the whole text as a telephone number: digit groups split by 에 or spaces */
     {
         char digits[32];
@@ -873,7 +930,7 @@ sori_status sori_itn(const char *text, size_t len, char *out, size_t cap, size_t
             }
         }
         const int groups = glen[ng] > 0 ? ng + 1 : ng;
-        if (ok && groups >= 2 && nd >= 9 && nd <= 12 && digits[0] == '0') {
+        if (!(flags & SORI_ITN_KEEP_PHONE) && ok && groups >= 2 && nd >= 9 && nd <= 12 && digits[0] == '0') {
             for (int g = 0, at = 0; g < groups; g++) {
                 if (g)
                     put(&o, "-", 1);
@@ -894,7 +951,7 @@ sori_status sori_itn(const char *text, size_t len, char *out, size_t cap, size_t
         {
             const size_t mark = o.len;
             put(&o, text + from, i - from); /* a sign word before a phone number stays a word */
-            const size_t after = phone_words(s, len, i, &o);
+            const size_t after = (flags & SORI_ITN_KEEP_PHONE) ? 0 : phone_words(s, len, i, &o);
             if (after) {
                 i = after;
                 minus = "";
@@ -949,12 +1006,15 @@ sori_status sori_itn(const char *text, size_t len, char *out, size_t cap, size_t
                 const bool at_start = i == 0 || sign_only_before;
                 const size_t mark = o.len;
                 int read = 0;
-                if (!*minus && (read = date_words(s, w, nw, at_start, len, &o)) == 0 &&
-                    (read = time_words(s, w, nw, &o)) == 0)
+                if (!*minus && !(flags & SORI_ITN_KEEP_DATE))
+                    read = date_words(s, w, nw, at_start, len, &o);
+                if (!*minus && !read && !(flags & SORI_ITN_KEEP_TIME))
+                    read = time_words(s, w, nw, &o);
+                if (!*minus && !read && !(flags & SORI_ITN_KEEP_ORDINAL))
                     read = ordinal_word(s, &w[0], &o);
-                if (!read)
+                if (!read && !(flags & SORI_ITN_KEEP_FRACTION))
                     read = fraction_words(s, w, nw, at_start, len, minus, &o);
-                if (!read)
+                if (!read && !(flags & SORI_ITN_KEEP_MEASURE))
                     read = measure_words(s, w, nw, at_start, len, minus, &o);
                 if (read) {
                     const size_t end = w[read - 1].e, room = 2 * (end - from) + (at_start && end == len ? 63 : 0);
@@ -975,14 +1035,14 @@ sori_status sori_itn(const char *text, size_t len, char *out, size_t cap, size_t
             if (starts_minus && !*minus)
                 w += 4, wn -= 4, sign_word = "-";
             /* a currency at the word's end, or as the next word */
-            const char *sign = NULL;
+            const char *sign = NULL, *cur_word = NULL;
             bool sign_inside = false; /* the currency in the same word (만원, 구천구백구십구원) */
             size_t next = e, rest = e; /* rest..next: a particle after a currency word (원이에요) */
             for (size_t k = 0; k < sizeof CURRENCIES / sizeof *CURRENCIES && !sign; k++) {
                 unsigned cc[4];
                 const int cn = decode_word((const unsigned char *)CURRENCIES[k].word, strlen(CURRENCIES[k].word), cc, 4);
                 if (wn > cn && !memcmp(w + wn - cn, cc, (size_t)cn * sizeof(unsigned)))
-                    sign = CURRENCIES[k].sign, wn -= cn, sign_inside = true;
+                    sign = CURRENCIES[k].sign, cur_word = CURRENCIES[k].word, wn -= cn, sign_inside = true;
                 else if (e < len) {
                     size_t e2 = e + 1;
                     while (e2 < len && s[e2] != ' ')
@@ -990,18 +1050,22 @@ sori_status sori_itn(const char *text, size_t len, char *out, size_t cap, size_t
                     const size_t cl = strlen(CURRENCIES[k].word);
                     if (e2 - e - 1 >= cl && !memcmp(s + e + 1, CURRENCIES[k].word, cl) &&
                         (e2 - e - 1 == cl || particle(s + e + 1 + cl, e2 - e - 1 - cl))) /* 원, or 원 and a particle */
-                        sign = CURRENCIES[k].sign, next = e2, rest = e + 1 + cl;
+                        sign = CURRENCIES[k].sign, cur_word = CURRENCIES[k].word, next = e2, rest = e + 1 + cl;
                 }
             }
             sink trial = o;
             const size_t mark = o.len;
+            const bool word_style = (flags & SORI_ITN_CURRENCY_WORD) != 0;
             puts_(&trial, sign_word);
-            if (sign)
+            if (sign && !word_style)
                 puts_(&trial, sign);
             /* 영원 "eternity", 구원 "salvation", 일원 "a member": one syllable and 원 in one word is
              * money only as the whole text */
             const bool money_ok = sign && !(sign_inside && wn < 2 && !whole);
-            if (wn > 0 && !(sign && !money_ok) && number_text(w, wn, whole || money_ok, &trial)) {
+            const bool kept = sign ? (flags & SORI_ITN_KEEP_MONEY) != 0 : (flags & SORI_ITN_KEEP_CARDINAL) != 0;
+            if (!kept && wn > 0 && !(sign && !money_ok) && number_text(w, wn, whole || money_ok, &trial)) {
+                if (sign && word_style) /* 35000원, 15달러 */
+                    puts_(&trial, cur_word);
                 if (rest < next)
                     put(&trial, text + rest, next - rest);
                 /* inside a sentence no longer than twice the words (일경 stays) */

@@ -215,8 +215,10 @@ SORI_API sori_status sori_asr_result_redact(sori_asr_result *r, int partial, sor
  * each segment's text and the N-best lists. The words are rewritten a segment at a time and
  * keep their times: a written word made of several spoken ones spans their times (a
  * spoken word split into several shares its time among them); segments' word ranges follow.
- * Run it before sori_asr_result_redact, which finds written numbers as well as spoken ones. */
-SORI_API sori_status sori_asr_result_itn(sori_asr_result *r, sori_error *err);
+ * flags: sori/text.h's SORI_ITN_* (0: NeMo's written forms; SORI_ITN_CURRENCY_WORD |
+ * SORI_ITN_THOUSANDS: 35,000원). Run it before sori_asr_result_redact, which finds written
+ * numbers as well as spoken ones. */
+SORI_API sori_status sori_asr_result_itn(sori_asr_result *r, unsigned flags, sori_error *err);
 
 /* Transcribes what a reader gives (sori/audio.h: a file decoded as it is
  * read, one channel or the mix, at a rate the reader resamples to). A

@@ -79,8 +79,11 @@ typedef struct sori_server_params {
      * (any 3+ digits), so a partial never shows digits its final masks. Off by default. */
     int redact;
     /* Results in written form (sori_asr_result_itn: 삼만 오천 원 → ₩35000), finals and
-     * partials, before any masking; words keep their times. Off by default. */
+     * partials, before any masking; words keep their times. Off by default. itn_flags:
+     * sori/text.h's SORI_ITN_* (0: NeMo's forms; SORI_ITN_CURRENCY_WORD | SORI_ITN_THOUSANDS:
+     * 35,000원). */
     int itn;
+    unsigned itn_flags;
     /* Abusive-speech detection (sori/text.h: sori_moderate) of every final, scored on the text
      * as recognized (before --itn and --redact): "moderation": {"label", "score"} in finals.
      * Not owned: the caller loads it, keeps it until sori_server_free, and may share it. NULL: off. */

@@ -76,6 +76,31 @@ SORI_API sori_status sori_tn(const char *text, size_t len, unsigned flags, char 
  * small: SORI_ERR_INVALID_ARG, as is invalid UTF-8). Thread-safe; no allocation. */
 SORI_API sori_status sori_itn(const char *text, size_t len, char *out, size_t cap, size_t *out_len, sori_error *err);
 
+/* Options of sori_itn_with (sori_itn is it with 0: NeMo's written forms) */
+enum {
+    SORI_ITN_CURRENCY_WORD = 1u << 0, /* 35000원, 15달러 (as Korean text writes money) instead of ₩35000, $15 */
+    SORI_ITN_THOUSANDS = 1u << 1,     /* 35,000: cardinals, money and decimals from 1,000 grouped by commas */
+    /* classes left as spoken */
+    SORI_ITN_KEEP_CARDINAL = 1u << 2, /* numbers without a currency (decimals too) */
+    SORI_ITN_KEEP_MONEY = 1u << 3,
+    SORI_ITN_KEEP_PHONE = 1u << 4,
+    SORI_ITN_KEEP_DATE = 1u << 5,
+    SORI_ITN_KEEP_TIME = 1u << 6,
+    SORI_ITN_KEEP_ORDINAL = 1u << 7,
+    SORI_ITN_KEEP_FRACTION = 1u << 8,
+    SORI_ITN_KEEP_MEASURE = 1u << 9,
+};
+
+/* sori_itn with options (SORI_ITN_*): "요금은 삼만 오천 원이에요" gives "요금은 ₩35000이에요" by
+ * default, "요금은 35,000원이에요" with SORI_ITN_CURRENCY_WORD | SORI_ITN_THOUSANDS. */
+SORI_API sori_status sori_itn_with(const char *text, size_t len, unsigned flags, char *out, size_t cap,
+                                   size_t *out_len, sori_error *err);
+/* Options from a comma-separated list of names: currency-word, thousands, korean (both),
+ * keep-cardinal, keep-money, keep-phone, keep-date, keep-time, keep-ordinal, keep-fraction,
+ * keep-measure (as the CLI's --itn-options takes them); an unknown name: SORI_ERR_INVALID_ARG
+ * naming it. */
+SORI_API sori_status sori_itn_parse_options(const char *list, unsigned *flags, sori_error *err);
+
 /* ---- personal-data masking --------------------------------------------------------
  *
  * Resident registration, card, phone and account numbers, written in digits

@@ -149,11 +149,14 @@ class Model:
                              rescore_weight=rescore_weight, rescore_bonus=rescore_bonus)
         return cls(h, path)
 
-    def transcribe(self, audio, sample_rate: Optional[int] = None, *, itn: bool = False,
+    def transcribe(self, audio, sample_rate: Optional[int] = None, *, itn: Union[bool, str] = False,
                    redact: bool = False) -> Result:
         """Transcribe a file path, the bytes of an audio file (WAV, FLAC, Ogg/Opus, MP3 ...), or
         float32 samples (a numpy array or any buffer) at sample_rate (needed for samples). A path is
-        decoded as it is read. itn: numbers in written form; redact: personal data masked."""
+        decoded as it is read. itn: numbers in written form (True: NeMo's forms, ₩35000; or options
+        as the command's --itn-options: "korean" for 35,000원, "thousands,keep-date" ...); redact:
+        personal data masked."""
+        itn = 0 if not itn else 1 if itn is True else 1 + _sori.itn_options(itn)
         if isinstance(audio, (str, os.PathLike)):
             return Result._from(_sori.transcribe_file(self._h, os.fspath(audio), itn=itn, redact=redact))
         if isinstance(audio, (bytes, bytearray)) and sample_rate is None:

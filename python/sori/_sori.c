@@ -154,7 +154,8 @@ static PyObject *result_dict(const sori_asr_result *r)
 /* written form and masking, as `sori transcribe --itn --redact` */
 static sori_status post(sori_asr_result *r, int itn, int redact, sori_error *err)
 {
-    sori_status st = itn ? sori_asr_result_itn(r, err) : SORI_OK;
+    /* itn: 0 off, else 1 + the SORI_ITN_* flags */
+    sori_status st = itn ? sori_asr_result_itn(r, (unsigned)(itn - 1), err) : SORI_OK;
     if (st == SORI_OK && redact) {
         sori_asr_redaction red[64];
         int n = 0;
@@ -171,7 +172,7 @@ static PyObject *py_transcribe_samples(PyObject *self, PyObject *args, PyObject 
     PyObject *cap;
     Py_buffer b;
     int rate, itn = 0, redact = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "Oy*i|pp", names, &cap, &b, &rate, &itn, &redact))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "Oy*i|ip", names, &cap, &b, &rate, &itn, &redact))
         return NULL;
     model *x = get_model(cap);
     if (!x || b.len % (Py_ssize_t)sizeof(float)) {
@@ -204,7 +205,7 @@ static PyObject *py_transcribe_file(PyObject *self, PyObject *args, PyObject *kw
     PyObject *cap;
     const char *path;
     int channel = SORI_CHANNEL_MIX, itn = 0, redact = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "Os|ipp", names, &cap, &path, &channel, &itn, &redact))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "Os|iip", names, &cap, &path, &channel, &itn, &redact))
         return NULL;
     model *x = get_model(cap);
     if (!x)
@@ -453,6 +454,19 @@ static PyObject *py_itn(PyObject *self, PyObject *args) { return (void)self, tex
 static PyObject *py_g2p(PyObject *self, PyObject *args) { return (void)self, text_call(args, sori_g2p, 1); }
 static PyObject *py_redact(PyObject *self, PyObject *args) { return (void)self, text_call(args, redact_final, 8); }
 
+/* itn_options("korean,keep-date") -> the SORI_ITN_* flags */
+static PyObject *py_itn_options(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *list;
+    if (!PyArg_ParseTuple(args, "s", &list))
+        return NULL;
+    unsigned flags = 0;
+    sori_error err = {0};
+    const sori_status st = sori_itn_parse_options(list, &flags, &err);
+    return st == SORI_OK ? PyLong_FromUnsignedLong(flags) : raise(st, &err);
+}
+
 static PyObject *py_version(PyObject *self, PyObject *unused)
 {
     (void)self, (void)unused;
@@ -476,6 +490,7 @@ static PyMethodDef METHODS[] = {
     {"stream_pop_finals", py_stream_pop_finals, METH_O, "ended utterances"},
     {"tn", py_tn, METH_VARARGS, "written text to spoken Hangul"},
     {"itn", py_itn, METH_VARARGS, "spoken numbers to written form"},
+    {"itn_options", py_itn_options, METH_VARARGS, "SORI_ITN_* flags from their names"},
     {"g2p", py_g2p, METH_VARARGS, "standard pronunciation"},
     {"redact", py_redact, METH_VARARGS, "personal data masked"},
     {NULL, NULL, 0, NULL},

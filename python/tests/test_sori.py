@@ -75,6 +75,10 @@ def test_itn_and_redact():
     assert "공일공" in m.transcribe(pii).text
     assert "공일공" not in m.transcribe(pii, itn=True).text
     assert "[전화번호]" in m.transcribe(pii, itn=True, redact=True).text
+    assert m.transcribe(pii, itn="korean").text == m.transcribe(pii, itn=True).text  # no money in it
+    assert "공일공" in m.transcribe(pii, itn="keep-phone").text
+    with pytest.raises(sori.SoriError):
+        m.transcribe(pii, itn="bogus")
 
 
 def test_stream_equals_offline(greedy):
