@@ -1,0 +1,472 @@
+/* The public TTS API (sori/tts.h): voices and synthesis sessions over the
+ * VITS stages of tts/vits.c. A session's buffers grow to the longest input
+ * and audio it has seen and are kept (so repeated calls allocate nothing),
+ * the way the CPU backend keeps its workspaces. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/gguf.h"
+#include "kernels/kernels.h"
+#include "vits.h"
+
+enum { MAX_TOKENS_LIMIT = 8192 };
+
+struct sori_tts_synth {
+    const sori_tts_voice *voice;
+    sori_tts_synth_params p;
+    uint64_t rng;
+    nn_ctx nn;
+    float *ws_in, *ws_out, *ws_dec; /* text side; prior and flow; decoder */
+    int64_t cap_in, cap_out, cap_dec;
+    bool streaming;                 /* a begun stream: frames [next_frame, n_frames) still to decode */
+    int64_t next_frame;
+    int32_t *dur;
+    int64_t cap_dur;
+    /* the last call's stages (vits_synth_trace) */
+    int n_tokens;
+    int64_t n_frames;
+    float *hidden, *stats, *log_dur, *zp, *z;
+};
+
+static int64_t up16(int64_t n)
+{
+    return (n + 15) & ~(int64_t)15;
+}
+
+/* ---- voices ------------------------------------------------------------------------ */
+
+static sori_status voice_from(sori_runtime *rt, sori_gguf *g, const char *path, sori_tts_voice **out, sori_error *err)
+{
+    sori_tts_voice *v = calloc(1, sizeof *v);
+    if (!v) {
+        sori_gguf_free(g);
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", path);
+    }
+    v->rt = rt;
+    sori_status st = vits_load(g, path, &v->m, err);
+    sori_gguf_free(g);
+    if (st != SORI_OK) {
+        free(v);
+        return st;
+    }
+    *out = v;
+    return SORI_OK;
+}
+
+sori_status sori_tts_voice_load(sori_runtime *rt, const char *path, sori_tts_voice **out, sori_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!rt || !path || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "sori_tts_voice_load: rt, path and out must not be NULL");
+    sori_gguf *g = NULL;
+    sori_status st = sori_gguf_open_file(path, &g, err);
+    if (st != SORI_OK)
+        return st;
+    return voice_from(rt, g, path, out, err);
+}
+
+sori_status sori_tts_voice_load_memory(sori_runtime *rt, const void *data, size_t size, sori_tts_voice **out,
+                                       sori_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!rt || !data || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "sori_tts_voice_load_memory: rt, data and out must not be NULL");
+    sori_gguf *g = NULL;
+    sori_status st = sori_gguf_open_memory(data, size, &g, err);
+    if (st != SORI_OK)
+        return st;
+    return voice_from(rt, g, "<memory>", out, err);
+}
+
+void sori_tts_voice_free(sori_tts_voice *voice)
+{
+    if (!voice)
+        return;
+    vits_free(&voice->m);
+    free(voice);
+}
+
+sori_tts_voice_info sori_tts_voice_get_info(const sori_tts_voice *voice)
+{
+    sori_tts_voice_info i;
+    memset(&i, 0, sizeof i);
+    if (!voice)
+        return i;
+    const vits_hp *hp = &voice->m.hp;
+    i.architecture = "sori.vits";
+    i.name = voice->m.name ? voice->m.name : "";
+    i.sample_rate_hz = hp->rate_hz;
+    i.samples_per_frame = hp->hop;
+    i.n_speakers = hp->n_speakers;
+    i.n_vocab = hp->vocab;
+    i.flow_size = hp->flow;
+    i.stochastic_duration = hp->sdp;
+    i.add_blank = voice->m.add_blank;
+    i.noise_scale = hp->noise_scale;
+    i.noise_scale_duration = hp->noise_scale_dur;
+    i.length_scale = 1.0f / hp->speaking_rate;
+    return i;
+}
+
+const char *sori_tts_voice_token(const sori_tts_voice *voice, int32_t id)
+{
+    if (!voice || !voice->m.vocab || id < 0 || id >= voice->m.n_vocab_text)
+        return NULL;
+    return voice->m.vocab[id];
+}
+
+/* ---- sessions ------------------------------------------------------------------------- */
+
+sori_tts_synth_params sori_tts_synth_default_params(const sori_tts_voice *voice)
+{
+    sori_tts_synth_params p = {0.667f, 0.8f, 1.0f, 0, 1000, 120.0f, 0, 32};
+    if (voice) {
+        p.noise_scale = voice->m.hp.noise_scale;
+        p.noise_scale_duration = voice->m.hp.noise_scale_dur;
+        p.length_scale = 1.0f / voice->m.hp.speaking_rate;
+    }
+    return p;
+}
+
+static sori_status check_params(const sori_tts_voice *v, const sori_tts_synth_params *p, sori_error *err)
+{
+    const char *bad = NULL;
+    if (!(p->noise_scale >= 0.0f && p->noise_scale <= 100.0f))
+        bad = "noise_scale (0..100)";
+    else if (!(p->noise_scale_duration >= 0.0f && p->noise_scale_duration <= 100.0f))
+        bad = "noise_scale_duration (0..100)";
+    else if (!(p->length_scale > 0.0f && p->length_scale <= 100.0f))
+        bad = "length_scale (> 0, at most 100)";
+    else if (p->speaker_id < 0 || p->speaker_id >= v->m.hp.n_speakers)
+        bad = "speaker_id (0 .. n_speakers - 1)";
+    else if (p->max_tokens < 1 || p->max_tokens > MAX_TOKENS_LIMIT)
+        bad = "max_tokens (1..8192)";
+    else if (!(p->max_seconds > 0.0f && p->max_seconds <= 3600.0f))
+        bad = "max_seconds (> 0, at most 3600)";
+    else if (p->chunk_frames < 1 || p->chunk_frames > 4096)
+        bad = "chunk_frames (1..4096)";
+    if (bad)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "sori_tts_synth: %s out of range", bad);
+    return SORI_OK;
+}
+
+sori_status sori_tts_synth_create(const sori_tts_voice *voice, const sori_tts_synth_params *params,
+                                  sori_tts_synth **out, sori_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!voice || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "sori_tts_synth_create: voice and out must not be NULL");
+    sori_tts_synth_params p = params ? *params : sori_tts_synth_default_params(voice);
+    sori_status st = check_params(voice, &p, err);
+    if (st != SORI_OK)
+        return st;
+    sori_tts_synth *s = calloc(1, sizeof *s);
+    if (!s)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "sori_tts_synth_create: out of memory");
+    s->voice = voice;
+    s->p = p;
+    s->rng = p.seed;
+    s->nn.pool = sori_rt_pool(voice->rt);
+    s->nn.n_slots = s->nn.pool ? sori_thread_pool_size(s->nn.pool) : 1;
+    if (s->nn.n_slots < 1)
+        s->nn.n_slots = 1;
+    s->nn.slot_floats = up16(voice->m.slot_floats);
+    if (s->nn.slot_floats > 0) {
+        s->nn.scratch = malloc(sizeof(float) * (size_t)(s->nn.slot_floats * s->nn.n_slots));
+        if (!s->nn.scratch) {
+            free(s);
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "sori_tts_synth_create: out of memory");
+        }
+    }
+    *out = s;
+    return SORI_OK;
+}
+
+void sori_tts_synth_free(sori_tts_synth *s)
+{
+    if (!s)
+        return;
+    free(s->nn.scratch);
+    free(s->ws_in);
+    free(s->ws_out);
+    free(s->ws_dec);
+    free(s->dur);
+    free(s);
+}
+
+sori_status sori_tts_synth_set_params(sori_tts_synth *s, const sori_tts_synth_params *params, sori_error *err)
+{
+    if (!s || !params)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "sori_tts_synth_set_params: s and params must not be NULL");
+    sori_status st = check_params(s->voice, params, err);
+    if (st != SORI_OK)
+        return st;
+    s->p = *params;
+    s->rng = params->seed;
+    return SORI_OK;
+}
+
+sori_tts_synth_params sori_tts_synth_get_params(const sori_tts_synth *s)
+{
+    return s ? s->p : sori_tts_synth_default_params(NULL);
+}
+
+/* ---- synthesis ------------------------------------------------------------------------ */
+
+/* splitmix64, then Box–Muller: standard normal values */
+static double uniform01(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return ((double)(z >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+static void draw_normal(uint64_t *state, float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += 2) {
+        const double r = sqrt(-2.0 * log(uniform01(state))), a = 6.283185307179586 * uniform01(state);
+        x[i] = (float)(r * cos(a));
+        if (i + 1 < n)
+            x[i + 1] = (float)(r * sin(a));
+    }
+}
+
+static sori_status grow(float **buf, int64_t *cap, int64_t n, sori_error *err)
+{
+    if (n <= *cap)
+        return SORI_OK;
+    float *p = malloc(sizeof(float) * (size_t)n);
+    if (!p)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "sori_tts_synth: out of memory (%lld floats)",
+                         (long long)n);
+    free(*buf);
+    *buf = p;
+    *cap = n;
+    return SORI_OK;
+}
+
+static const float *speaker(const sori_tts_synth *s)
+{
+    const vits_hp *hp = &s->voice->m.hp;
+    return hp->n_speakers > 1 ? s->voice->m.spk_embed + (int64_t)s->p.speaker_id * hp->spk_dim : NULL;
+}
+
+/* Everything but the decoder: s->z [F, n_frames] is the decoder's input. */
+static sori_status prepare(sori_tts_synth *s, const int32_t *ids, int n_ids, const sori_tts_noise *noise,
+                           sori_error *err)
+{
+    const vits_model *m = &s->voice->m;
+    const vits_hp *hp = &m->hp;
+    s->n_tokens = 0;
+    s->n_frames = 0;
+    if (n_ids == 0)
+        return SORI_OK;
+    if (n_ids > s->p.max_tokens)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
+                         "sori_tts_synth: %d tokens, more than max_tokens %d (split the text into sentences)",
+                         n_ids, s->p.max_tokens);
+    for (int i = 0; i < n_ids; i++)
+        if (ids[i] < 0 || ids[i] >= hp->vocab)
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
+                             "sori_tts_synth: token %d is id %d, outside the vocabulary (0..%d)", i, ids[i],
+                             hp->vocab - 1);
+    const int T = n_ids, H = hp->hidden, F = hp->flow;
+    const float *g = speaker(s);
+
+    /* text side: hidden, stats, log_dur, the duration noise, then the stages' scratch */
+    int64_t enc = vits_encoder_ws(hp, T), dws = vits_duration_ws(hp, T);
+    const int64_t n_in = up16((int64_t)H * T) + up16(2 * (int64_t)F * T) + 2 * up16(2 * (int64_t)T) +
+                         (enc > dws ? enc : dws);
+    sori_status st = grow(&s->ws_in, &s->cap_in, n_in, err);
+    if (st == SORI_OK && T > s->cap_dur) {
+        int32_t *d = malloc(sizeof(int32_t) * (size_t)s->p.max_tokens);
+        if (!d)
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "sori_tts_synth: out of memory");
+        free(s->dur);
+        s->dur = d;
+        s->cap_dur = s->p.max_tokens;
+    }
+    if (st != SORI_OK)
+        return st;
+    float *hidden = s->ws_in, *stats = hidden + up16((int64_t)H * T), *log_dur = stats + up16(2 * (int64_t)F * T);
+    float *nd = log_dur + up16(2 * (int64_t)T), *ws = nd + up16(2 * (int64_t)T);
+    vits_encoder(m, &s->nn, ids, T, hidden, stats, ws);
+    if (hp->sdp) {
+        if (noise && noise->duration)
+            memcpy(nd, noise->duration, sizeof(float) * 2 * (size_t)T);
+        else
+            draw_normal(&s->rng, nd, 2 * (int64_t)T);
+    }
+    vits_duration(m, &s->nn, hidden, T, g, nd, s->p.noise_scale_duration, log_dur, ws);
+
+    /* durations: ceil(exp(log_dur) · length_scale) frames per token, as upstream (f32) */
+    const double max_frames = (double)s->p.max_seconds * hp->rate_hz / hp->hop;
+    double total = 0.0;
+    for (int t = 0; t < T; t++) {
+        const float d = ceilf(expf(log_dur[t]) * s->p.length_scale);
+        if (!isfinite(d))
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
+                             "sori_tts_synth: token %d got a duration that is not finite (log %g)", t,
+                             (double)log_dur[t]);
+        total += d;
+        if (total > max_frames)
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
+                             "sori_tts_synth: the durations make more than max_seconds (%g s) of audio: split "
+                             "the text into sentences",
+                             (double)s->p.max_seconds);
+        s->dur[t] = (int32_t)d;
+    }
+    const int64_t T_out = total < 1.0 ? 1 : (int64_t)total;
+
+    /* acoustic side: z_p, z, the prior noise, then the flow's scratch */
+    const int64_t FT = up16((int64_t)F * T_out);
+    const int64_t n_out = 3 * FT + vits_flow_ws(hp, T_out);
+    if (noise && noise->prior && noise->n_prior != (int64_t)F * T_out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
+                         "sori_tts_synth: the prior noise has %lld values; the durations give %lld frames of "
+                         "%d channels (%lld values)",
+                         (long long)noise->n_prior, (long long)T_out, F, (long long)F * T_out);
+    if ((st = grow(&s->ws_out, &s->cap_out, n_out, err)) != SORI_OK)
+        return st;
+    float *zp = s->ws_out, *z = zp + FT, *np = z + FT, *ws2 = np + FT;
+    if (noise && noise->prior)
+        memcpy(np, noise->prior, sizeof(float) * (size_t)F * T_out);
+    else
+        draw_normal(&s->rng, np, (int64_t)F * T_out);
+    /* the prior expanded over the frames: frame f takes the statistics of the token whose span holds it */
+    const float *mean = stats, *logvar = stats + (int64_t)F * T;
+    int64_t f = 0;
+    for (int t = 0; t < T; t++)
+        for (int32_t r = 0; r < s->dur[t]; r++, f++)
+            for (int c = 0; c < F; c++)
+                zp[(int64_t)c * T_out + f] = mean[(int64_t)c * T + t] +
+                                            np[(int64_t)c * T_out + f] * expf(logvar[(int64_t)c * T + t]) *
+                                                s->p.noise_scale;
+    for (; f < T_out; f++) /* no token (all durations 0): a zero prior */
+        for (int c = 0; c < F; c++)
+            zp[(int64_t)c * T_out + f] = np[(int64_t)c * T_out + f] * s->p.noise_scale;
+    memcpy(z, zp, sizeof(float) * (size_t)F * T_out);
+    vits_flow_reverse(m, &s->nn, z, T_out, g, ws2);
+
+    s->n_tokens = T;
+    s->n_frames = T_out;
+    s->hidden = hidden;
+    s->stats = stats;
+    s->log_dur = log_dur;
+    s->zp = zp;
+    s->z = z;
+    return SORI_OK;
+}
+
+static sori_status check_call(sori_tts_synth *s, const int32_t *ids, int n_ids, const void *out1, const void *out2,
+                              const char *fn, sori_error *err)
+{
+    if (!s || !out1 || !out2 || (n_ids > 0 && !ids) || n_ids < 0)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "%s: s, the outputs (and ids when n_ids > 0) must not be NULL",
+                         fn);
+    s->streaming = false;
+    return SORI_OK;
+}
+
+sori_status sori_tts_synth_tokens(sori_tts_synth *s, const int32_t *ids, int n_ids, const sori_tts_noise *noise,
+                                  const float **samples, int64_t *n_samples, sori_error *err)
+{
+    if (samples)
+        *samples = NULL;
+    if (n_samples)
+        *n_samples = 0;
+    sori_status st = check_call(s, ids, n_ids, samples, n_samples, "sori_tts_synth_tokens", err);
+    if (st == SORI_OK)
+        st = prepare(s, ids, n_ids, noise, err);
+    if (st != SORI_OK || s->n_frames == 0)
+        return st;
+    const vits_hp *hp = &s->voice->m.hp;
+    const int64_t T = s->n_frames;
+    if ((st = grow(&s->ws_dec, &s->cap_dec, up16(T * hp->hop) + vits_decoder_ws(hp, T), err)) != SORI_OK)
+        return st;
+    vits_decoder(&s->voice->m, &s->nn, s->z, T, speaker(s), s->ws_dec, s->ws_dec + up16(T * hp->hop));
+    *samples = s->ws_dec;
+    *n_samples = T * hp->hop;
+    return SORI_OK;
+}
+
+sori_status sori_tts_synth_begin(sori_tts_synth *s, const int32_t *ids, int n_ids, const sori_tts_noise *noise,
+                                 int64_t *n_samples_total, sori_error *err)
+{
+    if (n_samples_total)
+        *n_samples_total = 0;
+    sori_status st = check_call(s, ids, n_ids, n_samples_total, n_samples_total, "sori_tts_synth_begin", err);
+    if (st == SORI_OK)
+        st = prepare(s, ids, n_ids, noise, err);
+    if (st != SORI_OK)
+        return st;
+    s->streaming = true;
+    s->next_frame = 0;
+    *n_samples_total = s->n_frames * s->voice->m.hp.hop;
+    return SORI_OK;
+}
+
+sori_status sori_tts_synth_next(sori_tts_synth *s, const float **samples, int64_t *n_samples, sori_error *err)
+{
+    if (samples)
+        *samples = NULL;
+    if (n_samples)
+        *n_samples = 0;
+    if (!s || !samples || !n_samples)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "sori_tts_synth_next: s, samples and n_samples must not be NULL");
+    if (!s->streaming)
+        return sori_fail(err, SORI_ERR_STATE, 0, "sori_tts_synth_next: no stream (sori_tts_synth_begin first)");
+    const vits_model *m = &s->voice->m;
+    const vits_hp *hp = &m->hp;
+    const int64_t T = s->n_frames, f0 = s->next_frame;
+    if (f0 >= T) {
+        s->streaming = false;
+        return SORI_OK;
+    }
+    /* frames [f0, f1) with ctx frames of context each side: [a, b) decoded, the middle kept */
+    const int64_t ctx = vits_decoder_context(hp);
+    const int64_t f1 = f0 + s->p.chunk_frames < T ? f0 + s->p.chunk_frames : T;
+    const int64_t a = f0 - ctx > 0 ? f0 - ctx : 0, b = f1 + ctx < T ? f1 + ctx : T, W = b - a;
+    const int F = hp->flow;
+    sori_status st = grow(&s->ws_dec, &s->cap_dec, up16((int64_t)F * W) + up16(W * hp->hop) + vits_decoder_ws(hp, W),
+                          err);
+    if (st != SORI_OK)
+        return st;
+    float *win = s->ws_dec, *wave = win + up16((int64_t)F * W), *ws = wave + up16(W * hp->hop);
+    for (int c = 0; c < F; c++)
+        memcpy(win + (int64_t)c * W, s->z + (int64_t)c * T + a, sizeof(float) * (size_t)W);
+    vits_decoder(m, &s->nn, win, W, speaker(s), wave, ws);
+    s->next_frame = f1;
+    *samples = wave + (f0 - a) * hp->hop;
+    *n_samples = (f1 - f0) * hp->hop;
+    return SORI_OK;
+}
+
+void sori_tts_synth_cancel(sori_tts_synth *s)
+{
+    if (s)
+        s->streaming = false;
+}
+
+void vits_synth_trace(const sori_tts_synth *s, vits_trace *t)
+{
+    memset(t, 0, sizeof *t);
+    if (!s || !s->n_tokens)
+        return;
+    const int F = s->voice->m.hp.flow;
+    t->n_tokens = s->n_tokens;
+    t->n_frames = s->n_frames;
+    t->hidden = s->hidden;
+    t->prior_mean = s->stats;
+    t->prior_logvar = s->stats + (int64_t)F * s->n_tokens;
+    t->log_dur = s->log_dur;
+    t->dur = s->dur;
+    t->prior_latents = s->zp;
+    t->latents = s->z;
+}

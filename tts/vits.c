@@ -1,0 +1,429 @@
+/* VITS inference stages, after transformers' models/vits/modeling_vits.py
+ * (VitsTextEncoder, VitsDurationPredictor, VitsStochasticDurationPredictor
+ * in reverse, VitsResidualCouplingBlock in reverse, VitsHifiGan). Layouts
+ * and the workspace rules: tts/vits.h. */
+#include "vits.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "kernels/cpu/blas.h"
+
+static int64_t up16(int64_t n)
+{
+    return (n + 15) & ~(int64_t)15;
+}
+
+/* y[o] = W[o, :] · g + b[o]: a kernel-1 convolution of a constant vector */
+static void cond_vec(const nn_conv *c, const float *g, float *y)
+{
+    for (int o = 0; o < c->c_out; o++) {
+        float acc = c->b ? c->b[o] : 0.0f;
+        for (int i = 0; i < c->c_in; i++)
+            acc += c->w[(int64_t)o * c->c_in + i] * g[i];
+        y[o] = acc;
+    }
+}
+
+static void add_rows(float *x, const float *v, int c, int64_t T)
+{
+    for (int i = 0; i < c; i++)
+        for (int64_t t = 0; t < T; t++)
+            x[(int64_t)i * T + t] += v[i];
+}
+
+static void add(float *x, const float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] += y[i];
+}
+
+/* ---- text encoder ----------------------------------------------------------------- */
+
+int64_t vits_encoder_ws(const vits_hp *hp, int64_t T)
+{
+    return 5 * up16((int64_t)hp->hidden * T) + up16(T * T) + up16((int64_t)hp->ffn_dim * T);
+}
+
+/* Multi-head attention with relative positions (VitsAttention): per head,
+ * S = (q·d^-½)ᵀk + rel_k(j − i) terms for |j − i| ≤ window, softmax over j,
+ * out = P·vᵀ + Σ_j P[i, j]·rel_v(j − i). x [H, T] → out [H, T]. */
+static void attention(const vits_model *m, const nn_ctx *ctx, const vits_layer *L, const float *x, int T,
+                      float *q, float *k, float *v, float *att, float *S, float *out)
+{
+    const int H = m->hp.hidden, nh = m->hp.n_heads, D = H / nh, W = m->hp.window;
+    const float scale = 1.0f / sqrtf((float)D);
+    nn_conv1d(ctx, &L->q, x, q, T);
+    nn_conv1d(ctx, &L->k, x, k, T);
+    nn_conv1d(ctx, &L->v, x, v, T);
+    for (int64_t i = 0; i < (int64_t)H * T; i++)
+        q[i] *= scale;
+    for (int h = 0; h < nh; h++) {
+        const float *qh = q + (int64_t)h * D * T, *kh = k + (int64_t)h * D * T, *vh = v + (int64_t)h * D * T;
+        sori_gemm(true, false, T, T, D, 1.0f, qh, T, kh, T, 0.0f, S, T);
+        for (int i = 0; i < T; i++) {
+            float *row = S + (int64_t)i * T;
+            const int j0 = i - W > 0 ? i - W : 0, j1 = i + W < T - 1 ? i + W : T - 1;
+            for (int j = j0; j <= j1; j++) {
+                const float *e = L->rel_k + (int64_t)(j - i + W) * D;
+                float acc = 0.0f;
+                for (int d = 0; d < D; d++)
+                    acc += qh[(int64_t)d * T + i] * e[d];
+                row[j] += acc;
+            }
+            float mx = row[0];
+            for (int j = 1; j < T; j++)
+                mx = row[j] > mx ? row[j] : mx;
+            float sum = 0.0f;
+            for (int j = 0; j < T; j++) {
+                row[j] = expf(row[j] - mx);
+                sum += row[j];
+            }
+            const float inv = 1.0f / sum;
+            for (int j = 0; j < T; j++)
+                row[j] *= inv;
+        }
+        float *ah = att + (int64_t)h * D * T;
+        sori_gemm(false, true, D, T, T, 1.0f, vh, T, S, T, 0.0f, ah, T);
+        for (int i = 0; i < T; i++) {
+            const float *row = S + (int64_t)i * T;
+            const int j0 = i - W > 0 ? i - W : 0, j1 = i + W < T - 1 ? i + W : T - 1;
+            for (int j = j0; j <= j1; j++) {
+                const float *e = L->rel_v + (int64_t)(j - i + W) * D;
+                for (int d = 0; d < D; d++)
+                    ah[(int64_t)d * T + i] += row[j] * e[d];
+            }
+        }
+    }
+    nn_conv1d(ctx, &L->o, att, out, T);
+}
+
+void vits_encoder(const vits_model *m, const nn_ctx *ctx, const int32_t *ids, int T, float *x, float *stats,
+                  float *ws)
+{
+    const vits_hp *hp = &m->hp;
+    const int H = hp->hidden;
+    const int64_t HT = (int64_t)H * T;
+    float *q = ws, *k = q + up16(HT), *v = k + up16(HT), *att = v + up16(HT), *tmp = att + up16(HT);
+    float *S = tmp + up16(HT), *ffn = S + up16((int64_t)T * T);
+    const float sq = sqrtf((float)H);
+    for (int t = 0; t < T; t++)
+        for (int c = 0; c < H; c++)
+            x[(int64_t)c * T + t] = m->embed[(int64_t)ids[t] * H + c] * sq;
+    for (int l = 0; l < hp->n_layers; l++) {
+        const vits_layer *L = &m->layers[l];
+        attention(m, ctx, L, x, T, q, k, v, att, S, tmp);
+        add(x, tmp, HT);
+        nn_layer_norm_ch(x, H, T, L->ln1.g, L->ln1.b, hp->ln_eps);
+        nn_conv1d(ctx, &L->ffn1, x, ffn, T);
+        if (hp->gelu)
+            nn_gelu(ffn, (int64_t)hp->ffn_dim * T);
+        else
+            nn_relu(ffn, (int64_t)hp->ffn_dim * T);
+        nn_conv1d(ctx, &L->ffn2, ffn, tmp, T);
+        add(x, tmp, HT);
+        nn_layer_norm_ch(x, H, T, L->ln2.g, L->ln2.b, hp->ln_eps);
+    }
+    nn_conv1d(ctx, &m->project, x, stats, T);
+}
+
+/* ---- duration predictors ------------------------------------------------------------- */
+
+int64_t vits_duration_ws(const vits_hp *hp, int64_t T)
+{
+    const int64_t HT = up16((int64_t)hp->hidden * T);
+    if (!hp->sdp)
+        return HT + 2 * up16((int64_t)hp->dp_fc * T) + up16(hp->hidden);
+    return 5 * HT + up16((int64_t)(3 * hp->flow_bins - 1) * T) + up16(hp->hidden);
+}
+
+/* VitsDilatedDepthSeparableConv: x [H, T] in place; cond [H, T] added first
+ * when given. Its layer norms use PyTorch's default ε = 1e-5. */
+static void dds(const nn_ctx *ctx, const vits_dds *d, int n_layers, int H, float *x, const float *cond, int64_t T,
+                float *h1, float *h2)
+{
+    if (cond)
+        add(x, cond, (int64_t)H * T);
+    for (int i = 0; i < n_layers; i++) {
+        nn_conv1d(ctx, &d->dw[i], x, h1, T);
+        nn_layer_norm_ch(h1, H, T, d->n1[i].g, d->n1[i].b, 1e-5f);
+        nn_gelu(h1, (int64_t)H * T);
+        nn_conv1d(ctx, &d->pw[i], h1, h2, T);
+        nn_layer_norm_ch(h2, H, T, d->n2[i].g, d->n2[i].b, 1e-5f);
+        nn_gelu(h2, (int64_t)H * T);
+        add(x, h2, (int64_t)H * T);
+    }
+}
+
+static double softplus(double x)
+{
+    return x > 20.0 ? x : log1p(exp(x)); /* torch's threshold 20 */
+}
+
+double vits_spline_inverse(double x, const float *uw, const float *uh, const float *ud, int nb, double scale_wh,
+                           double tail)
+{
+    enum { MAXB = 257 };
+    const double min_w = 1e-3, min_h = 1e-3, min_d = 1e-3;
+    if (x < -tail || x > tail)
+        return x;
+    double cw[MAXB], ch[MAXB], dv[MAXB], e[MAXB];
+    /* bins: softmax, floor of min_w each, cumulated over [−tail, tail] with pinned ends */
+    const float *u[2] = {uw, uh};
+    double *cum[2] = {cw, ch};
+    const double minb[2] = {min_w, min_h};
+    for (int s = 0; s < 2; s++) {
+        double mx = u[s][0] * scale_wh, sum = 0.0;
+        for (int i = 1; i < nb; i++)
+            mx = u[s][i] * scale_wh > mx ? u[s][i] * scale_wh : mx;
+        for (int i = 0; i < nb; i++) {
+            e[i] = exp(u[s][i] * scale_wh - mx);
+            sum += e[i];
+        }
+        double acc = 0.0;
+        cum[s][0] = -tail;
+        for (int i = 0; i < nb; i++) {
+            acc += minb[s] + (1.0 - minb[s] * nb) * (e[i] / sum);
+            cum[s][i + 1] = 2.0 * tail * acc - tail;
+        }
+        cum[s][nb] = tail;
+    }
+    /* derivatives at the nb + 1 knots: the ends padded with log(e^(1 − min_d) − 1), i.e. slope 1 */
+    const double end = (double)(float)log(exp(1.0 - min_d) - 1.0);
+    for (int i = 0; i <= nb; i++)
+        dv[i] = min_d + softplus(i == 0 || i == nb ? end : (double)ud[i - 1]);
+    int bin = 0; /* the last knot of the heights at or below x (the top knot nudged by 1e-6, as upstream) */
+    for (int i = 0; i <= nb; i++)
+        if (x >= ch[i] + (i == nb ? 1e-6 : 0.0))
+            bin = i;
+    if (bin > nb - 1)
+        bin = nb - 1;
+    const double w = cw[bin + 1] - cw[bin], h = ch[bin + 1] - ch[bin];
+    const double delta = h / w, d0 = dv[bin], d1 = dv[bin + 1];
+    const double i1 = d0 + d1 - 2.0 * delta, i2 = x - ch[bin], i3 = i2 * i1;
+    const double a = h * (delta - d0) + i3, b = h * d0 - i3, c = -delta * i2;
+    const double disc = b * b - 4.0 * a * c;
+    const double root = (2.0 * c) / (-b - sqrt(disc > 0.0 ? disc : 0.0));
+    return root * w + cw[bin];
+}
+
+/* VitsConvFlow in reverse on z [2, T]: z[1] through the spline whose bins
+ * come from z[0] and the conditioning. */
+static void convflow_reverse(const vits_model *m, const nn_ctx *ctx, const vits_convflow *f, float *z, int64_t T,
+                             const float *cond, float *h, float *h1, float *h2, float *p)
+{
+    const int H = m->hp.hidden, nb = m->hp.flow_bins;
+    nn_conv1d(ctx, &f->pre, z, h, T);
+    dds(ctx, &f->dds, m->hp.ds_layers, H, h, cond, T, h1, h2);
+    nn_conv1d(ctx, &f->proj, h, p, T);
+    const double s = 1.0 / sqrt((double)H);
+    float uw[256], uh[256], ud[256];
+    for (int64_t t = 0; t < T; t++) {
+        for (int i = 0; i < nb; i++) {
+            uw[i] = p[(int64_t)i * T + t];
+            uh[i] = p[(int64_t)(nb + i) * T + t];
+        }
+        for (int i = 0; i < nb - 1; i++)
+            ud[i] = p[(int64_t)(2 * nb + i) * T + t];
+        z[T + t] = (float)vits_spline_inverse(z[T + t], uw, uh, ud, nb, s, m->hp.tail);
+    }
+}
+
+static void flip2(float *z, int64_t T)
+{
+    for (int64_t t = 0; t < T; t++) {
+        float a = z[t];
+        z[t] = z[T + t];
+        z[T + t] = a;
+    }
+}
+
+void vits_duration(const vits_model *m, const nn_ctx *ctx, const float *hidden, int T, const float *g,
+                   const float *noise, float noise_scale_dur, float *log_dur, float *ws)
+{
+    const vits_hp *hp = &m->hp;
+    const int H = hp->hidden;
+    const int64_t HT = up16((int64_t)H * T);
+    if (!hp->sdp) {
+        float *x = ws, *a = x + HT, *b = a + up16((int64_t)hp->dp_fc * T), *gv = b + up16((int64_t)hp->dp_fc * T);
+        memcpy(x, hidden, sizeof(float) * (size_t)H * T);
+        if (g) {
+            cond_vec(&m->dp_cond, g, gv);
+            add_rows(x, gv, H, T);
+        }
+        nn_conv1d(ctx, &m->dp_c1, x, a, T);
+        nn_relu(a, (int64_t)hp->dp_fc * T);
+        nn_layer_norm_ch(a, hp->dp_fc, T, m->dp_n1.g, m->dp_n1.b, hp->ln_eps);
+        nn_conv1d(ctx, &m->dp_c2, a, b, T);
+        nn_relu(b, (int64_t)hp->dp_fc * T);
+        nn_layer_norm_ch(b, hp->dp_fc, T, m->dp_n2.g, m->dp_n2.b, hp->ln_eps);
+        nn_conv1d(ctx, &m->dp_proj, b, log_dur, T);
+        return;
+    }
+    float *cond = ws, *h = cond + HT, *h1 = h + HT, *h2 = h1 + HT, *z = h2 + HT;
+    float *p = z + HT, *gv = p + up16((int64_t)(3 * hp->flow_bins - 1) * T);
+    nn_conv1d(ctx, &m->sdp_pre, hidden, h, T);
+    if (g) {
+        cond_vec(&m->dp_cond, g, gv);
+        add_rows(h, gv, H, T);
+    }
+    dds(ctx, &m->sdp_dds, hp->ds_layers, H, h, NULL, T, h1, h2);
+    nn_conv1d(ctx, &m->sdp_proj, h, cond, T);
+    for (int64_t i = 0; i < 2 * (int64_t)T; i++)
+        z[i] = noise[i] * noise_scale_dur;
+    /* reversed flows without flow 1 (upstream's "useless vflow"): ConvFlows dp_flows .. 2, then the affine */
+    for (int f = hp->dp_flows; f >= 2; f--) {
+        flip2(z, T);
+        convflow_reverse(m, ctx, &m->sdp_flows[f - 2], z, T, cond, h, h1, h2, p);
+    }
+    flip2(z, T);
+    for (int c = 0; c < 2; c++) {
+        const float sc = expf(-m->sdp_log_scale[c]), tr = m->sdp_translate[c];
+        for (int64_t t = 0; t < T; t++)
+            z[c * (int64_t)T + t] = (z[c * (int64_t)T + t] - tr) * sc;
+    }
+    memcpy(log_dur, z, sizeof(float) * (size_t)T);
+}
+
+/* ---- flow ---------------------------------------------------------------------------- */
+
+int64_t vits_flow_ws(const vits_hp *hp, int64_t T)
+{
+    const int64_t HT = up16((int64_t)hp->hidden * T);
+    return HT * 7 + up16((int64_t)hp->flow / 2 * T) + up16((int64_t)2 * hp->hidden * hp->wn_layers);
+}
+
+/* VitsWaveNet: x [H, T] in place is the running input; out [H, T] the sum of skips */
+static void wavenet(const vits_model *m, const nn_ctx *ctx, const vits_coupling *c, float *x, float *out, int64_t T,
+                    const float *gc, float *hs, float *acts, float *rs)
+{
+    const int H = m->hp.hidden, nl = m->hp.wn_layers;
+    const int64_t HT = (int64_t)H * T;
+    memset(out, 0, sizeof(float) * (size_t)HT);
+    for (int i = 0; i < nl; i++) {
+        nn_conv1d(ctx, &c->in[i], x, hs, T);
+        const float *gi = gc ? gc + (int64_t)i * 2 * H : NULL;
+        for (int ch = 0; ch < H; ch++) {
+            const float ga = gi ? gi[ch] : 0.0f, gb = gi ? gi[H + ch] : 0.0f;
+            const float *a = hs + (int64_t)ch * T, *b = hs + (int64_t)(H + ch) * T;
+            float *y = acts + (int64_t)ch * T;
+            for (int64_t t = 0; t < T; t++)
+                y[t] = tanhf(a[t] + ga) * (1.0f / (1.0f + expf(-(b[t] + gb))));
+        }
+        nn_conv1d(ctx, &c->rs[i], acts, rs, T);
+        if (i < nl - 1) {
+            add(x, rs, HT);
+            add(out, rs + HT, HT);
+        } else {
+            add(out, rs, HT);
+        }
+    }
+}
+
+void vits_flow_reverse(const vits_model *m, const nn_ctx *ctx, float *z, int64_t T, const float *g, float *ws)
+{
+    const int H = m->hp.hidden, F = m->hp.flow, half = F / 2;
+    const int64_t HT = up16((int64_t)H * T);
+    float *h = ws, *out = h + HT, *hs = out + HT, *acts = hs + 2 * HT, *rs = acts + HT, *mean = rs + 2 * HT;
+    float *gc = mean + up16((int64_t)half * T);
+    for (int f = m->hp.n_flows - 1; f >= 0; f--) {
+        const vits_coupling *c = &m->flows[f];
+        for (int i = 0; i < half; i++) /* flip the channels */
+            for (int64_t t = 0; t < T; t++) {
+                float a = z[(int64_t)i * T + t];
+                z[(int64_t)i * T + t] = z[(int64_t)(F - 1 - i) * T + t];
+                z[(int64_t)(F - 1 - i) * T + t] = a;
+            }
+        if (g)
+            cond_vec(&c->cond, g, gc);
+        nn_conv1d(ctx, &c->pre, z, h, T);
+        wavenet(m, ctx, c, h, out, T, g ? gc : NULL, hs, acts, rs);
+        nn_conv1d(ctx, &c->post, out, mean, T);
+        float *x1 = z + (int64_t)half * T;
+        for (int64_t i = 0; i < (int64_t)half * T; i++)
+            x1[i] -= mean[i];
+    }
+}
+
+/* ---- HiFi-GAN ------------------------------------------------------------------------ */
+
+static int64_t decoder_max(const vits_hp *hp, int64_t T)
+{
+    int64_t mx = (int64_t)hp->up_c0 * T, len = T;
+    for (int i = 0; i < hp->n_up; i++) {
+        len *= hp->up_rates[i];
+        const int64_t n = (int64_t)(hp->up_c0 >> (i + 1)) * len;
+        mx = n > mx ? n : mx;
+    }
+    return up16(mx);
+}
+
+int vits_decoder_context(const vits_hp *hp)
+{
+    /* the radius in output samples, stage by stage: conv_pre (k 7), each transposed convolution (an output
+     * depends on ceil(k / stride) + 1 inputs), the widest residual block (Σ over its convolutions of
+     * (k − 1)/2 · dilation), conv_post (k 7) */
+    int64_t r = 3 * (int64_t)hp->hop, in_scale = hp->hop;
+    for (int i = 0; i < hp->n_up; i++) {
+        const int64_t out_scale = in_scale / hp->up_rates[i];
+        r += ((hp->up_k[i] + hp->up_rates[i] - 1) / hp->up_rates[i] + 1) * in_scale;
+        int64_t widest = 0;
+        for (int j = 0; j < hp->n_rk; j++) {
+            int64_t w = 0;
+            for (int d = 0; d < hp->n_dil[j]; d++)
+                w += (int64_t)(hp->rk[j] - 1) / 2 * (hp->dil[j][d] + 1);
+            widest = w > widest ? w : widest;
+        }
+        r += widest * out_scale;
+        in_scale = out_scale;
+    }
+    r += 3;
+    return (int)((r + hp->hop - 1) / hp->hop) + 1;
+}
+
+int64_t vits_decoder_ws(const vits_hp *hp, int64_t T)
+{
+    return 5 * decoder_max(hp, T) + up16(hp->up_c0);
+}
+
+void vits_decoder(const vits_model *m, const nn_ctx *ctx, const float *spec, int64_t T, const float *g, float *wave,
+                  float *ws)
+{
+    const vits_hp *hp = &m->hp;
+    const int64_t mx = decoder_max(hp, T);
+    float *x = ws, *u = x + mx, *r = u + mx, *h1 = r + mx, *h2 = h1 + mx, *gv = h2 + mx;
+    nn_conv1d(ctx, &m->dec_pre, spec, x, T);
+    if (g) {
+        cond_vec(&m->dec_cond, g, gv);
+        add_rows(x, gv, hp->up_c0, T);
+    }
+    int64_t len = T;
+    int ch = hp->up_c0;
+    for (int i = 0; i < hp->n_up; i++) {
+        nn_leaky_relu(x, (int64_t)ch * len, hp->leaky);
+        const nn_convt *up = &m->ups[i];
+        const int64_t len2 = nn_convt_out_len(up, len);
+        nn_conv_transpose1d(ctx, up, x, u, len);
+        len = len2;
+        ch = up->c_out;
+        const int64_t n = (int64_t)ch * len;
+        for (int j = 0; j < hp->n_rk; j++) {
+            const vits_resblock *rb = &m->resblocks[i * hp->n_rk + j];
+            memcpy(r, u, sizeof(float) * (size_t)n);
+            for (int d = 0; d < rb->n; d++) { /* r += conv2(leaky(conv1(leaky(r)))) */
+                nn_conv1d_leaky(ctx, &rb->c1[d], r, h2, len, hp->leaky);
+                nn_conv1d_leaky(ctx, &rb->c2[d], h2, h1, len, hp->leaky);
+                add(r, h1, n);
+            }
+            if (j == 0)
+                memcpy(x, r, sizeof(float) * (size_t)n);
+            else
+                add(x, r, n);
+        }
+        for (int64_t k = 0; k < n; k++)
+            x[k] /= (float)hp->n_rk;
+    }
+    nn_conv1d_leaky(ctx, &m->dec_post, x, wave, len, 0.01f); /* F.leaky_relu's default slope, as upstream */
+    for (int64_t k = 0; k < len; k++)
+        wave[k] = tanhf(wave[k]);
+}
