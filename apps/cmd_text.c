@@ -34,75 +34,36 @@ static void text_usage(FILE *f)
                "(no TEXT: the lines of standard input; one output line per input line)\n");
 }
 
-/* one line's pronunciation to stdout; 0 on success */
-static int g2p_line(const char *line, size_t len, long lineno)
+/* A text-to-text function of sori/text.h with flags (sori_g2p has none: an adapter) */
+typedef sori_status (*text_fn)(const char *, size_t, unsigned, char *, size_t, size_t *, sori_error *);
+
+static sori_status g2p_fn(const char *t, size_t n, unsigned flags, char *o, size_t c, size_t *l, sori_error *e)
 {
-    static char *out;
-    static size_t cap;
-    if (cap < len + 1) {
-        char *p = realloc(out, len + 1);
-        if (!p) {
-            fprintf(stderr, "sori text g2p: out of memory\n");
-            return 1;
-        }
-        out = p, cap = len + 1;
-    }
-    size_t n = 0;
-    sori_error err = {0};
-    if (sori_g2p(line, len, out, cap, &n, &err) != SORI_OK) {
-        fprintf(stderr, "sori text g2p: line %ld: %s\n", lineno, err.message);
-        putchar('\n');
-        return 1;
-    }
-    fwrite(out, 1, n, stdout);
-    putchar('\n');
-    return 0;
+    (void)flags;
+    return sori_g2p(t, n, o, c, l, e);
 }
 
-/* one line in spoken form (sori_tn): digits, signs and letters as they are said */
-static int tn_line(const char *line, size_t len, long lineno, unsigned flags)
+/* One line through fn to stdout, in a buffer of factor * len + 64 bytes (each function's stated
+ * bound) kept between lines; 0 on success, 1 (an empty line out, the reason on stderr) when the
+ * line cannot be read. */
+static int text_line(const char *name, text_fn fn, size_t factor, const char *line, size_t len, long lineno,
+                     unsigned flags)
 {
     static char *out;
     static size_t cap;
-    const size_t need = 16 * len + 64; /* sori_tn's bound */
+    const size_t need = factor * len + 64;
     if (cap < need) {
         char *p = realloc(out, need);
         if (!p) {
-            fprintf(stderr, "sori text normalize: out of memory\n");
+            fprintf(stderr, "sori text %s: out of memory\n", name);
             return 1;
         }
         out = p, cap = need;
     }
     size_t n = 0;
     sori_error err = {0};
-    if (sori_tn(line, len, flags, out, cap, &n, &err) != SORI_OK) {
-        fprintf(stderr, "sori text normalize: line %ld: %s\n", lineno, err.message);
-        putchar('\n');
-        return 1;
-    }
-    fwrite(out, 1, n, stdout);
-    putchar('\n');
-    return 0;
-}
-
-/* one line's spoken numbers written as numbers */
-static int itn_line(const char *line, size_t len, long lineno, unsigned flags)
-{
-    static char *out;
-    static size_t cap;
-    const size_t need = 2 * len + 64;
-    if (cap < need) {
-        char *p = realloc(out, need);
-        if (!p) {
-            fprintf(stderr, "sori text itn: out of memory\n");
-            return 1;
-        }
-        out = p, cap = need;
-    }
-    size_t n = 0;
-    sori_error err = {0};
-    if (sori_itn_with(line, len, flags, out, cap, &n, &err) != SORI_OK) {
-        fprintf(stderr, "sori text itn: line %ld: %s\n", lineno, err.message);
+    if (fn(line, len, flags, out, cap, &n, &err) != SORI_OK) {
+        fprintf(stderr, "sori text %s: line %ld: %s\n", name, lineno, err.message);
         putchar('\n');
         return 1;
     }
@@ -293,13 +254,15 @@ int cmd_text(int argc, char **argv)
             return 2;
         }
     }
+    /* normalize, itn and g2p: one function each, with its flags and its output bound */
+    const text_fn fn = norm ? sori_tn : itn ? sori_itn_with : g2p_fn;
+    const size_t factor = norm ? 16 : itn ? 2 : 1;
+    const unsigned flags = norm ? tn_flags : itn ? itn_flags : 0;
     int bad = 0;
     if (argc > first) {
         for (int i = first; i < argc; i++)
             bad |= redact ? redact_line(argv[i], strlen(argv[i]), i - first + 1, partial, json)
-                   : norm ? tn_line(argv[i], strlen(argv[i]), i - first + 1, tn_flags)
-                   : itn  ? itn_line(argv[i], strlen(argv[i]), i - first + 1, itn_flags)
-                          : g2p_line(argv[i], strlen(argv[i]), i - first + 1);
+                          : text_line(argv[0], fn, factor, argv[i], strlen(argv[i]), i - first + 1, flags);
         return bad;
     }
     setvbuf(stdout, NULL, _IOLBF, 0); /* a line out for each line in, as it comes (a pipe's other end waits) */
@@ -314,9 +277,7 @@ int cmd_text(int argc, char **argv)
         if (n > 0 && line[n - 1] == '\r')
             line[--n] = 0;
         bad |= redact ? redact_line(line, (size_t)n, lineno, partial, json)
-               : norm ? tn_line(line, (size_t)n, lineno, tn_flags)
-               : itn  ? itn_line(line, (size_t)n, lineno, itn_flags)
-                      : g2p_line(line, (size_t)n, lineno);
+                      : text_line(argv[0], fn, factor, line, (size_t)n, lineno, flags);
     }
     free(line);
     return bad;
