@@ -28,7 +28,8 @@ from typing import List, Optional, Sequence, Union
 
 from . import _sori
 
-__all__ = ["Model", "Stream", "Result", "Word", "Segment", "SoriError", "text", "version", "default_model_path"]
+__all__ = ["Model", "Stream", "Result", "Word", "Segment", "Voice", "SoriError", "text", "version",
+           "default_model_path"]
 
 SoriError = _sori.Error
 version = _sori.version
@@ -203,6 +204,69 @@ class Stream:
         if last.text:
             out.append(last)
         return out
+
+
+class Voice:
+    """A text-to-speech voice (a VITS voice converted by tools/vits_to_gguf.py: sori.vits GGUF).
+    say() speaks text through the voice's own vocabulary (characters, as MMS-TTS voices take them;
+    a blank between them where the voice was trained so); synthesize() takes token ids. Korean
+    text needs a voice whose vocabulary is Hangul or the phonemes sori's text layer writes."""
+
+    def __init__(self, path: str, threads: int = 0):
+        self._h = _sori.voice_load(os.fspath(path), threads=threads)
+        info = _sori.voice_info(self._h)
+        self.path = path
+        self.sample_rate: int = info["sample_rate"]
+        self.speakers: int = info["speakers"]
+        self.name: str = info["name"]
+        self.add_blank: bool = info["add_blank"]
+        self.vocab: List[Optional[str]] = info["vocab"]
+        self._ids = {t: i for i, t in enumerate(self.vocab) if t is not None}
+
+    @classmethod
+    def load(cls, path: str, *, threads: int = 0) -> "Voice":
+        return cls(path, threads)
+
+    def tokenize(self, text: str) -> List[int]:
+        """The voice's ids for text: the longest vocabulary entry at each place (characters for
+        MMS-TTS voices; lower-cased where only that is known); what it does not know is left out.
+        A blank (id 0) between them when the voice adds blanks."""
+        longest = max((len(t) for t in self._ids), default=1)
+        ids, i = [], 0
+        while i < len(text):
+            for n in range(min(longest, len(text) - i), 0, -1):
+                piece = text[i:i + n]
+                k = self._ids.get(piece, self._ids.get(piece.lower()))
+                if k is not None:
+                    ids.append(k)
+                    i += n
+                    break
+            else:
+                i += 1
+        if self.add_blank and ids:
+            ids = [x for i in ids for x in (0, i)] + [0]
+        return ids
+
+    def synthesize(self, ids: Sequence[int], *, speaker: int = 0, length_scale: Optional[float] = None,
+                   noise_scale: Optional[float] = None, noise_scale_duration: Optional[float] = None,
+                   seed: int = 0):
+        """float32 samples (numpy when it is installed, else array('f')) at self.sample_rate."""
+        from array import array
+
+        pcm = _sori.voice_synthesize(self._h, array("i", ids), speaker=speaker,
+                                     length_scale=-1.0 if length_scale is None else length_scale,
+                                     noise_scale=-1.0 if noise_scale is None else noise_scale,
+                                     noise_scale_duration=-1.0 if noise_scale_duration is None else noise_scale_duration,
+                                     seed=seed)
+        try:
+            import numpy as np
+            return np.frombuffer(pcm, dtype=np.float32)
+        except ImportError:
+            return array("f", pcm)
+
+    def say(self, text: str, **options):
+        """Speak text (see tokenize); options as synthesize()."""
+        return self.synthesize(self.tokenize(text), **options)
 
 
 class text:

@@ -18,6 +18,7 @@
 #include "sori/lm.h"
 #include "sori/runtime.h"
 #include "sori/text.h"
+#include "sori/tts.h"
 
 static PyObject *g_error; /* sori._sori.Error */
 
@@ -415,6 +416,134 @@ static PyObject *py_stream_pop_finals(PyObject *self, PyObject *cap)
     return list;
 }
 
+/* ---- voices (text to speech) ------------------------------------------------------ */
+
+typedef struct {
+    sori_runtime *rt;
+    sori_tts_voice *v;
+    sori_tts_synth *s; /* one session: calls on a voice object are serialized by its lock */
+    PyThread_type_lock lock;
+} voice;
+
+static void voice_free(PyObject *cap)
+{
+    voice *x = PyCapsule_GetPointer(cap, "sori.voice");
+    if (!x)
+        return;
+    sori_tts_synth_free(x->s);
+    sori_tts_voice_free(x->v);
+    sori_runtime_free(x->rt);
+    if (x->lock)
+        PyThread_free_lock(x->lock);
+    free(x);
+}
+
+/* voice_load(path, threads=0) -> capsule */
+static PyObject *py_voice_load(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"path", "threads", NULL};
+    const char *path;
+    int threads = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|i", names, &path, &threads))
+        return NULL;
+    voice *x = calloc(1, sizeof *x);
+    if (!x || !(x->lock = PyThread_allocate_lock())) {
+        free(x);
+        return PyErr_NoMemory();
+    }
+    sori_runtime_params rp = sori_runtime_default_params();
+    rp.device = SORI_DEVICE_CPU;
+    if (threads > 0)
+        rp.n_threads = threads;
+    sori_error err = {0};
+    sori_status st;
+    Py_BEGIN_ALLOW_THREADS st = sori_runtime_create(&rp, &x->rt, &err);
+    if (st == SORI_OK)
+        st = sori_tts_voice_load(x->rt, path, &x->v, &err);
+    if (st == SORI_OK)
+        st = sori_tts_synth_create(x->v, NULL, &x->s, &err);
+    Py_END_ALLOW_THREADS if (st != SORI_OK)
+    {
+        sori_tts_voice_free(x->v);
+        sori_runtime_free(x->rt);
+        PyThread_free_lock(x->lock);
+        free(x);
+        return raise(st, &err);
+    }
+    return PyCapsule_New(x, "sori.voice", voice_free);
+}
+
+/* voice_info(voice) -> dict, with the vocabulary (a list of each id's text, None where absent) */
+static PyObject *py_voice_info(PyObject *self, PyObject *cap)
+{
+    (void)self;
+    voice *x = PyCapsule_GetPointer(cap, "sori.voice");
+    if (!x)
+        return NULL;
+    const sori_tts_voice_info i = sori_tts_voice_get_info(x->v);
+    PyObject *vocab = PyList_New(i.n_vocab);
+    for (int32_t k = 0; vocab && k < i.n_vocab; k++) {
+        const char *t = sori_tts_voice_token(x->v, k);
+        PyObject *o = t ? PyUnicode_DecodeUTF8(t, (Py_ssize_t)strlen(t), "replace") : (Py_INCREF(Py_None), Py_None);
+        if (!o) {
+            Py_DECREF(vocab);
+            return NULL;
+        }
+        PyList_SET_ITEM(vocab, k, o);
+    }
+    if (!vocab)
+        return NULL;
+    return Py_BuildValue("{s:s,s:s,s:i,s:i,s:O,s:N}", "architecture", i.architecture ? i.architecture : "", "name",
+                         i.name ? i.name : "", "sample_rate", i.sample_rate_hz, "speakers", i.n_speakers, "add_blank",
+                         i.add_blank ? Py_True : Py_False, "vocab", vocab);
+}
+
+/* voice_synthesize(voice, ids (buffer of int32), speaker=0, length_scale=-1, noise_scale=-1,
+ *                  noise_scale_duration=-1, seed=0) -> bytes of float32 samples */
+static PyObject *py_voice_synthesize(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    static char *names[] = {"voice", "ids", "speaker", "length_scale", "noise_scale", "noise_scale_duration",
+                            "seed", NULL};
+    PyObject *cap;
+    Py_buffer b;
+    int speaker = 0;
+    float ls = -1, ns = -1, nsd = -1;
+    unsigned long long seed = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "Oy*|ifffK", names, &cap, &b, &speaker, &ls, &ns, &nsd, &seed))
+        return NULL;
+    voice *x = PyCapsule_GetPointer(cap, "sori.voice");
+    if (!x || b.len % (Py_ssize_t)sizeof(int32_t)) {
+        PyBuffer_Release(&b);
+        if (x)
+            PyErr_SetString(PyExc_ValueError, "ids: int32 expected");
+        return NULL;
+    }
+    sori_tts_synth_params p = sori_tts_synth_default_params(x->v);
+    p.speaker_id = speaker;
+    if (ls >= 0)
+        p.length_scale = ls;
+    if (ns >= 0)
+        p.noise_scale = ns;
+    if (nsd >= 0)
+        p.noise_scale_duration = nsd;
+    p.seed = seed;
+    sori_error err = {0};
+    const float *pcm = NULL;
+    int64_t n = 0;
+    sori_status st;
+    PyObject *out = NULL;
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(x->lock, WAIT_LOCK);
+    st = sori_tts_synth_set_params(x->s, &p, &err);
+    if (st == SORI_OK)
+        st = sori_tts_synth_tokens(x->s, b.buf, (int)(b.len / (Py_ssize_t)sizeof(int32_t)), NULL, &pcm, &n, &err);
+    Py_END_ALLOW_THREADS if (st == SORI_OK) out = PyBytes_FromStringAndSize((const char *)pcm, (Py_ssize_t)(n * sizeof(float)));
+    PyThread_release_lock(x->lock);
+    PyBuffer_Release(&b);
+    return st == SORI_OK ? out : raise(st, &err);
+}
+
 /* ---- the text layer -------------------------------------------------------------- */
 
 typedef sori_status (*text_fn)(const char *, size_t, char *, size_t, size_t *, sori_error *);
@@ -488,6 +617,10 @@ static PyMethodDef METHODS[] = {
     {"stream_finish", py_stream_finish, METH_O, "end of input"},
     {"stream_result", py_stream_result, METH_O, "the utterance so far"},
     {"stream_pop_finals", py_stream_pop_finals, METH_O, "ended utterances"},
+    {"voice_load", (PyCFunction)(void (*)(void))py_voice_load, METH_VARARGS | METH_KEYWORDS, "load a TTS voice"},
+    {"voice_info", py_voice_info, METH_O, "a voice's rate, speakers and vocabulary"},
+    {"voice_synthesize", (PyCFunction)(void (*)(void))py_voice_synthesize, METH_VARARGS | METH_KEYWORDS,
+     "token ids to float32 samples"},
     {"tn", py_tn, METH_VARARGS, "written text to spoken Hangul"},
     {"itn", py_itn, METH_VARARGS, "spoken numbers to written form"},
     {"itn_options", py_itn_options, METH_VARARGS, "SORI_ITN_* flags from their names"},

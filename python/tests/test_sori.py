@@ -112,6 +112,28 @@ def test_hotwords_and_rescore():
         sori.Model.load(MODEL, rescore="/nonexistent-lm.gguf")
 
 
+def test_voice():
+    """a VITS voice (the test fixture with random weights): the same samples as the C API's test
+    expects to be deterministic by seed, ids checked, errors raised"""
+    path = os.path.join(ROOT, "tests", "fixtures", "vits", "sdp.gguf")
+    if not os.path.exists(path):
+        pytest.skip("no VITS fixture")
+    v = sori.Voice.load(path, threads=1)
+    assert v.sample_rate > 0 and len(v.vocab) > 3
+    ids = [1, 2, 3, 2, 1]
+    a = v.synthesize(ids, seed=7)
+    b = v.synthesize(ids, seed=7)
+    assert len(a) > 0 and a.dtype == np.float32 and np.array_equal(a, b)
+    assert np.all(np.abs(a) <= 1.0)
+    assert len(v.synthesize([])) == 0
+    with pytest.raises(sori.SoriError):
+        v.synthesize([len(v.vocab) + 5])
+    assert v.tokenize("t1t2?t3") == [0, 1, 0, 2, 0, 3, 0]  # longest match, unknown left out, blanks
+    assert len(v.say("t1t2t3", seed=1)) > 0
+    with pytest.raises(sori.SoriError):
+        sori.Voice.load(os.path.join(ROOT, "data", "ko-moderate.gguf"))
+
+
 def test_text_layer():
     assert sori.text.normalize("사과 3개") == "사과 세개"
     assert sori.text.itn("삼만 오천 원") == "₩35000"
