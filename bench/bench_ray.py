@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Batch transcription throughput: examples/ray_batch.py on a local Ray cluster with 1 and 2
-workers (one CPU thread each) against the plain command (`sori transcribe --threads 1` over the
-same files, one process), in one run. Reports audio hours per hour and Ray's overhead per core.
+workers (one CPU thread each) against the plain command on the same cores (`sori transcribe
+--threads 1` over the same files: one process, and two processes with half the files each), in
+one run. Reports audio hours per hour and Ray's overhead on the same cores.
 
     PYTHONPATH=build/python python3 bench/bench_ray.py [--copies 4] [--model M.gguf] [--runs 3]
 
@@ -52,10 +53,14 @@ def main():
     open(manifest, "w").write("\n".join(files) + "\n")
     print(f"{len(files)} files, {audio_s:.1f} s of audio; load {os.getloadavg()}", flush=True)
 
-    def cli():
+    def cli(procs=1):
+        """procs processes of `sori transcribe --threads 1`, each over its share of the files"""
         t0 = time.perf_counter()
-        subprocess.run([a.sori, "transcribe", "--model", a.model, "--lm", "none", "--threads", "1", *files],
-                       check=True, capture_output=True)
+        ps = [subprocess.Popen([a.sori, "transcribe", "--model", a.model, "--lm", "none", "--threads", "1",
+                                *files[k::procs]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+              for k in range(procs)]
+        if any(p.wait() for p in ps):
+            sys.exit("sori transcribe failed")
         return time.perf_counter() - t0
 
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR",
@@ -74,16 +79,19 @@ def main():
         return time.perf_counter() - t0
 
     res = {}
-    for name, fn in (("cli, 1 thread", cli), ("ray, 1 worker", lambda: with_ray(1)),
-                     ("ray, 2 workers", lambda: with_ray(2))):
+    for name, fn in (("cli, 1 process", cli), ("cli, 2 processes", lambda: cli(2)),
+                     ("ray, 1 worker", lambda: with_ray(1)), ("ray, 2 workers", lambda: with_ray(2))):
         ts = [fn() for _ in range(a.runs)]
         t = statistics.median(ts)
         res[name] = {"seconds": t, "audio_hours_per_hour": audio_s / t, "runs": ts}
         print(f"{name:16s} {t:6.2f} s (runs {', '.join(f'{x:.2f}' for x in ts)}): "
               f"{audio_s / t:6.1f} audio hours per hour", flush=True)
     ray.shutdown()
-    c, r1, r2 = (res[k]["audio_hours_per_hour"] for k in ("cli, 1 thread", "ray, 1 worker", "ray, 2 workers"))
-    print(f"ray per core vs the command: 1 worker {100 * (r1 / c - 1):+.1f} %, 2 workers {100 * (r2 / 2 / c - 1):+.1f} %")
+    c1, c2, r1, r2 = (res[k]["audio_hours_per_hour"] for k in ("cli, 1 process", "cli, 2 processes", "ray, 1 worker",
+                                                                "ray, 2 workers"))
+    print(f"ray vs the command on the same cores: 1 worker {100 * (r1 / c1 - 1):+.1f} %, "
+          f"2 workers {100 * (r2 / c2 - 1):+.1f} % (2 workers against 1 command process per core: "
+          f"{100 * (r2 / 2 / c1 - 1):+.1f} %)")
     print(json.dumps(res))
     shutil.rmtree(tmp)
 

@@ -54,6 +54,10 @@ def make_worker_class(ray):
         def pid(self):
             return os.getpid()
 
+        def transcribe_many(self, jobs):
+            """several (path, out_file) in one call: fewer round trips through Ray"""
+            return [self.transcribe(p, o) for p, o in jobs]
+
         def transcribe(self, path, out_file):
             if os.path.exists(out_file):
                 return path, "skipped"
@@ -78,9 +82,10 @@ def make_worker_class(ray):
 
 
 def run(manifest, out_dir, *, workers=2, threads=1, model=None, itn=False, redact=False, address=None,
-        on_progress=None, max_in_flight=2):
+        on_progress=None, max_in_flight=2, per_call=4):
     """Transcribe every file of the manifest; returns (paths, the actors). on_progress(done, total,
-    actors) is called after each finished file (the test kills an actor from it)."""
+    actors) is called after each finished call (the test kills an actor from it). per_call files
+    go to an actor in one call (fewer round trips); max_in_flight calls are queued per actor."""
     import ray
 
     import sori
@@ -98,8 +103,8 @@ def run(manifest, out_dir, *, workers=2, threads=1, model=None, itn=False, redac
     t0 = time.perf_counter()
 
     def submit(i):
-        p = queue.pop(0)
-        pending[actors[i].transcribe.remote(p, part_path(out_dir, p))] = i
+        batch, queue[:per_call] = queue[:per_call], []
+        pending[actors[i].transcribe_many.remote([(p, part_path(out_dir, p)) for p in batch])] = i
 
     for i in range(workers):
         for _ in range(max_in_flight):
@@ -109,8 +114,7 @@ def run(manifest, out_dir, *, workers=2, threads=1, model=None, itn=False, redac
         ready, _ = ray.wait(list(pending), num_returns=1)
         for ref in ready:
             i = pending.pop(ref)
-            ray.get(ref)  # retried by Ray if the actor died; raises only when it cannot be
-            done += 1
+            done += len(ray.get(ref))  # retried by Ray if the actor died; raises only when it cannot be
             if queue:
                 submit(i)
             print(f"\r{done}/{len(paths)} files, {time.perf_counter() - t0:.1f} s", end="", file=sys.stderr)
@@ -131,6 +135,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--workers", type=int, default=2, help="actors, each with its own loaded model")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads per actor (its num_cpus)")
+    ap.add_argument("--per-call", type=int, default=4, help="files sent to an actor in one call")
     ap.add_argument("--model", help="a model file (default: sori's default model)")
     ap.add_argument("--itn", action="store_true")
     ap.add_argument("--redact", action="store_true")
@@ -139,7 +144,7 @@ def main():
     a = ap.parse_args()
     t0 = time.perf_counter()
     paths, _ = run(a.manifest, a.out, workers=a.workers, threads=a.threads, model=a.model, itn=a.itn,
-                   redact=a.redact, address=a.address)
+                   redact=a.redact, address=a.address, per_call=a.per_call)
     print(f"{len(paths)} files in {time.perf_counter() - t0:.1f} s: {os.path.join(a.out, 'results.jsonl')}",
           file=sys.stderr)
 
