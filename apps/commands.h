@@ -20,5 +20,6 @@ int cmd_text(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_mic(int argc, char **argv);
 int cmd_transcribe(int argc, char **argv);
+int cmd_say(int argc, char **argv);
 
 #endif

@@ -32,10 +32,12 @@ static void usage(FILE *f)
             "  lm score|tokenize|generate --lm MODEL.gguf [...]\n"
             "                      score lines, tokenize, or continue a prompt with a\n"
             "                      transformer LM (llama.cpp GGUF: gemma3, llama, qwen2/3)\n"
-            "  text g2p|itn|redact [TEXT]...\n"
-            "                      Korean text: standard pronunciation, spoken numbers\n"
-            "                      written, or personal data masked (lines of standard\n"
-            "                      input without TEXT)\n"
+            "  text normalize|itn|g2p|redact|moderate [TEXT]...\n"
+            "                      Korean text: written to spoken, spoken numbers written,\n"
+            "                      standard pronunciation, personal data masked, abusive\n"
+            "                      speech (lines of standard input without TEXT)\n"
+            "  say --voice VOICE.gguf [-o OUT] [TEXT]...\n"
+            "                      text to speech with a VITS voice\n"
             "  version             print the version, the backends and the GPUs\n"
             "\n"
             "options:\n"
@@ -171,6 +173,14 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "lm") == 0)
         return cmd_lm(argc - 2, argv + 2);
+    if (strcmp(cmd, "say") == 0) {
+#ifdef SORI_HAVE_AUDIO_IO
+        return cmd_say(argc - 2, argv + 2);
+#else
+        fprintf(stderr, "sori: this build has no audio front end (built with SORI_AUDIO_IO=OFF)\n");
+        return 1;
+#endif
+    }
     if (strcmp(cmd, "text") == 0)
         return cmd_text(argc - 2, argv + 2);
     if (strcmp(cmd, "mic") == 0) {

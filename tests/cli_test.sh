@@ -243,6 +243,20 @@ if "$sori" features --help >/dev/null 2>&1; then
     grep -q '"word": "\[전화번호\]"' "$tmp/out" && ! grep -q '5678' "$tmp/out" && ok ||
       { bad "transcribe --itn --redact output"; cat "$tmp/out" >&2; }
   fi
+  # sori say: a VITS voice (the random test fixture) into WAV, and 8 kHz μ-law for the telephone
+  vits=$(dirname "$0")/fixtures/vits/sdp.gguf
+  expect 0 "say" -- "$sori" say --voice "$vits" -o "$tmp/say.wav" "t1t2t3" "t4t5"
+  [ -s "$tmp/say.wav" ] && [ "$(head -c 4 "$tmp/say.wav")" = RIFF ] && grep -q "at 16000 Hz" "$tmp/out" && ok ||
+    bad "say: no WAV at the voice's rate"
+  expect 0 "say --format ulaw" -- "$sori" say --voice "$vits" --format ulaw -o "$tmp/say8.wav" "t1t2t3"
+  grep -q "at 8000 Hz" "$tmp/out" && ok || bad "say --format ulaw: not 8 kHz"
+  printf 't1t2\nt3?\n' | "$sori" say --voice "$vits" -o "$tmp/say_stdin.wav" >"$tmp/say.err" 2>&1 &&
+    grep -q "1 characters the voice has no symbol for" "$tmp/say.err" && ok || bad "say: lines from standard input"
+  expect 2 "say without a voice" -- "$sori" say "x"
+  expect 1 "say with a missing voice" -- "$sori" say --voice "$tmp/none.gguf" "x"
+  grep -q "none.gguf" "$tmp/out" && ok || bad "say: names the missing voice"
+  expect 1 "say with a speaker the voice lacks" -- "$sori" say --voice "$vits" --speaker 9 -o "$tmp/x.wav" "t1"
+  expect 2 "say --format bad" -- "$sori" say --voice "$vits" --format mp9 "t1"
   expect 0 "transcribe json: no segment without text" -- "$sori" transcribe --model "$model" --format json "$wav"
   grep -q '"segments": \[[^]]*"text": ""' "$tmp/out" && bad "a segment with empty text in JSON" || ok
 fi
