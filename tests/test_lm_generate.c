@@ -305,7 +305,9 @@ static void test_generate(sori_runtime *rt)
     CHECK(res.n_reused == 0, "after scoring, %d tokens reused", res.n_reused);
 
 #ifdef HAVE_HEAP_COUNT
-    size_t base = 0;
+    /* heap at 10, 510 and 1,010 generations: a leak grows it in both halves; a one-time
+     * allocation somewhere in the process (seen once in CI under ctest -j2, 2.9 kB) in one */
+    size_t base = 0, mid = 0;
     int ok = 1;
     const char *stops[1] = {"zz"};
     gp.stop = stops;
@@ -314,12 +316,15 @@ static void test_generate(sori_runtime *rt)
     for (int i = 0; i < 1010 && ok; i++) {
         if (i == 10)
             base = heap_in_use();
+        if (i == 510)
+            mid = heap_in_use();
         gp.seed = (uint64_t)i;
         collected cc = {0};
         ok = sori_lm_generate(s, prompt, 12 - (i % 3), &gp, collect, &cc, &res, &err) == SORI_OK;
     }
-    CHECK(ok && heap_in_use() == base, "1,000 generations changed the heap by %lld bytes",
-          (long long)heap_in_use() - (long long)base);
+    const size_t end = heap_in_use();
+    CHECK(ok && (end == mid || mid == base), "1,000 generations changed the heap by %lld then %lld bytes",
+          (long long)mid - (long long)base, (long long)end - (long long)mid);
 #endif
     sori_lm_session_free(s);
     sori_lm_free(lm);
