@@ -128,6 +128,37 @@ static int redact_line(const char *line, size_t len, long lineno, bool partial, 
 
 /* ---- sori text moderate ---- */
 
+/* Each TEXT argument from argv[first] on, or else each line of standard input (its \n and
+ * \r cut), through line(ctx, text, len, lineno); the OR of what line returned. Standard output
+ * is line-buffered meanwhile: a line out for each line in, as it comes (a pipe's other end
+ * waits for it). */
+typedef int (*line_fn)(void *ctx, const char *line, size_t len, long lineno);
+
+static int each_line(int argc, char **argv, int first, line_fn line_cb, void *ctx)
+{
+    int bad = 0;
+    if (argc > first) {
+        for (int i = first; i < argc; i++)
+            bad |= line_cb(ctx, argv[i], strlen(argv[i]), i - first + 1);
+        return bad;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lineno = 0;
+    while ((n = getline(&line, &cap, stdin)) >= 0) {
+        lineno++;
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = 0;
+        if (n > 0 && line[n - 1] == '\r')
+            line[--n] = 0;
+        bad |= line_cb(ctx, line, (size_t)n, lineno);
+    }
+    free(line);
+    return bad;
+}
+
 /* one line's label and score (json: every category's score) */
 static int moderate_line(const sori_moderator *m, const char *line, size_t len, long lineno, bool json)
 {
@@ -149,6 +180,17 @@ static int moderate_line(const sori_moderator *m, const char *line, size_t len, 
         printf("%s\"%s\": %.4f", k > 1 ? ", " : "", sori_abuse_name((sori_abuse_kind)k), (double)r.scores[k]);
     printf("}}\n");
     return 0;
+}
+
+struct moderate_ctx {
+    const sori_moderator *m;
+    bool json;
+};
+
+static int moderate_cb(void *ctx, const char *line, size_t len, long lineno)
+{
+    const struct moderate_ctx *c = ctx;
+    return moderate_line(c->m, line, len, lineno, c->json);
 }
 
 static int moderate_main(int argc, char **argv)
@@ -180,29 +222,25 @@ static int moderate_main(int argc, char **argv)
         fprintf(stderr, "sori text moderate: %s\n", err.message);
         return 2;
     }
-    int bad = 0;
-    if (argc > first) {
-        for (int i = first; i < argc; i++)
-            bad |= moderate_line(m, argv[i], strlen(argv[i]), i - first + 1, json);
-        sori_moderator_free(m);
-        return bad;
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0); /* a line out for each line in, as it comes */
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t n;
-    long lineno = 0;
-    while ((n = getline(&line, &lcap, stdin)) >= 0) {
-        lineno++;
-        if (n > 0 && line[n - 1] == '\n')
-            line[--n] = 0;
-        if (n > 0 && line[n - 1] == '\r')
-            line[--n] = 0;
-        bad |= moderate_line(m, line, (size_t)n, lineno, json);
-    }
-    free(line);
+    struct moderate_ctx c = {m, json};
+    const int bad = each_line(argc, argv, first, moderate_cb, &c);
     sori_moderator_free(m);
     return bad;
+}
+
+struct text_ctx {
+    const char *name;
+    text_fn fn;
+    size_t factor;
+    unsigned flags;
+    bool redact, partial, json;
+};
+
+static int text_cb(void *ctx, const char *line, size_t len, long lineno)
+{
+    const struct text_ctx *c = ctx;
+    return c->redact ? redact_line(line, len, lineno, c->partial, c->json)
+                     : text_line(c->name, c->fn, c->factor, line, len, lineno, c->flags);
 }
 
 int cmd_text(int argc, char **argv)
@@ -258,27 +296,6 @@ int cmd_text(int argc, char **argv)
     const text_fn fn = norm ? sori_tn : itn ? sori_itn_with : g2p_fn;
     const size_t factor = norm ? 16 : itn ? 2 : 1;
     const unsigned flags = norm ? tn_flags : itn ? itn_flags : 0;
-    int bad = 0;
-    if (argc > first) {
-        for (int i = first; i < argc; i++)
-            bad |= redact ? redact_line(argv[i], strlen(argv[i]), i - first + 1, partial, json)
-                          : text_line(argv[0], fn, factor, argv[i], strlen(argv[i]), i - first + 1, flags);
-        return bad;
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0); /* a line out for each line in, as it comes (a pipe's other end waits) */
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t n;
-    long lineno = 0;
-    while ((n = getline(&line, &lcap, stdin)) >= 0) {
-        lineno++;
-        if (n > 0 && line[n - 1] == '\n')
-            line[--n] = 0;
-        if (n > 0 && line[n - 1] == '\r')
-            line[--n] = 0;
-        bad |= redact ? redact_line(line, (size_t)n, lineno, partial, json)
-                      : text_line(argv[0], fn, factor, line, (size_t)n, lineno, flags);
-    }
-    free(line);
-    return bad;
+    struct text_ctx c = {argv[0], fn, factor, flags, redact, partial, json};
+    return each_line(argc, argv, first, text_cb, &c);
 }

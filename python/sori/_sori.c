@@ -116,6 +116,16 @@ static PyObject *py_model_info(PyObject *self, PyObject *cap)
                          "name", i.name, "backend", sori_runtime_backend_name(x->rt));
 }
 
+/* b holds float32 samples (a whole number of them); else ValueError, and b is released */
+static bool float_samples(Py_buffer *b)
+{
+    if (b->len % (Py_ssize_t)sizeof(float) == 0)
+        return true;
+    PyBuffer_Release(b);
+    PyErr_SetString(PyExc_ValueError, "samples: float32 expected (a byte length that is a multiple of 4)");
+    return false;
+}
+
 /* ---- results --------------------------------------------------------------------- */
 
 static PyObject *result_dict(const sori_asr_result *r)
@@ -176,12 +186,10 @@ static PyObject *py_transcribe_samples(PyObject *self, PyObject *args, PyObject 
     if (!PyArg_ParseTupleAndKeywords(args, kw, "Oy*i|ip", names, &cap, &b, &rate, &itn, &redact))
         return NULL;
     model *x = get_model(cap);
-    if (!x || b.len % (Py_ssize_t)sizeof(float)) {
+    if (!x)
         PyBuffer_Release(&b);
-        if (x)
-            PyErr_SetString(PyExc_ValueError, "samples: float32 expected (a byte length that is a multiple of 4)");
+    if (!x || !float_samples(&b))
         return NULL;
-    }
     sori_error err = {0};
     sori_asr_result *r = NULL;
     sori_status st;
@@ -338,12 +346,10 @@ static PyObject *py_stream_accept(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "Oy*i", &cap, &b, &rate))
         return NULL;
     stream *x = get_stream(cap);
-    if (!x || b.len % (Py_ssize_t)sizeof(float)) {
+    if (!x)
         PyBuffer_Release(&b);
-        if (x)
-            PyErr_SetString(PyExc_ValueError, "samples: float32 expected (a byte length that is a multiple of 4)");
+    if (!x || !float_samples(&b))
         return NULL;
-    }
     sori_error err = {0};
     sori_status st;
     Py_BEGIN_ALLOW_THREADS st = sori_asr_stream_accept(x->s, b.buf, b.len / (Py_ssize_t)sizeof(float), rate, &err);
