@@ -10,6 +10,7 @@
 #include "asr/whisper.h"
 #include "kernels/gguf.h"
 #include "kernels/hparams.h"
+#include "kernels/cpu/gemm_p16.h"
 #include "kernels/kernels.h"
 #include "lm/bpe.h"
 
@@ -51,7 +52,8 @@ struct sori_whisper {
     const void *tok_emb;
     const float *dec_pos, *dec_ln_w, *dec_ln_b;
     block_w *enc, *dec;
-    sori_dtype wt; /* the decoder's matrices and token embedding */
+    sori_dtype wt;  /* the decoder's matrices and token embedding */
+    sori_dtype ewt; /* the encoder's matrices: F32, or F32_P16 (packed at load for the CPU's own product) */
     void *weights;
 };
 
@@ -65,6 +67,7 @@ typedef struct {
     sori_error *err;
     sori_status st;
     sori_dtype narrow; /* matrices placed now are stored in this type (F32: as f32) */
+    bool pack;         /* pack the encoder's matrices (SORI_F32_P16) as they are placed */
     bool check; /* a first pass: only every tensor's presence, type and shape */
 } loader;
 
@@ -219,6 +222,18 @@ static const void *place_w(loader *ld, const char *name, int64_t d0, int64_t d1)
         free(f);
     }
     ld->used = at + ((sori_dtype_bytes(ld->narrow, t->n_elements) + 255) & ~(size_t)255);
+    return where;
+}
+
+/* An encoder matrix [n, k] just placed as f32, packed where it lies when
+ * the model's encoder runs on packed weights. */
+static const void *packed(loader *ld, const void *where, int64_t n, int64_t k)
+{
+    if (!ld->pack || ld->check || !where || ld->st != SORI_OK)
+        return where;
+    float *h = (float *)(ld->host + ((const char *)where - ld->dev));
+    if (!sori_pack_p16_in_place(h, (int)n, (int)k))
+        ld->st = sori_fail(ld->err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", ld->path);
     return where;
 }
 
@@ -431,16 +446,17 @@ static sori_status load_weights(sori_whisper *m, loader *ld)
         const char *pre = dec ? "decoder" : "encoder";
         block_w *bw = dec ? m->dec : m->enc;
         ld->narrow = dec ? m->wt : SORI_F32;
+        ld->pack = !dec && m->ewt == SORI_F32_P16;
         for (int l = 0; l < L && ld->st == SORI_OK; l++) {
             block_w *b = &bw[l];
 #define N(i, suffix) (snprintf(nm[i], sizeof nm[i], "%s.blocks.%d.%s", pre, l, suffix), nm[i])
             b->ln_w = place(ld, N(0, "attn_ln.weight"), d, 0, 0);
             b->ln_b = place(ld, N(0, "attn_ln.bias"), d, 0, 0);
             const char *qkv[3] = {N(0, "attn.query.weight"), N(1, "attn.key.weight"), N(2, "attn.value.weight")};
-            b->qkv_w = place_stack(ld, qkv, 3, d, d);
+            b->qkv_w = packed(ld, place_stack(ld, qkv, 3, d, d), 3 * d, d);
             const char *qkvb[3] = {N(0, "attn.query.bias"), NULL, N(2, "attn.value.bias")};
             b->qkv_b = place_stack(ld, qkvb, 3, d, 0);
-            b->out_w = place_w(ld, N(0, "attn.out.weight"), d, d);
+            b->out_w = packed(ld, place_w(ld, N(0, "attn.out.weight"), d, d), d, d);
             b->out_b = place(ld, N(0, "attn.out.bias"), d, 0, 0);
             if (dec) {
                 b->xln_w = place(ld, N(0, "cross_attn_ln.weight"), d, 0, 0);
@@ -456,14 +472,15 @@ static sori_status load_weights(sori_whisper *m, loader *ld)
             }
             b->mln_w = place(ld, N(0, "mlp_ln.weight"), d, 0, 0);
             b->mln_b = place(ld, N(0, "mlp_ln.bias"), d, 0, 0);
-            b->fc1_w = place_w(ld, N(0, "mlp.0.weight"), 4 * d, d);
+            b->fc1_w = packed(ld, place_w(ld, N(0, "mlp.0.weight"), 4 * d, d), 4 * d, d);
             b->fc1_b = place(ld, N(0, "mlp.0.bias"), 4 * d, 0, 0);
-            b->fc2_w = place_w(ld, N(0, "mlp.2.weight"), d, 4 * d);
+            b->fc2_w = packed(ld, place_w(ld, N(0, "mlp.2.weight"), d, 4 * d), d, 4 * d);
             b->fc2_b = place(ld, N(0, "mlp.2.bias"), d, 0, 0);
 #undef N
         }
     }
     ld->narrow = SORI_F32;
+    ld->pack = false;
     m->enc_ln_w = place(ld, "encoder.ln_post.weight", d, 0, 0);
     m->enc_ln_b = place(ld, "encoder.ln_post.bias", d, 0, 0);
     ld->narrow = m->wt;
@@ -516,6 +533,13 @@ sori_status sori_whisper_load_gguf(sori_runtime *rt, const sori_gguf *g, const c
     const bool f16 = probe && probe->type != SORI_GGML_F32 && sori_rt_supports(rt, SORI_OP_MATMUL, SORI_F16) &&
                      sori_rt_supports(rt, SORI_OP_EMBEDDING, SORI_F16);
     m->wt = q8 ? SORI_Q8_0 : f16 ? SORI_F16 : SORI_F32;
+    /* the encoder's products on sori's own kernel where it beats sgemm at their shapes */
+    const int64_t da = m->hp.n_audio_state;
+    m->ewt = st == SORI_OK && sori_rt_supports(rt, SORI_OP_MATMUL, SORI_F32_P16) &&
+                     sori_p16_preferred((int)(3 * da), (int)da) && sori_p16_preferred((int)da, (int)da) &&
+                     sori_p16_preferred((int)(4 * da), (int)da) && sori_p16_preferred((int)da, (int)(4 * da))
+                 ? SORI_F32_P16
+                 : SORI_F32;
     loader ld = {.g = g, .path = path, .err = err, .st = st};
     if (st == SORI_OK) { /* every tensor checked before anything is allocated */
         ld.check = true;
@@ -718,10 +742,11 @@ static void linear_t(ctx_t *c, const float *x, int64_t M, int K, const void *w, 
     run(c, &op);
 }
 
-static void linear(ctx_t *c, const float *x, int64_t M, int K, const void *w, const float *b, int N, float *y,
-                   sori_act act, float beta, int64_t ldy)
+/* an encoder matrix (f32, packed or not) */
+static void linear(ctx_t *c, const sori_whisper *m, const float *x, int64_t M, int K, const void *w, const float *b,
+                   int N, float *y, sori_act act, float beta, int64_t ldy)
 {
-    linear_t(c, x, M, K, w, SORI_F32, b, N, y, act, beta, ldy);
+    linear_t(c, x, M, K, w, m->ewt, b, N, y, act, beta, ldy);
 }
 
 /* row r of a decoder matrix of K columns */
@@ -801,12 +826,12 @@ sori_status sori_whisper_encode(sori_whisper_state *s, int n, const float *const
     for (int l = 0; l < hp->n_audio_layer; l++) {
         const block_w *b = &m->enc[l];
         layer_norm(&c, x, rows, d, b->ln_w, b->ln_b, h);
-        linear(&c, h, rows, d, b->qkv_w, b->qkv_b, 3 * d, qkv, SORI_ACT_NONE, 0.0f, 3 * d);
+        linear(&c, m, h, rows, d, b->qkv_w, b->qkv_b, 3 * d, qkv, SORI_ACT_NONE, 0.0f, 3 * d);
         attend(&c, n, H, A, A, d / H, qkv, 3 * d, qkv + d, qkv + 2 * d, 3 * d, att, false);
-        linear(&c, att, rows, d, b->out_w, b->out_b, d, x, SORI_ACT_NONE, 1.0f, d);
+        linear(&c, m, att, rows, d, b->out_w, b->out_b, d, x, SORI_ACT_NONE, 1.0f, d);
         layer_norm(&c, x, rows, d, b->mln_w, b->mln_b, h);
-        linear(&c, h, rows, d, b->fc1_w, b->fc1_b, 4 * d, ff, SORI_ACT_GELU, 0.0f, 4 * d);
-        linear(&c, ff, rows, 4 * d, b->fc2_w, b->fc2_b, d, x, SORI_ACT_NONE, 1.0f, d);
+        linear(&c, m, h, rows, d, b->fc1_w, b->fc1_b, 4 * d, ff, SORI_ACT_GELU, 0.0f, 4 * d);
+        linear(&c, m, ff, rows, 4 * d, b->fc2_w, b->fc2_b, d, x, SORI_ACT_NONE, 1.0f, d);
     }
     layer_norm(&c, x, rows, d, m->enc_ln_w, m->enc_ln_b, x);
     /* every decoder layer's cross-attention keys | values: [L][n * A][2d] */
@@ -894,10 +919,13 @@ static sori_status decode(sori_whisper_state *s, int n, const int *win, const in
             contiguous = contiguous && win[i] == i;
         if (contiguous) {
             attend(&c, n, H, n_tok, A, dh, q, d, xkv, xkv + d, 2 * d, att, false);
-        } else {
-            for (int i = 0; i < n; i++) {
+        } else { /* sequences in a row on one window (a beam search's): their queries as one call, the
+                  * window's keys and values read once for all */
+            for (int i = 0, j; i < n; i = j) {
+                for (j = i + 1; j < n && win[j] == win[i]; j++)
+                    ;
                 const float *xs = xkv + (int64_t)win[i] * A * 2 * d;
-                attend(&c, 1, H, n_tok, A, dh, q + (int64_t)i * n_tok * d, d, xs, xs + d, 2 * d,
+                attend(&c, 1, H, (j - i) * n_tok, A, dh, q + (int64_t)i * n_tok * d, d, xs, xs + d, 2 * d,
                        att + (int64_t)i * n_tok * d, false);
             }
         }

@@ -74,13 +74,16 @@ static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int 
                      t, verbose);
         }
         if (sori_rt_supports(rt, SORI_OP_MATMUL, SORI_F32_P16)) {
-            /* weights packed at load: row tails of the 6-row tile, k over several 256-blocks and odd */
-            int m = sori_rng_int(r, 1, 200), n = 16 * sori_rng_int(r, 1, 12), k = sori_rng_int(r, 1, 600);
+            /* weights packed at load: row tails of the 6- and 12-row tiles and of the 96- and 192-row
+             * blocks, odd panel counts, k over several 256-blocks and odd; now and then more than a
+             * 512-column slab */
+            int m = sori_rng_int(r, 1, 400), n = 16 * (sori_rng_int(r, 0, 3) ? sori_rng_int(r, 1, 12) : sori_rng_int(r, 30, 40));
+            int k = sori_rng_int(r, 1, 600);
             run_case(rt, sori_opcase_matmul(r, sori_rng_int(r, 1, 3), m, n, k, false, true, sori_rng_int(r, 0, 1),
                                             sori_rng_int(r, 0, 1), sori_rng_int(r, 0, 2) == 0 ? 0.5f : 0.0f,
                                             rand_act(r), SORI_F32_P16), t, verbose);
-            run_case(rt, sori_opcase_matmul(r, 1, sori_rng_int(r, 1, 8), n, k, false, true, true, true, 0.0f,
-                                            SORI_ACT_NONE, SORI_F32_P16), t, verbose);
+            run_case(rt, sori_opcase_matmul(r, 1, sori_rng_int(r, 1, 13), n, k, false, true, true, true, 0.0f,
+                                            SORI_ACT_NONE, SORI_F32_P16), t, verbose); /* rows read in place */
             run_case(rt, sori_opcase_matmul(r, 1, 250 + round, 704, 176, false, true, true, true, 0.0f,
                                             SORI_ACT_SILU, SORI_F32_P16), t, verbose);
         }
@@ -170,6 +173,11 @@ static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int 
                 int left = sori_rng_int(r, -1, 30), right = sori_rng_int(r, -1, 8);
                 int chunk = sori_rng_int(r, 1, 8);
                 run_case(rt, sori_opcase_attention(r, b, h, tq, tk, dk, rel, (sori_att_context)ctx, left, right, chunk, sori_rng_int(r, 0, 1)), t, verbose);
+                /* head sizes of 16s (the packed path where it runs), several blocks of queries */
+                int tk2 = sori_rng_int(r, 1, 500), tq2 = sori_rng_int(r, 0, 1) ? tk2 : sori_rng_int(r, 1, tk2);
+                run_case(rt, sori_opcase_attention(r, 1, sori_rng_int(r, 1, 2), tq2, tk2, 16 * sori_rng_int(r, 1, 4), rel,
+                                                   (sori_att_context)ctx, sori_rng_int(r, -1, 300), right, 4 * chunk,
+                                                   sori_rng_int(r, 0, 1)), t, verbose);
             }
         /* log-mel spectra (a GPU op: the CPU computes features in dsp/) */
         if (sori_rt_supports(rt, SORI_OP_LOGMEL, SORI_F32)) {

@@ -507,6 +507,36 @@ static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n
             goto epilogue;
         }
     }
+    if (f16 && !d->trans_a && rows > 8 && cols >= SORI_P16 && SORI_VEC && sori_p16_avx512(-1)) {
+        /* many rows (an encoder's output): blocks of the weights to packed f32 for sori's AVX-512
+         * product; the last columns short of a panel go on below */
+        enum { PB = 256 };
+        float *wp = scratch_get((size_t)PB * d->k + d->k + SORI_P16_SCRATCH);
+        if (wp) {
+            float *row = wp + (size_t)PB * d->k, *ascratch = row + d->k;
+            const int full = cols / SORI_P16 * SORI_P16;
+            for (int j0 = 0; j0 < full; j0 += PB) {
+                const int cb = full - j0 < PB ? full - j0 : PB;
+                for (int r = 0; r < cb; r++) { /* row r of the block: panel r / 16, lane r % 16 */
+                    f16_rows_to_f32((const uint16_t *)(b0 + (int64_t)(j0 + r) * row_bytes), (int)d->ldb, 1, d->k, row);
+                    float *dst = wp + (int64_t)(r / SORI_P16) * SORI_P16 * d->k + r % SORI_P16;
+                    for (int kk = 0; kk < d->k; kk++)
+                        dst[(int64_t)kk * SORI_P16] = row[kk];
+                }
+                sori_gemm_p16(rows, cb, d->k, d->alpha, a0, d->lda, wp, d->beta, c + j0, d->ldc, NULL, SORI_ACT_NONE,
+                              ascratch);
+            }
+            if (full < cols) {
+                float *w = scratch_get((size_t)CB * d->k);
+                if (!w) /* (smaller than what was just there: cannot fail) */
+                    return;
+                f16_rows_to_f32((const uint16_t *)(b0 + (int64_t)full * row_bytes), (int)d->ldb, cols - full, d->k, w);
+                sori_gemm(false, true, rows, cols - full, d->k, d->alpha, a0, (int)d->lda, w, d->k, d->beta, c + full,
+                          (int)d->ldc);
+            }
+            goto epilogue;
+        }
+    }
     float *w = in_place ? NULL : scratch_get((size_t)CB * d->k);
     if (!d->trans_a && !w && (q8 || f16)) { /* a few rows, or no scratch: the weights read in place */
         if (q8)
@@ -1183,6 +1213,79 @@ static inline void att_range(const sori_attention_desc *d, int b, int i, int *lo
     *hi = e > d->t_k ? d->t_k : e;
 }
 
+/* The cache lines of a row of n floats, asked for ahead of use: rows of
+ * keys and values lie a whole row of the model apart (pages apart), where
+ * the hardware's prefetchers do not follow. */
+static inline void prefetch_row(const float *x, int n)
+{
+    for (int c = 0; c < n; c += 16)
+        __builtin_prefetch(x + c, 0, 3);
+}
+
+/* out[i][j] = q_i · k_j for nq queries (`qs` apart) and n rows of k (dim
+ * values each, `stride` apart), rows of out ldo apart: four keys at a time,
+ * each group read from memory once for all the queries. */
+static void dot_rows(const float *q, int64_t qs, int nq, const float *k, int64_t stride, int n, int dim, float *out,
+                     int64_t ldo)
+{
+    int j = 0;
+#if SORI_VEC
+    if (dim % 8 == 0) {
+        for (; j + 4 <= n; j += 4) {
+            const float *k0 = k + (int64_t)j * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+            if (j + 20 <= n)
+                for (int r = 16; r < 20; r++)
+                    prefetch_row(k0 + (int64_t)r * stride, dim);
+            for (int i = 0; i < nq; i++) {
+                const float *qi = q + (int64_t)i * qs;
+                __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+                for (int c = 0; c < dim; c += 8) {
+                    const __m256 qv = _mm256_loadu_ps(qi + c);
+                    s0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + c), s0);
+                    s1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k1 + c), s1);
+                    s2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k2 + c), s2);
+                    s3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k3 + c), s3);
+                }
+                /* the four sums side by side: pairwise adds, then the two halves */
+                const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(s0, s1), _mm256_hadd_ps(s2, s3));
+                _mm_storeu_ps(out + (int64_t)i * ldo + j,
+                              _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+            }
+        }
+    }
+#endif
+    for (; j < n; j++) {
+        const float *kj = k + (int64_t)j * stride;
+        for (int i = 0; i < nq; i++) {
+            const float *qi = q + (int64_t)i * qs;
+            float acc = 0.0f;
+            for (int c = 0; c < dim; c++)
+                acc += qi[c] * kj[c];
+            out[(int64_t)i * ldo + j] = acc;
+        }
+    }
+}
+
+/* out_i = Σ_j p[i][j] v_j over keys [lo, hi) for nq rows of weights p (ldp
+ * apart; zero outside each row's own range), outputs ldo apart: each value
+ * row read from memory once for all the rows. */
+static void weigh_rows(const float *p, int64_t ldp, int nq, const float *v, int64_t stride, int lo, int hi, int dim,
+                       float *out, int64_t ldo)
+{
+    for (int i = 0; i < nq; i++)
+        memset(out + (int64_t)i * ldo, 0, (size_t)dim * sizeof(float));
+    for (int j = lo; j < hi; j++) {
+        const float *vj = v + (int64_t)j * stride;
+        prefetch_row(vj + 16 * stride, dim);
+        for (int i = 0; i < nq; i++) {
+            const float pij = p[(int64_t)i * ldp + j];
+            float *o = out + (int64_t)i * ldo;
+            for (int c = 0; c < dim; c++)
+                o[c] += pij * vj[c];
+        }
+    }
+}
+
 static void attention_task(void *vctx, int64_t begin, int64_t end)
 {
     att_ctx *ctx = vctx;
@@ -1219,6 +1322,8 @@ static void attention_task(void *vctx, int64_t begin, int64_t end)
                         (int)d->k_stride, 0.0f, scores, Tk);
             sori_gemm(false, true, Tq, d->n_pos, dk, 1.0f, qv, dk,
                         d->pos + (int64_t)h * dk, H * dk, 0.0f, bd, d->n_pos);
+        } else if (Tq <= 8) { /* a decoder's step: the keys read in place (sgemm would pack them) */
+            dot_rows(q, d->q_stride, Tq, k, d->k_stride, Tk, dk, scores, Tk);
         } else {
             sori_gemm(false, true, Tq, Tk, dk, 1.0f, q,
                         (int)d->q_stride, k, (int)d->k_stride, 0.0f, scores, Tk);
@@ -1246,8 +1351,132 @@ static void attention_task(void *vctx, int64_t begin, int64_t end)
             memset(s, 0, (size_t)lo * sizeof(float));
             memset(s + hi, 0, (size_t)(Tk - hi) * sizeof(float));
         }
-        sori_gemm(false, false, Tq, dv, Tk, 1.0f, scores, Tk, v,
-                    (int)d->v_stride, 0.0f, out, H * dv);
+        if (Tq <= 8) { /* the values read in place, those with weight in any row */
+            int lo = Tk, hi = 0;
+            for (int i = 0; i < Tq && i < q_len; i++) {
+                int a, e;
+                att_range(d, b, i, &a, &e);
+                lo = a < lo ? a : lo;
+                hi = e > hi ? e : hi;
+            }
+            weigh_rows(scores, Tk, Tq, v, d->v_stride, lo, hi, dv, out, (int64_t)H * dv);
+        } else {
+            sori_gemm(false, false, Tq, dv, Tk, 1.0f, scores, Tk, v,
+                        (int)d->v_stride, 0.0f, out, H * dv);
+        }
+    }
+}
+
+/* Rows of n vectors (dim values each, `stride` apart) packed as the
+ * weights of a product A · Wᵀ (W [n, dim]): panels of 16 vectors, k-major;
+ * the vectors past n, up to n_pad (a multiple of 16), are zeros. */
+static void pack_rows_p16(const float *x, int64_t stride, int n, int n_pad, int dim, float *out)
+{
+    for (int p = 0; p < n_pad; p += SORI_P16) {
+        float *panel = out + (int64_t)p * dim;
+        for (int j = 0; j < SORI_P16; j++) {
+            const float *xr = p + j < n ? x + (int64_t)(p + j) * stride : NULL;
+            for (int c = 0; c < dim; c++)
+                panel[(int64_t)c * SORI_P16 + j] = xr ? xr[c] : 0.0f;
+        }
+    }
+}
+
+/* The columns of n rows (dim values each, `stride` apart) packed as the
+ * weights of A · Wᵀ with W [dim, n_pad] = the rows transposed (dim a
+ * multiple of 16): panel p holds columns p..p+15, row after row; the rows
+ * past n are zeros. */
+static void pack_cols_p16(const float *x, int64_t stride, int n, int n_pad, int dim, float *out)
+{
+    for (int p = 0; p < dim; p += SORI_P16) {
+        float *panel = out + (int64_t)p * n_pad;
+        for (int t = 0; t < n_pad; t++)
+            if (t < n)
+                memcpy(panel + (int64_t)t * SORI_P16, x + (int64_t)t * stride + p, SORI_P16 * sizeof(float));
+            else
+                memset(panel + (int64_t)t * SORI_P16, 0, SORI_P16 * sizeof(float));
+    }
+}
+
+enum { ATT_QB = 192 }; /* queries per block: their scores stay in L2 */
+
+/* Attention through sori's packed product (d_v a multiple of 16): per
+ * (item, head) the keys, the positions and the values are packed once, and
+ * the queries go in blocks of ATT_QB, so a block's scores (ATT_QB × t_k)
+ * are written, normalized and consumed while they are in cache, instead of
+ * a t_q × t_k matrix going through memory three times. The arithmetic per
+ * score is attention_task's. */
+static void attention_task_p16(void *vctx, int64_t begin, int64_t end)
+{
+    att_ctx *ctx = vctx;
+    const sori_attention_desc *d = ctx->d;
+    const int Tq = d->t_q, Tk = d->t_k, dk = d->d_k, dv = d->d_v, H = d->heads;
+    const bool rel = d->pos != NULL;
+    const int Tkp = (Tk + SORI_P16 - 1) / SORI_P16 * SORI_P16;
+    const int Np = rel ? (d->n_pos + SORI_P16 - 1) / SORI_P16 * SORI_P16 : 0;
+    const size_t need = (size_t)Tkp * dk + (size_t)dv * Tkp + (size_t)Np * dk + (size_t)ATT_QB * (Tkp + Np) +
+                        (rel ? 2 * (size_t)ATT_QB * dk : 0) + SORI_P16_SCRATCH;
+    float *kp = scratch_get(need);
+    if (!kp) {
+        atomic_store(&ctx->failed, 1);
+        return;
+    }
+    float *vp = kp + (size_t)Tkp * dk, *pp = vp + (size_t)dv * Tkp, *scores = pp + (size_t)Np * dk;
+    float *bd = scores + (size_t)ATT_QB * Tkp, *qu = bd + (size_t)ATT_QB * Np, *qv = qu + (rel ? ATT_QB * dk : 0);
+    float *ascratch = qv + (rel ? ATT_QB * dk : 0);
+    const int pos_center = (d->n_pos - 1) / 2, q_off = Tk - Tq;
+    for (int64_t task = begin; task < end; task++) {
+        const int b = (int)(task / H), h = (int)(task % H);
+        const float *q = d->q + (int64_t)b * Tq * d->q_stride + (int64_t)h * dk;
+        const float *k = d->k + (int64_t)b * Tk * d->k_stride + (int64_t)h * dk;
+        const float *v = d->v + (int64_t)b * Tk * d->v_stride + (int64_t)h * dv;
+        float *out = d->out + (int64_t)b * Tq * H * dv + (int64_t)h * dv;
+        const int q_len = d->q_len ? d->q_len[b] : Tq;
+        pack_rows_p16(k, d->k_stride, Tk, Tkp, dk, kp);
+        pack_cols_p16(v, d->v_stride, Tk, Tkp, dv, vp);
+        if (rel)
+            pack_rows_p16(d->pos + (int64_t)h * dk, (int64_t)H * dk, d->n_pos, Np, dk, pp);
+        for (int i0 = 0; i0 < Tq; i0 += ATT_QB) {
+            const int nq = Tq - i0 < ATT_QB ? Tq - i0 : ATT_QB;
+            if (rel) {
+                const float *u = d->pos_bias_u + (int64_t)h * dk, *vb = d->pos_bias_v + (int64_t)h * dk;
+                for (int i = 0; i < nq; i++)
+                    for (int c = 0; c < dk; c++) {
+                        const float qi = q[(int64_t)(i0 + i) * d->q_stride + c];
+                        qu[(int64_t)i * dk + c] = qi + u[c];
+                        qv[(int64_t)i * dk + c] = qi + vb[c];
+                    }
+                sori_gemm_p16(nq, Tkp, dk, 1.0f, qu, dk, kp, 0.0f, scores, Tkp, NULL, SORI_ACT_NONE, ascratch);
+                sori_gemm_p16(nq, Np, dk, 1.0f, qv, dk, pp, 0.0f, bd, Np, NULL, SORI_ACT_NONE, ascratch);
+            } else {
+                sori_gemm_p16(nq, Tkp, dk, 1.0f, q + (int64_t)i0 * d->q_stride, d->q_stride, kp, 0.0f, scores, Tkp,
+                              NULL, SORI_ACT_NONE, ascratch);
+            }
+            for (int r = 0; r < nq; r++) {
+                const int i = i0 + r;
+                float *s = scores + (int64_t)r * Tkp;
+                const float *bdi = rel ? bd + (int64_t)r * Np + pos_center - (i + q_off) : NULL;
+                int lo, hi;
+                att_range(d, b, i, &lo, &hi);
+                if (i >= q_len || lo >= hi) {
+                    memset(s, 0, (size_t)Tkp * sizeof(float));
+                    continue;
+                }
+                float mx = -INFINITY;
+                for (int j = lo; j < hi; j++) {
+                    const float val = (rel ? s[j] + bdi[j] : s[j]) * d->scale;
+                    s[j] = val;
+                    mx = val > mx ? val : mx;
+                }
+                const float inv = 1.0f / exp_shift_row(s + lo, s + lo, hi - lo, mx);
+                for (int j = lo; j < hi; j++)
+                    s[j] *= inv;
+                memset(s, 0, (size_t)lo * sizeof(float));
+                memset(s + hi, 0, (size_t)(Tkp - hi) * sizeof(float));
+            }
+            sori_gemm_p16(nq, dv, Tkp, 1.0f, scores, Tkp, vp, 0.0f, out + (int64_t)i0 * H * dv, (int64_t)H * dv, NULL,
+                          SORI_ACT_NONE, ascratch);
+        }
     }
 }
 
@@ -1255,7 +1484,10 @@ static sori_status cpu_attention(sori_backend *be, const sori_attention_desc *d,
 {
     att_ctx ctx = {.d = d};
     atomic_init(&ctx.failed, 0);
-    sori_parallel_for(be->pool, (int64_t)d->batch * d->heads, 1, attention_task, &ctx);
+    /* the packed product where it is the AVX-512 kernel (with AVX2 it is no faster than sgemm
+     * here), for enough queries to pay for packing the keys and values (not a decoder's step) */
+    const bool p16 = SORI_VEC && d->d_v % SORI_P16 == 0 && d->t_q >= 32 && sori_p16_avx512(-1);
+    sori_parallel_for(be->pool, (int64_t)d->batch * d->heads, 1, p16 ? attention_task_p16 : attention_task, &ctx);
     if (atomic_load(&ctx.failed))
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "attention: out of scratch memory");
     return SORI_OK;

@@ -5,6 +5,7 @@
  * while every panel passes. */
 #include "gemm_p16.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ _Static_assert(MC * KC == SORI_P16_SCRATCH && MC % MR == 0, "the packed block of
 
 int sori_p16_preferred(int n, int k)
 {
-    return n > 0 && k > 0 && n % SORI_P16 == 0 && n <= 1024 && k <= 1024;
+    return n > 0 && k > 0 && n % SORI_P16 == 0 && ((n <= 1024 && k <= 1024) || sori_p16_avx512(-1));
 }
 
 void sori_pack_p16(const float *w, int n, int k, float *out)
@@ -202,9 +203,33 @@ static void pack_a(const float *a, int64_t lda, int i0, int i1, int k0, int kc, 
     }
 }
 
+/* -1: not yet asked, else whether the AVX-512 kernel runs */
+static atomic_int g_avx512 = -1;
+
+int sori_p16_avx512(int set)
+{
+#if defined(SORI_P16_AVX512)
+    const int have = __builtin_cpu_supports("avx512f") != 0;
+#else
+    const int have = 0;
+#endif
+    if (set >= 0)
+        atomic_store(&g_avx512, set && have);
+    else if (atomic_load(&g_avx512) < 0)
+        atomic_store(&g_avx512, have);
+    return atomic_load(&g_avx512);
+}
+
 void sori_gemm_p16(int m, int n, int k, float alpha, const float *a, int64_t lda, const float *wp, float beta,
                    float *c, int64_t ldc, const float *bias, sori_act act, float *scratch)
 {
+#if defined(SORI_P16_AVX512)
+    if (atomic_load_explicit(&g_avx512, memory_order_relaxed) > 0 ||
+        (atomic_load_explicit(&g_avx512, memory_order_relaxed) < 0 && sori_p16_avx512(-1))) {
+        sori_gemm_p16_avx512(m, n, k, alpha, a, lda, wp, beta, c, ldc, bias, act, scratch);
+        return;
+    }
+#endif
     /* one group of rows (a streaming step) reads A in place: each row is read once per panel from L1 */
     const int packed = scratch && m > MR;
     for (int j0 = 0; j0 < n; j0 += NC) { /* the weights' slab of NC columns × KC stays in L2/L3 ... */

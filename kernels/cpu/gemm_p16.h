@@ -19,12 +19,13 @@
 enum { SORI_P16 = 16 }; /* rows of W per panel */
 
 /* Whether a weight [n, k] is worth packing: sori's product beats OpenBLAS's
- * sgemm at the shape (bench_ops, 2 threads, AVX2; docs/benchmarks.md), so a
+ * sgemm at the shape (bench_ops, 2 threads; docs/benchmarks.md), so a
  * loader packs it; else it keeps the PyTorch layout and the product goes to
- * sgemm. A table, from measurement: n a multiple of 16 and n, k <= 1024
- * (Conformer layers up to d_model 256 and its 1024-wide feed-forward); the
- * 2048-wide products of Whisper base and the large Conformers stay with
- * OpenBLAS, whose kernel is ahead of this one by ~10 % there. */
+ * sgemm. A table, from measurement: n a multiple of 16, and with the AVX2
+ * kernel n, k <= 1024 (Conformer layers up to d_model 256 and its
+ * 1024-wide feed-forward; at 2048 OpenBLAS's kernel is ~10 % ahead); with
+ * the AVX-512 kernel every such shape (1.6-3x OpenBLAS's AVX2 kernels,
+ * which are what the OpenBLAS of Debian 12 runs on AMD's Zen 4 and 5). */
 int sori_p16_preferred(int n, int k);
 
 /* out (n × k floats, n a multiple of 16) = w [n, k] packed; out != w. */
@@ -44,6 +45,15 @@ enum { SORI_P16_SCRATCH = 96 * 512 };
  * more than a few rows). */
 void sori_gemm_p16(int m, int n, int k, float alpha, const float *a, int64_t lda, const float *wp, float beta,
                    float *c, int64_t ldc, const float *bias, sori_act act, float *scratch);
+
+/* The same with AVX-512 (gemm_p16_avx512.c), which sori_gemm_p16 runs
+ * instead where the CPU has AVX-512F. */
+void sori_gemm_p16_avx512(int m, int n, int k, float alpha, const float *a, int64_t lda, const float *wp,
+                          float beta, float *c, int64_t ldc, const float *bias, sori_act act, float *scratch);
+/* Whether sori_gemm_p16 runs the AVX-512 kernel; set 0 or 1 to choose
+ * (1 only takes where the CPU and build have it: tests run both), -1 to
+ * ask. */
+int sori_p16_avx512(int set);
 
 /* The activation of the CPU backend, on one row (defined in backend_cpu.c). */
 void sori_cpu_act_row(float *y, int64_t n, sori_act act);
