@@ -380,6 +380,24 @@ static sori_status load_weights(sori_conformer *m, const sori_gguf *g, loader *l
     return ld->st;
 }
 
+/* The feed-forward modules' second products scaled by their residual's
+ * 1/2 at load (exact: a power of two), so that each adds into the residual
+ * stream itself (beta 1) instead of through a buffer and an add. */
+static void halve_ff_outputs(sori_conformer *m, const loader *ld)
+{
+    const int d = m->info.d_model, ff = m->info.d_ff;
+    for (int l = 0; l < m->info.n_layers; l++) {
+        const layer_w *L = &m->layers[l];
+        const float *ts[4] = {L->ff1_w2, L->ff1_b2, L->ff2_w2, L->ff2_b2};
+        const int64_t ns[4] = {(int64_t)d * ff, d, (int64_t)d * ff, d};
+        for (int i = 0; i < 4; i++) {
+            float *h = (float *)(ld->host + ((const char *)ts[i] - ld->dev));
+            for (int64_t j = 0; j < ns[i]; j++)
+                h[j] *= 0.5f;
+        }
+    }
+}
+
 /* The layers' product weights, packed in place into the panels of the CPU's
  * own product (kernels/cpu/gemm_p16.h) when the backend has it: no product
  * then repacks a weight per call. Panels are 16 rows: the sizes (and the q
@@ -670,6 +688,8 @@ sori_status sori_conformer_load_gguf(sori_runtime *rt, const sori_gguf *g, const
         if (st == SORI_OK)
             st = load_weights(m, g, &ld);
         m->att_wt = m->ff_wt = SORI_F32;
+        if (st == SORI_OK)
+            halve_ff_outputs(m, &ld);
         if (st == SORI_OK && host_mem)
             st = pack_layer_weights(m, err);
         if (st == SORI_OK && !host_mem)
@@ -822,14 +842,6 @@ static void layer_norm(ctx_t *c, const float *x, int64_t rows, int dim, const fl
     sori_op_desc op = {.op = SORI_OP_LAYER_NORM};
     op.u.layer_norm = (sori_layer_norm_desc){.n_rows = rows, .dim = dim, .eps = 1e-5f, .x = x,
                                              .gamma = g, .beta = b, .y = y};
-    run(c, &op);
-}
-
-static void add(ctx_t *c, float *a, const float *b, int64_t rows, int dim, float beta)
-{
-    sori_op_desc op = {.op = SORI_OP_BINARY};
-    op.u.binary = (sori_binary_desc){.kind = SORI_BIN_ADD, .n_rows = rows, .dim = dim, .beta = beta,
-                                     .a = a, .b = b, .y = a};
     run(c, &op);
 }
 
@@ -1206,8 +1218,8 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
         /* FF1, half step */
         layer_norm(&c, x, rows, d, L->ff1_ln_w, L->ff1_ln_b, nx);
         FLINEAR(&c, nx, rows, d, L->ff1_w1, L->ff1_b1, in->d_ff, hid, SORI_ACT_SILU, 0.0f, d);
-        FLINEAR(&c, hid, rows, in->d_ff, L->ff1_w2, L->ff1_b2, d, t1, SORI_ACT_NONE, 0.0f, in->d_ff);
-        add(&c, x, t1, rows, d, 0.5f);
+        /* (its weights halved at load: halve_ff_outputs) into the residual */
+        FLINEAR(&c, hid, rows, in->d_ff, L->ff1_w2, L->ff1_b2, d, x, SORI_ACT_NONE, 1.0f, in->d_ff);
         /* relative-position self-attention */
         layer_norm(&c, x, rows, d, L->att_ln_w, L->att_ln_b, nx);
         const float *q, *kk, *vv;
@@ -1248,8 +1260,7 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
             for (int b = 0; b < B; b++)
                 copy_dev(&c, caches[b]->kv + (int64_t)l * Lc * 2 * d,
                          kvb + ((int64_t)b * Lk + valid[b]) * 2 * d, Lc * 2 * d);
-        LLINEAR(&c, t1, rows, d, L->wo, L->bo, d, t2, SORI_ACT_NONE, 0.0f, d);
-        add(&c, x, t2, rows, d, 1.0f);
+        LLINEAR(&c, t1, rows, d, L->wo, L->bo, d, x, SORI_ACT_NONE, 1.0f, d); /* into the residual */
         /* convolution module (padded frames zeroed before the depthwise conv) */
         layer_norm(&c, x, rows, d, L->conv_ln_w, L->conv_ln_b, nx);
         LLINEAR(&c, nx, rows, d, L->pw1_w, L->pw1_b, 2 * d, c2, SORI_ACT_NONE, 0.0f, d);
@@ -1290,13 +1301,11 @@ static sori_status encode(sori_conformer *m, int B, const float *const *feats, c
             op.u.unary = (sori_unary_desc){.n = rows * d, .act = SORI_ACT_SILU, .scale = 1.0f, .x = t2, .y = t2};
             run(&c, &op);
         }
-        LLINEAR(&c, t2, rows, d, L->pw2_w, L->pw2_b, d, t1, SORI_ACT_NONE, 0.0f, d);
-        add(&c, x, t1, rows, d, 1.0f);
+        LLINEAR(&c, t2, rows, d, L->pw2_w, L->pw2_b, d, x, SORI_ACT_NONE, 1.0f, d);
         /* FF2, half step, and the final norm */
         layer_norm(&c, x, rows, d, L->ff2_ln_w, L->ff2_ln_b, nx);
         FLINEAR(&c, nx, rows, d, L->ff2_w1, L->ff2_b1, in->d_ff, hid, SORI_ACT_SILU, 0.0f, d);
-        FLINEAR(&c, hid, rows, in->d_ff, L->ff2_w2, L->ff2_b2, d, t1, SORI_ACT_NONE, 0.0f, in->d_ff);
-        add(&c, x, t1, rows, d, 0.5f);
+        FLINEAR(&c, hid, rows, in->d_ff, L->ff2_w2, L->ff2_b2, d, x, SORI_ACT_NONE, 1.0f, in->d_ff);
         layer_norm(&c, x, rows, d, L->out_ln_w, L->out_ln_b, x);
     }
     /* CTC head: Conv1d(d, V, 1) and log-softmax */
