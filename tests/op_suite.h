@@ -86,6 +86,9 @@ static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int 
                                             SORI_ACT_NONE, SORI_F32_P16), t, verbose); /* rows read in place */
             run_case(rt, sori_opcase_matmul(r, 1, 250 + round, 704, 176, false, true, true, true, 0.0f,
                                             SORI_ACT_SILU, SORI_F32_P16), t, verbose);
+            /* rows 4 KiB apart (the AVX-512 kernel packs them, else reads them in place) */
+            run_case(rt, sori_opcase_matmul(r, 1, sori_rng_int(r, 13, 220), 16 * sori_rng_int(r, 1, 5), 1024, false, true,
+                                            true, sori_rng_int(r, 0, 1), 0.0f, rand_act(r), SORI_F32_P16), t, verbose);
         }
         /* Conformer-sized matmul (feed-forward of d_model 256, 150 frames) */
         run_case(rt, sori_opcase_matmul(r, 1, 150 + round, 1024, 256, false, true, true, true, 0.0f, SORI_ACT_SILU, SORI_F32), t, verbose);

@@ -1383,24 +1383,26 @@ static void pack_rows_p16(const float *x, int64_t stride, int n, int n_pad, int 
 }
 
 /* The columns of n rows (dim values each, `stride` apart) packed as the
- * weights of A · Wᵀ with W [dim, n_pad] = the rows transposed (dim a
- * multiple of 16): panel p holds columns p..p+15, row after row; the rows
- * past n are zeros. */
+ * weights of A · Wᵀ with W [dim_pad, n_pad] = the rows transposed, dim_pad
+ * dim rounded up to 16: panel p holds columns p..p+15, row after row; the
+ * rows past n and the columns past dim are zeros. */
 static void pack_cols_p16(const float *x, int64_t stride, int n, int n_pad, int dim, float *out)
 {
     for (int p = 0; p < dim; p += SORI_P16) {
         float *panel = out + (int64_t)p * n_pad;
-        for (int t = 0; t < n_pad; t++)
+        const int w = dim - p < SORI_P16 ? dim - p : SORI_P16;
+        for (int t = 0; t < n_pad; t++) {
+            float *dst = panel + (int64_t)t * SORI_P16;
             if (t < n)
-                memcpy(panel + (int64_t)t * SORI_P16, x + (int64_t)t * stride + p, SORI_P16 * sizeof(float));
-            else
-                memset(panel + (int64_t)t * SORI_P16, 0, SORI_P16 * sizeof(float));
+                memcpy(dst, x + (int64_t)t * stride + p, (size_t)w * sizeof(float));
+            memset(dst + (t < n ? w : 0), 0, (size_t)(SORI_P16 - (t < n ? w : 0)) * sizeof(float));
+        }
     }
 }
 
 enum { ATT_QB = 192 }; /* queries per block: their scores stay in L2 */
 
-/* Attention through sori's packed product (d_v a multiple of 16): per
+/* Attention through sori's packed product (d_v rounded up to 16): per
  * (item, head) the keys, the positions and the values are packed once, and
  * the queries go in blocks of ATT_QB, so a block's scores (ATT_QB × t_k)
  * are written, normalized and consumed while they are in cache, instead of
@@ -1414,16 +1416,18 @@ static void attention_task_p16(void *vctx, int64_t begin, int64_t end)
     const bool rel = d->pos != NULL;
     const int Tkp = (Tk + SORI_P16 - 1) / SORI_P16 * SORI_P16;
     const int Np = rel ? (d->n_pos + SORI_P16 - 1) / SORI_P16 * SORI_P16 : 0;
-    const size_t need = (size_t)Tkp * dk + (size_t)dv * Tkp + (size_t)Np * dk + (size_t)ATT_QB * (Tkp + Np) +
-                        (rel ? 2 * (size_t)ATT_QB * dk : 0) + SORI_P16_SCRATCH;
+    const int dvp = (dv + SORI_P16 - 1) / SORI_P16 * SORI_P16; /* a head of another size: out through a block */
+    const size_t need = (size_t)Tkp * dk + (size_t)dvp * Tkp + (size_t)Np * dk + (size_t)ATT_QB * (Tkp + Np) +
+                        (rel ? 2 * (size_t)ATT_QB * dk : 0) + (dvp != dv ? (size_t)ATT_QB * dvp : 0) +
+                        SORI_P16_SCRATCH;
     float *kp = scratch_get(need);
     if (!kp) {
         atomic_store(&ctx->failed, 1);
         return;
     }
-    float *vp = kp + (size_t)Tkp * dk, *pp = vp + (size_t)dv * Tkp, *scores = pp + (size_t)Np * dk;
+    float *vp = kp + (size_t)Tkp * dk, *pp = vp + (size_t)dvp * Tkp, *scores = pp + (size_t)Np * dk;
     float *bd = scores + (size_t)ATT_QB * Tkp, *qu = bd + (size_t)ATT_QB * Np, *qv = qu + (rel ? ATT_QB * dk : 0);
-    float *ascratch = qv + (rel ? ATT_QB * dk : 0);
+    float *ob = qv + (rel ? ATT_QB * dk : 0), *ascratch = ob + (dvp != dv ? (size_t)ATT_QB * dvp : 0);
     const int pos_center = (d->n_pos - 1) / 2, q_off = Tk - Tq;
     for (int64_t task = begin; task < end; task++) {
         const int b = (int)(task / H), h = (int)(task % H);
@@ -1474,8 +1478,15 @@ static void attention_task_p16(void *vctx, int64_t begin, int64_t end)
                 memset(s, 0, (size_t)lo * sizeof(float));
                 memset(s + hi, 0, (size_t)(Tkp - hi) * sizeof(float));
             }
-            sori_gemm_p16(nq, dv, Tkp, 1.0f, scores, Tkp, vp, 0.0f, out + (int64_t)i0 * H * dv, (int64_t)H * dv, NULL,
-                          SORI_ACT_NONE, ascratch);
+            float *o = out + (int64_t)i0 * H * dv;
+            if (dvp == dv) {
+                sori_gemm_p16(nq, dv, Tkp, 1.0f, scores, Tkp, vp, 0.0f, o, (int64_t)H * dv, NULL, SORI_ACT_NONE,
+                              ascratch);
+            } else {
+                sori_gemm_p16(nq, dvp, Tkp, 1.0f, scores, Tkp, vp, 0.0f, ob, dvp, NULL, SORI_ACT_NONE, ascratch);
+                for (int r = 0; r < nq; r++)
+                    memcpy(o + (int64_t)r * H * dv, ob + (int64_t)r * dvp, (size_t)dv * sizeof(float));
+            }
         }
     }
 }
@@ -1486,7 +1497,7 @@ static sori_status cpu_attention(sori_backend *be, const sori_attention_desc *d,
     atomic_init(&ctx.failed, 0);
     /* the packed product where it is the AVX-512 kernel (with AVX2 it is no faster than sgemm
      * here), for enough queries to pay for packing the keys and values (not a decoder's step) */
-    const bool p16 = SORI_VEC && d->d_v % SORI_P16 == 0 && d->t_q >= 32 && sori_p16_avx512(-1);
+    const bool p16 = SORI_VEC && d->t_q >= 32 && sori_p16_avx512(-1);
     sori_parallel_for(be->pool, (int64_t)d->batch * d->heads, 1, p16 ? attention_task_p16 : attention_task, &ctx);
     if (atomic_load(&ctx.failed))
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "attention: out of scratch memory");
