@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include "asr/whisper_decode.h"
+#include "kernels/cpu/vec.h"
 #include "kernels/kernels.h"
 #include "lm/bpe.h"
 
@@ -125,18 +126,10 @@ sori_status sori_whisper_search_create(const sori_whisper *m, int max_group, sor
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
+/* (vectorized on the CPU: a beam step takes several over the whole vocabulary per sequence) */
 static float log_sum_exp(const float *x, int n)
 {
-    float mx = -INFINITY;
-    for (int i = 0; i < n; i++)
-        if (x[i] > mx)
-            mx = x[i];
-    if (mx == -INFINITY)
-        return -INFINITY;
-    double s = 0.0;
-    for (int i = 0; i < n; i++)
-        s += exp((double)(x[i] - mx));
-    return mx + (float)log(s);
+    return sori_cpu_log_sum_exp(x, n);
 }
 
 static void neg_inf(float *x, int from, int to)

@@ -12,6 +12,7 @@
 #include "../kernels.h"
 #include "blas.h"
 #include "gemm_p16.h"
+#include "vec.h"
 #include "../quant.h"
 
 struct sori_backend {
@@ -197,6 +198,42 @@ static float exp_shift_row(const float *x, float *y, int64_t n, float shift)
         sum += y[i];
     }
     return sum;
+}
+
+float sori_cpu_log_sum_exp(const float *x, int64_t n)
+{
+    float mx = -INFINITY;
+    int64_t i = 0;
+#if SORI_VEC
+    __m256 m8 = _mm256_set1_ps(-INFINITY);
+    for (; i + 8 <= n; i += 8)
+        m8 = _mm256_max_ps(m8, _mm256_loadu_ps(x + i));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m8), _mm256_extractf128_ps(m8, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    mx = _mm_cvtss_f32(m4);
+#endif
+    for (; i < n; i++)
+        mx = x[i] > mx ? x[i] : mx;
+    if (mx == -INFINITY || isnan(mx))
+        return mx;
+    double s = 0.0;
+    i = 0;
+#if SORI_VEC
+    __m256d s4 = _mm256_setzero_pd();
+    const __m256 sh = _mm256_set1_ps(mx);
+    for (; i + 8 <= n; i += 8) { /* float exponentials, summed in double */
+        const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh));
+        s4 = _mm256_add_pd(s4, _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(e)),
+                                             _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1))));
+    }
+    double part[4];
+    _mm256_storeu_pd(part, s4);
+    s = part[0] + part[1] + part[2] + part[3];
+#endif
+    for (; i < n; i++)
+        s += exp((double)(x[i] - mx));
+    return mx + (float)log(s);
 }
 
 /* Exact GELU, x * (1 + erf(x / sqrt 2)) / 2, with erf by Abramowitz and

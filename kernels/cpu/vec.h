@@ -1,0 +1,13 @@
+/* Vector helpers of the CPU backend that code outside the op table uses on
+ * host data (defined in backend_cpu.c, with its AVX2 exponential). */
+#ifndef SORI_KERNELS_CPU_VEC_H
+#define SORI_KERNELS_CPU_VEC_H
+
+#include <stdint.h>
+
+/* log Σ exp(x[i]) over n values, max-shifted: float exponentials with the
+ * backend's polynomial (within 2 ulp), summed in double; -inf when every
+ * value is -inf. */
+float sori_cpu_log_sum_exp(const float *x, int64_t n);
+
+#endif
