@@ -11,6 +11,7 @@
 #include "kernels/gguf.h"
 #include "kernels/hparams.h"
 #include "kernels/cpu/gemm_p16.h"
+#include "kernels/cpu/vec.h"
 #include "kernels/kernels.h"
 #include "lm/bpe.h"
 
@@ -108,9 +109,7 @@ static void to_f32(const sori_gguf_tensor *t, float *dst)
     if (t->type == SORI_GGML_F32) {
         memcpy(dst, t->data, (size_t)n * sizeof(float));
     } else if (t->type == SORI_GGML_F16) {
-        const uint16_t *h = t->data;
-        for (int64_t i = 0; i < n; i++)
-            dst[i] = sori_f16_to_f32(h[i]);
+        sori_cpu_f16_to_f32(t->data, dst, n);
     } else { /* Q8_0: blocks of an f16 scale and 32 int8 */
         const uint8_t *p = t->data;
         for (int64_t b = 0; b < n / 32; b++, p += 34) {
@@ -127,6 +126,15 @@ static bool all_finite(const float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(x[i]))
+            return false;
+    return true;
+}
+
+/* No half is NaN or Inf (exponent bits all ones). */
+static bool f16_finite(const uint16_t *h, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if ((h[i] & 0x7C00) == 0x7C00)
             return false;
     return true;
 }
@@ -203,8 +211,12 @@ static const void *place_w(loader *ld, const char *name, int64_t d0, int64_t d1)
     const void *where = reserve_bytes(ld, (size_t)t->n_elements * sizeof(float), &h);
     if (!where)
         return NULL;
-    if (ld->narrow == SORI_Q8_0 && t->type == SORI_GGML_Q8_0) {
-        memcpy(h, t->data, sori_dtype_bytes(SORI_Q8_0, t->n_elements));
+    if ((ld->narrow == SORI_Q8_0 && t->type == SORI_GGML_Q8_0) || (ld->narrow == SORI_F16 && t->type == SORI_GGML_F16)) {
+        if (t->type == SORI_GGML_F16 && !f16_finite(t->data, t->n_elements)) {
+            ld->st = sori_fail(ld->err, SORI_ERR_FORMAT, 0, "%s: tensor '%s' holds NaN or Inf", ld->path, name);
+            return NULL;
+        }
+        memcpy(h, t->data, sori_dtype_bytes(ld->narrow, t->n_elements)); /* as the file has it */
     } else { /* as f32 in a scratch copy, narrowed, then only the narrowed bytes placed */
         float *f = malloc((size_t)t->n_elements * sizeof(float));
         if (!f) {

@@ -200,6 +200,17 @@ static float exp_shift_row(const float *x, float *y, int64_t n, float shift)
     return sum;
 }
 
+void sori_cpu_f16_to_f32(const uint16_t *h, float *out, int64_t n)
+{
+    int64_t i = 0;
+#if SORI_VEC && defined(__F16C__)
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+#endif
+    for (; i < n; i++)
+        out[i] = sori_f16_to_f32(h[i]);
+}
+
 float sori_cpu_log_sum_exp(const float *x, int64_t n)
 {
     float mx = -INFINITY;

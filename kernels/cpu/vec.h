@@ -10,4 +10,7 @@
  * value is -inf. */
 float sori_cpu_log_sum_exp(const float *x, int64_t n);
 
+/* n halves to floats (F16C where the build has it). */
+void sori_cpu_f16_to_f32(const uint16_t *h, float *out, int64_t n);
+
 #endif
