@@ -418,17 +418,8 @@ static void gemm_few_rows_nt_f16(int rows, int cols, int K, float alpha, const f
 /* f16 rows of B into f32 (n rows of K values, ldb apart) */
 static void f16_rows_to_f32(const uint16_t *B, int ldb, int n, int K, float *out)
 {
-    for (int j = 0; j < n; j++) {
-        const uint16_t *src = B + (int64_t)j * ldb;
-        float *dst = out + (int64_t)j * K;
-        int k = 0;
-#if SORI_VEC && defined(__F16C__)
-        for (; k + 8 <= K; k += 8)
-            _mm256_storeu_ps(dst + k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + k))));
-#endif
-        for (; k < K; k++)
-            dst[k] = sori_f16_to_f32(src[k]);
-    }
+    for (int j = 0; j < n; j++)
+        sori_cpu_f16_to_f32(B + (int64_t)j * ldb, out + (int64_t)j * K, K);
 }
 
 /* Q8_0 blocks (an f16 scale, 32 int8) of B's rows: as gemm_few_rows_nt_f16,
@@ -1261,6 +1252,31 @@ static inline void att_range(const sori_attention_desc *d, int b, int i, int *lo
     *hi = e > d->t_k ? d->t_k : e;
 }
 
+/* Row i of item b's scores (width values, the keys' first) to attention
+ * weights: scaled (after the position terms bdi, if any, are added), then
+ * softmaxed over the keys query i may see, zero elsewhere, and all zero for
+ * a query past q_len or one that sees no key. */
+static void score_row(const sori_attention_desc *d, int b, int i, int q_len, float *s, int width, const float *bdi)
+{
+    int lo, hi; /* every rule leaves one contiguous range of keys [lo, hi) */
+    att_range(d, b, i, &lo, &hi);
+    if (i >= q_len || lo >= hi) {
+        memset(s, 0, (size_t)width * sizeof(float));
+        return;
+    }
+    float mx = -INFINITY;
+    for (int j = lo; j < hi; j++) {
+        const float val = (bdi ? s[j] + bdi[j] : s[j]) * d->scale;
+        s[j] = val;
+        mx = val > mx ? val : mx;
+    }
+    const float inv = 1.0f / exp_shift_row(s + lo, s + lo, hi - lo, mx);
+    for (int j = lo; j < hi; j++)
+        s[j] *= inv;
+    memset(s, 0, (size_t)lo * sizeof(float));
+    memset(s + hi, 0, (size_t)(width - hi) * sizeof(float));
+}
+
 /* The cache lines of a row of n floats, asked for ahead of use: rows of
  * keys and values lie a whole row of the model apart (pages apart), where
  * the hardware's prefetchers do not follow. */
@@ -1376,29 +1392,9 @@ static void attention_task(void *vctx, int64_t begin, int64_t end)
             sori_gemm(false, true, Tq, Tk, dk, 1.0f, q,
                         (int)d->q_stride, k, (int)d->k_stride, 0.0f, scores, Tk);
         }
-        for (int i = 0; i < Tq; i++) {
-            float *s = scores + (int64_t)i * Tk;
-            const float *bdi = rel ? bd + (int64_t)i * d->n_pos + pos_center - (i + q_off) : NULL;
-            /* every rule leaves one contiguous range of keys [lo, hi) */
-            int lo, hi;
-            att_range(d, b, i, &lo, &hi);
-            if (i >= q_len || lo >= hi) {
-                memset(s, 0, (size_t)Tk * sizeof(float));
-                continue;
-            }
-            float mx = -INFINITY;
-            for (int j = lo; j < hi; j++) {
-                float val = (rel ? s[j] + bdi[j] : s[j]) * d->scale;
-                s[j] = val;
-                mx = val > mx ? val : mx;
-            }
-            float sum = exp_shift_row(s + lo, s + lo, hi - lo, mx);
-            float inv = 1.0f / sum;
-            for (int j = lo; j < hi; j++)
-                s[j] *= inv;
-            memset(s, 0, (size_t)lo * sizeof(float));
-            memset(s + hi, 0, (size_t)(Tk - hi) * sizeof(float));
-        }
+        for (int i = 0; i < Tq; i++)
+            score_row(d, b, i, q_len, scores + (int64_t)i * Tk, Tk,
+                      rel ? bd + (int64_t)i * d->n_pos + pos_center - (i + q_off) : NULL);
         if (Tq <= 8) { /* the values read in place, those with weight in any row */
             int lo = Tk, hi = 0;
             for (int i = 0; i < Tq && i < q_len; i++) {
@@ -1504,28 +1500,9 @@ static void attention_task_p16(void *vctx, int64_t begin, int64_t end)
                 sori_gemm_p16(nq, Tkp, dk, 1.0f, q + (int64_t)i0 * d->q_stride, d->q_stride, kp, 0.0f, scores, Tkp,
                               NULL, SORI_ACT_NONE, ascratch);
             }
-            for (int r = 0; r < nq; r++) {
-                const int i = i0 + r;
-                float *s = scores + (int64_t)r * Tkp;
-                const float *bdi = rel ? bd + (int64_t)r * Np + pos_center - (i + q_off) : NULL;
-                int lo, hi;
-                att_range(d, b, i, &lo, &hi);
-                if (i >= q_len || lo >= hi) {
-                    memset(s, 0, (size_t)Tkp * sizeof(float));
-                    continue;
-                }
-                float mx = -INFINITY;
-                for (int j = lo; j < hi; j++) {
-                    const float val = (rel ? s[j] + bdi[j] : s[j]) * d->scale;
-                    s[j] = val;
-                    mx = val > mx ? val : mx;
-                }
-                const float inv = 1.0f / exp_shift_row(s + lo, s + lo, hi - lo, mx);
-                for (int j = lo; j < hi; j++)
-                    s[j] *= inv;
-                memset(s, 0, (size_t)lo * sizeof(float));
-                memset(s + hi, 0, (size_t)(Tkp - hi) * sizeof(float));
-            }
+            for (int r = 0; r < nq; r++)
+                score_row(d, b, i0 + r, q_len, scores + (int64_t)r * Tkp, Tkp,
+                          rel ? bd + (int64_t)r * Np + pos_center - (i0 + r + q_off) : NULL);
             float *o = out + (int64_t)i0 * H * dv;
             if (dvp == dv) {
                 sori_gemm_p16(nq, dv, Tkp, 1.0f, scores, Tkp, vp, 0.0f, o, (int64_t)H * dv, NULL, SORI_ACT_NONE,

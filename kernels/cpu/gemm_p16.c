@@ -184,21 +184,18 @@ static void micro_any(int rows, int packed, int kc, const float *a, int64_t lda,
 }
 #endif
 
-/* Rows i0..i1 of A, columns k0..k0+kc, as groups of MR rows, each k-major
- * (kc × MR floats; a short last group padded with zeros): the micro-kernel
- * then reads one contiguous stream. */
-static void pack_a(const float *a, int64_t lda, int i0, int i1, int k0, int kc, float *out)
+void sori_p16_pack_a(const float *a, int64_t lda, int i0, int i1, int k0, int kc, int mr, float *out)
 {
-    for (int i = i0; i < i1; i += MR, out += (int64_t)kc * MR) {
-        const int rows = i1 - i < MR ? i1 - i : MR;
-        for (int r = 0; r < MR; r++) {
+    for (int i = i0; i < i1; i += mr, out += (int64_t)kc * mr) {
+        const int rows = i1 - i < mr ? i1 - i : mr;
+        for (int r = 0; r < mr; r++) {
             const float *ar = a + (int64_t)(i + (r < rows ? r : 0)) * lda + k0;
             if (r < rows)
                 for (int k = 0; k < kc; k++)
-                    out[k * MR + r] = ar[k];
+                    out[k * mr + r] = ar[k];
             else
                 for (int k = 0; k < kc; k++)
-                    out[k * MR + r] = 0.0f;
+                    out[k * mr + r] = 0.0f;
         }
     }
 }
@@ -240,7 +237,7 @@ void sori_gemm_p16(int m, int n, int k, float alpha, const float *a, int64_t lda
             for (int i0 = 0; i0 < m; i0 += MC) { /* ... while blocks of MC rows of A pass through L2 */
                 const int i1 = i0 + MC < m ? i0 + MC : m;
                 if (packed)
-                    pack_a(a, lda, i0, i1, k0, kc, scratch);
+                    sori_p16_pack_a(a, lda, i0, i1, k0, kc, MR, scratch);
                 for (int p = j0; p < j1; p += SORI_P16) {
                     const float *w = wp + (int64_t)p * k + (int64_t)k0 * SORI_P16;
                     const tile_out o = {.alpha = alpha, .beta = beta, .first = first, .last = last,

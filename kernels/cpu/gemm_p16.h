@@ -36,6 +36,11 @@ int sori_pack_p16_in_place(float *w, int n, int k);
 /* The inverse, for tests and for reading a packed weight back. */
 void sori_unpack_p16(const float *p, int n, int k, float *out);
 
+/* Rows i0..i1 of A, columns k0..k0+kc, as groups of mr rows, each k-major
+ * (kc × mr floats; a short last group padded with zeros): a micro-kernel
+ * of mr rows then reads one contiguous stream (both kernels' packing). */
+void sori_p16_pack_a(const float *a, int64_t lda, int i0, int i1, int k0, int kc, int mr, float *out);
+
 /* Floats of the scratch sori_gemm_p16 packs rows of A into (64-byte aligned). */
 enum { SORI_P16_SCRATCH = 96 * 512 };
 

@@ -122,22 +122,6 @@ static void micro_direct(int rows, int np, int kc, const float *a, int64_t lda, 
 }
 #undef MICRO_ROWS
 
-static void pack_a(const float *a, int64_t lda, int i0, int i1, int k0, int kc, float *out)
-{
-    for (int i = i0; i < i1; i += MR, out += (int64_t)kc * MR) {
-        const int rows = i1 - i < MR ? i1 - i : MR;
-        for (int r = 0; r < MR; r++) {
-            const float *ar = a + (int64_t)(i + (r < rows ? r : 0)) * lda + k0;
-            if (r < rows)
-                for (int k = 0; k < kc; k++)
-                    out[k * MR + r] = ar[k];
-            else
-                for (int k = 0; k < kc; k++)
-                    out[k * MR + r] = 0.0f;
-        }
-    }
-}
-
 void sori_gemm_p16_avx512(int m, int n, int k, float alpha, const float *a, int64_t lda, const float *wp, float beta,
                           float *c, int64_t ldc, const float *bias, sori_act act, float *scratch)
 {
@@ -154,7 +138,7 @@ void sori_gemm_p16_avx512(int m, int n, int k, float alpha, const float *a, int6
             for (int i0 = 0; i0 < m; i0 += MC) {
                 const int i1 = i0 + MC < m ? i0 + MC : m;
                 if (packed)
-                    pack_a(a, lda, i0, i1, k0, kc, scratch);
+                    sori_p16_pack_a(a, lda, i0, i1, k0, kc, MR, scratch);
                 for (int p = j0; p < j1; p += 2 * SORI_P16) {
                     const int np = j1 - p >= 2 * SORI_P16 ? 2 : 1;
                     const float *w = wp + (int64_t)p * k + (int64_t)k0 * SORI_P16;
