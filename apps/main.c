@@ -163,9 +163,11 @@ int main(int argc, char **argv)
         return cmd_version();
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 2, argv + 2);
-    if (strcmp(cmd, "features") == 0 || strcmp(cmd, "transcribe") == 0) {
+    if (strcmp(cmd, "features") == 0 || strcmp(cmd, "transcribe") == 0 || strcmp(cmd, "say") == 0) {
 #ifdef SORI_HAVE_AUDIO_IO
-        return cmd[0] == 'f' ? cmd_features(argc - 2, argv + 2) : cmd_transcribe(argc - 2, argv + 2);
+        return cmd[0] == 'f'   ? cmd_features(argc - 2, argv + 2)
+               : cmd[0] == 't' ? cmd_transcribe(argc - 2, argv + 2)
+                               : cmd_say(argc - 2, argv + 2);
 #else
         fprintf(stderr, "sori: this build has no audio front end (built with SORI_AUDIO_IO=OFF)\n");
         return 1;
@@ -173,14 +175,6 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "lm") == 0)
         return cmd_lm(argc - 2, argv + 2);
-    if (strcmp(cmd, "say") == 0) {
-#ifdef SORI_HAVE_AUDIO_IO
-        return cmd_say(argc - 2, argv + 2);
-#else
-        fprintf(stderr, "sori: this build has no audio front end (built with SORI_AUDIO_IO=OFF)\n");
-        return 1;
-#endif
-    }
     if (strcmp(cmd, "text") == 0)
         return cmd_text(argc - 2, argv + 2);
     if (strcmp(cmd, "mic") == 0) {

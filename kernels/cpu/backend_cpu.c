@@ -565,14 +565,10 @@ static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n
                 sori_gemm_p16(rows, cb, d->k, d->alpha, a0, d->lda, wp, d->beta, c + j0, d->ldc, NULL, SORI_ACT_NONE,
                               ascratch);
             }
-            if (full < cols) {
-                float *w = scratch_get((size_t)CB * d->k);
-                if (!w) /* (smaller than what was just there: cannot fail) */
-                    return;
-                f16_rows_to_f32((const uint16_t *)(b0 + (int64_t)full * row_bytes), (int)d->ldb, cols - full, d->k, w);
-                sori_gemm(false, true, rows, cols - full, d->k, d->alpha, a0, (int)d->lda, w, d->k, d->beta, c + full,
-                          (int)d->ldc);
-            }
+            for (int r0 = 0; full < cols && r0 < rows; r0 += 8) /* the last < 16 weight rows: read in place */
+                gemm_few_rows_nt_f16(rows - r0 < 8 ? rows - r0 : 8, cols - full, d->k, d->alpha, a0 + (int64_t)r0 * d->lda,
+                                     (int)d->lda, (const uint16_t *)(b0 + (int64_t)full * row_bytes), (int)d->ldb,
+                                     d->beta, c + (int64_t)r0 * d->ldc + full, (int)d->ldc);
             goto epilogue;
         }
     }

@@ -221,8 +221,7 @@ void sori_gemm_p16(int m, int n, int k, float alpha, const float *a, int64_t lda
                    float *c, int64_t ldc, const float *bias, sori_act act, float *scratch)
 {
 #if defined(SORI_P16_AVX512)
-    if (atomic_load_explicit(&g_avx512, memory_order_relaxed) > 0 ||
-        (atomic_load_explicit(&g_avx512, memory_order_relaxed) < 0 && sori_p16_avx512(-1))) {
+    if (sori_p16_avx512(-1)) {
         sori_gemm_p16_avx512(m, n, k, alpha, a, lda, wp, beta, c, ldc, bias, act, scratch);
         return;
     }
