@@ -41,6 +41,7 @@ typedef struct {
 
 struct sori_whisper {
     sori_runtime *rt;
+    bool cpu; /* the CPU backend: attention reads only the keys a query sees (a step's beams share one call) */
     sori_whisper_hparams hp;
     sori_whisper_tokens tok;
     char name[128];
@@ -562,6 +563,7 @@ sori_status sori_whisper_load_gguf(sori_runtime *rt, const sori_gguf *g, const c
     /* on the CPU the weights are written where they stay (no staging copy:
      * the load's peak memory is the weights and the file's mapping) */
     const bool cpu = strcmp(sori_runtime_backend_name(rt), "cpu") == 0;
+    m->cpu = cpu;
     if (st == SORI_OK) {
         ld.cap = weight_floats_bound(&m->hp) * sizeof(float) + 256 * 512;
         st = sori_rt_alloc(rt, ld.cap, &m->weights, err);
@@ -634,6 +636,7 @@ struct sori_whisper_state {
     sori_slab *slab;
     float *buf[W_N];
     float *host;       /* LOGIT_ROWS x n_vocab: alignment probabilities */
+    int32_t *ends;     /* max_seq: the keys each sequence's step sees (host) */
     int n_win; /* windows of the last encode */
 };
 
@@ -704,7 +707,8 @@ sori_status sori_whisper_state_create(sori_whisper *m, int max_windows, int max_
                          max_windows, max_seqs, bytes / 1048576.0, why.message);
     }
     s->host = malloc((size_t)LOGIT_ROWS * m->hp.n_vocab * sizeof(float));
-    if (!s->host) {
+    s->ends = malloc((size_t)max_seqs * sizeof(int32_t));
+    if (!s->host || !s->ends) {
         sori_whisper_state_free(s);
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "whisper: out of memory");
     }
@@ -725,6 +729,7 @@ void sori_whisper_state_free(sori_whisper_state *s)
         return;
     sori_runtime_slab_release(s->m->rt, s->slab);
     free(s->host);
+    free(s->ends);
     free(s);
 }
 
@@ -916,10 +921,24 @@ static sori_status decode(sori_whisper_state *s, int n, const int *win, const in
                                          .b_type = m->wt, .ldb = d, .stride_b = 0, .c = kv + (int64_t)pos * 2 * d,
                                          .ldc = 2 * d, .stride_c = kv_seq, .bias = b->qkv_b + d, .alpha = 1.0f};
         run(&c, &mm);
-        for (int i = 0; i < n; i++) {
-            const float *ks = kv + i * kv_seq;
-            attend(&c, 1, H, n_tok, pos + n_tok, dh, q + (int64_t)i * n_tok * d, d, ks, ks + d, 2 * d,
-                   att + (int64_t)i * n_tok * d, true);
+        if (n_tok == 1 && n > 1 && m->cpu) { /* a step of several sequences (beams) as one call: each its
+                                              * own cache (a context apart), keys up to pos (the CUDA
+                                              * backend's products would read the unwritten rest) */
+            for (int i = 0; i < n; i++)
+                s->ends[i] = pos + 1;
+            sori_op_desc op = {.op = SORI_OP_ATTENTION};
+            op.u.attention = (sori_attention_desc){.batch = n, .heads = H, .t_q = 1, .t_k = C, .d_k = dh,
+                                                   .d_v = dh, .q = q, .q_stride = d, .k = kv, .k_stride = 2 * d,
+                                                   .v = kv + d, .v_stride = 2 * d, .out = att,
+                                                   .scale = 1.0f / sqrtf((float)dh), .kv_end = s->ends,
+                                                   .context = SORI_ATT_FULL};
+            run(&c, &op);
+        } else {
+            for (int i = 0; i < n; i++) {
+                const float *ks = kv + i * kv_seq;
+                attend(&c, 1, H, n_tok, pos + n_tok, dh, q + (int64_t)i * n_tok * d, d, ks, ks + d, 2 * d,
+                       att + (int64_t)i * n_tok * d, true);
+            }
         }
         linear_t(&c, att, rows, d, b->out_w, m->wt, b->out_b, d, x, SORI_ACT_NONE, 1.0f, d);
         /* cross-attention */

@@ -63,6 +63,13 @@ static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int 
                 if (p->f16_weights && (tb || !p->f16_trans_b_only))
                     run_case(rt, sori_opcase_matmul(r, batch, m, n, k, ta, tb, share, bias, beta, rand_act(r), SORI_F16), p->f16, verbose);
             }
+        if (p->f16_weights) { /* f16, a few rows (a decoder step, its beams): each tile height, column and k tails */
+            for (int m = 1 + round % 8, i = 0; i < 2; i++, m = sori_rng_int(r, 1, 8))
+                run_case(rt, sori_opcase_matmul(r, sori_rng_int(r, 1, 3), m, sori_rng_int(r, 1, 131), sori_rng_int(r, 1, 300),
+                                                false, true, sori_rng_int(r, 0, 1), sori_rng_int(r, 0, 1),
+                                                sori_rng_int(r, 0, 2) == 0 ? 0.5f : 0.0f, rand_act(r), SORI_F16),
+                         p->f16, verbose);
+        }
         if (p->q8_weights) { /* Q8_0: k a multiple of 32; a few rows (a decoder step) and many */
             int k32 = 32 * sori_rng_int(r, 1, 6), n = sori_rng_int(r, 1, 131);
             const tolerance tq = p->q8_as_f16 ? p->f16 : t;
@@ -182,6 +189,16 @@ static void run_suite(sori_runtime *rt, sori_rng *r, const suite_params *p, int 
                                                    (sori_att_context)ctx, sori_rng_int(r, -1, 300), right, 4 * chunk,
                                                    sori_rng_int(r, 0, 1)), t, verbose);
             }
+        /* decoder steps (t_q <= 8: keys and values read in place, the beams' queries together): head sizes
+         * of 16s (32 and 64 output columns at a time) and others, ragged, every context mode */
+        for (int i = 0; i < 2; i++) {
+            int tk3 = sori_rng_int(r, 1, 500), dk3 = i ? 16 * sori_rng_int(r, 1, 6) : sori_rng_int(r, 1, 80);
+            run_case(rt, sori_opcase_attention(r, sori_rng_int(r, 1, 3), sori_rng_int(r, 1, 3),
+                                               sori_rng_int(r, 1, tk3 < 8 ? tk3 : 8), tk3, dk3, false,
+                                               (sori_att_context)sori_rng_int(r, 0, 2), sori_rng_int(r, -1, 300),
+                                               sori_rng_int(r, -1, 8), sori_rng_int(r, 1, 8), sori_rng_int(r, 0, 1)),
+                     t, verbose);
+        }
         /* log-mel spectra (a GPU op: the CPU computes features in dsp/) */
         if (sori_rt_supports(rt, SORI_OP_LOGMEL, SORI_F32)) {
             run_case(rt, sori_opcase_logmel(r, sori_rng_int(r, 1, 40), 400, 512, 80, true, 0), t.rel_l2 < 1e-4 ? (tolerance){1e-5, 1e-3} : t, verbose);

@@ -11,6 +11,7 @@
 
 #include "../kernels.h"
 #include "blas.h"
+#include "avx512.h"
 #include "gemm_p16.h"
 #include "vec.h"
 #include "../quant.h"
@@ -349,70 +350,99 @@ static void gemm_few_rows_nt(int rows, int cols, int K, float alpha, const float
     }
 }
 
-/* C = alpha * A · Bᵀ + beta * C for a few rows of A with B in f16 (PyTorch
- * layout): the weights are read once, half the bytes of f32 (a decoder
- * step is bound by them). */
+/* C = alpha * A · Bᵀ + beta * C for a few rows of A (1-8: a decoder step,
+ * its beams) with B in f16 (PyTorch layout): the weights are read once,
+ * half the bytes of f32 (a decoder step is bound by them). Tiles of R rows
+ * × NC weight rows in R·NC accumulators: a vector of A is loaded once for
+ * NC columns and a widened vector of weights once for all R rows. */
+#if SORI_VEC && defined(__F16C__)
+static inline __attribute__((always_inline)) void f16_tile(const int R, const int NC, int K, float alpha,
+                                                           const float *A, int64_t lda, const uint16_t *B,
+                                                           int64_t ldb, float beta, float *C, int64_t ldc)
+{
+    __m256 s[8][8];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+        for (int c = 0; c < NC; c++)
+            s[r][c] = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __m256 w[8];
+#pragma GCC unroll 8
+        for (int c = 0; c < NC; c++)
+            w[c] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(B + c * ldb + k)));
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            const __m256 a = _mm256_loadu_ps(A + r * lda + k);
+#pragma GCC unroll 8
+            for (int c = 0; c < NC; c++)
+                s[r][c] = _mm256_fmadd_ps(a, w[c], s[r][c]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+        for (int c = 0; c < NC; c++) {
+            float acc = hsum256(s[r][c]);
+            for (int kk = k; kk < K; kk++)
+                acc += A[r * lda + kk] * sori_f16_to_f32(B[c * ldb + kk]);
+            float *o = C + r * ldc + c;
+            *o = beta == 0.0f ? alpha * acc : alpha * acc + beta * *o;
+        }
+}
+
+/* all columns for R rows: tiles of NC (by the 16 registers: R·NC
+ * accumulators, NC weight vectors, one of A), the last columns one by one */
+#define F16_ROWS(R, NC)                                                                                     \
+    static void f16_rows_##R(int cols, int K, float alpha, const float *A, int64_t lda, const uint16_t *B,  \
+                             int64_t ldb, float beta, float *C, int64_t ldc)                                \
+    {                                                                                                       \
+        int j = 0;                                                                                          \
+        for (; j + NC <= cols; j += NC)                                                                     \
+            f16_tile(R, NC, K, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc);                          \
+        for (; j < cols; j++)                                                                               \
+            f16_tile(R, 1, K, alpha, A, lda, B + j * ldb, ldb, beta, C + j, ldc);                           \
+    }
+F16_ROWS(1, 6)
+F16_ROWS(2, 4)
+F16_ROWS(3, 3)
+F16_ROWS(4, 2)
+F16_ROWS(5, 2)
+F16_ROWS(6, 2)
+F16_ROWS(7, 1)
+F16_ROWS(8, 1)
+#undef F16_ROWS
+#endif
+
 static void gemm_few_rows_nt_f16(int rows, int cols, int K, float alpha, const float *A, int lda,
                                  const uint16_t *B, int ldb, float beta, float *C, int ldc)
 {
-#if SORI_VEC && defined(__F16C__)
-    if (rows > 4) { /* 5..8 rows (beams): the weights read once for all of them */
-        const float *a[8];
-        for (int i = 0; i < 8; i++)
-            a[i] = A + (int64_t)(i < rows ? i : 0) * lda;
-        for (int j = 0; j < cols; j++) {
-            const uint16_t *bj = B + (int64_t)j * ldb;
-            __m256 s[8];
-            for (int i = 0; i < 8; i++)
-                s[i] = _mm256_setzero_ps();
-            int k = 0;
-            for (; k + 8 <= K; k += 8) {
-                __m256 bv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bj + k)));
-                for (int i = 0; i < 8; i++)
-                    s[i] = _mm256_fmadd_ps(_mm256_loadu_ps(a[i] + k), bv, s[i]);
-            }
-            for (int i = 0; i < rows; i++) {
-                float acc = hsum256(s[i]);
-                for (int kk = k; kk < K; kk++)
-                    acc += a[i][kk] * sori_f16_to_f32(bj[kk]);
-                float *c = C + (int64_t)i * ldc + j;
-                *c = beta == 0.0f ? alpha * acc : alpha * acc + beta * *c;
-            }
-        }
+    for (; rows > 8; rows -= 8, A += (int64_t)8 * lda, C += (int64_t)8 * ldc) /* (no scratch for more) */
+        gemm_few_rows_nt_f16(8, cols, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#if defined(SORI_CPU_AVX512)
+    if (sori_p16_avx512(-1)) {
+        sori_gemm_f16_rows_avx512(rows, cols, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
 #endif
-    for (int r0 = 0; r0 < rows; r0 += 4) {
-        int nr = rows - r0 < 4 ? rows - r0 : 4;
-        const float *a[4];
-        for (int i = 0; i < 4; i++)
-            a[i] = A + (int64_t)(r0 + (i < nr ? i : 0)) * lda;
+#if SORI_VEC && defined(__F16C__)
+    static void (*const by_rows[8])(int, int, float, const float *, int64_t, const uint16_t *, int64_t, float,
+                                    float *, int64_t) = {f16_rows_1, f16_rows_2, f16_rows_3, f16_rows_4,
+                                                         f16_rows_5, f16_rows_6, f16_rows_7, f16_rows_8};
+    by_rows[rows - 1](cols, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+    for (int i = 0; i < rows; i++)
         for (int j = 0; j < cols; j++) {
             const uint16_t *bj = B + (int64_t)j * ldb;
-            float acc[4] = {0, 0, 0, 0};
-            int k = 0;
-#if SORI_VEC && defined(__F16C__)
-            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-            for (; k + 8 <= K; k += 8) {
-                __m256 bv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(bj + k)));
-                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a[0] + k), bv, s0);
-                s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a[1] + k), bv, s1);
-                s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a[2] + k), bv, s2);
-                s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a[3] + k), bv, s3);
-            }
-            acc[0] = hsum256(s0), acc[1] = hsum256(s1), acc[2] = hsum256(s2), acc[3] = hsum256(s3);
-#endif
-            for (; k < K; k++) {
-                float bk = sori_f16_to_f32(bj[k]);
-                for (int i = 0; i < 4; i++)
-                    acc[i] += a[i][k] * bk;
-            }
-            for (int i = 0; i < nr; i++) {
-                float *c = C + (int64_t)(r0 + i) * ldc + j;
-                *c = beta == 0.0f ? alpha * acc[i] : alpha * acc[i] + beta * *c;
-            }
+            const float *ai = A + (int64_t)i * lda;
+            float acc = 0.0f;
+            for (int k = 0; k < K; k++)
+                acc += ai[k] * sori_f16_to_f32(bj[k]);
+            float *c = C + (int64_t)i * ldc + j;
+            *c = beta == 0.0f ? alpha * acc : alpha * acc + beta * *c;
         }
-    }
+#endif
 }
 
 /* f16 rows of B into f32 (n rows of K values, ldb apart) */
@@ -1261,7 +1291,22 @@ static void score_row(const sori_attention_desc *d, int b, int i, int q_len, flo
         return;
     }
     float mx = -INFINITY;
-    for (int j = lo; j < hi; j++) {
+    int j = lo;
+#if SORI_VEC
+    const __m256 sc = _mm256_set1_ps(d->scale);
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    for (; j + 8 <= hi; j += 8) {
+        __m256 val = _mm256_loadu_ps(s + j);
+        val = _mm256_mul_ps(bdi ? _mm256_add_ps(val, _mm256_loadu_ps(bdi + j)) : val, sc);
+        _mm256_storeu_ps(s + j, val);
+        vm = _mm256_max_ps(val, vm); /* (a NaN score leaves the maximum as it is, as below) */
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vm), _mm256_extractf128_ps(vm, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    mx = _mm_cvtss_f32(m4);
+#endif
+    for (; j < hi; j++) {
         const float val = (bdi ? s[j] + bdi[j] : s[j]) * d->scale;
         s[j] = val;
         mx = val > mx ? val : mx;
@@ -1327,11 +1372,64 @@ static void dot_rows(const float *q, int64_t qs, int nq, const float *k, int64_t
 }
 
 /* out_i = Σ_j p[i][j] v_j over keys [lo, hi) for nq rows of weights p (ldp
- * apart; zero outside each row's own range), outputs ldo apart: each value
- * row read from memory once for all the rows. */
+ * apart; zero outside each row's own range), outputs ldo apart (written):
+ * two queries' 32 outputs at a time in eight registers while the value
+ * rows stream past (the rows are read again from cache for the other
+ * queries and columns). */
+#if SORI_VEC
+static inline __attribute__((always_inline)) void weigh_tile(const int NQ, const int DZ, const float *p, int64_t ldp,
+                                                             const float *v, int64_t stride, int lo, int hi,
+                                                             int d0, int dim, float *out, int64_t ldo)
+{
+    __m256 acc[2][4];
+#pragma GCC unroll 2
+    for (int i = 0; i < NQ; i++)
+#pragma GCC unroll 4
+        for (int z = 0; z < DZ; z++)
+            acc[i][z] = _mm256_setzero_ps();
+    for (int j = lo; j < hi; j++) {
+        const float *vj = v + (int64_t)j * stride + d0;
+        if (d0 == 0)
+            prefetch_row(vj + 16 * stride, dim);
+#pragma GCC unroll 2
+        for (int i = 0; i < NQ; i++) {
+            const __m256 pij = _mm256_set1_ps(p[(int64_t)i * ldp + j]);
+#pragma GCC unroll 4
+            for (int z = 0; z < DZ; z++)
+                acc[i][z] = _mm256_fmadd_ps(pij, _mm256_loadu_ps(vj + 8 * z), acc[i][z]);
+        }
+    }
+#pragma GCC unroll 2
+    for (int i = 0; i < NQ; i++)
+#pragma GCC unroll 4
+        for (int z = 0; z < DZ; z++)
+            _mm256_storeu_ps(out + (int64_t)i * ldo + d0 + 8 * z, acc[i][z]);
+}
+#endif
+
 static void weigh_rows(const float *p, int64_t ldp, int nq, const float *v, int64_t stride, int lo, int hi, int dim,
                        float *out, int64_t ldo)
 {
+#if SORI_VEC
+    if (dim % 8 == 0) {
+        for (int i = 0; i < nq; i += 2) {
+            const float *pi = p + (int64_t)i * ldp;
+            float *oi = out + (int64_t)i * ldo;
+            int d0 = 0;
+            for (; d0 + 32 <= dim; d0 += 32)
+                if (nq - i >= 2)
+                    weigh_tile(2, 4, pi, ldp, v, stride, lo, hi, d0, dim, oi, ldo);
+                else
+                    weigh_tile(1, 4, pi, ldp, v, stride, lo, hi, d0, dim, oi, ldo);
+            for (; d0 < dim; d0 += 8)
+                if (nq - i >= 2)
+                    weigh_tile(2, 1, pi, ldp, v, stride, lo, hi, d0, dim, oi, ldo);
+                else
+                    weigh_tile(1, 1, pi, ldp, v, stride, lo, hi, d0, dim, oi, ldo);
+        }
+        return;
+    }
+#endif
     for (int i = 0; i < nq; i++)
         memset(out + (int64_t)i * ldo, 0, (size_t)dim * sizeof(float));
     for (int j = lo; j < hi; j++) {
@@ -1343,6 +1441,18 @@ static void weigh_rows(const float *p, int64_t ldp, int nq, const float *v, int6
             for (int c = 0; c < dim; c++)
                 o[c] += pij * vj[c];
         }
+    }
+}
+
+/* The keys [lo, hi) that any of item b's first q_len queries sees (lo >= hi: none). */
+static void step_range(const sori_attention_desc *d, int b, int Tq, int q_len, int *lo, int *hi)
+{
+    *lo = d->t_k, *hi = 0;
+    for (int i = 0; i < Tq && i < q_len; i++) {
+        int a, e;
+        att_range(d, b, i, &a, &e);
+        *lo = a < *lo ? a : *lo;
+        *hi = e > *hi ? e : *hi;
     }
 }
 
@@ -1382,8 +1492,20 @@ static void attention_task(void *vctx, int64_t begin, int64_t end)
                         (int)d->k_stride, 0.0f, scores, Tk);
             sori_gemm(false, true, Tq, d->n_pos, dk, 1.0f, qv, dk,
                         d->pos + (int64_t)h * dk, H * dk, 0.0f, bd, d->n_pos);
-        } else if (Tq <= 8) { /* a decoder's step: the keys read in place (sgemm would pack them) */
-            dot_rows(q, d->q_stride, Tq, k, d->k_stride, Tk, dk, scores, Tk);
+        } else if (Tq <= 8) { /* a decoder's step: the keys read in place (sgemm would pack them), only
+                               * those some query sees */
+            int lo, hi;
+            step_range(d, b, Tq, q_len, &lo, &hi);
+            if (lo < hi) {
+#if defined(SORI_CPU_AVX512)
+                if (dk % 16 == 0 && sori_p16_avx512(-1))
+                    sori_att_dot_avx512(q, d->q_stride, Tq, k + (int64_t)lo * d->k_stride, d->k_stride, hi - lo, dk,
+                                        scores + lo, Tk);
+                else
+#endif
+                    dot_rows(q, d->q_stride, Tq, k + (int64_t)lo * d->k_stride, d->k_stride, hi - lo, dk,
+                             scores + lo, Tk);
+            }
         } else {
             sori_gemm(false, true, Tq, Tk, dk, 1.0f, q,
                         (int)d->q_stride, k, (int)d->k_stride, 0.0f, scores, Tk);
@@ -1392,13 +1514,13 @@ static void attention_task(void *vctx, int64_t begin, int64_t end)
             score_row(d, b, i, q_len, scores + (int64_t)i * Tk, Tk,
                       rel ? bd + (int64_t)i * d->n_pos + pos_center - (i + q_off) : NULL);
         if (Tq <= 8) { /* the values read in place, those with weight in any row */
-            int lo = Tk, hi = 0;
-            for (int i = 0; i < Tq && i < q_len; i++) {
-                int a, e;
-                att_range(d, b, i, &a, &e);
-                lo = a < lo ? a : lo;
-                hi = e > hi ? e : hi;
-            }
+            int lo, hi;
+            step_range(d, b, Tq, q_len, &lo, &hi);
+#if defined(SORI_CPU_AVX512)
+            if (dv % 16 == 0 && sori_p16_avx512(-1))
+                sori_att_weigh_avx512(scores, Tk, Tq, v, d->v_stride, lo, hi, dv, out, (int64_t)H * dv);
+            else
+#endif
             weigh_rows(scores, Tk, Tq, v, d->v_stride, lo, hi, dv, out, (int64_t)H * dv);
         } else {
             sori_gemm(false, false, Tq, dv, Tk, 1.0f, scores, Tk, v,
