@@ -48,6 +48,10 @@ bool sori_dtype_from_ggml(uint32_t ggml_type, sori_dtype *out);
  * F32, F16, BF16, Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K. */
 void sori_dequantize_row(sori_dtype t, const void *src, float *dst, int64_t n);
 
+/* The same with AVX2 where the CPU has it (the same floats: one product
+ * and one sum per value, as fused multiply-adds; the tests compare). */
+void sori_dequantize_row_fast(sori_dtype t, const void *src, float *dst, int64_t n);
+
 /* The activation side of a quantized dot product with weights of type t:
  * which blocks (SORI_Q8_0 or the Q8_K blocks above) and how many bytes a row
  * of n values takes in them. */

@@ -152,9 +152,13 @@ static void test_arch(sori_runtime *rt, const char *arch)
                     sum += exp(row[v] - mx);
                 want += row[r.ids[p + 1]] - mx - log(sum);
             }
-            /* (quantized: passes of other sizes quantize other rows together, to the same blocks per row,
-             * so only the summation order differs) */
-            CHECK(fabs(lp[0] - want) <= (quant ? 1e-3 : 1e-5) * fabs(want) + 1e-4,
+            /* (quantized: a pass of fewer than 16 rows rounds its activations to 8 bits for integer dot
+             * products, as llama.cpp does, a larger one widens the weights to f32 for the packed product
+             * where the CPU has AVX-512: passes of other sizes differ by that rounding, measured at
+             * 0.02 nats a token on these models, so 0.05 a token is allowed; f32 weights: only the
+             * summation order differs) */
+#define SCORE_TOL(n_tok, ref) (quant ? 1e-3 * fabs(ref) + 0.05 * (n_tok) : 1e-5 * fabs(ref) + 1e-4)
+            CHECK(fabs(lp[0] - want) <= SCORE_TOL(r.n - 3, want),
                   "%s %s: score %.6f, from the logits %.6f", arch, types[quant], lp[0], want);
             CHECK(isfinite(lp[1]) && lp[1] < 0, "%s: second hypothesis scored %.4f", arch, lp[1]);
             /* an N-best-like list that shares its tokens (the same hypothesis twice, a shorter one inside
@@ -169,11 +173,12 @@ static void test_arch(sori_runtime *rt, const char *arch)
             for (int h = 0; h < 4; h++)
                 CHECK_STATUS(sori_lm_score(s, r.ids, 3, &nb[h], &n_nb[h], 1, &single[h], &err), SORI_OK);
             for (int h = 0; h < 4; h++)
-                CHECK(fabs(lpn[h] - single[h]) <= (quant ? 1e-3 : 1e-5) * fabs(single[h]) + 1e-4,
+                CHECK(fabs(lpn[h] - single[h]) <= SCORE_TOL(n_nb[h], single[h]),
                       "%s %s: shared N-best hypothesis %d scored %.6f, alone %.6f", arch, types[quant], h, lpn[h],
                       single[h]);
-            CHECK(fabs(lpn[0] - want) <= (quant ? 1e-3 : 1e-5) * fabs(want) + 1e-4 && lpn[0] == lpn[3],
+            CHECK(fabs(lpn[0] - want) <= SCORE_TOL(r.n - 3, want) && lpn[0] == lpn[3],
                   "%s %s: shared N-best %.6f / %.6f, from the logits %.6f", arch, types[quant], lpn[0], lpn[3], want);
+#undef SCORE_TOL
         }
         /* bad calls */
         sori_lm_token bad = {r.vocab + 5, 0, 0, false};

@@ -13,6 +13,7 @@
 #include "kernels/kernels.h"
 #include "kernels/opcheck.h"
 #include "kernels/quant.h"
+#include "kernels/cpu/gemm_p16.h"
 #include "kernels/reference.h"
 
 #ifndef SORI_FIXTURE_DIR
@@ -70,6 +71,17 @@ static void test_dequantize(void)
         /* the same float operations as gguf-py's numpy, up to a fused multiply-add */
         CHECK(worst <= 2e-7 * scale, "%s: dequantized values differ from gguf-py's by %.3g (max |x| %.3g)",
               TYPES[i].name, worst, scale);
+        /* the vector version (the wide products widen weights with it): the same up to a fused multiply-add */
+        double worst_fast = 0;
+        float *yf = malloc(sizeof(float) * COLS);
+        for (int r = 0; r < ROWS; r++) {
+            sori_dequantize_row_fast(t, g_raw[i] + sori_dtype_bytes(t, (int64_t)r * COLS), yf, COLS);
+            for (int k = 0; k < COLS; k++)
+                worst_fast = fmax(worst_fast, fabs((double)yf[k] - y[r * COLS + k]));
+        }
+        CHECK(worst_fast <= 2e-7 * scale, "%s: the vector dequantization differs by %.3g (max |x| %.3g)",
+              TYPES[i].name, worst_fast, scale);
+        free(yf);
         printf("dequantize %-5s vs gguf-py: max diff %.2g of max |x| %.3g\n", TYPES[i].name, worst, scale);
         free(y);
     }
@@ -148,8 +160,8 @@ static void test_ops(sori_runtime *rt)
 {
     sori_rng r;
     sori_rng_seed(&r, 9);
-    /* the CPU splits rows into tasks of at least 32; a task of up to 16 rows takes the quantized dot
-     * products (40 rows: a task of 32 and one of 8), more convert the weights for sgemm (64: two of 32) */
+    /* 4 weight rows: up to 16 rows of activations take the quantized dot products, more convert the
+     * weights for sgemm (weights of another type than f32 are split by columns, not rows) */
     const int rows_cases[] = {1, 3, 16, 40, 64};
     for (int i = 0; i < N_TYPES; i++) {
         const sori_dtype t = TYPES[i].t;
@@ -176,7 +188,7 @@ static void test_ops(sori_runtime *rt)
                 scale = fmax(scale, fabs((double)ref[k]));
             }
             /* quantized activations: about 1/254 of each value, averaged over 512 products */
-            const bool qdot = sori_dtype_block(t) > 1 && t != SORI_Q8_0 && m <= 40;
+            const bool qdot = sori_dtype_block(t) > 1 && t != SORI_Q8_0 && m <= 16;
             const double tol = (qdot ? 1e-2 : 1e-5) * scale + 1e-6;
             CHECK(worst <= tol, "%s matmul m=%d: max diff %.3g (max |y| %.3g)", TYPES[i].name, m, worst, scale);
             free(a);
@@ -196,6 +208,52 @@ static void test_ops(sori_runtime *rt)
             same += emb[k] == g_vals[i][ids[k / COLS] * COLS + k % COLS];
         CHECK(same >= 3 * COLS - 2, "%s embedding: %d of %d values as gguf-py reads them", TYPES[i].name, same,
               3 * COLS);
+    }
+    /* 36 weight rows (the fixture's 4, repeated): two panels of 16 and 4 more, for the wide path
+     * (16 or more rows widen blocks of weights to packed f32 where the CPU has AVX-512, also when the
+     * caller allows 8-bit activations, as the LM does); the tolerance of 8-bit activations for the rest */
+    enum { WROWS = 36 };
+    for (int i = 0; i < N_TYPES; i++) {
+        const sori_dtype t = TYPES[i].t;
+        if (!g_raw[i])
+            continue;
+        const size_t rb = sori_dtype_bytes(t, COLS);
+        uint8_t *wb = malloc(rb * WROWS);
+        for (int j = 0; j < WROWS; j++)
+            memcpy(wb + rb * j, g_raw[i] + rb * (j % ROWS), rb);
+        const int ms[] = {16, 40, 97}, had = sori_p16_avx512(-1);
+        for (int pass = 0; pass < (had ? 2 : 1); pass++) /* where AVX-512 runs, also without it */
+        for (int c = 0; c < 3; c++)
+            for (int qa = 0; qa < 2; qa++) {
+                sori_p16_avx512(pass ? 0 : had);
+                const int m = ms[c];
+                float *a = malloc(sizeof(float) * m * COLS), *out = malloc(sizeof(float) * m * WROWS),
+                      *ref = malloc(sizeof(float) * m * WROWS);
+                for (int k = 0; k < m * COLS; k++)
+                    a[k] = sori_rng_uniform(&r, -1.0f, 1.0f);
+                sori_op_desc op = {.op = SORI_OP_MATMUL};
+                op.u.matmul = (sori_matmul_desc){.batch = 1, .m = m, .n = WROWS, .k = COLS, .trans_b = true,
+                                                 .a = a, .lda = COLS, .b = wb, .b_type = t, .ldb = COLS, .c = out,
+                                                 .ldc = WROWS, .alpha = 1.0f, .beta = 0.0f, .quant_act = qa};
+                sori_error err = {0};
+                CHECK_STATUS(sori_rt_run(rt, 0, &op, &err), SORI_OK);
+                op.u.matmul.c = ref;
+                CHECK_STATUS(sori_ref_run(&op, NULL, &err), SORI_OK);
+                double worst = 0, scale = 0;
+                for (int k = 0; k < m * WROWS; k++) {
+                    worst = fmax(worst, fabs((double)out[k] - ref[k]));
+                    scale = fmax(scale, fabs((double)ref[k]));
+                }
+                const bool exact = !(sori_dtype_block(t) > 1) || sori_p16_avx512(-1);
+                const double tol = (exact ? 1e-5 : 1e-2) * scale + 1e-6;
+                CHECK(worst <= tol, "%s matmul m=%d n=%d%s: max diff %.3g (max |y| %.3g)", TYPES[i].name, m, WROWS,
+                      qa ? " (8-bit activations allowed)" : "", worst, scale);
+                free(a);
+                free(out);
+                free(ref);
+            }
+        sori_p16_avx512(had);
+        free(wb);
     }
     /* bad shapes are refused by name */
     float a[COLS], c[4];

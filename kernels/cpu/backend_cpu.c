@@ -521,6 +521,8 @@ static void gemm_few_rows_nt_q8(int rows, int cols, int K, float alpha, const fl
  * integer dot products (the rows quantized to 8 bits once per task, as
  * llama.cpp does); more rows convert the weights to f32 for sgemm. */
 enum { QDOT_ROWS = 16 };
+/* Rows from which quantized weights are widened to f32 for the packed product (bench_lm) */
+enum { WIDE_ROWS = 16 };
 
 /* A few rows times weights of a GGUF block type: each row quantized for
  * the type's dot product (in scratch), then one dot per row and column. */
@@ -568,7 +570,11 @@ static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n
     enum { CB = 128 };
     const bool in_place = !d->trans_a && rows <= 8 && (q8 || f16);
     const bool block = sori_dtype_block(d->b_type) > 1;
-    const bool qdot = !d->trans_a && block && (d->quant_act || (rows <= QDOT_ROWS && !q8));
+    /* many rows (an encoder's output, a prompt): blocks of the weights to packed f32 for sori's
+     * AVX-512 product (integer dot products with 8-bit activations and sgemm are both slower there) */
+    const bool wide = !d->trans_a && cols >= SORI_P16 && SORI_VEC && (f16 || block) &&
+                      rows >= (f16 ? 9 : WIDE_ROWS) && sori_p16_avx512(-1);
+    const bool qdot = !wide && !d->trans_a && block && (d->quant_act || (rows <= QDOT_ROWS && !q8));
     if (qdot) {
         uint8_t *xq = (uint8_t *)scratch_get((sori_quant_act_bytes(d->b_type, d->k) * (size_t)rows + 3) / 4);
         if (xq) {
@@ -576,9 +582,7 @@ static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n
             goto epilogue;
         }
     }
-    if (f16 && !d->trans_a && rows > 8 && cols >= SORI_P16 && SORI_VEC && sori_p16_avx512(-1)) {
-        /* many rows (an encoder's output): blocks of the weights to packed f32 for sori's AVX-512
-         * product; the last columns short of a panel go on below */
+    if (wide) {
         enum { PB = 256 };
         float *wp = scratch_get((size_t)PB * d->k + d->k + SORI_P16_SCRATCH);
         if (wp) {
@@ -587,7 +591,7 @@ static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n
             for (int j0 = 0; j0 < full; j0 += PB) {
                 const int cb = full - j0 < PB ? full - j0 : PB;
                 for (int r = 0; r < cb; r++) { /* row r of the block: panel r / 16, lane r % 16 */
-                    f16_rows_to_f32((const uint16_t *)(b0 + (int64_t)(j0 + r) * row_bytes), (int)d->ldb, 1, d->k, row);
+                    sori_dequantize_row_fast(d->b_type, b0 + (int64_t)(j0 + r) * row_bytes, row, d->k);
                     float *dst = wp + (int64_t)(r / SORI_P16) * SORI_P16 * d->k + r % SORI_P16;
                     for (int kk = 0; kk < d->k; kk++)
                         dst[(int64_t)kk * SORI_P16] = row[kk];
@@ -595,10 +599,19 @@ static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n
                 sori_gemm_p16(rows, cb, d->k, d->alpha, a0, d->lda, wp, d->beta, c + j0, d->ldc, NULL, SORI_ACT_NONE,
                               ascratch);
             }
-            for (int r0 = 0; full < cols && r0 < rows; r0 += 8) /* the last < 16 weight rows: read in place */
-                gemm_few_rows_nt_f16(rows - r0 < 8 ? rows - r0 : 8, cols - full, d->k, d->alpha, a0 + (int64_t)r0 * d->lda,
-                                     (int)d->lda, (const uint16_t *)(b0 + (int64_t)full * row_bytes), (int)d->ldb,
-                                     d->beta, c + (int64_t)r0 * d->ldc + full, (int)d->ldc);
+            if (full < cols && f16) /* the last < 16 weight rows: read in place */
+                for (int r0 = 0; r0 < rows; r0 += 8)
+                    gemm_few_rows_nt_f16(rows - r0 < 8 ? rows - r0 : 8, cols - full, d->k, d->alpha,
+                                         a0 + (int64_t)r0 * d->lda, (int)d->lda,
+                                         (const uint16_t *)(b0 + (int64_t)full * row_bytes), (int)d->ldb, d->beta,
+                                         c + (int64_t)r0 * d->ldc + full, (int)d->ldc);
+            else if (full < cols) { /* or as floats, through sgemm */
+                for (int r = 0; r < cols - full; r++)
+                    sori_dequantize_row_fast(d->b_type, b0 + (int64_t)(full + r) * row_bytes, wp + (int64_t)r * d->k,
+                                             d->k);
+                sori_gemm(false, true, rows, cols - full, d->k, d->alpha, a0, (int)d->lda, wp, d->k, d->beta,
+                          c + full, (int)d->ldc);
+            }
             goto epilogue;
         }
     }
@@ -699,13 +712,15 @@ static sori_status cpu_matmul(sori_backend *be, const sori_matmul_desc *d, sori_
     int64_t rows = (d->m + want - 1) / want;
     if (rows < 32)
         rows = d->m < 32 ? d->m : 32;
+    if (d->b_type != SORI_F32 && d->b_type != SORI_F32_P16 && d->m > 8 && !d->trans_a)
+        rows = d->m; /* weights widened to f32 or activations quantized: once per call, columns split */
     ctx.rows_per_task = rows;
     ctx.row_blocks = (d->m + rows - 1) / rows;
     int64_t want_cols = (want + ctx.row_blocks - 1) / ctx.row_blocks;
     int64_t cols = (d->n + want_cols - 1) / want_cols;
     if (cols < 64)
         cols = d->n < 64 ? d->n : 64;
-    if (d->b_type == SORI_F32_P16) /* whole panels */
+    if (d->b_type != SORI_F32) /* whole panels (packed, or widened to packed f32) */
         cols = (cols + SORI_P16 - 1) / SORI_P16 * SORI_P16;
     ctx.cols_per_task = cols;
     ctx.col_blocks = (d->n + cols - 1) / cols;

@@ -184,6 +184,97 @@ float sori_quant_dot(sori_dtype t, int64_t n, const void *w, const void *x)
     }
 }
 
+/* ---- rows back to floats ---------------------------------------------------------- */
+
+/* 32 signed bytes q to y[0..31] = d * q + off */
+static inline void bytes_to_floats(float *y, __m256i q, __m256 d, __m256 off)
+{
+    const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)), d, off));
+    _mm256_storeu_ps(y + 8, _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))), d, off));
+    _mm256_storeu_ps(y + 16, _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), d, off));
+    _mm256_storeu_ps(y + 24, _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))), d, off));
+}
+
+/* the same with the first 16 values scaled by d0 and the last 16 by d1 */
+static inline void bytes_to_floats2(float *y, __m256i q, __m256 d0, __m256 d1)
+{
+    const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    _mm256_storeu_ps(y, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)), d0));
+    _mm256_storeu_ps(y + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))), d0));
+    _mm256_storeu_ps(y + 16, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), d1));
+    _mm256_storeu_ps(y + 24, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))), d1));
+}
+
+void sori_dequantize_row_fast(sori_dtype t, const void *src, float *y, int64_t n)
+{
+    const uint8_t *w = src;
+    const __m256 zero = _mm256_setzero_ps();
+    switch (t) {
+    case SORI_Q8_0:
+    case SORI_Q4_0:
+    case SORI_Q5_0: {
+        const int bytes = t == SORI_Q4_0 ? 18 : t == SORI_Q5_0 ? 22 : 34;
+        for (int64_t b = 0; b < n / 32; b++, w += bytes, y += 32)
+            bytes_to_floats(y, unpack_q32(t, w), _mm256_set1_ps(f16_at(w)), zero);
+        return;
+    }
+    case SORI_Q4_K:
+    case SORI_Q5_K: {
+        const int five = t == SORI_Q5_K, bytes = five ? 176 : 144;
+        const __m256i lo4 = _mm256_set1_epi8(0xF), one = _mm256_set1_epi8(1);
+        for (int64_t b = 0; b < n / SORI_QK; b++, w += bytes) {
+            const float d = f16_at(w), dmin = f16_at(w + 2);
+            const uint8_t *sc = w + 4, *q = five ? w + 48 : w + 16;
+            const __m256i hbits = five ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
+            for (int p = 0; p < 4; p++, q += 32, y += 64) {
+                int s0, m0, s1, m1;
+                k_scale_min(2 * p, sc, &s0, &m0);
+                k_scale_min(2 * p + 1, sc, &s1, &m1);
+                const __m256i v = _mm256_loadu_si256((const __m256i *)q);
+                __m256i q0 = _mm256_and_si256(v, lo4), q1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo4);
+                if (five) {
+                    q0 = _mm256_or_si256(q0, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hbits, 2 * p), one), 4));
+                    q1 = _mm256_or_si256(q1, _mm256_slli_epi16(
+                                                 _mm256_and_si256(_mm256_srli_epi16(hbits, 2 * p + 1), one), 4));
+                }
+                bytes_to_floats(y, q0, _mm256_set1_ps(d * (float)s0), _mm256_set1_ps(-dmin * (float)m0));
+                bytes_to_floats(y + 32, q1, _mm256_set1_ps(d * (float)s1), _mm256_set1_ps(-dmin * (float)m1));
+            }
+        }
+        return;
+    }
+    case SORI_Q6_K: {
+        const __m256i k32 = _mm256_set1_epi8(32);
+        for (int64_t b = 0; b < n / SORI_QK; b++, w += 210) {
+            const int8_t *sc = (const int8_t *)(w + 192);
+            const float d = f16_at(w + 208);
+            for (int h = 0; h < 2; h++) {
+                __m256i q[4];
+                unpack_q6k_half(w, h, q);
+                for (int k = 0; k < 4; k++, y += 32) {
+                    const int g = 8 * h + 2 * k;
+                    bytes_to_floats2(y, _mm256_sub_epi8(q[k], k32), _mm256_set1_ps(d * (float)sc[g]),
+                                     _mm256_set1_ps(d * (float)sc[g + 1]));
+                }
+            }
+        }
+        return;
+    }
+    case SORI_F16: {
+        const uint16_t *h = src;
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+        for (; i < n; i++)
+            y[i] = _cvtsh_ss(h[i]);
+        return;
+    }
+    default:
+        sori_dequantize_row(t, src, y, n);
+    }
+}
+
 /* ---- four activation rows per weight block ------------------------------------------- */
 
 static void dot4_q8_0(sori_dtype t, int64_t n, const uint8_t *w, const uint8_t *const x[4], float out[4])
@@ -313,6 +404,11 @@ void sori_quant_dot4(sori_dtype t, int64_t n, const void *w, const void *const x
 }
 
 #else
+
+void sori_dequantize_row_fast(sori_dtype t, const void *src, float *y, int64_t n)
+{
+    sori_dequantize_row(t, src, y, n);
+}
 
 float sori_quant_dot(sori_dtype t, int64_t n, const void *w, const void *x)
 {
