@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cpu/vec.h"
 #include "kernels/gguf.h"
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
@@ -581,11 +582,7 @@ static void attention_rows(void *ctx, int64_t i0, int64_t i1)
             const float *q = s->q + ((size_t)i * m->n_head + h) * D;
             float mx = -INFINITY;
             for (int j = lo; j <= p; j++) {
-                const float *kr = kc + (size_t)j * Hk + (size_t)kh * D;
-                float d = 0;
-                for (int c = 0; c < D; c++)
-                    d += q[c] * kr[c];
-                d *= m->att_scale;
+                const float d = sori_cpu_dot(q, kc + (size_t)j * Hk + (size_t)kh * D, D) * m->att_scale;
                 sc[j] = d;
                 mx = d > mx ? d : mx;
             }
@@ -596,12 +593,8 @@ static void attention_rows(void *ctx, int64_t i0, int64_t i1)
             float *o = s->att + ((size_t)i * m->n_head + h) * Dv;
             for (int c = 0; c < Dv; c++)
                 o[c] = 0;
-            for (int j = lo; j <= p; j++) {
-                const float w = sc[j] * inv;
-                const float *vr = vc + (size_t)j * Hv + (size_t)kh * Dv;
-                for (int c = 0; c < Dv; c++)
-                    o[c] += w * vr[c];
-            }
+            for (int j = lo; j <= p; j++)
+                sori_cpu_axpy(sc[j] * inv, vc + (size_t)j * Hv + (size_t)kh * Dv, o, Dv);
         }
     }
 }

@@ -201,6 +201,39 @@ static float exp_shift_row(const float *x, float *y, int64_t n, float shift)
     return sum;
 }
 
+float sori_cpu_dot(const float *x, const float *y, int64_t n)
+{
+    int64_t i = 0;
+    float sum = 0.0f;
+#if SORI_VEC
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8)
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+    sum = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+#endif
+    for (; i < n; i++)
+        sum += x[i] * y[i];
+    return sum;
+}
+
+void sori_cpu_axpy(float a, const float *x, float *y, int64_t n)
+{
+    int64_t i = 0;
+#if SORI_VEC
+    const __m256 av = _mm256_set1_ps(a);
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+#endif
+    for (; i < n; i++)
+        y[i] += a * x[i];
+}
+
 void sori_cpu_f16_to_f32(const uint16_t *h, float *out, int64_t n)
 {
     int64_t i = 0;
@@ -553,6 +586,43 @@ static void gemm_rows_quant_dot(const sori_matmul_desc *d, int rows, int cols, c
     }
 }
 
+/* 16 rows of k floats (row-major) as one packed panel (k-major, 16 lanes): 8 × 8 blocks transposed in
+ * registers (a store per value, 64 bytes apart, was the widening's cost) */
+static void panel_from_rows(const float *rows, int k, float *panel)
+{
+    int k0 = 0;
+#if SORI_VEC
+    for (; k0 + 8 <= k; k0 += 8)
+        for (int h = 0; h < 2; h++) {
+            const float *r = rows + (int64_t)8 * h * k + k0;
+            const __m256 r0 = _mm256_loadu_ps(r), r1 = _mm256_loadu_ps(r + k), r2 = _mm256_loadu_ps(r + 2 * k),
+                         r3 = _mm256_loadu_ps(r + 3 * k), r4 = _mm256_loadu_ps(r + 4 * k),
+                         r5 = _mm256_loadu_ps(r + 5 * k), r6 = _mm256_loadu_ps(r + 6 * k),
+                         r7 = _mm256_loadu_ps(r + 7 * k);
+            const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *o = panel + (int64_t)k0 * SORI_P16 + 8 * h;
+            _mm256_storeu_ps(o, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(o + SORI_P16, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(o + 2 * SORI_P16, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(o + 3 * SORI_P16, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(o + 4 * SORI_P16, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(o + 5 * SORI_P16, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(o + 6 * SORI_P16, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(o + 7 * SORI_P16, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+#endif
+    for (; k0 < k; k0++)
+        for (int r = 0; r < SORI_P16; r++)
+            panel[(int64_t)k0 * SORI_P16 + r] = rows[(int64_t)r * k + k0];
+}
+
 /* Columns n0..n1 of a product with f16, bf16 or GGUF block-type weights
  * (trans_b): a few rows read f16 and Q8_0 weights in place, and take the
  * other block types through quantized dot products; more rows convert
@@ -584,17 +654,17 @@ static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n
     }
     if (wide) {
         enum { PB = 256 };
-        float *wp = scratch_get((size_t)PB * d->k + d->k + SORI_P16_SCRATCH);
+        float *wp = scratch_get((size_t)PB * d->k + (size_t)SORI_P16 * d->k + SORI_P16_SCRATCH);
         if (wp) {
-            float *row = wp + (size_t)PB * d->k, *ascratch = row + d->k;
+            float *rows16 = wp + (size_t)PB * d->k, *ascratch = rows16 + (size_t)SORI_P16 * d->k;
             const int full = cols / SORI_P16 * SORI_P16;
             for (int j0 = 0; j0 < full; j0 += PB) {
                 const int cb = full - j0 < PB ? full - j0 : PB;
-                for (int r = 0; r < cb; r++) { /* row r of the block: panel r / 16, lane r % 16 */
-                    sori_dequantize_row_fast(d->b_type, b0 + (int64_t)(j0 + r) * row_bytes, row, d->k);
-                    float *dst = wp + (int64_t)(r / SORI_P16) * SORI_P16 * d->k + r % SORI_P16;
-                    for (int kk = 0; kk < d->k; kk++)
-                        dst[(int64_t)kk * SORI_P16] = row[kk];
+                for (int p = 0; p < cb; p += SORI_P16) { /* a panel: its 16 rows as floats, then transposed */
+                    for (int r = 0; r < SORI_P16; r++)
+                        sori_dequantize_row_fast(d->b_type, b0 + (int64_t)(j0 + p + r) * row_bytes,
+                                                 rows16 + (int64_t)r * d->k, d->k);
+                    panel_from_rows(rows16, d->k, wp + (int64_t)p * d->k);
                 }
                 sori_gemm_p16(rows, cb, d->k, d->alpha, a0, d->lda, wp, d->beta, c + j0, d->ldc, NULL, SORI_ACT_NONE,
                               ascratch);

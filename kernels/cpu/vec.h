@@ -13,4 +13,10 @@ float sori_cpu_log_sum_exp(const float *x, int64_t n);
 /* n halves to floats (F16C where the build has it). */
 void sori_cpu_f16_to_f32(const uint16_t *h, float *out, int64_t n);
 
+/* Σ x[i] y[i] over n values (AVX2/FMA: eight lanes, four accumulators). */
+float sori_cpu_dot(const float *x, const float *y, int64_t n);
+
+/* y[i] += a x[i] over n values. */
+void sori_cpu_axpy(float a, const float *x, float *y, int64_t n);
+
 #endif
