@@ -661,9 +661,13 @@ static void mm_block_f16(const sori_matmul_desc *d, int b, int m0, int m1, int n
             for (int j0 = 0; j0 < full; j0 += PB) {
                 const int cb = full - j0 < PB ? full - j0 : PB;
                 for (int p = 0; p < cb; p += SORI_P16) { /* a panel: its 16 rows as floats, then transposed */
-                    for (int r = 0; r < SORI_P16; r++)
-                        sori_dequantize_row_fast(d->b_type, b0 + (int64_t)(j0 + p + r) * row_bytes,
-                                                 rows16 + (int64_t)r * d->k, d->k);
+                    for (int r = 0; r < SORI_P16; r++) {
+                        const uint8_t *wr = b0 + (int64_t)(j0 + p + r) * row_bytes;
+                        if (j0 + p + r + SORI_P16 < full) /* the next panel's row, asked for ahead */
+                            for (int64_t o = 0; o < row_bytes; o += 64)
+                                __builtin_prefetch(wr + SORI_P16 * row_bytes + o, 0, 0);
+                        sori_dequantize_row_fast(d->b_type, wr, rows16 + (int64_t)r * d->k, d->k);
+                    }
                     panel_from_rows(rows16, d->k, wp + (int64_t)p * d->k);
                 }
                 sori_gemm_p16(rows, cb, d->k, d->alpha, a0, d->lda, wp, d->beta, c + j0, d->ldc, NULL, SORI_ACT_NONE,
