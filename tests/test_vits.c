@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "npy.h"
 #include "gguf_edit.h"
 #include "heap.h"
 #include "sori/runtime.h"
@@ -30,71 +31,11 @@
 static const char *MODELS[] = {"sdp", "dp", "sdp_spk", "dp_spk"};
 enum { N_MODELS = 4 };
 
-/* ---- .npy (version 1/2, little-endian f4 or i4, C order) ---------------------------- */
-
-typedef struct {
-    void *data;
-    int64_t n;
-    int ndim;
-    int64_t shape[4];
-    char kind; /* 'f' or 'i' */
-} npy;
-
 static int npy_read(npy *a, const char *model, const char *what)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/vits/%s.%s.npy", SORI_FIXTURE_DIR, model, what);
-    memset(a, 0, sizeof *a);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    unsigned char pre[12];
-    int ok = fread(pre, 1, 10, f) == 10 && memcmp(pre, "\x93NUMPY", 6) == 0;
-    size_t hlen = 0;
-    if (ok && pre[6] == 1) {
-        hlen = pre[8] | (size_t)pre[9] << 8;
-    } else if (ok && fread(pre + 10, 1, 2, f) == 2) {
-        hlen = pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
-    } else {
-        ok = 0;
-    }
-    char hdr[1024];
-    ok = ok && hlen < sizeof hdr && fread(hdr, 1, hlen, f) == hlen;
-    if (ok) {
-        hdr[hlen] = 0;
-        ok = strstr(hdr, "'fortran_order': False") != NULL;
-        if (strstr(hdr, "'<f4'"))
-            a->kind = 'f';
-        else if (strstr(hdr, "'<i4'"))
-            a->kind = 'i';
-        else
-            ok = 0;
-        const char *s = strstr(hdr, "'shape': (");
-        ok = ok && s;
-        a->n = 1;
-        for (s = s ? s + 10 : s; ok && *s && *s != ')';) {
-            char *e;
-            long long v = strtoll(s, &e, 10);
-            if (e == s)
-                break;
-            if (a->ndim < 4)
-                a->shape[a->ndim++] = v;
-            a->n *= v;
-            s = e;
-            while (*s == ',' || *s == ' ')
-                s++;
-        }
-    }
-    if (ok) {
-        a->data = malloc((size_t)(a->n > 0 ? a->n : 1) * 4);
-        ok = a->data && fread(a->data, 4, (size_t)a->n, f) == (size_t)a->n;
-    }
-    fclose(f);
-    if (!ok) {
-        free(a->data);
-        a->data = NULL;
-    }
-    return ok;
+    return npy_load(a, path);
 }
 
 static double rel_l2(const float *a, const float *b, int64_t n)

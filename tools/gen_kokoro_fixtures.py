@@ -36,6 +36,18 @@ STAGES = [
     ("bert", "/encoder/bert/encoder/albert_layer_groups.0/albert_layers.0/full_layer_layer_norm_11/LayerNormalization_output_0",
      "ALBERT output [1, T, 768]"),
     ("d_en", "/encoder/bert_encoder/Add_output_0", "bert_encoder Linear 768→512 [1, T, 512]"),
+    # ALBERT's passes teacher-forced (one rounding of an activation to 8 bits that lands the other way
+    # changes the rest of the passes by up to 0.4 of the output's RMS: parity is checked pass by pass)
+    ("bert_in", "/encoder/bert/encoder/embedding_hidden_mapping_in/Add_output_0",
+     "ALBERT's input to its passes [1, T, 768]"),
+    ("bert_l0", "/encoder/bert/encoder/albert_layer_groups.0/albert_layers.0/full_layer_layer_norm/LayerNormalization_output_0",
+     "ALBERT after 1 pass [1, T, 768]"),
+    ("bert_l5", "/encoder/bert/encoder/albert_layer_groups.0/albert_layers.0/full_layer_layer_norm_5/LayerNormalization_output_0",
+     "ALBERT after 6 passes [1, T, 768]"),
+    ("bert_l6", "/encoder/bert/encoder/albert_layer_groups.0/albert_layers.0/full_layer_layer_norm_6/LayerNormalization_output_0",
+     "ALBERT after 7 passes [1, T, 768]"),
+    ("bert_l10", "/encoder/bert/encoder/albert_layer_groups.0/albert_layers.0/full_layer_layer_norm_10/LayerNormalization_output_0",
+     "ALBERT after 11 passes [1, T, 768]"),
     ("dur_enc", "/encoder/predictor/text_encoder/Concat_4_output_0", "duration encoder output d ⊕ s [1, T, 640]"),
     ("dur_raw", "/encoder/Div_output_0", "Σ sigmoid(duration_proj) / speed, before rounding [1, T]"),
     ("dur", "/encoder/Cast_output_0", "durations in frames (int64 → int32) [1, T]"),

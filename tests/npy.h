@@ -1,0 +1,75 @@
+/* Reading the .npy fixtures written by the tools/ generators (numpy's
+ * format, version 1 or 2, little-endian f4 or i4, C order). */
+#ifndef SORI_TESTS_NPY_H
+#define SORI_TESTS_NPY_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    void *data;
+    int64_t n;
+    int ndim;
+    int64_t shape[4];
+    char kind; /* 'f' or 'i' */
+} npy;
+
+/* The array in the file at path (1: read; 0: missing or not of that form). */
+static inline int npy_load(npy *a, const char *path)
+{
+    memset(a, 0, sizeof *a);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    unsigned char pre[12];
+    int ok = fread(pre, 1, 10, f) == 10 && memcmp(pre, "\x93NUMPY", 6) == 0;
+    size_t hlen = 0;
+    if (ok && pre[6] == 1) {
+        hlen = pre[8] | (size_t)pre[9] << 8;
+    } else if (ok && fread(pre + 10, 1, 2, f) == 2) {
+        hlen = pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+    } else {
+        ok = 0;
+    }
+    char hdr[1024];
+    ok = ok && hlen < sizeof hdr && fread(hdr, 1, hlen, f) == hlen;
+    if (ok) {
+        hdr[hlen] = 0;
+        ok = strstr(hdr, "'fortran_order': False") != NULL;
+        if (strstr(hdr, "'<f4'"))
+            a->kind = 'f';
+        else if (strstr(hdr, "'<i4'"))
+            a->kind = 'i';
+        else
+            ok = 0;
+        const char *s = strstr(hdr, "'shape': (");
+        ok = ok && s;
+        a->n = 1;
+        for (s = s ? s + 10 : s; ok && *s && *s != ')';) {
+            char *e;
+            long long v = strtoll(s, &e, 10);
+            if (e == s)
+                break;
+            if (a->ndim < 4)
+                a->shape[a->ndim++] = v;
+            a->n *= v;
+            s = e;
+            while (*s == ',' || *s == ' ')
+                s++;
+        }
+    }
+    if (ok) {
+        a->data = malloc((size_t)(a->n > 0 ? a->n : 1) * 4);
+        ok = a->data && fread(a->data, 4, (size_t)a->n, f) == (size_t)a->n;
+    }
+    fclose(f);
+    if (!ok) {
+        free(a->data);
+        a->data = NULL;
+    }
+    return ok;
+}
+
+#endif

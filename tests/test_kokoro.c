@@ -1,0 +1,193 @@
+/* Kokoro-82M against onnxruntime on the same ONNX file (fixtures by
+ * tools/gen_kokoro_fixtures.py: the phonemes `sakura.`, voice jf_alpha):
+ * the stages the engine has so far, on data/kokoro-82m.gguf from
+ * tools/setup.sh (skipped without it).
+ * - ALBERT, teacher-forced stage by stage (the embeddings and the mapping
+ *   into its width; its 1st, 7th and 12th pass, each from onnxruntime's
+ *   input to it; the projection `d_en`): max-abs difference at most 1e-4 of
+ *   the reference's RMS, with activations quantized as onnxruntime's
+ *   DynamicQuantizeLinear and int32 sums. Free-running, one activation
+ *   rounded to the other 8-bit step late in the 12 passes moves the output
+ *   by up to 0.4 of its RMS (a flip happens within a few passes on this input), so the whole
+ *   run is only bounded (rel-L2 <= 0.5);
+ * - the dynamic int8 product on its own: exact integer sums (checked
+ *   against a scalar double-precision rendering of the same rule);
+ * - bad input refused by name: token ids out of range, too many tokens, a
+ *   file of another architecture. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "npy.h"
+#include "tts/kokoro.h"
+
+#ifndef SORI_FIXTURE_DIR
+#define SORI_FIXTURE_DIR "tests/fixtures"
+#endif
+#ifndef SORI_SOURCE_DATA_DIR
+#define SORI_SOURCE_DATA_DIR "data"
+#endif
+
+static int fixture(npy *a, const char *name, char kind, int64_t n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/kokoro/%s.npy", SORI_FIXTURE_DIR, name);
+    int ok = npy_load(a, path) && a->kind == kind && a->n == n;
+    CHECK(ok, "fixture %s missing or not %c[%lld]", path, kind, (long long)n);
+    return ok;
+}
+
+/* max |a - b| over the RMS of b */
+static double diff_over_rms(const float *a, const float *b, int64_t n)
+{
+    double mx = 0, ss = 0;
+    for (int64_t i = 0; i < n; i++) {
+        mx = fmax(mx, fabs((double)a[i] - b[i]));
+        ss += (double)b[i] * b[i];
+    }
+    return mx / sqrt(ss / (double)n);
+}
+
+static double rel_l2(const float *a, const float *b, int64_t n)
+{
+    double d = 0, ss = 0;
+    for (int64_t i = 0; i < n; i++) {
+        d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        ss += (double)b[i] * b[i];
+    }
+    return sqrt(d / ss);
+}
+
+static void test_bert(const kokoro_model *m)
+{
+    npy tok, in, l0, l5, l6, l10, bert, den;
+    if (!npy_load(&tok, SORI_FIXTURE_DIR "/kokoro/tokens.npy") || tok.kind != 'i') {
+        CHECK(0, "fixture tokens.npy missing");
+        return;
+    }
+    const int T = (int)tok.n;
+    const int64_t nb = (int64_t)T * m->hidden, nd = (int64_t)T * m->hidden_dim;
+    if (fixture(&in, "bert_in", 'f', nb) && fixture(&l0, "bert_l0", 'f', nb) && fixture(&l5, "bert_l5", 'f', nb) &&
+        fixture(&l6, "bert_l6", 'f', nb) && fixture(&l10, "bert_l10", 'f', nb) &&
+        fixture(&bert, "bert", 'f', nb) && fixture(&den, "d_en", 'f', nd)) {
+        float *work = malloc(sizeof(float) * (size_t)kokoro_bert_work_floats(m, T));
+        float *b = malloc(sizeof(float) * (size_t)nb), *d = malloc(sizeof(float) * (size_t)nd);
+        sori_error err = {0};
+        /* embeddings and the mapping into ALBERT's width (no pass) */
+        kokoro_model m0 = *m;
+        m0.layers = 0;
+        CHECK_STATUS(kokoro_bert(&m0, tok.data, T, work, b, NULL, &err), SORI_OK);
+        const double e_in = diff_over_rms(b, in.data, nb);
+        /* single passes teacher-forced: the first, the 7th and the last, each from onnxruntime's input */
+        CHECK_STATUS(kokoro_bert_passes(m, in.data, T, 1, work, b, &err), SORI_OK);
+        const double e_l0 = diff_over_rms(b, l0.data, nb);
+        CHECK_STATUS(kokoro_bert_passes(m, l5.data, T, 1, work, b, &err), SORI_OK);
+        const double e_l6 = diff_over_rms(b, l6.data, nb);
+        CHECK_STATUS(kokoro_bert_passes(m, l10.data, T, 1, work, b, &err), SORI_OK);
+        const double e_l11 = diff_over_rms(b, bert.data, nb);
+        CHECK_STATUS(kokoro_bert_project(m, bert.data, T, work, d, &err), SORI_OK);
+        const double e_d = diff_over_rms(d, den.data, nd);
+        printf("ALBERT vs onnxruntime, %d tokens, max-abs / RMS: input %.2e, passes 1, 7, 12 %.2e %.2e %.2e, "
+               "projection %.2e\n", T, e_in, e_l0, e_l6, e_l11, e_d);
+        CHECK(e_in <= 1e-4, "embeddings and mapping: %.3g (tolerance 1e-4)", e_in);
+        CHECK(e_l0 <= 1e-4, "first pass: %.3g (tolerance 1e-4)", e_l0);
+        CHECK(e_l6 <= 1e-4, "7th pass: %.3g (tolerance 1e-4)", e_l6);
+        CHECK(e_l11 <= 1e-4, "last pass: %.3g (tolerance 1e-4)", e_l11);
+        CHECK(e_d <= 1e-4, "projection: %.3g (tolerance 1e-4)", e_d);
+        /* all 12 passes free-running: a single activation rounded to the other 8-bit step (its value
+         * within float noise of a half step) changes everything after it, so the whole is only bounded */
+        CHECK_STATUS(kokoro_bert(m, tok.data, T, work, b, d, &err), SORI_OK);
+        const double r_b = rel_l2(b, bert.data, nb), r_d = rel_l2(d, den.data, nd);
+        printf("free-running: bert rel-L2 %.3f, d_en %.3f\n", r_b, r_d);
+        CHECK(r_b <= 0.5 && r_d <= 0.5, "free-running ALBERT: rel-L2 %.3g / %.3g", r_b, r_d);
+        /* bad calls */
+        int32_t bad[3] = {0, m->n_token, 0};
+        CHECK_STATUS(kokoro_bert(m, bad, 3, work, b, d, &err), SORI_ERR_INVALID_ARG);
+        CHECK(strstr(err.message, "token") != NULL, "names the token: %s", err.message);
+        CHECK_STATUS(kokoro_bert(m, tok.data, 0, work, b, d, &err), SORI_ERR_INVALID_ARG);
+        CHECK_STATUS(kokoro_bert(m, tok.data, m->max_pos + 1, work, b, d, &err), SORI_ERR_INVALID_ARG);
+        CHECK_STATUS(kokoro_bert_passes(m, in.data, T, m->layers + 1, work, b, &err), SORI_ERR_INVALID_ARG);
+        free(work);
+        free(b);
+        free(d);
+    }
+    free(tok.data);
+    free(in.data);
+    free(l0.data);
+    free(l5.data);
+    free(l6.data);
+    free(l10.data);
+    free(bert.data);
+    free(den.data);
+}
+
+/* The product on random data against the same rule written plainly (double sums of exact integers) */
+static void test_qlinear(void)
+{
+    enum { ROWS = 5, IN = 77, OUT = 13 };
+    int8_t w[OUT * IN];
+    float scale[OUT], bias[OUT], x[ROWS * IN], y[ROWS * OUT];
+    int16_t q[ROWS * IN];
+    uint32_t s = 12345;
+    for (int i = 0; i < OUT * IN; i++) {
+        s = s * 1664525u + 1013904223u;
+        w[i] = (int8_t)(s >> 24);
+    }
+    for (int i = 0; i < OUT; i++) {
+        scale[i] = 0.001f * (float)(i + 1);
+        bias[i] = 0.1f * (float)i - 0.5f;
+    }
+    for (int i = 0; i < ROWS * IN; i++) {
+        s = s * 1664525u + 1013904223u;
+        x[i] = (float)((int)(s >> 16) % 2001 - 700) / 300.0f;
+    }
+    kokoro_linear l = {w, scale, bias, OUT, IN};
+    kokoro_qlinear(&l, x, ROWS, q, y);
+    float lo = 0, hi = 0;
+    for (int i = 0; i < ROWS * IN; i++) {
+        lo = fminf(lo, x[i]);
+        hi = fmaxf(hi, x[i]);
+    }
+    const float xs = (hi - lo) / 255.0f;
+    const int zp = (int)rintf(-lo / xs);
+    int same = 0;
+    for (int r = 0; r < ROWS; r++)
+        for (int c = 0; c < OUT; c++) {
+            long long acc = 0;
+            for (int k = 0; k < IN; k++) {
+                const int qv = (int)fminf(255.0f, fmaxf(0.0f, rintf(x[r * IN + k] / xs) + (float)zp));
+                acc += (long long)(qv - zp) * w[c * IN + k];
+            }
+            same += y[r * OUT + c] == (float)acc * (xs * scale[c]) + bias[c];
+        }
+    CHECK(same == ROWS * OUT, "dynamic int8 product: %d of %d outputs as the rule gives them", same, ROWS * OUT);
+}
+
+int main(void)
+{
+    test_qlinear();
+    const char *path = SORI_SOURCE_DATA_DIR "/kokoro-82m.gguf";
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        printf("test_kokoro: no %s (tools/setup.sh fetches it): the model checks skipped\n", path);
+        return check_finish("test_kokoro") ? 1 : 77; /* (the product's own check still counts) */
+    }
+    fclose(f);
+    kokoro_model *m = NULL;
+    sori_error err = {0};
+    CHECK_STATUS(kokoro_load(path, &m, &err), SORI_OK);
+    if (m)
+        test_bert(m);
+    kokoro_free(m);
+    /* another architecture's file is refused by name */
+    kokoro_model *other = NULL;
+    sori_status st = kokoro_load(SORI_SOURCE_DATA_DIR "/silero-vad.gguf", &other, &err);
+    if (st != SORI_ERR_IO) {
+        CHECK_STATUS(st, SORI_ERR_FORMAT);
+        CHECK(strstr(err.message, "architecture") != NULL, "names the architecture: %s", err.message);
+    }
+    kokoro_free(other);
+    return check_finish("test_kokoro");
+}

@@ -1,0 +1,370 @@
+/* Kokoro-82M: loading a `sori.kokoro` file and ALBERT, the first stage
+ * (tts/kokoro.h; the graph and the arithmetic in docs/tts-kokoro.md). */
+#include "kokoro.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+/* ---- loading ------------------------------------------------------------------------ */
+
+typedef struct {
+    kokoro_model *m;
+    sori_error *err;
+    sori_status st;
+} loader;
+
+/* Tensor `name` of the given type and numpy shape (outermost first), or NULL with the reason. */
+static const void *tensor(loader *L, const char *name, uint32_t type, int n, const int64_t *dims)
+{
+    if (L->st != SORI_OK)
+        return NULL;
+    const sori_gguf_tensor *t = sori_gguf_find_tensor(L->m->g, name);
+    if (!t) {
+        L->st = sori_fail(L->err, SORI_ERR_FORMAT, 0, "%s: tensor %s is missing", L->m->path, name);
+        return NULL;
+    }
+    int ok = t->type == type && t->n_dims == n;
+    for (int i = 0; ok && i < n; i++)
+        ok = t->ne[n - 1 - i] == dims[i];
+    if (!ok) {
+        const char *tn = sori_ggml_type_name(t->type), *want = sori_ggml_type_name(type);
+        L->st = sori_fail(L->err, SORI_ERR_FORMAT, 0, "%s: tensor %s: %s of %d dims [%lld …], %s [%lld …] expected",
+                          L->m->path, name, tn ? tn : "unknown type", t->n_dims, (long long)t->ne[t->n_dims - 1],
+                          want ? want : "?", (long long)dims[0]);
+        return NULL;
+    }
+    if (type == SORI_GGML_F32)
+        for (int64_t i = 0; i < t->n_elements; i++)
+            if (!isfinite(((const float *)t->data)[i])) {
+                L->st = sori_fail(L->err, SORI_ERR_FORMAT, 0, "%s: tensor %s has NaN or infinite values", L->m->path,
+                                  name);
+                return NULL;
+            }
+    return t->data;
+}
+
+static const float *vec(loader *L, const char *name, int64_t n)
+{
+    return tensor(L, name, SORI_GGML_F32, 1, &n);
+}
+
+static void linear(loader *L, const char *name, int out, int in, kokoro_linear *l)
+{
+    char key[192];
+    const int64_t dims[2] = {out, in};
+    snprintf(key, sizeof key, "%s.weight", name);
+    l->w = tensor(L, key, SORI_GGML_I8, 2, dims);
+    snprintf(key, sizeof key, "%s.weight_scale", name);
+    l->scale = vec(L, key, out);
+    snprintf(key, sizeof key, "%s.bias", name);
+    l->bias = vec(L, key, out);
+    l->out = out;
+    l->in = in;
+}
+
+/* An int8 embedding table [rows, dim] with one scale, dequantized (w · scale is exact in f32). */
+static float *embedding(loader *L, const char *name, int rows, int dim)
+{
+    char key[192];
+    const int64_t dims[2] = {rows, dim};
+    snprintf(key, sizeof key, "%s.weight", name);
+    const int8_t *w = tensor(L, key, SORI_GGML_I8, 2, dims);
+    snprintf(key, sizeof key, "%s.weight_scale", name);
+    const float *s = vec(L, key, 1);
+    if (!w || !s)
+        return NULL;
+    float *out = malloc(sizeof(float) * (size_t)rows * dim);
+    if (!out) {
+        L->st = sori_fail(L->err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", L->m->path);
+        return NULL;
+    }
+    for (int64_t i = 0; i < (int64_t)rows * dim; i++)
+        out[i] = (float)w[i] * s[0];
+    return out;
+}
+
+static int key_u32(loader *L, const char *key, int lo, int hi)
+{
+    if (L->st != SORI_OK)
+        return 0;
+    int64_t v = 0;
+    if (sori_gguf_get_int(L->m->g, key, &v) != SORI_OK || v < lo || v > hi) {
+        L->st = sori_fail(L->err, SORI_ERR_FORMAT, 0, "%s: key %s is missing or out of range (%d..%d)", L->m->path,
+                          key, lo, hi);
+        return 0;
+    }
+    return (int)v;
+}
+
+sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err)
+{
+    if (!path || !out)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: no path");
+    *out = NULL;
+    kokoro_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "kokoro: out of memory");
+    snprintf(m->path, sizeof m->path, "%s", path);
+    loader L = {m, err, sori_gguf_open_file(path, &m->g, err)};
+    const char *arch = NULL, *quant = NULL;
+    if (L.st == SORI_OK && (sori_gguf_get_str(m->g, "general.architecture", &arch) != SORI_OK ||
+                            strcmp(arch, "sori.kokoro") != 0))
+        L.st = sori_fail(err, SORI_ERR_FORMAT, 0, "%s: architecture %s, sori.kokoro expected", path,
+                         arch ? arch : "(none)");
+    if (L.st == SORI_OK && (sori_gguf_get_str(m->g, "sori.kokoro.quantization", &quant) != SORI_OK ||
+                            strcmp(quant, "ort-dynamic-u8s8") != 0))
+        L.st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: quantization %s, ort-dynamic-u8s8 expected", path,
+                         quant ? quant : "(none)");
+    m->n_token = key_u32(&L, "sori.kokoro.n_token", 1, 4096);
+    m->hidden_dim = key_u32(&L, "sori.kokoro.hidden_dim", 1, 4096);
+    m->hidden = key_u32(&L, "sori.kokoro.bert.hidden", 16, 4096);
+    m->emb = key_u32(&L, "sori.kokoro.bert.embedding", 16, 4096);
+    m->heads = key_u32(&L, "sori.kokoro.bert.heads", 1, 64);
+    m->layers = key_u32(&L, "sori.kokoro.bert.layers", 1, 64);
+    m->inter = key_u32(&L, "sori.kokoro.bert.intermediate", 16, 16384);
+    m->max_pos = key_u32(&L, "sori.kokoro.bert.max_position", 1, 65536);
+    if (L.st == SORI_OK && m->hidden % m->heads != 0)
+        L.st = sori_fail(err, SORI_ERR_FORMAT, 0, "%s: %d heads do not divide ALBERT's width %d", path, m->heads,
+                         m->hidden);
+    const int H = m->hidden, E = m->emb;
+    m->word = embedding(&L, "encoder.bert.embeddings.word_embeddings", m->n_token, E);
+    m->pos = embedding(&L, "encoder.bert.embeddings.position_embeddings", m->max_pos, E);
+    m->type = embedding(&L, "encoder.bert.embeddings.token_type_embeddings", 2, E);
+    m->emb_ln_w = vec(&L, "encoder.bert.embeddings.LayerNorm.weight", E);
+    m->emb_ln_b = vec(&L, "encoder.bert.embeddings.LayerNorm.bias", E);
+    linear(&L, "encoder.bert.encoder.embedding_hidden_mapping_in", H, E, &m->map_in);
+#define LAYER "encoder.bert.encoder.albert_layer_groups.0.albert_layers.0."
+    linear(&L, LAYER "attention.query", H, H, &m->q);
+    linear(&L, LAYER "attention.key", H, H, &m->k);
+    linear(&L, LAYER "attention.value", H, H, &m->v);
+    linear(&L, LAYER "attention.dense", H, H, &m->dense);
+    linear(&L, LAYER "ffn", m->inter, H, &m->ffn);
+    linear(&L, LAYER "ffn_output", H, m->inter, &m->ffn_out);
+    m->att_ln_w = vec(&L, LAYER "attention.LayerNorm.weight", H);
+    m->att_ln_b = vec(&L, LAYER "attention.LayerNorm.bias", H);
+    m->full_ln_w = vec(&L, LAYER "full_layer_layer_norm.weight", H);
+    m->full_ln_b = vec(&L, LAYER "full_layer_layer_norm.bias", H);
+#undef LAYER
+    linear(&L, "encoder.bert_encoder", m->hidden_dim, H, &m->bert_enc);
+    if (L.st != SORI_OK) {
+        kokoro_free(m);
+        return L.st;
+    }
+    *out = m;
+    return SORI_OK;
+}
+
+void kokoro_free(kokoro_model *m)
+{
+    if (!m)
+        return;
+    free(m->word);
+    free(m->pos);
+    free(m->type);
+    sori_gguf_free(m->g);
+    free(m);
+}
+
+/* ---- onnxruntime's dynamic int8 product --------------------------------------------- */
+
+/* Σ a[i] · w[i] in exact int32: a the activations minus their zero point (int16, |a| <= 255), w int8 */
+static int32_t dot_i16_i8(const int16_t *a, const int8_t *w, int n)
+{
+    int i = 0;
+    int32_t sum = 0;
+#if defined(__AVX2__)
+    __m256i acc = _mm256_setzero_si256();
+    for (; i + 16 <= n; i += 16) {
+        const __m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + i)));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(a + i)), wv));
+    }
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    sum = _mm_cvtsi128_si32(s);
+#endif
+    for (; i < n; i++)
+        sum += (int32_t)a[i] * w[i];
+    return sum;
+}
+
+void kokoro_qlinear(const kokoro_linear *l, const float *x, int rows, int16_t *q, float *y)
+{
+    /* DynamicQuantizeLinear over the whole tensor */
+    const int64_t n = (int64_t)rows * l->in;
+    float lo = 0.0f, hi = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    float scale = (hi - lo) / 255.0f;
+    if (!(scale > 0.0f)) /* all zeros (or not finite): every q at the zero point */
+        scale = 1.0f;
+    float zpf = rintf(-lo / scale);
+    const int zp = zpf < 0.0f ? 0 : zpf > 255.0f ? 255 : (int)zpf;
+    for (int64_t i = 0; i < n; i++) {
+        float v = rintf(x[i] / scale) + (float)zp;
+        v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
+        q[i] = (int16_t)((int)v - zp);
+    }
+    /* MatMulInteger, then × (x_scale · w_scale[col]) and + bias, as separate f32 operations */
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < l->out; c++) {
+            const int32_t acc = dot_i16_i8(q + (int64_t)r * l->in, l->w + (int64_t)c * l->in, l->in);
+            const float s = scale * l->scale[c];
+            y[(int64_t)r * l->out + c] = (float)acc * s + l->bias[c];
+        }
+}
+
+/* ---- ALBERT ---------------------------------------------------------------------------- */
+
+/* y = LayerNorm(x (+ skip)) over rows of n (mean, then mean of squared deviations; in double) */
+static void layer_norm(const float *x, const float *skip, int rows, int n, const float *w, const float *b, float eps,
+                       float *y)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (int64_t)r * n, *sr = skip ? skip + (int64_t)r * n : NULL;
+        float *yr = y + (int64_t)r * n;
+        for (int i = 0; i < n; i++)
+            yr[i] = sr ? xr[i] + sr[i] : xr[i];
+        double mean = 0, var = 0;
+        for (int i = 0; i < n; i++)
+            mean += yr[i];
+        mean /= n;
+        for (int i = 0; i < n; i++)
+            var += (yr[i] - mean) * (yr[i] - mean);
+        const float inv = (float)(1.0 / sqrt(var / n + eps)), mu = (float)mean;
+        for (int i = 0; i < n; i++)
+            yr[i] = (yr[i] - mu) * inv * w[i] + b[i];
+    }
+}
+
+int64_t kokoro_bert_work_floats(const kokoro_model *m, int T)
+{
+    const int64_t H = m->hidden, widest = m->inter > H ? m->inter : H;
+    /* x, h, q, k, v, ctx, ffn, scores, int16 activations (half a float each) */
+    return (int64_t)T * (6 * H + m->inter + T) + ((int64_t)T * widest + 1) / 2 + 64;
+}
+
+/* n passes of the shared layer over x [T, hidden] in place; work after x as kokoro_bert's */
+static void passes(const kokoro_model *m, float *x, int T, int n, float *work)
+{
+    const int H = m->hidden, F = m->inter, nh = m->heads, dh = H / nh;
+    float *h = work, *q = h + (int64_t)T * H, *k = q + (int64_t)T * H, *v = k + (int64_t)T * H,
+          *ctx = v + (int64_t)T * H, *ff = ctx + (int64_t)T * H, *sc = ff + (int64_t)T * F;
+    int16_t *qa = (int16_t *)(sc + (int64_t)T * T);
+    /* q and k each scaled by √(1/√dh) before their product, as the graph does */
+    const float qk = sqrtf(1.0f / sqrtf((float)dh));
+    for (int l = 0; l < n; l++) {
+        kokoro_qlinear(&m->q, x, T, qa, q);
+        kokoro_qlinear(&m->k, x, T, qa, k);
+        kokoro_qlinear(&m->v, x, T, qa, v);
+        for (int64_t i = 0; i < (int64_t)T * H; i++) {
+            q[i] *= qk;
+            k[i] *= qk;
+        }
+        for (int hd = 0; hd < nh; hd++)
+            for (int i = 0; i < T; i++) {
+                const float *qi = q + (int64_t)i * H + hd * dh;
+                float mx = -INFINITY, *s = sc + (int64_t)i * T;
+                for (int j = 0; j < T; j++) {
+                    const float *kj = k + (int64_t)j * H + hd * dh;
+                    float d = 0.0f;
+                    for (int c = 0; c < dh; c++)
+                        d += qi[c] * kj[c];
+                    s[j] = d;
+                    mx = d > mx ? d : mx;
+                }
+                float sum = 0.0f;
+                for (int j = 0; j < T; j++)
+                    sum += s[j] = expf(s[j] - mx);
+                float *o = ctx + (int64_t)i * H + hd * dh;
+                for (int c = 0; c < dh; c++)
+                    o[c] = 0.0f;
+                for (int j = 0; j < T; j++) {
+                    const float p = s[j] / sum, *vj = v + (int64_t)j * H + hd * dh;
+                    for (int c = 0; c < dh; c++)
+                        o[c] += p * vj[c];
+                }
+            }
+        kokoro_qlinear(&m->dense, ctx, T, qa, h);
+        layer_norm(h, x, T, H, m->att_ln_w, m->att_ln_b, 1e-12f, x);
+        kokoro_qlinear(&m->ffn, x, T, qa, ff);
+        for (int64_t i = 0; i < (int64_t)T * F; i++) { /* FastGelu: GELU's tanh form */
+            const float z = ff[i];
+            ff[i] = 0.5f * z * (1.0f + tanhf(0.7978845608028654f * (z + 0.044715f * z * z * z)));
+        }
+        kokoro_qlinear(&m->ffn_out, ff, T, qa, h);
+        layer_norm(h, x, T, H, m->full_ln_w, m->full_ln_b, 1e-12f, x);
+    }
+}
+
+static sori_status check_t(const kokoro_model *m, int T, const float *work, sori_error *err)
+{
+    if (!m || !work || T < 1 || T > m->max_pos)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: %d tokens (1..%d)", T, m ? m->max_pos : 0);
+    return SORI_OK;
+}
+
+sori_status kokoro_bert(const kokoro_model *m, const int32_t *tokens, int T, float *work, float *bert, float *d_en,
+                        sori_error *err)
+{
+    sori_status st = check_t(m, T, work, err);
+    if (st != SORI_OK)
+        return st;
+    if (!tokens)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: no tokens");
+    for (int i = 0; i < T; i++)
+        if (tokens[i] < 0 || tokens[i] >= m->n_token)
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: token %d is not in 0..%d", tokens[i],
+                             m->n_token - 1);
+    const int H = m->hidden, E = m->emb;
+    float *x = work, *h = x + (int64_t)T * H;
+    int16_t *qa = (int16_t *)(h + (int64_t)T * (5 * H + m->inter + T));
+    /* embeddings: word + token type 0, + position; LayerNorm (ε 1e-12) */
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < E; i++)
+            h[(int64_t)t * E + i] = m->word[(int64_t)tokens[t] * E + i] + m->type[i] + m->pos[(int64_t)t * E + i];
+    layer_norm(h, NULL, T, E, m->emb_ln_w, m->emb_ln_b, 1e-12f, h);
+    kokoro_qlinear(&m->map_in, h, T, qa, x);
+    passes(m, x, T, m->layers, h);
+    if (bert)
+        memcpy(bert, x, sizeof(float) * (size_t)T * H);
+    if (d_en)
+        kokoro_qlinear(&m->bert_enc, x, T, qa, d_en);
+    return SORI_OK;
+}
+
+sori_status kokoro_bert_passes(const kokoro_model *m, const float *in, int T, int n, float *work, float *out,
+                               sori_error *err)
+{
+    sori_status st = check_t(m, T, work, err);
+    if (st != SORI_OK)
+        return st;
+    if (!in || !out || n < 0 || n > m->layers)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: %d passes (0..%d)", n, m->layers);
+    memcpy(work, in, sizeof(float) * (size_t)T * m->hidden);
+    passes(m, work, T, n, work + (int64_t)T * m->hidden);
+    memcpy(out, work, sizeof(float) * (size_t)T * m->hidden);
+    return SORI_OK;
+}
+
+sori_status kokoro_bert_project(const kokoro_model *m, const float *bert, int T, float *work, float *d_en,
+                                sori_error *err)
+{
+    sori_status st = check_t(m, T, work, err);
+    if (st != SORI_OK)
+        return st;
+    if (!bert || !d_en)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: no input or output");
+    kokoro_qlinear(&m->bert_enc, bert, T, (int16_t *)work, d_en);
+    return SORI_OK;
+}

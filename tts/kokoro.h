@@ -1,0 +1,60 @@
+/* Kokoro-82M (the `sori.kokoro` GGUF layout of docs/model-format.md, the
+ * graph of docs/tts-kokoro.md), private to tts/. The engine is built stage
+ * by stage against onnxruntime's outputs (tests/fixtures/kokoro); what runs
+ * today is the first stage: ALBERT and its projection to the prosody
+ * predictor's width (`bert`, `d_en`), with onnxruntime's dynamic int8
+ * arithmetic reproduced (kokoro_qlinear). */
+#ifndef SORI_TTS_KOKORO_H
+#define SORI_TTS_KOKORO_H
+
+#include <stdint.h>
+
+#include "kernels/gguf.h"
+#include "sori/common.h"
+
+/* An int8 Linear as the graph quantizes it: weight [out, in] symmetric
+ * int8 with one f32 scale per output row, f32 bias. */
+typedef struct {
+    const int8_t *w;
+    const float *scale, *bias;
+    int out, in;
+} kokoro_linear;
+
+typedef struct {
+    sori_gguf *g;
+    char path[256];
+    int n_token, hidden_dim;                                 /* 178, 512 */
+    int hidden, emb, heads, layers, inter, max_pos;          /* ALBERT: 768, 128, 12, 12, 2048, 512 */
+    float *word, *pos, *type;                                /* embeddings dequantized (exact) */
+    const float *emb_ln_w, *emb_ln_b;
+    kokoro_linear map_in, q, k, v, dense, ffn, ffn_out, bert_enc;
+    const float *att_ln_w, *att_ln_b, *full_ln_w, *full_ln_b;
+} kokoro_model;
+
+sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err);
+void kokoro_free(kokoro_model *m);
+
+/* Floats of the workspace kokoro_bert needs for up to T tokens. */
+int64_t kokoro_bert_work_floats(const kokoro_model *m, int T);
+/* ALBERT over T token ids (the pad id 0 framing them included): bert
+ * [T, hidden], d_en [T, hidden_dim] (either may be NULL). work: the
+ * floats above. Token ids out of range or T over max_pos are refused. */
+sori_status kokoro_bert(const kokoro_model *m, const int32_t *tokens, int T, float *work, float *bert, float *d_en,
+                        sori_error *err);
+
+/* The stages of kokoro_bert on their own (the tests teacher-force them):
+ * n passes of ALBERT's shared layer from in [T, hidden] to out, and the
+ * projection of bert [T, hidden] to d_en [T, hidden_dim]. work as above. */
+sori_status kokoro_bert_passes(const kokoro_model *m, const float *in, int T, int n, float *work, float *out,
+                               sori_error *err);
+sori_status kokoro_bert_project(const kokoro_model *m, const float *bert, int T, float *work, float *d_en,
+                                sori_error *err);
+
+/* y [rows, l.out] = dequant(quant(x) · wᵀ) + bias, as onnxruntime's
+ * DynamicQuantizeLinear (the whole [rows, l.in] tensor to uint8 with one
+ * scale and zero point, halves to even) then MatMulInteger (int32 sums),
+ * times x_scale · w_scale[col] (that product in f32), plus the bias. q:
+ * scratch of rows · l.in int16. */
+void kokoro_qlinear(const kokoro_linear *l, const float *x, int rows, int16_t *q, float *y);
+
+#endif
