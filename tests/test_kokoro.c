@@ -123,6 +123,75 @@ static void test_bert(const kokoro_model *m)
     free(den.data);
 }
 
+/* The prosody predictor up to the durations: the DurationEncoder from onnxruntime's d_en, the durations
+ * from its DurationEncoder output (teacher-forced), then the whole from the tokens */
+static void test_durations(const kokoro_model *m)
+{
+    npy tok, style, den, enc, raw, dur;
+    if (!npy_load(&tok, SORI_FIXTURE_DIR "/kokoro/tokens.npy") || tok.kind != 'i') {
+        CHECK(0, "fixture tokens.npy missing");
+        return;
+    }
+    const int T = (int)tok.n, W = m->hidden_dim + m->style_dim;
+    if (fixture(&style, "style", 'f', 2 * m->style_dim) && fixture(&den, "d_en", 'f', (int64_t)T * m->hidden_dim) &&
+        fixture(&enc, "dur_enc", 'f', (int64_t)T * W) && fixture(&raw, "dur_raw", 'f', T) &&
+        fixture(&dur, "dur", 'i', T)) {
+        const int64_t wf = kokoro_dur_work_floats(m, T), wb = kokoro_bert_work_floats(m, T);
+        float *work = malloc(sizeof(float) * (size_t)(wf > wb ? wf : wb));
+        float *e = malloc(sizeof(float) * (size_t)T * W), *r = malloc(sizeof(float) * (size_t)T);
+        float *d_en = malloc(sizeof(float) * (size_t)T * m->hidden_dim);
+        int32_t *d = malloc(sizeof(int32_t) * (size_t)T);
+        sori_error err = {0};
+        CHECK_STATUS(kokoro_durations(m, den.data, T, style.data, 1.0f, NULL, work, e, NULL, NULL, &err), SORI_OK);
+        const double e_enc = diff_over_rms(e, enc.data, (int64_t)T * W);
+        CHECK_STATUS(kokoro_durations(m, NULL, T, style.data, 1.0f, enc.data, work, NULL, r, d, &err), SORI_OK);
+        double e_raw = 0;
+        int same = 0;
+        for (int t = 0; t < T; t++) {
+            e_raw = fmax(e_raw, fabs((double)r[t] - ((const float *)raw.data)[t]));
+            same += d[t] == ((const int32_t *)dur.data)[t];
+        }
+        printf("durations vs onnxruntime, teacher-forced: DurationEncoder max-abs / RMS %.2e, raw durations "
+               "max-abs %.2e frames, %d of %d durations equal\n", e_enc, e_raw, same, T);
+        CHECK(e_enc <= 1e-4, "DurationEncoder: %.3g (tolerance 1e-4)", e_enc);
+        CHECK(e_raw <= 1e-3, "raw durations: %.3g frames (tolerance 1e-3)", e_raw);
+        CHECK(same == T, "durations: %d of %d equal", same, T);
+        /* from the tokens (free-running: see test_bert) */
+        CHECK_STATUS(kokoro_bert(m, tok.data, T, work, NULL, d_en, &err), SORI_OK);
+        CHECK_STATUS(kokoro_durations(m, d_en, T, style.data, 1.0f, NULL, work, NULL, r, d, &err), SORI_OK);
+        same = 0;
+        e_raw = 0;
+        for (int t = 0; t < T; t++) {
+            e_raw = fmax(e_raw, fabs((double)r[t] - ((const float *)raw.data)[t]));
+            same += d[t] == ((const int32_t *)dur.data)[t];
+        }
+        printf("free-running from the tokens: raw durations max-abs %.3f frames, %d of %d durations equal\n", e_raw,
+               same, T);
+        CHECK(e_raw <= 1.0, "free-running raw durations within a frame: %.3g", e_raw);
+        /* speed divides the raw durations; bad speed is refused */
+        float r2[64];
+        CHECK_STATUS(kokoro_durations(m, NULL, T, style.data, 2.0f, enc.data, work, NULL, r2, d, &err), SORI_OK);
+        CHECK_STATUS(kokoro_durations(m, NULL, T, style.data, 1.0f, enc.data, work, NULL, r, d, &err), SORI_OK);
+        int halved = 0;
+        for (int t = 0; t < T && t < 64; t++)
+            halved += r2[t] == r[t] / 2.0f;
+        CHECK(halved == T, "speed 2 halves the raw durations (%d of %d)", halved, T);
+        CHECK_STATUS(kokoro_durations(m, den.data, T, style.data, 0.0f, NULL, work, NULL, r, d, &err),
+                     SORI_ERR_INVALID_ARG);
+        free(work);
+        free(e);
+        free(r);
+        free(d_en);
+        free(d);
+    }
+    free(tok.data);
+    free(style.data);
+    free(den.data);
+    free(enc.data);
+    free(raw.data);
+    free(dur.data);
+}
+
 /* The product on random data against the same rule written plainly (double sums of exact integers) */
 static void test_qlinear(void)
 {
@@ -178,8 +247,10 @@ int main(void)
     kokoro_model *m = NULL;
     sori_error err = {0};
     CHECK_STATUS(kokoro_load(path, &m, &err), SORI_OK);
-    if (m)
+    if (m) {
         test_bert(m);
+        test_durations(m);
+    }
     kokoro_free(m);
     /* another architecture's file is refused by name */
     kokoro_model *other = NULL;

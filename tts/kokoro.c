@@ -70,6 +70,26 @@ static void linear(loader *L, const char *name, int out, int in, kokoro_linear *
     l->in = in;
 }
 
+static void lstm(loader *L, const char *name, int in, int units, kokoro_lstm *l)
+{
+    char key[192];
+    const int64_t wi[3] = {2, 4 * units, in}, wh[3] = {2, 4 * units, units}, two = 2, b[2] = {2, 4 * units};
+    snprintf(key, sizeof key, "%s.weight_ih", name);
+    l->w_ih = tensor(L, key, SORI_GGML_I8, 3, wi);
+    snprintf(key, sizeof key, "%s.weight_ih_scale", name);
+    l->s_ih = tensor(L, key, SORI_GGML_F32, 1, &two);
+    snprintf(key, sizeof key, "%s.weight_hh", name);
+    l->w_hh = tensor(L, key, SORI_GGML_I8, 3, wh);
+    snprintf(key, sizeof key, "%s.weight_hh_scale", name);
+    l->s_hh = tensor(L, key, SORI_GGML_F32, 1, &two);
+    snprintf(key, sizeof key, "%s.bias_ih", name);
+    l->b_ih = tensor(L, key, SORI_GGML_F32, 2, b);
+    snprintf(key, sizeof key, "%s.bias_hh", name);
+    l->b_hh = tensor(L, key, SORI_GGML_F32, 2, b);
+    l->in = in;
+    l->units = units;
+}
+
 /* An int8 embedding table [rows, dim] with one scale, dequantized (w · scale is exact in f32). */
 static float *embedding(loader *L, const char *name, int rows, int dim)
 {
@@ -154,6 +174,21 @@ sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err)
     m->full_ln_b = vec(&L, LAYER "full_layer_layer_norm.bias", H);
 #undef LAYER
     linear(&L, "encoder.bert_encoder", m->hidden_dim, H, &m->bert_enc);
+    m->style_dim = key_u32(&L, "sori.kokoro.style_dim", 1, 4096);
+    m->max_dur = key_u32(&L, "sori.kokoro.max_dur", 1, 4096);
+    if (L.st == SORI_OK && m->hidden_dim % 2 != 0)
+        L.st = sori_fail(err, SORI_ERR_FORMAT, 0, "%s: hidden_dim %d is odd (two LSTM directions)", path,
+                         m->hidden_dim);
+    const int D = m->hidden_dim, S = m->style_dim;
+    for (int i = 0; i < 3; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "encoder.predictor.text_encoder.lstms.%d", 2 * i);
+        lstm(&L, name, D + S, D / 2, &m->dur_lstm[i]);
+        snprintf(name, sizeof name, "encoder.predictor.text_encoder.lstms.%d.fc", 2 * i + 1);
+        linear(&L, name, 2 * D, S, &m->dur_fc[i]);
+    }
+    lstm(&L, "encoder.predictor.lstm", D + S, D / 2, &m->pred_lstm);
+    linear(&L, "encoder.predictor.duration_proj.linear_layer", m->max_dur, D, &m->dur_proj);
     if (L.st != SORI_OK) {
         kokoro_free(m);
         return L.st;
@@ -196,10 +231,9 @@ static int32_t dot_i16_i8(const int16_t *a, const int8_t *w, int n)
     return sum;
 }
 
-void kokoro_qlinear(const kokoro_linear *l, const float *x, int rows, int16_t *q, float *y)
+/* DynamicQuantizeLinear over n values: q = the uint8 codes minus the zero point (|q| <= 255); the scale */
+static float quantize(const float *x, int64_t n, int16_t *q)
 {
-    /* DynamicQuantizeLinear over the whole tensor */
-    const int64_t n = (int64_t)rows * l->in;
     float lo = 0.0f, hi = 0.0f;
     for (int64_t i = 0; i < n; i++) {
         lo = x[i] < lo ? x[i] : lo;
@@ -215,13 +249,26 @@ void kokoro_qlinear(const kokoro_linear *l, const float *x, int rows, int16_t *q
         v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
         q[i] = (int16_t)((int)v - zp);
     }
-    /* MatMulInteger, then × (x_scale · w_scale[col]) and + bias, as separate f32 operations */
+    return scale;
+}
+
+/* y [rows, out] = (int32 Σ q · w) × (x_scale · w_scale), w_scale per column (col_scale) or one for all */
+static void qproduct(const int16_t *q, float x_scale, int rows, int in, const int8_t *w, int out,
+                     const float *col_scale, float one_scale, const float *bias, float *y)
+{
     for (int r = 0; r < rows; r++)
-        for (int c = 0; c < l->out; c++) {
-            const int32_t acc = dot_i16_i8(q + (int64_t)r * l->in, l->w + (int64_t)c * l->in, l->in);
-            const float s = scale * l->scale[c];
-            y[(int64_t)r * l->out + c] = (float)acc * s + l->bias[c];
+        for (int c = 0; c < out; c++) {
+            const int32_t acc = dot_i16_i8(q + (int64_t)r * in, w + (int64_t)c * in, in);
+            const float s = x_scale * (col_scale ? col_scale[c] : one_scale);
+            const float v = (float)acc * s;
+            y[(int64_t)r * out + c] = bias ? v + bias[c] : v;
         }
+}
+
+void kokoro_qlinear(const kokoro_linear *l, const float *x, int rows, int16_t *q, float *y)
+{
+    const float xs = quantize(x, (int64_t)rows * l->in, q);
+    qproduct(q, xs, rows, l->in, l->w, l->out, l->scale, 0.0f, l->bias, y);
 }
 
 /* ---- ALBERT ---------------------------------------------------------------------------- */
@@ -366,5 +413,119 @@ sori_status kokoro_bert_project(const kokoro_model *m, const float *bert, int T,
     if (!bert || !d_en)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: no input or output");
     kokoro_qlinear(&m->bert_enc, bert, T, (int16_t *)work, d_en);
+    return SORI_OK;
+}
+
+/* ---- the prosody predictor up to the durations ------------------------------------------- */
+
+static float sigmoid(float x)
+{
+    return 1.0f / (1.0f + expf(-x));
+}
+
+/* y [T, 2U] = the bidirectional LSTM over x [T, l.in] (forward in y's first U columns). work:
+ * kokoro_lstm_work floats. The input is quantized once, the hidden state at every step. */
+static int64_t lstm_work(const kokoro_lstm *l, int T)
+{
+    return ((int64_t)T * l->in + 1) / 2 + (int64_t)T * 4 * l->units + 2 * l->units + 4 * l->units +
+           (l->units + 1) / 2 + 16;
+}
+
+static void run_lstm(const kokoro_lstm *l, const float *x, int T, float *work, float *y)
+{
+    const int U = l->units, G = 4 * U;
+    int16_t *qx = (int16_t *)work;
+    float *gx = work + ((int64_t)T * l->in + 1) / 2, *h = gx + (int64_t)T * G, *c = h + U, *g = c + U;
+    int16_t *qh = (int16_t *)(g + G);
+    const float xs = quantize(x, (int64_t)T * l->in, qx);
+    for (int d = 0; d < 2; d++) {
+        const int8_t *wi = l->w_ih + (int64_t)d * G * l->in, *wh = l->w_hh + (int64_t)d * G * U;
+        const float *bi = l->b_ih + (int64_t)d * G, *bh = l->b_hh + (int64_t)d * G;
+        qproduct(qx, xs, T, l->in, wi, G, NULL, l->s_ih[d], NULL, gx);
+        for (int j = 0; j < U; j++)
+            h[j] = c[j] = 0.0f;
+        for (int step = 0; step < T; step++) {
+            const int t = d ? T - 1 - step : step;
+            const float hs = quantize(h, U, qh);
+            qproduct(qh, hs, 1, U, wh, G, NULL, l->s_hh[d], NULL, g);
+            const float *gt = gx + (int64_t)t * G;
+            for (int j = 0; j < G; j++)
+                g[j] = gt[j] + g[j] + bi[j] + bh[j];
+            for (int j = 0; j < U; j++) {
+                const float ig = sigmoid(g[j]), fg = sigmoid(g[U + j]), cg = tanhf(g[2 * U + j]),
+                            og = sigmoid(g[3 * U + j]);
+                c[j] = fg * c[j] + ig * cg;
+                h[j] = og * tanhf(c[j]);
+                y[(int64_t)t * 2 * U + d * U + j] = h[j];
+            }
+        }
+    }
+}
+
+int64_t kokoro_dur_work_floats(const kokoro_model *m, int T)
+{
+    const int D = m->hidden_dim, S = m->style_dim;
+    return 2 * (int64_t)T * (D + S) + (int64_t)T * D + 2 * D + (int64_t)T * m->max_dur + S +
+           lstm_work(&m->pred_lstm, T) + 64;
+}
+
+sori_status kokoro_durations(const kokoro_model *m, const float *d_en, int T, const float *style, float speed,
+                             const float *dur_enc_in, float *work, float *dur_enc, float *raw, int32_t *dur,
+                             sori_error *err)
+{
+    sori_status st = check_t(m, T, work, err);
+    if (st != SORI_OK)
+        return st;
+    if ((!d_en && !dur_enc_in) || !style || !(speed > 0.0f) || !isfinite(speed))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: durations: no input, no style or speed %g", speed);
+    const int D = m->hidden_dim, S = m->style_dim, W = D + S;
+    const float *s = style + S; /* the prosody half */
+    float *cat = work, *enc = cat + (int64_t)T * W, *cur = enc + (int64_t)T * W, *gb = cur + (int64_t)T * D,
+          *proj = gb + 2 * D, *lw = proj + (int64_t)T * m->max_dur + S;
+    int16_t *qs = (int16_t *)(proj + (int64_t)T * m->max_dur);
+    if (dur_enc_in) {
+        memcpy(enc, dur_enc_in, sizeof(float) * (size_t)T * W);
+    } else {
+        memcpy(cur, d_en, sizeof(float) * (size_t)T * D);
+        for (int i = 0; i < 3; i++) {
+            for (int t = 0; t < T; t++) { /* x ⊕ s */
+                memcpy(cat + (int64_t)t * W, cur + (int64_t)t * D, sizeof(float) * (size_t)D);
+                memcpy(cat + (int64_t)t * W + D, s, sizeof(float) * (size_t)S);
+            }
+            run_lstm(&m->dur_lstm[i], cat, T, lw, cur);
+            /* AdaLayerNorm: LayerNorm without affine (ε 1e-5), then (1 + γ) x + β, [γ; β] = fc(s) */
+            kokoro_qlinear(&m->dur_fc[i], s, 1, qs, gb);
+            for (int t = 0; t < T; t++) {
+                float *x = cur + (int64_t)t * D;
+                double mean = 0, var = 0;
+                for (int j = 0; j < D; j++)
+                    mean += x[j];
+                mean /= D;
+                for (int j = 0; j < D; j++)
+                    var += (x[j] - mean) * (x[j] - mean);
+                const float inv = (float)(1.0 / sqrt(var / D + 1e-5)), mu = (float)mean;
+                for (int j = 0; j < D; j++)
+                    x[j] = (1.0f + gb[j]) * ((x[j] - mu) * inv) + gb[D + j];
+            }
+        }
+        for (int t = 0; t < T; t++) {
+            memcpy(enc + (int64_t)t * W, cur + (int64_t)t * D, sizeof(float) * (size_t)D);
+            memcpy(enc + (int64_t)t * W + D, s, sizeof(float) * (size_t)S);
+        }
+    }
+    if (dur_enc)
+        memcpy(dur_enc, enc, sizeof(float) * (size_t)T * W);
+    run_lstm(&m->pred_lstm, enc, T, lw, cur);
+    kokoro_qlinear(&m->dur_proj, cur, T, (int16_t *)cat, proj);
+    for (int t = 0; t < T; t++) {
+        float sum = 0.0f;
+        for (int j = 0; j < m->max_dur; j++)
+            sum += sigmoid(proj[(int64_t)t * m->max_dur + j]);
+        const float r = sum / speed, f = rintf(r);
+        if (raw)
+            raw[t] = r;
+        if (dur)
+            dur[t] = f < 1.0f ? 1 : (int32_t)f;
+    }
     return SORI_OK;
 }

@@ -1,9 +1,10 @@
 /* Kokoro-82M (the `sori.kokoro` GGUF layout of docs/model-format.md, the
  * graph of docs/tts-kokoro.md), private to tts/. The engine is built stage
  * by stage against onnxruntime's outputs (tests/fixtures/kokoro); what runs
- * today is the first stage: ALBERT and its projection to the prosody
- * predictor's width (`bert`, `d_en`), with onnxruntime's dynamic int8
- * arithmetic reproduced (kokoro_qlinear). */
+ * today: ALBERT and its projection to the prosody predictor's width
+ * (`bert`, `d_en`), and the prosody predictor up to the durations, with
+ * onnxruntime's dynamic int8 arithmetic reproduced (kokoro_qlinear, the
+ * LSTMs' per-step quantization). */
 #ifndef SORI_TTS_KOKORO_H
 #define SORI_TTS_KOKORO_H
 
@@ -20,6 +21,14 @@ typedef struct {
     int out, in;
 } kokoro_linear;
 
+/* A bidirectional int8 LSTM (DynamicQuantizeLSTM): per direction W_ih [4U, in], W_hh [4U, U] int8
+ * with one scale each, biases [4U] f32; gates in PyTorch's order i, f, g, o. */
+typedef struct {
+    const int8_t *w_ih, *w_hh;
+    const float *s_ih, *s_hh, *b_ih, *b_hh;
+    int in, units;
+} kokoro_lstm;
+
 typedef struct {
     sori_gguf *g;
     char path[256];
@@ -29,6 +38,9 @@ typedef struct {
     const float *emb_ln_w, *emb_ln_b;
     kokoro_linear map_in, q, k, v, dense, ffn, ffn_out, bert_enc;
     const float *att_ln_w, *att_ln_b, *full_ln_w, *full_ln_b;
+    int style_dim, max_dur;                                  /* 128, 50 */
+    kokoro_lstm dur_lstm[3], pred_lstm;                      /* DurationEncoder's three, predictor.lstm */
+    kokoro_linear dur_fc[3], dur_proj;                       /* AdaLayerNorm's fc (style → γ, β), duration_proj */
 } kokoro_model;
 
 sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err);
@@ -49,6 +61,19 @@ sori_status kokoro_bert_passes(const kokoro_model *m, const float *in, int T, in
                                sori_error *err);
 sori_status kokoro_bert_project(const kokoro_model *m, const float *bert, int T, float *work, float *d_en,
                                 sori_error *err);
+
+/* Floats of the workspace kokoro_durations needs for up to T tokens. */
+int64_t kokoro_dur_work_floats(const kokoro_model *m, int T);
+/* The prosody predictor up to the durations, from d_en [T, hidden_dim] and
+ * the voice's style row (style_dim · 2 values; its second half drives
+ * this): dur_enc [T, hidden_dim + style_dim] (the DurationEncoder's output
+ * ⊕ s; may be NULL), raw [T] (Σ sigmoid(duration_proj) / speed; may be
+ * NULL) and dur [T] frames (rounded half to even, at least 1). If
+ * dur_enc_in is not NULL it replaces the DurationEncoder's output (a
+ * teacher-forced check). */
+sori_status kokoro_durations(const kokoro_model *m, const float *d_en, int T, const float *style, float speed,
+                             const float *dur_enc_in, float *work, float *dur_enc, float *raw, int32_t *dur,
+                             sori_error *err);
 
 /* y [rows, l.out] = dequant(quant(x) · wᵀ) + bias, as onnxruntime's
  * DynamicQuantizeLinear (the whole [rows, l.in] tensor to uint8 with one
