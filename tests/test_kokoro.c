@@ -192,6 +192,36 @@ static void test_durations(const kokoro_model *m)
     free(dur.data);
 }
 
+/* The text encoder from the tokens (no quantization flips reach it: its input is the embedding) */
+static void test_text_encoder(const kokoro_model *m)
+{
+    npy tok, ten;
+    if (!npy_load(&tok, SORI_FIXTURE_DIR "/kokoro/tokens.npy") || tok.kind != 'i') {
+        CHECK(0, "fixture tokens.npy missing");
+        return;
+    }
+    const int T = (int)tok.n, D = m->hidden_dim;
+    if (fixture(&ten, "t_en", 'f', (int64_t)T * D)) {
+        float *work = malloc(sizeof(float) * (size_t)kokoro_text_work_floats(m, T));
+        float *t_en = malloc(sizeof(float) * (size_t)T * D), *tr = malloc(sizeof(float) * (size_t)T * D);
+        sori_error err = {0};
+        CHECK_STATUS(kokoro_text_encoder(m, tok.data, T, work, t_en, &err), SORI_OK);
+        for (int t = 0; t < T; t++) /* the fixture is [D, T] */
+            for (int c = 0; c < D; c++)
+                tr[(int64_t)t * D + c] = ((const float *)ten.data)[(int64_t)c * T + t];
+        const double e = diff_over_rms(t_en, tr, (int64_t)T * D);
+        printf("text encoder vs onnxruntime: max-abs / RMS %.2e\n", e);
+        CHECK(e <= 1e-4, "text encoder: %.3g (tolerance 1e-4)", e);
+        int32_t bad[2] = {0, -1};
+        CHECK_STATUS(kokoro_text_encoder(m, bad, 2, work, t_en, &err), SORI_ERR_INVALID_ARG);
+        free(work);
+        free(t_en);
+        free(tr);
+    }
+    free(tok.data);
+    free(ten.data);
+}
+
 /* The product on random data against the same rule written plainly (double sums of exact integers) */
 static void test_qlinear(void)
 {
@@ -234,9 +264,53 @@ static void test_qlinear(void)
     CHECK(same == ROWS * OUT, "dynamic int8 product: %d of %d outputs as the rule gives them", same, ROWS * OUT);
 }
 
+/* The integer convolution with stride, dilation and padding against the rule written plainly */
+static void test_qconv(void)
+{
+    enum { T = 11, IN = 5, OUT = 3, K = 3 };
+    int8_t w[OUT * IN * K];
+    float x[T * IN], y[T * OUT], bias[OUT] = {0.3f, -1.7f, 0.05f}, work[512];
+    uint32_t s = 777;
+    for (int i = 0; i < OUT * IN * K; i++) {
+        s = s * 1664525u + 1013904223u;
+        w[i] = (int8_t)(s >> 24);
+    }
+    for (int i = 0; i < T * IN; i++) {
+        s = s * 1664525u + 1013904223u;
+        x[i] = (float)((int)(s >> 16) % 1001 - 300) / 250.0f;
+    }
+    kokoro_conv c = {w, 0.0123f, -40, bias, OUT, IN, K, 2, 2, 2};
+    CHECK(kokoro_conv_work(&c, T) <= 512, "scratch bound");
+    const int n = kokoro_qconv(&c, x, T, work, y);
+    const int want_n = (T + 2 * 2 - 2 * (K - 1) - 1) / 2 + 1;
+    CHECK(n == want_n, "%d output steps, %d expected", n, want_n);
+    float lo = 0, hi = 0;
+    for (int i = 0; i < T * IN; i++) {
+        lo = fminf(lo, x[i]);
+        hi = fmaxf(hi, x[i]);
+    }
+    const float xs = (hi - lo) / 255.0f, sc = xs * c.scale;
+    const int zp = (int)rintf(-lo / xs);
+    int same = 0;
+    for (int t = 0; t < n; t++)
+        for (int co = 0; co < OUT; co++) {
+            long long acc = 0;
+            for (int ci = 0; ci < IN; ci++)
+                for (int k = 0; k < K; k++) {
+                    const int ti = 2 * t + 2 * k - 2;
+                    const int q = ti >= 0 && ti < T ? (int)fminf(255.0f, fmaxf(0.0f, rintf(x[ti * IN + ci] / xs) + zp)) - zp : 0;
+                    acc += (long long)q * (w[(co * IN + ci) * K + k] - c.zp);
+                }
+            acc += (long long)floorf(bias[co] / sc);
+            same += y[t * OUT + co] == (float)acc * sc;
+        }
+    CHECK(same == n * OUT, "integer convolution: %d of %d outputs as the rule gives them", same, n * OUT);
+}
+
 int main(void)
 {
     test_qlinear();
+    test_qconv();
     const char *path = SORI_SOURCE_DATA_DIR "/kokoro-82m.gguf";
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -250,6 +324,7 @@ int main(void)
     if (m) {
         test_bert(m);
         test_durations(m);
+        test_text_encoder(m);
     }
     kokoro_free(m);
     /* another architecture's file is refused by name */

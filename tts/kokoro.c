@@ -3,6 +3,7 @@
 #include "kokoro.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,36 @@ static void lstm(loader *L, const char *name, int in, int units, kokoro_lstm *l)
     l->b_hh = tensor(L, key, SORI_GGML_F32, 2, b);
     l->in = in;
     l->units = units;
+}
+
+static void conv(loader *L, const char *name, int out, int in, int k, int stride, int pad, int dil, bool bias,
+                 kokoro_conv *c)
+{
+    char key[192];
+    const int64_t dims[3] = {out, in, k}, one = 1;
+    snprintf(key, sizeof key, "%s.weight", name);
+    c->w = tensor(L, key, SORI_GGML_I8, 3, dims);
+    snprintf(key, sizeof key, "%s.weight_scale", name);
+    const float *sc = tensor(L, key, SORI_GGML_F32, 1, &one);
+    snprintf(key, sizeof key, "%s.weight_zero_point", name);
+    const int32_t *zp = tensor(L, key, SORI_GGML_I32, 1, &one);
+    if (bias) {
+        snprintf(key, sizeof key, "%s.bias", name);
+        c->bias = vec(L, key, out);
+    } else {
+        c->bias = NULL;
+    }
+    if (L->st == SORI_OK && (*zp < -128 || *zp > 127 || !(*sc > 0.0f)))
+        L->st = sori_fail(L->err, SORI_ERR_FORMAT, 0, "%s: %s: zero point %d or scale %g out of range", L->m->path,
+                          name, *zp, *sc);
+    c->scale = sc ? *sc : 0.0f;
+    c->zp = zp ? *zp : 0;
+    c->out = out;
+    c->in = in;
+    c->k = k;
+    c->stride = stride;
+    c->pad = pad;
+    c->dil = dil;
 }
 
 /* An int8 embedding table [rows, dim] with one scale, dequantized (w · scale is exact in f32). */
@@ -189,6 +220,17 @@ sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err)
     }
     lstm(&L, "encoder.predictor.lstm", D + S, D / 2, &m->pred_lstm);
     linear(&L, "encoder.predictor.duration_proj.linear_layer", m->max_dur, D, &m->dur_proj);
+    m->te_emb = embedding(&L, "encoder.text_encoder.embedding", m->n_token, D);
+    for (int i = 0; i < 3; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "encoder.text_encoder.cnn.%d.0", i);
+        conv(&L, name, D, D, 5, 1, 2, 1, true, &m->te_conv[i]);
+        snprintf(name, sizeof name, "encoder.text_encoder.cnn.%d.1.gamma", i);
+        m->te_gamma[i] = vec(&L, name, D);
+        snprintf(name, sizeof name, "encoder.text_encoder.cnn.%d.1.beta", i);
+        m->te_beta[i] = vec(&L, name, D);
+    }
+    lstm(&L, "encoder.text_encoder.lstm", D, D / 2, &m->te_lstm);
     if (L.st != SORI_OK) {
         kokoro_free(m);
         return L.st;
@@ -204,6 +246,7 @@ void kokoro_free(kokoro_model *m)
     free(m->word);
     free(m->pos);
     free(m->type);
+    free(m->te_emb);
     sori_gguf_free(m->g);
     free(m);
 }
@@ -527,5 +570,79 @@ sori_status kokoro_durations(const kokoro_model *m, const float *d_en, int T, co
         if (dur)
             dur[t] = f < 1.0f ? 1 : (int32_t)f;
     }
+    return SORI_OK;
+}
+
+/* ---- the text encoder ------------------------------------------------------------------ */
+
+int64_t kokoro_conv_work(const kokoro_conv *c, int T)
+{
+    const int64_t T_out = (T + 2 * c->pad - c->dil * (c->k - 1) - 1) / c->stride + 1;
+    /* the quantized input (int16) and one im2col row per output step (int16), as floats */
+    return ((int64_t)T * c->in + 1) / 2 + (T_out * c->in * c->k + 1) / 2 + 16;
+}
+
+int kokoro_qconv(const kokoro_conv *c, const float *x, int T, float *work, float *y)
+{
+    const int K = c->k, C = c->in, T_out = (T + 2 * c->pad - c->dil * (K - 1) - 1) / c->stride + 1;
+    if (T_out < 1)
+        return 0;
+    int16_t *q = (int16_t *)work, *col = q + ((int64_t)T * C + 1) / 2 * 2;
+    const float xs = quantize(x, (int64_t)T * C, q);
+    const float s = xs * c->scale;
+    /* im2col in the weight's order (channel, then tap); padding is the zero point: q − zp = 0. The
+     * weight's zero point comes out as wzp · Σ window */
+    for (int t = 0; t < T_out; t++) {
+        int16_t *row = col + (int64_t)t * C * K;
+        for (int ci = 0; ci < C; ci++)
+            for (int k = 0; k < K; k++) {
+                const int ti = t * c->stride + k * c->dil - c->pad;
+                row[ci * K + k] = ti >= 0 && ti < T ? q[(int64_t)ti * C + ci] : 0;
+            }
+    }
+    for (int t = 0; t < T_out; t++) {
+        const int16_t *row = col + (int64_t)t * C * K;
+        int32_t sum = 0;
+        for (int i = 0; i < C * K; i++)
+            sum += row[i];
+        for (int co = 0; co < c->out; co++) {
+            int32_t acc = dot_i16_i8(row, c->w + (int64_t)co * C * K, C * K) - c->zp * sum;
+            if (c->bias)
+                acc += (int32_t)floorf(c->bias[co] / s);
+            y[(int64_t)t * c->out + co] = (float)acc * s;
+        }
+    }
+    return T_out;
+}
+
+int64_t kokoro_text_work_floats(const kokoro_model *m, int T)
+{
+    const int64_t D = m->hidden_dim, cw = kokoro_conv_work(&m->te_conv[0], T), lw = lstm_work(&m->te_lstm, T);
+    return 2 * (int64_t)T * D + (cw > lw ? cw : lw) + 64;
+}
+
+sori_status kokoro_text_encoder(const kokoro_model *m, const int32_t *tokens, int T, float *work, float *t_en,
+                                sori_error *err)
+{
+    sori_status st = check_t(m, T, work, err);
+    if (st != SORI_OK)
+        return st;
+    if (!tokens || !t_en)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: text encoder: no tokens or output");
+    for (int i = 0; i < T; i++)
+        if (tokens[i] < 0 || tokens[i] >= m->n_token)
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: token %d is not in 0..%d", tokens[i],
+                             m->n_token - 1);
+    const int D = m->hidden_dim;
+    float *x = work, *y = x + (int64_t)T * D, *w = y + (int64_t)T * D;
+    for (int t = 0; t < T; t++)
+        memcpy(x + (int64_t)t * D, m->te_emb + (int64_t)tokens[t] * D, sizeof(float) * (size_t)D);
+    for (int i = 0; i < 3; i++) { /* conv k 5 → LayerNorm over channels (ε 1e-5) → LeakyReLU 0.2 */
+        kokoro_qconv(&m->te_conv[i], x, T, w, y);
+        layer_norm(y, NULL, T, D, m->te_gamma[i], m->te_beta[i], 1e-5f, x);
+        for (int64_t j = 0; j < (int64_t)T * D; j++)
+            x[j] = x[j] < 0.0f ? 0.2f * x[j] : x[j];
+    }
+    run_lstm(&m->te_lstm, x, T, w, t_en);
     return SORI_OK;
 }

@@ -29,6 +29,16 @@ typedef struct {
     int in, units;
 } kokoro_lstm;
 
+/* An int8 Conv1d as the graph quantizes it (ConvInteger): weight [out, in, k] stored as the uint8
+ * kernel minus 128, one scale, a zero point (also minus 128), f32 bias (or NULL). */
+typedef struct {
+    const int8_t *w;
+    float scale;
+    int zp;
+    const float *bias;
+    int out, in, k, stride, pad, dil;
+} kokoro_conv;
+
 typedef struct {
     sori_gguf *g;
     char path[256];
@@ -41,6 +51,10 @@ typedef struct {
     int style_dim, max_dur;                                  /* 128, 50 */
     kokoro_lstm dur_lstm[3], pred_lstm;                      /* DurationEncoder's three, predictor.lstm */
     kokoro_linear dur_fc[3], dur_proj;                       /* AdaLayerNorm's fc (style → γ, β), duration_proj */
+    float *te_emb;                                           /* text encoder: embedding [n_token, hidden_dim] */
+    kokoro_conv te_conv[3];
+    const float *te_gamma[3], *te_beta[3];
+    kokoro_lstm te_lstm;
 } kokoro_model;
 
 sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err);
@@ -74,6 +88,20 @@ int64_t kokoro_dur_work_floats(const kokoro_model *m, int T);
 sori_status kokoro_durations(const kokoro_model *m, const float *d_en, int T, const float *style, float speed,
                              const float *dur_enc_in, float *work, float *dur_enc, float *raw, int32_t *dur,
                              sori_error *err);
+
+/* Floats of the workspace kokoro_text_encoder needs for up to T tokens. */
+int64_t kokoro_text_work_floats(const kokoro_model *m, int T);
+/* The text encoder: t_en [T, hidden_dim] (time-major; the graph's is
+ * [hidden_dim, T]). */
+sori_status kokoro_text_encoder(const kokoro_model *m, const int32_t *tokens, int T, float *work, float *t_en,
+                                sori_error *err);
+
+/* y [T_out, c.out] (time-major) = ConvInteger over x [T, c.in] (time-major), zero padding, as the
+ * graph computes it: the input tensor quantized as DynamicQuantizeLinear does, int32 sums of
+ * (q − q_zp)(w − w_zp), the bias added to them as int32(floor(b / (x_scale · w_scale))), then ×
+ * (x_scale · w_scale). work: kokoro_conv_work floats. Returns T_out. */
+int kokoro_qconv(const kokoro_conv *c, const float *x, int T, float *work, float *y);
+int64_t kokoro_conv_work(const kokoro_conv *c, int T);
 
 /* y [rows, l.out] = dequant(quant(x) · wᵀ) + bias, as onnxruntime's
  * DynamicQuantizeLinear (the whole [rows, l.in] tensor to uint8 with one
