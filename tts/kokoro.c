@@ -121,6 +121,35 @@ static void conv(loader *L, const char *name, int out, int in, int k, int stride
     c->dil = dil;
 }
 
+static void adain_block(loader *L, const char *name, int cin, int cout, int up, int style_dim,
+                        kokoro_adain_block *b)
+{
+    char key[192];
+    b->cin = cin;
+    b->cout = cout;
+    b->up = up;
+    b->learned = cin != cout;
+    snprintf(key, sizeof key, "%s.norm1.fc", name);
+    linear(L, key, 2 * cin, style_dim, &b->norm1);
+    snprintf(key, sizeof key, "%s.norm2.fc", name);
+    linear(L, key, 2 * cout, style_dim, &b->norm2);
+    snprintf(key, sizeof key, "%s.conv1", name);
+    conv(L, key, cout, cin, 3, 1, 1, 1, true, &b->conv1);
+    snprintf(key, sizeof key, "%s.conv2", name);
+    conv(L, key, cout, cout, 3, 1, 1, 1, true, &b->conv2);
+    if (b->learned) {
+        snprintf(key, sizeof key, "%s.conv1x1", name);
+        conv(L, key, cout, cin, 1, 1, 0, 1, false, &b->conv1x1);
+    }
+    if (up) {
+        const int64_t pw[3] = {cin, 1, 3};
+        snprintf(key, sizeof key, "%s.pool.weight", name);
+        b->pool_w = tensor(L, key, SORI_GGML_F32, 3, pw);
+        snprintf(key, sizeof key, "%s.pool.bias", name);
+        b->pool_b = vec(L, key, cin);
+    }
+}
+
 /* An int8 embedding table [rows, dim] with one scale, dequantized (w · scale is exact in f32). */
 static float *embedding(loader *L, const char *name, int rows, int dim)
 {
@@ -231,6 +260,17 @@ sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err)
         m->te_beta[i] = vec(&L, name, D);
     }
     lstm(&L, "encoder.text_encoder.lstm", D, D / 2, &m->te_lstm);
+    lstm(&L, "encoder.predictor.shared", D + S, D / 2, &m->shared);
+    for (int i = 0; i < 3; i++) {
+        char name[128];
+        const int cin = i == 0 ? D : i == 1 ? D : D / 2, cout = i == 0 ? D : D / 2;
+        snprintf(name, sizeof name, "encoder.predictor.F0.%d", i);
+        adain_block(&L, name, cin, cout, i == 1, S, &m->f0[i]);
+        snprintf(name, sizeof name, "encoder.predictor.N.%d", i);
+        adain_block(&L, name, cin, cout, i == 1, S, &m->nb[i]);
+    }
+    conv(&L, "encoder.predictor.F0_proj", 1, D / 2, 1, 1, 0, 1, true, &m->f0_proj);
+    conv(&L, "encoder.predictor.N_proj", 1, D / 2, 1, 1, 0, 1, true, &m->n_proj);
     if (L.st != SORI_OK) {
         kokoro_free(m);
         return L.st;
@@ -644,5 +684,126 @@ sori_status kokoro_text_encoder(const kokoro_model *m, const int32_t *tokens, in
             x[j] = x[j] < 0.0f ? 0.2f * x[j] : x[j];
     }
     run_lstm(&m->te_lstm, x, T, w, t_en);
+    return SORI_OK;
+}
+
+/* ---- F0 and energy ---------------------------------------------------------------------- */
+
+/* AdaIN1d over x [T, C] in place: per channel over time (mean, then mean of squared deviations,
+ * ε 1e-5), then (1 + γ) x̂ + β, [γ; β] = fc(s); q: int16 scratch of the style's width */
+static void adain(const kokoro_linear *fc, const float *s, float *x, int T, int C, float *gb, int16_t *q)
+{
+    kokoro_qlinear(fc, s, 1, q, gb);
+    for (int c = 0; c < C; c++) {
+        double mean = 0, var = 0;
+        for (int t = 0; t < T; t++)
+            mean += x[(int64_t)t * C + c];
+        mean /= T;
+        for (int t = 0; t < T; t++) {
+            const double d = x[(int64_t)t * C + c] - mean;
+            var += d * d;
+        }
+        const float inv = (float)(1.0 / sqrt(var / T + 1e-5)), mu = (float)mean, g = 1.0f + gb[c], b = gb[C + c];
+        for (int t = 0; t < T; t++) {
+            float *v = x + (int64_t)t * C + c;
+            *v = g * ((*v - mu) * inv) + b;
+        }
+    }
+}
+
+static void leaky(float *x, int64_t n, float slope)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = x[i] < 0.0f ? slope * x[i] : x[i];
+}
+
+/* The floats an AdainResBlk1d over T steps of up to C channels needs besides its input and output */
+static int64_t block_work(int T, int C, int S)
+{
+    const int64_t T2 = 2 * (int64_t)T;
+    return 3 * T2 * C + 2 * (int64_t)C + S + (T2 * C * 3 + 1) / 2 + (T2 * C + 1) / 2 + 64;
+}
+
+/* y [T or 2T, cout] = the block over x [T, cin] (x unchanged); returns the output's steps */
+static int run_block(const kokoro_adain_block *b, const float *x, int T, const float *s, float *work, float *y)
+{
+    const int T2 = b->up ? 2 * T : T, C = b->cin > b->cout ? b->cin : b->cout;
+    float *r = work, *u = r + (int64_t)2 * T * C, *sc = u + (int64_t)2 * T * C, *gb = sc + (int64_t)2 * T * C,
+          *cw = gb + 2 * C + 64;
+    int16_t *q = (int16_t *)cw;
+    memcpy(r, x, sizeof(float) * (size_t)T * b->cin);
+    adain(&b->norm1, s, r, T, b->cin, gb, q);
+    leaky(r, (int64_t)T * b->cin, 0.2f);
+    const float *in = r;
+    if (b->up) { /* depthwise ConvTranspose1d k 3, stride 2, padding 1, output padding 1 */
+        for (int c = 0; c < b->cin; c++) {
+            const float *w = b->pool_w + 3 * c;
+            for (int j = 0; j < T; j++) {
+                const float xj = r[(int64_t)j * b->cin + c];
+                const float nx = j + 1 < T ? r[(int64_t)(j + 1) * b->cin + c] : 0.0f;
+                u[(int64_t)(2 * j) * b->cin + c] = xj * w[1] + b->pool_b[c];
+                u[(int64_t)(2 * j + 1) * b->cin + c] = (j + 1 < T ? nx * w[0] + xj * w[2] : xj * w[2]) + b->pool_b[c];
+            }
+        }
+        in = u;
+    }
+    kokoro_qconv(&b->conv1, in, T2, cw, sc);
+    adain(&b->norm2, s, sc, T2, b->cout, gb, q);
+    leaky(sc, (int64_t)T2 * b->cout, 0.2f);
+    kokoro_qconv(&b->conv2, sc, T2, cw, y);
+    /* shortcut: nearest ×2, then the 1×1 convolution when the widths differ */
+    const float *xs = x;
+    if (b->up) {
+        for (int t = 0; t < T2; t++)
+            memcpy(u + (int64_t)t * b->cin, x + (int64_t)(t / 2) * b->cin, sizeof(float) * (size_t)b->cin);
+        xs = u;
+    }
+    if (b->learned) {
+        kokoro_qconv(&b->conv1x1, xs, T2, cw, sc);
+        xs = sc;
+    }
+    const float rt2 = 1.4142135f;
+    for (int64_t i = 0; i < (int64_t)T2 * b->cout; i++)
+        y[i] = (y[i] + xs[i]) / rt2;
+    return T2;
+}
+
+int64_t kokoro_f0n_work_floats(const kokoro_model *m, int F)
+{
+    const int D = m->hidden_dim, W = D + m->style_dim;
+    const int64_t lw = lstm_work(&m->shared, F), bw = block_work(F, D, m->style_dim);
+    return (int64_t)F * W + (int64_t)F * D + 2 * (2 * (int64_t)F * D) + (lw > bw ? lw : bw) + 2 * (int64_t)F + 64;
+}
+
+sori_status kokoro_f0n(const kokoro_model *m, const float *dur_enc, const int32_t *dur, int T, const float *style,
+                       int max_frames, float *work, float *f0, float *n, sori_error *err)
+{
+    sori_status st = check_t(m, T, work, err);
+    if (st != SORI_OK)
+        return st;
+    if (!dur_enc || !dur || !style || !f0 || !n)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: F0: missing input or output");
+    int64_t F = 0;
+    for (int t = 0; t < T; t++) {
+        if (dur[t] < 0)
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: F0: duration %d", dur[t]);
+        F += dur[t];
+    }
+    if (F < 1 || F > max_frames)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: F0: %lld frames (1..%d)", (long long)F, max_frames);
+    const int D = m->hidden_dim, S = m->style_dim, W = D + S;
+    const float *s = style + S;
+    float *en = work, *x = en + F * W, *a = x + F * D, *b = a + 2 * F * D, *w = b + 2 * F * D;
+    for (int t = 0, f = 0; t < T; t++) /* the alignment: token t's row repeated over its frames */
+        for (int k = 0; k < dur[t]; k++, f++)
+            memcpy(en + (int64_t)f * W, dur_enc + (int64_t)t * W, sizeof(float) * (size_t)W);
+    run_lstm(&m->shared, en, (int)F, w, x);
+    for (int br = 0; br < 2; br++) {
+        const kokoro_adain_block *blk = br ? m->nb : m->f0;
+        int Tc = run_block(&blk[0], x, (int)F, s, w, a);
+        Tc = run_block(&blk[1], a, Tc, s, w, b);
+        Tc = run_block(&blk[2], b, Tc, s, w, a);
+        kokoro_qconv(br ? &m->n_proj : &m->f0_proj, a, Tc, w, br ? n : f0);
+    }
     return SORI_OK;
 }

@@ -39,6 +39,15 @@ typedef struct {
     int out, in, k, stride, pad, dil;
 } kokoro_conv;
 
+/* StyleTTS 2's AdainResBlk1d: residual AdaIN → LeakyReLU 0.2 → [depthwise ConvTranspose ×2] → conv1
+ * → AdaIN → LeakyReLU 0.2 → conv2; shortcut [nearest ×2] → [conv1x1]; (residual + shortcut) / √2 */
+typedef struct {
+    kokoro_linear norm1, norm2;
+    kokoro_conv conv1, conv2, conv1x1;
+    const float *pool_w, *pool_b; /* [cin, 1, 3], [cin] when upsampling */
+    int cin, cout, up, learned;
+} kokoro_adain_block;
+
 typedef struct {
     sori_gguf *g;
     char path[256];
@@ -55,6 +64,9 @@ typedef struct {
     kokoro_conv te_conv[3];
     const float *te_gamma[3], *te_beta[3];
     kokoro_lstm te_lstm;
+    kokoro_lstm shared;                                      /* F0 and energy: the shared LSTM, */
+    kokoro_adain_block f0[3], nb[3];                         /* the two branches, */
+    kokoro_conv f0_proj, n_proj;                             /* their projections to one channel */
 } kokoro_model;
 
 sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err);
@@ -95,6 +107,15 @@ int64_t kokoro_text_work_floats(const kokoro_model *m, int T);
  * [hidden_dim, T]). */
 sori_status kokoro_text_encoder(const kokoro_model *m, const int32_t *tokens, int T, float *work, float *t_en,
                                 sori_error *err);
+
+/* Floats of the workspace kokoro_f0n needs for F frames. */
+int64_t kokoro_f0n_work_floats(const kokoro_model *m, int F);
+/* F0 (Hz) and energy curves f0, n [2F] from the DurationEncoder's output
+ * dur_enc [T, hidden_dim + style_dim] repeated by the durations dur [T]
+ * (F = Σ dur frames, at most max_frames) and the style row (its second
+ * half). */
+sori_status kokoro_f0n(const kokoro_model *m, const float *dur_enc, const int32_t *dur, int T, const float *style,
+                       int max_frames, float *work, float *f0, float *n, sori_error *err);
 
 /* y [T_out, c.out] (time-major) = ConvInteger over x [T, c.in] (time-major), zero padding, as the
  * graph computes it: the input tensor quantized as DynamicQuantizeLinear does, int32 sums of
