@@ -1,5 +1,6 @@
 /* Reading the .npy fixtures written by the tools/ generators (numpy's
- * format, version 1 or 2, little-endian f4 or i4, C order). */
+ * format, version 1 or 2, little-endian f4, f2 (handed over as f4) or i4,
+ * C order). */
 #ifndef SORI_TESTS_NPY_H
 #define SORI_TESTS_NPY_H
 
@@ -40,6 +41,8 @@ static inline int npy_load(npy *a, const char *path)
         ok = strstr(hdr, "'fortran_order': False") != NULL;
         if (strstr(hdr, "'<f4'"))
             a->kind = 'f';
+        else if (strstr(hdr, "'<f2'"))
+            a->kind = 'h'; /* read as f16, handed over as f32 (kind 'f') */
         else if (strstr(hdr, "'<i4'"))
             a->kind = 'i';
         else
@@ -60,7 +63,33 @@ static inline int npy_load(npy *a, const char *path)
                 s++;
         }
     }
-    if (ok) {
+    if (ok && a->kind == 'h') {
+        uint16_t *h = malloc((size_t)(a->n > 0 ? a->n : 1) * 2);
+        a->data = malloc((size_t)(a->n > 0 ? a->n : 1) * 4);
+        ok = h && a->data && fread(h, 2, (size_t)a->n, f) == (size_t)a->n;
+        for (int64_t i = 0; ok && i < a->n; i++) { /* IEEE half to float */
+            const uint32_t sign = (uint32_t)(h[i] >> 15) << 31, e = (h[i] >> 10) & 31, m = h[i] & 1023;
+            uint32_t bits;
+            if (e == 0 && m == 0) {
+                bits = sign;
+            } else if (e == 0) { /* subnormal: normalize */
+                int sh = 0;
+                uint32_t mm = m;
+                while (!(mm & 1024)) {
+                    mm <<= 1;
+                    sh++;
+                }
+                bits = sign | (uint32_t)(127 - 15 - sh + 1) << 23 | (mm & 1023) << 13;
+            } else if (e == 31) {
+                bits = sign | 0x7F800000u | m << 13;
+            } else {
+                bits = sign | (e - 15 + 127) << 23 | m << 13;
+            }
+            memcpy((float *)a->data + i, &bits, 4);
+        }
+        free(h);
+        a->kind = 'f';
+    } else if (ok) {
         a->data = malloc((size_t)(a->n > 0 ? a->n : 1) * 4);
         ok = a->data && fread(a->data, 4, (size_t)a->n, f) == (size_t)a->n;
     }

@@ -257,6 +257,54 @@ static void test_f0n(const kokoro_model *m)
     free(enc.data);
 }
 
+/* The decoder from onnxruntime's t_en (repeated by its durations), F0 and energy (teacher-forced) */
+static void test_decoder(const kokoro_model *m)
+{
+    npy style, ten, dur, f0, n, enc, out;
+    const int D = m->hidden_dim;
+    if (fixture(&dur, "dur", 'i', 9) && fixture(&style, "style", 'f', 2 * m->style_dim) &&
+        fixture(&ten, "t_en", 'f', 9 * (int64_t)D)) {
+        int F = 0;
+        for (int t = 0; t < 9; t++)
+            F += ((const int32_t *)dur.data)[t];
+        if (fixture(&f0, "f0", 'f', 2 * F) && fixture(&n, "n", 'f', 2 * F) &&
+            fixture(&enc, "dec_encode.f16", 'f', (int64_t)F * 2 * D) && fixture(&out, "dec_out.f16", 'f', (int64_t)2 * F * D)) {
+            float *asr = malloc(sizeof(float) * (size_t)F * D), *e = malloc(sizeof(float) * (size_t)F * 2 * D),
+                  *o = malloc(sizeof(float) * (size_t)2 * F * D), *tr = malloc(sizeof(float) * (size_t)2 * F * D);
+            float *work = malloc(sizeof(float) * (size_t)kokoro_decoder_work_floats(m, F));
+            for (int t = 0, f = 0; t < 9; t++) /* t_en [D, 9] repeated by the durations, time-major */
+                for (int k = 0; k < ((const int32_t *)dur.data)[t]; k++, f++)
+                    for (int c = 0; c < D; c++)
+                        asr[(int64_t)f * D + c] = ((const float *)ten.data)[(int64_t)c * 9 + t];
+            sori_error err = {0};
+            CHECK_STATUS(kokoro_decoder(m, asr, f0.data, n.data, F, style.data, work, e, o, &err), SORI_OK);
+            for (int t = 0; t < F; t++) /* the fixtures are channel-major */
+                for (int c = 0; c < 2 * D; c++)
+                    tr[(int64_t)t * 2 * D + c] = ((const float *)enc.data)[(int64_t)c * F + t];
+            const double ee = diff_over_rms(e, tr, (int64_t)F * 2 * D);
+            for (int t = 0; t < 2 * F; t++)
+                for (int c = 0; c < D; c++)
+                    tr[(int64_t)t * D + c] = ((const float *)out.data)[(int64_t)c * 2 * F + t];
+            const double eo = diff_over_rms(o, tr, (int64_t)2 * F * D);
+            printf("decoder vs onnxruntime (teacher-forced): encode max-abs / RMS %.2e, output %.2e (fixtures in "
+                   "f16)\n", ee, eo);
+            CHECK(ee <= 1e-2 && eo <= 1e-2, "decoder: encode %.3g, output %.3g (tolerance 1e-2)", ee, eo);
+            free(asr);
+            free(e);
+            free(o);
+            free(tr);
+            free(work);
+        }
+        free(f0.data);
+        free(n.data);
+        free(enc.data);
+        free(out.data);
+    }
+    free(dur.data);
+    free(style.data);
+    free(ten.data);
+}
+
 /* The product on random data against the same rule written plainly (double sums of exact integers) */
 static void test_qlinear(void)
 {
@@ -361,6 +409,7 @@ int main(void)
         test_durations(m);
         test_text_encoder(m);
         test_f0n(m);
+        test_decoder(m);
     }
     kokoro_free(m);
     /* another architecture's file is refused by name */

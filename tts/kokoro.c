@@ -271,6 +271,15 @@ sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err)
     }
     conv(&L, "encoder.predictor.F0_proj", 1, D / 2, 1, 1, 0, 1, true, &m->f0_proj);
     conv(&L, "encoder.predictor.N_proj", 1, D / 2, 1, 1, 0, 1, true, &m->n_proj);
+    conv(&L, "decoder.decoder.F0_conv", 1, 1, 3, 2, 1, 1, true, &m->dec_f0);
+    conv(&L, "decoder.decoder.N_conv", 1, 1, 3, 2, 1, 1, true, &m->dec_n);
+    conv(&L, "decoder.decoder.asr_res.0", 64, D, 1, 1, 0, 1, true, &m->asr_res);
+    adain_block(&L, "decoder.decoder.encode", D + 2, 2 * D, 0, S, &m->encode);
+    for (int i = 0; i < 4; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "decoder.decoder.decode.%d", i);
+        adain_block(&L, name, 2 * D + 64 + 2, i < 3 ? 2 * D : D, i == 3, S, &m->decode[i]);
+    }
     if (L.st != SORI_OK) {
         kokoro_free(m);
         return L.st;
@@ -805,5 +814,52 @@ sori_status kokoro_f0n(const kokoro_model *m, const float *dur_enc, const int32_
         Tc = run_block(&blk[2], b, Tc, s, w, a);
         kokoro_qconv(br ? &m->n_proj : &m->f0_proj, a, Tc, w, br ? n : f0);
     }
+    return SORI_OK;
+}
+
+/* ---- the decoder -------------------------------------------------------------------------- */
+
+int64_t kokoro_decoder_work_floats(const kokoro_model *m, int F)
+{
+    const int D = m->hidden_dim, C = 2 * D + 64 + 2;
+    return (int64_t)F * C + 2 * (2 * (int64_t)F * 2 * D) + (int64_t)F * 64 + 2 * (int64_t)F +
+           block_work(F, C > 2 * D ? C : 2 * D, m->style_dim) + 64;
+}
+
+sori_status kokoro_decoder(const kokoro_model *m, const float *asr, const float *f0, const float *n, int F,
+                           const float *style, float *work, float *encoded, float *out, sori_error *err)
+{
+    if (!m || !asr || !f0 || !n || !style || !work || !out || F < 1)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: decoder: missing input or output, or %d frames", F);
+    const int D = m->hidden_dim, C = 2 * D + 64 + 2;
+    const float *s = style; /* the acoustic half */
+    float *cat = work, *x = cat + (int64_t)F * C, *y = x + 2 * (int64_t)F * 2 * D, *res = y + 2 * (int64_t)F * 2 * D,
+          *fc = res + (int64_t)F * 64, *nc = fc + F, *w = nc + F;
+    kokoro_qconv(&m->dec_f0, f0, 2 * F, w, fc); /* the curves down to the frame rate (stride 2) */
+    kokoro_qconv(&m->dec_n, n, 2 * F, w, nc);
+    for (int t = 0; t < F; t++) { /* asr ⊕ F0 ⊕ N */
+        memcpy(cat + (int64_t)t * (D + 2), asr + (int64_t)t * D, sizeof(float) * (size_t)D);
+        cat[(int64_t)t * (D + 2) + D] = fc[t];
+        cat[(int64_t)t * (D + 2) + D + 1] = nc[t];
+    }
+    run_block(&m->encode, cat, F, s, w, x);
+    if (encoded)
+        memcpy(encoded, x, sizeof(float) * (size_t)F * 2 * D);
+    kokoro_qconv(&m->asr_res, asr, F, w, res);
+    int T = F;
+    for (int i = 0; i < 4; i++) { /* x ⊕ asr_res ⊕ F0 ⊕ N, then the block */
+        for (int t = 0; t < F; t++) {
+            float *row = cat + (int64_t)t * C;
+            memcpy(row, x + (int64_t)t * 2 * D, sizeof(float) * (size_t)(2 * D));
+            memcpy(row + 2 * D, res + (int64_t)t * 64, sizeof(float) * 64);
+            row[2 * D + 64] = fc[t];
+            row[2 * D + 65] = nc[t];
+        }
+        T = run_block(&m->decode[i], cat, F, s, w, i < 3 ? y : out);
+        float *tmp = x;
+        x = y;
+        y = tmp;
+    }
+    (void)T;
     return SORI_OK;
 }

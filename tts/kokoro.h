@@ -67,6 +67,8 @@ typedef struct {
     kokoro_lstm shared;                                      /* F0 and energy: the shared LSTM, */
     kokoro_adain_block f0[3], nb[3];                         /* the two branches, */
     kokoro_conv f0_proj, n_proj;                             /* their projections to one channel */
+    kokoro_conv dec_f0, dec_n, asr_res;                      /* decoder: F0/N to the frame rate, asr to 64 */
+    kokoro_adain_block encode, decode[4];
 } kokoro_model;
 
 sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err);
@@ -116,6 +118,15 @@ int64_t kokoro_f0n_work_floats(const kokoro_model *m, int F);
  * half). */
 sori_status kokoro_f0n(const kokoro_model *m, const float *dur_enc, const int32_t *dur, int T, const float *style,
                        int max_frames, float *work, float *f0, float *n, sori_error *err);
+
+/* Floats of the workspace kokoro_decoder needs for F frames. */
+int64_t kokoro_decoder_work_floats(const kokoro_model *m, int F);
+/* The decoder up to the generator's input: from asr [F, hidden_dim] (the
+ * text encoder's output repeated by the durations), f0 and n [2F] and the
+ * style row (its first half): out [2F, hidden_dim]; encoded [F, 2 ·
+ * hidden_dim] (the `encode` block's output; may be NULL). */
+sori_status kokoro_decoder(const kokoro_model *m, const float *asr, const float *f0, const float *n, int F,
+                           const float *style, float *work, float *encoded, float *out, sori_error *err);
 
 /* y [T_out, c.out] (time-major) = ConvInteger over x [T, c.in] (time-major), zero padding, as the
  * graph computes it: the input tensor quantized as DynamicQuantizeLinear does, int32 sums of
