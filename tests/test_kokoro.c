@@ -305,6 +305,59 @@ static void test_decoder(const kokoro_model *m)
     free(ten.data);
 }
 
+/* The generator from onnxruntime's decoder output and F0 (teacher-forced) */
+static void test_generator(const kokoro_model *m)
+{
+    npy style, f0, dec, har, post, audio;
+    const int D = m->hidden_dim, F = 48, NF = 120 * F + 1;
+    if (fixture(&style, "style", 'f', 2 * m->style_dim) && fixture(&f0, "f0", 'f', 2 * F) &&
+        fixture(&dec, "dec_out.f16", 'f', (int64_t)2 * F * D) && fixture(&har, "har.f16", 'f', 600 * F) &&
+        fixture(&post, "post.f16", 'f', 22 * 1000) && fixture(&audio, "audio", 'f', 600 * F)) {
+        float *x = malloc(sizeof(float) * (size_t)2 * F * D), *h = malloc(sizeof(float) * 600 * F),
+              *sp = malloc(sizeof(float) * (size_t)NF * 22), *a = malloc(sizeof(float) * 600 * F),
+              *tr = malloc(sizeof(float) * 22 * 1000);
+        float *work = malloc(sizeof(float) * (size_t)kokoro_generator_work_floats(m, F));
+        for (int t = 0; t < 2 * F; t++) /* the fixture is [D, 2F] */
+            for (int c = 0; c < D; c++)
+                x[(int64_t)t * D + c] = ((const float *)dec.data)[(int64_t)c * 2 * F + t];
+        sori_error err = {0};
+        CHECK_STATUS(kokoro_generator(m, x, f0.data, F, style.data, work, h, sp, a, &err), SORI_OK);
+        const double eh = rel_l2(h, har.data, 600 * F);
+        for (int t = 0; t < 1000; t++)
+            for (int c = 0; c < 22; c++)
+                tr[(int64_t)t * 22 + c] = ((const float *)post.data)[(int64_t)c * 1000 + t];
+        const double ep = rel_l2(sp, tr, 22 * 1000), ea = rel_l2(a, audio.data, 600 * F);
+        double e_ours = 0, e_ref = 0;
+        int finite = 1;
+        for (int i = 0; i < 600 * F; i++) {
+            finite = finite && isfinite(a[i]);
+            e_ours += (double)a[i] * a[i];
+            e_ref += (double)((const float *)audio.data)[i] * ((const float *)audio.data)[i];
+        }
+        const double rms_ratio = sqrt(e_ours / e_ref);
+        printf("generator vs onnxruntime (teacher-forced from the f16 decoder output): rel-L2 harmonic source "
+               "%.2e, conv_post %.2e, waveform %.2e, RMS ratio %.3f\n", eh, ep, ea, rms_ratio);
+        /* the source is checked; past it parity is not reached (docs/tts-kokoro.md, stage 6): the STFT
+         * phases of the source's weak bins are rounding noise that the source's convolution reads, and
+         * onnxruntime's own waveform moves by 11 % when its style input moves by 1e-6. Until then only
+         * a sane waveform is asserted. */
+        CHECK(eh <= 1e-3, "harmonic source: rel-L2 %.3g", eh);
+        CHECK(finite && rms_ratio > 0.5 && rms_ratio < 2.0, "waveform: finite %d, RMS ratio %.3g", finite, rms_ratio);
+        free(x);
+        free(h);
+        free(sp);
+        free(a);
+        free(tr);
+        free(work);
+    }
+    free(style.data);
+    free(f0.data);
+    free(dec.data);
+    free(har.data);
+    free(post.data);
+    free(audio.data);
+}
+
 /* The product on random data against the same rule written plainly (double sums of exact integers) */
 static void test_qlinear(void)
 {
@@ -410,6 +463,7 @@ int main(void)
         test_text_encoder(m);
         test_f0n(m);
         test_decoder(m);
+        test_generator(m);
     }
     kokoro_free(m);
     /* another architecture's file is refused by name */

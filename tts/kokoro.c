@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/cpu/blas.h"
 #include "kernels/kernels.h"
 
 #if defined(__AVX2__)
@@ -150,6 +151,48 @@ static void adain_block(loader *L, const char *name, int cin, int cout, int up, 
     }
 }
 
+static void resblock(loader *L, const char *name, int ch, int k, int style_dim, kokoro_resblock *r)
+{
+    char key[192];
+    const int dil[3] = {1, 3, 5};
+    const int64_t c = ch;
+    r->ch = ch;
+    r->k = k;
+    for (int j = 0; j < 3; j++) {
+        snprintf(key, sizeof key, "%s.adain1.%d.fc", name, j);
+        linear(L, key, 2 * ch, style_dim, &r->a1[j]);
+        snprintf(key, sizeof key, "%s.adain2.%d.fc", name, j);
+        linear(L, key, 2 * ch, style_dim, &r->a2[j]);
+        snprintf(key, sizeof key, "%s.convs1.%d", name, j);
+        conv(L, key, ch, ch, k, 1, dil[j] * (k - 1) / 2, dil[j], true, &r->c1[j]);
+        snprintf(key, sizeof key, "%s.convs2.%d", name, j);
+        conv(L, key, ch, ch, k, 1, (k - 1) / 2, 1, true, &r->c2[j]);
+        snprintf(key, sizeof key, "%s.alpha1.%d", name, j);
+        r->al1[j] = tensor(L, key, SORI_GGML_F32, 1, &c);
+        snprintf(key, sizeof key, "%s.alpha2.%d", name, j);
+        r->al2[j] = tensor(L, key, SORI_GGML_F32, 1, &c);
+    }
+}
+
+/* A ConvTranspose1d weight [in, out, k] (f32) copied as [k][in][out]: one product per tap */
+static float *tconv_weight(loader *L, const char *name, int in, int out, int k)
+{
+    const int64_t dims[3] = {in, out, k};
+    const float *w = tensor(L, name, SORI_GGML_F32, 3, dims);
+    if (!w)
+        return NULL;
+    float *r = malloc(sizeof(float) * (size_t)in * out * k);
+    if (!r) {
+        L->st = sori_fail(L->err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", L->m->path);
+        return NULL;
+    }
+    for (int i = 0; i < in; i++)
+        for (int o = 0; o < out; o++)
+            for (int t = 0; t < k; t++)
+                r[((int64_t)t * in + i) * out + o] = w[((int64_t)i * out + o) * k + t];
+    return r;
+}
+
 /* An int8 embedding table [rows, dim] with one scale, dequantized (w · scale is exact in f32). */
 static float *embedding(loader *L, const char *name, int rows, int dim)
 {
@@ -280,6 +323,45 @@ sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err)
         snprintf(name, sizeof name, "decoder.decoder.decode.%d", i);
         adain_block(&L, name, 2 * D + 64 + 2, i < 3 ? 2 * D : D, i == 3, S, &m->decode[i]);
     }
+    /* the generator: Kokoro-82M's shapes (upsampling ×10 then ×6, kernels 20 and 12; resblocks of
+     * kernels 3, 7, 11; n_fft 20, hop 5); any other file is refused by the tensors' shapes */
+    if (L.st == SORI_OK && (key_u32(&L, "sori.kokoro.istft.n_fft", 1, 4096) != 20 ||
+                            key_u32(&L, "sori.kokoro.istft.hop", 1, 4096) != 5 || L.st != SORI_OK))
+        L.st = sori_fail(err, SORI_ERR_UNSUPPORTED, 0, "%s: only Kokoro-82M's inverse STFT (n_fft 20, hop 5) is "
+                         "supported", path);
+    const int64_t nine[2] = {1, 9}, one = 1, twenty = 20, basis[3] = {22, 1, 20}, post[3] = {22, D / 4, 7};
+    m->src_w = tensor(&L, "decoder.decoder.generator.m_source.l_linear.weight", SORI_GGML_F32, 2, nine);
+    m->src_b = tensor(&L, "decoder.decoder.generator.m_source.l_linear.bias", SORI_GGML_F32, 1, &one);
+    m->stft_win = vec(&L, "decoder.decoder.generator.stft.window", twenty);
+    m->inv_basis = tensor(&L, "decoder.decoder.generator.stft.istft.stft.inverse_basis", SORI_GGML_F32, 3, basis);
+    m->win_sum = vec(&L, "decoder.decoder.generator.stft.istft.stft.window_sum", twenty);
+    const int rates[2] = {10, 6}, kern[2] = {20, 12}, rk[3] = {3, 7, 11};
+    for (int i = 0; i < 2; i++) {
+        char name[128];
+        const int cin = D >> i, cout = D >> (i + 1);
+        m->ups_in[i] = cin;
+        m->ups_out[i] = cout;
+        m->ups_k[i] = kern[i];
+        m->ups_s[i] = rates[i];
+        m->ups_p[i] = (kern[i] - rates[i]) / 2;
+        snprintf(name, sizeof name, "decoder.decoder.generator.ups.%d.weight", i);
+        m->ups_w[i] = tconv_weight(&L, name, cin, cout, kern[i]);
+        snprintf(name, sizeof name, "decoder.decoder.generator.ups.%d.bias", i);
+        m->ups_b[i] = vec(&L, name, cout);
+        snprintf(name, sizeof name, "decoder.decoder.generator.noise_convs.%d", i);
+        if (i == 0)
+            conv(&L, name, cout, 22, 12, 6, 3, 1, true, &m->noise_conv[0]);
+        else
+            conv(&L, name, cout, 22, 1, 1, 0, 1, true, &m->noise_conv[1]);
+        snprintf(name, sizeof name, "decoder.decoder.generator.noise_res.%d", i);
+        resblock(&L, name, cout, i == 0 ? 7 : 11, S, &m->noise_res[i]);
+        for (int j = 0; j < 3; j++) {
+            snprintf(name, sizeof name, "decoder.decoder.generator.resblocks.%d", 3 * i + j);
+            resblock(&L, name, cout, rk[j], S, &m->res[3 * i + j]);
+        }
+    }
+    m->post_w = tensor(&L, "decoder.decoder.generator.conv_post.weight", SORI_GGML_F32, 3, post);
+    m->post_b = tensor(&L, "decoder.decoder.generator.conv_post.bias", SORI_GGML_F32, 1, &basis[0]);
     if (L.st != SORI_OK) {
         kokoro_free(m);
         return L.st;
@@ -296,6 +378,8 @@ void kokoro_free(kokoro_model *m)
     free(m->pos);
     free(m->type);
     free(m->te_emb);
+    free(m->ups_w[0]);
+    free(m->ups_w[1]);
     sori_gguf_free(m->g);
     free(m);
 }
@@ -861,5 +945,222 @@ sori_status kokoro_decoder(const kokoro_model *m, const float *asr, const float 
         y = tmp;
     }
     (void)T;
+    return SORI_OK;
+}
+
+/* ---- the generator (iSTFTNet) -------------------------------------------------------------- */
+
+/* tanh as onnxruntime's CPU kernel computes it (Eigen's rational approximation, clamped to ±9,
+ * evaluated with fused multiply-adds as its FMA3 kernel does). The harmonic source is tanh(bias)
+ * wherever F0 is unvoiced, and the phases of that constant's STFT bins above 1 are rounding noise
+ * that the source's convolution then reads: they match onnxruntime's only if the constant does to
+ * the last bit. */
+static float ort_tanh(float x)
+{
+    x = x < -9.0f ? -9.0f : x > 9.0f ? 9.0f : x;
+    const float x2 = x * x;
+    float p = fmaf(x2, -2.76076847742355e-16f, 2.00018790482477e-13f);
+    p = fmaf(p, x2, -8.60467152213735e-11f);
+    p = fmaf(p, x2, 5.12229709037114e-08f);
+    p = fmaf(p, x2, 1.48572235717979e-05f);
+    p = fmaf(p, x2, 6.37261928875436e-04f);
+    p = fmaf(p, x2, 4.89352455891786e-03f);
+    p = p * x;
+    float q = fmaf(x2, 1.19825839466702e-06f, 1.18534705686654e-04f);
+    q = fmaf(q, x2, 2.26843463243900e-03f);
+    q = fmaf(q, x2, 4.89352518554385e-03f);
+    return p / q;
+}
+
+/* x [T, C] += the resblock's output over x (in place) */
+static void run_resblock(const kokoro_resblock *r, float *x, int T, const float *s, float *work)
+{
+    const int C = r->ch;
+    float *t = work, *u = t + (int64_t)T * C, *gb = u + (int64_t)T * C, *cw = gb + 2 * C + 64;
+    int16_t *q = (int16_t *)cw;
+    for (int j = 0; j < 3; j++) {
+        memcpy(t, x, sizeof(float) * (size_t)T * C);
+        for (int pass = 0; pass < 2; pass++) {
+            adain(pass ? &r->a2[j] : &r->a1[j], s, t, T, C, gb, q);
+            const float *al = pass ? r->al2[j] : r->al1[j];
+            for (int i = 0; i < T; i++) /* Snake: x + sin²(αx) / α */
+                for (int c = 0; c < C; c++) {
+                    float *v = t + (int64_t)i * C + c;
+                    const float sn = sinf(al[c] * *v);
+                    *v = *v + sn * sn * (1.0f / al[c]);
+                }
+            kokoro_qconv(pass ? &r->c2[j] : &r->c1[j], t, T, cw, u);
+            memcpy(t, u, sizeof(float) * (size_t)T * C);
+        }
+        for (int64_t i = 0; i < (int64_t)T * C; i++)
+            x[i] += t[i];
+    }
+}
+
+static int64_t resblock_work(int T, int C, int k)
+{
+    return 2 * (int64_t)T * C + 2 * (int64_t)C + 64 + ((int64_t)T * C + 1) / 2 + ((int64_t)T * C * k + 1) / 2 + 64;
+}
+
+/* y [T_out, out] = ConvTranspose1d (f32) over x [T, in]; tmp: T · out floats */
+static int tconv(const kokoro_model *m, int i, const float *x, int T, float *tmp, float *y)
+{
+    const int in = m->ups_in[i], out = m->ups_out[i], K = m->ups_k[i], st = m->ups_s[i], pad = m->ups_p[i];
+    const int T_out = (T - 1) * st - 2 * pad + K;
+    for (int t = 0; t < T_out; t++)
+        memcpy(y + (int64_t)t * out, m->ups_b[i], sizeof(float) * (size_t)out);
+    for (int k = 0; k < K; k++) {
+        sori_gemm(false, false, T, out, in, 1.0f, x, in, m->ups_w[i] + (int64_t)k * in * out, out, 0.0f, tmp, out);
+        for (int j = 0; j < T; j++) {
+            const int t = j * st - pad + k;
+            if (t >= 0 && t < T_out)
+                for (int o = 0; o < out; o++)
+                    y[(int64_t)t * out + o] += tmp[(int64_t)j * out + o];
+        }
+    }
+    return T_out;
+}
+
+int64_t kokoro_generator_work_floats(const kokoro_model *m, int F)
+{
+    const int64_t N = 600 * (int64_t)F, NF = 120 * (int64_t)F + 1, C0 = m->ups_out[0], C1 = m->ups_out[1];
+    const int64_t T0 = 20 * (int64_t)F;                    /* after ×10 */
+    int64_t rw = resblock_work((int)NF, (int)C1, 11), r0 = resblock_work((int)T0, (int)C0, 11);
+    rw = rw > r0 ? rw : r0;
+    return 10 * 2 * (int64_t)F + N + 40 + NF * 22 + 3 * NF * C1 + NF * 7 * C1 + NF * 22 + (N + 20) + rw +
+           (int64_t)2 * F * m->hidden_dim + NF * C1 + 1024;
+}
+
+sori_status kokoro_generator(const kokoro_model *m, const float *x, const float *f0, int F, const float *style,
+                             float *work, float *har_out, float *spec_out, float *audio, sori_error *err)
+{
+    if (!m || !x || !f0 || !style || !work || !audio || F < 1)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: generator: missing input or output, or %d frames", F);
+    const int F2 = 2 * F, N = 600 * F, NF = 120 * F + 1, H = 9, D = m->hidden_dim;
+    const float *s = style; /* the acoustic half */
+    float *phase = work, *har = phase + (int64_t)H * F2, *stft = har + N + 40, *xa = stft + (int64_t)NF * 22,
+          *xb = xa + (int64_t)NF * m->ups_out[1], *xc = xb + (int64_t)NF * m->ups_out[1],
+          *acc = xc + (int64_t)NF * m->ups_out[1], *w = acc + (int64_t)NF * 7 * m->ups_out[1];
+    /* harmonic source: per frame of the 2F curve, the fraction of a cycle each harmonic turns per sample,
+     * summed over frames, × 2π × 300, back to the sample rate by linear interpolation (half-pixel) */
+    const float pi = 3.14159265358979f;
+    for (int h = 0; h < H; h++) {
+        float cs = 0.0f;
+        for (int i = 0; i < F2; i++) {
+            const float fh = f0[i] * (float)(h + 1), r = fh / 24000.0f;
+            cs += r - floorf(r);
+            phase[(int64_t)h * F2 + i] = cs * 2.0f * pi * 300.0f;
+        }
+    }
+    for (int j = 0; j < N; j++) {
+        float xo = ((float)j + 0.5f) / 300.0f - 0.5f;
+        xo = xo < 0.0f ? 0.0f : xo > (float)(F2 - 1) ? (float)(F2 - 1) : xo;
+        const int i0 = (int)xo, i1 = i0 + 1 < F2 ? i0 + 1 : F2 - 1;
+        const float d1 = xo - (float)i0, d0 = 1.0f - d1;
+        const int uv = f0[j / 300] > 10.0f;
+        float sum = 0.0f;
+        for (int h = 0; h < H; h++) {
+            const float ph = phase[(int64_t)h * F2 + i0] * d0 + phase[(int64_t)h * F2 + i1] * d1;
+            sum += m->src_w[h] * (sinf(ph) * 0.1f * (float)uv);
+        }
+        har[j + 10] = ort_tanh(sum + m->src_b[0]);
+    }
+    if (har_out)
+        memcpy(har_out, har + 10, sizeof(float) * (size_t)N);
+    for (int i = 0; i < 10; i++) { /* reflection padding of 10 each side */
+        har[i] = har[10 + 10 - i];
+        har[N + 10 + i] = har[N + 10 - 2 - i];
+    }
+    /* STFT: frames of 20, hop 5, periodic Hann; magnitude ⊕ phase (the graph's atan2). The DFT as
+     * onnxruntime's (a length that is not a power of two): the angle of term n of bin k is the float
+     * k·n · (−2π/20), not reduced, so the Nyquist bin's imaginary part is the same tiny value of the
+     * same sign (it picks between +π and −π for the phase) */
+    const float omega = -(2.0f * 3.14159265f) / 20.0f;
+    for (int j = 0; j < NF; j++)
+        for (int k = 0; k < 11; k++) {
+            float re = 0.0f, im = 0.0f;
+            for (int n = 0; n < 20; n++) {
+                const float v = har[5 * j + n] * m->stft_win[n], a = (float)(k * n) * omega;
+                re += cosf(a) * v;
+                im += sinf(a) * v;
+            }
+            float ph = atanf(im / re);
+            if (re < 0.0f)
+                ph += im > 0.0f ? pi : -pi;
+            stft[(int64_t)j * 22 + k] = sqrtf(re * re + im * im);
+            stft[(int64_t)j * 22 + 11 + k] = ph;
+        }
+    /* two stages: LeakyReLU 0.1, the source's branch, upsampling, the mean of three resblocks */
+    const float *cur = x;
+    int T = F2;
+    for (int i = 0; i < 2; i++) {
+        const int C = m->ups_out[i];
+        float *xl = xa;
+        memcpy(xl, cur, sizeof(float) * (size_t)T * m->ups_in[i]);
+        leaky(xl, (int64_t)T * m->ups_in[i], 0.1f);
+        const int Tn = kokoro_qconv(&m->noise_conv[i], stft, NF, w, xb); /* x_source */
+        run_resblock(&m->noise_res[i], xb, Tn, s, w);
+        int Tu = tconv(m, i, xl, T, w, xc);
+        if (i == 1) { /* reflection pad (1, 0) */
+            memmove(xc + C, xc, sizeof(float) * (size_t)Tu * C);
+            memcpy(xc, xc + 2 * C, sizeof(float) * (size_t)C);
+            Tu++;
+        }
+        for (int64_t j = 0; j < (int64_t)Tu * C; j++)
+            xc[j] += xb[j];
+        for (int r = 0; r < 3; r++) {
+            memcpy(xb, xc, sizeof(float) * (size_t)Tu * C);
+            run_resblock(&m->res[3 * i + r], xb, Tu, s, w);
+            for (int64_t j = 0; j < (int64_t)Tu * C; j++)
+                acc[j] = r ? acc[j] + xb[j] : xb[j];
+        }
+        for (int64_t j = 0; j < (int64_t)Tu * C; j++)
+            acc[j] /= 3.0f;
+        memcpy(xa, acc, sizeof(float) * (size_t)Tu * C);
+        cur = xa;
+        T = Tu;
+    }
+    (void)D;
+    /* LeakyReLU 0.01, conv_post (f32, k 7, padding 3) as im2col × Wᵀ */
+    const int C1 = m->ups_out[1], KP = 7;
+    leaky(xa, (int64_t)T * C1, 0.01f);
+    float *col = acc, *post = xb;
+    for (int t = 0; t < T; t++)
+        for (int c = 0; c < C1; c++)
+            for (int k = 0; k < KP; k++) {
+                const int ti = t + k - 3;
+                col[((int64_t)t * C1 + c) * KP + k] = ti >= 0 && ti < T ? xa[(int64_t)ti * C1 + c] : 0.0f;
+            }
+    sori_gemm(false, true, T, 22, C1 * KP, 1.0f, col, C1 * KP, m->post_w, C1 * KP, 0.0f, post, 22);
+    for (int t = 0; t < T; t++)
+        for (int c = 0; c < 22; c++)
+            post[(int64_t)t * 22 + c] += m->post_b[c];
+    if (spec_out)
+        memcpy(spec_out, post, sizeof(float) * (size_t)T * 22);
+    /* inverse STFT as the graph does it: [mag cos φ; mag sin φ] through the transposed convolution with
+     * the inverse basis (stride 5), the first 20 samples' window sum divided out where it is not 0 (a
+     * buffer fixed at export), × 4, 10 samples cut from each end */
+    float *y = xc;
+    const int NY = (T - 1) * 5 + 20;
+    memset(y, 0, sizeof(float) * (size_t)NY);
+    for (int j = 0; j < T; j++) {
+        float ch[22];
+        for (int k = 0; k < 11; k++) {
+            const float mag = expf(post[(int64_t)j * 22 + k]), ph = sinf(post[(int64_t)j * 22 + 11 + k]);
+            ch[k] = mag * cosf(ph);
+            ch[11 + k] = mag * sinf(ph);
+        }
+        for (int n = 0; n < 20; n++) {
+            float v = 0.0f;
+            for (int c = 0; c < 22; c++)
+                v += ch[c] * m->inv_basis[c * 20 + n];
+            y[5 * j + n] += v;
+        }
+    }
+    for (int n = 1; n < 20 && n < NY; n++)
+        if (m->win_sum[n] > 1.1754944e-38f)
+            y[n] /= m->win_sum[n];
+    for (int j = 0; j < N; j++)
+        audio[j] = y[j + 10] * 4.0f;
     return SORI_OK;
 }

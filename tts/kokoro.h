@@ -48,6 +48,15 @@ typedef struct {
     int cin, cout, up, learned;
 } kokoro_adain_block;
 
+/* HiFi-GAN's AdaINResBlock1 (iSTFTNet's): three times x += conv2(Snake(AdaIN(conv1_d(Snake(AdaIN(x)))))),
+ * dilations 1, 3, 5 */
+typedef struct {
+    kokoro_linear a1[3], a2[3];
+    kokoro_conv c1[3], c2[3];
+    const float *al1[3], *al2[3];
+    int ch, k;
+} kokoro_resblock;
+
 typedef struct {
     sori_gguf *g;
     char path[256];
@@ -69,6 +78,15 @@ typedef struct {
     kokoro_conv f0_proj, n_proj;                             /* their projections to one channel */
     kokoro_conv dec_f0, dec_n, asr_res;                      /* decoder: F0/N to the frame rate, asr to 64 */
     kokoro_adain_block encode, decode[4];
+    /* generator (iSTFTNet) */
+    const float *src_w, *src_b;                              /* m_source.l_linear [1, 9], [1] */
+    const float *stft_win, *inv_basis, *win_sum;             /* [20], [22, 1, 20], [20] */
+    float *ups_w[2];                                         /* ConvTranspose1d weights as [k][in][out] */
+    const float *ups_b[2];
+    int ups_in[2], ups_out[2], ups_k[2], ups_s[2], ups_p[2];
+    kokoro_conv noise_conv[2];
+    kokoro_resblock noise_res[2], res[6];
+    const float *post_w, *post_b;                            /* conv_post [22, 128, 7], [22] */
 } kokoro_model;
 
 sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err);
@@ -127,6 +145,15 @@ int64_t kokoro_decoder_work_floats(const kokoro_model *m, int F);
  * hidden_dim] (the `encode` block's output; may be NULL). */
 sori_status kokoro_decoder(const kokoro_model *m, const float *asr, const float *f0, const float *n, int F,
                            const float *style, float *work, float *encoded, float *out, sori_error *err);
+
+/* Floats of the workspace kokoro_generator needs for F frames. */
+int64_t kokoro_generator_work_floats(const kokoro_model *m, int F);
+/* The iSTFTNet generator: from the decoder's output x [2F, hidden_dim],
+ * the F0 curve f0 [2F] (Hz) and the style row (its first half), audio
+ * [600F] at 24 kHz; har [600F] (the harmonic source) and spec [120F + 1,
+ * 22] (conv_post's output) may be NULL. */
+sori_status kokoro_generator(const kokoro_model *m, const float *x, const float *f0, int F, const float *style,
+                             float *work, float *har, float *spec, float *audio, sori_error *err);
 
 /* y [T_out, c.out] (time-major) = ConvInteger over x [T, c.in] (time-major), zero padding, as the
  * graph computes it: the input tensor quantized as DynamicQuantizeLinear does, int32 sums of
