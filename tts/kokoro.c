@@ -537,8 +537,9 @@ static sori_status check_t(const kokoro_model *m, int T, const float *work, sori
     return SORI_OK;
 }
 
-sori_status kokoro_bert(const kokoro_model *m, const int32_t *tokens, int T, float *work, float *bert, float *d_en,
-                        sori_error *err)
+/* T checked as above, and every token id in the vocabulary */
+static sori_status check_tokens(const kokoro_model *m, const int32_t *tokens, int T, const float *work,
+                                sori_error *err)
 {
     sori_status st = check_t(m, T, work, err);
     if (st != SORI_OK)
@@ -549,6 +550,15 @@ sori_status kokoro_bert(const kokoro_model *m, const int32_t *tokens, int T, flo
         if (tokens[i] < 0 || tokens[i] >= m->n_token)
             return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: token %d is not in 0..%d", tokens[i],
                              m->n_token - 1);
+    return SORI_OK;
+}
+
+sori_status kokoro_bert(const kokoro_model *m, const int32_t *tokens, int T, float *work, float *bert, float *d_en,
+                        sori_error *err)
+{
+    sori_status st = check_tokens(m, tokens, T, work, err);
+    if (st != SORI_OK)
+        return st;
     const int H = m->hidden, E = m->emb;
     float *x = work, *h = x + (int64_t)T * H;
     int16_t *qa = (int16_t *)(h + (int64_t)T * (5 * H + m->inter + T));
@@ -757,15 +767,11 @@ int64_t kokoro_text_work_floats(const kokoro_model *m, int T)
 sori_status kokoro_text_encoder(const kokoro_model *m, const int32_t *tokens, int T, float *work, float *t_en,
                                 sori_error *err)
 {
-    sori_status st = check_t(m, T, work, err);
+    sori_status st = check_tokens(m, tokens, T, work, err);
     if (st != SORI_OK)
         return st;
-    if (!tokens || !t_en)
-        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: text encoder: no tokens or output");
-    for (int i = 0; i < T; i++)
-        if (tokens[i] < 0 || tokens[i] >= m->n_token)
-            return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: token %d is not in 0..%d", tokens[i],
-                             m->n_token - 1);
+    if (!t_en)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: text encoder: no output");
     const int D = m->hidden_dim;
     float *x = work, *y = x + (int64_t)T * D, *w = y + (int64_t)T * D;
     for (int t = 0; t < T; t++)
