@@ -936,7 +936,6 @@ sori_status kokoro_decoder(const kokoro_model *m, const float *asr, const float 
     if (encoded)
         memcpy(encoded, x, sizeof(float) * (size_t)F * 2 * D);
     kokoro_qconv(&m->asr_res, asr, F, w, res);
-    int T = F;
     for (int i = 0; i < 4; i++) { /* x ⊕ asr_res ⊕ F0 ⊕ N, then the block */
         for (int t = 0; t < F; t++) {
             float *row = cat + (int64_t)t * C;
@@ -945,12 +944,11 @@ sori_status kokoro_decoder(const kokoro_model *m, const float *asr, const float 
             row[2 * D + 64] = fc[t];
             row[2 * D + 65] = nc[t];
         }
-        T = run_block(&m->decode[i], cat, F, s, w, i < 3 ? y : out);
+        run_block(&m->decode[i], cat, F, s, w, i < 3 ? y : out);
         float *tmp = x;
         x = y;
         y = tmp;
     }
-    (void)T;
     return SORI_OK;
 }
 
@@ -1042,7 +1040,7 @@ sori_status kokoro_generator(const kokoro_model *m, const float *x, const float 
 {
     if (!m || !x || !f0 || !style || !work || !audio || F < 1)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: generator: missing input or output, or %d frames", F);
-    const int F2 = 2 * F, N = 600 * F, NF = 120 * F + 1, H = 9, D = m->hidden_dim;
+    const int F2 = 2 * F, N = 600 * F, NF = 120 * F + 1, H = 9;
     const float *s = style; /* the acoustic half */
     float *phase = work, *har = phase + (int64_t)H * F2, *stft = har + N + 40, *xa = stft + (int64_t)NF * 22,
           *xb = xa + (int64_t)NF * m->ups_out[1], *xc = xb + (int64_t)NF * m->ups_out[1],
@@ -1126,7 +1124,6 @@ sori_status kokoro_generator(const kokoro_model *m, const float *x, const float 
         cur = xa;
         T = Tu;
     }
-    (void)D;
     /* LeakyReLU 0.01, conv_post (f32, k 7, padding 3) as im2col × Wᵀ */
     const int C1 = m->ups_out[1], KP = 7;
     leaky(xa, (int64_t)T * C1, 0.01f);

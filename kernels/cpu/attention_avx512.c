@@ -8,18 +8,10 @@
  * the queries; the old way added each weighted row into memory, a chain of
  * store-to-load forwarding per value row. */
 #include "avx512.h"
+#include "vec.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
-
-/* The cache lines of a row of n floats, asked for ahead of use: rows of
- * keys and values lie a whole row of the model apart (pages apart), where
- * the hardware's prefetchers do not follow. */
-static inline void prefetch_row(const float *x, int n)
-{
-    for (int c = 0; c < n; c += 16)
-        __builtin_prefetch(x + c, 0, 3);
-}
 
 /* the sums of eight vectors, in order */
 static inline __m256 sum8(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4, __m512 a5, __m512 a6, __m512 a7)
@@ -41,7 +33,7 @@ void sori_att_dot_avx512(const float *q, int64_t qs, int nq, const float *k, int
         const float *k0 = k + (int64_t)j * stride;
         if (j + 24 <= n)
             for (int r = 16; r < 24; r++)
-                prefetch_row(k0 + (int64_t)r * stride, dim);
+                sori_prefetch_row(k0 + (int64_t)r * stride, dim);
         for (int i = 0; i < nq; i++) {
             const float *qi = q + (int64_t)i * qs;
             __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
@@ -86,7 +78,7 @@ static inline __attribute__((always_inline)) void weigh_tile(const int NQ, const
     for (int j = lo; j < hi; j++) {
         const float *vj = v + (int64_t)j * stride + d0;
         if (d0 == 0)
-            prefetch_row(vj + 16 * stride, dim);
+            sori_prefetch_row(vj + 16 * stride, dim);
         __m512 vv[4];
 #pragma GCC unroll 4
         for (int z = 0; z < DZ; z++)

@@ -1407,15 +1407,6 @@ static void score_row(const sori_attention_desc *d, int b, int i, int q_len, flo
     memset(s + hi, 0, (size_t)(width - hi) * sizeof(float));
 }
 
-/* The cache lines of a row of n floats, asked for ahead of use: rows of
- * keys and values lie a whole row of the model apart (pages apart), where
- * the hardware's prefetchers do not follow. */
-static inline void prefetch_row(const float *x, int n)
-{
-    for (int c = 0; c < n; c += 16)
-        __builtin_prefetch(x + c, 0, 3);
-}
-
 /* out[i][j] = q_i · k_j for nq queries (`qs` apart) and n rows of k (dim
  * values each, `stride` apart), rows of out ldo apart: four keys at a time,
  * each group read from memory once for all the queries. */
@@ -1429,7 +1420,7 @@ static void dot_rows(const float *q, int64_t qs, int nq, const float *k, int64_t
             const float *k0 = k + (int64_t)j * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
             if (j + 20 <= n)
                 for (int r = 16; r < 20; r++)
-                    prefetch_row(k0 + (int64_t)r * stride, dim);
+                    sori_prefetch_row(k0 + (int64_t)r * stride, dim);
             for (int i = 0; i < nq; i++) {
                 const float *qi = q + (int64_t)i * qs;
                 __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
@@ -1479,7 +1470,7 @@ static inline __attribute__((always_inline)) void weigh_tile(const int NQ, const
     for (int j = lo; j < hi; j++) {
         const float *vj = v + (int64_t)j * stride + d0;
         if (d0 == 0)
-            prefetch_row(vj + 16 * stride, dim);
+            sori_prefetch_row(vj + 16 * stride, dim);
 #pragma GCC unroll 2
         for (int i = 0; i < NQ; i++) {
             const __m256 pij = _mm256_set1_ps(p[(int64_t)i * ldp + j]);
@@ -1523,7 +1514,7 @@ static void weigh_rows(const float *p, int64_t ldp, int nq, const float *v, int6
         memset(out + (int64_t)i * ldo, 0, (size_t)dim * sizeof(float));
     for (int j = lo; j < hi; j++) {
         const float *vj = v + (int64_t)j * stride;
-        prefetch_row(vj + 16 * stride, dim);
+        sori_prefetch_row(vj + 16 * stride, dim);
         for (int i = 0; i < nq; i++) {
             const float pij = p[(int64_t)i * ldp + j];
             float *o = out + (int64_t)i * ldo;
