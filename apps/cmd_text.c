@@ -11,6 +11,10 @@
  *       input when none is given: one output line per input line (a line
  *       that cannot be read, e.g. invalid UTF-8, gives an empty line, an
  *       error on stderr and exit status 1)
+ *   sori text ipa [--pronounced] [TEXT]...
+ *       each line in IPA as the Kokoro voice reads it: normalize, g2p, then
+ *       the Korean → IPA table (sori_ko_ipa); --pronounced: the input is
+ *       already Hangul as said (g2p's output), only the table runs
  *   sori text moderate [--model FILE] [--format text|json] [TEXT]...
  *       abusive speech: "ok" or the category (profanity, insult, threat,
  *       hate), a tab and its score; json: every category's score */
@@ -27,6 +31,7 @@
 static void text_usage(FILE *f)
 {
     fprintf(f, "usage: sori text g2p [TEXT]...\n"
+               "       sori text ipa [--pronounced] [TEXT]...\n"
                "       sori text normalize [--zero gong|yeong] [TEXT]...\n"
                "       sori text itn [--options LIST] [TEXT]...\n"
                "       sori text redact [--partial] [--format text|json] [TEXT]...\n"
@@ -41,6 +46,36 @@ static sori_status g2p_fn(const char *t, size_t n, unsigned flags, char *o, size
 {
     (void)flags;
     return sori_g2p(t, n, o, c, l, e);
+}
+
+enum { IPA_PRONOUNCED = 1 };
+
+/* normalize → g2p → Korean IPA (IPA_PRONOUNCED: the table alone), in buffers kept between lines */
+static sori_status ipa_fn(const char *t, size_t n, unsigned flags, char *o, size_t c, size_t *l, sori_error *e)
+{
+    if (flags & IPA_PRONOUNCED)
+        return sori_ko_ipa(t, n, o, c, l, e);
+    static char *tn, *pron;
+    static size_t cap;
+    const size_t need = 16 * n + 64 + 1;
+    if (cap < need) {
+        char *a = realloc(tn, need), *b = a ? realloc(pron, need) : NULL;
+        if (a)
+            tn = a;
+        if (b)
+            pron = b;
+        if (!a || !b) {
+            if (e)
+                snprintf(e->message, sizeof e->message, "out of memory");
+            return SORI_ERR_NO_MEMORY;
+        }
+        cap = need;
+    }
+    size_t k = 0, m = 0;
+    sori_status st = sori_tn(t, n, 0, tn, cap, &k, e);
+    if (st == SORI_OK)
+        st = sori_g2p(tn, k, pron, cap, &m, e);
+    return st == SORI_OK ? sori_ko_ipa(pron, m, o, c, l, e) : st;
 }
 
 /* One line through fn to stdout, in a buffer of factor * len + 64 bytes (each function's stated
@@ -252,14 +287,14 @@ int cmd_text(int argc, char **argv)
     if (strcmp(argv[0], "moderate") == 0)
         return moderate_main(argc, argv);
     const bool redact = strcmp(argv[0], "redact") == 0, itn = strcmp(argv[0], "itn") == 0,
-               norm = strcmp(argv[0], "normalize") == 0;
-    if (strcmp(argv[0], "g2p") != 0 && !redact && !itn && !norm) {
+               norm = strcmp(argv[0], "normalize") == 0, ipa = strcmp(argv[0], "ipa") == 0;
+    if (strcmp(argv[0], "g2p") != 0 && !redact && !itn && !norm && !ipa) {
         fprintf(stderr, "sori text: unknown subcommand '%s'\n", argv[0]);
         text_usage(stderr);
         return 2;
     }
     bool partial = false, json = false;
-    unsigned tn_flags = 0, itn_flags = 0;
+    unsigned tn_flags = 0, itn_flags = 0, ipa_flags = 0;
     int first = 1;
     for (; itn && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
         sori_error oe = {0};
@@ -280,6 +315,15 @@ int cmd_text(int argc, char **argv)
             return 2;
         }
     }
+    for (; ipa && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
+        if (strcmp(argv[first], "--pronounced") == 0) {
+            ipa_flags = IPA_PRONOUNCED;
+        } else {
+            fprintf(stderr, "sori text ipa: bad option '%s'\n", argv[first]);
+            text_usage(stderr);
+            return 2;
+        }
+    }
     for (; redact && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
         if (strcmp(argv[first], "--partial") == 0) {
             partial = true;
@@ -292,10 +336,11 @@ int cmd_text(int argc, char **argv)
             return 2;
         }
     }
-    /* normalize, itn and g2p: one function each, with its flags and its output bound */
-    const text_fn fn = norm ? sori_tn : itn ? sori_itn_with : g2p_fn;
-    const size_t factor = norm ? 16 : itn ? 2 : 1;
-    const unsigned flags = norm ? tn_flags : itn ? itn_flags : 0;
+    /* normalize, itn, g2p and ipa: one function each, with its flags and its output bound (ipa: 3
+     * bytes out per byte in after normalize's 16) */
+    const text_fn fn = norm ? sori_tn : itn ? sori_itn_with : ipa ? ipa_fn : g2p_fn;
+    const size_t factor = norm ? 16 : itn ? 2 : ipa ? 48 : 1;
+    const unsigned flags = norm ? tn_flags : itn ? itn_flags : ipa ? ipa_flags : 0;
     struct text_ctx c = {argv[0], fn, factor, flags, redact, partial, json};
     return each_line(argc, argv, first, text_cb, &c);
 }

@@ -21,6 +21,20 @@
 extern "C" {
 #endif
 
+/* Korean as said (Hangul, e.g. sori_g2p's output) in IPA, in the symbols
+ * of the Kokoro voice's vocabulary: lenis stops voiced between voiced
+ * sounds (ɡ d b ʥ), aspirated ones with ʰ, tense ones as ʔ + the plain
+ * consonant after a voiced sound, ɕ ç ɲ before i and j, ㄹ as ɾ (onset) or
+ * l (coda, and after a coda ㄹ), the seven coda sounds, ㅐ ㅔ as e, ㅚ as we,
+ * ㅢ as ɰi word-initially and i after a consonant (docs/tts-kokoro.md has
+ * the table and its reasons). Punctuation . , ? ! ; : … — is kept, white
+ * space runs become one space, anything else (digits, Latin letters: run
+ * sori_tn first) is left out. The output is at most 3 bytes per input
+ * byte; out gets it and a NUL (*out_len: its length; too small:
+ * SORI_ERR_INVALID_ARG, as is invalid UTF-8). Thread-safe; no allocation. */
+SORI_API sori_status sori_ko_ipa(const char *text, size_t len, char *out, size_t cap, size_t *out_len,
+                                 sori_error *err);
+
 /* The standard pronunciation of text (UTF-8, len bytes) in Hangul: every
  * Hangul syllable becomes the syllable said there, everything else is
  * copied. The rules apply inside a word (a run of Hangul syllables; a
