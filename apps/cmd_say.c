@@ -1,13 +1,14 @@
 /* sori say: text to speech with a voice file (sori/tts.h).
- *   sori say --voice VOICE.gguf [-o OUT] [--format wav|flac|opus|ulaw] [--sample-rate HZ]
- *            [--speaker N] [--rate R] [--seed N] [TEXT]...
+ *   sori say [--voice VOICE.gguf] [-o OUT] [--format wav|flac|opus|ulaw] [--sample-rate HZ]
+ *            [--speaker N|NAME] [--rate R] [--seed N] [TEXT]...
  * Speaks each TEXT (or each line of standard input when none is given) and writes all of it,
  * 0.3 s of silence between lines, to one file: OUT (default out.wav), encoded by --format or
  * OUT's extension (.wav, .flac, .opus/.ogg; ulaw: 8 kHz G.711 μ-law WAV, the telephone's),
- * resampled to --sample-rate when given. The text goes to the voice's own symbols: the longest
- * entry of its vocabulary at each place (characters for MMS-TTS voices), a blank between them
- * where the voice was trained so; what the vocabulary lacks is left out and counted on stderr.
- * No Korean voice is bundled yet (docs/tts.md). */
+ * resampled to --sample-rate when given. Without --voice: the bundled Kokoro-82M voice
+ * (data/kokoro-82m.gguf, which tools/setup.sh fetches and converts). The text goes to the
+ * voice's own symbols (sori_tts_text_to_ids): Korean through normalization, the standard
+ * pronunciation and IPA for Kokoro; the longest vocabulary entry at each place for VITS voices
+ * (characters for MMS-TTS). What the voice has no symbol for is left out and counted on stderr. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,52 +20,21 @@
 #include "sori/runtime.h"
 #include "sori/tts.h"
 
+#define SORI_DEFAULT_VOICE "kokoro-82m.gguf"
+
 static void say_usage(FILE *f)
 {
-    fprintf(f, "usage: sori say --voice VOICE.gguf [-o OUT] [--format wav|flac|opus|ulaw] [--sample-rate HZ]\n"
-               "                [--speaker N] [--rate R] [--seed N] [TEXT]...\n"
-               "(no TEXT: the lines of standard input; all of it into one file, out.wav by default)\n");
-}
-
-typedef struct {
-    const char **text; /* each id's text (NULL: none) */
-    size_t *len;
-    int32_t n;
-    bool blank;
-} vocab;
-
-/* text → ids by the longest vocabulary entry at each byte; *skipped: characters left out */
-static int tokenize(const vocab *v, const char *s, size_t n, int32_t *ids, int cap, int *skipped)
-{
-    int k = 0;
-    for (size_t i = 0; i < n;) {
-        int32_t best = -1;
-        size_t best_len = 0;
-        for (int32_t id = v->blank ? 1 : 0; id < v->n; id++)
-            if (v->text[id] && v->len[id] > best_len && v->len[id] <= n - i && !memcmp(s + i, v->text[id], v->len[id]))
-                best = id, best_len = v->len[id];
-        if (best < 0) { /* not in the vocabulary: skip one UTF-8 character */
-            const unsigned char c = (unsigned char)s[i];
-            size_t step = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-            i += step <= n - i ? step : n - i;
-            *skipped += c != ' ';
-            continue;
-        }
-        if (v->blank && k < cap)
-            ids[k++] = 0;
-        if (k < cap)
-            ids[k++] = best;
-        i += best_len;
-    }
-    if (v->blank && k > 0 && k < cap)
-        ids[k++] = 0;
-    return k;
+    fprintf(f, "usage: sori say [--voice VOICE.gguf] [-o OUT] [--format wav|flac|opus|ulaw] [--sample-rate HZ]\n"
+               "                [--speaker N|NAME] [--rate R] [--seed N] [TEXT]...\n"
+               "(no TEXT: the lines of standard input; all of it into one file, out.wav by default;\n"
+               " no --voice: the bundled Kokoro voice, data/kokoro-82m.gguf)\n");
 }
 
 int cmd_say(int argc, char **argv)
 {
     const char *voice_path = NULL, *out_path = "out.wav", *format = NULL;
-    int speaker = 0, rate_hz = 0, first = -1;
+    const char *speaker_name = NULL;
+    int speaker = -1, rate_hz = 0, first = -1;
     float rate = 1.0f;
     unsigned long long seed = 0;
     for (int i = 0; i < argc; i++) {
@@ -81,7 +51,9 @@ int cmd_say(int argc, char **argv)
             format = argv[++i];
         } else if (!strcmp(a, "--speaker") && v) {
             speaker = (int)strtol(argv[++i], &end, 10);
-            if (*end || speaker < 0) {
+            if (*end || end == v) /* a name: looked up in the voice */
+                speaker = -1, speaker_name = v;
+            else if (speaker < 0) {
                 fprintf(stderr, "sori say: --speaker '%s'\n", v);
                 return 2;
             }
@@ -112,9 +84,11 @@ int cmd_say(int argc, char **argv)
             break;
         }
     }
-    if (!voice_path) {
-        fprintf(stderr, "sori say: --voice VOICE.gguf is needed (no voice is bundled yet: tools/vits_to_gguf.py "
-                        "converts a VITS voice)\n");
+    char bundled[4096];
+    if (!voice_path && !(voice_path = app_bundled(SORI_DEFAULT_VOICE, bundled, sizeof bundled))) {
+        fprintf(stderr, "sori say: no voice: the bundled one (data/%s) is fetched and converted by tools/setup.sh; "
+                        "or give --voice VOICE.gguf (tools/vits_to_gguf.py converts a VITS voice)\n",
+                SORI_DEFAULT_VOICE);
         return 2;
     }
     const char *ext = strrchr(out_path, '.');
@@ -141,7 +115,6 @@ int cmd_say(int argc, char **argv)
     sori_tts_voice *voice = NULL;
     sori_tts_synth *s = NULL;
     sori_audio all = {0}, out = {0};
-    vocab v = {0};
     int32_t *ids = NULL;
     char *line = NULL;
     int rc = 1, skipped = 0;
@@ -149,21 +122,19 @@ int cmd_say(int argc, char **argv)
         goto fail;
     const sori_tts_voice_info info = sori_tts_voice_get_info(voice);
     sori_tts_synth_params sp = sori_tts_synth_default_params(voice);
-    sp.speaker_id = speaker;
+    if (speaker_name && (speaker = sori_tts_voice_find_speaker(voice, speaker_name)) < 0) {
+        fprintf(stderr, "sori say: the voice has no speaker '%s'; it has:", speaker_name);
+        for (int i = 0; i < info.n_speakers && sori_tts_voice_speaker(voice, i); i++)
+            fprintf(stderr, " %s", sori_tts_voice_speaker(voice, i));
+        fprintf(stderr, "\n");
+        goto done;
+    }
+    if (speaker >= 0)
+        sp.speaker_id = speaker;
     sp.length_scale /= rate;
     sp.seed = seed;
     if (sori_tts_synth_create(voice, &sp, &s, &err) != SORI_OK)
         goto fail;
-    v.n = info.n_vocab, v.blank = info.add_blank;
-    v.text = calloc((size_t)v.n, sizeof *v.text);
-    v.len = calloc((size_t)v.n, sizeof *v.len);
-    if (!v.text || !v.len) {
-        fprintf(stderr, "sori say: out of memory\n");
-        goto done;
-    }
-    for (int32_t id = 0; id < v.n; id++)
-        if ((v.text[id] = sori_tts_voice_token(voice, id)))
-            v.len[id] = strlen(v.text[id]);
     all.n_channels = 1, all.sample_rate_hz = info.sample_rate_hz;
     size_t lcap = 0;
     long lineno = 0;
@@ -185,14 +156,22 @@ int cmd_say(int argc, char **argv)
             t = line;
         }
         lineno++;
-        const int cap = 2 * (int)(n < (size_t)sp.max_tokens ? n : (size_t)sp.max_tokens) + 2;
-        int32_t *p = realloc(ids, (size_t)cap * sizeof *ids);
-        if (!p) {
-            fprintf(stderr, "sori say: out of memory\n");
+        int k = 0, skip = 0, cap = 0;
+        sori_status ts;
+        while ((ts = sori_tts_text_to_ids(voice, t, n, ids, cap, &k, &skip, &err)) == SORI_ERR_INVALID_ARG &&
+               k > cap) {
+            int32_t *p = realloc(ids, (size_t)k * sizeof *ids);
+            if (!p) {
+                fprintf(stderr, "sori say: out of memory\n");
+                goto done;
+            }
+            ids = p, cap = k;
+        }
+        if (ts != SORI_OK) {
+            fprintf(stderr, "sori say: line %ld: %s\n", lineno, err.message);
             goto done;
         }
-        ids = p;
-        const int k = tokenize(&v, t, n, ids, cap, &skipped);
+        skipped += skip;
         const float *pcm = NULL;
         int64_t got = 0;
         if (sori_tts_synth_tokens(s, ids, k, NULL, &pcm, &got, &err) != SORI_OK) {
@@ -230,8 +209,6 @@ fail:
 done:
     free(line);
     free(ids);
-    free(v.text);
-    free(v.len);
     sori_audio_free(&all);
     sori_audio_free(&out);
     sori_tts_synth_free(s);

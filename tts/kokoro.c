@@ -95,7 +95,7 @@ static void lstm(loader *L, const char *name, int in, int units, kokoro_lstm *l)
 static void conv(loader *L, const char *name, int out, int in, int k, int stride, int pad, int dil, bool bias,
                  kokoro_conv *c)
 {
-    char key[192];
+    char key[256];
     const int64_t dims[3] = {out, in, k}, one = 1;
     snprintf(key, sizeof key, "%s.weight", name);
     c->w = tensor(L, key, SORI_GGML_I8, 3, dims);
@@ -227,16 +227,89 @@ static int key_u32(loader *L, const char *key, int lo, int hi)
     return (int)v;
 }
 
+/* The vocabulary (n_token strings, "" for unused ids) and the voice pack: names and [rows, 2S] style tables */
+static void vocab_and_voices(loader *L)
+{
+    kokoro_model *m = L->m;
+    if (L->st != SORI_OK)
+        return;
+    sori_gguf_type et;
+    uint64_t n = 0;
+    if (sori_gguf_get_arr_info(m->g, "sori.kokoro.vocab", &et, &n) != SORI_OK || et != SORI_GGUF_STRING ||
+        n != (uint64_t)m->n_token) {
+        L->st = sori_fail(L->err, SORI_ERR_FORMAT, 0, "%s: sori.kokoro.vocab: %d strings expected", m->path,
+                          m->n_token);
+        return;
+    }
+    m->vocab = calloc((size_t)n, sizeof *m->vocab);
+    if (!m->vocab) {
+        L->st = sori_fail(L->err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", m->path);
+        return;
+    }
+    for (uint64_t i = 0; i < n; i++)
+        if (sori_gguf_get_arr_str(m->g, "sori.kokoro.vocab", i, &m->vocab[i]) != SORI_OK || !m->vocab[i])
+            m->vocab[i] = "";
+    if (sori_gguf_get_arr_info(m->g, "sori.kokoro.voices", &et, &n) != SORI_OK || et != SORI_GGUF_STRING || n < 1 ||
+        n > 4096) {
+        L->st = sori_fail(L->err, SORI_ERR_FORMAT, 0, "%s: sori.kokoro.voices: 1 to 4096 voice names expected",
+                          m->path);
+        return;
+    }
+    m->voice_names = calloc((size_t)n, sizeof *m->voice_names);
+    m->voices = calloc((size_t)n, sizeof *m->voices);
+    if (!m->voice_names || !m->voices) {
+        L->st = sori_fail(L->err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", m->path);
+        return;
+    }
+    m->n_voices = (int)n;
+    m->style_rows = 0;
+    for (int i = 0; i < m->n_voices && L->st == SORI_OK; i++) {
+        char name[160];
+        if (sori_gguf_get_arr_str(m->g, "sori.kokoro.voices", (uint64_t)i, &m->voice_names[i]) != SORI_OK ||
+            !m->voice_names[i] || !m->voice_names[i][0] || strlen(m->voice_names[i]) > 100) {
+            L->st = sori_fail(L->err, SORI_ERR_FORMAT, 0, "%s: sori.kokoro.voices[%d] is not a name", m->path, i);
+            return;
+        }
+        snprintf(name, sizeof name, "voice.%s", m->voice_names[i]);
+        const sori_gguf_tensor *t = sori_gguf_find_tensor(m->g, name);
+        const int64_t rows = t && t->n_dims == 2 ? t->ne[1] : 0;
+        if (i == 0)
+            m->style_rows = (int)(rows > 0 && rows < 100000 ? rows : 0);
+        const int64_t dims[2] = {m->style_rows, 2 * (int64_t)m->style_dim};
+        if (rows != m->style_rows || m->style_rows < 1) {
+            L->st = sori_fail(L->err, SORI_ERR_FORMAT, 0, "%s: tensor %s: [%d, %d] expected (every voice alike)",
+                              m->path, name, m->style_rows, 2 * m->style_dim);
+            return;
+        }
+        m->voices[i] = tensor(L, name, SORI_GGML_F32, 2, dims);
+    }
+}
+
 sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err)
 {
     if (!path || !out)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: no path");
     *out = NULL;
+    sori_gguf *g = NULL;
+    const sori_status st = sori_gguf_open_file(path, &g, err);
+    return st == SORI_OK ? kokoro_load_gguf(g, path, out, err) : st;
+}
+
+sori_status kokoro_load_gguf(sori_gguf *g, const char *path, kokoro_model **out, sori_error *err)
+{
+    if (!g || !path || !out) {
+        sori_gguf_free(g);
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "kokoro: no file");
+    }
+    *out = NULL;
     kokoro_model *m = calloc(1, sizeof *m);
-    if (!m)
+    if (!m) {
+        sori_gguf_free(g);
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "kokoro: out of memory");
+    }
     snprintf(m->path, sizeof m->path, "%s", path);
-    loader L = {m, err, sori_gguf_open_file(path, &m->g, err)};
+    m->g = g;
+    loader L = {m, err, SORI_OK};
     const char *arch = NULL, *quant = NULL;
     if (L.st == SORI_OK && (sori_gguf_get_str(m->g, "general.architecture", &arch) != SORI_OK ||
                             strcmp(arch, "sori.kokoro") != 0))
@@ -362,6 +435,8 @@ sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err)
     }
     m->post_w = tensor(&L, "decoder.decoder.generator.conv_post.weight", SORI_GGML_F32, 3, post);
     m->post_b = tensor(&L, "decoder.decoder.generator.conv_post.bias", SORI_GGML_F32, 1, &basis[0]);
+    m->sample_rate = key_u32(&L, "sori.kokoro.sample_rate", 1000, 192000);
+    vocab_and_voices(&L);
     if (L.st != SORI_OK) {
         kokoro_free(m);
         return L.st;
@@ -380,11 +455,22 @@ void kokoro_free(kokoro_model *m)
     free(m->te_emb);
     free(m->ups_w[0]);
     free(m->ups_w[1]);
+    free(m->vocab);
+    free(m->voice_names);
+    free(m->voices);
     sori_gguf_free(m->g);
     free(m);
 }
 
 /* ---- onnxruntime's dynamic int8 product --------------------------------------------- */
+
+/* The pool the calling thread's stages split their products over (kokoro_use_pool); NULL: serial. */
+static _Thread_local sori_thread_pool *tl_pool;
+
+void kokoro_use_pool(sori_thread_pool *pool)
+{
+    tl_pool = pool;
+}
 
 /* Σ a[i] · w[i] in exact int32: a the activations minus their zero point (int16, |a| <= 255), w int8 */
 static int32_t dot_i16_i8(const int16_t *a, const int8_t *w, int n)
@@ -725,6 +811,118 @@ int64_t kokoro_conv_work(const kokoro_conv *c, int T)
     return ((int64_t)T * c->in + 1) / 2 + (T_out * c->in * c->k + 1) / 2 + 16;
 }
 
+/* out[r, c] = Σ_i a[r, i] · w[c, i] (exact int32) for rows × cols, a int16 with row stride lda, w int8
+ * with row stride ldw, out with row stride ldo: blocks of 2 rows × 4 weight rows in registers. */
+static void qblock(const int16_t *a, int64_t lda, int rows, const int8_t *w, int64_t ldw, int cols, int n,
+                   int32_t *out, int64_t ldo)
+{
+    int r = 0;
+#if defined(__AVX2__)
+    const int nv = n & ~15;
+    for (; r + 2 <= rows; r += 2) {
+        const int16_t *a0 = a + r * lda, *a1 = a0 + lda;
+        int c = 0;
+        for (; c + 4 <= cols; c += 4) {
+            const int8_t *w0 = w + c * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+            __m256i s00 = _mm256_setzero_si256(), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00,
+                    s13 = s00;
+            for (int i = 0; i < nv; i += 16) {
+                const __m256i x0 = _mm256_loadu_si256((const __m256i *)(a0 + i));
+                const __m256i x1 = _mm256_loadu_si256((const __m256i *)(a1 + i));
+                __m256i v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w0 + i)));
+                s00 = _mm256_add_epi32(s00, _mm256_madd_epi16(x0, v));
+                s10 = _mm256_add_epi32(s10, _mm256_madd_epi16(x1, v));
+                v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w1 + i)));
+                s01 = _mm256_add_epi32(s01, _mm256_madd_epi16(x0, v));
+                s11 = _mm256_add_epi32(s11, _mm256_madd_epi16(x1, v));
+                v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w2 + i)));
+                s02 = _mm256_add_epi32(s02, _mm256_madd_epi16(x0, v));
+                s12 = _mm256_add_epi32(s12, _mm256_madd_epi16(x1, v));
+                v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w3 + i)));
+                s03 = _mm256_add_epi32(s03, _mm256_madd_epi16(x0, v));
+                s13 = _mm256_add_epi32(s13, _mm256_madd_epi16(x1, v));
+            }
+            /* 8 sums of 8 lanes: hadd twice, then the two halves */
+            const __m256i h0 = _mm256_hadd_epi32(_mm256_hadd_epi32(s00, s01), _mm256_hadd_epi32(s02, s03));
+            const __m256i h1 = _mm256_hadd_epi32(_mm256_hadd_epi32(s10, s11), _mm256_hadd_epi32(s12, s13));
+            const __m128i r0 = _mm_add_epi32(_mm256_castsi256_si128(h0), _mm256_extracti128_si256(h0, 1));
+            const __m128i r1 = _mm_add_epi32(_mm256_castsi256_si128(h1), _mm256_extracti128_si256(h1, 1));
+            int32_t t0[4], t1[4];
+            _mm_storeu_si128((__m128i *)t0, r0);
+            _mm_storeu_si128((__m128i *)t1, r1);
+            for (int j = 0; j < 4; j++) {
+                const int8_t *wj = w + (c + j) * ldw;
+                for (int i = nv; i < n; i++) {
+                    t0[j] += (int32_t)a0[i] * wj[i];
+                    t1[j] += (int32_t)a1[i] * wj[i];
+                }
+                out[r * ldo + c + j] = t0[j];
+                out[(r + 1) * ldo + c + j] = t1[j];
+            }
+        }
+        for (; c < cols; c++) {
+            out[r * ldo + c] = dot_i16_i8(a0, w + c * ldw, n);
+            out[(r + 1) * ldo + c] = dot_i16_i8(a1, w + c * ldw, n);
+        }
+    }
+#endif
+    for (; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            out[r * ldo + c] = dot_i16_i8(a + r * lda, w + c * ldw, n);
+}
+
+typedef struct {
+    const kokoro_conv *c;
+    const int16_t *q;
+    int16_t *col;
+    const int32_t *bint; /* floor(bias / s) per output channel, or NULL */
+    float s;
+    int T;
+    float *y;
+} qconv_job;
+
+enum { QCONV_ROWS = 8 }; /* output steps per block: their sums on the stack */
+
+static void qconv_part(void *ctx, int64_t t_begin, int64_t t_end)
+{
+    const qconv_job *j = ctx;
+    const kokoro_conv *c = j->c;
+    const int K = c->k, C = c->in, CK = C * K, T = j->T;
+    int32_t acc[QCONV_ROWS * 64];
+    for (int64_t t0 = t_begin; t0 < t_end; t0 += QCONV_ROWS) {
+        const int nr = (int)(t_end - t0 < QCONV_ROWS ? t_end - t0 : QCONV_ROWS);
+        int32_t sum[QCONV_ROWS];
+        /* im2col in the weight's order (channel, then tap); padding is the zero point: q − zp = 0. The
+         * weight's zero point comes out as wzp · Σ window */
+        for (int r = 0; r < nr; r++) {
+            const int t = (int)t0 + r;
+            int16_t *row = j->col + (int64_t)t * CK;
+            int32_t sm = 0;
+            for (int ci = 0; ci < C; ci++)
+                for (int k = 0; k < K; k++) {
+                    const int ti = t * c->stride + k * c->dil - c->pad;
+                    const int16_t v = ti >= 0 && ti < T ? j->q[(int64_t)ti * C + ci] : 0;
+                    row[ci * K + k] = v;
+                    sm += v;
+                }
+            sum[r] = sm;
+        }
+        const int16_t *rows = j->col + t0 * CK;
+        for (int co0 = 0; co0 < c->out; co0 += 64) {
+            const int nc = c->out - co0 < 64 ? c->out - co0 : 64;
+            qblock(rows, CK, nr, c->w + (int64_t)co0 * CK, CK, nc, CK, acc, 64);
+            for (int r = 0; r < nr; r++)
+                for (int k = 0; k < nc; k++) {
+                    const int co = co0 + k;
+                    int32_t a = acc[r * 64 + k] - c->zp * sum[r];
+                    if (c->bias)
+                        a += j->bint ? j->bint[co] : (int32_t)floorf(c->bias[co] / j->s);
+                    j->y[(t0 + r) * c->out + co] = (float)a * j->s;
+                }
+        }
+    }
+}
+
 int kokoro_qconv(const kokoro_conv *c, const float *x, int T, float *work, float *y)
 {
     const int K = c->k, C = c->in, T_out = (T + 2 * c->pad - c->dil * (K - 1) - 1) / c->stride + 1;
@@ -733,28 +931,14 @@ int kokoro_qconv(const kokoro_conv *c, const float *x, int T, float *work, float
     int16_t *q = (int16_t *)work, *col = q + ((int64_t)T * C + 1) / 2 * 2;
     const float xs = quantize(x, (int64_t)T * C, q);
     const float s = xs * c->scale;
-    /* im2col in the weight's order (channel, then tap); padding is the zero point: q − zp = 0. The
-     * weight's zero point comes out as wzp · Σ window */
-    for (int t = 0; t < T_out; t++) {
-        int16_t *row = col + (int64_t)t * C * K;
-        for (int ci = 0; ci < C; ci++)
-            for (int k = 0; k < K; k++) {
-                const int ti = t * c->stride + k * c->dil - c->pad;
-                row[ci * K + k] = ti >= 0 && ti < T ? q[(int64_t)ti * C + ci] : 0;
-            }
-    }
-    for (int t = 0; t < T_out; t++) {
-        const int16_t *row = col + (int64_t)t * C * K;
-        int32_t sum = 0;
-        for (int i = 0; i < C * K; i++)
-            sum += row[i];
-        for (int co = 0; co < c->out; co++) {
-            int32_t acc = dot_i16_i8(row, c->w + (int64_t)co * C * K, C * K) - c->zp * sum;
-            if (c->bias)
-                acc += (int32_t)floorf(c->bias[co] / s);
-            y[(int64_t)t * c->out + co] = (float)acc * s;
-        }
-    }
+    int32_t bint[1024];
+    const bool pre = c->bias && c->out <= 1024;
+    for (int co = 0; pre && co < c->out; co++)
+        bint[co] = (int32_t)floorf(c->bias[co] / s);
+    qconv_job j = {c, q, col, pre ? bint : NULL, s, T, y};
+    const int64_t work_per_step = (int64_t)C * K * c->out;
+    sori_parallel_for(tl_pool, T_out, work_per_step >= 1 << 16 ? 16 : (1 << 20) / (work_per_step + 1) + 16,
+                      qconv_part, &j);
     return T_out;
 }
 
@@ -793,6 +977,30 @@ sori_status kokoro_text_encoder(const kokoro_model *m, const int32_t *tokens, in
 static void adain(const kokoro_linear *fc, const float *s, float *x, int T, int C, float *gb, int16_t *q)
 {
     kokoro_qlinear(fc, s, 1, q, gb);
+    if (C <= 2048) { /* the same sums in the same order (over t for each channel), row by row */
+        double mean[2048], var[2048];
+        float inv[2048], mu[2048];
+        for (int c = 0; c < C; c++)
+            mean[c] = var[c] = 0;
+        for (int t = 0; t < T; t++)
+            for (int c = 0; c < C; c++)
+                mean[c] += x[(int64_t)t * C + c];
+        for (int c = 0; c < C; c++)
+            mean[c] /= T;
+        for (int t = 0; t < T; t++)
+            for (int c = 0; c < C; c++) {
+                const double d = x[(int64_t)t * C + c] - mean[c];
+                var[c] += d * d;
+            }
+        for (int c = 0; c < C; c++)
+            inv[c] = (float)(1.0 / sqrt(var[c] / T + 1e-5)), mu[c] = (float)mean[c];
+        for (int t = 0; t < T; t++) {
+            float *v = x + (int64_t)t * C;
+            for (int c = 0; c < C; c++)
+                v[c] = (1.0f + gb[c]) * ((v[c] - mu[c]) * inv[c]) + gb[C + c];
+        }
+        return;
+    }
     for (int c = 0; c < C; c++) {
         double mean = 0, var = 0;
         for (int t = 0; t < T; t++)

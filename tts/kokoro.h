@@ -13,6 +13,8 @@
 #include "kernels/gguf.h"
 #include "sori/common.h"
 
+struct sori_thread_pool;
+
 /* An int8 Linear as the graph quantizes it: weight [out, in] symmetric
  * int8 with one f32 scale per output row, f32 bias. */
 typedef struct {
@@ -57,7 +59,7 @@ typedef struct {
     int ch, k;
 } kokoro_resblock;
 
-typedef struct {
+typedef struct kokoro_model {
     sori_gguf *g;
     char path[256];
     int n_token, hidden_dim;                                 /* 178, 512 */
@@ -87,9 +89,21 @@ typedef struct {
     kokoro_conv noise_conv[2];
     kokoro_resblock noise_res[2], res[6];
     const float *post_w, *post_b;                            /* conv_post [22, 128, 7], [22] */
+    int sample_rate;                                         /* 24000 */
+    const char **vocab;                                      /* [n_token], "" for unused ids */
+    int n_voices, style_rows;                                /* the voice pack: style tables [rows, 2S] */
+    const char **voice_names;
+    const float **voices;
 } kokoro_model;
 
+/* The thread pool the calling thread's Kokoro stages split their work over (NULL: serial, the
+ * default); the results do not depend on it (integer sums are exact). */
+void kokoro_use_pool(struct sori_thread_pool *pool);
+
+/* Opens and checks a sori.kokoro file (every key and tensor named when wrong). */
 sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err);
+/* The same from an open file, which the model takes (freed on failure too); path names it in messages. */
+sori_status kokoro_load_gguf(sori_gguf *g, const char *path, kokoro_model **out, sori_error *err);
 void kokoro_free(kokoro_model *m);
 
 /* Floats of the workspace kokoro_bert needs for up to T tokens. */

@@ -8,9 +8,15 @@
 
 #include "kernels/gguf.h"
 #include "kernels/kernels.h"
+#include "kokoro_synth.h"
+#include "sori/text.h"
 #include "vits.h"
 
 enum { MAX_TOKENS_LIMIT = 8192 };
+
+/* The Kokoro voice a session speaks with unless told otherwise (docs/tts-kokoro.md: chosen by
+ * how well Whisper understands Korean through it). */
+#define KOKORO_DEFAULT_VOICE "jf_alpha"
 
 struct sori_tts_synth {
     const sori_tts_voice *voice;
@@ -23,6 +29,9 @@ struct sori_tts_synth {
     int64_t next_frame;
     int32_t *dur;
     int64_t cap_dur;
+    kokoro_buf kb;                  /* Kokoro: the pipeline's buffers; */
+    float *k_audio;                 /* the call's audio (pieces joined), */
+    int64_t k_cap, k_n, k_next;     /* its size, and the next sample a stream hands out */
     /* the last call's stages (vits_synth_trace) */
     int n_tokens;
     int64_t n_frames;
@@ -44,8 +53,17 @@ static sori_status voice_from(sori_runtime *rt, sori_gguf *g, const char *path, 
         return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", path);
     }
     v->rt = rt;
-    sori_status st = vits_load(g, path, &v->m, err);
-    sori_gguf_free(g);
+    const char *arch = NULL;
+    sori_status st;
+    if (sori_gguf_get_str(g, "general.architecture", &arch) == SORI_OK && arch && !strcmp(arch, "sori.kokoro")) {
+        st = kokoro_load_gguf(g, path, &v->kokoro, err); /* the model keeps the file: its weights stay int8 */
+        for (int i = 0; st == SORI_OK && i < v->kokoro->n_voices; i++)
+            if (!strcmp(v->kokoro->voice_names[i], KOKORO_DEFAULT_VOICE))
+                v->default_speaker = i;
+    } else {
+        st = vits_load(g, path, &v->m, err);
+        sori_gguf_free(g);
+    }
     if (st != SORI_OK) {
         free(v);
         return st;
@@ -86,6 +104,7 @@ void sori_tts_voice_free(sori_tts_voice *voice)
     if (!voice)
         return;
     vits_free(&voice->m);
+    kokoro_free(voice->kokoro);
     free(voice);
 }
 
@@ -95,6 +114,17 @@ sori_tts_voice_info sori_tts_voice_get_info(const sori_tts_voice *voice)
     memset(&i, 0, sizeof i);
     if (!voice)
         return i;
+    if (voice->kokoro) {
+        const kokoro_model *k = voice->kokoro;
+        i.architecture = "sori.kokoro";
+        i.name = "kokoro-82m";
+        i.sample_rate_hz = k->sample_rate;
+        i.samples_per_frame = kokoro_samples_per_frame(k);
+        i.n_speakers = k->n_voices;
+        i.n_vocab = k->n_token;
+        i.length_scale = 1.0f;
+        return i;
+    }
     const vits_hp *hp = &voice->m.hp;
     i.architecture = "sori.vits";
     i.name = voice->m.name ? voice->m.name : "";
@@ -113,9 +143,26 @@ sori_tts_voice_info sori_tts_voice_get_info(const sori_tts_voice *voice)
 
 const char *sori_tts_voice_token(const sori_tts_voice *voice, int32_t id)
 {
+    if (voice && voice->kokoro)
+        return id >= 0 && id < voice->kokoro->n_token && voice->kokoro->vocab[id][0] ? voice->kokoro->vocab[id] : NULL;
     if (!voice || !voice->m.vocab || id < 0 || id >= voice->m.n_vocab_text)
         return NULL;
     return voice->m.vocab[id];
+}
+
+const char *sori_tts_voice_speaker(const sori_tts_voice *voice, int id)
+{
+    if (!voice || !voice->kokoro || id < 0 || id >= voice->kokoro->n_voices)
+        return NULL;
+    return voice->kokoro->voice_names[id];
+}
+
+int sori_tts_voice_find_speaker(const sori_tts_voice *voice, const char *name)
+{
+    for (int i = 0; voice && voice->kokoro && name && i < voice->kokoro->n_voices; i++)
+        if (!strcmp(voice->kokoro->voice_names[i], name))
+            return i;
+    return -1;
 }
 
 /* ---- sessions ------------------------------------------------------------------------- */
@@ -123,7 +170,10 @@ const char *sori_tts_voice_token(const sori_tts_voice *voice, int32_t id)
 sori_tts_synth_params sori_tts_synth_default_params(const sori_tts_voice *voice)
 {
     sori_tts_synth_params p = {0.667f, 0.8f, 1.0f, 0, 1000, 120.0f, 0, 32};
-    if (voice) {
+    if (voice && voice->kokoro) {
+        p.noise_scale = p.noise_scale_duration = 0.0f;
+        p.speaker_id = voice->default_speaker;
+    } else if (voice) {
         p.noise_scale = voice->m.hp.noise_scale;
         p.noise_scale_duration = voice->m.hp.noise_scale_dur;
         p.length_scale = 1.0f / voice->m.hp.speaking_rate;
@@ -140,7 +190,7 @@ static sori_status check_params(const sori_tts_voice *v, const sori_tts_synth_pa
         bad = "noise_scale_duration (0..100)";
     else if (!(p->length_scale > 0.0f && p->length_scale <= 100.0f))
         bad = "length_scale (> 0, at most 100)";
-    else if (p->speaker_id < 0 || p->speaker_id >= v->m.hp.n_speakers)
+    else if (p->speaker_id < 0 || p->speaker_id >= (v->kokoro ? v->kokoro->n_voices : v->m.hp.n_speakers))
         bad = "speaker_id (0 .. n_speakers - 1)";
     else if (p->max_tokens < 1 || p->max_tokens > MAX_TOKENS_LIMIT)
         bad = "max_tokens (1..8192)";
@@ -171,6 +221,7 @@ sori_status sori_tts_synth_create(const sori_tts_voice *voice, const sori_tts_sy
     s->p = p;
     s->rng = p.seed;
     s->nn.pool = sori_rt_pool(voice->rt);
+    s->kb.pool = s->nn.pool;
     s->nn.n_slots = s->nn.pool ? sori_thread_pool_size(s->nn.pool) : 1;
     if (s->nn.n_slots < 1)
         s->nn.n_slots = 1;
@@ -195,6 +246,8 @@ void sori_tts_synth_free(sori_tts_synth *s)
     free(s->ws_out);
     free(s->ws_dec);
     free(s->dur);
+    kokoro_buf_free(&s->kb);
+    free(s->k_audio);
     free(s);
 }
 
@@ -364,6 +417,71 @@ static sori_status prepare(sori_tts_synth *s, const int32_t *ids, int n_ids, con
     return SORI_OK;
 }
 
+/* ---- Kokoro ------------------------------------------------------------------------- */
+
+/* How a Kokoro piece of at most max ids from ids[0, n) ends: after the last sentence mark, else the
+ * last other punctuation, else the last space, else at max. */
+static int piece_end(const kokoro_model *k, const int32_t *ids, int n, int max)
+{
+    if (n <= max)
+        return n;
+    int end[3] = {0, 0, 0};
+    for (int i = 0; i < max; i++) {
+        const char *t = k->vocab[ids[i]];
+        const int kind = !strcmp(t, ".") || !strcmp(t, "!") || !strcmp(t, "?") || !strcmp(t, "…") ? 0
+                         : !strcmp(t, ",") || !strcmp(t, ";") || !strcmp(t, ":") || !strcmp(t, "—") ? 1
+                         : !strcmp(t, " ")                                                          ? 2
+                                                                                                    : -1;
+        if (kind >= 0)
+            end[kind] = i + 1;
+    }
+    return end[0] ? end[0] : end[1] ? end[1] : end[2] ? end[2] : max;
+}
+
+/* The whole call's audio into s->k_audio: the ids in pieces of at most kokoro_max_phonemes. */
+static sori_status kokoro_prepare(sori_tts_synth *s, const int32_t *ids, int n_ids, sori_error *err)
+{
+    const kokoro_model *k = s->voice->kokoro;
+    s->k_n = s->k_next = 0;
+    if (n_ids == 0)
+        return SORI_OK;
+    if (n_ids > s->p.max_tokens)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
+                         "sori_tts_synth: %d tokens, more than max_tokens %d (split the text into sentences)",
+                         n_ids, s->p.max_tokens);
+    for (int i = 0; i < n_ids; i++)
+        if (ids[i] < 0 || ids[i] >= k->n_token)
+            return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
+                             "sori_tts_synth: token %d is id %d, outside the vocabulary (0..%d)", i, ids[i],
+                             k->n_token - 1);
+    const int64_t spf = kokoro_samples_per_frame(k);
+    const int64_t max_frames = (int64_t)((double)s->p.max_seconds * k->sample_rate / (double)spf);
+    int64_t frames = 0;
+    for (int at = 0; at < n_ids;) {
+        const int len = piece_end(k, ids + at, n_ids - at, kokoro_max_phonemes(k));
+        const float *pcm = NULL;
+        int64_t got = 0;
+        sori_status st = kokoro_synthesize(k, &s->kb, ids + at, len, s->p.speaker_id, 1.0f / s->p.length_scale,
+                                           max_frames - frames, &pcm, &got, err);
+        if (st == SORI_OK && s->k_n + got > s->k_cap) { /* the pieces so far are kept */
+            float *p = realloc(s->k_audio, sizeof(float) * (size_t)(s->k_n + got));
+            if (p)
+                s->k_audio = p, s->k_cap = s->k_n + got;
+            else
+                st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "sori_tts_synth: out of memory");
+        }
+        if (st != SORI_OK) {
+            s->k_n = 0;
+            return st;
+        }
+        memcpy(s->k_audio + s->k_n, pcm, sizeof(float) * (size_t)got);
+        s->k_n += got;
+        frames += got / spf;
+        at += len;
+    }
+    return SORI_OK;
+}
+
 static sori_status check_call(sori_tts_synth *s, const int32_t *ids, int n_ids, const void *out1, const void *out2,
                               const char *fn, sori_error *err)
 {
@@ -382,6 +500,13 @@ sori_status sori_tts_synth_tokens(sori_tts_synth *s, const int32_t *ids, int n_i
     if (n_samples)
         *n_samples = 0;
     sori_status st = check_call(s, ids, n_ids, samples, n_samples, "sori_tts_synth_tokens", err);
+    if (st == SORI_OK && s->voice->kokoro) {
+        if ((st = kokoro_prepare(s, ids, n_ids, err)) == SORI_OK && s->k_n) {
+            *samples = s->k_audio;
+            *n_samples = s->k_n;
+        }
+        return st;
+    }
     if (st == SORI_OK)
         st = prepare(s, ids, n_ids, noise, err);
     if (st != SORI_OK || s->n_frames == 0)
@@ -402,6 +527,13 @@ sori_status sori_tts_synth_begin(sori_tts_synth *s, const int32_t *ids, int n_id
     if (n_samples_total)
         *n_samples_total = 0;
     sori_status st = check_call(s, ids, n_ids, n_samples_total, n_samples_total, "sori_tts_synth_begin", err);
+    if (st == SORI_OK && s->voice->kokoro) {
+        if ((st = kokoro_prepare(s, ids, n_ids, err)) == SORI_OK) {
+            s->streaming = true;
+            *n_samples_total = s->k_n;
+        }
+        return st;
+    }
     if (st == SORI_OK)
         st = prepare(s, ids, n_ids, noise, err);
     if (st != SORI_OK)
@@ -422,6 +554,18 @@ sori_status sori_tts_synth_next(sori_tts_synth *s, const float **samples, int64_
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "sori_tts_synth_next: s, samples and n_samples must not be NULL");
     if (!s->streaming)
         return sori_fail(err, SORI_ERR_STATE, 0, "sori_tts_synth_next: no stream (sori_tts_synth_begin first)");
+    if (s->voice->kokoro) { /* the audio is made at begin; handed out chunk_frames at a time */
+        const int64_t step = (int64_t)s->p.chunk_frames * kokoro_samples_per_frame(s->voice->kokoro);
+        const int64_t a = s->k_next, b = a + step < s->k_n ? a + step : s->k_n;
+        if (a >= s->k_n) {
+            s->streaming = false;
+            return SORI_OK;
+        }
+        *samples = s->k_audio + a;
+        *n_samples = b - a;
+        s->k_next = b;
+        return SORI_OK;
+    }
     const vits_model *m = &s->voice->m;
     const vits_hp *hp = &m->hp;
     const int64_t T = s->n_frames, f0 = s->next_frame;

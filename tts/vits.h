@@ -98,9 +98,13 @@ typedef struct vits_model {
     int n_allocs, cap_allocs;
 } vits_model;
 
+struct kokoro_model;
+
 struct sori_tts_voice {
     sori_runtime *rt;
-    vits_model m;
+    vits_model m;                 /* a sori.vits voice */
+    struct kokoro_model *kokoro;  /* or a sori.kokoro one (then m is empty) */
+    int default_speaker;
 };
 
 sori_status vits_load(const sori_gguf *g, const char *path, vits_model *m, sori_error *err);

@@ -60,7 +60,7 @@ SORI_API sori_status sori_tts_voice_load_memory(sori_runtime *rt, const void *da
 SORI_API void sori_tts_voice_free(sori_tts_voice *voice);
 
 typedef struct sori_tts_voice_info {
-    const char *architecture;   /* "sori.vits" */
+    const char *architecture;   /* "sori.vits" or "sori.kokoro" */
     const char *name;           /* general.name, or "" */
     int sample_rate_hz;         /* of the samples a session writes */
     int samples_per_frame;      /* audio samples per acoustic frame (the decoder's upsampling) */
@@ -77,6 +77,24 @@ SORI_API sori_tts_voice_info sori_tts_voice_get_info(const sori_tts_voice *voice
  * valid as long as the voice), or NULL when the file has no vocabulary or
  * the id is out of range. */
 SORI_API const char *sori_tts_voice_token(const sori_tts_voice *voice, int32_t id);
+/* Kokoro voices hold several speakers (style vectors), each with a name
+ * ("jf_alpha" …): the name of speaker id, or NULL (out of range, or a voice
+ * without names); the id of a name, or -1. */
+SORI_API const char *sori_tts_voice_speaker(const sori_tts_voice *voice, int id);
+SORI_API int sori_tts_voice_find_speaker(const sori_tts_voice *voice, const char *name);
+
+/* Text → the voice's token ids, the front end each voice needs: for Kokoro,
+ * sori_tn → sori_g2p → sori_ko_ipa (Korean as IPA) then one id per symbol;
+ * for VITS, the longest vocabulary entry at each place (characters for
+ * MMS-TTS voices), with the blank id 0 between tokens when the voice was
+ * trained so. Characters the voice has no symbol for are left out and
+ * counted in *skipped (may be NULL). *n_ids gets the count; when it is more
+ * than cap, SORI_ERR_INVALID_ARG and nothing useful in ids (ask again with
+ * a larger cap: at most 3 × 16 × len + 256 for Kokoro, 2 × len + 2 for
+ * VITS). Invalid UTF-8: SORI_ERR_INVALID_ARG naming the byte. Allocates
+ * its working buffers per call. */
+SORI_API sori_status sori_tts_text_to_ids(const sori_tts_voice *voice, const char *text, size_t len, int32_t *ids,
+                                          int cap, int *n_ids, int *skipped, sori_error *err);
 
 typedef struct sori_tts_synth_params {
     float noise_scale;          /* spread of the acoustic latents, >= 0 (MMS: 0.667) */

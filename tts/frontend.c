@@ -1,0 +1,105 @@
+/* Text → a voice's token ids (sori_tts_text_to_ids, sori/tts.h): the
+ * front end each voice family needs. Kokoro reads IPA: the text goes
+ * through the text layer (sori_tn: digits and symbols said in Hangul;
+ * sori_g2p: Hangul as it is pronounced; sori_ko_ipa: Kokoro's symbols).
+ * VITS voices (MMS-TTS) read characters. Both then take the longest
+ * vocabulary entry at each place. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kokoro.h"
+#include "sori/text.h"
+#include "text/text_util.h"
+#include "vits.h"
+
+/* s[0, n) → ids by the longest of the n_vocab entries at each byte (blank: id 0 between tokens
+ * and at both ends, never matched itself); what no entry starts with is skipped (one UTF-8
+ * character; spaces are not counted). Returns how many ids there would be; writes at most cap. */
+static int longest_match(const char *const *vocab, int n_vocab, bool blank, const char *s, size_t n, int32_t *ids,
+                         int cap, int *skipped)
+{
+    int k = 0;
+    for (size_t i = 0; i < n;) {
+        int32_t best = -1;
+        size_t best_len = 0;
+        for (int32_t id = blank ? 1 : 0; id < n_vocab; id++) {
+            const char *t = vocab[id];
+            const size_t tl = t ? strlen(t) : 0;
+            if (tl > best_len && tl <= n - i && !memcmp(s + i, t, tl))
+                best = id, best_len = tl;
+        }
+        if (best < 0) {
+            unsigned cp = 0;
+            const int step = text_utf8_next((const unsigned char *)s + i, n - i, &cp);
+            i += step > 0 ? (size_t)step : 1;
+            *skipped += cp != ' ';
+            continue;
+        }
+        if (blank) {
+            if (k < cap)
+                ids[k] = 0;
+            k++;
+        }
+        if (k < cap)
+            ids[k] = best;
+        k++;
+        i += best_len;
+    }
+    if (blank && k > 0) {
+        if (k < cap)
+            ids[k] = 0;
+        k++;
+    }
+    return k;
+}
+
+sori_status sori_tts_text_to_ids(const sori_tts_voice *voice, const char *text, size_t len, int32_t *ids, int cap,
+                                 int *n_ids, int *skipped, sori_error *err)
+{
+    int dummy = 0;
+    if (n_ids)
+        *n_ids = 0;
+    if (!skipped)
+        skipped = &dummy;
+    *skipped = 0;
+    if (!voice || (!text && len) || (!ids && cap > 0) || cap < 0 || !n_ids)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
+                         "sori_tts_text_to_ids: voice, text, ids (when cap > 0) and n_ids must be given");
+    if (len > (1u << 24))
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "sori_tts_text_to_ids: %zu bytes (at most 16 MiB)", len);
+    const size_t bad = text_utf8_check(text, len);
+    if (bad < len)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "sori_tts_text_to_ids: invalid UTF-8 at byte %zu", bad);
+    int k;
+    if (voice->kokoro) {
+        const kokoro_model *m = voice->kokoro;
+        const size_t c1 = 16 * len + 65, c2 = 3 * c1;
+        char *tn = malloc(c1), *pron = malloc(c1), *ipa = malloc(c2);
+        size_t a = 0, b = 0, c = 0;
+        sori_status st = tn && pron && ipa ? SORI_OK
+                                           : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "sori_tts_text_to_ids: out of memory");
+        if (st == SORI_OK)
+            st = sori_tn(text, len, 0, tn, c1, &a, err);
+        if (st == SORI_OK)
+            st = sori_g2p(tn, a, pron, c1, &b, err);
+        if (st == SORI_OK)
+            st = sori_ko_ipa(pron, b, ipa, c2, &c, err);
+        k = st == SORI_OK ? longest_match(m->vocab, m->n_token, false, ipa, c, ids, cap, skipped) : 0;
+        free(tn);
+        free(pron);
+        free(ipa);
+        if (st != SORI_OK)
+            return st;
+    } else {
+        const vits_model *m = &voice->m;
+        if (!m->vocab)
+            return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
+                             "sori_tts_text_to_ids: the voice file has no vocabulary (give token ids)");
+        k = longest_match((const char *const *)m->vocab, m->n_vocab_text, m->add_blank, text, len, ids, cap, skipped);
+    }
+    *n_ids = k;
+    if (k > cap)
+        return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "sori_tts_text_to_ids: %d ids, room for %d", k, cap);
+    return SORI_OK;
+}
