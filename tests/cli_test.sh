@@ -252,7 +252,21 @@ if "$sori" features --help >/dev/null 2>&1; then
   grep -q "at 8000 Hz" "$tmp/out" && ok || bad "say --format ulaw: not 8 kHz"
   printf 't1t2\nt3?\n' | "$sori" say --voice "$vits" -o "$tmp/say_stdin.wav" >"$tmp/say.err" 2>&1 &&
     grep -q "1 characters the voice has no symbol for" "$tmp/say.err" && ok || bad "say: lines from standard input"
-  expect 2 "say without a voice" -- "$sori" say "x"
+  kokoro=$(dirname "$0")/../data/kokoro-82m.gguf
+  if [ -s "$kokoro" ]; then # without --voice: the bundled Kokoro voice (tools/setup.sh)
+    expect 0 "say with the bundled voice" -- "$sori" say -o "$tmp/ko.wav" "안녕하세요. 3시에 만나요."
+    grep -q "at 24000 Hz" "$tmp/out" && [ "$(head -c 4 "$tmp/ko.wav")" = RIFF ] && ok ||
+      bad "say: the bundled voice, 24 kHz WAV"
+    expect 0 "say --speaker by name, ulaw" -- "$sori" say --speaker jm_kumo --format ulaw -o "$tmp/ko8.wav" "네"
+    grep -q "at 8000 Hz" "$tmp/out" && ok || bad "say --speaker jm_kumo --format ulaw: not 8 kHz"
+    expect 1 "say with a speaker name the voice lacks" -- "$sori" say --speaker nobody -o "$tmp/x.wav" "가"
+    grep -q "jf_alpha" "$tmp/out" && ok || bad "say: lists the voice's speakers"
+    expect 0 "text ipa" -- "$sori" text ipa "같이 가요." "3시"
+    [ "$(head -1 "$tmp/out")" = "kaʨʰi kajo." ] && [ "$(sed -n 2p "$tmp/out")" = "seɕi" ] && ok ||
+      { bad "text ipa: normalize, g2p, IPA"; cat "$tmp/out" >&2; }
+  else
+    expect 2 "say without a voice (none bundled)" -- "$sori" say "x"
+  fi
   expect 1 "say with a missing voice" -- "$sori" say --voice "$tmp/none.gguf" "x"
   grep -q "none.gguf" "$tmp/out" && ok || bad "say: names the missing voice"
   expect 1 "say with a speaker the voice lacks" -- "$sori" say --voice "$vits" --speaker 9 -o "$tmp/x.wav" "t1"

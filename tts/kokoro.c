@@ -879,6 +879,7 @@ typedef struct {
     float s;
     int T;
     float *y;
+    bool avx512;         /* the CPU has AVX-512 BW and VNNI */
 } qconv_job;
 
 enum { QCONV_ROWS = 8 }; /* output steps per block: their sums on the stack */
@@ -910,7 +911,12 @@ static void qconv_part(void *ctx, int64_t t_begin, int64_t t_end)
         const int16_t *rows = j->col + t0 * CK;
         for (int co0 = 0; co0 < c->out; co0 += 64) {
             const int nc = c->out - co0 < 64 ? c->out - co0 : 64;
-            qblock(rows, CK, nr, c->w + (int64_t)co0 * CK, CK, nc, CK, acc, 64);
+#ifdef SORI_KOKORO_AVX512
+            if (j->avx512)
+                kokoro_qblock_avx512(rows, CK, nr, c->w + (int64_t)co0 * CK, CK, nc, CK, acc, 64);
+            else
+#endif
+                qblock(rows, CK, nr, c->w + (int64_t)co0 * CK, CK, nc, CK, acc, 64);
             for (int r = 0; r < nr; r++)
                 for (int k = 0; k < nc; k++) {
                     const int co = co0 + k;
@@ -935,7 +941,15 @@ int kokoro_qconv(const kokoro_conv *c, const float *x, int T, float *work, float
     const bool pre = c->bias && c->out <= 1024;
     for (int co = 0; pre && co < c->out; co++)
         bint[co] = (int32_t)floorf(c->bias[co] / s);
-    qconv_job j = {c, q, col, pre ? bint : NULL, s, T, y};
+    qconv_job j = {c, q, col, pre ? bint : NULL, s, T, y, false};
+#ifdef SORI_KOKORO_AVX512
+    static int have = -1; /* the same answer for every caller: a benign race */
+    if (have < 0)
+        have = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512vnni") &&
+               !getenv("SORI_NO_AVX512");
+    j.avx512 = have == 1;
+#endif
     const int64_t work_per_step = (int64_t)C * K * c->out;
     sori_parallel_for(tl_pool, T_out, work_per_step >= 1 << 16 ? 16 : (1 << 20) / (work_per_step + 1) + 16,
                       qconv_part, &j);

@@ -100,6 +100,11 @@ typedef struct kokoro_model {
  * default); the results do not depend on it (integer sums are exact). */
 void kokoro_use_pool(struct sori_thread_pool *pool);
 
+/* out[r, c] = Σ_i a[r, i] · w[c, i] in exact int32 (rows × cols, row strides lda, ldw, ldo) with
+ * AVX-512 BW + VNNI (tts/kokoro_avx512.c); only where the CPU has them. */
+void kokoro_qblock_avx512(const int16_t *a, int64_t lda, int rows, const int8_t *w, int64_t ldw, int cols, int n,
+                          int32_t *out, int64_t ldo);
+
 /* Opens and checks a sori.kokoro file (every key and tensor named when wrong). */
 sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err);
 /* The same from an open file, which the model takes (freed on failure too); path names it in messages. */

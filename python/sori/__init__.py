@@ -92,6 +92,14 @@ def default_model_path() -> str:
                     + ", ".join(_data_dirs()) + " (set SORI_DATA, or pass a path)")
 
 
+def _bundled(name: str) -> str:
+    for d in _data_dirs():
+        p = os.path.join(d, name)
+        if os.path.isfile(p):
+            return p
+    raise SoriError(f"no {name} in " + ", ".join(_data_dirs()) + " (tools/setup.sh fetches it; or pass a path)")
+
+
 def _samples(x) -> memoryview:
     """float32 samples as a buffer, without a copy when they are already C-contiguous float32."""
     try:
@@ -207,53 +215,47 @@ class Stream:
 
 
 class Voice:
-    """A text-to-speech voice (a VITS voice converted by tools/vits_to_gguf.py: sori.vits GGUF).
-    say() speaks text through the voice's own vocabulary (characters, as MMS-TTS voices take them;
-    a blank between them where the voice was trained so); synthesize() takes token ids. Korean
-    text needs a voice whose vocabulary is Hangul or the phonemes sori's text layer writes."""
+    """A text-to-speech voice: a Kokoro voice (data/kokoro-82m.gguf, which tools/setup.sh fetches and
+    converts: Korean through sori's normalization, standard pronunciation and IPA) or a VITS voice
+    (tools/vits_to_gguf.py: characters, as MMS-TTS voices take them). say() speaks text through the
+    voice's front end (tokenize); synthesize() takes token ids."""
 
-    def __init__(self, path: str, threads: int = 0):
+    def __init__(self, path: Optional[str] = None, threads: int = 0):
+        path = path or _bundled("kokoro-82m.gguf")
         self._h = _sori.voice_load(os.fspath(path), threads=threads)
         info = _sori.voice_info(self._h)
         self.path = path
+        self.architecture: str = info["architecture"]
         self.sample_rate: int = info["sample_rate"]
         self.speakers: int = info["speakers"]
+        self.speaker_names: List[str] = info["speaker_names"]
+        self.default_speaker: int = info["default_speaker"]
         self.name: str = info["name"]
         self.add_blank: bool = info["add_blank"]
         self.vocab: List[Optional[str]] = info["vocab"]
-        self._ids = {t: i for i, t in enumerate(self.vocab) if t is not None}
 
     @classmethod
-    def load(cls, path: str, *, threads: int = 0) -> "Voice":
+    def load(cls, path: Optional[str] = None, *, threads: int = 0) -> "Voice":
         return cls(path, threads)
 
     def tokenize(self, text: str) -> List[int]:
-        """The voice's ids for text: the longest vocabulary entry at each place (characters for
-        MMS-TTS voices; lower-cased where only that is known); what it does not know is left out.
-        A blank (id 0) between them when the voice adds blanks."""
-        longest = max((len(t) for t in self._ids), default=1)
-        ids, i = [], 0
-        while i < len(text):
-            for n in range(min(longest, len(text) - i), 0, -1):
-                piece = text[i:i + n]
-                k = self._ids.get(piece, self._ids.get(piece.lower()))
-                if k is not None:
-                    ids.append(k)
-                    i += n
-                    break
-            else:
-                i += 1
-        if self.add_blank and ids:
-            ids = [x for i in ids for x in (0, i)] + [0]
-        return ids
+        """The voice's ids for text (sori_tts_text_to_ids): for Kokoro, Korean normalized, said by the
+        standard pronunciation and written in IPA; for VITS, the longest vocabulary entry at each place
+        (a blank, id 0, between them when the voice adds blanks). What the voice lacks is left out."""
+        return _sori.voice_tokenize(self._h, text)
 
-    def synthesize(self, ids: Sequence[int], *, speaker: int = 0, length_scale: Optional[float] = None,
-                   noise_scale: Optional[float] = None, noise_scale_duration: Optional[float] = None,
-                   seed: int = 0):
-        """float32 samples (numpy when it is installed, else array('f')) at self.sample_rate."""
+    def synthesize(self, ids: Sequence[int], *, speaker: Union[int, str, None] = None,
+                   length_scale: Optional[float] = None, noise_scale: Optional[float] = None,
+                   noise_scale_duration: Optional[float] = None, seed: int = 0):
+        """float32 samples (numpy when it is installed, else array('f')) at self.sample_rate.
+        speaker: an index, a Kokoro speaker's name ("jf_alpha"), or None for the voice's default."""
         from array import array
 
-        pcm = _sori.voice_synthesize(self._h, array("i", ids), speaker=speaker,
+        if isinstance(speaker, str):
+            if speaker not in self.speaker_names:
+                raise ValueError(f"the voice has no speaker {speaker!r}")
+            speaker = self.speaker_names.index(speaker)
+        pcm = _sori.voice_synthesize(self._h, array("i", ids), speaker=-1 if speaker is None else speaker,
                                      length_scale=-1.0 if length_scale is None else length_scale,
                                      noise_scale=-1.0 if noise_scale is None else noise_scale,
                                      noise_scale_duration=-1.0 if noise_scale_duration is None else noise_scale_duration,

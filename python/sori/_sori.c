@@ -500,9 +500,63 @@ static PyObject *py_voice_info(PyObject *self, PyObject *cap)
     }
     if (!vocab)
         return NULL;
-    return Py_BuildValue("{s:s,s:s,s:i,s:i,s:O,s:N}", "architecture", i.architecture ? i.architecture : "", "name",
-                         i.name ? i.name : "", "sample_rate", i.sample_rate_hz, "speakers", i.n_speakers, "add_blank",
-                         i.add_blank ? Py_True : Py_False, "vocab", vocab);
+    PyObject *names = PyList_New(0); /* Kokoro's speakers by name (empty for VITS) */
+    for (int k = 0; names && k < i.n_speakers && sori_tts_voice_speaker(x->v, k); k++) {
+        PyObject *o = PyUnicode_FromString(sori_tts_voice_speaker(x->v, k));
+        if (!o || PyList_Append(names, o) != 0) {
+            Py_XDECREF(o);
+            Py_CLEAR(names);
+            break;
+        }
+        Py_DECREF(o);
+    }
+    if (!names) {
+        Py_DECREF(vocab);
+        return NULL;
+    }
+    const sori_tts_synth_params dp = sori_tts_synth_default_params(x->v);
+    return Py_BuildValue("{s:s,s:s,s:i,s:i,s:O,s:N,s:N,s:i}", "architecture", i.architecture ? i.architecture : "",
+                         "name", i.name ? i.name : "", "sample_rate", i.sample_rate_hz, "speakers", i.n_speakers,
+                         "add_blank", i.add_blank ? Py_True : Py_False, "vocab", vocab, "speaker_names", names,
+                         "default_speaker", dp.speaker_id);
+}
+
+/* voice_tokenize(voice, text) -> list of ids (sori_tts_text_to_ids: Kokoro's Korean front end, VITS's
+ * vocabulary) */
+static PyObject *py_voice_tokenize(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap;
+    const char *t;
+    Py_ssize_t len;
+    if (!PyArg_ParseTuple(args, "Os#", &cap, &t, &len))
+        return NULL;
+    voice *x = PyCapsule_GetPointer(cap, "sori.voice");
+    if (!x)
+        return NULL;
+    sori_error err = {0};
+    int n = 0, cap_ids = (int)(len < 1000 ? 64 * len + 256 : 0);
+    int32_t *ids = NULL;
+    sori_status st;
+    for (;;) {
+        int32_t *p = realloc(ids, sizeof(int32_t) * (size_t)(cap_ids > 0 ? cap_ids : 1));
+        if (!p) {
+            free(ids);
+            return PyErr_NoMemory();
+        }
+        ids = p;
+        st = sori_tts_text_to_ids(x->v, t, (size_t)len, ids, cap_ids, &n, NULL, &err);
+        if (st == SORI_ERR_INVALID_ARG && n > cap_ids) {
+            cap_ids = n;
+            continue;
+        }
+        break;
+    }
+    PyObject *out = st == SORI_OK ? PyList_New(n) : NULL;
+    for (int k = 0; out && k < n; k++)
+        PyList_SET_ITEM(out, k, PyLong_FromLong(ids[k]));
+    free(ids);
+    return st == SORI_OK ? out : raise(st, &err);
 }
 
 /* voice_synthesize(voice, ids (buffer of int32), speaker=0, length_scale=-1, noise_scale=-1,
@@ -514,7 +568,7 @@ static PyObject *py_voice_synthesize(PyObject *self, PyObject *args, PyObject *k
                             "seed", NULL};
     PyObject *cap;
     Py_buffer b;
-    int speaker = 0;
+    int speaker = -1; /* the voice's default */
     float ls = -1, ns = -1, nsd = -1;
     unsigned long long seed = 0;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "Oy*|ifffK", names, &cap, &b, &speaker, &ls, &ns, &nsd, &seed))
@@ -527,7 +581,8 @@ static PyObject *py_voice_synthesize(PyObject *self, PyObject *args, PyObject *k
         return NULL;
     }
     sori_tts_synth_params p = sori_tts_synth_default_params(x->v);
-    p.speaker_id = speaker;
+    if (speaker >= 0)
+        p.speaker_id = speaker;
     if (ls >= 0)
         p.length_scale = ls;
     if (ns >= 0)
@@ -625,6 +680,7 @@ static PyMethodDef METHODS[] = {
     {"stream_pop_finals", py_stream_pop_finals, METH_O, "ended utterances"},
     {"voice_load", (PyCFunction)(void (*)(void))py_voice_load, METH_VARARGS | METH_KEYWORDS, "load a TTS voice"},
     {"voice_info", py_voice_info, METH_O, "a voice's rate, speakers and vocabulary"},
+    {"voice_tokenize", py_voice_tokenize, METH_VARARGS, "text to a voice's token ids (its front end)"},
     {"voice_synthesize", (PyCFunction)(void (*)(void))py_voice_synthesize, METH_VARARGS | METH_KEYWORDS,
      "token ids to float32 samples"},
     {"tn", py_tn, METH_VARARGS, "written text to spoken Hangul"},

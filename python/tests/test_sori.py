@@ -134,6 +134,23 @@ def test_voice():
         sori.Voice.load(os.path.join(ROOT, "data", "ko-moderate.gguf"))
 
 
+def test_kokoro_voice():
+    """the bundled Kokoro voice: speakers by name, Korean through the front end, speech out"""
+    path = os.path.join(ROOT, "data", "kokoro-82m.gguf")
+    if not os.path.exists(path):
+        pytest.skip("no data/kokoro-82m.gguf (tools/setup.sh)")
+    v = sori.Voice.load(path, threads=2)
+    assert v.architecture == "sori.kokoro" and v.sample_rate == 24000
+    assert "jf_alpha" in v.speaker_names and v.speaker_names[v.default_speaker] == "jf_alpha"
+    ids = v.tokenize("같이 가요.")
+    assert "".join(v.vocab[i] for i in ids) == "kaʨʰi kajo."  # normalize → g2p (가치) → IPA
+    a = v.synthesize(ids)
+    assert len(a) % 600 == 0 and 0.3 * 24000 < len(a) < 3 * 24000 and np.all(np.abs(a) <= 1.5)
+    assert np.array_equal(a, v.say("같이 가요.", speaker="jf_alpha"))
+    with pytest.raises(ValueError):
+        v.say("가", speaker="nobody")
+
+
 def test_text_layer():
     assert sori.text.normalize("사과 3개") == "사과 세개"
     assert sori.text.itn("삼만 오천 원") == "₩35000"
