@@ -6,7 +6,7 @@
  * spans in order, inside the input, not overlapping; the masked text fits
  * the bound the CLI uses (8 bytes per input byte + 64). Spoken numbers to
  * written form: within twice the input. Written to spoken form: within its bound.
- * Abusive speech: scores in [0, 1], a known label. */
+ * Abusive speech: scores in [0, 1], a known label. Korean in IPA: within its bound. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +88,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!(mr.scores[k] >= 0.0f && mr.scores[k] <= 1.0f))
                 abort();
     }
+    /* Korean in IPA: within 3 bytes per input byte, NUL-terminated, valid UTF-8 */
+    char *ipa = malloc(3 * size + 1);
+    size_t pl = 0;
+    if (ipa && sori_ko_ipa(in, size, ipa, 3 * size + 1, &pl, &err) == SORI_OK &&
+        (pl > 3 * size || ipa[pl] || text_utf8_check(ipa, pl) != pl))
+        abort();
+    free(ipa);
     /* a buffer one byte short is refused */
     if (size > 0 && sori_g2p(in, size, out, size, &n, &err) != SORI_ERR_INVALID_ARG)
         abort();
