@@ -497,7 +497,23 @@ static int32_t dot_i16_i8(const int16_t *a, const int8_t *w, int n)
 static float quantize(const float *x, int64_t n, int16_t *q)
 {
     float lo = 0.0f, hi = 0.0f;
-    for (int64_t i = 0; i < n; i++) {
+    int64_t i = 0;
+#if defined(__AVX2__)
+    __m256 vlo = _mm256_setzero_ps(), vhi = vlo;
+    for (; i + 8 <= n; i += 8) { /* min and max are exact: any order gives the same */
+        const __m256 v = _mm256_loadu_ps(x + i);
+        vlo = _mm256_min_ps(v, vlo);
+        vhi = _mm256_max_ps(v, vhi);
+    }
+    float l8[8], h8[8];
+    _mm256_storeu_ps(l8, vlo);
+    _mm256_storeu_ps(h8, vhi);
+    for (int k = 0; k < 8; k++) {
+        lo = l8[k] < lo ? l8[k] : lo;
+        hi = h8[k] > hi ? h8[k] : hi;
+    }
+#endif
+    for (; i < n; i++) {
         lo = x[i] < lo ? x[i] : lo;
         hi = x[i] > hi ? x[i] : hi;
     }
@@ -506,7 +522,20 @@ static float quantize(const float *x, int64_t n, int16_t *q)
         scale = 1.0f;
     float zpf = rintf(-lo / scale);
     const int zp = zpf < 0.0f ? 0 : zpf > 255.0f ? 255 : (int)zpf;
-    for (int64_t i = 0; i < n; i++) {
+    i = 0;
+#if defined(__AVX2__)
+    /* the same IEEE division and round-half-even as below, 8 at a time */
+    const __m256 sc = _mm256_set1_ps(scale), zv = _mm256_set1_ps((float)zp), top = _mm256_set1_ps(255.0f);
+    const __m256i zi = _mm256_set1_epi32(zp);
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(x + i), sc), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        v = _mm256_max_ps(_mm256_min_ps(_mm256_add_ps(v, zv), top), _mm256_setzero_ps());
+        const __m256i d = _mm256_sub_epi32(_mm256_cvtps_epi32(v), zi);
+        const __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(d, d), 0xD8);
+        _mm_storeu_si128((__m128i *)(q + i), _mm256_castsi256_si128(p));
+    }
+#endif
+    for (; i < n; i++) {
         float v = rintf(x[i] / scale) + (float)zp;
         v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
         q[i] = (int16_t)((int)v - zp);
@@ -515,16 +544,65 @@ static float quantize(const float *x, int64_t n, int16_t *q)
 }
 
 /* y [rows, out] = (int32 Σ q · w) × (x_scale · w_scale), w_scale per column (col_scale) or one for all */
+static void qblock(const int16_t *a, int64_t lda, int rows, const int8_t *w, int64_t ldw, int cols, int n,
+                   int32_t *out, int64_t ldo);
+static bool have_avx512(void);
+
+typedef struct {
+    const int16_t *q;
+    float x_scale, one_scale;
+    int rows, in, out;
+    const int8_t *w;
+    const float *col_scale, *bias;
+    float *y;
+} qproduct_job;
+
+/* columns [c_begin, c_end) in blocks of 64, rows 8 at a time: exact int32 sums, then the scales */
+static void qproduct_part(void *ctx, int64_t c_begin, int64_t c_end)
+{
+    const qproduct_job *j = ctx;
+    int32_t acc[8 * 64];
+    const bool wide = have_avx512();
+    for (int64_t c0 = c_begin; c0 < c_end; c0 += 64) {
+        const int nc = (int)(c_end - c0 < 64 ? c_end - c0 : 64);
+        for (int r0 = 0; r0 < j->rows; r0 += 8) {
+            const int nr = j->rows - r0 < 8 ? j->rows - r0 : 8;
+            const int16_t *a = j->q + (int64_t)r0 * j->in;
+            const int8_t *w = j->w + c0 * j->in;
+#ifdef SORI_KOKORO_AVX512
+            if (wide)
+                kokoro_qblock_avx512(a, j->in, nr, w, j->in, nc, j->in, acc, 64);
+            else
+#endif
+                qblock(a, j->in, nr, w, j->in, nc, j->in, acc, 64);
+            for (int r = 0; r < nr; r++)
+                for (int k = 0; k < nc; k++) {
+                    const int64_t c = c0 + k;
+                    const float s = j->x_scale * (j->col_scale ? j->col_scale[c] : j->one_scale);
+                    const float v = (float)acc[r * 64 + k] * s;
+                    j->y[(int64_t)(r0 + r) * j->out + c] = j->bias ? v + j->bias[c] : v;
+                }
+        }
+    }
+    (void)wide;
+}
+
 static void qproduct(const int16_t *q, float x_scale, int rows, int in, const int8_t *w, int out,
                      const float *col_scale, float one_scale, const float *bias, float *y)
 {
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < out; c++) {
-            const int32_t acc = dot_i16_i8(q + (int64_t)r * in, w + (int64_t)c * in, in);
-            const float s = x_scale * (col_scale ? col_scale[c] : one_scale);
-            const float v = (float)acc * s;
-            y[(int64_t)r * out + c] = bias ? v + bias[c] : v;
-        }
+    if (rows < 2) { /* one row (the LSTMs' steps): dot products, on this thread */
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < out; c++) {
+                const int32_t acc = dot_i16_i8(q + (int64_t)r * in, w + (int64_t)c * in, in);
+                const float s = x_scale * (col_scale ? col_scale[c] : one_scale);
+                const float v = (float)acc * s;
+                y[(int64_t)r * out + c] = bias ? v + bias[c] : v;
+            }
+        return;
+    }
+    qproduct_job j = {q, x_scale, one_scale, rows, in, out, w, col_scale, bias, y};
+    const int64_t per_col = (int64_t)rows * in;
+    sori_parallel_for(tl_pool, out, per_col >= 1 << 16 ? 64 : 128, qproduct_part, &j);
 }
 
 void kokoro_qlinear(const kokoro_linear *l, const float *x, int rows, int16_t *q, float *y)
@@ -811,6 +889,20 @@ int64_t kokoro_conv_work(const kokoro_conv *c, int T)
     return ((int64_t)T * c->in + 1) / 2 + (T_out * c->in * c->k + 1) / 2 + 16;
 }
 
+/* The CPU has AVX-512 BW, VL and VNNI (and SORI_NO_AVX512 is not set): kokoro_qblock_avx512 */
+static bool have_avx512(void)
+{
+#ifdef SORI_KOKORO_AVX512
+    static int have = -1; /* the same answer for every caller: a benign race */
+    if (have < 0)
+        have = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512vnni") && !getenv("SORI_NO_AVX512");
+    return have == 1;
+#else
+    return false;
+#endif
+}
+
 /* out[r, c] = Σ_i a[r, i] · w[c, i] (exact int32) for rows × cols, a int16 with row stride lda, w int8
  * with row stride ldw, out with row stride ldo: blocks of 2 rows × 4 weight rows in registers. */
 static void qblock(const int16_t *a, int64_t lda, int rows, const int8_t *w, int64_t ldw, int cols, int n,
@@ -875,7 +967,7 @@ typedef struct {
     const kokoro_conv *c;
     const int16_t *q;
     int16_t *col;
-    const int32_t *bint; /* floor(bias / s) per output channel, or NULL */
+    const int32_t *bint; /* floor(bias / s) per output channel (0 without a bias), or NULL: computed per sum */
     float s;
     int T;
     float *y;
@@ -895,20 +987,33 @@ static void qconv_part(void *ctx, int64_t t_begin, int64_t t_end)
         int32_t sum[QCONV_ROWS];
         /* im2col in the weight's order (channel, then tap); padding is the zero point: q − zp = 0. The
          * weight's zero point comes out as wzp · Σ window */
+        const bool direct = K == 1 && c->stride == 1 && c->pad == 0; /* the rows are q's own */
         for (int r = 0; r < nr; r++) {
             const int t = (int)t0 + r;
             int16_t *row = j->col + (int64_t)t * CK;
             int32_t sm = 0;
-            for (int ci = 0; ci < C; ci++)
-                for (int k = 0; k < K; k++) {
-                    const int ti = t * c->stride + k * c->dil - c->pad;
-                    const int16_t v = ti >= 0 && ti < T ? j->q[(int64_t)ti * C + ci] : 0;
-                    row[ci * K + k] = v;
-                    sm += v;
+            for (int k = 0; k < K; k++) { /* tap by tap: q's row read in order, written every K */
+                const int ti = t * c->stride + k * c->dil - c->pad;
+                if (ti < 0 || ti >= T) {
+                    if (!direct)
+                        for (int ci = 0; ci < C; ci++)
+                            row[ci * K + k] = 0;
+                    continue;
                 }
+                const int16_t *src = j->q + (int64_t)ti * C;
+                if (direct) {
+                    for (int ci = 0; ci < C; ci++)
+                        sm += src[ci];
+                } else {
+                    for (int ci = 0; ci < C; ci++) {
+                        row[ci * K + k] = src[ci];
+                        sm += src[ci];
+                    }
+                }
+            }
             sum[r] = sm;
         }
-        const int16_t *rows = j->col + t0 * CK;
+        const int16_t *rows = direct ? j->q + t0 * CK : j->col + t0 * CK;
         for (int co0 = 0; co0 < c->out; co0 += 64) {
             const int nc = c->out - co0 < 64 ? c->out - co0 : 64;
 #ifdef SORI_KOKORO_AVX512
@@ -917,14 +1022,18 @@ static void qconv_part(void *ctx, int64_t t_begin, int64_t t_end)
             else
 #endif
                 qblock(rows, CK, nr, c->w + (int64_t)co0 * CK, CK, nc, CK, acc, 64);
-            for (int r = 0; r < nr; r++)
-                for (int k = 0; k < nc; k++) {
-                    const int co = co0 + k;
-                    int32_t a = acc[r * 64 + k] - c->zp * sum[r];
-                    if (c->bias)
-                        a += j->bint ? j->bint[co] : (int32_t)floorf(c->bias[co] / j->s);
-                    j->y[(t0 + r) * c->out + co] = (float)a * j->s;
+            for (int r = 0; r < nr; r++) {
+                float *yr = j->y + (t0 + r) * c->out + co0;
+                const int32_t *ar = acc + r * 64, zs = c->zp * sum[r];
+                if (j->bint) {
+                    const int32_t *b = j->bint + co0;
+                    for (int k = 0; k < nc; k++)
+                        yr[k] = (float)(ar[k] - zs + b[k]) * j->s;
+                } else {
+                    for (int k = 0; k < nc; k++)
+                        yr[k] = (float)(ar[k] - zs + (c->bias ? (int32_t)floorf(c->bias[co0 + k] / j->s) : 0)) * j->s;
                 }
+            }
         }
     }
 }
@@ -937,19 +1046,12 @@ int kokoro_qconv(const kokoro_conv *c, const float *x, int T, float *work, float
     int16_t *q = (int16_t *)work, *col = q + ((int64_t)T * C + 1) / 2 * 2;
     const float xs = quantize(x, (int64_t)T * C, q);
     const float s = xs * c->scale;
-    int32_t bint[1024];
-    const bool pre = c->bias && c->out <= 1024;
+    int32_t bint[2048]; /* the bias in the int32 sums (zeros without one) */
+    const bool pre = c->out <= 2048;
     for (int co = 0; pre && co < c->out; co++)
-        bint[co] = (int32_t)floorf(c->bias[co] / s);
+        bint[co] = c->bias ? (int32_t)floorf(c->bias[co] / s) : 0;
     qconv_job j = {c, q, col, pre ? bint : NULL, s, T, y, false};
-#ifdef SORI_KOKORO_AVX512
-    static int have = -1; /* the same answer for every caller: a benign race */
-    if (have < 0)
-        have = __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("avx512vnni") &&
-               !getenv("SORI_NO_AVX512");
-    j.avx512 = have == 1;
-#endif
+    j.avx512 = have_avx512();
     const int64_t work_per_step = (int64_t)C * K * c->out;
     sori_parallel_for(tl_pool, T_out, work_per_step >= 1 << 16 ? 16 : (1 << 20) / (work_per_step + 1) + 16,
                       qconv_part, &j);
@@ -1199,6 +1301,59 @@ static float ort_tanh(float x)
 }
 
 /* x [T, C] += the resblock's output over x (in place) */
+#if defined(__AVX2__) && defined(__FMA__)
+/* sin of 8 floats (Cephes' sinf: x reduced by multiples of π/2 in three parts, minimax polynomials
+ * on [-π/4, π/4]; within 2 ulp of libm's for |x| < 8192, where it is used) */
+static inline __m256 sin8(__m256 x)
+{
+    const __m256 j = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(0.63661977236758134f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(j, _mm256_set1_ps(1.5703125f), x);
+    r = _mm256_fnmadd_ps(j, _mm256_set1_ps(4.837512969970703125e-4f), r);
+    r = _mm256_fnmadd_ps(j, _mm256_set1_ps(7.54978995489188216e-8f), r);
+    const __m256i q = _mm256_cvtps_epi32(j);
+    const __m256 z = _mm256_mul_ps(r, r);
+    __m256 ps = _mm256_fmadd_ps(_mm256_set1_ps(-1.9515295891e-4f), z, _mm256_set1_ps(8.3321608736e-3f));
+    ps = _mm256_fmadd_ps(ps, z, _mm256_set1_ps(-1.6666654611e-1f));
+    ps = _mm256_fmadd_ps(_mm256_mul_ps(ps, z), r, r);
+    __m256 pc = _mm256_fmadd_ps(_mm256_set1_ps(2.443315711809948e-5f), z, _mm256_set1_ps(-1.388731625493765e-3f));
+    pc = _mm256_fmadd_ps(pc, z, _mm256_set1_ps(4.166664568298827e-2f));
+    pc = _mm256_fmadd_ps(_mm256_mul_ps(pc, z), z, _mm256_fnmadd_ps(_mm256_set1_ps(0.5f), z, _mm256_set1_ps(1.0f)));
+    /* quadrant: odd → cos, 2 and 3 → negated */
+    const __m256 odd = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(q, _mm256_set1_epi32(1)),
+                                                              _mm256_set1_epi32(1)));
+    const __m256 v = _mm256_blendv_ps(ps, pc, odd);
+    const __m256i neg = _mm256_slli_epi32(_mm256_and_si256(q, _mm256_set1_epi32(2)), 30);
+    return _mm256_xor_ps(v, _mm256_castsi256_ps(neg));
+}
+#endif
+
+/* Snake over rows [T, C]: x + sin²(αx) / α per channel */
+static void snake(float *x, int T, int C, const float *al, float *inv)
+{
+    for (int c = 0; c < C; c++)
+        inv[c] = 1.0f / al[c];
+    for (int i = 0; i < T; i++) {
+        float *v = x + (int64_t)i * C;
+        int c = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+        for (; c + 8 <= C; c += 8) {
+            const __m256 xv = _mm256_loadu_ps(v + c), a = _mm256_mul_ps(_mm256_loadu_ps(al + c), xv);
+            const __m256 big = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), a), _mm256_set1_ps(8192.0f),
+                                             _CMP_GT_OQ);
+            if (_mm256_movemask_ps(big))
+                break; /* far from 0 (or not finite): libm for the rest of the row */
+            const __m256 sn = sin8(a);
+            _mm256_storeu_ps(v + c, _mm256_fmadd_ps(_mm256_mul_ps(sn, sn), _mm256_loadu_ps(inv + c), xv));
+        }
+#endif
+        for (; c < C; c++) {
+            const float sn = sinf(al[c] * v[c]);
+            v[c] = v[c] + sn * sn * inv[c];
+        }
+    }
+}
+
 static void run_resblock(const kokoro_resblock *r, float *x, int T, const float *s, float *work)
 {
     const int C = r->ch;
@@ -1208,13 +1363,7 @@ static void run_resblock(const kokoro_resblock *r, float *x, int T, const float 
         memcpy(t, x, sizeof(float) * (size_t)T * C);
         for (int pass = 0; pass < 2; pass++) {
             adain(pass ? &r->a2[j] : &r->a1[j], s, t, T, C, gb, q);
-            const float *al = pass ? r->al2[j] : r->al1[j];
-            for (int i = 0; i < T; i++) /* Snake: x + sin²(αx) / α */
-                for (int c = 0; c < C; c++) {
-                    float *v = t + (int64_t)i * C + c;
-                    const float sn = sinf(al[c] * *v);
-                    *v = *v + sn * sn * (1.0f / al[c]);
-                }
+            snake(t, T, C, pass ? r->al2[j] : r->al1[j], gb);
             kokoro_qconv(pass ? &r->c2[j] : &r->c1[j], t, T, cw, u);
             memcpy(t, u, sizeof(float) * (size_t)T * C);
         }
