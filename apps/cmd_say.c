@@ -1,10 +1,11 @@
 /* sori say: text to speech with a voice file (sori/tts.h).
- *   sori say [--voice VOICE.gguf] [-o OUT] [--format wav|flac|opus|ulaw] [--sample-rate HZ]
- *            [--speaker N|NAME] [--rate R] [--seed N] [TEXT]...
+ *   sori say [--voice VOICE.gguf] [-o OUT|-] [--play] [--format wav|flac|opus|ulaw]
+ *            [--sample-rate HZ] [--speaker N|NAME] [--rate R] [--seed N] [TEXT]...
  * Speaks each TEXT (or each line of standard input when none is given) and writes all of it,
  * 0.3 s of silence between lines, to one file: OUT (default out.wav), encoded by --format or
  * OUT's extension (.wav, .flac, .opus/.ogg; ulaw: 8 kHz G.711 μ-law WAV, the telephone's),
- * resampled to --sample-rate when given. Without --voice: the bundled Kokoro-82M voice
+ * resampled to --sample-rate when given; -o - writes it to standard output, --play plays it on
+ * the default output device (PortAudio) instead of writing a file. Without --voice: the bundled Kokoro-82M voice
  * (data/kokoro-82m.gguf, which tools/setup.sh fetches and converts). The text goes to the
  * voice's own symbols (sori_tts_text_to_ids): Korean through normalization, the standard
  * pronunciation and IPA for Kokoro; the longest vocabulary entry at each place for VITS voices
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "sori/audio.h"
@@ -24,8 +26,8 @@
 
 static void say_usage(FILE *f)
 {
-    fprintf(f, "usage: sori say [--voice VOICE.gguf] [-o OUT] [--format wav|flac|opus|ulaw] [--sample-rate HZ]\n"
-               "                [--speaker N|NAME] [--rate R] [--seed N] [TEXT]...\n"
+    fprintf(f, "usage: sori say [--voice VOICE.gguf] [-o OUT|-] [--play] [--format wav|flac|opus|ulaw]\n"
+               "                [--sample-rate HZ] [--speaker N|NAME] [--rate R] [--seed N] [TEXT]...\n"
                "(no TEXT: the lines of standard input; all of it into one file, out.wav by default;\n"
                " no --voice: the bundled Kokoro voice, data/kokoro-82m.gguf)\n");
 }
@@ -34,6 +36,7 @@ int cmd_say(int argc, char **argv)
 {
     const char *voice_path = NULL, *out_path = "out.wav", *format = NULL;
     const char *speaker_name = NULL;
+    bool play = false;
     int speaker = -1, rate_hz = 0, first = -1;
     float rate = 1.0f;
     unsigned long long seed = 0;
@@ -47,6 +50,13 @@ int cmd_say(int argc, char **argv)
             voice_path = argv[++i];
         } else if (!strcmp(a, "-o") && v) {
             out_path = argv[++i];
+        } else if (!strcmp(a, "--play")) {
+#ifdef SORI_HAVE_MIC
+            play = true;
+#else
+            fprintf(stderr, "sori say: --play: this sori was built without PortAudio (write a file with -o)\n");
+            return 2;
+#endif
         } else if (!strcmp(a, "--format") && v) {
             format = argv[++i];
         } else if (!strcmp(a, "--speaker") && v) {
@@ -198,10 +208,47 @@ int cmd_say(int argc, char **argv)
             goto fail;
         w = &out;
     }
-    if (sori_audio_write_file(out_path, w, enc, &err) != SORI_OK)
+    if (play) {
+#ifdef SORI_HAVE_MIC
+        if (app_play(w) != 0)
+            goto done;
+#endif
+        fprintf(stderr, "sori say: played %.2f s at %d Hz\n", (double)w->n_frames / w->sample_rate_hz,
+                w->sample_rate_hz);
+        rc = 0;
+        goto done;
+    }
+    if (!strcmp(out_path, "-")) { /* the encoders seek: through a temporary file to standard output */
+        char tmp[] = "/tmp/sori-say-XXXXXX";
+        const int fd = mkstemp(tmp);
+        if (fd < 0) {
+            fprintf(stderr, "sori say: no temporary file for standard output\n");
+            goto done;
+        }
+        close(fd);
+        char named[64];
+        snprintf(named, sizeof named, "%s.%s", tmp, enc == SORI_ENC_FLAC ? "flac" : enc == SORI_ENC_OGG_OPUS ? "ogg" : "wav");
+        rename(tmp, named);
+        sori_status ws = sori_audio_write_file(named, w, enc, &err);
+        FILE *f = ws == SORI_OK ? fopen(named, "rb") : NULL;
+        char buf[65536];
+        size_t got;
+        bool ok = f != NULL;
+        while (f && (got = fread(buf, 1, sizeof buf, f)) > 0)
+            ok &= fwrite(buf, 1, got, stdout) == got;
+        if (f)
+            fclose(f);
+        unlink(named);
+        if (ws != SORI_OK)
+            goto fail;
+        if (!ok || fflush(stdout) != 0) {
+            fprintf(stderr, "sori say: cannot write standard output\n");
+            goto done;
+        }
+    } else if (sori_audio_write_file(out_path, w, enc, &err) != SORI_OK)
         goto fail;
-    fprintf(stderr, "sori say: %s: %.2f s at %d Hz\n", out_path, (double)w->n_frames / w->sample_rate_hz,
-            w->sample_rate_hz);
+    fprintf(stderr, "sori say: %s: %.2f s at %d Hz\n", !strcmp(out_path, "-") ? "(standard output)" : out_path,
+            (double)w->n_frames / w->sample_rate_hz, w->sample_rate_hz);
     rc = 0;
     goto done;
 fail:

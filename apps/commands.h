@@ -14,6 +14,11 @@ double app_now_s(void);
  * directory, then share/sori beside the program) into path, or NULL. */
 const char *app_bundled(const char *name, char *path, size_t cap);
 
+/* Plays audio on the default output device (PortAudio; only where sori was built with it):
+ * 0, or 1 with the reason on stderr. */
+struct sori_audio;
+int app_play(const struct sori_audio *a);
+
 int cmd_features(int argc, char **argv);
 int cmd_lm(int argc, char **argv);
 int cmd_text(int argc, char **argv);
