@@ -30,8 +30,11 @@ struct sori_tts_synth {
     int32_t *dur;
     int64_t cap_dur;
     kokoro_buf kb;                  /* Kokoro: the pipeline's buffers; */
-    float *k_audio;                 /* the call's audio (pieces joined), */
+    float *k_audio;                 /* the call's audio (pieces joined; a stream: the current piece's), */
     int64_t k_cap, k_n, k_next;     /* its size, and the next sample a stream hands out */
+    int32_t *k_ids, *k_own;         /* the input being spoken (a stream's: its copy in k_own), */
+    int k_n_ids, k_at, k_ids_cap;   /* its length, where the next piece begins */
+    int64_t k_frames;               /* frames made for it so far (max_seconds) */
     /* the last call's stages (vits_synth_trace) */
     int n_tokens;
     int64_t n_frames;
@@ -248,6 +251,7 @@ void sori_tts_synth_free(sori_tts_synth *s)
     free(s->dur);
     kokoro_buf_free(&s->kb);
     free(s->k_audio);
+    free(s->k_own);
     free(s);
 }
 
@@ -419,32 +423,43 @@ static sori_status prepare(sori_tts_synth *s, const int32_t *ids, int n_ids, con
 
 /* ---- Kokoro ------------------------------------------------------------------------- */
 
-/* How a Kokoro piece of at most max ids from ids[0, n) ends: after the last sentence mark, else the
- * last other punctuation, else the last space, else at max. */
+enum { KOKORO_MIN_PIECE = 40 }; /* phonemes before a sentence mark may end a piece */
+
+static int mark_kind(const kokoro_model *k, int32_t id) /* 0 sentence, 1 clause, 2 space, -1 other */
+{
+    const char *t = k->vocab[id];
+    return !strcmp(t, ".") || !strcmp(t, "!") || !strcmp(t, "?") || !strcmp(t, "…")   ? 0
+           : !strcmp(t, ",") || !strcmp(t, ";") || !strcmp(t, ":") || !strcmp(t, "—") ? 1
+           : !strcmp(t, " ")                                                          ? 2
+                                                                                      : -1;
+}
+
+/* Where a Kokoro piece of ids[0, n) ends: after the first sentence mark (and the marks right after
+ * it) once it has KOKORO_MIN_PIECE phonemes, so a stream's first audio comes after its first
+ * sentence; else all of it when it fits one pass (max), else after the last sentence mark within
+ * max, the last other punctuation, the last space, or at max. */
 static int piece_end(const kokoro_model *k, const int32_t *ids, int n, int max)
 {
+    for (int i = KOKORO_MIN_PIECE - 1; i < n && i < max; i++)
+        if (mark_kind(k, ids[i]) == 0) {
+            while (i + 1 < n && i + 1 < max && mark_kind(k, ids[i + 1]) == 0)
+                i++;
+            return i + 1;
+        }
     if (n <= max)
         return n;
     int end[3] = {0, 0, 0};
     for (int i = 0; i < max; i++) {
-        const char *t = k->vocab[ids[i]];
-        const int kind = !strcmp(t, ".") || !strcmp(t, "!") || !strcmp(t, "?") || !strcmp(t, "…") ? 0
-                         : !strcmp(t, ",") || !strcmp(t, ";") || !strcmp(t, ":") || !strcmp(t, "—") ? 1
-                         : !strcmp(t, " ")                                                          ? 2
-                                                                                                    : -1;
+        const int kind = mark_kind(k, ids[i]);
         if (kind >= 0)
             end[kind] = i + 1;
     }
     return end[0] ? end[0] : end[1] ? end[1] : end[2] ? end[2] : max;
 }
 
-/* The whole call's audio into s->k_audio: the ids in pieces of at most kokoro_max_phonemes. */
-static sori_status kokoro_prepare(sori_tts_synth *s, const int32_t *ids, int n_ids, sori_error *err)
+static sori_status kokoro_check(const sori_tts_synth *s, const int32_t *ids, int n_ids, sori_error *err)
 {
     const kokoro_model *k = s->voice->kokoro;
-    s->k_n = s->k_next = 0;
-    if (n_ids == 0)
-        return SORI_OK;
     if (n_ids > s->p.max_tokens)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
                          "sori_tts_synth: %d tokens, more than max_tokens %d (split the text into sentences)",
@@ -454,31 +469,84 @@ static sori_status kokoro_prepare(sori_tts_synth *s, const int32_t *ids, int n_i
             return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
                              "sori_tts_synth: token %d is id %d, outside the vocabulary (0..%d)", i, ids[i],
                              k->n_token - 1);
+    return SORI_OK;
+}
+
+/* The next piece of s->k_ids from s->k_at (spaces that would begin it skipped): its audio appended to
+ * s->k_audio (append) or in its place (a stream: the audio handed out is not kept). Past the end:
+ * nothing. max_seconds counts over the whole input. */
+static sori_status kokoro_piece(sori_tts_synth *s, bool append, sori_error *err)
+{
+    const kokoro_model *k = s->voice->kokoro;
+    while (s->k_at < s->k_n_ids && mark_kind(k, s->k_ids[s->k_at]) == 2)
+        s->k_at++;
+    if (!append)
+        s->k_n = s->k_next = 0;
+    if (s->k_at >= s->k_n_ids)
+        return SORI_OK;
     const int64_t spf = kokoro_samples_per_frame(k);
     const int64_t max_frames = (int64_t)((double)s->p.max_seconds * k->sample_rate / (double)spf);
-    int64_t frames = 0;
-    for (int at = 0; at < n_ids;) {
-        const int len = piece_end(k, ids + at, n_ids - at, kokoro_max_phonemes(k));
-        const float *pcm = NULL;
-        int64_t got = 0;
-        sori_status st = kokoro_synthesize(k, &s->kb, ids + at, len, s->p.speaker_id, 1.0f / s->p.length_scale,
-                                           max_frames - frames, &pcm, &got, err);
-        if (st == SORI_OK && s->k_n + got > s->k_cap) { /* the pieces so far are kept */
-            float *p = realloc(s->k_audio, sizeof(float) * (size_t)(s->k_n + got));
-            if (p)
-                s->k_audio = p, s->k_cap = s->k_n + got;
-            else
-                st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "sori_tts_synth: out of memory");
-        }
-        if (st != SORI_OK) {
-            s->k_n = 0;
-            return st;
-        }
-        memcpy(s->k_audio + s->k_n, pcm, sizeof(float) * (size_t)got);
-        s->k_n += got;
-        frames += got / spf;
-        at += len;
+    const int len = piece_end(k, s->k_ids + s->k_at, s->k_n_ids - s->k_at, kokoro_max_phonemes(k));
+    const float *pcm = NULL;
+    int64_t got = 0;
+    sori_status st = kokoro_synthesize(k, &s->kb, s->k_ids + s->k_at, len, s->p.speaker_id, 1.0f / s->p.length_scale,
+                                       max_frames - s->k_frames, &pcm, &got, err);
+    if (st == SORI_OK && s->k_n + got > s->k_cap) {
+        float *p = realloc(s->k_audio, sizeof(float) * (size_t)(s->k_n + got));
+        if (p)
+            s->k_audio = p, s->k_cap = s->k_n + got;
+        else
+            st = sori_fail(err, SORI_ERR_NO_MEMORY, 0, "sori_tts_synth: out of memory");
     }
+    if (st != SORI_OK) {
+        s->k_n = s->k_next = 0;
+        s->k_at = s->k_n_ids; /* the input is given up */
+        return st;
+    }
+    memcpy(s->k_audio + s->k_n, pcm, sizeof(float) * (size_t)got);
+    s->k_n += got;
+    s->k_frames += got / spf;
+    s->k_at += len;
+    return SORI_OK;
+}
+
+/* A whole Kokoro call: every piece of ids, joined in s->k_audio. */
+static sori_status kokoro_whole(sori_tts_synth *s, const int32_t *ids, int n_ids, sori_error *err)
+{
+    s->k_n = s->k_next = s->k_frames = 0;
+    s->k_at = s->k_n_ids = 0;
+    sori_status st = kokoro_check(s, ids, n_ids, err);
+    if (st != SORI_OK)
+        return st;
+    s->k_ids = (int32_t *)ids; /* for this call only: read, never kept */
+    s->k_n_ids = n_ids;
+    while (st == SORI_OK && s->k_at < s->k_n_ids)
+        st = kokoro_piece(s, true, err);
+    s->k_ids = NULL;
+    s->k_n_ids = s->k_at = 0;
+    return st;
+}
+
+/* A Kokoro stream: the ids copied into the session; the pieces are made one by one by next(). */
+static sori_status kokoro_begin(sori_tts_synth *s, const int32_t *ids, int n_ids, sori_error *err)
+{
+    s->k_n = s->k_next = s->k_frames = 0;
+    s->k_at = s->k_n_ids = 0;
+    sori_status st = kokoro_check(s, ids, n_ids, err);
+    if (st != SORI_OK)
+        return st;
+    if (n_ids > s->k_ids_cap) {
+        int32_t *p = malloc(sizeof(int32_t) * (size_t)n_ids);
+        if (!p)
+            return sori_fail(err, SORI_ERR_NO_MEMORY, 0, "sori_tts_synth_begin: out of memory");
+        free(s->k_own);
+        s->k_own = p;
+        s->k_ids_cap = n_ids;
+    }
+    if (n_ids)
+        memcpy(s->k_own, ids, sizeof(int32_t) * (size_t)n_ids);
+    s->k_ids = s->k_own;
+    s->k_n_ids = n_ids;
     return SORI_OK;
 }
 
@@ -501,7 +569,7 @@ sori_status sori_tts_synth_tokens(sori_tts_synth *s, const int32_t *ids, int n_i
         *n_samples = 0;
     sori_status st = check_call(s, ids, n_ids, samples, n_samples, "sori_tts_synth_tokens", err);
     if (st == SORI_OK && s->voice->kokoro) {
-        if ((st = kokoro_prepare(s, ids, n_ids, err)) == SORI_OK && s->k_n) {
+        if ((st = kokoro_whole(s, ids, n_ids, err)) == SORI_OK && s->k_n) {
             *samples = s->k_audio;
             *n_samples = s->k_n;
         }
@@ -528,9 +596,9 @@ sori_status sori_tts_synth_begin(sori_tts_synth *s, const int32_t *ids, int n_id
         *n_samples_total = 0;
     sori_status st = check_call(s, ids, n_ids, n_samples_total, n_samples_total, "sori_tts_synth_begin", err);
     if (st == SORI_OK && s->voice->kokoro) {
-        if ((st = kokoro_prepare(s, ids, n_ids, err)) == SORI_OK) {
+        if ((st = kokoro_begin(s, ids, n_ids, err)) == SORI_OK) {
             s->streaming = true;
-            *n_samples_total = s->k_n;
+            *n_samples_total = -1; /* known sentence by sentence */
         }
         return st;
     }
@@ -554,7 +622,14 @@ sori_status sori_tts_synth_next(sori_tts_synth *s, const float **samples, int64_
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0, "sori_tts_synth_next: s, samples and n_samples must not be NULL");
     if (!s->streaming)
         return sori_fail(err, SORI_ERR_STATE, 0, "sori_tts_synth_next: no stream (sori_tts_synth_begin first)");
-    if (s->voice->kokoro) { /* the audio is made at begin; handed out chunk_frames at a time */
+    if (s->voice->kokoro) { /* piece by piece (sentences), each handed out chunk_frames at a time */
+        if (s->k_next >= s->k_n) {
+            const sori_status st = kokoro_piece(s, false, err);
+            if (st != SORI_OK) {
+                s->streaming = false;
+                return st;
+            }
+        }
         const int64_t step = (int64_t)s->p.chunk_frames * kokoro_samples_per_frame(s->voice->kokoro);
         const int64_t a = s->k_next, b = a + step < s->k_n ? a + step : s->k_n;
         if (a >= s->k_n) {
