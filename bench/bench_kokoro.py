@@ -11,8 +11,10 @@ normalize → g2p → IPA); then, in alternating blocks, sori synthesizes them i
 onnxruntime runs its session on the same ids (framed by the pad 0) with the same style row
 (row n − 1 of the voice for n phonemes). Reported: the median wall time of each over all runs,
 the real-time factor (time / audio length), and the ratio onnxruntime / sori (> 1: sori
-faster). Both engines make the whole utterance before the first sample, so the time to first
-audio of a one-sentence reply is this time. Check the load first (`uptime`): nothing else
+faster). Time to first audio: onnxruntime makes the whole input before its first sample; sori
+streams by pieces (a sentence once it has 40 phonemes: include/sori/tts.h), so its first audio
+comes when the first piece is made — measured here as the time to synthesize that piece's ids
+alone (what sori_tts_synth_next does first). Check the load first (`uptime`): nothing else
 should run.
 """
 import argparse
@@ -53,7 +55,11 @@ def main():
     sess = ort.InferenceSession(a.onnx, so, providers=["CPUExecutionProvider"])
     pack = np.load(a.voices)[a.voice]
     ids = {k: v.tokenize(t) for k, t in TEXTS.items()}
-    times = {k: {"sori": [], "ort": []} for k in TEXTS}
+    first = {}
+    for k, x in ids.items():  # the first piece: up to the first sentence mark at or after 40 phonemes
+        end = next((i + 1 for i in range(39, len(x)) if v.vocab[x[i]] in (".", "!", "?", "…")), len(x))
+        first[k] = x[:end]
+    times = {k: {"sori": [], "ort": [], "first": []} for k in TEXTS}
     audio = {}
 
     def run_sori(k):
@@ -61,6 +67,10 @@ def main():
         x = v.synthesize(ids[k], speaker=a.voice)
         times[k]["sori"].append(time.perf_counter() - t0)
         audio[k] = len(x) / 24000
+        if len(first[k]) < len(ids[k]):
+            t0 = time.perf_counter()
+            v.synthesize(first[k], speaker=a.voice)
+            times[k]["first"].append(time.perf_counter() - t0)
 
     def run_ort(k):
         feed = {"tokens": np.array([[0] + ids[k] + [0]], dtype=np.int64),
@@ -73,7 +83,7 @@ def main():
     for k in TEXTS:  # warm-up
         run_sori(k)
         run_ort(k)
-        times[k] = {"sori": [], "ort": []}
+        times[k] = {"sori": [], "ort": [], "first": []}
     for _ in range(a.blocks):
         for k in TEXTS:
             for _ in range(a.runs):
@@ -82,12 +92,14 @@ def main():
                 run_ort(k)
     print(f"threads {a.threads}, {a.blocks} blocks × {a.runs} runs each, voice {a.voice}, "
           f"onnxruntime {ort.__version__}")
-    print(f"{'input':7s} {'phonemes':>8s} {'audio':>7s} {'sori':>8s} {'RTF':>6s} {'onnxrt':>8s} {'RTF':>6s} {'ratio':>6s}")
+    print(f"{'input':7s} {'phonemes':>8s} {'audio':>7s} {'sori':>8s} {'RTF':>6s} {'onnxrt':>8s} {'RTF':>6s} "
+          f"{'ratio':>6s} {'sori first audio':>17s}")
     for k in TEXTS:
         s = statistics.median(times[k]["sori"])
         o = statistics.median(times[k]["ort"])
+        f = statistics.median(times[k]["first"]) if times[k]["first"] else s
         print(f"{k:7s} {len(ids[k]):8d} {audio[k]:6.2f}s {s:7.3f}s {s / audio[k]:6.3f} {o:7.3f}s "
-              f"{o / audio[k]:6.3f} {o / s:6.2f}")
+              f"{o / audio[k]:6.3f} {o / s:6.2f} {f:8.3f}s ({len(first[k])} ph)")
 
 
 if __name__ == "__main__":
