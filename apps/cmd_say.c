@@ -202,6 +202,11 @@ int cmd_say(int argc, char **argv)
     }
     if (skipped)
         fprintf(stderr, "sori say: %d characters the voice has no symbol for were left out\n", skipped);
+    if (all.n_frames == 0) {
+        fprintf(stderr, "sori say: nothing to say: the text has nothing the voice reads (letters it has no symbol "
+                        "for, emoji and symbols are left out)\n");
+        goto done;
+    }
     const sori_audio *w = &all;
     if (rate_hz && rate_hz != all.sample_rate_hz) {
         if (sori_audio_resample(&all, rate_hz, &out, &err) != SORI_OK)

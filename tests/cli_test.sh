@@ -260,6 +260,8 @@ if "$sori" features --help >/dev/null 2>&1; then
     expect 0 "say --speaker by name, ulaw" -- "$sori" say --speaker jm_kumo --format ulaw -o "$tmp/ko8.wav" "네"
     grep -q "at 8000 Hz" "$tmp/out" && ok || bad "say --speaker jm_kumo --format ulaw: not 8 kHz"
     "$sori" say -o - "네" 2>/dev/null | head -c 4 | grep -q RIFF && ok || bad "say -o -: no WAV on standard output"
+    expect 1 "say nothing readable" -- "$sori" say -o "$tmp/e.wav" "😀 ☃"
+    grep -q "nothing to say" "$tmp/out" && ok || bad "say: emoji alone, a clear error"
     expect 1 "say with a speaker name the voice lacks" -- "$sori" say --speaker nobody -o "$tmp/x.wav" "가"
     grep -q "jf_alpha" "$tmp/out" && ok || bad "say: lists the voice's speakers"
     expect 0 "text ipa" -- "$sori" text ipa "같이 가요." "3시"
