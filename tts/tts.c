@@ -16,7 +16,7 @@ enum { MAX_TOKENS_LIMIT = 8192 };
 
 /* The Kokoro voice a session speaks with unless told otherwise (docs/tts-kokoro.md: chosen by
  * how well Whisper understands Korean through it). */
-#define KOKORO_DEFAULT_VOICE "jf_alpha"
+#define KOKORO_DEFAULT_VOICE "jf_gongitsune"
 
 struct sori_tts_synth {
     const sori_tts_voice *voice;

@@ -248,7 +248,7 @@ class Voice:
                    length_scale: Optional[float] = None, noise_scale: Optional[float] = None,
                    noise_scale_duration: Optional[float] = None, seed: int = 0):
         """float32 samples (numpy when it is installed, else array('f')) at self.sample_rate.
-        speaker: an index, a Kokoro speaker's name ("jf_alpha"), or None for the voice's default."""
+        speaker: an index, a Kokoro speaker's name ("jf_gongitsune"), or None for the voice's default."""
         from array import array
 
         if isinstance(speaker, str):

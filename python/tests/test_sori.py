@@ -141,12 +141,13 @@ def test_kokoro_voice():
         pytest.skip("no data/kokoro-82m.gguf (tools/setup.sh)")
     v = sori.Voice.load(path, threads=2)
     assert v.architecture == "sori.kokoro" and v.sample_rate == 24000
-    assert "jf_alpha" in v.speaker_names and v.speaker_names[v.default_speaker] == "jf_alpha"
+    assert "jf_alpha" in v.speaker_names and v.speaker_names[v.default_speaker] == "jf_gongitsune"
     ids = v.tokenize("같이 가요.")
     assert "".join(v.vocab[i] for i in ids) == "kaʨʰi kajo."  # normalize → g2p (가치) → IPA
     a = v.synthesize(ids)
     assert len(a) % 600 == 0 and 0.3 * 24000 < len(a) < 3 * 24000 and np.all(np.abs(a) <= 1.5)
-    assert np.array_equal(a, v.say("같이 가요.", speaker="jf_alpha"))
+    assert np.array_equal(a, v.say("같이 가요.", speaker="jf_gongitsune"))
+    assert not np.array_equal(a[:len(a) // 2], v.say("같이 가요.", speaker="jf_alpha")[:len(a) // 2])
     with pytest.raises(ValueError):
         v.say("가", speaker="nobody")
 
