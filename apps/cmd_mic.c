@@ -40,22 +40,6 @@ static void usage(FILE *f)
                "are finalized first).\n");
 }
 
-/* PortAudio prints ALSA/JACK probing noise on stderr while it starts: hidden. */
-static PaError quiet_initialize(void)
-{
-    fflush(stderr);
-    int saved = dup(2), null = open("/dev/null", 1);
-    if (null >= 0)
-        dup2(null, 2);
-    PaError e = Pa_Initialize();
-    if (saved >= 0) {
-        dup2(saved, 2);
-        close(saved);
-    }
-    if (null >= 0)
-        close(null);
-    return e;
-}
 
 int cmd_mic(int argc, char **argv)
 {
@@ -106,7 +90,7 @@ int cmd_mic(int argc, char **argv)
             return 2;
         }
     }
-    if (quiet_initialize() != paNoError) {
+    if (app_pa_initialize() != paNoError) {
         fprintf(stderr, "sori mic: PortAudio cannot start (no audio system?)\n");
         return 1;
     }

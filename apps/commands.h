@@ -14,6 +14,8 @@ double app_now_s(void);
  * directory, then share/sori beside the program) into path, or NULL. */
 const char *app_bundled(const char *name, char *path, size_t cap);
 
+/* Pa_Initialize with PortAudio's ALSA/JACK probing noise on stderr hidden (a PaError). */
+int app_pa_initialize(void);
 /* Plays audio on the default output device (PortAudio; only where sori was built with it):
  * 0, or 1 with the reason on stderr. */
 struct sori_audio;

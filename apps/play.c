@@ -1,4 +1,5 @@
-/* Playing audio on the default output device (PortAudio), for `sori say --play`. */
+/* PortAudio for the commands: its start without its probing noise (sori mic, sori say --play),
+ * and playing audio on the default output device (sori say --play). */
 #include <fcntl.h>
 #include <portaudio.h>
 #include <stdint.h>
@@ -8,8 +9,7 @@
 #include "commands.h"
 #include "sori/audio.h"
 
-/* PortAudio prints ALSA/JACK probing noise on stderr while it starts: hidden. */
-static PaError quiet_initialize(void)
+int app_pa_initialize(void)
 {
     fflush(stderr);
     int saved = dup(2), null = open("/dev/null", O_WRONLY);
@@ -27,7 +27,7 @@ static PaError quiet_initialize(void)
 
 int app_play(const sori_audio *a)
 {
-    PaError e = quiet_initialize();
+    PaError e = app_pa_initialize();
     if (e != paNoError) {
         fprintf(stderr, "sori say --play: %s\n", Pa_GetErrorText(e));
         return 1;

@@ -457,9 +457,12 @@ static int piece_end(const kokoro_model *k, const int32_t *ids, int n, int max)
     return end[0] ? end[0] : end[1] ? end[1] : end[2] ? end[2] : max;
 }
 
-static sori_status kokoro_check(const sori_tts_synth *s, const int32_t *ids, int n_ids, sori_error *err)
+/* A new Kokoro input: the session's piece state reset, the ids checked */
+static sori_status kokoro_start(sori_tts_synth *s, const int32_t *ids, int n_ids, sori_error *err)
 {
     const kokoro_model *k = s->voice->kokoro;
+    s->k_n = s->k_next = s->k_frames = 0;
+    s->k_at = s->k_n_ids = 0;
     if (n_ids > s->p.max_tokens)
         return sori_fail(err, SORI_ERR_INVALID_ARG, 0,
                          "sori_tts_synth: %d tokens, more than max_tokens %d (split the text into sentences)",
@@ -513,9 +516,7 @@ static sori_status kokoro_piece(sori_tts_synth *s, bool append, sori_error *err)
 /* A whole Kokoro call: every piece of ids, joined in s->k_audio. */
 static sori_status kokoro_whole(sori_tts_synth *s, const int32_t *ids, int n_ids, sori_error *err)
 {
-    s->k_n = s->k_next = s->k_frames = 0;
-    s->k_at = s->k_n_ids = 0;
-    sori_status st = kokoro_check(s, ids, n_ids, err);
+    sori_status st = kokoro_start(s, ids, n_ids, err);
     if (st != SORI_OK)
         return st;
     s->k_ids = (int32_t *)ids; /* for this call only: read, never kept */
@@ -530,9 +531,7 @@ static sori_status kokoro_whole(sori_tts_synth *s, const int32_t *ids, int n_ids
 /* A Kokoro stream: the ids copied into the session; the pieces are made one by one by next(). */
 static sori_status kokoro_begin(sori_tts_synth *s, const int32_t *ids, int n_ids, sori_error *err)
 {
-    s->k_n = s->k_next = s->k_frames = 0;
-    s->k_at = s->k_n_ids = 0;
-    sori_status st = kokoro_check(s, ids, n_ids, err);
+    sori_status st = kokoro_start(s, ids, n_ids, err);
     if (st != SORI_OK)
         return st;
     if (n_ids > s->k_ids_cap) {
