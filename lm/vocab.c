@@ -51,6 +51,22 @@ int32_t sori_vocab_find(const sori_vocab *v, const char *text, size_t len)
     }
 }
 
+/* The byte of a "<0xHH>" token (two hex digits, nothing else), or -1. */
+static int byte_token_value(const char *s, size_t n)
+{
+    if (n != 6 || memcmp(s, "<0x", 3) != 0 || s[5] != '>')
+        return -1;
+    int v = 0;
+    for (int i = 3; i < 5; i++) {
+        const char c = s[i];
+        const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
 static int cmp_special(const void *a, const void *b, void *ctx)
 {
     const sori_vocab *v = ctx;
@@ -218,8 +234,8 @@ sori_status sori_vocab_load(const sori_gguf *g, sori_vocab **out, sori_error *er
                 dup = true;
         if (!dup) /* the first of duplicate texts wins, as in llama.cpp */
             v->slots[i] = id;
-        unsigned b;
-        if (v->type[id] == SORI_TOK_BYTE && v->len[id] == 6 && sscanf(v->text[id], "<0x%2X>", &b) == 1)
+        int b;
+        if (v->type[id] == SORI_TOK_BYTE && (b = byte_token_value(v->text[id], (size_t)v->len[id])) >= 0)
             v->byte_tok[b] = id;
         if ((v->type[id] == SORI_TOK_CONTROL || v->type[id] == SORI_TOK_USER_DEFINED ||
              v->type[id] == SORI_TOK_UNKNOWN) && v->len[id] > 0)
@@ -524,8 +540,10 @@ int sori_vocab_piece(const sori_vocab *v, int32_t id, bool special, char *buf, i
         return b ? len : 0;
     }
     if (t == SORI_TOK_BYTE) {
-        unsigned b = 0;
-        if (sscanf(v->text[id], "<0x%2X>", &b) == 1 && cap > 0)
+        const int b = byte_token_value(v->text[id], (size_t)v->len[id]);
+        if (b < 0) /* a byte token whose text is not <0xHH> stands for nothing */
+            return 0;
+        if (cap > 0)
             buf[0] = (char)b;
         return 1;
     }

@@ -290,6 +290,70 @@ static void test_no_growth(sori_runtime *rt)
 #endif
 }
 
+static int count_empty_pieces(const sori_lm *lm)
+{
+    const sori_lm_info info = sori_lm_get_info(lm);
+    int empty = 0;
+    for (int32_t t = 0; t < info.n_vocab; t++) {
+        char piece[64];
+        empty += sori_lm_token_piece(lm, t, piece, sizeof piece) == 0;
+    }
+    return empty;
+}
+
+/* Byte tokens whose text is not "<0xHH>" (a signed or non-hex number, as a
+ * fuzzer wrote): the file loads or is refused, and such a token stands for
+ * no byte (it once indexed the byte table with -4). */
+static void test_bad_byte_tokens(sori_runtime *rt, const char *path)
+{
+    static const char *const bad[] = {"<0x-4>", "<0x+1>", "<0x 1>", "<0xG0>"};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *data = malloc((size_t)size);
+    size_t got = data ? fread(data, 1, (size_t)size, f) : 0;
+    fclose(f);
+    CHECK(got == (size_t)size, "read %s", path);
+    int empty0 = -1; /* tokens that spell nothing in the file as it is */
+    sori_lm *orig = NULL;
+    sori_error err0 = {0};
+    if (got == (size_t)size && sori_lm_load_memory(rt, data, (size_t)size, &orig, &err0) == SORI_OK) {
+        empty0 = count_empty_pieces(orig);
+        sori_lm_free(orig);
+    }
+    CHECK(empty0 >= 0, "the fixture loads: %s", err0.message);
+    for (size_t k = 0; got == (size_t)size && k < sizeof bad / sizeof *bad; k++) {
+        char *copy = malloc((size_t)size);
+        memcpy(copy, data, (size_t)size);
+        int replaced = 0;
+        for (long i = 0; i + 6 <= size; i++)
+            if (memcmp(copy + i, "<0x", 3) == 0 && copy[i + 5] == '>') {
+                memcpy(copy + i, bad[k], 6);
+                replaced++;
+            }
+        CHECK(replaced > 0, "the fixture has byte tokens");
+        sori_lm *lm = NULL;
+        sori_error err = {0};
+        sori_status st = sori_lm_load_memory(rt, copy, (size_t)size, &lm, &err);
+        CHECK(st == SORI_OK || st == SORI_ERR_FORMAT, "bad byte tokens %s: status %d", bad[k], (int)st);
+        if (lm) {
+            int32_t tok[64];
+            int n = 0;
+            /* bytes no token spells any more: tokenizing them must still end cleanly */
+            CHECK_STATUS(sori_lm_tokenize(lm, "\x01\xfc", 2, false, false, tok, 64, &n, &err), SORI_OK);
+            const int empty = count_empty_pieces(lm);
+            CHECK(empty == empty0 + replaced, "broken byte tokens spell nothing: %d empty, %d before + %d broken",
+                  empty, empty0, replaced);
+            sori_lm_free(lm);
+        }
+        free(copy);
+    }
+    free(data);
+}
+
 static void test_bad_files(sori_runtime *rt)
 {
     sori_lm *lm = NULL;
@@ -321,6 +385,7 @@ static void test_bad_files(sori_runtime *rt)
         CHECK_STATUS(sori_lm_load(rt, tmp, &lm, &err), SORI_ERR_FORMAT);
         remove(tmp);
     }
+    test_bad_byte_tokens(rt, path);
 }
 
 int main(void)

@@ -15,6 +15,7 @@ log="$work/log"
 if [ -z "$(ls -A "$work/corpus")" ]; then
   case $target in
     fuzz_model) cp "$root"/tests/fixtures/conformer/*.gguf "$root"/tests/fixtures/stream/*.gguf "$work/corpus/" ;;
+    fuzz_lm) cp "$root"/tests/fixtures/lm/*.gguf "$work/corpus/" ;;
     fuzz_ngram) cp "$root"/tests/fixtures/ngram/small.* "$root"/tests/fixtures/ngram/small_ws.gguf "$work/corpus/" ;;
     *) cp "$root"/tests/fixtures/*.gguf "$work/corpus/" ;;
   esac
