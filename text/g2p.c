@@ -1,30 +1,41 @@
 /* Standard pronunciation (sori/text.h): 표준발음법's rules on Hangul
  * syllables split into initial (L), vowel (V) and final (T) indices, word by
- * word, in the order the rules feed each other:
+ * word, in the order the rules feed each other. First each word is looked up
+ * in the compound lexicon (text/g2p_lexicon.h, from mecab-ko-dic's compound
+ * nouns: where a part ends and which rule applies there: ㄴ insertion,
+ * ㄴ + ㄹ said ㄴ + ㄴ, a 사이시옷, a tensed Sino-Korean suffix) and in a
+ * short list of verb stems in ㄴ ㅁ (rule 24); then:
  *   0. ㅢ after a consonant-initial syllable is ㅣ (희망 → 히망; rule 5);
  *   1. ㅎ: ㅎ(ㄶ,ㅀ) + ㄱㄷㅈ aspirate them, + ㅅ tenses it, + a vowel drops
  *      (rule 12); ㄱ(ㄺ) ㄷ ㅂ(ㄼ) ㅈ(ㄵ) ㅅ ㅆ ㅊ ㅌ + ㅎ aspirate (rule 12
  *      and its notes), ㄷ + 히 → 치 (rule 17);
  *   2. palatalization: ㄷ ㅌ ㄾ + 이 → 지 치 (rule 17);
  *   3. ㄴ insertion before a compound's last part from a short list of parts
- *      that are always words of their own (이불, 여름, 잎, 엿 …; rule 29);
+ *      that are always words of their own (이불, 여름, 잎, 엿 …; rule 29), at
+ *      the seams of the compound lexicon, and across a space before 이 야 여
+ *      요 유 (29, note 2: 한 일 → 한 닐);
  *      liaison: a final before a vowel moves over, a double final's second
  *      consonant (ㄳ ㄽ ㅄ give ㅆ; rules 13, 14), the final's representative
  *      before 있 없 and compound parts 옷 웃음 어치 어미 (rule 15);
- *   4. tensification after obstruents, and after stem finals ㄵ ㄻ ㄼ ㄾ
- *      (rules 23-25); ㄹ + ㄷ ㅅ ㅈ after a word's first syllable but not
- *      before a verb ending (rule 26: 갈등, 일시; 알다, 살자 stay); after the adnominal
- *      -ㄹ of 할 될 and before a bound noun after any -ㄹ word (rule 27);
+ *   4. tensification after obstruents, after stem finals ㄵ ㄻ ㄼ ㄾ and the
+ *      listed stems in ㄴ ㅁ but not before the causative -기- (rules 23-25),
+ *      after a 사이시옷 (as an obstruent: 냇가 → 낻까, the reading rule 30
+ *      allows beside 내까) and at a lexicon's tensed seam;
+ *      ㄹ + ㄷ ㅅ ㅈ after a word's first syllable but not before a verb
+ *      ending (rule 26: 갈등, 일시; 알다, 살자 stay); after the adnominal -ㄹ
+ *      of 할 될 갈 볼 올 쓸 and before a bound noun after any -ㄹ word (27);
  *   5. finals neutralized to ㄱ ㄴ ㄷ ㄹ ㅁ ㅂ ㅇ (rules 9-11: ㄺ before ㄱ
  *      is ㄹ, 밟 and 넓죽/넓둥 keep ㅂ);
  *   6. nasalization: ㄱ ㄷ ㅂ before ㄴ ㅁ → ㅇ ㄴ ㅁ; ㄹ after ㅁ ㅇ → ㄴ, and
  *      after ㄱ ㄷ ㅂ → ㄴ with those nasalized (rules 18, 19);
  *   7. lateralization: ㄴ ㄹ and ㄹ ㄴ → ㄹ ㄹ (rule 20);
  *   8. 져 쪄 쳐 are said 저 쩌 처 (rule 5). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
 #include "sori/text.h"
+#include "text/g2p_lexicon.h"
 #include "text/text_util.h"
 
 enum { HANGUL_FIRST = 0xAC00, HANGUL_LAST = 0xD7A3 };
@@ -42,7 +53,17 @@ typedef struct {
     int l, v, t;
     int orig_l, orig_t; /* before any rule */
     int space;          /* a space between this syllable and the next (connected speech across words) */
+    int lex;            /* a seam the compound lexicon marks here (LEX_*) */
 } syl;
+
+enum {
+    LEX_NONE = 0,
+    LEX_N_INSERT, /* a compound's part begins here and takes ㄴ (막일 → 망닐; rule 29) */
+    LEX_NN,       /* ㄹ here after ㄴ is said ㄴ (생산량 → 생산냥; rule 20's note) */
+    LEX_SAI,      /* this syllable's ㅅ is a 사이시옷 (뒷일 → 뒨닐, 윗옷 → 위돋; rule 30) */
+    LEX_TENSE,    /* a compound's part begins here with a tensed consonant (문고리 → 문꼬리; rule 28) */
+    LEX_STEM,     /* the last syllable of a verb stem in ㄴ ㅁ before an ending (신다 → 신따; rule 24) */
+};
 
 /* a final's consonant as an initial, and what stays as the final (liaison) */
 static void split_final(int t, int *stay, int *move)
@@ -153,6 +174,12 @@ static int word_end_after(const syl *w, int n, int i, int k)
     return 0;
 }
 
+/* 있, 없: vowel-initial real morphemes (맛없다 → 마덥따, 값있는 → 가빈는; rule 15) */
+static int real_morpheme(const syl *b)
+{
+    return b->orig_l == I_O && ((b->v == 20 && b->orig_t == F_SS) || (b->v == 4 && b->orig_t == F_BS));
+}
+
 /* Rule 29, ㄴ insertion: after a final, a compound's last part beginning 이 야 여 요 유 takes ㄴ
  * (솜이불 → 솜니불, 꽃잎 → 꼰닙, 솔잎 → 솔립). Only parts that are always their own word where
  * they end one (Sino-Korean syllables such as 약 역 요 유 염 일 are left: 절약, 영역, 필요,
@@ -165,8 +192,20 @@ static void rule_n_insert(syl *w, int n)
         {0xC5EC, 0xC6B0 /* 여우 */}, {0xC5EC, 0xC12F /* 여섯 */}, {0xC724, 0xB9AC /* 윤리 */},
         {0xC694, 0xAE30 /* 요기 */}, {0xC5EC, 0xC131 /* 여성 */}, {0xC5EC, 0xBE44 /* 여비 */}};
     for (int i = 1; i < n; i++) {
-        if (w[i - 1].space || w[i - 1].orig_t == F_NONE || w[i].orig_l != I_O)
+        if (w[i - 1].orig_t == F_NONE || w[i].orig_l != I_O)
             continue;
+        const int iy = w[i].v == V_I || w[i].v == 2 || w[i].v == 6 || w[i].v == 12 || w[i].v == 17;
+        /* across a space, the next word said with this one (29, note 2: 한 일 → 한닐, 옷 입다 →
+         * 온닙따, 먹을 엿 → 머글렫; 있- takes its final's representative instead: rule 15) */
+        if (w[i - 1].space) {
+            if (iy && !real_morpheme(&w[i]))
+                w[i].l = I_N;
+            continue;
+        }
+        if (w[i].lex == LEX_N_INSERT || (w[i - 1].lex == LEX_SAI && iy)) {
+            w[i].l = I_N;
+            continue;
+        }
         for (size_t p = 0; p < sizeof parts / sizeof *parts; p++) {
             const int k = matches(w, n, i, parts[p]);
             if (k && word_end_after(w, n, i, k)) {
@@ -191,11 +230,6 @@ static int vowel_part(const syl *w, int n, int i)
     return 0;
 }
 
-/* 있, 없: vowel-initial real morphemes (맛없다 → 마덥따, 값있는 → 가빈는; rule 15) */
-static int real_morpheme(const syl *b)
-{
-    return b->orig_l == I_O && ((b->v == 20 && b->orig_t == F_SS) || (b->v == 4 && b->orig_t == F_BS));
-}
 
 /* letter names (rule 16): 디귿이 → 디그시, 키읔을 → 키으글 ... */
 static int letter_name_final(const syl *a, const syl *prev)
@@ -257,9 +291,36 @@ static int bound_noun(const syl *a, const syl *b)
     return 0;
 }
 
-static void rule_tense(syl *a, syl *b, int word_start)
+/* the nouns 앎 and 삶 before a particle in ㄷ ㄱ keep it lenis (앎도 → 암도; the verbs tense it: 삶고 → 삼꼬) */
+static int noun_lm(const syl *a, const syl *b)
+{
+    return (orig_cp(a) == 0xC54E /* 앎 */ || orig_cp(a) == 0xC0B6 /* 삶 */) &&
+           (orig_cp(b) == 0xB3C4 /* 도 */ || orig_cp(b) == 0xACFC /* 과 */);
+}
+
+/* one-syllable words that are a verb's adnominal -ㄹ form (할 도리 → 할 또리, 올 사람 → 올 싸람;
+ * rule 27): 할 될 갈 볼 올 쓸 */
+static int adnominal_l(const syl *a)
+{
+    static const unsigned f[] = {0xD560, 0xB420, 0xAC08, 0xBCFC, 0xC62C, 0xC4F8};
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+        if (orig_cp(a) == (int)f[i])
+            return 1;
+    return 0;
+}
+
+static void rule_tense(syl *a, syl *b, int word_start, int more)
 {
     const int t = a->t;
+    if (b->lex == LEX_TENSE || (a->lex == LEX_STEM && !a->space && (t == F_N || t == F_M))) {
+        b->l = tense(b->l);
+        return;
+    }
+    /* rule 24's note: the causative and passive -기- after ㄵ ㄻ stays lenis (굶기다, 옮기다) */
+    if ((t == F_NJ || t == F_LM) && !a->space && orig_cp(b) == 0xAE30 /* 기 */ && more)
+        return;
+    if ((t == F_LM) && !a->space && noun_lm(a, b))
+        return;
     if (is_k_class(t) || is_d_class(t) || is_b_class(t) || t == F_NJ || t == F_LM || t == F_LT) {
         b->l = tense(b->l);
         return;
@@ -278,7 +339,7 @@ static void rule_tense(syl *a, syl *b, int word_start)
     else if (!a->space && (orig_cp(a) == 0xD560 /* 할 */ || orig_cp(a) == 0xB420 /* 될 */) &&
              orig_cp(b) != 0xBD80 /* 부 */)
         b->l = tense(b->l);
-    else if (a->space && bound_noun(a, b))
+    else if (a->space && (bound_noun(a, b) || (word_start && adnominal_l(a))))
         b->l = tense(b->l);
 }
 
@@ -326,14 +387,110 @@ static void rule_nasal(syl *a, syl *b)
 
 static void rule_lateral(syl *a, syl *b)
 {
-    if (a->t == F_N && b->l == I_R)
+    if (a->t == F_N && b->l == I_R && b->lex == LEX_NN)
+        b->l = I_N;
+    else if (a->t == F_N && b->l == I_R)
         a->t = F_L;
     else if (a->t == F_L && b->l == I_N)
         b->l = I_R;
 }
 
+static int lex_cmp(const void *key, const void *elem)
+{
+    return strcmp((const char *)key, ((const struct g2p_lex_entry *)elem)->word);
+}
+
+/* the syllables w[i, i + k) as UTF-8 (their spelling) */
+static void spell(const syl *w, int i, int k, char *out)
+{
+    for (int j = 0; j < k; j++) {
+        const int c = orig_cp(&w[i + j]);
+        out[3 * j] = (char)(0xE0 | (c >> 12));
+        out[3 * j + 1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        out[3 * j + 2] = (char)(0x80 | (c & 0x3F));
+    }
+    out[3 * k] = 0;
+}
+
+/* Verb and adjective stems ending in ㄴ or ㅁ, whose endings in ㄱ ㄷ ㅅ ㅈ are tensed (rule 24:
+ * 신고 → 신꼬, 삼고 → 삼꼬, 더듬지 → 더듬찌). 안- (hug) only inside 껴안- and its kin: 안다 is
+ * far more often 알다's "knows", said 안다. */
+static const char *const STEMS[] = {"껴안", "끌어안", "부둥켜안", "부여안", "감", "남", "넘", "담", "삼", "숨",
+                                    "심", "품", "뿜", "검", "신", "더듬", "다듬", "보듬", "쓰다듬", "머금", "서슴",
+                                    "굼", "뛰어넘", "살아남", "내뿜", "되감", "몸담", "귀담"};
+/* the first syllable of an ending there: 다 고 지 게 소 자 던 더 든 잖 죠 겠 기 */
+static const unsigned STEM_ENDINGS[] = {0xB2E4, 0xACE0, 0xC9C0, 0xAC8C, 0xC18C, 0xC790, 0xB358,
+                                        0xB354, 0xB4E0, 0xC796, 0xC8E0, 0xACA0, 0xAE30};
+/* nouns (and a verb, 숨지다) spelled as a stem and such an ending (남자, 감기, 신고 "report" …):
+ * said as written */
+static const char *const STEM_NOUNS[] = {"감기", "감자", "감소", "감지", "남자", "담소", "신고", "신기", "신자",
+                                         "심지", "심기", "검소", "검지", "숨소", "삼자", "남기", "넘기", "숨지"};
+
+static int prefix_of(const syl *w, int n, int i, const char *word)
+{
+    char buf[4 * 3 * 8];
+    const size_t len = strlen(word);
+    const int k = (int)(len / 3);
+    if (k > 8 || i + k > n)
+        return 0;
+    for (int j = i; j < i + k - 1; j++)
+        if (w[j].space)
+            return 0;
+    spell(w, i, k, buf);
+    return memcmp(buf, word, len) == 0;
+}
+
+/* marks the seams of the word that starts at w[i] (to its end, w[e - 1]) that the lexicon knows */
+static void mark_lexicon(syl *w, int i, int e)
+{
+    char key[G2P_LEXICON_MAX_SYLLABLES * 3 + 1];
+    const int len = e - i < G2P_LEXICON_MAX_SYLLABLES ? e - i : G2P_LEXICON_MAX_SYLLABLES;
+    for (int k = len; k >= 2; k--) { /* the longest compound the word starts with */
+        spell(w, i, k, key);
+        const struct g2p_lex_entry *x =
+            bsearch(key, G2P_LEXICON, sizeof G2P_LEXICON / sizeof *G2P_LEXICON, sizeof *G2P_LEXICON, lex_cmp);
+        if (!x)
+            continue;
+        for (int j = 0; j < x->n && j < 3; j++) {
+            syl *s = &w[i + x->seam[j]];
+            const int r = x->rule[j];
+            if (r == 0 && s->orig_l == I_O && s[-1].orig_t != F_NONE)
+                s->lex = LEX_N_INSERT;
+            else if (r == 1 && s->orig_l == I_R && s[-1].orig_t == F_N)
+                s->lex = LEX_NN;
+            else if (r == 2 && s[-1].orig_t == F_S)
+                s[-1].lex = LEX_SAI;
+            else if (r == 3)
+                s->lex = LEX_TENSE;
+        }
+        return;
+    }
+    for (size_t k = 0; k < sizeof STEM_NOUNS / sizeof *STEM_NOUNS; k++)
+        if (prefix_of(w, e, i, STEM_NOUNS[k]))
+            return;
+    for (size_t k = 0; k < sizeof STEMS / sizeof *STEMS; k++) {
+        const int m = (int)(strlen(STEMS[k]) / 3);
+        if (i + m >= e || !prefix_of(w, e, i, STEMS[k]))
+            continue;
+        const unsigned b = (unsigned)orig_cp(&w[i + m]);
+        int ending = 0;
+        for (size_t j = 0; j < sizeof STEM_ENDINGS / sizeof *STEM_ENDINGS; j++)
+            ending |= b == STEM_ENDINGS[j];
+        /* 기 with more after it is the causative -기- (남기다, 감기다), said lenis */
+        if (ending && !(b == 0xAE30 && i + m + 1 < e))
+            w[i + m - 1].lex = LEX_STEM;
+        return;
+    }
+}
+
 static void pronounce_word(syl *w, int n)
 {
+    for (int i = 0, e; i < n; i = e) { /* each word of the phrase: its compound seams and stems */
+        for (e = i; e < n && !w[e].space; e++)
+            ;
+        e = e < n ? e + 1 : n;
+        mark_lexicon(w, i, e);
+    }
     for (int i = 0; i < n; i++)
         if (w[i].v == V_UI && w[i].l != I_O)
             w[i].v = V_I;
@@ -344,13 +501,13 @@ static void pronounce_word(syl *w, int n)
     }
     for (int i = 0; i + 1 < n; i++)
         rule_h(&w[i], &w[i + 1]);
+    rule_n_insert(w, n); /* before palatalization: a compound's seam (홑이불 → 혼니불, not 호치불) */
     for (int i = 0; i + 1 < n; i++)
         rule_palatal(&w[i], &w[i + 1]);
-    rule_n_insert(w, n);
     for (int i = 0; i + 1 < n; i++)
-        rule_liaison(&w[i], &w[i + 1], !w[i].space && vowel_part(w, n, i + 1));
+        rule_liaison(&w[i], &w[i + 1], !w[i].space && (w[i].lex == LEX_SAI || vowel_part(w, n, i + 1)));
     for (int i = 0; i + 1 < n; i++)
-        rule_tense(&w[i], &w[i + 1], i == 0 || w[i - 1].space);
+        rule_tense(&w[i], &w[i + 1], i == 0 || w[i - 1].space, i + 2 < n && !w[i + 1].space);
     for (int i = 0; i < n; i++)
         w[i].t = neutral(&w[i], i + 1 < n ? &w[i + 1] : NULL);
     for (int i = 0; i + 1 < n; i++)
@@ -407,7 +564,7 @@ sori_status sori_g2p(const char *text, size_t len, char *out, size_t cap, size_t
             break;
         if (hangul) {
             const int x = (int)(cp - HANGUL_FIRST);
-            w[n] = (syl){x / 588, (x % 588) / 28, x % 28, x / 588, x % 28, 0};
+            w[n] = (syl){x / 588, (x % 588) / 28, x % 28, x / 588, x % 28, 0, LEX_NONE};
             at[n++] = i;
         } else {
             memcpy(out + i, s + i, (size_t)k);
