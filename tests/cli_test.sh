@@ -66,6 +66,13 @@ expect 0 "text normalize" -- "$sori" text normalize "오후 3:30에 010-1234-567
 expect 0 "text normalize --zero yeong" -- "$sori" text normalize --zero yeong "010"
 [ "$(cat "$tmp/out")" = "영일영" ] && ok || bad "text normalize --zero yeong output"
 expect 2 "text normalize bad option" -- "$sori" text normalize --zero none
+# Hanja: without a table (a missing file) they stay as written; a table that is no table (binary
+# bytes) is read as one with no usable line
+expect 0 "text normalize: no Hanja table" -- env SORI_HANJA_TABLE=/nonexistent/hanja.txt "$sori" text normalize "大韓 3개"
+[ "$(cat "$tmp/out")" = "大韓 세개" ] && ok || bad "text normalize: Hanja without a table"
+head -c 4096 "$sori" >"$tmp/not_a_table"
+expect 0 "text normalize: a binary Hanja table" -- env SORI_HANJA_TABLE="$tmp/not_a_table" "$sori" text normalize "大韓"
+[ "$(cat "$tmp/out")" = "大韓" ] && ok || bad "text normalize: Hanja with a binary table"
 expect 0 "text itn --options korean" -- "$sori" text itn --options korean "요금은 삼만 오천 원이에요"
 [ "$(cat "$tmp/out")" = "요금은 35,000원이에요" ] && ok || bad "text itn --options korean output"
 expect 2 "text itn --options bogus" -- "$sori" text itn --options bogus "x"

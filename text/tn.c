@@ -28,6 +28,8 @@
  *             닷 케이알, .jpg → 닷 제이피지)
  *   letters   upper-case words of up to five letters spelled (KTX →
  *             케이티엑스)
+ *   Hanja     words read in Hangul through libhangul's table (text/hanja.c:
+ *             大韓民國 → 대한민국, 李 → 이), one syllable per character
  * A particle right after a number is fitted to the reading (3/5이 →
  * 오분의 삼이, 4/7이 → 칠분의 사가). Ranges (3〜5일) read 부터. */
 #include <stdbool.h>
@@ -37,6 +39,7 @@
 
 #include "kernels/kernels.h"
 #include "sori/text.h"
+#include "text/hanja.h"
 #include "text/text_util.h"
 
 typedef struct {
@@ -1019,6 +1022,14 @@ sori_status sori_tn(const char *text, size_t len, unsigned flags, char *out, siz
             e = money_at(&t, i);
         if (!e && is_alpha(&t, i))
             e = letters_at(&t, i);
+        if (!e && c >= 0xE3 && c <= 0xEF) { /* Hanja words in Hangul (text/hanja.c) */
+            char r[3 * 8];
+            const size_t k = text_hanja_read(t.s, len, i, r);
+            if (k) {
+                put_n(&t, r, k);
+                e = i + k;
+            }
+        }
         if (e) {
             i = e;
             continue;

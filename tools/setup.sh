@@ -13,6 +13,7 @@ packages=(build-essential cmake ninja-build pkg-config
           libopenblas-dev libsndfile1-dev libopus-dev libopusfile-dev
           portaudio19-dev libsoxr-dev libkissfft-dev zlib1g-dev
           libwebsockets-dev libcjson-dev libcurl4-openssl-dev
+          libhangul-data   # the Hanja table sori_tn reads Hanja words with (a data file, BSD-3)
           haproxy   # only the scale-out test (tests/test_scaleout.c) runs it
           chromium fonts-noto-cjk)  # only the browser-demo test (tests/test_browser.c) runs them
 missing=()
