@@ -1,5 +1,7 @@
 /* Written Korean to spoken Hangul (sori/text.h: sori_tn), the text
- * normalization a speech synthesizer or a spoken-text corpus needs.
+ * normalization a speech synthesizer or a spoken-text corpus needs. This
+ * file holds the pass and the classes; numbers are read in tn_number.c,
+ * Latin letters and addresses in tn_latin.c, Hanja in hanja.c.
  *
  * One pass over the text. Where a digit, a sign, a currency, a root sign,
  * an @, a dot inside a word or an upper-case Latin letter begins, the
@@ -41,418 +43,8 @@
 #include "sori/text.h"
 #include "text/hanja.h"
 #include "text/text_util.h"
+#include "text/tn_internal.h"
 
-typedef struct {
-    const unsigned char *s;
-    size_t len;
-    unsigned flags;
-    text_sink o;
-} tn;
-
-static const char *const SINO[10] = {"영", "일", "이", "삼", "사", "오", "육", "칠", "팔", "구"};
-static const char *const LETTER[26] = {"에이", "비", "씨", "디", "이", "에프", "지", "에이치", "아이",
-                                       "제이", "케이", "엘", "엠", "엔", "오", "피", "큐", "알",
-                                       "에스", "티", "유", "브이", "더블유", "엑스", "와이", "제트"};
-
-static bool is_digit(const tn *t, size_t i) { return i < t->len && t->s[i] >= '0' && t->s[i] <= '9'; }
-static bool is_alpha_c(unsigned c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
-static bool is_alpha(const tn *t, size_t i) { return i < t->len && is_alpha_c(t->s[i]); }
-static bool is_alnum(const tn *t, size_t i) { return is_digit(t, i) || is_alpha(t, i); }
-static bool is_upper(const tn *t, size_t i) { return i < t->len && t->s[i] >= 'A' && t->s[i] <= 'Z'; }
-
-/* the text at i begins with w */
-static bool at(const tn *t, size_t i, const char *w)
-{
-    const size_t n = strlen(w);
-    return i <= t->len && t->len - i >= n && !memcmp(t->s + i, w, n);
-}
-
-/* the code point at i (0 past the end) and its length in *k */
-static unsigned cp_at(const tn *t, size_t i, int *k)
-{
-    unsigned cp = 0;
-    *k = i < t->len ? text_utf8_next(t->s + i, t->len - i, &cp) : 0;
-    return *k ? cp : 0;
-}
-
-static bool hangul_at(const tn *t, size_t i)
-{
-    int k;
-    return text_is_syllable(cp_at(t, i, &k));
-}
-
-/* the code point that ends s[0, i) (0 at the start) */
-static unsigned cp_before(const tn *t, size_t i)
-{
-    size_t b = i;
-    while (b > 0 && (t->s[b - 1] & 0xC0) == 0x80)
-        b--;
-    if (b == 0)
-        return 0;
-    int k;
-    return cp_at(t, b - 1, &k);
-}
-
-static void put(tn *t, const char *s) { text_puts(&t->o, s); }
-static void put_n(tn *t, const char *s, size_t n) { text_put(&t->o, s, n); }
-
-static const char *zero(const tn *t) { return (t->flags & SORI_TN_ZERO_YEONG) ? "영" : "공"; }
-
-/* ---- reading numbers -------------------------------------------------------------- */
-
-/* one 4-digit group (1..9999) in Sino-Korean; a 1 before 천 백 십 is not said */
-static void say_group(tn *t, int g)
-{
-    static const char *const unit[4] = {"천", "백", "십", ""};
-    static const int div[4] = {1000, 100, 10, 1};
-    for (int k = 0; k < 4; k++) {
-        const int d = g / div[k] % 10;
-        if (!d)
-            continue;
-        if (d > 1 || k == 3)
-            put(t, SINO[d]);
-        put(t, unit[k]);
-    }
-}
-
-/* the digits s[b, e) (commas skipped) one by one; zero as 영 or 공 */
-static void say_digits(tn *t, size_t b, size_t e, const char *z)
-{
-    for (size_t i = b; i < e; i++)
-        if (t->s[i] >= '0' && t->s[i] <= '9')
-            put(t, t->s[i] == '0' ? z : SINO[t->s[i] - '0']);
-}
-
-/* the integer s[b, e) (commas skipped) in Sino-Korean: 만 억 조 경 groups; 0 is 영; more
- * than 20 significant digits are read one by one */
-static void say_sino(tn *t, size_t b, size_t e)
-{
-    char d[24];
-    int n = 0;
-    size_t i = b;
-    while (i < e && (t->s[i] == '0' || t->s[i] == ','))
-        i++;
-    size_t sig = 0;
-    for (size_t j = i; j < e; j++)
-        sig += t->s[j] != ',';
-    if (sig == 0) {
-        put(t, "영");
-        return;
-    }
-    if (sig > 20) {
-        say_digits(t, i, e, "영");
-        return;
-    }
-    for (; i < e; i++)
-        if (t->s[i] != ',')
-            d[n++] = (char)(t->s[i] - '0');
-    static const char *const big[5] = {"", "만", "억", "조", "경"};
-    const int ng = (n + 3) / 4;
-    for (int g = ng - 1, at = 0; g >= 0; g--) {
-        const int w = n - 4 * g - at; /* digits in this group */
-        int v = 0;
-        for (int k = 0; k < w; k++)
-            v = v * 10 + d[at + k];
-        at += w;
-        if (!v)
-            continue;
-        if (v == 1 && g == 1) { /* 10000 → 만, not 일만 */
-            put(t, "만");
-            continue;
-        }
-        say_group(t, v);
-        put(t, big[g]);
-    }
-}
-
-static int64_t value_of(const tn *t, size_t b, size_t e)
-{
-    int64_t v = 0;
-    for (size_t i = b; i < e; i++) {
-        if (t->s[i] == ',')
-            continue;
-        if (v > 100000000000LL)
-            return INT64_MAX;
-        v = v * 10 + (t->s[i] - '0');
-    }
-    return v;
-}
-
-/* a native-Korean numeral before a counter (1..99): 한 두 세 … 스무 … 아흔아홉; first: 첫 for 1 */
-static void say_native(tn *t, int v, bool ordinal)
-{
-    static const char *const tens[10] = {"", "열", "스물", "서른", "마흔", "쉰", "예순", "일흔", "여든", "아흔"};
-    static const char *const ones[10] = {"", "한", "두", "세", "네", "다섯", "여섯", "일곱", "여덟", "아홉"};
-    if (ordinal && v == 1) {
-        put(t, "첫");
-        return;
-    }
-    if (v == 20) {
-        put(t, "스무");
-        return;
-    }
-    put(t, tens[v / 10]);
-    put(t, ones[v % 10]);
-}
-
-/* ---- a number's parts ---------------------------------------------------------------- */
-
-typedef struct {
-    bool root;     /* √ before it */
-    size_t ib, ie; /* the integer's digits (commas inside) */
-    size_t fb, fe; /* the decimal digits (fb == fe: none) */
-    size_t end;
-} operand;
-
-/* an unsigned number at p: digits with valid thousands commas, maybe a decimal part */
-static bool parse_operand(const tn *t, size_t p, operand *op)
-{
-    memset(op, 0, sizeof *op);
-    if (at(t, p, "√")) {
-        op->root = true;
-        p += strlen("√");
-    }
-    if (!is_digit(t, p))
-        return false;
-    op->ib = p;
-    while (is_digit(t, p))
-        p++;
-    /* 1,234,567: the first group 1-3 digits, then groups of exactly three */
-    if (p - op->ib <= 3)
-        while (p < t->len && t->s[p] == ',' && is_digit(t, p + 1) && is_digit(t, p + 2) && is_digit(t, p + 3) &&
-               !is_digit(t, p + 4))
-            p += 4;
-    op->ie = p;
-    /* decimals: .digits, unless another .digit follows or came before (a version, a date) */
-    const bool dotted = op->ib >= 2 && t->s[op->ib - 1] == '.' && is_digit(t, op->ib - 2);
-    if (!dotted && p + 1 < t->len && t->s[p] == '.' && is_digit(t, p + 1)) {
-        size_t q = p + 1;
-        while (is_digit(t, q))
-            q++;
-        if (!(q + 1 < t->len && t->s[q] == '.' && is_digit(t, q + 1))) {
-            op->fb = p + 1, op->fe = q;
-            p = q;
-        }
-    }
-    op->end = p;
-    return true;
-}
-
-static bool has_comma(const tn *t, const operand *op) { return memchr(t->s + op->ib, ',', op->ie - op->ib) != NULL; }
-
-/* an operand in Sino-Korean: 루트 first, decimals after 점 digit by digit */
-static void say_operand(tn *t, const operand *op, bool root_space)
-{
-    if (op->root)
-        put(t, root_space ? "루트 " : "루트");
-    say_sino(t, op->ib, op->ie);
-    if (op->fb < op->fe) {
-        put(t, "점");
-        say_digits(t, op->fb, op->fe, "영");
-    }
-}
-
-/* ---- what may follow a number -------------------------------------------------------- */
-
-/* After a converted number: a particle written for the digits, fitted to what is said
- * (3/5이 → …삼이, 4/7이 → …사가). Only a particle that ends the word (a space, punctuation
- * or the end after it; a digit after 과/와). Returns the new position. */
-static size_t particle(tn *t, size_t p)
-{
-    static const char *const pair[][2] = {{"이에요", "예요"}, {"이랑", "랑"}, {"이나", "나"}, {"으로", "로"},
-                                          {"이", "가"},       {"은", "는"},   {"을", "를"},   {"과", "와"}};
-    const int fin = text_last_final(t->o.buf, t->o.len < t->o.cap ? t->o.len : 0);
-    if (fin < 0)
-        return p;
-    for (size_t k = 0; k < sizeof pair / sizeof *pair; k++)
-        for (int form = 0; form < 2; form++) {
-            const char *w = pair[k][form];
-            if (!at(t, p, w))
-                continue;
-            const size_t e = p + strlen(w);
-            const bool wa = k == 7;
-            if (e < t->len && hangul_at(t, e))
-                continue;
-            if (e < t->len && !wa && is_alnum(t, e))
-                continue;
-            /* 으로/로: 로 after a vowel and after ㄹ (8) */
-            const bool vowel_form = k == 3 ? (fin == 0 || fin == 8) : fin == 0;
-            put(t, pair[k][vowel_form ? 1 : 0]);
-            return e;
-        }
-    return p;
-}
-
-/* the text at p is a word that ends there (not followed by more Hangul unless it is a
- * particle-like syllable) */
-static bool word_ends(const tn *t, size_t p)
-{
-    int k;
-    const unsigned cp = cp_at(t, p, &k);
-    if (!text_is_syllable(cp))
-        return !is_alpha(t, p);
-    static const char *const ok[] = {"이", "가", "은", "는", "을", "를", "도", "와", "과", "로", "으", "의", "에",
-                                     "씩", "만", "짜", "째", "쯤", "정", "부", "까", "밖", "뿐", "께", "나", "랑",
-                                     "요", "입", "인", "였", "라", "면", "당", "반", "간", "전", "후", "경", "대",
-                                     "마", "예", "야", "동", "내", "안", "처", "보"};
-    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
-        if (at(t, p, ok[i]))
-            return true;
-    return false;
-}
-
-/* counters read with native numerals (세 개, 스무 살); longer words first */
-static const char *const NATIVE_COUNTERS[] = {"시간", "마리", "사람", "켤레", "그루", "송이", "가지", "군데",
-                                              "자리", "마디", "방울", "봉지", "다발", "포기", "개", "명",
-                                              "살", "잔", "병", "권", "벌", "채", "곳", "달", "통", "척",
-                                              "줄", "쌍", "알", "판"};
-
-static const char *native_counter(const tn *t, size_t p)
-{
-    if (at(t, p, "개월") || at(t, p, "개국") || at(t, p, "개년") || at(t, p, "달러"))
-        return NULL;
-    for (size_t i = 0; i < sizeof NATIVE_COUNTERS / sizeof *NATIVE_COUNTERS; i++) {
-        const char *w = NATIVE_COUNTERS[i];
-        /* 50명대 (the fifties) is Sino-Korean: 오십명대 */
-        if (at(t, p, w) && word_ends(t, p + strlen(w)) && !at(t, p + strlen(w), "대"))
-            return w;
-    }
-    return NULL;
-}
-
-/* Latin and symbol units, longer first: what is said for them */
-static const struct { const char *unit, *say; } UNITS[] = {
-    {"kcal", "킬로칼로리"}, {"kbps", "킬로비피에스"}, {"Mbps", "메가비피에스"}, {"Gbps", "기가비피에스"},
-    {"mAh", "밀리암페어시"}, {"kWh", "킬로와트시"}, {"rpm", "분당회전수"}, {"km²", "제곱킬로미터"},
-    {"cm²", "제곱센티미터"}, {"mm²", "제곱밀리미터"}, {"m²", "제곱미터"}, {"m³", "세제곱미터"},
-    {"kHz", "킬로헤르츠"}, {"MHz", "메가헤르츠"}, {"GHz", "기가헤르츠"}, {"Hz", "헤르츠"}, {"mph", "마일 퍼 시간"},
-    {"cal", "칼로리"}, {"ppm", "피피엠"}, {"km", "킬로미터"}, {"cm", "센티미터"}, {"mm", "밀리미터"},
-    {"nm", "나노미터"}, {"μm", "마이크로미터"}, {"kg", "킬로그램"}, {"mg", "밀리그램"}, {"mL", "밀리리터"},
-    {"ml", "밀리리터"}, {"cc", "씨씨"}, {"kW", "킬로와트"}, {"mA", "밀리암페어"}, {"kV", "킬로볼트"},
-    {"TB", "테라바이트"}, {"GB", "기가바이트"}, {"MB", "메가바이트"}, {"KB", "킬로바이트"}, {"kB", "킬로바이트"},
-    {"ms", "밀리초"}, {"dB", "데시벨"}, {"ha", "헥타르"}, {"lb", "파운드"}, {"oz", "온스"}, {"ft", "피트"},
-    {"px", "픽셀"}, {"min", "분"}, {"°C", "도"}, {"℃", "도"}, {"°", "도"}, {"%", "퍼센트"}, {"㎞", "킬로미터"},
-    {"㎏", "킬로그램"}, {"㎝", "센티미터"}, {"㎜", "밀리미터"}, {"㎖", "밀리리터"}, {"ℓ", "리터"}, {"㎡", "제곱미터"},
-    {"g", "그램"}, {"t", "톤"}, {"L", "리터"}, {"l", "리터"}, {"W", "와트"}, {"A", "암페어"}, {"V", "볼트"},
-    {"N", "뉴턴"}, {"h", "시간"}, {"s", "초"}, {"m", "미터"},
-};
-
-/* a unit at p that ends there (no Latin letter after it); its index or -1 */
-static int unit_at(const tn *t, size_t p)
-{
-    for (size_t i = 0; i < sizeof UNITS / sizeof *UNITS; i++) {
-        const char *u = UNITS[i].unit;
-        const size_t n = strlen(u);
-        if (at(t, p, u) && !is_alpha(t, p + n) && !(is_alpha_c((unsigned char)u[n - 1]) && is_digit(t, p + n)))
-            return (int)i;
-    }
-    return -1;
-}
-
-/* " 킬로미터", then "/h" → " 퍼 시간" …; returns the end, or p if no unit is there */
-static size_t say_unit(tn *t, size_t p)
-{
-    size_t q = p;
-    if (q < t->len && t->s[q] == ' ') { /* 500 GB: a unit after one space, ending the phrase */
-        const int u = unit_at(t, q + 1);
-        if (u < 0)
-            return p;
-        const size_t e = q + 1 + strlen(UNITS[u].unit);
-        if (e < t->len && (hangul_at(t, e) || is_digit(t, e)))
-            return p;
-        q++;
-    }
-    int u = unit_at(t, q);
-    if (u < 0)
-        return p;
-    put(t, " ");
-    put(t, UNITS[u].say);
-    q += strlen(UNITS[u].unit);
-    while (q + 1 < t->len && t->s[q] == '/' && (u = unit_at(t, q + 1)) >= 0) {
-        put(t, " 퍼 ");
-        put(t, UNITS[u].say);
-        q += 1 + strlen(UNITS[u].unit);
-    }
-    return q;
-}
-
-static bool tilde_at(const tn *t, size_t p, size_t *n)
-{
-    if (at(t, p, "~"))
-        return *n = 1, true;
-    if (at(t, p, "〜") || at(t, p, "～"))
-        return *n = strlen("〜"), true;
-    return false;
-}
-
-/* a range after a number: 〜 before the next number reads 부터 */
-static size_t range_after(tn *t, size_t p)
-{
-    size_t n;
-    if (tilde_at(t, p, &n) && is_digit(t, p + n)) {
-        put(t, " 부터 ");
-        return p + n;
-    }
-    return p;
-}
-
-static const char *const WEEKDAYS[] = {"월", "화", "수", "목", "금", "토", "일"};
-
-static int weekday_at(const tn *t, size_t p)
-{
-    for (int i = 0; i < 7; i++)
-        if (at(t, p, WEEKDAYS[i]))
-            return i;
-    return -1;
-}
-
-/* after a day (…일): (월) → " 월요일", (월〜금) → " 월요일부터금요일"; 수요일 → a space before it */
-static size_t weekday_after(tn *t, size_t p)
-{
-    int a, b;
-    size_t n;
-    if (at(t, p, "(") && (a = weekday_at(t, p + 1)) >= 0) {
-        const size_t q = p + 1 + strlen(WEEKDAYS[a]);
-        if (at(t, q, ")")) {
-            put(t, " ");
-            put(t, WEEKDAYS[a]);
-            put(t, "요일");
-            return q + 1;
-        }
-        if (tilde_at(t, q, &n) && (b = weekday_at(t, q + n)) >= 0 && at(t, q + n + strlen(WEEKDAYS[b]), ")")) {
-            put(t, " ");
-            put(t, WEEKDAYS[a]);
-            put(t, "요일부터");
-            put(t, WEEKDAYS[b]);
-            put(t, "요일");
-            return q + n + strlen(WEEKDAYS[b]) + 1;
-        }
-    }
-    if ((a = weekday_at(t, p)) >= 0 && at(t, p + strlen(WEEKDAYS[a]), "요일"))
-        put(t, " ");
-    return p;
-}
-
-static void say_month(tn *t, int64_t m, size_t b, size_t e)
-{
-    if (m == 6)
-        put(t, "유");
-    else if (m == 10)
-        put(t, "시");
-    else
-        say_sino(t, b, e);
-    put(t, "월");
-}
-
-/* an hour: native 1-12 (열두시), 영 for 0, Sino-Korean 13-24 */
-static void say_hour(tn *t, int64_t h, size_t b, size_t e)
-{
-    if (h >= 1 && h <= 12)
-        say_native(t, (int)h, false);
-    else
-        say_sino(t, b, e);
-    put(t, "시");
-}
 
 /* ---- dates, times, telephone numbers --------------------------------------------------- */
 
@@ -485,11 +77,11 @@ static bool token_end(const tn *t, size_t p)
 
 static void say_date(tn *t, size_t yb, size_t ye, int64_t m, size_t mb, size_t me, size_t db, size_t de)
 {
-    say_sino(t, yb, ye);
+    tn_say_sino(t, yb, ye);
     put(t, "년 ");
-    say_month(t, m, mb, me);
+    tn_say_month(t, m, mb, me);
     put(t, " ");
-    say_sino(t, db, de);
+    tn_say_sino(t, db, de);
     put(t, "일");
 }
 
@@ -511,7 +103,7 @@ static size_t date_at(tn *t, size_t i)
     if (c == b + 1 || !token_end(t, c))
         return 0;
     const size_t n1 = a - i, n2 = b - a - 1, n3 = c - b - 1;
-    const int64_t v1 = value_of(t, i, a), v2 = value_of(t, a + 1, b), v3 = value_of(t, b + 1, c);
+    const int64_t v1 = tn_value_of(t, i, a), v2 = tn_value_of(t, a + 1, b), v3 = tn_value_of(t, b + 1, c);
     if (n1 == 4 && n2 <= 2 && n3 <= 2 && v2 >= 1 && v2 <= 12 && v3 >= 1 && v3 <= 31) {
         say_date(t, i, a, v2, a + 1, b, b + 1, c);
         return c;
@@ -545,18 +137,18 @@ static size_t time_at(tn *t, size_t i)
         c = b + 3;
     if (!token_end(t, c))
         return 0;
-    const int64_t h = value_of(t, i, a), m = value_of(t, a + 1, b), s = c > b ? value_of(t, b + 1, c) : 0;
+    const int64_t h = tn_value_of(t, i, a), m = tn_value_of(t, a + 1, b), s = c > b ? tn_value_of(t, b + 1, c) : 0;
     if (h > 24 || m > 59 || s > 59)
         return 0;
-    say_hour(t, h, i, a);
+    tn_say_hour(t, h, i, a);
     if (m) {
         put(t, " ");
-        say_sino(t, a + 1, b);
+        tn_say_sino(t, a + 1, b);
         put(t, "분");
     }
     if (s) {
         put(t, " ");
-        say_sino(t, b + 1, c);
+        tn_say_sino(t, b + 1, c);
         put(t, "초");
     }
     return c;
@@ -620,13 +212,13 @@ static size_t phone_at(tn *t, size_t i)
     }
     if (cb) {
         put(t, "국가번호 ");
-        say_digits(t, cb, ce, zero(t));
+        tn_say_digits(t, cb, ce, zero(t));
         put(t, " ");
     }
     for (int g = 0; g < ng; g++) {
         if (g)
             put(t, " ");
-        say_digits(t, gb[g], ge[g], zero(t));
+        tn_say_digits(t, gb[g], ge[g], zero(t));
     }
     return p;
 }
@@ -660,10 +252,10 @@ static size_t hangul_units(tn *t, size_t p)
             return p;
         /* more digits and units: 1억2천만 (a 1 before 천 백 십 is not said) */
         operand op;
-        if (is_digit(t, p) && parse_operand(t, p, &op) && op.fb == op.fe && !op.root) {
+        if (is_digit(t, p) && tn_parse_operand(t, p, &op) && op.fb == op.fe && !op.root) {
             const bool small_next = at(t, op.end, "천") || at(t, op.end, "백") || at(t, op.end, "십");
-            if (!(small_next && value_of(t, op.ib, op.ie) == 1))
-                say_sino(t, op.ib, op.ie);
+            if (!(small_next && tn_value_of(t, op.ib, op.ie) == 1))
+                tn_say_sino(t, op.ib, op.ie);
             p = op.end;
         }
     }
@@ -673,11 +265,11 @@ static size_t hangul_units(tn *t, size_t p)
 static size_t quantity(tn *t, size_t p)
 {
     operand op;
-    if (!parse_operand(t, p, &op) || op.root)
+    if (!tn_parse_operand(t, p, &op) || op.root)
         return 0;
     const bool unit_next = at(t, op.end, "만") || at(t, op.end, "천") || at(t, op.end, "백") || at(t, op.end, "십");
-    if (!(unit_next && op.fb == op.fe && value_of(t, op.ib, op.ie) == 1))
-        say_operand(t, &op, true);
+    if (!(unit_next && op.fb == op.fe && tn_value_of(t, op.ib, op.ie) == 1))
+        tn_say_operand(t, &op, true);
     return hangul_units(t, op.end);
 }
 
@@ -738,13 +330,13 @@ static bool digits_context(const tn *t, size_t i)
 static bool fraction_parts(const tn *t, size_t p, operand *num, operand *den, size_t *end)
 {
     operand a, b;
-    if (!parse_operand(t, p, &a))
+    if (!tn_parse_operand(t, p, &a))
         return false;
-    if (a.end < t->len && t->s[a.end] == '/' && parse_operand(t, a.end + 1, &b)) {
+    if (a.end < t->len && t->s[a.end] == '/' && tn_parse_operand(t, a.end + 1, &b)) {
         *num = a, *den = b, *end = b.end;
         return true;
     }
-    if (at(t, a.end, "분의") && parse_operand(t, a.end + strlen("분의"), &b)) {
+    if (at(t, a.end, "분의") && tn_parse_operand(t, a.end + strlen("분의"), &b)) {
         *den = a, *num = b, *end = b.end;
         return true;
     }
@@ -753,9 +345,9 @@ static bool fraction_parts(const tn *t, size_t p, operand *num, operand *den, si
 
 static void say_fraction(tn *t, const operand *num, const operand *den)
 {
-    say_operand(t, den, true);
+    tn_say_operand(t, den, true);
     put(t, "분의 ");
-    say_operand(t, num, true);
+    tn_say_operand(t, num, true);
 }
 
 static size_t number_at(tn *t, size_t i)
@@ -769,7 +361,7 @@ static size_t number_at(tn *t, size_t i)
         minus = true;
     }
     operand a;
-    if (!parse_operand(t, p, &a))
+    if (!tn_parse_operand(t, p, &a))
         return 0;
     if (!minus)
         space_after_word(t, i);
@@ -780,76 +372,76 @@ static size_t number_at(tn *t, size_t i)
     size_t e;
     if (fraction_parts(t, p, &num, &den, &e)) {
         say_fraction(t, &num, &den);
-        p = say_unit(t, e);
-        return particle(t, p);
+        p = tn_say_unit(t, e);
+        return tn_particle(t, p);
     }
     const char *conj = at(t, a.end, "과") ? "과" : at(t, a.end, "와") ? "와" : NULL;
     if (conj && !a.root && fraction_parts(t, a.end + strlen(conj), &num, &den, &e)) {
-        say_operand(t, &a, true);
-        if (particle(t, a.end) == a.end) /* 과 or 와, fitted to the whole part's end */
+        tn_say_operand(t, &a, true);
+        if (tn_particle(t, a.end) == a.end) /* 과 or 와, fitted to the whole part's end */
             put(t, conj);
         put(t, " ");
         say_fraction(t, &num, &den);
-        p = say_unit(t, e);
-        return particle(t, p);
+        p = tn_say_unit(t, e);
+        return tn_particle(t, p);
     }
     p = a.end;
     const bool integer = a.fb == a.fe && !a.root;
-    const int64_t v = integer ? value_of(t, a.ib, a.ie) : -1;
-    const bool lead_zero = integer && a.ie - a.ib >= 2 && t->s[a.ib] == '0' && !has_comma(t, &a);
+    const int64_t v = integer ? tn_value_of(t, a.ib, a.ie) : -1;
+    const bool lead_zero = integer && a.ie - a.ib >= 2 && t->s[a.ib] == '0' && !tn_has_comma(t, &a);
     /* digits one by one: after a letter (user01), after …자리, 번호 */
     if (integer && !minus && ((i > 0 && is_alpha(t, i - 1)) || digits_context(t, i))) {
-        say_digits(t, a.ib, a.ie, zero(t));
-        return particle(t, p);
+        tn_say_digits(t, a.ib, a.ie, zero(t));
+        return tn_particle(t, p);
     }
     if (integer && !minus) {
         /* a range: 3〜5개 reads the first number as the second one is read */
         size_t tw = 0;
-        const char *counter = native_counter(t, p);
+        const char *counter = tn_native_counter(t, p);
         operand b;
-        if (!counter && tilde_at(t, p, &tw) && parse_operand(t, p + tw, &b) && b.fb == b.fe && !b.root)
-            counter = native_counter(t, b.end) ? "" : NULL;
+        if (!counter && tn_tilde_at(t, p, &tw) && tn_parse_operand(t, p + tw, &b) && b.fb == b.fe && !b.root)
+            counter = tn_native_counter(t, b.end) ? "" : NULL;
         if (at(t, p, "번째") && v >= 1) {
             if (v < 100)
-                say_native(t, (int)v, true);
+                tn_say_native(t, (int)v, true);
             else
-                say_sino(t, a.ib, a.ie);
+                tn_say_sino(t, a.ib, a.ie);
             put(t, "번째");
-            return particle(t, p + strlen("번째"));
+            return tn_particle(t, p + strlen("번째"));
         }
         if (counter && v >= 1 && v < 100) {
-            say_native(t, (int)v, false);
+            tn_say_native(t, (int)v, false);
             put(t, counter);
             p += strlen(counter);
             if (*counter)
-                return particle(t, p);
+                return tn_particle(t, p);
             goto range;
         }
-        if (at(t, p, "월") && word_ends(t, p + strlen("월")) && v >= 1 && v <= 12) {
-            say_month(t, v, a.ib, a.ie);
+        if (at(t, p, "월") && tn_word_ends(t, p + strlen("월")) && v >= 1 && v <= 12) {
+            tn_say_month(t, v, a.ib, a.ie);
             p += strlen("월");
             if (is_digit(t, p))
                 put(t, " ");
-            return range_after(t, p);
+            return tn_range_after(t, p);
         }
-        if (at(t, p, "시") && !at(t, p, "시간") && word_ends(t, p + strlen("시")) && v <= 24) {
-            say_hour(t, v, a.ib, a.ie);
+        if (at(t, p, "시") && !at(t, p, "시간") && tn_word_ends(t, p + strlen("시")) && v <= 24) {
+            tn_say_hour(t, v, a.ib, a.ie);
             p += strlen("시");
             if (is_digit(t, p))
                 put(t, " ");
-            return particle(t, p);
+            return tn_particle(t, p);
         }
         if (lead_zero && !at(t, p, "년") && !at(t, p, "일") && !at(t, p, "분") && !at(t, p, "초") &&
-            unit_at(t, p) < 0) {
-            say_digits(t, a.ib, a.ie, zero(t));
-            return particle(t, p);
+            tn_unit_at(t, p) < 0) {
+            tn_say_digits(t, a.ib, a.ie, zero(t));
+            return tn_particle(t, p);
         }
     }
     if (integer && !minus && (at(t, p, "십") || at(t, p, "백") || at(t, p, "천") || at(t, p, "만") ||
                               at(t, p, "억") || at(t, p, "조") || at(t, p, "경"))) {
         p = quantity(t, a.ib);
     } else {
-        say_operand(t, &a, true);
+        tn_say_operand(t, &a, true);
     }
     if (integer && !minus && (at(t, p, "년") || at(t, p, "분") || at(t, p, "초"))) {
         const char *u = at(t, p, "년") ? "년" : at(t, p, "분") ? "분" : "초";
@@ -857,136 +449,20 @@ static size_t number_at(tn *t, size_t i)
         p += strlen(u);
         if (is_digit(t, p))
             put(t, " ");
-        return particle(t, p);
+        return tn_particle(t, p);
     }
     if (integer && !minus && at(t, p, "일")) {
         put(t, "일");
-        return range_after(t, weekday_after(t, p + strlen("일")));
+        return tn_range_after(t, tn_weekday_after(t, p + strlen("일")));
     }
     {
-        const size_t q = say_unit(t, p);
+        const size_t q = tn_say_unit(t, p);
         if (q != p)
-            return particle(t, q);
+            return tn_particle(t, q);
     }
 range:;
-    const size_t q = range_after(t, p);
-    return q != p ? q : particle(t, p);
-}
-
-/* ---- Latin letters, domains, e-mail ----------------------------------------------------- */
-
-static void spell(tn *t, size_t b, size_t e)
-{
-    for (size_t i = b; i < e; i++) {
-        const unsigned c = t->s[i];
-        if (is_alpha_c(c))
-            put(t, LETTER[(c | 0x20) - 'a']);
-        else if (c >= '0' && c <= '9')
-            put(t, c == '0' ? zero(t) : SINO[c - '0']);
-        else if (c == '&')
-            put(t, "앤");
-        else
-            put_n(t, (const char *)t->s + i, 1);
-    }
-}
-
-static bool same_ci(const tn *t, size_t b, size_t e, const char *w)
-{
-    if (strlen(w) != e - b)
-        return false;
-    for (size_t i = b; i < e; i++)
-        if ((t->s[i] | 0x20) != (unsigned char)w[i - b])
-            return false;
-    return true;
-}
-
-static bool in_list_ci(const tn *t, size_t b, size_t e, const char *const *list, size_t n)
-{
-    for (size_t k = 0; k < n; k++)
-        if (same_ci(t, b, e, list[k]))
-            return true;
-    return false;
-}
-
-static const char *const TLDS[] = {"com", "net", "org", "kr", "jp", "cn", "de", "fr", "it", "uk", "us", "io",
-                                   "ai", "app", "dev", "edu", "gov", "info", "biz", "tv", "me", "co", "ca", "au",
-                                   "ru", "es", "nl", "in", "eu", "asia", "xyz", "site", "shop", "store"};
-static const char *const EXTS[] = {"jpg", "jpeg", "png", "gif", "bmp", "pdf", "doc", "docx", "xls", "xlsx",
-                                   "ppt", "pptx", "hwp", "txt", "zip", "mp3", "mp4", "wav", "csv", "html",
-                                   "htm", "exe", "json", "xml", "svg", "avi", "mov", "webp", "heic"};
-static const char *const SLDS[] = {"co", "ac", "go", "or", "ne", "re", "pe", "ed", "mil"};
-static const struct { const char *w, *say; } WORDS[] = {{"com", "컴"}, {"net", "넷"}, {"app", "앱"},
-                                                         {"info", "인포"}, {"biz", "비즈"}, {"shop", "샵"},
-                                                         {"site", "사이트"}, {"store", "스토어"}, {"asia", "아시아"}};
-
-/* a domain label or a file extension said: a word where one is known (com → 컴), else spelled */
-static void say_label(tn *t, size_t b, size_t e)
-{
-    for (size_t k = 0; k < sizeof WORDS / sizeof *WORDS; k++)
-        if (same_ci(t, b, e, WORDS[k].w)) {
-            put(t, WORDS[k].say);
-            return;
-        }
-    spell(t, b, e);
-}
-
-static size_t label_end(const tn *t, size_t p)
-{
-    while (is_alnum(t, p) || (p < t->len && t->s[p] == '-' && is_alnum(t, p + 1)))
-        p++;
-    return p;
-}
-
-/* A dot inside a word before the rest of a domain or a file name: .co.kr, .jpg. Says " 닷 "
- * and each label after it (spelled: the last one and co ac go …); returns the end or 0. */
-static size_t dots_at(tn *t, size_t i)
-{
-    if (i == 0 || t->s[i] != '.' || !is_alpha(t, i + 1))
-        return 0;
-    const unsigned before = cp_before(t, i);
-    if (!(before < 0x80 ? is_alpha_c(before) || (before >= '0' && before <= '9') : text_is_syllable(before)))
-        return 0;
-    size_t lb[8], le[8];
-    int n = 0;
-    size_t p = i;
-    while (n < 8 && p < t->len && t->s[p] == '.' && is_alpha(t, p + 1)) {
-        lb[n] = p + 1, le[n] = label_end(t, p + 1);
-        p = le[n++];
-    }
-    if (is_alpha(t, p) || hangul_at(t, p) || (p + 1 < t->len && t->s[p] == '.' && is_alnum(t, p + 1)))
-        return 0;
-    const bool last_ok = in_list_ci(t, lb[n - 1], le[n - 1], TLDS, sizeof TLDS / sizeof *TLDS) ||
-                         in_list_ci(t, lb[n - 1], le[n - 1], EXTS, sizeof EXTS / sizeof *EXTS);
-    if (!last_ok)
-        return 0;
-    for (int k = 0; k < n; k++) {
-        put(t, " 닷 ");
-        if (k == n - 1 || in_list_ci(t, lb[k], le[k], SLDS, sizeof SLDS / sizeof *SLDS))
-            say_label(t, lb[k], le[k]);
-        else
-            put_n(t, (const char *)t->s + lb[k], le[k] - lb[k]);
-    }
-    return p;
-}
-
-/* upper-case words of 1-5 letters (and & inside: R&D) spelled; www before a dot too */
-static size_t letters_at(tn *t, size_t i)
-{
-    if (i > 0 && is_alnum(t, i - 1))
-        return 0;
-    if (at(t, i, "www.")) {
-        put(t, "더블유더블유더블유");
-        return i + 3;
-    }
-    if (!is_upper(t, i))
-        return 0;
-    size_t p = i;
-    while (is_upper(t, p) || (p + 1 < t->len && t->s[p] == '&' && is_upper(t, p + 1)))
-        p++;
-    if (p - i > 5 || is_alpha(t, p))
-        return 0;
-    spell(t, i, p);
-    return p;
+    const size_t q = tn_range_after(t, p);
+    return q != p ? q : tn_particle(t, p);
 }
 
 /* ---- the pass ------------------------------------------------------------------------- */
@@ -1016,12 +492,12 @@ sori_status sori_tn(const char *text, size_t len, unsigned flags, char *out, siz
             put(&t, " 골뱅이 ");
             e = i + 1;
         } else if (c == '.') {
-            e = dots_at(&t, i);
+            e = tn_dots_at(&t, i);
         }
         if (!e && !(c >= '0' && c <= '9'))
             e = money_at(&t, i);
         if (!e && is_alpha(&t, i))
-            e = letters_at(&t, i);
+            e = tn_letters_at(&t, i);
         if (!e && c >= 0xE3 && c <= 0xEF) { /* Hanja words in Hangul (text/hanja.c) */
             char r[3 * 8];
             const size_t k = text_hanja_read(t.s, len, i, r);
