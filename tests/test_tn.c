@@ -157,6 +157,10 @@ int main(void)
     expect("user01@gmail.com", 0, "user공일 골뱅이 gmail 닷 컴");
     expect("www.naver.com", 0, "더블유더블유더블유 닷 naver 닷 컴");
     expect("KTX를 탔다", 0, "케이티엑스를 탔다");
+    /* lower case without a vowel is spelled (no English word looks so); words and addresses stay */
+    expect("cctv 설치, sns에 올려", 0, "씨씨티비 설치, 에스엔에스에 올려");
+    expect("hello tv", 0, "hello 티비");
+    expect("ab@msn.kr", 0, "ab 골뱅이 msn 닷 케이알");
     expect("R&D 센터", 0, "알앤디 센터");
     expect("e.g. 이것", 0, "e.g. 이것");
     expect("version 1.2.3", 0, "version 일.이.삼");

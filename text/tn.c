@@ -29,7 +29,8 @@
  *             domain's last part and file extensions spelled (co.kr → 씨오
  *             닷 케이알, .jpg → 닷 제이피지)
  *   letters   upper-case words of up to five letters spelled (KTX →
- *             케이티엑스)
+ *             케이티엑스), and lower-case ones of 2-5 without a vowel (cctv →
+ *             씨씨티비)
  *   Hanja     words read in Hangul through libhangul's table (text/hanja.c:
  *             大韓民國 → 대한민국, 李 → 이), one syllable per character
  * A particle right after a number is fitted to the reading (3/5이 →

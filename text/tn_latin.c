@@ -19,7 +19,9 @@ static void spell(tn *t, size_t b, size_t e)
 {
     for (size_t i = b; i < e; i++) {
         const unsigned c = t->s[i];
-        if (is_alpha_c(c))
+        if ((c | 0x20) == 'v' && i > b && (t->s[i - 1] | 0x20) == 't')
+            put(t, "비"); /* TV is 티비 */
+        else if (is_alpha_c(c))
             put(t, LETTER[(c | 0x20) - 'a']);
         else if (c >= '0' && c <= '9')
             put(t, c == '0' ? zero(t) : SINO[c - '0']);
@@ -109,7 +111,8 @@ size_t tn_dots_at(tn *t, size_t i)
     return p;
 }
 
-/* upper-case words of 1-5 letters (and & inside: R&D) spelled; www before a dot too */
+/* upper-case words of 1-5 letters (and & inside: R&D) spelled, and lower-case ones of 2-5
+ * letters without a vowel (cctv, sns); www before a dot too */
 size_t tn_letters_at(tn *t, size_t i)
 {
     if (i > 0 && is_alnum(t, i - 1))
@@ -118,8 +121,17 @@ size_t tn_letters_at(tn *t, size_t i)
         put(t, "더블유더블유더블유");
         return i + 3;
     }
-    if (!is_upper(t, i))
-        return 0;
+    if (!is_upper(t, i)) { /* lower case: 2-5 letters without a vowel are no English word (cctv, sns, pc) */
+        size_t p = i;
+        while (is_alpha(t, p) && p - i <= 5 && !strchr("aeiouyAEIOUY", t->s[p]))
+            p++;
+        const bool address = (i > 0 && (t->s[i - 1] == '@' || t->s[i - 1] == '.' || t->s[i - 1] == '/')) ||
+                             (p < t->len && (t->s[p] == '@' || t->s[p] == '.' || t->s[p] == '/') && is_alnum(t, p + 1));
+        if (p - i < 2 || p - i > 5 || is_alpha(t, p) || address) /* e-mail and domain labels stay (msn.it) */
+            return 0;
+        spell(t, i, p);
+        return p;
+    }
     size_t p = i;
     while (is_upper(t, p) || (p + 1 < t->len && t->s[p] == '&' && is_upper(t, p + 1)))
         p++;
