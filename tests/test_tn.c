@@ -160,6 +160,7 @@ int main(void)
     /* lower case without a vowel is spelled (no English word looks so); words and addresses stay */
     expect("cctv 설치, sns에 올려", 0, "씨씨티비 설치, 에스엔에스에 올려");
     expect("hello tv", 0, "hello 티비");
+    expect("제Ⅱ장과 ⅻ", 0, "제이장과 십이");
     expect("ab@msn.kr", 0, "ab 골뱅이 msn 닷 케이알");
     expect("R&D 센터", 0, "알앤디 센터");
     expect("e.g. 이것", 0, "e.g. 이것");

@@ -31,6 +31,7 @@
  *   letters   upper-case words of up to five letters spelled (KTX →
  *             케이티엑스), and lower-case ones of 2-5 without a vowel (cctv →
  *             씨씨티비)
+ *   Roman     Ⅰ-Ⅻ and ⅰ-ⅻ in Sino-Korean (제Ⅱ장 → 제이장)
  *   Hanja     words read in Hangul through libhangul's table (text/hanja.c:
  *             大韓民國 → 대한민국, 李 → 이), one syllable per character
  * A particle right after a number is fitted to the reading (3/5이 →
@@ -499,6 +500,15 @@ sori_status sori_tn(const char *text, size_t len, unsigned flags, char *out, siz
             e = money_at(&t, i);
         if (!e && is_alpha(&t, i))
             e = tn_letters_at(&t, i);
+        if (!e && c == 0xE2) { /* Roman numerals Ⅰ-Ⅻ, ⅰ-ⅻ: Sino-Korean (제Ⅱ장 → 제이장) */
+            int k;
+            const unsigned cp = cp_at(&t, i, &k);
+            if ((cp >= 0x2160 && cp <= 0x216B) || (cp >= 0x2170 && cp <= 0x217B)) {
+                static const char *const ROMAN[12] = {"일", "이", "삼", "사", "오", "육", "칠", "팔", "구", "십", "십일", "십이"};
+                put(&t, ROMAN[(cp - 0x2160) % 16]);
+                e = i + (size_t)k;
+            }
+        }
         if (!e && c >= 0xE3 && c <= 0xEF) { /* Hanja words in Hangul (text/hanja.c) */
             char r[3 * 8];
             const size_t k = text_hanja_read(t.s, len, i, r);
