@@ -12,7 +12,7 @@ onnxruntime runs its session on the same ids (framed by the pad 0) with the same
 (row n − 1 of the voice for n phonemes). Reported: the median wall time of each over all runs,
 the real-time factor (time / audio length), and the ratio onnxruntime / sori (> 1: sori
 faster). Time to first audio: onnxruntime makes the whole input before its first sample; sori
-streams by pieces (a sentence once it has 40 phonemes: include/sori/tts.h), so its first audio
+streams by pieces (a sentence once it has 16 phonemes, then 40, or a long clause: include/sori/tts.h), so its first audio
 comes when the first piece is made — measured here as the time to synthesize that piece's ids
 alone (what sori_tts_synth_next does first). Check the load first (`uptime`): nothing else
 should run.
@@ -32,6 +32,26 @@ TEXTS = {
     "long": "안녕하세요, 소리 고객센터입니다. 상담원 연결을 원하시면 1번을, 배송 조회는 2번을, "
             "요금 안내는 3번을 눌러 주세요. 다시 들으시려면 별표를 눌러 주세요.",
 }
+
+
+def first_piece(v, x):
+    """Where sori ends an input's first piece (tts/tts.c piece_end): after the first sentence mark
+    at or after 16 phonemes, or after a clause mark there when its sentence goes on 60 more."""
+    sentence, clause = (".", "!", "?", "…"), (",", ";", ":", "—")
+    for i in range(15, min(len(x), 510)):
+        t = v.vocab[x[i]]
+        if t in sentence or t in clause:
+            if t in clause:
+                j = i + 1
+                while j < len(x) and v.vocab[x[j]] not in sentence:
+                    j += 1
+                if (j + 1 if j < len(x) else len(x)) - (i + 1) < 60:
+                    continue
+            group = sentence if t in sentence else clause
+            while i + 1 < len(x) and v.vocab[x[i + 1]] in group:
+                i += 1
+            return i + 1
+    return len(x)
 
 
 def main():
@@ -56,9 +76,8 @@ def main():
     pack = np.load(a.voices)[a.voice]
     ids = {k: v.tokenize(t) for k, t in TEXTS.items()}
     first = {}
-    for k, x in ids.items():  # the first piece: up to the first sentence mark at or after 40 phonemes
-        end = next((i + 1 for i in range(39, len(x)) if v.vocab[x[i]] in (".", "!", "?", "…")), len(x))
-        first[k] = x[:end]
+    for k, x in ids.items():
+        first[k] = x[:first_piece(v, x)]
     times = {k: {"sori": [], "ort": [], "first": []} for k in TEXTS}
     audio = {}
 

@@ -136,10 +136,10 @@ static void test_long(sori_tts_voice *v)
     const double sec = (double)got / 24000;
     CHECK(n > 510 && sec > 0.01 * n && sec < 0.05 * n && all_finite(w, got), "%d phonemes: %.1f s", n, sec);
     printf("long input: %d phonemes in pieces, %.1f s of audio\n", n, sec);
-    /* the first piece ends at the first sentence mark after 40 phonemes: the call's audio begins with
-     * that piece's own audio, and goes on */
+    /* the first piece ends at the first sentence mark after 16 phonemes (the clauses here are short):
+     * the call's audio begins with that piece's own audio, and goes on */
     int end = 0;
-    for (int i = 39; i < n && !end; i++)
+    for (int i = 15; i < n && !end; i++)
         if (!strcmp(sori_tts_voice_token(v, ids[i]), "."))
             end = i + 1;
     float *first = malloc(sizeof(float) * (size_t)got);
@@ -149,7 +149,7 @@ static void test_long(sori_tts_voice *v)
     int64_t same = 0;
     for (int64_t i = 0; i < got && i < total; i++)
         same += w[i] == first[i];
-    CHECK(end >= 40 && end < 100 && got < total && same == got && rms(first + got, total - got) > 0.01,
+    CHECK(end >= 16 && end < 100 && got < total && same == got && rms(first + got, total - got) > 0.01,
           "the first piece (%d phonemes): %lld of %lld samples as alone; the rest RMS %.3f", end, (long long)same,
           (long long)got, rms(first + got, total - got));
     /* streamed: piece by piece, the chunks end to end are the whole call's samples */
@@ -165,6 +165,28 @@ static void test_long(sori_tts_voice *v)
     CHECK(at == total && same2 == total && chunks > 10, "the long input streamed: %lld of %lld samples equal, %lld chunks",
           (long long)same2, (long long)total, (long long)chunks);
     free(first);
+    /* one long sentence: its first piece ends at its first comma (the sentence goes on long after it) */
+    text[0] = 0;
+    for (int i = 0; i < 8; i++)
+        strcat(text, "가나다라 마바사 아자차카 타파하, ");
+    strcat(text, "끝.");
+    CHECK_STATUS(sori_tts_text_to_ids(v, text, strlen(text), ids, 4096, &n, NULL, &err), SORI_OK);
+    CHECK_STATUS(sori_tts_synth_tokens(s, ids, n, NULL, &w, &got, &err), SORI_OK);
+    float *whole = malloc(sizeof(float) * (size_t)got);
+    memcpy(whole, w, sizeof(float) * (size_t)got);
+    const int64_t whole_n = got;
+    int comma = 0;
+    for (int i = 15; i < n && !comma; i++)
+        if (!strcmp(sori_tts_voice_token(v, ids[i]), ","))
+            comma = i + 1;
+    CHECK_STATUS(sori_tts_synth_tokens(s, ids, comma, NULL, &w, &got, &err), SORI_OK);
+    int64_t same3 = 0;
+    for (int64_t i = 0; i < got && i < whole_n; i++)
+        same3 += w[i] == whole[i];
+    CHECK(comma >= 16 && comma < 40 && n > 150 && got < whole_n / 4 && same3 == got,
+          "a long sentence's first piece is its first clause (%d of %d phonemes): %lld of %lld samples as alone",
+          comma, n, (long long)same3, (long long)got);
+    free(whole);
     /* max_seconds refuses before the audio is made, and the session goes on */
     p.max_seconds = 1.0f;
     CHECK_STATUS(sori_tts_synth_set_params(s, &p, &err), SORI_OK);

@@ -423,7 +423,11 @@ static sori_status prepare(sori_tts_synth *s, const int32_t *ids, int n_ids, con
 
 /* ---- Kokoro ------------------------------------------------------------------------- */
 
-enum { KOKORO_MIN_PIECE = 40 }; /* phonemes before a sentence mark may end a piece */
+enum {
+    KOKORO_FIRST_PIECE = 16, /* phonemes before a sentence mark may end an input's first piece */
+    KOKORO_MIN_PIECE = 40,   /* ... and any later one */
+    KOKORO_CLAUSE_REST = 60, /* a clause mark ends a piece when its sentence goes on this long after it */
+};
 
 static int mark_kind(const kokoro_model *k, int32_t id) /* 0 sentence, 1 clause, 2 space, -1 other */
 {
@@ -434,18 +438,31 @@ static int mark_kind(const kokoro_model *k, int32_t id) /* 0 sentence, 1 clause,
                                                                                       : -1;
 }
 
-/* Where a Kokoro piece of ids[0, n) ends: after the first sentence mark (and the marks right after
- * it) once it has KOKORO_MIN_PIECE phonemes, so a stream's first audio comes after its first
- * sentence; else all of it when it fits one pass (max), else after the last sentence mark within
- * max, the last other punctuation, the last space, or at max. */
-static int piece_end(const kokoro_model *k, const int32_t *ids, int n, int max)
+/* the phonemes from ids[i] to the next sentence mark (with it) or to n */
+static int sentence_rest(const kokoro_model *k, const int32_t *ids, int i, int n)
 {
-    for (int i = KOKORO_MIN_PIECE - 1; i < n && i < max; i++)
-        if (mark_kind(k, ids[i]) == 0) {
-            while (i + 1 < n && i + 1 < max && mark_kind(k, ids[i + 1]) == 0)
+    int j = i;
+    while (j < n && mark_kind(k, ids[j]) != 0)
+        j++;
+    return (j < n ? j + 1 : n) - i;
+}
+
+/* Where a Kokoro piece of ids[0, n) ends, so a stream's first audio comes early and no piece is
+ * long: after the first sentence mark (and the marks right after it) once the piece has
+ * KOKORO_FIRST_PIECE phonemes (the input's first piece) or KOKORO_MIN_PIECE (later ones), or after
+ * a clause mark there (, ; : —) when its sentence goes on KOKORO_CLAUSE_REST phonemes more; else
+ * all of it when it fits one pass (max), else after the last sentence mark within max, the last
+ * other punctuation, the last space, or at max. */
+static int piece_end(const kokoro_model *k, const int32_t *ids, int n, int max, bool first)
+{
+    for (int i = (first ? KOKORO_FIRST_PIECE : KOKORO_MIN_PIECE) - 1; i < n && i < max; i++) {
+        const int kind = mark_kind(k, ids[i]);
+        if (kind == 0 || (kind == 1 && sentence_rest(k, ids, i + 1, n) >= KOKORO_CLAUSE_REST)) {
+            while (i + 1 < n && i + 1 < max && mark_kind(k, ids[i + 1]) == kind)
                 i++;
             return i + 1;
         }
+    }
     if (n <= max)
         return n;
     int end[3] = {0, 0, 0};
@@ -489,7 +506,7 @@ static sori_status kokoro_piece(sori_tts_synth *s, bool append, sori_error *err)
         return SORI_OK;
     const int64_t spf = kokoro_samples_per_frame(k);
     const int64_t max_frames = (int64_t)((double)s->p.max_seconds * k->sample_rate / (double)spf);
-    const int len = piece_end(k, s->k_ids + s->k_at, s->k_n_ids - s->k_at, kokoro_max_phonemes(k));
+    const int len = piece_end(k, s->k_ids + s->k_at, s->k_n_ids - s->k_at, kokoro_max_phonemes(k), s->k_frames == 0);
     const float *pcm = NULL;
     int64_t got = 0;
     sori_status st = kokoro_synthesize(k, &s->kb, s->k_ids + s->k_at, len, s->p.speaker_id, 1.0f / s->p.length_scale,

@@ -161,12 +161,14 @@ SORI_API sori_status sori_tts_synth_tokens(sori_tts_synth *s, const int32_t *ids
  * field is covered). The decoder's memory is then that of one chunk with
  * its context, whatever the utterance's length.
  *
- * Kokoro voices stream by pieces: an input is cut after the first sentence
- * mark once a piece has 40 phonemes (and at most 510 a piece), begin checks
- * the ids and makes nothing (*n_samples_total = -1: not known in advance),
- * and next synthesizes each piece when the previous one has been handed out,
- * chunk_frames × 600 samples at a time. The first audio of a long text then
- * comes after its first sentence; the chunks put end to end are exactly the
+ * Kokoro voices stream by pieces: an input is cut after a sentence mark once
+ * a piece has 16 phonemes (the first piece) or 40 (later ones), or after a
+ * comma (; : —) there when its sentence goes on 60 phonemes more, and at most
+ * 510 a piece; begin checks the ids and makes nothing (*n_samples_total =
+ * -1: not known in advance), and next synthesizes each piece when the
+ * previous one has been handed out, chunk_frames × 600 samples at a time.
+ * The first audio of a long text then comes after its first sentence or
+ * long clause; the chunks put end to end are exactly the
  * samples sori_tts_synth_tokens makes (it cuts the same pieces). Errors of
  * a later piece (max_seconds over the whole input) come from next.
  *
