@@ -55,7 +55,8 @@ int kokoro_max_phonemes(const kokoro_model *m)
 }
 
 sori_status kokoro_synthesize(const kokoro_model *m, kokoro_buf *b, const int32_t *ids, int n, int voice, float speed,
-                              int64_t max_frames, const float **audio, int64_t *n_samples, sori_error *err)
+                              int64_t max_frames, const float **audio, int64_t *n_samples, const int32_t **durs,
+                              sori_error *err)
 {
     kokoro_use_pool(b->pool);
     *audio = NULL;
@@ -112,5 +113,7 @@ sori_status kokoro_synthesize(const kokoro_model *m, kokoro_buf *b, const int32_
         return st;
     *audio = wave;
     *n_samples = F * spf;
+    if (durs)
+        *durs = dur;
     return SORI_OK;
 }

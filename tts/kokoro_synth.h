@@ -23,9 +23,11 @@ static inline int kokoro_samples_per_frame(const kokoro_model *m)
 int kokoro_max_phonemes(const kokoro_model *m);
 
 /* n phoneme ids (without the framing pads) in voice `voice` at `speed` (durations ÷ speed) →
- * *audio (in b, valid until its next use), *n_samples at m->sample_rate. More than max_frames
- * frames: SORI_ERR_INVALID_ARG before the acoustic side runs. */
+ * *audio (in b, valid until its next use), *n_samples at m->sample_rate; durs (may be NULL): the
+ * frames each of the n + 2 tokens was given, the pads' first and last (in b, valid as long).
+ * More than max_frames frames: SORI_ERR_INVALID_ARG before the acoustic side runs. */
 sori_status kokoro_synthesize(const kokoro_model *m, kokoro_buf *b, const int32_t *ids, int n, int voice, float speed,
-                              int64_t max_frames, const float **audio, int64_t *n_samples, sori_error *err);
+                              int64_t max_frames, const float **audio, int64_t *n_samples, const int32_t **durs,
+                              sori_error *err);
 
 #endif

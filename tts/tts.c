@@ -427,7 +427,28 @@ enum {
     KOKORO_FIRST_PIECE = 16, /* phonemes before a sentence mark may end an input's first piece */
     KOKORO_MIN_PIECE = 40,   /* ... and any later one */
     KOKORO_CLAUSE_REST = 60, /* a clause mark ends a piece when its sentence goes on this long after it */
+    KOKORO_KEEP_LEAD = 4,    /* frames (25 ms each) of a later piece's lead-in kept */
+    KOKORO_KEEP_TRAIL = 12,  /* frames of trailing silence kept before the next piece */
 };
+#define KOKORO_SILENCE 0.03 /* a frame with less RMS than this share of the loudest frame's is silent */
+
+static double frame_rms(const float *x, int64_t n)
+{
+    double e = 0;
+    for (int64_t i = 0; i < n; i++)
+        e += (double)x[i] * x[i];
+    return sqrt(e / (double)n);
+}
+
+static double peak_frame_rms(const float *x, int64_t frames, int64_t spf)
+{
+    double m = 0;
+    for (int64_t f = 0; f < frames; f++) {
+        const double r = frame_rms(x + f * spf, spf);
+        m = r > m ? r : m;
+    }
+    return m;
+}
 
 static int mark_kind(const kokoro_model *k, int32_t id) /* 0 sentence, 1 clause, 2 space, -1 other */
 {
@@ -509,8 +530,31 @@ static sori_status kokoro_piece(sori_tts_synth *s, bool append, sori_error *err)
     const int len = piece_end(k, s->k_ids + s->k_at, s->k_n_ids - s->k_at, kokoro_max_phonemes(k), s->k_frames == 0);
     const float *pcm = NULL;
     int64_t got = 0;
+    const int32_t *dur = NULL;
     sori_status st = kokoro_synthesize(k, &s->kb, s->k_ids + s->k_at, len, s->p.speaker_id, 1.0f / s->p.length_scale,
-                                       max_frames - s->k_frames, &pcm, &got, err);
+                                       max_frames - s->k_frames, &pcm, &got, &dur, err);
+    /* between two pieces, the lead-in (the first pad's frames) and the trailing silence (after the
+     * last frame with sound: Kokoro lengthens a sentence's last vowel into it) are cut to the pause
+     * a reader makes */
+    int rest = s->k_at + len;
+    while (rest < s->k_n_ids && mark_kind(k, s->k_ids[rest]) == 2)
+        rest++;
+    int64_t cut_lead = 0, cut_trail = 0;
+    if (st == SORI_OK && s->k_frames > 0 && dur[0] > KOKORO_KEEP_LEAD)
+        cut_lead = dur[0] - KOKORO_KEEP_LEAD;
+    if (st == SORI_OK && rest < s->k_n_ids) {
+        const int64_t frames = got / spf;
+        int64_t last = frames - 1;
+        const double floor = KOKORO_SILENCE * peak_frame_rms(pcm, frames, spf);
+        while (last > 0 && frame_rms(pcm + last * spf, spf) < floor)
+            last--;
+        if (frames - (last + 1) > KOKORO_KEEP_TRAIL)
+            cut_trail = frames - (last + 1) - KOKORO_KEEP_TRAIL;
+    }
+    if (st == SORI_OK && (cut_lead + cut_trail) * spf < got) {
+        pcm += cut_lead * spf;
+        got -= (cut_lead + cut_trail) * spf;
+    }
     if (st == SORI_OK && s->k_n + got > s->k_cap) {
         float *p = realloc(s->k_audio, sizeof(float) * (size_t)(s->k_n + got));
         if (p)
