@@ -215,6 +215,8 @@ static void load_table(void)
         }
         raw[n++] = r;
     }
+    if (n == 0) /* no line of the file is a table's */
+        goto done;
     qsort(raw, n, sizeof *raw, raw_cmp);
     size_t keys = 0, bytes = 0;
     for (size_t i = 0; i < n; i++)
