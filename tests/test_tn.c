@@ -161,6 +161,11 @@ int main(void)
     expect("cctv 설치, sns에 올려", 0, "씨씨티비 설치, 에스엔에스에 올려");
     expect("hello tv", 0, "hello 티비");
     expect("제Ⅱ장과 ⅻ", 0, "제이장과 십이");
+    /* signs alone between words: arithmetic between numbers, else their names; = is 은/는 */
+    expect("3 + 4 = 7", 0, "삼 더하기 사는 칠");
+    expect("10 - 3 = 7, 6 ÷ 2 = 3", 0, "십 빼기 삼은 칠, 육 나누기 이는 삼");
+    expect("매력 + 재력, R & B", 0, "매력 플러스 재력, 알 앤 비");
+    expect("- 항목, 1+1 행사", 0, "- 항목, 일+일 행사");
     expect("ab@msn.kr", 0, "ab 골뱅이 msn 닷 케이알");
     expect("R&D 센터", 0, "알앤디 센터");
     expect("e.g. 이것", 0, "e.g. 이것");

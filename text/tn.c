@@ -31,6 +31,8 @@
  *   letters   upper-case words of up to five letters spelled (KTX →
  *             케이티엑스), and lower-case ones of 2-5 without a vowel (cctv →
  *             씨씨티비)
+ *   signs     + - × ÷ = between numbers and spaces read as arithmetic (3 + 4
+ *             = 7 → 삼 더하기 사는 칠), + and & alone as 플러스, 앤
  *   Roman     Ⅰ-Ⅻ and ⅰ-ⅻ in Sino-Korean (제Ⅱ장 → 제이장)
  *   Hanja     words read in Hangul through libhangul's table (text/hanja.c:
  *             大韓民國 → 대한민국, 李 → 이), one syllable per character
@@ -467,6 +469,44 @@ range:;
     return q != p ? q : tn_particle(t, p);
 }
 
+/* ---- signs between words ----------------------------------------------------------------- */
+
+/* A sign standing alone between spaces (or the text's ends): between two numbers the
+ * arithmetic's words (3 + 4 = 7 → 삼 더하기 사는 칠; = becomes the particle 은/는 on what
+ * precedes), else + → 플러스, & → 앤. */
+static size_t sign_at(tn *t, size_t i)
+{
+    static const struct { const char *sign, *math, *alone; } SIGNS[] = {
+        {"+", "더하기", "플러스"}, {"-", "빼기", NULL}, {"×", "곱하기", NULL}, {"÷", "나누기", NULL},
+        {"=", "", NULL},          {"&", NULL, "앤"}};
+    for (size_t k = 0; k < sizeof SIGNS / sizeof *SIGNS; k++) {
+        const size_t n = strlen(SIGNS[k].sign);
+        if (!at(t, i, SIGNS[k].sign) || (i > 0 && t->s[i - 1] != ' ') || (i + n < t->len && t->s[i + n] != ' '))
+            continue;
+        size_t b = i, e = i + n;
+        while (b > 0 && t->s[b - 1] == ' ')
+            b--;
+        while (e < t->len && t->s[e] == ' ')
+            e++;
+        const bool math = b > 0 && is_digit(t, b - 1) && (is_digit(t, e) || at(t, e, "-") || at(t, e, "√"));
+        if (math && SIGNS[k].math && !*SIGNS[k].math) { /* = : 은/는 on the number before, then a space */
+            if (t->o.len > t->o.cap) /* only counted: the spaces copied from the input */
+                t->o.len -= i - b < t->o.len ? i - b : t->o.len;
+            while (t->o.len > 0 && t->o.len <= t->o.cap && t->o.buf[t->o.len - 1] == ' ')
+                t->o.len--;
+            const int fin = text_last_final(t->o.buf, t->o.len < t->o.cap ? t->o.len : 0);
+            put(t, fin > 0 ? "은" : "는");
+            return i + n;
+        }
+        const char *say = math ? SIGNS[k].math : SIGNS[k].alone;
+        if (!say)
+            return 0;
+        put(t, say);
+        return i + n;
+    }
+    return 0;
+}
+
 /* ---- the pass ------------------------------------------------------------------------- */
 
 sori_status sori_tn(const char *text, size_t len, unsigned flags, char *out, size_t cap, size_t *out_len,
@@ -500,6 +540,8 @@ sori_status sori_tn(const char *text, size_t len, unsigned flags, char *out, siz
             e = money_at(&t, i);
         if (!e && is_alpha(&t, i))
             e = tn_letters_at(&t, i);
+        if (!e && (c == '+' || c == '-' || c == '=' || c == '&' || c == 0xC3))
+            e = sign_at(&t, i);
         if (!e && c == 0xE2) { /* Roman numerals Ⅰ-Ⅻ, ⅰ-ⅻ: Sino-Korean (제Ⅱ장 → 제이장) */
             int k;
             const unsigned cp = cp_at(&t, i, &k);
