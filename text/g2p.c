@@ -400,17 +400,6 @@ static int lex_cmp(const void *key, const void *elem)
     return strcmp((const char *)key, ((const struct g2p_lex_entry *)elem)->word);
 }
 
-/* the syllables w[i, i + k) as UTF-8 (their spelling) */
-static void spell(const syl *w, int i, int k, char *out)
-{
-    for (int j = 0; j < k; j++) {
-        const int c = orig_cp(&w[i + j]);
-        out[3 * j] = (char)(0xE0 | (c >> 12));
-        out[3 * j + 1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        out[3 * j + 2] = (char)(0x80 | (c & 0x3F));
-    }
-    out[3 * k] = 0;
-}
 
 /* Verb and adjective stems ending in ㄴ or ㅁ, whose endings in ㄱ ㄷ ㅅ ㅈ are tensed (rule 24:
  * 신고 → 신꼬, 삼고 → 삼꼬, 더듬지 → 더듬찌). 안- (hug) only inside 껴안- and its kin: 안다 is
@@ -426,29 +415,19 @@ static const unsigned STEM_ENDINGS[] = {0xB2E4, 0xACE0, 0xC9C0, 0xAC8C, 0xC18C, 
 static const char *const STEM_NOUNS[] = {"감기", "감자", "감소", "감지", "남자", "담소", "신고", "신기", "신자",
                                          "심지", "심기", "검소", "검지", "숨소", "삼자", "남기", "넘기", "숨지"};
 
-static int prefix_of(const syl *w, int n, int i, const char *word)
-{
-    char buf[4 * 3 * 8];
-    const size_t len = strlen(word);
-    const int k = (int)(len / 3);
-    if (k > 8 || i + k > n)
-        return 0;
-    for (int j = i; j < i + k - 1; j++)
-        if (w[j].space)
-            return 0;
-    spell(w, i, k, buf);
-    return memcmp(buf, word, len) == 0;
-}
-
 /* marks the seams of the word that starts at w[i] (to its end, w[e - 1]) that the lexicon knows */
 static void mark_lexicon(syl *w, int i, int e)
 {
-    char key[G2P_LEXICON_MAX_SYLLABLES * 3 + 1];
+    char key[G2P_LEXICON_MAX_SYLLABLES * 3 + 1]; /* the word's spelling, as far as a lexicon word goes */
     const int len = e - i < G2P_LEXICON_MAX_SYLLABLES ? e - i : G2P_LEXICON_MAX_SYLLABLES;
+    for (int j = 0; j < len; j++)
+        text_put3(key + 3 * j, (unsigned)orig_cp(&w[i + j]));
     for (int k = len; k >= 2; k--) { /* the longest compound the word starts with */
-        spell(w, i, k, key);
+        const char cut = k < len ? key[3 * k] : 0;
+        key[3 * k] = 0;
         const struct g2p_lex_entry *x =
             bsearch(key, G2P_LEXICON, sizeof G2P_LEXICON / sizeof *G2P_LEXICON, sizeof *G2P_LEXICON, lex_cmp);
+        key[3 * k] = cut;
         if (!x)
             continue;
         for (int j = 0; j < x->n && j < 3; j++) {
@@ -466,11 +445,11 @@ static void mark_lexicon(syl *w, int i, int e)
         return;
     }
     for (size_t k = 0; k < sizeof STEM_NOUNS / sizeof *STEM_NOUNS; k++)
-        if (prefix_of(w, e, i, STEM_NOUNS[k]))
+        if (strlen(STEM_NOUNS[k]) <= 3 * (size_t)len && !memcmp(key, STEM_NOUNS[k], strlen(STEM_NOUNS[k])))
             return;
     for (size_t k = 0; k < sizeof STEMS / sizeof *STEMS; k++) {
         const int m = (int)(strlen(STEMS[k]) / 3);
-        if (i + m >= e || !prefix_of(w, e, i, STEMS[k]))
+        if (i + m >= e || m > len || memcmp(key, STEMS[k], 3 * (size_t)m))
             continue;
         const unsigned b = (unsigned)orig_cp(&w[i + m]);
         int ending = 0;
@@ -553,10 +532,7 @@ sori_status sori_g2p(const char *text, size_t len, char *out, size_t cap, size_t
         if (n > 0 && (!hangul || n == WORD_MAX)) { /* a word (or a piece of a very long one) ends */
             pronounce_word(w, n);
             for (int j = 0; j < n; j++) {
-                const int c = syllable(w[j].l, w[j].v, w[j].t);
-                out[at[j]] = (char)(0xE0 | (c >> 12));
-                out[at[j] + 1] = (char)(0x80 | ((c >> 6) & 0x3F));
-                out[at[j] + 2] = (char)(0x80 | (c & 0x3F));
+                text_put3(out + at[j], (unsigned)syllable(w[j].l, w[j].v, w[j].t));
             }
             n = 0;
         }

@@ -41,7 +41,8 @@ typedef struct {
 static hanja_table g_table;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
-bool text_is_hanja(unsigned cp)
+/* CJK ideographs sori reads: U+3400-U+4DBF, U+4E00-U+9FFF, U+F900-U+FAFF */
+static bool is_hanja(unsigned cp)
 {
     return (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF);
 }
@@ -73,19 +74,6 @@ static unsigned initial_law(unsigned cp)
     else if (l == 2 && iy)
         nl = 11;
     return 0xAC00 + (nl * 21 + v) * 28 + t;
-}
-
-static unsigned syl_at(const char *s)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    return ((u[0] & 0x0Fu) << 12) | ((u[1] & 0x3Fu) << 6) | (u[2] & 0x3Fu);
-}
-
-static void put_syl(char *o, unsigned c)
-{
-    o[0] = (char)(0xE0 | (c >> 12));
-    o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-    o[2] = (char)(0x80 | (c & 0x3F));
 }
 
 typedef struct {
@@ -121,7 +109,7 @@ static bool gloss_reading(const raw_entry *e, unsigned *out)
         end--;
     if (end < 3)
         return false;
-    const unsigned cp = syl_at(e->gloss + end - 3);
+    const unsigned cp = text_get3(e->gloss + end - 3);
     if (!text_is_syllable(cp) || (end > 3 && e->gloss[end - 4] != ' '))
         return false;
     *out = cp;
@@ -151,7 +139,7 @@ static bool char_reading(const raw_entry *r, size_t n, const raw_entry *g, unsig
     for (const raw_entry *e = g; e < r + n && same_key(e, g); e++)
         if (gloss_reading(e, out))
             return true;
-    *out = syl_at(g->reading);
+    *out = text_get3(g->reading);
     return true;
 }
 
@@ -161,7 +149,7 @@ static bool customary(const char *want, const char *got, size_t n)
 {
     bool differs = false;
     for (size_t c = 0; c < n; c += 3) {
-        const unsigned a = syl_at(want + c) - 0xAC00, b = syl_at(got + c) - 0xAC00;
+        const unsigned a = text_get3(want + c) - 0xAC00, b = text_get3(got + c) - 0xAC00;
         if (a == b)
             continue;
         const unsigned la = a / 588, lb = b / 588, va = (a % 588) / 28, vb = (b % 588) / 28, ta = a % 28, tb = b % 28;
@@ -203,7 +191,7 @@ static void load_table(void)
         raw_entry r = {c1 + 1, a, c2 + 1, (size_t)(c2 - c1 - 1), (size_t)(c1 - a), (size_t)(text + e - c2 - 1), line};
         while (r.gloss_len > 0 && (r.gloss[r.gloss_len - 1] == '\r' || r.gloss[r.gloss_len - 1] == ' '))
             r.gloss_len--;
-        const int nk = count_all(r.key, r.key_len, text_is_hanja);
+        const int nk = count_all(r.key, r.key_len, is_hanja);
         if (nk < 1 || nk > HANJA_MAX_WORD || count_all(r.reading, r.reading_len, text_is_syllable) != nk)
             continue;
         if (n == cap) {
@@ -239,7 +227,7 @@ static void load_table(void)
         if (kl == 3) {
             unsigned cp;
             char_reading(raw, n, &raw[i], &cp);
-            put_syl(want, cp);
+            text_put3(want, cp);
             pick = NULL;
         } else {
             bool ok = true; /* the characters' own readings, 두음법칙 on the first */
@@ -247,7 +235,7 @@ static void load_table(void)
                 const raw_entry *g = find_raw(raw, n, raw[i].key + c, 3);
                 unsigned cp = 0;
                 ok = g && char_reading(raw, n, g, &cp);
-                put_syl(want + c, c == 0 ? initial_law(cp) : cp);
+                text_put3(want + c, c == 0 ? initial_law(cp) : cp);
             }
             for (size_t k = i; ok && k < j; k++)
                 if (memcmp(raw[k].reading, want, kl) == 0)
@@ -291,7 +279,8 @@ static const char *lookup(const char *s, size_t len)
     return NULL;
 }
 
-bool text_hanja_available(void)
+/* whether the table could be read (loaded on the first call) */
+static bool hanja_available(void)
 {
     pthread_once(&g_once, load_table);
     return g_table.n > 0;
@@ -299,16 +288,16 @@ bool text_hanja_available(void)
 
 size_t text_hanja_read(const unsigned char *s, size_t len, size_t i, char *out)
 {
-    if (!text_hanja_available())
+    if (!hanja_available())
         return 0;
     char key[3 * HANJA_MAX_WORD]; /* the Hanja from i, at most a word's worth, compatibility forms unified */
     size_t run = 0;
     unsigned cp;
     while (run < 3 * HANJA_MAX_WORD && i + run < len && text_utf8_next(s + i + run, len - i - run, &cp) == 3 &&
-           text_is_hanja(cp)) {
+           is_hanja(cp)) {
         if (cp >= HANJA_COMPAT_FIRST && cp <= HANJA_COMPAT_LAST && HANJA_COMPAT[cp - HANJA_COMPAT_FIRST])
             cp = HANJA_COMPAT[cp - HANJA_COMPAT_FIRST];
-        put_syl(key + run, cp); /* (three-byte UTF-8, as a syllable is) */
+        text_put3(key + run, cp); /* (three-byte UTF-8, as a syllable is) */
         run += 3;
     }
     if (!run)
@@ -326,8 +315,8 @@ size_t text_hanja_read(const unsigned char *s, size_t len, size_t i, char *out)
                     p--;
                 text_utf8_next(s + p, i - p, &prev);
             }
-            if (!text_is_syllable(prev) && !text_is_hanja(prev))
-                put_syl(out, initial_law(syl_at(r)));
+            if (!text_is_syllable(prev) && !is_hanja(prev))
+                text_put3(out, initial_law(text_get3(r)));
         }
         return k;
     }

@@ -2,13 +2,8 @@
 #ifndef SORI_TEXT_HANJA_H
 #define SORI_TEXT_HANJA_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
-/* CJK ideographs sori reads: U+3400-U+4DBF, U+4E00-U+9FFF, U+F900-U+FAFF */
-bool text_is_hanja(unsigned cp);
-/* Whether the Hanja table could be read (loaded on the first call). */
-bool text_hanja_available(void);
 /* Reads the Hanja at s[i, len) (a word, longest match first, or one character): writes its
  * Hangul reading to out (as many bytes as it takes: every character is one syllable) and
  * returns the bytes taken, or 0 when s[i] is no Hanja or there is no table. s is valid UTF-8. */

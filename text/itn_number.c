@@ -20,6 +20,7 @@
 
 #include "sori/text.h"
 #include "text/itn_internal.h"
+#include "text/text_util.h"
 
 int itn_u8dec(const unsigned char *s, size_t n, unsigned *cp)
 {
@@ -272,9 +273,8 @@ bool itn_number_text(const unsigned *c, int n, bool whole, sink *o)
             itn_put(o, &ch, 1);
         }
         if (e < n) {
-            char u[4];
-            u[0] = (char)(0xE0 | (c[n - 1] >> 12)), u[1] = (char)(0x80 | ((c[n - 1] >> 6) & 0x3F)),
-            u[2] = (char)(0x80 | (c[n - 1] & 0x3F));
+            char u[3];
+            text_put3(u, c[n - 1]);
             itn_put(o, u, 3);
         }
         return true;

@@ -66,16 +66,28 @@ static inline void text_puts(text_sink *o, const char *s) { text_put(o, s, strle
 
 static inline bool text_is_syllable(unsigned cp) { return cp >= 0xAC00 && cp <= 0xD7A3; }
 
+/* A code point of U+0800..U+FFFF (a Hangul syllable, a CJK ideograph) as its
+ * three UTF-8 bytes at o, and back from them. */
+static inline void text_put3(char *o, unsigned cp)
+{
+    o[0] = (char)(0xE0 | (cp >> 12));
+    o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[2] = (char)(0x80 | (cp & 0x3F));
+}
+
+static inline unsigned text_get3(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    return ((u[0] & 0x0Fu) << 12) | ((u[1] & 0x3Fu) << 6) | (u[2] & 0x3Fu);
+}
+
 /* The final consonant index (0: none) of the Hangul syllable that ends
  * b[0, n), or -1 when the bytes do not end in one. */
 static inline int text_last_final(const char *b, size_t n)
 {
-    if (n < 3)
+    if (n < 3 || ((unsigned char)b[n - 3] & 0xF0) != 0xE0)
         return -1;
-    const unsigned char *u = (const unsigned char *)b + n - 3;
-    if ((u[0] & 0xF0) != 0xE0)
-        return -1;
-    const unsigned cp = ((u[0] & 0x0Fu) << 12) | ((u[1] & 0x3Fu) << 6) | (u[2] & 0x3Fu);
+    const unsigned cp = text_get3(b + n - 3);
     return text_is_syllable(cp) ? (int)((cp - 0xAC00) % 28) : -1;
 }
 
