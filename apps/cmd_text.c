@@ -6,11 +6,12 @@
  *   sori text normalize [--zero gong|yeong] [TEXT]...
  *       each line as it is said: digits, signs, units and Latin letters in
  *       Hangul (sori_tn); --zero yeong reads zeros one by one as 영
- *   sori text g2p [TEXT]...
+ *   sori text g2p [--raw] [TEXT]...
  *       the standard pronunciation of each TEXT, or of each line of standard
  *       input when none is given: one output line per input line (a line
  *       that cannot be read, e.g. invalid UTF-8, gives an empty line, an
- *       error on stderr and exit status 1)
+ *       error on stderr and exit status 1); normalized first (digits, signs
+ *       and Latin letters as said: 10월 → 시월), unless --raw
  *   sori text ipa [--pronounced] [TEXT]...
  *       each line in IPA as the Kokoro voice reads it: normalize, g2p, then
  *       the Korean → IPA table (sori_ko_ipa); --pronounced: the input is
@@ -30,7 +31,7 @@
 
 static void text_usage(FILE *f)
 {
-    fprintf(f, "usage: sori text g2p [TEXT]...\n"
+    fprintf(f, "usage: sori text g2p [--raw] [TEXT]...\n"
                "       sori text ipa [--pronounced] [TEXT]...\n"
                "       sori text normalize [--zero gong|yeong] [TEXT]...\n"
                "       sori text itn [--options LIST] [TEXT]...\n"
@@ -39,42 +40,55 @@ static void text_usage(FILE *f)
                "(no TEXT: the lines of standard input; one output line per input line)\n");
 }
 
-/* A text-to-text function of sori/text.h with flags (sori_g2p has none: an adapter) */
+/* A text-to-text function of sori/text.h with flags */
 typedef sori_status (*text_fn)(const char *, size_t, unsigned, char *, size_t, size_t *, sori_error *);
 
-static sori_status g2p_fn(const char *t, size_t n, unsigned flags, char *o, size_t c, size_t *l, sori_error *e)
-{
-    (void)flags;
-    return sori_g2p(t, n, o, c, l, e);
-}
+enum { IPA_PRONOUNCED = 1, G2P_RAW = 1 };
 
-enum { IPA_PRONOUNCED = 1 };
-
-/* normalize → g2p → Korean IPA (IPA_PRONOUNCED: the table alone), in buffers kept between lines */
-static sori_status ipa_fn(const char *t, size_t n, unsigned flags, char *o, size_t c, size_t *l, sori_error *e)
+/* normalize → g2p, into o (cap c) through a buffer kept between lines; *l the length */
+static sori_status said_fn(const char *t, size_t n, char *o, size_t c, size_t *l, sori_error *e)
 {
-    if (flags & IPA_PRONOUNCED)
-        return sori_ko_ipa(t, n, o, c, l, e);
-    static char *tn, *pron;
+    static char *tn;
     static size_t cap;
-    const size_t need = 16 * n + 64 + 1;
+    const size_t need = 16 * n + 64 + 1; /* sori_tn's bound */
     if (cap < need) {
-        char *a = realloc(tn, need), *b = a ? realloc(pron, need) : NULL;
-        if (a)
-            tn = a;
-        if (b)
-            pron = b;
-        if (!a || !b) {
+        char *a = realloc(tn, need);
+        if (!a) {
             if (e)
                 snprintf(e->message, sizeof e->message, "out of memory");
             return SORI_ERR_NO_MEMORY;
         }
-        cap = need;
+        tn = a, cap = need;
     }
-    size_t k = 0, m = 0;
-    sori_status st = sori_tn(t, n, 0, tn, cap, &k, e);
-    if (st == SORI_OK)
-        st = sori_g2p(tn, k, pron, cap, &m, e);
+    size_t k = 0;
+    const sori_status st = sori_tn(t, n, 0, tn, cap, &k, e);
+    return st == SORI_OK ? sori_g2p(tn, k, o, c, l, e) : st;
+}
+
+static sori_status g2p_fn(const char *t, size_t n, unsigned flags, char *o, size_t c, size_t *l, sori_error *e)
+{
+    return (flags & G2P_RAW) ? sori_g2p(t, n, o, c, l, e) : said_fn(t, n, o, c, l, e);
+}
+
+/* normalize → g2p → Korean IPA (IPA_PRONOUNCED: the table alone), in a buffer kept between lines */
+static sori_status ipa_fn(const char *t, size_t n, unsigned flags, char *o, size_t c, size_t *l, sori_error *e)
+{
+    if (flags & IPA_PRONOUNCED)
+        return sori_ko_ipa(t, n, o, c, l, e);
+    static char *pron;
+    static size_t cap;
+    const size_t need = 16 * n + 64 + 1;
+    if (cap < need) {
+        char *a = realloc(pron, need);
+        if (!a) {
+            if (e)
+                snprintf(e->message, sizeof e->message, "out of memory");
+            return SORI_ERR_NO_MEMORY;
+        }
+        pron = a, cap = need;
+    }
+    size_t m = 0;
+    const sori_status st = said_fn(t, n, pron, cap, &m, e);
     return st == SORI_OK ? sori_ko_ipa(pron, m, o, c, l, e) : st;
 }
 
@@ -294,7 +308,8 @@ int cmd_text(int argc, char **argv)
         return 2;
     }
     bool partial = false, json = false;
-    unsigned tn_flags = 0, itn_flags = 0, ipa_flags = 0;
+    unsigned tn_flags = 0, itn_flags = 0, ipa_flags = 0, g2p_flags = 0;
+    const bool g2p = !redact && !itn && !norm && !ipa;
     int first = 1;
     for (; itn && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
         sori_error oe = {0};
@@ -324,6 +339,15 @@ int cmd_text(int argc, char **argv)
             return 2;
         }
     }
+    for (; g2p && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
+        if (strcmp(argv[first], "--raw") == 0) {
+            g2p_flags = G2P_RAW;
+        } else {
+            fprintf(stderr, "sori text g2p: bad option '%s'\n", argv[first]);
+            text_usage(stderr);
+            return 2;
+        }
+    }
     for (; redact && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
         if (strcmp(argv[first], "--partial") == 0) {
             partial = true;
@@ -336,11 +360,11 @@ int cmd_text(int argc, char **argv)
             return 2;
         }
     }
-    /* normalize, itn, g2p and ipa: one function each, with its flags and its output bound (ipa: 3
-     * bytes out per byte in after normalize's 16) */
+    /* normalize, itn, g2p and ipa: one function each, with its flags and its output bound (g2p: as
+     * normalize's, 16 bytes out per byte in, 1 with --raw; ipa: 3 per byte after normalize's 16) */
     const text_fn fn = norm ? sori_tn : itn ? sori_itn_with : ipa ? ipa_fn : g2p_fn;
-    const size_t factor = norm ? 16 : itn ? 2 : ipa ? 48 : 1;
-    const unsigned flags = norm ? tn_flags : itn ? itn_flags : ipa ? ipa_flags : 0;
+    const size_t factor = norm ? 16 : itn ? 2 : ipa ? 48 : g2p_flags ? 1 : 16;
+    const unsigned flags = norm ? tn_flags : itn ? itn_flags : ipa ? ipa_flags : g2p_flags;
     struct text_ctx c = {argv[0], fn, factor, flags, redact, partial, json};
     return each_line(argc, argv, first, text_cb, &c);
 }

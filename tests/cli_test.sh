@@ -50,6 +50,12 @@ fi
 # sori text
 expect 0 "text g2p" -- "$sori" text g2p "국물" "옷 한 벌"
 [ "$(sed -n 1p "$tmp/out")" = "궁물" ] && [ "$(sed -n 2p "$tmp/out")" = "오 탄 벌" ] && ok || bad "text g2p output"
+expect 0 "text g2p normalizes first" -- "$sori" text g2p "10월, 6·25" "mp3 냇가"
+[ "$(sed -n 1p "$tmp/out")" = "시월, 유기오" ] && [ "$(sed -n 2p "$tmp/out")" = "엠피쓰리 내까" ] && ok ||
+  bad "text g2p normalized output"
+expect 0 "text g2p --raw" -- "$sori" text g2p --raw "10월 국물"
+[ "$(cat "$tmp/out")" = "10월 궁물" ] && ok || bad "text g2p --raw output"
+expect 2 "text g2p: bad option" -- "$sori" text g2p --frob
 printf 'a\377b\n좋고\n' | "$sori" text g2p >"$tmp/g2p.out" 2>"$tmp/g2p.err"
 [ $? -eq 1 ] && [ "$(wc -l <"$tmp/g2p.out")" -eq 2 ] && [ "$(sed -n 2p "$tmp/g2p.out")" = "조코" ] &&
   grep -q 'line 1' "$tmp/g2p.err" && ok || bad "text g2p: a bad line gives an empty line, exit 1"

@@ -72,13 +72,18 @@ static const char *const CASES[][2] = {
     {"한 일", "한 닐"}, {"옷 입다", "온 닙따"}, {"할 일", "할 릴"}, {"먹을 엿", "머글 렫"}, {"책 읽어", "챙 닐거"},
     /* 20, its note: ㄴ + ㄹ said ㄴ + ㄴ before a one-syllable suffix */
     {"생산량", "생산냥"}, {"결단력", "결딴녁"}, {"동원령", "동원녕"}, {"상견례", "상견녜"}, {"이원론", "이원논"},
-    /* 30: the 사이시옷 (before ㄱ ㄷ ㅂ ㅅ ㅈ as an obstruent, the reading the rule allows beside 내까) */
-    {"냇가", "낻까"}, {"윗옷", "위돋"}, {"콧날", "콘날"}, {"베갯잇", "베갠닏"}, {"깻잎", "깬닙"}, {"나뭇잎", "나문닙"},
+    /* 30: the 사이시옷 (before ㄱ ㄷ ㅂ ㅅ ㅈ as an obstruent, the reading the rule allows beside 내까; the
+     * words in g2pK's exceptions silent, the rule's principle) */
+    {"냇가", "내까"}, {"냇가에", "내까에"}, {"뱃속", "배쏙"}, {"횟감", "횓깜"} /* not listed: the obstruent */, {"윗옷", "위돋"}, {"콧날", "콘날"}, {"베갯잇", "베갠닏"}, {"깻잎", "깬닙"}, {"나뭇잎", "나문닙"},
     {"도리깻열", "도리깬녈"}, {"뒷윷", "뒨뉻"},
     /* Sino-Korean suffixes tensed after a vowel or a sonorant in compounds */
     {"가정법", "가정뻡"}, {"가능성", "가능썽"}, {"탑승권", "탑씅꿘"}, {"울렁증", "울렁쯩"},
     {"정찰병", "정찰병"} /* 병 "soldier", not "illness" */, {"인사과", "인사과"} /* 과 "office", not "subject" */,
     {"숨지다", "숨지다"},
+    /* 28, 26, 29 and 20 where only the word says so (g2pK's exceptions in the lexicon), with endings */
+    {"문고리", "문꼬리"}, {"문고리를", "문꼬리를"}, {"길가에서", "길까에서"}, {"아침밥은", "아침빠븐"},
+    {"갈등", "갈뜽"}, {"금융", "금늉"}, {"검열이", "검녀리"}, {"의견란", "의견난"}, {"삼일절", "사밀쩔"},
+    {"할수록", "할쑤록"}, {"송별연", "송벼련"},
     /* sentences */
     {"같이 먹었습니다", "가치 머걷씀니다"}, {"옷 한 벌", "오 탄 벌"}, {"몇 할", "며 탈"},
     /* not Hangul, or not one phrase */

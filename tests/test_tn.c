@@ -170,6 +170,16 @@ int main(void)
     expect("R&D 센터", 0, "알앤디 센터");
     expect("e.g. 이것", 0, "e.g. 이것");
     expect("version 1.2.3", 0, "version 일.이.삼");
+    /* acronyms said as words, units alone, % alone, one digit after a short code in English */
+    expect("NASA와 유네스코, jpeg 파일", 0, "나사와 유네스코, 제이펙 파일");
+    expect("nasa.gov", 0, "nasa 닷 지오브이");
+    expect("단위: ml, kg", 0, "단위: 밀리리터, 킬로그램");
+    expect("금리 % 단위", 0, "금리 퍼센트 단위");
+    expect("A4 용지, mp3 파일, G7", 0, "에이포 용지, 엠피쓰리 파일, 지세븐");
+    expect("user1 G20 KTX 3호차", 0, "user일 지이공 케이티엑스 삼호차");
+    /* numbers joined by middle dots: events, lists */
+    expect("6·25 전쟁, 3·1절, 4ㆍ19와 5・18", 0, "육이오 전쟁, 삼일절, 사일구와 오일팔");
+    expect("12·12 사태, 1·2차 시험, 1·2·3위", 0, "십이십이 사태, 일이차 시험, 일이삼위");
 
     /* nothing to say: copied as it is */
     expect("", 0, "");

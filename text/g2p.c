@@ -20,7 +20,8 @@
  *   4. tensification after obstruents, after stem finals ㄵ ㄻ ㄼ ㄾ and the
  *      listed stems in ㄴ ㅁ but not before the causative -기- (rules 23-25),
  *      after a 사이시옷 (as an obstruent: 냇가 → 낻까, the reading rule 30
- *      allows beside 내까) and at a lexicon's tensed seam;
+ *      allows beside 내까; g2pK's exceptions say 내까, with the ㅅ silent) and at
+ *      a lexicon's tensed seam;
  *      ㄹ + ㄷ ㅅ ㅈ after a word's first syllable but not before a verb
  *      ending (rule 26: 갈등, 일시; 알다, 살자 stay); after the adnominal -ㄹ
  *      of 할 될 갈 볼 올 쓸 and before a bound noun after any -ㄹ word (27);
@@ -63,6 +64,8 @@ enum {
     LEX_SAI,      /* this syllable's ㅅ is a 사이시옷 (뒷일 → 뒨닐, 윗옷 → 위돋; rule 30) */
     LEX_TENSE,    /* a compound's part begins here with a tensed consonant (문고리 → 문꼬리; rule 28) */
     LEX_STEM,     /* the last syllable of a verb stem in ㄴ ㅁ before an ending (신다 → 신따; rule 24) */
+    LEX_SAI_SILENT, /* this syllable's ㅅ is a 사이시옷 not said, the next consonant tensed (냇가 → 내까;
+                     * rule 30's principle, for the words g2pK's exceptions list) */
 };
 
 /* a final's consonant as an initial, and what stays as the final (liaison) */
@@ -312,6 +315,11 @@ static int adnominal_l(const syl *a)
 static void rule_tense(syl *a, syl *b, int word_start, int more)
 {
     const int t = a->t;
+    if (a->lex == LEX_SAI_SILENT && !a->space && t == F_S && b->l != I_O) {
+        a->t = F_NONE;
+        b->l = tense(b->l);
+        return;
+    }
     if (b->lex == LEX_TENSE || (a->lex == LEX_STEM && !a->space && (t == F_N || t == F_M))) {
         b->l = tense(b->l);
         return;
@@ -441,6 +449,8 @@ static void mark_lexicon(syl *w, int i, int e)
                 s[-1].lex = LEX_SAI;
             else if (r == 3)
                 s->lex = LEX_TENSE;
+            else if (r == 4 && s[-1].orig_t == F_S)
+                s[-1].lex = LEX_SAI_SILENT;
         }
         return;
     }

@@ -288,8 +288,6 @@ static bool hanja_available(void)
 
 size_t text_hanja_read(const unsigned char *s, size_t len, size_t i, char *out)
 {
-    if (!hanja_available())
-        return 0;
     char key[3 * HANJA_MAX_WORD]; /* the Hanja from i, at most a word's worth, compatibility forms unified */
     size_t run = 0;
     unsigned cp;
@@ -300,7 +298,7 @@ size_t text_hanja_read(const unsigned char *s, size_t len, size_t i, char *out)
         text_put3(key + run, cp); /* (three-byte UTF-8, as a syllable is) */
         run += 3;
     }
-    if (!run)
+    if (!run || !hanja_available()) /* the table is read on the first Hanja, not on the first text */
         return 0;
     for (size_t k = run; k >= 3; k -= 3) {
         const char *r = lookup(key, k);

@@ -1,7 +1,8 @@
 /* Written Korean to spoken Hangul (sori/text.h: sori_tn), the text
  * normalization a speech synthesizer or a spoken-text corpus needs. This
  * file holds the pass and the classes; numbers are read in tn_number.c,
- * Latin letters and addresses in tn_latin.c, Hanja in hanja.c.
+ * Latin letters and addresses in tn_latin.c, middle dots and signs alone in
+ * tn_signs.c, Hanja in hanja.c.
  *
  * One pass over the text. Where a digit, a sign, a currency, a root sign,
  * an @, a dot inside a word or an upper-case Latin letter begins, the
@@ -24,15 +25,19 @@
  *                             시월, 3시 → 세시, 14시 → 십사시)
  *               units         5km → 오 킬로미터, 60km/h → … 퍼 시간, 100%
  *             digits after a Latin letter, with a leading zero, or after
- *             …자리 are read one by one
+ *             …자리 are read one by one; one digit after a code of up to
+ *             three letters in English (A4 → 에이포, mp3 → 엠피쓰리)
  *   electronic  @ → 골뱅이, the dots of domains and file names → 닷, a
  *             domain's last part and file extensions spelled (co.kr → 씨오
  *             닷 케이알, .jpg → 닷 제이피지)
  *   letters   upper-case words of up to five letters spelled (KTX →
  *             케이티엑스), and lower-case ones of 2-5 without a vowel (cctv →
- *             씨씨티비)
+ *             씨씨티비); acronyms said as words (NASA → 나사, jpeg → 제이펙),
+ *             lower-case units alone (ml → 밀리리터)
  *   signs     + - × ÷ = between numbers and spaces read as arithmetic (3 + 4
- *             = 7 → 삼 더하기 사는 칠), + and & alone as 플러스, 앤
+ *             = 7 → 삼 더하기 사는 칠), + & % alone as 플러스, 앤, 퍼센트
+ *   middle dots  numbers joined by · (6·25 → 육이오, 3·1절 → 삼일절, 1·2차 →
+ *             일이차)
  *   Roman     Ⅰ-Ⅻ and ⅰ-ⅻ in Sino-Korean (제Ⅱ장 → 제이장)
  *   Hanja     words read in Hangul through libhangul's table (text/hanja.c:
  *             大韓民國 → 대한민국, 李 → 이), one syllable per character
@@ -51,33 +56,6 @@
 
 
 /* ---- dates, times, telephone numbers --------------------------------------------------- */
-
-static size_t digits_from(const tn *t, size_t p)
-{
-    while (is_digit(t, p))
-        p++;
-    return p;
-}
-
-/* digits can begin a token here: not right after a letter, a digit or a joining mark */
-static bool token_start(const tn *t, size_t i)
-{
-    if (i == 0)
-        return true;
-    const unsigned char c = t->s[i - 1];
-    return !(is_alnum(t, i - 1) || c == '.' || c == '-' || c == '/' || c == ':' || c == ',');
-}
-
-/* the end of a numeric token at p: not followed by a digit, a letter or a separator and a digit */
-static bool token_end(const tn *t, size_t p)
-{
-    if (is_alnum(t, p))
-        return false;
-    if (p + 1 < t->len && (t->s[p] == '/' || t->s[p] == '-' || t->s[p] == ':' || t->s[p] == '.' ||
-                           t->s[p] == ',') && is_digit(t, p + 1))
-        return false;
-    return true;
-}
 
 static void say_date(tn *t, size_t yb, size_t ye, int64_t m, size_t mb, size_t me, size_t db, size_t de)
 {
@@ -354,6 +332,23 @@ static void say_fraction(tn *t, const operand *num, const operand *den)
     tn_say_operand(t, num, true);
 }
 
+/* s[?, i) ends in a code of 1-3 Latin letters that begins a word: upper case (MP, G, PS), or
+ * lower case without a vowel (mp) or one letter (a) */
+static bool letter_code_before(const tn *t, size_t i)
+{
+    size_t b = i;
+    bool upper = true, vowel = false;
+    while (b > 0 && is_alpha(t, b - 1) && i - b < 4) {
+        b--;
+        upper &= is_upper(t, b);
+        vowel |= strchr("aeiouy", t->s[b] | 0x20) != NULL;
+    }
+    if (b == i || i - b > 3 || (b > 0 && (is_alnum(t, b - 1) || t->s[b - 1] == '.' || t->s[b - 1] == '@' ||
+                                          t->s[b - 1] == '/' || t->s[b - 1] == '-' || t->s[b - 1] == '_')))
+        return false;
+    return upper || !vowel || i - b == 1;
+}
+
 static size_t number_at(tn *t, size_t i)
 {
     size_t p = i;
@@ -393,6 +388,13 @@ static size_t number_at(tn *t, size_t i)
     const bool integer = a.fb == a.fe && !a.root;
     const int64_t v = integer ? tn_value_of(t, a.ib, a.ie) : -1;
     const bool lead_zero = integer && a.ie - a.ib >= 2 && t->s[a.ib] == '0' && !tn_has_comma(t, &a);
+    /* one digit ending a code of one to three letters said in English (A4 → 에이포, MP3 → 엠피쓰리,
+     * G7 → 지세븐) */
+    if (integer && !minus && a.ie - a.ib == 1 && !is_alpha(t, p) && letter_code_before(t, i)) {
+        static const char *const EN[10] = {"제로", "원", "투", "쓰리", "포", "파이브", "식스", "세븐", "에잇", "나인"};
+        put(t, EN[t->s[a.ib] - '0']);
+        return tn_particle(t, p);
+    }
     /* digits one by one: after a letter (user01), after …자리, 번호 */
     if (integer && !minus && ((i > 0 && is_alpha(t, i - 1)) || digits_context(t, i))) {
         tn_say_digits(t, a.ib, a.ie, zero(t));
@@ -469,44 +471,6 @@ range:;
     return q != p ? q : tn_particle(t, p);
 }
 
-/* ---- signs between words ----------------------------------------------------------------- */
-
-/* A sign standing alone between spaces (or the text's ends): between two numbers the
- * arithmetic's words (3 + 4 = 7 → 삼 더하기 사는 칠; = becomes the particle 은/는 on what
- * precedes), else + → 플러스, & → 앤. */
-static size_t sign_at(tn *t, size_t i)
-{
-    static const struct { const char *sign, *math, *alone; } SIGNS[] = {
-        {"+", "더하기", "플러스"}, {"-", "빼기", NULL}, {"×", "곱하기", NULL}, {"÷", "나누기", NULL},
-        {"=", "", NULL},          {"&", NULL, "앤"}};
-    for (size_t k = 0; k < sizeof SIGNS / sizeof *SIGNS; k++) {
-        const size_t n = strlen(SIGNS[k].sign);
-        if (!at(t, i, SIGNS[k].sign) || (i > 0 && t->s[i - 1] != ' ') || (i + n < t->len && t->s[i + n] != ' '))
-            continue;
-        size_t b = i, e = i + n;
-        while (b > 0 && t->s[b - 1] == ' ')
-            b--;
-        while (e < t->len && t->s[e] == ' ')
-            e++;
-        const bool math = b > 0 && is_digit(t, b - 1) && (is_digit(t, e) || at(t, e, "-") || at(t, e, "√"));
-        if (math && SIGNS[k].math && !*SIGNS[k].math) { /* = : 은/는 on the number before, then a space */
-            if (t->o.len > t->o.cap) /* only counted: the spaces copied from the input */
-                t->o.len -= i - b < t->o.len ? i - b : t->o.len;
-            while (t->o.len > 0 && t->o.len <= t->o.cap && t->o.buf[t->o.len - 1] == ' ')
-                t->o.len--;
-            const int fin = text_last_final(t->o.buf, t->o.len < t->o.cap ? t->o.len : 0);
-            put(t, fin > 0 ? "은" : "는");
-            return i + n;
-        }
-        const char *say = math ? SIGNS[k].math : SIGNS[k].alone;
-        if (!say)
-            return 0;
-        put(t, say);
-        return i + n;
-    }
-    return 0;
-}
-
 /* ---- the pass ------------------------------------------------------------------------- */
 
 sori_status sori_tn(const char *text, size_t len, unsigned flags, char *out, size_t cap, size_t *out_len,
@@ -524,7 +488,8 @@ sori_status sori_tn(const char *text, size_t len, unsigned flags, char *out, siz
         size_t e = 0;
         const size_t mark = t.o.len;
         if (c >= '0' && c <= '9') {
-            if (!(e = date_at(&t, i)) && !(e = time_at(&t, i)) && !(e = phone_at(&t, i)))
+            if (!(e = tn_middot_numbers_at(&t, i)) && !(e = date_at(&t, i)) && !(e = time_at(&t, i)) &&
+                !(e = phone_at(&t, i)))
                 e = number_at(&t, i);
         } else if (c == '+' || c == '(') {
             e = phone_at(&t, i);
@@ -540,8 +505,8 @@ sori_status sori_tn(const char *text, size_t len, unsigned flags, char *out, siz
             e = money_at(&t, i);
         if (!e && is_alpha(&t, i))
             e = tn_letters_at(&t, i);
-        if (!e && (c == '+' || c == '-' || c == '=' || c == '&' || c == 0xC3))
-            e = sign_at(&t, i);
+        if (!e && (c == '+' || c == '-' || c == '=' || c == '&' || c == '%' || c == 0xC3))
+            e = tn_sign_at(&t, i);
         if (!e && c == 0xE2) { /* Roman numerals Ⅰ-Ⅻ, ⅰ-ⅻ: Sino-Korean (제Ⅱ장 → 제이장) */
             int k;
             const unsigned cp = cp_at(&t, i, &k);

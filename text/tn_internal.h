@@ -63,6 +63,33 @@ static inline unsigned cp_before(const tn *t, size_t i)
 static inline void put(tn *t, const char *s) { text_puts(&t->o, s); }
 static inline void put_n(tn *t, const char *s, size_t n) { text_put(&t->o, s, n); }
 
+static inline size_t digits_from(const tn *t, size_t p)
+{
+    while (is_digit(t, p))
+        p++;
+    return p;
+}
+
+/* digits can begin a token here: not right after a letter, a digit or a joining mark */
+static inline bool token_start(const tn *t, size_t i)
+{
+    if (i == 0)
+        return true;
+    const unsigned char c = t->s[i - 1];
+    return !(is_alnum(t, i - 1) || c == '.' || c == '-' || c == '/' || c == ':' || c == ',');
+}
+
+/* the end of a numeric token at p: not followed by a digit, a letter or a separator and a digit */
+static inline bool token_end(const tn *t, size_t p)
+{
+    if (is_alnum(t, p))
+        return false;
+    if (p + 1 < t->len && (t->s[p] == '/' || t->s[p] == '-' || t->s[p] == ':' || t->s[p] == '.' ||
+                           t->s[p] == ',') && is_digit(t, p + 1))
+        return false;
+    return true;
+}
+
 static inline const char *zero(const tn *t) { return (t->flags & SORI_TN_ZERO_YEONG) ? "영" : "공"; }
 
 /* a number as written: digits, commas, decimals, a root sign */
@@ -85,12 +112,17 @@ size_t tn_particle(tn *t, size_t p);
 bool tn_word_ends(const tn *t, size_t p);
 const char *tn_native_counter(const tn *t, size_t p);
 int tn_unit_at(const tn *t, size_t p);
+bool tn_say_unit_word(tn *t, size_t b, size_t e);
 size_t tn_say_unit(tn *t, size_t p);
 bool tn_tilde_at(const tn *t, size_t p, size_t *n);
 size_t tn_range_after(tn *t, size_t p);
 size_t tn_weekday_after(tn *t, size_t p);
 void tn_say_month(tn *t, int64_t m, size_t b, size_t e);
 void tn_say_hour(tn *t, int64_t h, size_t b, size_t e);
+
+/* ---- text/tn_signs.c ---- */
+size_t tn_middot_numbers_at(tn *t, size_t i);
+size_t tn_sign_at(tn *t, size_t i);
 
 /* ---- text/tn_latin.c ---- */
 size_t tn_dots_at(tn *t, size_t i);

@@ -111,6 +111,38 @@ size_t tn_dots_at(tn *t, size_t i)
     return p;
 }
 
+/* acronyms and abbreviations said as a word, not letter by letter (any case: NASA, nasa, Nasa) */
+static const struct { const char *w, *say; } SAID_AS_WORDS[] = {
+    {"nasa", "나사"},     {"nato", "나토"},     {"fifa", "피파"},   {"unesco", "유네스코"}, {"unicef", "유니세프"},
+    {"opec", "오펙"},     {"asean", "아세안"},  {"apec", "에이펙"}, {"covid", "코비드"},    {"aids", "에이즈"},
+    {"sars", "사스"},     {"mers", "메르스"},   {"jpeg", "제이펙"}, {"gif", "지아이에프"},  {"wifi", "와이파이"},
+    {"kaist", "카이스트"}, {"unist", "유니스트"}, {"gist", "지스트"}, {"postech", "포스텍"}, {"json", "제이슨"},
+    {"ios", "아이오에스"}, {"email", "이메일"},  {"nasdaq", "나스닥"}, {"kospi", "코스피"},  {"kosdaq", "코스닥"}};
+
+/* the letters s[i, p) are no part of an address: nothing joins them to a domain or e-mail */
+static bool in_address(const tn *t, size_t i, size_t p)
+{
+    return (i > 0 && (t->s[i - 1] == '@' || t->s[i - 1] == '.' || t->s[i - 1] == '/')) ||
+           (p < t->len && (t->s[p] == '@' || t->s[p] == '.' || t->s[p] == '/') && is_alnum(t, p + 1));
+}
+
+/* a whole word of letters at i said as a word (SAID_AS_WORDS) or, in lower case, a unit alone;
+ * returns its end or 0 */
+static size_t word_at(tn *t, size_t i)
+{
+    size_t p = i;
+    while (is_alpha(t, p))
+        p++;
+    if (is_digit(t, p) || in_address(t, i, p))
+        return 0;
+    for (size_t k = 0; k < sizeof SAID_AS_WORDS / sizeof *SAID_AS_WORDS; k++)
+        if (same_ci(t, i, p, SAID_AS_WORDS[k].w)) {
+            put(t, SAID_AS_WORDS[k].say);
+            return p;
+        }
+    return tn_say_unit_word(t, i, p) ? p : 0;
+}
+
 /* upper-case words of 1-5 letters (and & inside: R&D) spelled, and lower-case ones of 2-5
  * letters without a vowel (cctv, sns); www before a dot too */
 size_t tn_letters_at(tn *t, size_t i)
@@ -121,13 +153,14 @@ size_t tn_letters_at(tn *t, size_t i)
         put(t, "더블유더블유더블유");
         return i + 3;
     }
+    const size_t w = word_at(t, i);
+    if (w)
+        return w;
     if (!is_upper(t, i)) { /* lower case: 2-5 letters without a vowel are no English word (cctv, sns, pc) */
         size_t p = i;
         while (is_alpha(t, p) && p - i <= 5 && !strchr("aeiouyAEIOUY", t->s[p]))
             p++;
-        const bool address = (i > 0 && (t->s[i - 1] == '@' || t->s[i - 1] == '.' || t->s[i - 1] == '/')) ||
-                             (p < t->len && (t->s[p] == '@' || t->s[p] == '.' || t->s[p] == '/') && is_alnum(t, p + 1));
-        if (p - i < 2 || p - i > 5 || is_alpha(t, p) || address) /* e-mail and domain labels stay (msn.it) */
+        if (p - i < 2 || p - i > 5 || is_alpha(t, p) || in_address(t, i, p)) /* e-mail and domain labels stay (msn.it) */
             return 0;
         spell(t, i, p);
         return p;

@@ -246,6 +246,22 @@ static const struct { const char *unit, *say; } UNITS[] = {
     {"N", "뉴턴"}, {"h", "시간"}, {"s", "초"}, {"m", "미터"},
 };
 
+/* a lower-case unit of two or more letters standing alone as the word s[b, e) (단위: ml →
+ * 밀리리터): said, true; else nothing is said */
+bool tn_say_unit_word(tn *t, size_t b, size_t e)
+{
+    for (size_t i = 0; i < sizeof UNITS / sizeof *UNITS; i++) {
+        const char *u = UNITS[i].unit;
+        const size_t n = strlen(u);
+        if (n == e - b && n >= 2 && !memcmp(t->s + b, u, n) && u[0] >= 'a' && u[0] <= 'z' && u[n - 1] >= 'a' &&
+            u[n - 1] <= 'z') {
+            put(t, UNITS[i].say);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* a unit at p that ends there (no Latin letter after it); its index or -1 */
 int tn_unit_at(const tn *t, size_t p)
 {
