@@ -400,12 +400,26 @@ static void test_qlinear(void)
     CHECK(same == ROWS * OUT, "dynamic int8 product: %d of %d outputs as the rule gives them", same, ROWS * OUT);
 }
 
-/* The integer convolution with stride, dilation and padding against the rule written plainly */
-static void test_qconv(void)
+/* The integer convolution with stride, dilation and padding against the rule written plainly, with
+ * the weights laid out as the loader lays them (kokoro_conv_pack): the AVX-512 uint8 path (packed,
+ * where the CPU has it) and the int16 path (tap by tap) */
+static void test_qconv(bool packed, int T, int IN, int OUT, int K, int stride, int pad, int dil)
 {
-    enum { T = 11, IN = 5, OUT = 3, K = 3 };
-    int8_t w[OUT * IN * K];
-    float x[T * IN], y[T * OUT], bias[OUT] = {0.3f, -1.7f, 0.05f}, work[512];
+    if (packed && !kokoro_avx512()) {
+        static bool said;
+        if (!said)
+            printf("test_qconv: no AVX-512 VNNI here: the packed path not run\n");
+        said = true;
+        return;
+    }
+    int8_t *w = malloc((size_t)OUT * IN * K), *wt = malloc((size_t)OUT * IN * K);
+    int8_t *wp = malloc((size_t)kokoro_conv_packed_bytes(OUT, IN, K));
+    int32_t *wsum = malloc(sizeof(int32_t) * (size_t)OUT);
+    float *x = malloc(sizeof(float) * (size_t)T * IN), *y = malloc(sizeof(float) * (size_t)T * OUT);
+    float *bias = malloc(sizeof(float) * (size_t)OUT);
+    kokoro_conv c = {.scale = 0.0123f, .zp = -40, .bias = bias, .out = OUT, .in = IN, .k = K, .stride = stride,
+                     .pad = pad, .dil = dil};
+    float *work = malloc(sizeof(float) * (size_t)kokoro_conv_work(&c, T));
     uint32_t s = 777;
     for (int i = 0; i < OUT * IN * K; i++) {
         s = s * 1664525u + 1013904223u;
@@ -415,10 +429,14 @@ static void test_qconv(void)
         s = s * 1664525u + 1013904223u;
         x[i] = (float)((int)(s >> 16) % 1001 - 300) / 250.0f;
     }
-    kokoro_conv c = {w, 0.0123f, -40, bias, OUT, IN, K, 2, 2, 2};
-    CHECK(kokoro_conv_work(&c, T) <= 512, "scratch bound");
+    for (int i = 0; i < OUT; i++)
+        bias[i] = 0.3f - 0.17f * (float)(i % 11);
+    kokoro_conv_pack(&c, w, wt, wp, wsum);
+    c.w = wt;
+    c.wp = packed ? wp : NULL;
+    c.wsum = packed ? wsum : NULL;
     const int n = kokoro_qconv(&c, x, T, work, y);
-    const int want_n = (T + 2 * 2 - 2 * (K - 1) - 1) / 2 + 1;
+    const int want_n = (T + 2 * pad - dil * (K - 1) - 1) / stride + 1;
     CHECK(n == want_n, "%d output steps, %d expected", n, want_n);
     float lo = 0, hi = 0;
     for (int i = 0; i < T * IN; i++) {
@@ -433,20 +451,29 @@ static void test_qconv(void)
             long long acc = 0;
             for (int ci = 0; ci < IN; ci++)
                 for (int k = 0; k < K; k++) {
-                    const int ti = 2 * t + 2 * k - 2;
+                    const int ti = stride * t + dil * k - pad;
                     const int q = ti >= 0 && ti < T ? (int)fminf(255.0f, fmaxf(0.0f, rintf(x[ti * IN + ci] / xs) + zp)) - zp : 0;
                     acc += (long long)q * (w[(co * IN + ci) * K + k] - c.zp);
                 }
             acc += (long long)floorf(bias[co] / sc);
             same += y[t * OUT + co] == (float)acc * sc;
         }
-    CHECK(same == n * OUT, "integer convolution: %d of %d outputs as the rule gives them", same, n * OUT);
+    CHECK(same == n * OUT, "integer convolution (%s, %d×%d×%d over %d steps): %d of %d outputs as the rule gives them",
+          packed ? "uint8 path" : "int16 path", OUT, IN, K, T, same, n * OUT);
+    free(w), free(wt), free(wp), free(wsum), free(x), free(y), free(bias), free(work);
 }
 
 int main(void)
 {
     test_qlinear();
-    test_qconv();
+    for (int packed = 1; packed >= 0; packed--) {
+        test_qconv(packed, 11, 5, 3, 3, 2, 2, 2);    /* stride, padding, dilation; one block of channels */
+        test_qconv(packed, 37, 9, 150, 3, 1, 1, 1);  /* 150 channels: 2 blocks of 64 and a part; row tails */
+        test_qconv(packed, 29, 22, 70, 1, 1, 0, 1);  /* k = 1, a window of 22 (not a multiple of 4) */
+        test_qconv(packed, 40, 64, 33, 7, 1, 9, 3);  /* dilation 3 with padding: read where the rows lie */
+        test_qconv(packed, 30, 16, 40, 3, 2, 1, 1);  /* stride 2, read where the rows lie */
+        test_qconv(packed, 2, 8, 20, 11, 1, 25, 5);  /* two steps, padding wider than the input */
+    }
     const char *path = SORI_SOURCE_DATA_DIR "/kokoro-82m.gguf";
     FILE *f = fopen(path, "rb");
     if (!f) {

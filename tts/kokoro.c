@@ -92,6 +92,70 @@ static void lstm(loader *L, const char *name, int in, int units, kokoro_lstm *l)
     l->units = units;
 }
 
+/* a buffer the model owns (freed by kokoro_free); NULL and L->st set when out of memory */
+static void *owned(loader *L, size_t bytes)
+{
+    kokoro_model *m = L->m;
+    if (m->n_owned == m->cap_owned) {
+        const int cap = m->cap_owned ? 2 * m->cap_owned : 64;
+        void **p = realloc(m->owned, sizeof *p * (size_t)cap);
+        if (!p)
+            goto fail;
+        m->owned = p, m->cap_owned = cap;
+    }
+    void *b = malloc(bytes ? bytes : 1);
+    if (!b)
+        goto fail;
+    return m->owned[m->n_owned++] = b;
+fail:
+    L->st = sori_fail(L->err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", m->path);
+    return NULL;
+}
+
+int64_t kokoro_conv_packed_bytes(int out, int in, int k)
+{
+    return (int64_t)(out + 15) / 16 * (((int64_t)in * k + 3) / 4) * 64;
+}
+
+void kokoro_conv_pack(const kokoro_conv *c, const int8_t *w_file, int8_t *w_tap, int8_t *wp, int32_t *wsum)
+{
+    const int64_t O = c->out, C = c->in, K = c->k, CK = C * K, KQ = (CK + 3) / 4;
+    if (wp)
+        memset(wp, 0, (size_t)kokoro_conv_packed_bytes(c->out, c->in, c->k));
+    for (int64_t o = 0; o < O; o++) {
+        int32_t sm = 0;
+        for (int64_t ci = 0; ci < C; ci++)
+            for (int64_t k = 0; k < K; k++) {
+                const int8_t v = w_file[(o * C + ci) * K + k];
+                const int64_t i = k * C + ci; /* its place in the window */
+                sm += v;
+                if (w_tap)
+                    w_tap[o * CK + i] = v;
+                if (wp)
+                    wp[((o / 16 * KQ + i / 4) * 16 + o % 16) * 4 + i % 4] = v;
+            }
+        if (wsum)
+            wsum[o] = sm;
+    }
+}
+
+/* The weight laid out for this CPU's product (kokoro_conv's comment); the file's copy is not read
+ * again (its pages, clean, are the kernel's to reclaim) */
+static void conv_layout(loader *L, kokoro_conv *c)
+{
+    const bool packed = kokoro_avx512();
+    int32_t *sum = packed ? owned(L, sizeof(int32_t) * (size_t)c->out) : NULL;
+    int8_t *wp = packed ? owned(L, (size_t)kokoro_conv_packed_bytes(c->out, c->in, c->k)) : NULL;
+    int8_t *wt = !packed && c->k > 1 ? owned(L, (size_t)c->out * c->in * c->k) : NULL;
+    if (L->st != SORI_OK)
+        return;
+    kokoro_conv_pack(c, c->w, wt, wp, sum);
+    c->wp = wp;
+    c->wsum = sum;
+    if (wt)
+        c->w = wt;
+}
+
 static void conv(loader *L, const char *name, int out, int in, int k, int stride, int pad, int dil, bool bias,
                  kokoro_conv *c)
 {
@@ -120,6 +184,10 @@ static void conv(loader *L, const char *name, int out, int in, int k, int stride
     c->stride = stride;
     c->pad = pad;
     c->dil = dil;
+    c->wp = NULL;
+    c->wsum = NULL;
+    if (L->st == SORI_OK)
+        conv_layout(L, c);
 }
 
 static void adain_block(loader *L, const char *name, int cin, int cout, int up, int style_dim,
@@ -458,6 +526,9 @@ void kokoro_free(kokoro_model *m)
     free(m->vocab);
     free(m->voice_names);
     free(m->voices);
+    for (int i = 0; i < m->n_owned; i++)
+        free(m->owned[i]);
+    free(m->owned);
     sori_gguf_free(m->g);
     free(m);
 }
@@ -493,8 +564,8 @@ static int32_t dot_i16_i8(const int16_t *a, const int8_t *w, int n)
     return sum;
 }
 
-/* DynamicQuantizeLinear over n values: q = the uint8 codes minus the zero point (|q| <= 255); the scale */
-static float quantize(const float *x, int64_t n, int16_t *q)
+/* DynamicQuantizeLinear's range over n values: the scale, and the zero point in *zp_out */
+static float quant_range(const float *x, int64_t n, int *zp_out)
 {
     float lo = 0.0f, hi = 0.0f;
     int64_t i = 0;
@@ -521,8 +592,16 @@ static float quantize(const float *x, int64_t n, int16_t *q)
     if (!(scale > 0.0f)) /* all zeros (or not finite): every q at the zero point */
         scale = 1.0f;
     float zpf = rintf(-lo / scale);
-    const int zp = zpf < 0.0f ? 0 : zpf > 255.0f ? 255 : (int)zpf;
-    i = 0;
+    *zp_out = zpf < 0.0f ? 0 : zpf > 255.0f ? 255 : (int)zpf;
+    return scale;
+}
+
+/* DynamicQuantizeLinear over n values: q = the uint8 codes minus the zero point (|q| <= 255); the scale */
+static float quantize(const float *x, int64_t n, int16_t *q)
+{
+    int zp;
+    const float scale = quant_range(x, n, &zp);
+    int64_t i = 0;
 #if defined(__AVX2__)
     /* the same IEEE division and round-half-even as below, 8 at a time */
     const __m256 sc = _mm256_set1_ps(scale), zv = _mm256_set1_ps((float)zp), top = _mm256_set1_ps(255.0f);
@@ -543,10 +622,34 @@ static float quantize(const float *x, int64_t n, int16_t *q)
     return scale;
 }
 
+/* The same codes as uint8, zero point included (q + zp of quantize); the scale, the zero point in *zp_out */
+static float quantize_u8(const float *x, int64_t n, uint8_t *q, int *zp_out)
+{
+    int zp;
+    const float scale = quant_range(x, n, &zp);
+    *zp_out = zp;
+    int64_t i = 0;
+#if defined(__AVX2__)
+    const __m256 sc = _mm256_set1_ps(scale), zv = _mm256_set1_ps((float)zp), top = _mm256_set1_ps(255.0f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(x + i), sc), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        v = _mm256_max_ps(_mm256_min_ps(_mm256_add_ps(v, zv), top), _mm256_setzero_ps());
+        const __m256i d = _mm256_cvtps_epi32(v); /* 0..255 */
+        const __m128i w16 = _mm_packs_epi32(_mm256_castsi256_si128(d), _mm256_extracti128_si256(d, 1));
+        _mm_storel_epi64((__m128i *)(q + i), _mm_packus_epi16(w16, w16));
+    }
+#endif
+    for (; i < n; i++) {
+        float v = rintf(x[i] / scale) + (float)zp;
+        v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
+        q[i] = (uint8_t)(int)v;
+    }
+    return scale;
+}
+
 /* y [rows, out] = (int32 Σ q · w) × (x_scale · w_scale), w_scale per column (col_scale) or one for all */
 static void qblock(const int16_t *a, int64_t lda, int rows, const int8_t *w, int64_t ldw, int cols, int n,
                    int32_t *out, int64_t ldo);
-static bool have_avx512(void);
 
 typedef struct {
     const int16_t *q;
@@ -562,7 +665,7 @@ static void qproduct_part(void *ctx, int64_t c_begin, int64_t c_end)
 {
     const qproduct_job *j = ctx;
     int32_t acc[8 * 64];
-    const bool wide = have_avx512();
+    const bool wide = kokoro_avx512();
     for (int64_t c0 = c_begin; c0 < c_end; c0 += 64) {
         const int nc = (int)(c_end - c0 < 64 ? c_end - c0 : 64);
         for (int r0 = 0; r0 < j->rows; r0 += 8) {
@@ -885,12 +988,12 @@ sori_status kokoro_durations(const kokoro_model *m, const float *d_en, int T, co
 int64_t kokoro_conv_work(const kokoro_conv *c, int T)
 {
     const int64_t T_out = (T + 2 * c->pad - c->dil * (c->k - 1) - 1) / c->stride + 1;
-    /* the quantized input (int16) and one im2col row per output step (int16), as floats */
+    /* the quantized input (int16) and one window per output step (int16), as floats: the most any
+     * path takes (kokoro_qconv takes the uint8 layouts only where they fit in it) */
     return ((int64_t)T * c->in + 1) / 2 + (T_out * c->in * c->k + 1) / 2 + 16;
 }
 
-/* The CPU has AVX-512 BW, VL and VNNI (and SORI_NO_AVX512 is not set): kokoro_qblock_avx512 */
-static bool have_avx512(void)
+bool kokoro_avx512(void)
 {
 #ifdef SORI_KOKORO_AVX512
     static int have = -1; /* the same answer for every caller: a benign race */
@@ -965,13 +1068,18 @@ static void qblock(const int16_t *a, int64_t lda, int rows, const int8_t *w, int
 
 typedef struct {
     const kokoro_conv *c;
-    const int16_t *q;
-    int16_t *col;
+    const int16_t *q;    /* the input's codes minus the zero point [T, C] (int16 path) */
+    int16_t *col;        /* each output step's window, tap by tap [T_out, K·C] */
+    const uint8_t *q8;   /* the codes as uint8, zero point included (AVX-512 VNNI path) */
+    uint8_t *col8;
+    int zx;              /* the input's zero point */
+    bool taps;           /* q8 holds pad rows of zx each side, rowsum their Σ (code − zx): no windows gathered */
+    const int32_t *rowsum;
     const int32_t *bint; /* floor(bias / s) per output channel (0 without a bias), or NULL: computed per sum */
     float s;
     int T;
     float *y;
-    bool avx512;         /* the CPU has AVX-512 BW and VNNI */
+    bool avx512;         /* the CPU has AVX-512 BW and VNNI: the uint8 path */
 } qconv_job;
 
 enum { QCONV_ROWS = 8 }; /* output steps per block: their sums on the stack */
@@ -980,51 +1088,79 @@ static void qconv_part(void *ctx, int64_t t_begin, int64_t t_end)
 {
     const qconv_job *j = ctx;
     const kokoro_conv *c = j->c;
-    const int K = c->k, C = c->in, CK = C * K, T = j->T;
+    const int K = c->k, C = c->in, CK = C * K, T = j->T, zx = j->zx;
+    const bool u8 = j->avx512;
+    /* the rows are the input's own (no window to gather) */
+    const bool direct = K == 1 && c->stride == 1 && c->pad == 0;
     int32_t acc[QCONV_ROWS * 64];
     for (int64_t t0 = t_begin; t0 < t_end; t0 += QCONV_ROWS) {
         const int nr = (int)(t_end - t0 < QCONV_ROWS ? t_end - t0 : QCONV_ROWS);
-        int32_t sum[QCONV_ROWS];
-        /* im2col in the weight's order (channel, then tap); padding is the zero point: q − zp = 0. The
-         * weight's zero point comes out as wzp · Σ window */
-        const bool direct = K == 1 && c->stride == 1 && c->pad == 0; /* the rows are q's own */
-        for (int r = 0; r < nr; r++) {
-            const int t = (int)t0 + r;
-            int16_t *row = j->col + (int64_t)t * CK;
+        int32_t sum[QCONV_ROWS]; /* Σ (code − zero point) over each window: the weight's zero point's term */
+        for (int r = 0; j->taps && r < nr; r++) {
+            const int64_t t = t0 + r;
             int32_t sm = 0;
-            for (int k = 0; k < K; k++) { /* tap by tap: q's row read in order, written every K */
+            for (int k = 0; k < K; k++)
+                sm += j->rowsum[t * c->stride + k * c->dil];
+            sum[r] = sm;
+        }
+        /* else the window tap by tap, as the weights are laid out: each tap a row of the input as it
+         * lies; padding is the zero point (code − zp = 0) */
+        for (int r = 0; !j->taps && r < nr; r++) {
+            const int t = (int)t0 + r;
+            int32_t sm = 0;
+            for (int k = 0; k < K; k++) {
                 const int ti = t * c->stride + k * c->dil - c->pad;
-                if (ti < 0 || ti >= T) {
+                const bool in = ti >= 0 && ti < T;
+                if (u8) {
+                    uint8_t *dst = j->col8 + (int64_t)t * CK + (int64_t)k * C;
+                    if (!in) {
+                        if (!direct)
+                            memset(dst, zx, (size_t)C);
+                        continue;
+                    }
+                    const uint8_t *src = j->q8 + (int64_t)ti * C;
                     if (!direct)
-                        for (int ci = 0; ci < C; ci++)
-                            row[ci * K + k] = 0;
-                    continue;
-                }
-                const int16_t *src = j->q + (int64_t)ti * C;
-                if (direct) {
+                        memcpy(dst, src, (size_t)C);
+                    int32_t sk = 0;
+                    for (int ci = 0; ci < C; ci++)
+                        sk += src[ci];
+                    sm += sk - C * zx;
+                } else {
+                    int16_t *dst = j->col + (int64_t)t * CK + (int64_t)k * C;
+                    if (!in) {
+                        if (!direct)
+                            memset(dst, 0, sizeof *dst * (size_t)C);
+                        continue;
+                    }
+                    const int16_t *src = j->q + (int64_t)ti * C;
+                    if (!direct)
+                        memcpy(dst, src, sizeof *dst * (size_t)C);
                     for (int ci = 0; ci < C; ci++)
                         sm += src[ci];
-                } else {
-                    for (int ci = 0; ci < C; ci++) {
-                        row[ci * K + k] = src[ci];
-                        sm += src[ci];
-                    }
                 }
             }
             sum[r] = sm;
         }
-        const int16_t *rows = direct ? j->q + t0 * CK : j->col + t0 * CK;
         for (int co0 = 0; co0 < c->out; co0 += 64) {
             const int nc = c->out - co0 < 64 ? c->out - co0 : 64;
 #ifdef SORI_KOKORO_AVX512
-            if (j->avx512)
-                kokoro_qblock_avx512(rows, CK, nr, c->w + (int64_t)co0 * CK, CK, nc, CK, acc, 64);
+            if (u8 && j->taps)
+                kokoro_qgemm_u8_avx512(j->q8 + t0 * c->stride * C, (int64_t)c->stride * C, nr, K, (int64_t)c->dil * C,
+                                       C / 4, c->wp + (int64_t)co0 / 16 * (CK / 4) * 64, (nc + 15) / 16, acc, 64);
+            else if (u8)
+                kokoro_qgemm_u8_avx512(direct ? j->q8 + t0 * CK : j->col8 + t0 * CK, CK, nr, 1, 0, (CK + 3) / 4,
+                                       c->wp + (int64_t)co0 / 16 * ((CK + 3) / 4) * 64, (nc + 15) / 16, acc, 64);
             else
 #endif
-                qblock(rows, CK, nr, c->w + (int64_t)co0 * CK, CK, nc, CK, acc, 64);
+                qblock(direct ? j->q + t0 * CK : j->col + t0 * CK, CK, nr, c->w + (int64_t)co0 * CK, CK, nc, CK, acc,
+                       64);
             for (int r = 0; r < nr; r++) {
                 float *yr = j->y + (t0 + r) * c->out + co0;
-                const int32_t *ar = acc + r * 64, zs = c->zp * sum[r];
+                int32_t *ar = acc + r * 64;
+                const int32_t zs = c->zp * sum[r];
+                if (u8) /* Σ code · w − zx · Σ w = Σ (code − zx) · w */
+                    for (int k = 0; k < nc; k++)
+                        ar[k] -= zx * c->wsum[co0 + k];
                 if (j->bint) {
                     const int32_t *b = j->bint + co0;
                     for (int k = 0; k < nc; k++)
@@ -1043,15 +1179,48 @@ int kokoro_qconv(const kokoro_conv *c, const float *x, int T, float *work, float
     const int K = c->k, C = c->in, T_out = (T + 2 * c->pad - c->dil * (K - 1) - 1) / c->stride + 1;
     if (T_out < 1)
         return 0;
-    int16_t *q = (int16_t *)work, *col = q + ((int64_t)T * C + 1) / 2 * 2;
-    const float xs = quantize(x, (int64_t)T * C, q);
+    qconv_job j = {.c = c, .T = T, .y = y, .avx512 = c->wp && c->wsum};
+    float xs;
+    /* the room every caller gives (kokoro_conv_work: the int16 path's) */
+    const int64_t room = (((int64_t)T * C + 1) / 2 + ((int64_t)T_out * C * K + 1) / 2 + 16) * 4;
+    const int64_t Tp = T + 2 * (int64_t)c->pad, at = (Tp * C + 3) / 4 * 4;
+    const bool direct = K == 1 && c->stride == 1 && c->pad == 0;
+    if (j.avx512 && C % 4 == 0 && !direct && at + 4 * Tp <= room) {
+        /* the codes with pad rows of the zero point each side, read where they lie, tap by tap; each
+         * row's Σ (code − zx) once */
+        uint8_t *q8 = (uint8_t *)work;
+        int32_t *rs = (int32_t *)(q8 + at);
+        xs = quantize_u8(x, (int64_t)T * C, q8 + (int64_t)c->pad * C, &j.zx);
+        memset(q8, j.zx, (size_t)c->pad * C);
+        memset(q8 + (T + (int64_t)c->pad) * C, j.zx, (size_t)c->pad * C);
+        for (int64_t t = 0; t < Tp; t++) {
+            int32_t sm = 0;
+            const uint8_t *row = q8 + t * C;
+            for (int ci = 0; ci < C; ci++)
+                sm += row[ci];
+            rs[t] = sm - C * j.zx;
+        }
+        j.q8 = q8;
+        j.taps = true;
+        j.rowsum = rs;
+    } else if (j.avx512) { /* uint8 codes and gathered windows (4 bytes after them readable) */
+        uint8_t *q8 = (uint8_t *)work;
+        j.q8 = q8;
+        j.col8 = q8 + ((int64_t)T * C + 3) / 4 * 4;
+        xs = quantize_u8(x, (int64_t)T * C, q8, &j.zx);
+    } else {
+        int16_t *q = (int16_t *)work;
+        j.q = q;
+        j.col = q + ((int64_t)T * C + 1) / 2 * 2;
+        xs = quantize(x, (int64_t)T * C, q);
+    }
     const float s = xs * c->scale;
     int32_t bint[2048]; /* the bias in the int32 sums (zeros without one) */
     const bool pre = c->out <= 2048;
     for (int co = 0; pre && co < c->out; co++)
         bint[co] = c->bias ? (int32_t)floorf(c->bias[co] / s) : 0;
-    qconv_job j = {c, q, col, pre ? bint : NULL, s, T, y, false};
-    j.avx512 = have_avx512();
+    j.bint = pre ? bint : NULL;
+    j.s = s;
     const int64_t work_per_step = (int64_t)C * K * c->out;
     sori_parallel_for(tl_pool, T_out, work_per_step >= 1 << 16 ? 16 : (1 << 20) / (work_per_step + 1) + 16,
                       qconv_part, &j);

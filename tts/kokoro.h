@@ -31,10 +31,15 @@ typedef struct {
     int in, units;
 } kokoro_lstm;
 
-/* An int8 Conv1d as the graph quantizes it (ConvInteger): weight [out, in, k] stored as the uint8
- * kernel minus 128, one scale, a zero point (also minus 128), f32 bias (or NULL). */
+/* An int8 Conv1d as the graph quantizes it (ConvInteger): weight [out, in, k] in the file, stored
+ * as the uint8 kernel minus 128, one scale, a zero point (also minus 128), f32 bias (or NULL). At
+ * load (kokoro_conv_pack) the weight is laid out tap by tap, so that an output step's window is k
+ * rows of the input as they lie (index k·in + ci): where the CPU has AVX-512 VNNI as wp, blocks of
+ * 16 output channels × 4 window entries ([⌈out/16⌉, ⌈k·in/4⌉, 16, 4], zeros past the ends), with
+ * wsum, each output channel's Σ w; else as w, [out, k, in] (w is then the file's tensor where k = 1). */
 typedef struct {
-    const int8_t *w;
+    const int8_t *w, *wp;
+    const int32_t *wsum;
     float scale;
     int zp;
     const float *bias;
@@ -94,6 +99,8 @@ typedef struct kokoro_model {
     int n_voices, style_rows;                                /* the voice pack: style tables [rows, 2S] */
     const char **voice_names;
     const float **voices;
+    void **owned; /* what the loader allocated for the convolutions (tap-major weights, sums) */
+    int n_owned, cap_owned;
 } kokoro_model;
 
 /* The thread pool the calling thread's Kokoro stages split their work over (NULL: serial, the
@@ -104,6 +111,22 @@ void kokoro_use_pool(struct sori_thread_pool *pool);
  * AVX-512 BW + VNNI (tts/kokoro_avx512.c); only where the CPU has them. */
 void kokoro_qblock_avx512(const int16_t *a, int64_t lda, int rows, const int8_t *w, int64_t ldw, int cols, int n,
                           int32_t *out, int64_t ldo);
+/* The convolution's product with unsigned 8-bit activations (vpdpbusd): out[r, 16b + j] = Σ_k Σ_q
+ * a[r·lda + k·tap_ld + 4q + 0..3] · (the weights of channel 16b + j at window entries 4(k·cq + q) + 0..3)
+ * for rows ≤ 8 and the nob ≤ 4 blocks of 16 channels at wp (kokoro_conv's packed layout, taps · cq
+ * groups of 4 per block). a: uint8 codes (zero point included); one tap of cq groups reads the rows
+ * of the input where they lie, or taps = 1 reads whole windows gathered in rows. out rows ldo apart,
+ * all 16 lanes of each block written. */
+void kokoro_qgemm_u8_avx512(const uint8_t *a, int64_t lda, int rows, int taps, int64_t tap_ld, int64_t cq,
+                            const int8_t *wp, int nob, int32_t *out, int64_t ldo);
+/* The bytes of kokoro_conv's packed (AVX-512) weight for out × in × k */
+int64_t kokoro_conv_packed_bytes(int out, int in, int k);
+/* Lays out a convolution's weight from the file's [out, in, k] (w_file): into w_tap ([out, k, in]) or
+ * wp (packed) — either may be NULL — and wsum (Σ w per output channel, may be NULL); c gives the
+ * sizes. */
+void kokoro_conv_pack(const kokoro_conv *c, const int8_t *w_file, int8_t *w_tap, int8_t *wp, int32_t *wsum);
+/* Whether this CPU takes the AVX-512 paths (BW, VL and VNNI; SORI_NO_AVX512 unset) */
+bool kokoro_avx512(void);
 
 /* Opens and checks a sori.kokoro file (every key and tensor named when wrong). */
 sori_status kokoro_load(const char *path, kokoro_model **out, sori_error *err);
