@@ -1259,31 +1259,66 @@ sori_status kokoro_text_encoder(const kokoro_model *m, const int32_t *tokens, in
 
 /* AdaIN1d over x [T, C] in place: per channel over time (mean, then mean of squared deviations,
  * ε 1e-5), then (1 + γ) x̂ + β, [γ; β] = fc(s); q: int16 scratch of the style's width */
-static void adain(const kokoro_linear *fc, const float *s, float *x, int T, int C, float *gb, int16_t *q)
+static void snake_rows(float *x, int64_t t0, int64_t t1, int C, const float *al, const float *inv);
+
+typedef struct {
+    float *x;
+    int T, C;
+    double *mean, *var;
+    const float *mu, *inv, *gb; /* the statistics, and γ then β from the style */
+    const float *al, *ainv;     /* Snake's α and 1/α after it, or NULL */
+} adain_job;
+
+/* channels [c0, c1): Σ over t in the same order as one pass does (the same doubles) */
+static void adain_stats_part(void *ctx, int64_t c0, int64_t c1)
+{
+    const adain_job *j = ctx;
+    const int C = j->C;
+    for (int64_t c = c0; c < c1; c++)
+        j->mean[c] = j->var[c] = 0;
+    for (int t = 0; t < j->T; t++)
+        for (int64_t c = c0; c < c1; c++)
+            j->mean[c] += j->x[(int64_t)t * C + c];
+    for (int64_t c = c0; c < c1; c++)
+        j->mean[c] /= j->T;
+    for (int t = 0; t < j->T; t++)
+        for (int64_t c = c0; c < c1; c++) {
+            const double d = j->x[(int64_t)t * C + c] - j->mean[c];
+            j->var[c] += d * d;
+        }
+}
+
+/* steps [t0, t1): normalized, scaled and shifted by the style, then Snake where asked */
+static void adain_rows_part(void *ctx, int64_t t0, int64_t t1)
+{
+    const adain_job *j = ctx;
+    const int C = j->C;
+    for (int64_t t = t0; t < t1; t++) {
+        float *v = j->x + t * C;
+        for (int c = 0; c < C; c++)
+            v[c] = (1.0f + j->gb[c]) * ((v[c] - j->mu[c]) * j->inv[c]) + j->gb[C + c];
+    }
+    if (j->al)
+        snake_rows(j->x, t0, t1, C, j->al, j->ainv);
+}
+
+/* AdaIN over x [T, C] in place (instance statistics over T, γ and β from the style s through fc),
+ * then Snake with α = al (NULL: none); split over the pool by channels, then by steps */
+static void adain(const kokoro_linear *fc, const float *s, float *x, int T, int C, float *gb, int16_t *q,
+                  const float *al)
 {
     kokoro_qlinear(fc, s, 1, q, gb);
-    if (C <= 2048) { /* the same sums in the same order (over t for each channel), row by row */
+    if (C <= 2048) {
         double mean[2048], var[2048];
-        float inv[2048], mu[2048];
-        for (int c = 0; c < C; c++)
-            mean[c] = var[c] = 0;
-        for (int t = 0; t < T; t++)
-            for (int c = 0; c < C; c++)
-                mean[c] += x[(int64_t)t * C + c];
-        for (int c = 0; c < C; c++)
-            mean[c] /= T;
-        for (int t = 0; t < T; t++)
-            for (int c = 0; c < C; c++) {
-                const double d = x[(int64_t)t * C + c] - mean[c];
-                var[c] += d * d;
-            }
-        for (int c = 0; c < C; c++)
+        float inv[2048], mu[2048], ainv[2048];
+        adain_job j = {x, T, C, mean, var, mu, inv, gb, al, ainv};
+        sori_parallel_for(tl_pool, C, 64, adain_stats_part, &j);
+        for (int c = 0; c < C; c++) {
             inv[c] = (float)(1.0 / sqrt(var[c] / T + 1e-5)), mu[c] = (float)mean[c];
-        for (int t = 0; t < T; t++) {
-            float *v = x + (int64_t)t * C;
-            for (int c = 0; c < C; c++)
-                v[c] = (1.0f + gb[c]) * ((v[c] - mu[c]) * inv[c]) + gb[C + c];
+            if (al)
+                ainv[c] = 1.0f / al[c];
         }
+        sori_parallel_for(tl_pool, T, C >= 4096 ? 1 : 4096 / C, adain_rows_part, &j);
         return;
     }
     for (int c = 0; c < C; c++) {
@@ -1300,6 +1335,11 @@ static void adain(const kokoro_linear *fc, const float *s, float *x, int T, int 
             float *v = x + (int64_t)t * C + c;
             *v = g * ((*v - mu) * inv) + b;
         }
+    }
+    if (al) { /* (a wider layer than Kokoro's: 1/α in gb, done with) */
+        for (int c = 0; c < C; c++)
+            gb[c] = 1.0f / al[c];
+        snake_rows(x, 0, T, C, al, gb);
     }
 }
 
@@ -1324,7 +1364,7 @@ static int run_block(const kokoro_adain_block *b, const float *x, int T, const f
           *cw = gb + 2 * C + 64;
     int16_t *q = (int16_t *)cw;
     memcpy(r, x, sizeof(float) * (size_t)T * b->cin);
-    adain(&b->norm1, s, r, T, b->cin, gb, q);
+    adain(&b->norm1, s, r, T, b->cin, gb, q, NULL);
     leaky(r, (int64_t)T * b->cin, 0.2f);
     const float *in = r;
     if (b->up) { /* depthwise ConvTranspose1d k 3, stride 2, padding 1, output padding 1 */
@@ -1340,7 +1380,7 @@ static int run_block(const kokoro_adain_block *b, const float *x, int T, const f
         in = u;
     }
     kokoro_qconv(&b->conv1, in, T2, cw, sc);
-    adain(&b->norm2, s, sc, T2, b->cout, gb, q);
+    adain(&b->norm2, s, sc, T2, b->cout, gb, q, NULL);
     leaky(sc, (int64_t)T2 * b->cout, 0.2f);
     kokoro_qconv(&b->conv2, sc, T2, cw, y);
     /* shortcut: nearest ×2, then the 1×1 convolution when the widths differ */
@@ -1498,12 +1538,11 @@ static inline __m256 sin8(__m256 x)
 #endif
 
 /* Snake over rows [T, C]: x + sin²(αx) / α per channel */
-static void snake(float *x, int T, int C, const float *al, float *inv)
+/* Snake over the steps [t0, t1) of x [T, C]: x + sin²(α x) / α (inv: 1/α) */
+static void snake_rows(float *x, int64_t t0, int64_t t1, int C, const float *al, const float *inv)
 {
-    for (int c = 0; c < C; c++)
-        inv[c] = 1.0f / al[c];
-    for (int i = 0; i < T; i++) {
-        float *v = x + (int64_t)i * C;
+    for (int64_t i = t0; i < t1; i++) {
+        float *v = x + i * C;
         int c = 0;
 #if defined(__AVX2__) && defined(__FMA__)
         for (; c + 8 <= C; c += 8) {
@@ -1529,15 +1568,16 @@ static void run_resblock(const kokoro_resblock *r, float *x, int T, const float 
     float *t = work, *u = t + (int64_t)T * C, *gb = u + (int64_t)T * C, *cw = gb + 2 * C + 64;
     int16_t *q = (int16_t *)cw;
     for (int j = 0; j < 3; j++) {
-        memcpy(t, x, sizeof(float) * (size_t)T * C);
+        float *a = t, *b = u; /* the pass's input, and where its convolution goes */
+        memcpy(a, x, sizeof(float) * (size_t)T * C);
         for (int pass = 0; pass < 2; pass++) {
-            adain(pass ? &r->a2[j] : &r->a1[j], s, t, T, C, gb, q);
-            snake(t, T, C, pass ? r->al2[j] : r->al1[j], gb);
-            kokoro_qconv(pass ? &r->c2[j] : &r->c1[j], t, T, cw, u);
-            memcpy(t, u, sizeof(float) * (size_t)T * C);
+            adain(pass ? &r->a2[j] : &r->a1[j], s, a, T, C, gb, q, pass ? r->al2[j] : r->al1[j]);
+            kokoro_qconv(pass ? &r->c2[j] : &r->c1[j], a, T, cw, b);
+            float *k = a;
+            a = b, b = k;
         }
         for (int64_t i = 0; i < (int64_t)T * C; i++)
-            x[i] += t[i];
+            x[i] += a[i];
     }
 }
 
