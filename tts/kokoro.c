@@ -1586,22 +1586,53 @@ static int64_t resblock_work(int T, int C, int k)
     return 2 * (int64_t)T * C + 2 * (int64_t)C + 64 + ((int64_t)T * C + 1) / 2 + ((int64_t)T * C * k + 1) / 2 + 64;
 }
 
-/* y [T_out, out] = ConvTranspose1d (f32) over x [T, in]; tmp: T · out floats */
-static int tconv(const kokoro_model *m, int i, const float *x, int T, float *tmp, float *y)
+typedef struct {
+    const kokoro_model *m;
+    int i, T, T_out;
+    const float *x;
+    float *tmp, *y;
+} tconv_job;
+
+enum { TCONV_COLS = 32 }; /* output channels per product: the same blocks whatever the threads */
+
+/* output channels [o0, o1) of the transposed convolution, every tap (no other part writes them) */
+static void tconv_cols(const tconv_job *j, int64_t o0, int64_t o1)
 {
-    const int in = m->ups_in[i], out = m->ups_out[i], K = m->ups_k[i], st = m->ups_s[i], pad = m->ups_p[i];
-    const int T_out = (T - 1) * st - 2 * pad + K;
-    for (int t = 0; t < T_out; t++)
-        memcpy(y + (int64_t)t * out, m->ups_b[i], sizeof(float) * (size_t)out);
+    const kokoro_model *m = j->m;
+    const int in = m->ups_in[j->i], out = m->ups_out[j->i], K = m->ups_k[j->i], st = m->ups_s[j->i];
+    const int pad = m->ups_p[j->i], n = (int)(o1 - o0);
+    for (int t = 0; t < j->T_out; t++)
+        memcpy(j->y + (int64_t)t * out + o0, m->ups_b[j->i] + o0, sizeof(float) * (size_t)n);
     for (int k = 0; k < K; k++) {
-        sori_gemm(false, false, T, out, in, 1.0f, x, in, m->ups_w[i] + (int64_t)k * in * out, out, 0.0f, tmp, out);
-        for (int j = 0; j < T; j++) {
-            const int t = j * st - pad + k;
-            if (t >= 0 && t < T_out)
-                for (int o = 0; o < out; o++)
-                    y[(int64_t)t * out + o] += tmp[(int64_t)j * out + o];
+        sori_gemm(false, false, j->T, n, in, 1.0f, j->x, in, m->ups_w[j->i] + (int64_t)k * in * out + o0, out, 0.0f,
+                  j->tmp + o0, out);
+        for (int r = 0; r < j->T; r++) {
+            const int t = r * st - pad + k;
+            if (t >= 0 && t < j->T_out) {
+                float *yr = j->y + (int64_t)t * out + o0;
+                const float *tr = j->tmp + (int64_t)r * out + o0;
+                for (int o = 0; o < n; o++)
+                    yr[o] += tr[o];
+            }
         }
     }
+}
+
+static void tconv_part(void *ctx, int64_t b0, int64_t b1)
+{
+    const tconv_job *j = ctx;
+    const int64_t out = j->m->ups_out[j->i];
+    for (int64_t b = b0; b < b1; b++)
+        tconv_cols(j, b * TCONV_COLS, (b + 1) * TCONV_COLS < out ? (b + 1) * TCONV_COLS : out);
+}
+
+/* y [T_out, out] = ConvTranspose1d (f32) over x [T, in]; tmp: T · out floats; split over the pool
+ * by blocks of output channels */
+static int tconv(const kokoro_model *m, int i, const float *x, int T, float *tmp, float *y)
+{
+    const int T_out = (T - 1) * m->ups_s[i] - 2 * m->ups_p[i] + m->ups_k[i];
+    tconv_job j = {m, i, T, T_out, x, tmp, y};
+    sori_parallel_for(tl_pool, (m->ups_out[i] + TCONV_COLS - 1) / TCONV_COLS, 1, tconv_part, &j);
     return T_out;
 }
 
