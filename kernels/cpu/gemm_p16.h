@@ -25,7 +25,10 @@ enum { SORI_P16 = 16 }; /* rows of W per panel */
  * kernel n, k <= 1024 (Conformer layers up to d_model 256 and its
  * 1024-wide feed-forward; at 2048 OpenBLAS's kernel is ~10 % ahead); with
  * the AVX-512 kernel every such shape (1.6-3x OpenBLAS's AVX2 kernels,
- * which are what the OpenBLAS of Debian 12 runs on AMD's Zen 4 and 5). */
+ * which OpenBLAS runs on the development machines only because their
+ * environment sets OPENBLAS_CORETYPE=Haswell; left alone, Debian 12's
+ * OpenBLAS picks its AVX-512 Cooperlake kernels on AMD's Zen 4, and sori's
+ * kernel is then 1.05-1.1x ahead at 512 x 512 x 1536 and 2000 x 192 x 576). */
 int sori_p16_preferred(int n, int k);
 
 /* out (n × k floats, n a multiple of 16) = w [n, k] packed; out != w. */
