@@ -174,6 +174,7 @@ int main(void)
     expect("NASA와 유네스코, jpeg 파일", 0, "나사와 유네스코, 제이펙 파일");
     expect("nasa.gov", 0, "nasa 닷 지오브이");
     expect("단위: ml, kg", 0, "단위: 밀리리터, 킬로그램");
+    expect("(ft.이대휘) ha ha, 5 min", 0, "(에프티.이대휘) ha ha, 오 분"); /* not units alone */
     expect("금리 % 단위", 0, "금리 퍼센트 단위");
     expect("A4 용지, mp3 파일, G7", 0, "에이포 용지, 엠피쓰리 파일, 지세븐");
     expect("user1 G20 KTX 3호차", 0, "user일 지이공 케이티엑스 삼호차");

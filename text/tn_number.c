@@ -246,18 +246,23 @@ static const struct { const char *unit, *say; } UNITS[] = {
     {"N", "뉴턴"}, {"h", "시간"}, {"s", "초"}, {"m", "미터"},
 };
 
-/* a lower-case unit of two or more letters standing alone as the word s[b, e) (단위: ml →
- * 밀리리터): said, true; else nothing is said */
+/* a unit standing alone as the word s[b, e) (단위: ml → 밀리리터), from a short list that cannot be
+ * read otherwise (not ft, ha, min, ms: featuring, laughter, a name, Microsoft), and not before an
+ * abbreviation's dot: said, true; else nothing is said */
 bool tn_say_unit_word(tn *t, size_t b, size_t e)
 {
-    for (size_t i = 0; i < sizeof UNITS / sizeof *UNITS; i++) {
-        const char *u = UNITS[i].unit;
-        const size_t n = strlen(u);
-        if (n == e - b && n >= 2 && !memcmp(t->s + b, u, n) && u[0] >= 'a' && u[0] <= 'z' && u[n - 1] >= 'a' &&
-            u[n - 1] <= 'z') {
-            put(t, UNITS[i].say);
-            return true;
-        }
+    static const char *const ALONE[] = {"km", "cm", "mm", "kg", "mg", "ml", "mL", "kcal"};
+    if (e < t->len && t->s[e] == '.')
+        return false;
+    for (size_t k = 0; k < sizeof ALONE / sizeof *ALONE; k++) {
+        const size_t n = strlen(ALONE[k]);
+        if (n != e - b || memcmp(t->s + b, ALONE[k], n) != 0)
+            continue;
+        for (size_t i = 0; i < sizeof UNITS / sizeof *UNITS; i++)
+            if (!strcmp(UNITS[i].unit, ALONE[k])) {
+                put(t, UNITS[i].say);
+                return true;
+            }
     }
     return false;
 }
