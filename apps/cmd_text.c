@@ -45,21 +45,32 @@ typedef sori_status (*text_fn)(const char *, size_t, unsigned, char *, size_t, s
 
 enum { IPA_PRONOUNCED = 1, G2P_RAW = 1 };
 
+/* *buf (kept between lines, *cap bytes) grown to at least need bytes; false when out of memory */
+static bool grow(char **buf, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return true;
+    char *p = realloc(*buf, need);
+    if (!p)
+        return false;
+    *buf = p, *cap = need;
+    return true;
+}
+
+static sori_status no_memory(sori_error *e)
+{
+    if (e)
+        snprintf(e->message, sizeof e->message, "out of memory");
+    return SORI_ERR_NO_MEMORY;
+}
+
 /* normalize → g2p, into o (cap c) through a buffer kept between lines; *l the length */
 static sori_status said_fn(const char *t, size_t n, char *o, size_t c, size_t *l, sori_error *e)
 {
     static char *tn;
     static size_t cap;
-    const size_t need = 16 * n + 64 + 1; /* sori_tn's bound */
-    if (cap < need) {
-        char *a = realloc(tn, need);
-        if (!a) {
-            if (e)
-                snprintf(e->message, sizeof e->message, "out of memory");
-            return SORI_ERR_NO_MEMORY;
-        }
-        tn = a, cap = need;
-    }
+    if (!grow(&tn, &cap, 16 * n + 64 + 1)) /* sori_tn's bound */
+        return no_memory(e);
     size_t k = 0;
     const sori_status st = sori_tn(t, n, 0, tn, cap, &k, e);
     return st == SORI_OK ? sori_g2p(tn, k, o, c, l, e) : st;
@@ -77,16 +88,8 @@ static sori_status ipa_fn(const char *t, size_t n, unsigned flags, char *o, size
         return sori_ko_ipa(t, n, o, c, l, e);
     static char *pron;
     static size_t cap;
-    const size_t need = 16 * n + 64 + 1;
-    if (cap < need) {
-        char *a = realloc(pron, need);
-        if (!a) {
-            if (e)
-                snprintf(e->message, sizeof e->message, "out of memory");
-            return SORI_ERR_NO_MEMORY;
-        }
-        pron = a, cap = need;
-    }
+    if (!grow(&pron, &cap, 16 * n + 64 + 1))
+        return no_memory(e);
     size_t m = 0;
     const sori_status st = said_fn(t, n, pron, cap, &m, e);
     return st == SORI_OK ? sori_ko_ipa(pron, m, o, c, l, e) : st;
@@ -100,14 +103,9 @@ static int text_line(const char *name, text_fn fn, size_t factor, const char *li
 {
     static char *out;
     static size_t cap;
-    const size_t need = factor * len + 64;
-    if (cap < need) {
-        char *p = realloc(out, need);
-        if (!p) {
-            fprintf(stderr, "sori text %s: out of memory\n", name);
-            return 1;
-        }
-        out = p, cap = need;
+    if (!grow(&out, &cap, factor * len + 64)) {
+        fprintf(stderr, "sori text %s: out of memory\n", name);
+        return 1;
     }
     size_t n = 0;
     sori_error err = {0};
@@ -141,14 +139,9 @@ static int redact_line(const char *line, size_t len, long lineno, bool partial, 
     static char *out;
     static size_t cap;
     static sori_pii_span spans[256];
-    const size_t need = 8 * len + 64; /* a mask is at most 21 bytes for a digit of 1 */
-    if (cap < need) {
-        char *p = realloc(out, need);
-        if (!p) {
-            fprintf(stderr, "sori text redact: out of memory\n");
-            return 1;
-        }
-        out = p, cap = need;
+    if (!grow(&out, &cap, 8 * len + 64)) { /* a mask is at most 21 bytes for a digit of 1 */
+        fprintf(stderr, "sori text redact: out of memory\n");
+        return 1;
     }
     size_t n = 0;
     int ns = 0;
