@@ -8,7 +8,8 @@
  * the waveform) within rel-L2 1e-4; streamed in chunks, the same audio as
  * the whole call. Then f16 weights, bad files, bad calls, empty and very
  * long inputs, and 1,000 synthesis calls / streams / sessions leaving the
- * heap where it was (plain build). */
+ * heap where it was (plain build). Piper voices (ResBlock1 and ResBlock2,
+ * one and three speakers) against onnxruntime on Piper's own ONNX export. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +75,7 @@ static const char *STAGES[8] = {"hidden", "prior_mean", "prior_logvar", "log_dur
 
 /* Streaming: chunks of 1, 4 and 7 frames, put end to end, are the whole call's audio (the
  * decoder's context covers its receptive field); then the stream's states. */
-static double g_stream_worst;
+static double g_stream_worst, g_piper_worst;
 
 static void stream_check(sori_tts_synth *s, const sori_tts_synth_params *sp, const npy *ids, const sori_tts_noise *noise,
                          const float *whole_in, int64_t n_whole, const float *ref, const char *name)
@@ -224,6 +225,81 @@ static void parity(sori_runtime *rt, const char *name)
     free(nd.data);
     free(np_.data);
     free(dur.data);
+    sori_tts_voice_free(v);
+}
+
+/* Piper voices (tools/gen_piper_fixtures.py: Piper's own VITS, exported to
+ * ONNX as Piper exports it, converted by tools/piper_to_gguf.py) against
+ * onnxruntime on that ONNX file, noise scales 0 (Piper's graph draws its
+ * noise inside): the waveform within rel-L2 1e-4, streamed the same; and the
+ * front end frames Korean IPA as Piper does (^ _ p _ … p _ $). */
+static void piper_parity(sori_runtime *rt, const char *name, int want_speakers)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/vits/%s.gguf", SORI_FIXTURE_DIR, name);
+    sori_error err = {0};
+    sori_tts_voice *v = NULL;
+    sori_status st = sori_tts_voice_load(rt, path, &v, &err);
+    CHECK(st == SORI_OK, "%s: %s", name, err.message);
+    if (st != SORI_OK)
+        return;
+    npy ids, params, wave_ref;
+    int ok = npy_read(&ids, name, "ids") && npy_read(&params, name, "params") && npy_read(&wave_ref, name, "wave");
+    CHECK(ok, "%s: fixture files unreadable", name);
+    sori_tts_voice_info info = sori_tts_voice_get_info(v);
+    CHECK(info.sample_rate_hz == 16000 && info.samples_per_frame == 16 && info.n_speakers == want_speakers &&
+              info.add_blank,
+          "%s: voice info (%d Hz, %d samples a frame, %d speakers)", name, info.sample_rate_hz, info.samples_per_frame,
+          info.n_speakers);
+    if (want_speakers > 1)
+        CHECK(sori_tts_voice_find_speaker(v, "spk2") == 2 && !strcmp(sori_tts_voice_speaker(v, 1), "spk1") &&
+                  !sori_tts_voice_speaker(v, 3) && sori_tts_voice_find_speaker(v, "") == -1,
+              "%s: speaker names from the config's speaker_id_map", name);
+    else
+        CHECK(!sori_tts_voice_speaker(v, 0) && sori_tts_voice_find_speaker(v, "spk0") == -1, "%s: no speaker names",
+              name);
+    /* 가나 → TN/G2P/IPA "kana" → ^ _ k _ a _ n _ a _ $ with the fixture's map (^ 1, $ 2, _ 0, a 10, k 17, n 20) */
+    int32_t tid[32];
+    int nt = 0, skipped = -1;
+    st = sori_tts_text_to_ids(v, "가나", strlen("가나"), tid, 32, &nt, &skipped, &err);
+    const int32_t want[11] = {1, 0, 17, 0, 10, 0, 20, 0, 10, 0, 2};
+    CHECK(st == SORI_OK && nt == 11 && skipped == 0 && memcmp(tid, want, sizeof want) == 0,
+          "%s: 가나 → %d ids (%s), skipped %d", name, nt, err.message, skipped);
+    st = sori_tts_text_to_ids(v, "!!", 2, tid, 32, &nt, &skipped, &err);
+    CHECK(st == SORI_OK && nt == 7 && tid[0] == 1 && tid[2] == 4 && tid[4] == 4 && tid[6] == 2,
+          "%s: punctuation only: %d ids", name, nt);
+    st = sori_tts_text_to_ids(v, "", 0, tid, 32, &nt, &skipped, &err);
+    CHECK(st == SORI_OK && nt == 0, "%s: empty text: %d ids (no framing around nothing)", name, nt);
+    if (ok) {
+        const float *pp = params.data;
+        sori_tts_synth_params sp = sori_tts_synth_default_params(v);
+        CHECK(fabsf(sp.noise_scale - 0.667f) < 1e-6f && fabsf(sp.noise_scale_duration - 0.8f) < 1e-6f,
+              "%s: the config's inference defaults (noise %g, noise_w %g)", name, (double)sp.noise_scale,
+              (double)sp.noise_scale_duration);
+        sp.noise_scale = pp[0];
+        sp.noise_scale_duration = pp[1];
+        sp.length_scale = pp[2];
+        sp.speaker_id = pp[3] < 0 ? 0 : (int)pp[3];
+        sori_tts_synth *s = NULL;
+        CHECK_STATUS(sori_tts_synth_create(v, &sp, &s, &err), SORI_OK);
+        const float *wave = NULL;
+        int64_t n = 0;
+        st = s ? sori_tts_synth_tokens(s, ids.data, (int)ids.n, NULL, &wave, &n, &err) : SORI_ERR_STATE;
+        CHECK(st == SORI_OK && n == wave_ref.n, "%s: %s, %lld samples (onnxruntime %lld)", name, err.message,
+              (long long)n, (long long)wave_ref.n);
+        if (st == SORI_OK && n == wave_ref.n) {
+            const double e = rel_l2(wave, wave_ref.data, n);
+            printf("%-14s %2lld ids %4lld samples: waveform rel-L2 to onnxruntime %.1e\n", name, (long long)ids.n,
+                   (long long)n, e);
+            CHECK(e <= 1e-4, "%s: waveform rel-L2 %.3e > 1e-4", name, e);
+            g_piper_worst = e > g_piper_worst ? e : g_piper_worst;
+            stream_check(s, &sp, &ids, NULL, wave, n, wave_ref.data, name);
+        }
+        sori_tts_synth_free(s);
+    }
+    free(ids.data);
+    free(params.data);
+    free(wave_ref.data);
     sori_tts_voice_free(v);
 }
 
@@ -563,6 +639,9 @@ int main(void)
     for (int i = 0; STAGES[i]; i++)
         printf(" %s %.1e", STAGES[i], g_worst[i]);
     printf("\nstreaming (chunks of 1, 4, 7 frames) vs the whole call: worst rel-L2 %.1e\n", g_stream_worst);
+    piper_parity(rt, "piper_rb2", 1);
+    piper_parity(rt, "piper_rb1_spk", 3);
+    printf("Piper voices vs onnxruntime: worst waveform rel-L2 %.1e\n", g_piper_worst);
     f16_weights(rt);
     bad_files(rt);
     bad_calls(rt);

@@ -228,7 +228,7 @@ def expected_tensors(c):
         e[f"decoder.upsampler.{i}.weight"] = (cin, cout, k)
         e[f"decoder.upsampler.{i}.bias"] = (cout,)
         for j, (rk, dil) in enumerate(zip(c["resblock_kernel_sizes"], c["resblock_dilation_sizes"])):
-            for n in ("convs1", "convs2"):
+            for n in ("convs1", "convs2") if c.get("resblock_type", 1) == 1 else ("convs1",):  # 2: ResBlock2
                 for d in range(len(dil)):
                     e[f"decoder.resblocks.{i * nk + j}.{n}.{d}.weight"] = (cout, cout, rk)
                     e[f"decoder.resblocks.{i * nk + j}.{n}.{d}.bias"] = (cout,)

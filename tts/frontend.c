@@ -2,8 +2,10 @@
  * front end each voice family needs. Kokoro reads IPA: the text goes
  * through the text layer (sori_tn: digits and symbols said in Hangul;
  * sori_g2p: Hangul as it is pronounced; sori_ko_ipa: Kokoro's symbols).
- * VITS voices (MMS-TTS) read characters. Both then take the longest
- * vocabulary entry at each place. */
+ * VITS voices read characters (MMS-TTS) or, where the file says
+ * phonemes = ko-ipa (Piper voices), the same IPA as Kokoro. All then take
+ * the longest vocabulary entry at each place; Piper's framing (BOS, a pad
+ * after each id, EOS) is the blank of add_blank inside bos_id … eos_id. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,13 +19,20 @@
  * and at both ends, never matched itself); what no entry starts with is skipped (one UTF-8
  * character; spaces are not counted). Returns how many ids there would be; writes at most cap. */
 static int longest_match(const char *const *vocab, int n_vocab, bool blank, const char *s, size_t n, int32_t *ids,
-                         int cap, int *skipped)
+                         int cap, int *skipped, int32_t bos, int32_t eos)
 {
     int k = 0;
+    if (bos >= 0) {
+        if (k < cap)
+            ids[k] = bos;
+        k++;
+    }
     for (size_t i = 0; i < n;) {
         int32_t best = -1;
         size_t best_len = 0;
         for (int32_t id = blank ? 1 : 0; id < n_vocab; id++) {
+            if (id == bos || id == eos)
+                continue;
             const char *t = vocab[id];
             const size_t tl = t ? strlen(t) : 0;
             if (tl > best_len && tl <= n - i && !memcmp(s + i, t, tl))
@@ -46,12 +55,43 @@ static int longest_match(const char *const *vocab, int n_vocab, bool blank, cons
         k++;
         i += best_len;
     }
-    if (blank && k > 0) {
+    if (blank && k > (bos >= 0)) {
         if (k < cap)
             ids[k] = 0;
         k++;
     }
+    if (k == (bos >= 0)) /* nothing to say: no framing either */
+        return 0;
+    if (eos >= 0) {
+        if (k < cap)
+            ids[k] = eos;
+        k++;
+    }
     return k;
+}
+
+/* text → Korean IPA through the text layer; *ipa is malloc'd */
+static sori_status korean_ipa(const char *text, size_t len, char **ipa, size_t *n, sori_error *err)
+{
+    const size_t c1 = 16 * len + 65, c2 = 3 * c1;
+    char *tn = malloc(c1), *pron = malloc(c1);
+    *ipa = malloc(c2);
+    size_t a = 0, b = 0;
+    *n = 0;
+    sori_status st = tn && pron && *ipa ? SORI_OK : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "sori_tts_text_to_ids: out of memory");
+    if (st == SORI_OK)
+        st = sori_tn(text, len, 0, tn, c1, &a, err);
+    if (st == SORI_OK)
+        st = sori_g2p(tn, a, pron, c1, &b, err);
+    if (st == SORI_OK)
+        st = sori_ko_ipa(pron, b, *ipa, c2, n, err);
+    free(tn);
+    free(pron);
+    if (st != SORI_OK) {
+        free(*ipa);
+        *ipa = NULL;
+    }
+    return st;
 }
 
 sori_status sori_tts_text_to_ids(const sori_tts_voice *voice, const char *text, size_t len, int32_t *ids, int cap,
@@ -74,29 +114,30 @@ sori_status sori_tts_text_to_ids(const sori_tts_voice *voice, const char *text, 
     int k;
     if (voice->kokoro) {
         const kokoro_model *m = voice->kokoro;
-        const size_t c1 = 16 * len + 65, c2 = 3 * c1;
-        char *tn = malloc(c1), *pron = malloc(c1), *ipa = malloc(c2);
-        size_t a = 0, b = 0, c = 0;
-        sori_status st = tn && pron && ipa ? SORI_OK
-                                           : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "sori_tts_text_to_ids: out of memory");
-        if (st == SORI_OK)
-            st = sori_tn(text, len, 0, tn, c1, &a, err);
-        if (st == SORI_OK)
-            st = sori_g2p(tn, a, pron, c1, &b, err);
-        if (st == SORI_OK)
-            st = sori_ko_ipa(pron, b, ipa, c2, &c, err);
-        k = st == SORI_OK ? longest_match(m->vocab, m->n_token, false, ipa, c, ids, cap, skipped) : 0;
-        free(tn);
-        free(pron);
-        free(ipa);
+        char *ipa;
+        size_t c;
+        sori_status st = korean_ipa(text, len, &ipa, &c, err);
         if (st != SORI_OK)
             return st;
+        k = longest_match(m->vocab, m->n_token, false, ipa, c, ids, cap, skipped, -1, -1);
+        free(ipa);
     } else {
         const vits_model *m = &voice->m;
         if (!m->vocab)
             return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
                              "sori_tts_text_to_ids: the voice file has no vocabulary (give token ids)");
-        k = longest_match((const char *const *)m->vocab, m->n_vocab_text, m->add_blank, text, len, ids, cap, skipped);
+        const char *const *vocab = (const char *const *)m->vocab;
+        if (m->korean_ipa) {
+            char *ipa;
+            size_t c;
+            sori_status st = korean_ipa(text, len, &ipa, &c, err);
+            if (st != SORI_OK)
+                return st;
+            k = longest_match(vocab, m->n_vocab_text, m->add_blank, ipa, c, ids, cap, skipped, m->bos_id, m->eos_id);
+            free(ipa);
+        } else {
+            k = longest_match(vocab, m->n_vocab_text, m->add_blank, text, len, ids, cap, skipped, m->bos_id, m->eos_id);
+        }
     }
     *n_ids = k;
     if (k > cap)

@@ -155,15 +155,17 @@ const char *sori_tts_voice_token(const sori_tts_voice *voice, int32_t id)
 
 const char *sori_tts_voice_speaker(const sori_tts_voice *voice, int id)
 {
-    if (!voice || !voice->kokoro || id < 0 || id >= voice->kokoro->n_voices)
+    if (!voice || id < 0)
         return NULL;
-    return voice->kokoro->voice_names[id];
+    if (!voice->kokoro)
+        return voice->m.speaker_names && id < voice->m.hp.n_speakers ? voice->m.speaker_names[id] : NULL;
+    return id < voice->kokoro->n_voices ? voice->kokoro->voice_names[id] : NULL;
 }
 
 int sori_tts_voice_find_speaker(const sori_tts_voice *voice, const char *name)
 {
-    for (int i = 0; voice && voice->kokoro && name && i < voice->kokoro->n_voices; i++)
-        if (!strcmp(voice->kokoro->voice_names[i], name))
+    for (int i = 0; voice && name && sori_tts_voice_speaker(voice, i); i++)
+        if (*name && !strcmp(sori_tts_voice_speaker(voice, i), name))
             return i;
     return -1;
 }

@@ -370,8 +370,8 @@ int vits_decoder_context(const vits_hp *hp)
         int64_t widest = 0;
         for (int j = 0; j < hp->n_rk; j++) {
             int64_t w = 0;
-            for (int d = 0; d < hp->n_dil[j]; d++)
-                w += (int64_t)(hp->rk[j] - 1) / 2 * (hp->dil[j][d] + 1);
+            for (int d = 0; d < hp->n_dil[j]; d++) /* ResBlock1: a dilated and a plain convolution */
+                w += (int64_t)(hp->rk[j] - 1) / 2 * (hp->dil[j][d] + (hp->resblock2 ? 0 : 1));
             widest = w > widest ? w : widest;
         }
         r += widest * out_scale;
@@ -410,9 +410,13 @@ void vits_decoder(const vits_model *m, const nn_ctx *ctx, const float *spec, int
         for (int j = 0; j < hp->n_rk; j++) {
             const vits_resblock *rb = &m->resblocks[i * hp->n_rk + j];
             memcpy(r, u, sizeof(float) * (size_t)n);
-            for (int d = 0; d < rb->n; d++) { /* r += conv2(leaky(conv1(leaky(r)))) */
-                nn_conv1d_leaky(ctx, &rb->c1[d], r, h2, len, hp->leaky);
-                nn_conv1d_leaky(ctx, &rb->c2[d], h2, h1, len, hp->leaky);
+            for (int d = 0; d < rb->n; d++) {
+                if (hp->resblock2) { /* r += conv1(leaky(r)) */
+                    nn_conv1d_leaky(ctx, &rb->c1[d], r, h1, len, hp->leaky);
+                } else { /* r += conv2(leaky(conv1(leaky(r)))) */
+                    nn_conv1d_leaky(ctx, &rb->c1[d], r, h2, len, hp->leaky);
+                    nn_conv1d_leaky(ctx, &rb->c2[d], h2, h1, len, hp->leaky);
+                }
                 add(r, h1, n);
             }
             if (j == 0)

@@ -33,6 +33,7 @@ typedef struct vits_hp {
     int rate_hz, hop;
     float ln_eps, leaky, tail, speaking_rate, noise_scale, noise_scale_dur;
     bool use_bias, sdp, gelu;
+    bool resblock2; /* HiFi-GAN's ResBlock2 (one convolution per dilation: Piper's low/medium voices) */
 } vits_hp;
 
 typedef struct vits_ln {
@@ -65,7 +66,7 @@ typedef struct vits_coupling {
 } vits_coupling;
 
 typedef struct vits_resblock {
-    nn_conv c1[VITS_MAX_DIL], c2[VITS_MAX_DIL];
+    nn_conv c1[VITS_MAX_DIL], c2[VITS_MAX_DIL]; /* c2 unused in ResBlock2 */
     int n;
 } vits_resblock;
 
@@ -74,7 +75,10 @@ typedef struct vits_model {
     char *name;
     char **vocab;           /* n_vocab_text strings, or NULL */
     int32_t n_vocab_text;
-    bool add_blank;
+    bool add_blank;         /* id 0 between tokens and at both ends */
+    int32_t bos_id, eos_id; /* framing ids (Piper's ^ and $), −1: none */
+    bool korean_ipa;        /* text goes through TN → G2P → IPA first (sori.vits.phonemes = "ko-ipa") */
+    char **speaker_names;   /* hp.n_speakers names (sori.vits.speaker_names), or NULL */
     const float *embed;     /* [vocab, H] */
     vits_layer *layers;
     nn_conv project;        /* [2F, H, 1] */

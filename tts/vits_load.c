@@ -213,6 +213,8 @@ static sori_status read_hp(const sori_gguf *g, const char *path, vits_hp *hp, so
     hp->noise_scale = (float)sori_hp_float(&h, K("noise_scale"), 1, 0, 0.0, 100.0);
     hp->noise_scale_dur = (float)sori_hp_float(&h, K("noise_scale_duration"), 1, 0, 0.0, 100.0);
     hp->use_bias = sori_hp_bool(&h, K("use_bias"), true);
+    const int rb_type = (int)sori_hp_int(&h, K("resblock_type"), 0, 1, 1, 2);
+    hp->resblock2 = rb_type == 2;
     hp->sdp = sori_hp_bool(&h, K("use_stochastic_duration_prediction"), true);
     hp->gelu = sori_hp_enum(&h, K("hidden_act"), 1, 0, acts) == 1;
     hp->n_up = int_array(&h, K("upsample_rates"), hp->up_rates, VITS_MAX_UP, 1, 64);
@@ -289,6 +291,42 @@ static void read_vocab(loader *L)
     bool b;
     if (sori_gguf_get_bool(L->g, K("add_blank"), &b) == SORI_OK)
         m->add_blank = b;
+    m->bos_id = m->eos_id = -1;
+    const char *ids[2] = {K("bos_id"), K("eos_id")};
+    int32_t *to[2] = {&m->bos_id, &m->eos_id};
+    for (int i = 0; i < 2; i++) {
+        int64_t v;
+        if (sori_gguf_get_int(L->g, ids[i], &v) != SORI_OK)
+            continue;
+        if (v < 0 || v >= m->hp.vocab) {
+            L->st = sori_fail(L->err, SORI_ERR_FORMAT, 0, "%s: %s = %lld: not an id below vocab_size %d", L->path, ids[i],
+                              (long long)v, m->hp.vocab);
+            return;
+        }
+        *to[i] = (int32_t)v;
+    }
+    if (sori_gguf_get_arr_info(L->g, K("speaker_names"), &et, &n) == SORI_OK) {
+        if (et != SORI_GGUF_STRING || n != (uint64_t)m->hp.n_speakers) {
+            L->st = sori_fail(L->err, SORI_ERR_FORMAT, 0, "%s: " K("speaker_names") ": %llu entries (strings, one a speaker: %d)",
+                              L->path, (unsigned long long)n, m->hp.n_speakers);
+            return;
+        }
+        m->speaker_names = keep(L, calloc(n, sizeof(char *)));
+        for (uint64_t i = 0; m->speaker_names && i < n && L->st == SORI_OK; i++) {
+            const char *s = NULL;
+            sori_gguf_get_arr_str(L->g, K("speaker_names"), i, &s);
+            m->speaker_names[i] = keep(L, strdup(s ? s : ""));
+        }
+    }
+    const char *ph = NULL;
+    if (sori_gguf_get_str(L->g, K("phonemes"), &ph) == SORI_OK) {
+        if (strcmp(ph, "ko-ipa") != 0) {
+            L->st = sori_fail(L->err, SORI_ERR_UNSUPPORTED, 0,
+                              "%s: " K("phonemes") " = %s: sori makes only Korean IPA (ko-ipa) for a voice", L->path, ph);
+            return;
+        }
+        m->korean_ipa = true;
+    }
     if (sori_gguf_get_arr_info(L->g, K("vocab"), &et, &n) != SORI_OK)
         return;
     if (et != SORI_GGUF_STRING || n > (uint64_t)m->hp.vocab) {
@@ -427,6 +465,8 @@ sori_status vits_load(const sori_gguf *g, const char *path, vits_model *m, sori_
                 const int dl = hp->dil[j][d];
                 snprintf(p, sizeof p, "decoder.resblocks.%d.convs1.%d", i * hp->n_rk + j, d);
                 rb->c1[d] = conv(&L, p, cout, cout, k, dl, (k * dl - dl) / 2, 1, true);
+                if (hp->resblock2)
+                    continue;
                 snprintf(p, sizeof p, "decoder.resblocks.%d.convs2.%d", i * hp->n_rk + j, d);
                 rb->c2[d] = conv(&L, p, cout, cout, k, 1, (k - 1) / 2, 1, true);
             }
