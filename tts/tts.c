@@ -643,7 +643,7 @@ sori_status sori_tts_synth_tokens(sori_tts_synth *s, const int32_t *ids, int n_i
         return st;
     const vits_hp *hp = &s->voice->m.hp;
     const int64_t T = s->n_frames;
-    if ((st = grow(&s->ws_dec, &s->cap_dec, up16(T * hp->hop) + vits_decoder_ws(hp, T), err)) != SORI_OK)
+    if ((st = grow(&s->ws_dec, &s->cap_dec, up16(T * hp->hop) + vits_decoder_ws(&s->voice->m, T), err)) != SORI_OK)
         return st;
     vits_decoder(&s->voice->m, &s->nn, s->z, T, speaker(s), s->ws_dec, s->ws_dec + up16(T * hp->hop));
     *samples = s->ws_dec;
@@ -715,7 +715,7 @@ sori_status sori_tts_synth_next(sori_tts_synth *s, const float **samples, int64_
     const int64_t f1 = f0 + s->p.chunk_frames < T ? f0 + s->p.chunk_frames : T;
     const int64_t a = f0 - ctx > 0 ? f0 - ctx : 0, b = f1 + ctx < T ? f1 + ctx : T, W = b - a;
     const int F = hp->flow;
-    sori_status st = grow(&s->ws_dec, &s->cap_dec, up16((int64_t)F * W) + up16(W * hp->hop) + vits_decoder_ws(hp, W),
+    sori_status st = grow(&s->ws_dec, &s->cap_dec, up16((int64_t)F * W) + up16(W * hp->hop) + vits_decoder_ws(&s->voice->m, W),
                           err);
     if (st != SORI_OK)
         return st;

@@ -21,7 +21,7 @@
 #include "sori/tts.h"
 #include "tts/nn.h"
 
-enum { VITS_MAX_UP = 8, VITS_MAX_RK = 8, VITS_MAX_DIL = 8, VITS_MAX_DDS = 16 };
+enum { VITS_MAX_UP = 8, VITS_MAX_RK = 8, VITS_MAX_DIL = 8, VITS_MAX_DDS = 16, VITS_MAX_STRIDE = 64 };
 
 typedef struct vits_hp {
     int vocab, hidden, n_layers, n_heads, window, ffn_dim, ffn_k, flow;
@@ -65,8 +65,25 @@ typedef struct vits_coupling {
     nn_conv in[64], rs[64];
 } vits_coupling;
 
+/* A HiFi-GAN convolution in the decoder's time-major form (tts/vits_hifigan.c):
+ * weights [co16, k · ci16] packed for sori_gemm_p16, channels padded to
+ * multiples of 16 with zeros; "same" padding dil · (k − 1) / 2. */
+typedef struct vits_tmconv {
+    float *w, *b; /* b [co16] */
+    int ci16, co16, k, dil, pad;
+} vits_tmconv;
+
+/* A transposed convolution as `stride` phases, phase p with n_taps[p] taps
+ * (weights at w + w_off[p], [co16, n_taps · ci16] packed). */
+typedef struct vits_tmconvt {
+    float *w, *b;
+    int ci16, co16, k, stride, pad;
+    int n_taps[VITS_MAX_STRIDE];
+    int64_t w_off[VITS_MAX_STRIDE];
+} vits_tmconvt;
+
 typedef struct vits_resblock {
-    nn_conv c1[VITS_MAX_DIL], c2[VITS_MAX_DIL]; /* c2 unused in ResBlock2 */
+    vits_tmconv t1[VITS_MAX_DIL], t2[VITS_MAX_DIL]; /* t2 unused in ResBlock2 */
     int n;
 } vits_resblock;
 
@@ -93,8 +110,9 @@ typedef struct vits_model {
     vits_convflow *sdp_flows; /* flows 2 .. dp_flows, at [0 .. dp_flows − 2] */
     vits_coupling *flows;
     /* HiFi-GAN */
-    nn_conv dec_pre, dec_cond, dec_post;
-    nn_convt ups[VITS_MAX_UP];
+    nn_conv dec_cond;                   /* [C0, G, 1]; w NULL without speakers */
+    vits_tmconv t_pre, t_post;          /* conv_pre, conv_post (1 output channel, padded to 16) */
+    vits_tmconvt t_ups[VITS_MAX_UP];
     vits_resblock *resblocks; /* n_up × n_rk */
     const float *spk_embed;   /* [n_speakers, G] or NULL */
     int64_t slot_floats;      /* scratch per thread slot for every convolution */
@@ -120,7 +138,7 @@ void vits_free(vits_model *m);
 int64_t vits_encoder_ws(const vits_hp *hp, int64_t T);
 int64_t vits_duration_ws(const vits_hp *hp, int64_t T);
 int64_t vits_flow_ws(const vits_hp *hp, int64_t T);
-int64_t vits_decoder_ws(const vits_hp *hp, int64_t T);
+int64_t vits_decoder_ws(const vits_model *m, int64_t T);
 
 /* hidden [H, T]; stats [2F, T] (means, then log-variances) */
 void vits_encoder(const vits_model *m, const nn_ctx *ctx, const int32_t *ids, int T, float *hidden, float *stats,
@@ -134,6 +152,11 @@ void vits_flow_reverse(const vits_model *m, const nn_ctx *ctx, float *z, int64_t
  * (the HiFi-GAN's receptive field, rounded up): a chunk decoded with this
  * many frames around it gives the samples the whole utterance gives. */
 int vits_decoder_context(const vits_hp *hp);
+/* The decoder's weights packed from the file's layout (at load); each
+ * returns the packed weights (its b allocated too), NULL when out of memory
+ * or a stride past VITS_MAX_STRIDE. */
+float *vits_tm_pack_conv(const nn_conv *c, vits_tmconv *t);
+float *vits_tm_pack_convt(const nn_convt *c, vits_tmconvt *t);
 /* wave [T · hop] from spec [F, T] */
 void vits_decoder(const vits_model *m, const nn_ctx *ctx, const float *spec, int64_t T, const float *g, float *wave,
                   float *ws);

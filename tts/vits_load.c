@@ -9,6 +9,7 @@
 #include "kernels/gguf.h"
 #include "kernels/hparams.h"
 #include "vits.h"
+#include "kernels/cpu/gemm_p16.h"
 
 typedef struct {
     const sori_gguf *g;
@@ -102,6 +103,30 @@ static nn_conv conv(loader *L, const char *prefix, int c_in, int c_out, int k, i
     if (s > L->m->slot_floats)
         L->m->slot_floats = s;
     return c;
+}
+
+/* Forgets and frees p, one of the loader's copies. */
+static void unkeep(loader *L, const void *p)
+{
+    vits_model *m = L->m;
+    for (int i = m->n_allocs - 1; p && i >= 0; i--)
+        if (m->allocs[i] == p) {
+            free(m->allocs[i]);
+            m->allocs[i] = m->allocs[--m->n_allocs];
+            return;
+        }
+}
+
+/* A decoder convolution packed into its time-major form; the file-layout copy is freed. */
+static void pack(loader *L, const nn_conv *c, vits_tmconv *t)
+{
+    if (L->st != SORI_OK)
+        return;
+    if (!keep(L, vits_tm_pack_conv(c, t)))
+        return;
+    keep(L, t->b);
+    unkeep(L, c->w);
+    unkeep(L, c->b);
 }
 
 /* A Linear `prefix` [out, in] as a kernel-1 convolution. */
@@ -438,25 +463,27 @@ sori_status vits_load(const sori_gguf *g, const char *path, vits_model *m, sori_
             c->rs[i] = conv(&L, p, H, i < hp->wn_layers - 1 ? 2 * H : H, 1, 1, 0, 1, true);
         }
     }
-    m->dec_pre = conv(&L, "decoder.conv_pre", F, hp->up_c0, 7, 1, 3, 1, true);
+    const int64_t slots = m->slot_floats; /* the decoder needs no im2col scratch, only the product's */
+    nn_conv c = conv(&L, "decoder.conv_pre", F, hp->up_c0, 7, 1, 3, 1, true);
+    pack(&L, &c, &m->t_pre);
     if (G)
         m->dec_cond = conv(&L, "decoder.cond", G, hp->up_c0, 1, 1, 0, 1, true);
     m->resblocks = keep(&L, calloc((size_t)hp->n_up * hp->n_rk, sizeof *m->resblocks));
     for (int i = 0; i < hp->n_up && L.st == SORI_OK; i++) {
         const int cin = hp->up_c0 >> i, cout = hp->up_c0 >> (i + 1);
         int64_t du[3] = {cin, cout, hp->up_k[i]};
+        nn_convt u = {NULL, NULL, cin, cout, hp->up_k[i], hp->up_rates[i], (hp->up_k[i] - hp->up_rates[i]) / 2};
         snprintf(p, sizeof p, "decoder.upsampler.%d.weight", i);
-        nn_convt *u = &m->ups[i];
-        u->w = tensor(&L, p, 3, du);
+        u.w = tensor(&L, p, 3, du);
         snprintf(p, sizeof p, "decoder.upsampler.%d.bias", i);
-        u->b = vec(&L, p, cout);
-        u->c_in = cin;
-        u->c_out = cout;
-        u->k = hp->up_k[i];
-        u->stride = hp->up_rates[i];
-        u->padding = (hp->up_k[i] - hp->up_rates[i]) / 2;
-        if (nn_convt_scratch(u) > m->slot_floats)
-            m->slot_floats = nn_convt_scratch(u);
+        u.b = vec(&L, p, cout);
+        if (L.st == SORI_OK) {
+            if (!keep(&L, vits_tm_pack_convt(&u, &m->t_ups[i])))
+                break;
+            keep(&L, m->t_ups[i].b);
+            unkeep(&L, u.w);
+            unkeep(&L, u.b);
+        }
         for (int j = 0; j < hp->n_rk; j++) {
             vits_resblock *rb = &m->resblocks[i * hp->n_rk + j];
             const int k = hp->rk[j];
@@ -464,15 +491,19 @@ sori_status vits_load(const sori_gguf *g, const char *path, vits_model *m, sori_
             for (int d = 0; d < rb->n; d++) {
                 const int dl = hp->dil[j][d];
                 snprintf(p, sizeof p, "decoder.resblocks.%d.convs1.%d", i * hp->n_rk + j, d);
-                rb->c1[d] = conv(&L, p, cout, cout, k, dl, (k * dl - dl) / 2, 1, true);
+                c = conv(&L, p, cout, cout, k, dl, (k * dl - dl) / 2, 1, true);
+                pack(&L, &c, &rb->t1[d]);
                 if (hp->resblock2)
                     continue;
                 snprintf(p, sizeof p, "decoder.resblocks.%d.convs2.%d", i * hp->n_rk + j, d);
-                rb->c2[d] = conv(&L, p, cout, cout, k, 1, (k - 1) / 2, 1, true);
+                c = conv(&L, p, cout, cout, k, 1, (k - 1) / 2, 1, true);
+                pack(&L, &c, &rb->t2[d]);
             }
         }
     }
-    m->dec_post = conv(&L, "decoder.conv_post", hp->up_c0 >> hp->n_up, 1, 7, 1, 3, 1, false);
+    c = conv(&L, "decoder.conv_post", hp->up_c0 >> hp->n_up, 1, 7, 1, 3, 1, false);
+    pack(&L, &c, &m->t_post);
+    m->slot_floats = slots > SORI_P16_SCRATCH ? slots : SORI_P16_SCRATCH;
     if (hp->n_speakers > 1) {
         int64_t ds[2] = {hp->n_speakers, hp->spk_dim};
         m->spk_embed = tensor(&L, "embed_speaker.weight", 2, ds);
