@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kernels/cpu/blas.h"
+#include "kernels/cpu/gemm_p16.h"
 #include "kernels/kernels.h"
 
 #if defined(__AVX2__)
@@ -243,22 +244,21 @@ static void resblock(loader *L, const char *name, int ch, int k, int style_dim, 
 }
 
 /* A ConvTranspose1d weight [in, out, k] (f32) copied as [k][in][out]: one product per tap */
-static float *tconv_weight(loader *L, const char *name, int in, int out, int k)
+/* ConvTranspose1d `name` [in, out, k] (f32) packed for the time-major product (tts/tm.h) */
+static void tconv_weight(loader *L, const char *name, const float *bias, int in, int out, int k, int stride,
+                         vits_tmconvt *t)
 {
     const int64_t dims[3] = {in, out, k};
     const float *w = tensor(L, name, SORI_GGML_F32, 3, dims);
     if (!w)
-        return NULL;
-    float *r = malloc(sizeof(float) * (size_t)in * out * k);
-    if (!r) {
-        L->st = sori_fail(L->err, SORI_ERR_NO_MEMORY, 0, "%s: out of memory", L->m->path);
-        return NULL;
+        return;
+    const nn_convt c = {w, bias, in, out, k, stride, (k - stride) / 2};
+    if (in % 16 || out % 16 || !vits_tm_pack_convt(&c, t)) {
+        memset(t, 0, sizeof *t);
+        L->st = sori_fail(L->err, in % 16 || out % 16 ? SORI_ERR_UNSUPPORTED : SORI_ERR_NO_MEMORY, 0,
+                          "%s: %s: %s", L->m->path, name,
+                          in % 16 || out % 16 ? "channels not a multiple of 16" : "out of memory");
     }
-    for (int i = 0; i < in; i++)
-        for (int o = 0; o < out; o++)
-            for (int t = 0; t < k; t++)
-                r[((int64_t)t * in + i) * out + o] = w[((int64_t)i * out + o) * k + t];
-    return r;
 }
 
 /* An int8 embedding table [rows, dim] with one scale, dequantized (w · scale is exact in f32). */
@@ -486,9 +486,11 @@ sori_status kokoro_load_gguf(sori_gguf *g, const char *path, kokoro_model **out,
         m->ups_s[i] = rates[i];
         m->ups_p[i] = (kern[i] - rates[i]) / 2;
         snprintf(name, sizeof name, "decoder.decoder.generator.ups.%d.weight", i);
-        m->ups_w[i] = tconv_weight(&L, name, cin, cout, kern[i]);
-        snprintf(name, sizeof name, "decoder.decoder.generator.ups.%d.bias", i);
-        m->ups_b[i] = vec(&L, name, cout);
+        char bname[160];
+        snprintf(bname, sizeof bname, "decoder.decoder.generator.ups.%d.bias", i);
+        m->ups_b[i] = vec(&L, bname, cout);
+        if (m->ups_b[i])
+            tconv_weight(&L, name, m->ups_b[i], cin, cout, kern[i], rates[i], &m->ups_t[i]);
         snprintf(name, sizeof name, "decoder.decoder.generator.noise_convs.%d", i);
         if (i == 0)
             conv(&L, name, cout, 22, 12, 6, 3, 1, true, &m->noise_conv[0]);
@@ -521,8 +523,10 @@ void kokoro_free(kokoro_model *m)
     free(m->pos);
     free(m->type);
     free(m->te_emb);
-    free(m->ups_w[0]);
-    free(m->ups_w[1]);
+    for (int i = 0; i < 2; i++) {
+        free(m->ups_t[i].w);
+        free(m->ups_t[i].b);
+    }
     free(m->vocab);
     free(m->voice_names);
     free(m->voices);
@@ -1586,54 +1590,27 @@ static int64_t resblock_work(int T, int C, int k)
     return 2 * (int64_t)T * C + 2 * (int64_t)C + 64 + ((int64_t)T * C + 1) / 2 + ((int64_t)T * C * k + 1) / 2 + 64;
 }
 
-typedef struct {
-    const kokoro_model *m;
-    int i, T, T_out;
-    const float *x;
-    float *tmp, *y;
-} tconv_job;
+enum { TCONV_SLOTS = 8 }; /* the most threads a transposed convolution is split over */
 
-enum { TCONV_COLS = 32 }; /* output channels per product: the same blocks whatever the threads */
-
-/* output channels [o0, o1) of the transposed convolution, every tap (no other part writes them) */
-static void tconv_cols(const tconv_job *j, int64_t o0, int64_t o1)
-{
-    const kokoro_model *m = j->m;
-    const int in = m->ups_in[j->i], out = m->ups_out[j->i], K = m->ups_k[j->i], st = m->ups_s[j->i];
-    const int pad = m->ups_p[j->i], n = (int)(o1 - o0);
-    for (int t = 0; t < j->T_out; t++)
-        memcpy(j->y + (int64_t)t * out + o0, m->ups_b[j->i] + o0, sizeof(float) * (size_t)n);
-    for (int k = 0; k < K; k++) {
-        sori_gemm(false, false, j->T, n, in, 1.0f, j->x, in, m->ups_w[j->i] + (int64_t)k * in * out + o0, out, 0.0f,
-                  j->tmp + o0, out);
-        for (int r = 0; r < j->T; r++) {
-            const int t = r * st - pad + k;
-            if (t >= 0 && t < j->T_out) {
-                float *yr = j->y + (int64_t)t * out + o0;
-                const float *tr = j->tmp + (int64_t)r * out + o0;
-                for (int o = 0; o < n; o++)
-                    yr[o] += tr[o];
-            }
-        }
-    }
-}
-
-static void tconv_part(void *ctx, int64_t b0, int64_t b1)
-{
-    const tconv_job *j = ctx;
-    const int64_t out = j->m->ups_out[j->i];
-    for (int64_t b = b0; b < b1; b++)
-        tconv_cols(j, b * TCONV_COLS, (b + 1) * TCONV_COLS < out ? (b + 1) * TCONV_COLS : out);
-}
-
-/* y [T_out, out] = ConvTranspose1d (f32) over x [T, in]; tmp: T · out floats; split over the pool
- * by blocks of output channels */
+/* y [T_out, out] = ConvTranspose1d (f32) over x [T, in], time-major (tts/tm.h: one product per
+ * output phase over weights packed at load, split over the pool by rows; the same sums whatever the
+ * threads); tmp: tconv_tmp_floats */
 static int tconv(const kokoro_model *m, int i, const float *x, int T, float *tmp, float *y)
 {
-    const int T_out = (T - 1) * m->ups_s[i] - 2 * m->ups_p[i] + m->ups_k[i];
-    tconv_job j = {m, i, T, T_out, x, tmp, y};
-    sori_parallel_for(tl_pool, (m->ups_out[i] + TCONV_COLS - 1) / TCONV_COLS, 1, tconv_part, &j);
+    const vits_tmconvt *c = &m->ups_t[i];
+    const int T_out = (T - 1) * c->stride - 2 * c->pad + c->k;
+    int slots = tl_pool ? sori_thread_pool_size(tl_pool) : 1;
+    slots = slots < 1 ? 1 : slots > TCONV_SLOTS ? TCONV_SLOTS : slots;
+    const nn_ctx ctx = {tl_pool, slots, tmp, SORI_P16_SCRATCH};
+    vits_tm_convt(&ctx, c, x, T, -1.0f, tmp + (int64_t)TCONV_SLOTS * SORI_P16_SCRATCH, y, T_out);
     return T_out;
+}
+
+static int64_t tconv_tmp_floats(const kokoro_model *m, int F)
+{
+    const int64_t a = vits_tm_convt_xp_floats(&m->ups_t[0], 2 * (int64_t)F),
+                  b = vits_tm_convt_xp_floats(&m->ups_t[1], 2 * (int64_t)F * m->ups_s[0]);
+    return (int64_t)TCONV_SLOTS * SORI_P16_SCRATCH + (a > b ? a : b) + 64;
 }
 
 int64_t kokoro_generator_work_floats(const kokoro_model *m, int F)
@@ -1643,7 +1620,7 @@ int64_t kokoro_generator_work_floats(const kokoro_model *m, int F)
     int64_t rw = resblock_work((int)NF, (int)C1, 11), r0 = resblock_work((int)T0, (int)C0, 11);
     rw = rw > r0 ? rw : r0;
     return 10 * 2 * (int64_t)F + N + 40 + NF * 22 + 3 * NF * C1 + NF * 7 * C1 + NF * 22 + (N + 20) + rw +
-           (int64_t)2 * F * m->hidden_dim + NF * C1 + 1024;
+           (int64_t)2 * F * m->hidden_dim + NF * C1 + 1024 + tconv_tmp_floats(m, F);
 }
 
 sori_status kokoro_generator(const kokoro_model *m, const float *x, const float *f0, int F, const float *style,

@@ -12,6 +12,7 @@
 
 #include "kernels/gguf.h"
 #include "sori/common.h"
+#include "tts/tm.h"
 
 struct sori_thread_pool;
 
@@ -88,7 +89,7 @@ typedef struct kokoro_model {
     /* generator (iSTFTNet) */
     const float *src_w, *src_b;                              /* m_source.l_linear [1, 9], [1] */
     const float *stft_win, *inv_basis, *win_sum;             /* [20], [22, 1, 20], [20] */
-    float *ups_w[2];                                         /* ConvTranspose1d weights as [k][in][out] */
+    vits_tmconvt ups_t[2];                                   /* ConvTranspose1d, packed (tts/tm.h) */
     const float *ups_b[2];
     int ups_in[2], ups_out[2], ups_k[2], ups_s[2], ups_p[2];
     kokoro_conv noise_conv[2];

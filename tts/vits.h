@@ -20,8 +20,9 @@
 #include "kernels/gguf.h"
 #include "sori/tts.h"
 #include "tts/nn.h"
+#include "tts/tm.h"
 
-enum { VITS_MAX_UP = 8, VITS_MAX_RK = 8, VITS_MAX_DIL = 8, VITS_MAX_DDS = 16, VITS_MAX_STRIDE = 64 };
+enum { VITS_MAX_UP = 8, VITS_MAX_RK = 8, VITS_MAX_DIL = 8, VITS_MAX_DDS = 16 };
 
 typedef struct vits_hp {
     int vocab, hidden, n_layers, n_heads, window, ffn_dim, ffn_k, flow;
@@ -64,23 +65,6 @@ typedef struct vits_coupling {
     nn_conv pre, post, cond; /* cond.w NULL without speakers */
     nn_conv in[64], rs[64];
 } vits_coupling;
-
-/* A HiFi-GAN convolution in the decoder's time-major form (tts/vits_hifigan.c):
- * weights [co16, k · ci16] packed for sori_gemm_p16, channels padded to
- * multiples of 16 with zeros; "same" padding dil · (k − 1) / 2. */
-typedef struct vits_tmconv {
-    float *w, *b; /* b [co16] */
-    int ci16, co16, k, dil, pad;
-} vits_tmconv;
-
-/* A transposed convolution as `stride` phases, phase p with n_taps[p] taps
- * (weights at w + w_off[p], [co16, n_taps · ci16] packed). */
-typedef struct vits_tmconvt {
-    float *w, *b;
-    int ci16, co16, k, stride, pad;
-    int n_taps[VITS_MAX_STRIDE];
-    int64_t w_off[VITS_MAX_STRIDE];
-} vits_tmconvt;
 
 typedef struct vits_resblock {
     vits_tmconv t1[VITS_MAX_DIL], t2[VITS_MAX_DIL]; /* t2 unused in ResBlock2 */
@@ -152,11 +136,6 @@ void vits_flow_reverse(const vits_model *m, const nn_ctx *ctx, float *z, int64_t
  * (the HiFi-GAN's receptive field, rounded up): a chunk decoded with this
  * many frames around it gives the samples the whole utterance gives. */
 int vits_decoder_context(const vits_hp *hp);
-/* The decoder's weights packed from the file's layout (at load); each
- * returns the packed weights (its b allocated too), NULL when out of memory
- * or a stride past VITS_MAX_STRIDE. */
-float *vits_tm_pack_conv(const nn_conv *c, vits_tmconv *t);
-float *vits_tm_pack_convt(const nn_convt *c, vits_tmconvt *t);
 /* wave [T · hop] from spec [F, T] */
 void vits_decoder(const vits_model *m, const nn_ctx *ctx, const float *spec, int64_t T, const float *g, float *wave,
                   float *ws);

@@ -224,8 +224,13 @@ static int64_t convt_lead(const vits_tmconvt *c)
 }
 
 /* y [len_out, co16] = convT(leaky(x)) + b, x [len, ci16]; xp: (len + 2·lead + 2) × ci16 floats */
-static void tm_convt(const nn_ctx *ctx, const vits_tmconvt *c, const float *x, int64_t len, float slope, float *xp,
-                     float *y, int64_t len_out)
+int64_t vits_tm_convt_xp_floats(const vits_tmconvt *c, int64_t len)
+{
+    return (len + 2 * convt_lead(c) + 2) * c->ci16;
+}
+
+void vits_tm_convt(const nn_ctx *ctx, const vits_tmconvt *c, const float *x, int64_t len, float slope, float *xp,
+                   float *y, int64_t len_out)
 {
     const int s = c->stride, C = c->ci16;
     const int64_t L = convt_lead(c), R = L + 1;
@@ -341,7 +346,7 @@ void vits_decoder(const vits_model *m, const nn_ctx *ctx, const float *spec, int
     for (int i = 0; i < hp->n_up; i++) {
         const vits_tmconvt *up = &m->t_ups[i];
         const int64_t len2 = (len - 1) * up->stride - 2 * up->pad + up->k;
-        tm_convt(ctx, up, x, len, hp->leaky, xp, u, len2);
+        vits_tm_convt(ctx, up, x, len, hp->leaky, xp, u, len2);
         len = len2;
         C = up->co16;
         const int64_t n = len * C;
