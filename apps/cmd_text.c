@@ -16,6 +16,9 @@
  *       each line in IPA as the Kokoro voice reads it: normalize, g2p, then
  *       the Korean → IPA table (sori_ko_ipa); --pronounced: the input is
  *       already Hangul as said (g2p's output), only the table runs
+ *   sori text uroman [--raw] [TEXT]...
+ *       each line romanized as uroman does (what MMS-TTS voices read),
+ *       normalized first (digits, signs, Hanja in Hangul) unless --raw
  *   sori text moderate [--model FILE] [--format text|json] [TEXT]...
  *       abusive speech: "ok" or the category (profanity, insult, threat,
  *       hate), a tab and its score; json: every category's score */
@@ -33,6 +36,7 @@ static void text_usage(FILE *f)
 {
     fprintf(f, "usage: sori text g2p [--raw] [TEXT]...\n"
                "       sori text ipa [--pronounced] [TEXT]...\n"
+               "       sori text uroman [--raw] [TEXT]...\n"
                "       sori text normalize [--zero gong|yeong] [TEXT]...\n"
                "       sori text itn [--options LIST] [TEXT]...\n"
                "       sori text redact [--partial] [--format text|json] [TEXT]...\n"
@@ -93,6 +97,20 @@ static sori_status ipa_fn(const char *t, size_t n, unsigned flags, char *o, size
     size_t m = 0;
     const sori_status st = said_fn(t, n, pron, cap, &m, e);
     return st == SORI_OK ? sori_ko_ipa(pron, m, o, c, l, e) : st;
+}
+
+/* normalize → uroman (G2P_RAW: uroman alone), in a buffer kept between lines */
+static sori_status uroman_fn(const char *t, size_t n, unsigned flags, char *o, size_t c, size_t *l, sori_error *e)
+{
+    if (flags & G2P_RAW)
+        return sori_ko_uroman(t, n, o, c, l, e);
+    static char *norm;
+    static size_t cap;
+    if (!grow(&norm, &cap, 16 * n + 64 + 1))
+        return no_memory(e);
+    size_t m = 0;
+    const sori_status st = sori_tn(t, n, 0, norm, cap, &m, e);
+    return st == SORI_OK ? sori_ko_uroman(norm, m, o, c, l, e) : st;
 }
 
 /* One line through fn to stdout, in a buffer of factor * len + 64 bytes (each function's stated
@@ -294,15 +312,16 @@ int cmd_text(int argc, char **argv)
     if (strcmp(argv[0], "moderate") == 0)
         return moderate_main(argc, argv);
     const bool redact = strcmp(argv[0], "redact") == 0, itn = strcmp(argv[0], "itn") == 0,
-               norm = strcmp(argv[0], "normalize") == 0, ipa = strcmp(argv[0], "ipa") == 0;
-    if (strcmp(argv[0], "g2p") != 0 && !redact && !itn && !norm && !ipa) {
+               norm = strcmp(argv[0], "normalize") == 0, ipa = strcmp(argv[0], "ipa") == 0,
+               urom = strcmp(argv[0], "uroman") == 0;
+    if (strcmp(argv[0], "g2p") != 0 && !redact && !itn && !norm && !ipa && !urom) {
         fprintf(stderr, "sori text: unknown subcommand '%s'\n", argv[0]);
         text_usage(stderr);
         return 2;
     }
     bool partial = false, json = false;
     unsigned tn_flags = 0, itn_flags = 0, ipa_flags = 0, g2p_flags = 0;
-    const bool g2p = !redact && !itn && !norm && !ipa;
+    const bool g2p = !redact && !itn && !norm && !ipa && !urom;
     int first = 1;
     for (; itn && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
         sori_error oe = {0};
@@ -332,11 +351,11 @@ int cmd_text(int argc, char **argv)
             return 2;
         }
     }
-    for (; g2p && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
+    for (; (g2p || urom) && first < argc && argv[first][0] == '-' && argv[first][1] == '-'; first++) {
         if (strcmp(argv[first], "--raw") == 0) {
             g2p_flags = G2P_RAW;
         } else {
-            fprintf(stderr, "sori text g2p: bad option '%s'\n", argv[first]);
+            fprintf(stderr, "sori text %s: bad option '%s'\n", argv[0], argv[first]);
             text_usage(stderr);
             return 2;
         }
@@ -355,8 +374,8 @@ int cmd_text(int argc, char **argv)
     }
     /* normalize, itn, g2p and ipa: one function each, with its flags and its output bound (g2p: as
      * normalize's, 16 bytes out per byte in, 1 with --raw; ipa: 3 per byte after normalize's 16) */
-    const text_fn fn = norm ? sori_tn : itn ? sori_itn_with : ipa ? ipa_fn : g2p_fn;
-    const size_t factor = norm ? 16 : itn ? 2 : ipa ? 48 : g2p_flags ? 1 : 16;
+    const text_fn fn = norm ? sori_tn : itn ? sori_itn_with : ipa ? ipa_fn : urom ? uroman_fn : g2p_fn;
+    const size_t factor = norm ? 16 : itn ? 2 : ipa ? 48 : urom ? (g2p_flags ? 3 : 48) : g2p_flags ? 1 : 16;
     const unsigned flags = norm ? tn_flags : itn ? itn_flags : ipa ? ipa_flags : g2p_flags;
     struct text_ctx c = {argv[0], fn, factor, flags, redact, partial, json};
     return each_line(argc, argv, first, text_cb, &c);

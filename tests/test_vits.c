@@ -303,6 +303,81 @@ static void piper_parity(sori_runtime *rt, const char *name, int want_speakers)
     sori_tts_voice_free(v);
 }
 
+/* An MMS-style voice (the sdp fixture with a letter vocabulary and the
+ * tokenizer's is_uroman and normalize flags): text goes TN → uroman → lower
+ * case → letters, with the blank between them. */
+static void uroman_voice(sori_runtime *rt)
+{
+    static const char *const letters[20] = {"_", " ", "a", "e", "o", "u", "i", "n", "g", "h",
+                                            "s", "y", "k", "r", "m", "b", "d", "j", "'", "c"};
+    char path[512];
+    snprintf(path, sizeof path, "%s/vits/sdp.gguf", SORI_FIXTURE_DIR);
+    sori_error err = {0};
+    sori_gguf *g = NULL;
+    if (sori_gguf_open_file(path, &g, &err) != SORI_OK) {
+        CHECK(0, "%s", err.message);
+        return;
+    }
+    sori_gguf_writer *w = NULL;
+    sori_status st = sori_gguf_writer_create(&w);
+    for (int64_t i = 0; st == SORI_OK && i < sori_gguf_n_kv(g); i++) {
+        const char *k = sori_gguf_kv_key(g, i);
+        if (strcmp(k, "general.alignment") && strcmp(k, "sori.vits.vocab") && strcmp(k, "sori.vits.is_uroman") &&
+            strcmp(k, "sori.vits.normalize"))
+            st = gguf_edit_copy_kv(w, g, i);
+    }
+    const bool yes = true;
+    if (st == SORI_OK)
+        st = sori_gguf_writer_set_arr(w, "sori.vits.vocab", SORI_GGUF_STRING, letters, 20);
+    if (st == SORI_OK)
+        st = sori_gguf_writer_set(w, "sori.vits.is_uroman", SORI_GGUF_BOOL, &yes);
+    if (st == SORI_OK)
+        st = sori_gguf_writer_set(w, "sori.vits.normalize", SORI_GGUF_BOOL, &yes);
+    for (int64_t i = 0; st == SORI_OK && i < sori_gguf_n_tensors(g); i++) {
+        const sori_gguf_tensor *t = sori_gguf_tensor_at(g, i);
+        st = sori_gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data);
+    }
+    void *data = NULL;
+    size_t size = 0;
+    if (st == SORI_OK)
+        st = sori_gguf_writer_to_memory(w, &data, &size, &err);
+    sori_gguf_writer_free(w);
+    sori_gguf_free(g);
+    CHECK(st == SORI_OK, "writing the uroman voice: %s", err.message);
+    sori_tts_voice *v = NULL;
+    st = st == SORI_OK ? sori_tts_voice_load_memory(rt, data, size, &v, &err) : st;
+    CHECK(st == SORI_OK, "uroman voice: %s", err.message);
+    if (st == SORI_OK) {
+        /* 안녕, 한국 → annyeong, hangug (the comma is not a letter of this vocabulary: skipped) */
+        const char *want = "annyeong hangug";
+        int32_t ids[64], exp[64];
+        int n = 0, skipped = 0, k = 0;
+        for (const char *c = want; *c; c++) {
+            exp[k++] = 0;
+            for (int i = 1; i < 20; i++)
+                if (letters[i][0] == *c)
+                    exp[k++] = i;
+        }
+        exp[k++] = 0;
+        st = sori_tts_text_to_ids(v, "안녕, 한국", strlen("안녕, 한국"), ids, 64, &n, &skipped, &err);
+        CHECK(st == SORI_OK && n == k && skipped == 1 && !memcmp(ids, exp, sizeof(int32_t) * (size_t)k),
+              "uroman voice: 안녕, 한국 → %d ids (want %d), %d skipped: %s", n, k, skipped, err.message);
+        /* digits through TN first: 3 → 삼 → sam */
+        st = sori_tts_text_to_ids(v, "3", 1, ids, 64, &n, &skipped, &err);
+        CHECK(st == SORI_OK && n == 7 && ids[1] == 10 && ids[3] == 2 && ids[5] == 14, "uroman voice: 3 → %d ids", n);
+        sori_tts_synth *s = NULL;
+        CHECK_STATUS(sori_tts_synth_create(v, NULL, &s, &err), SORI_OK);
+        const float *wave;
+        int64_t nw = 0;
+        st = sori_tts_text_to_ids(v, "안녕, 한국", strlen("안녕, 한국"), ids, 64, &n, &skipped, &err);
+        CHECK(st == SORI_OK && sori_tts_synth_tokens(s, ids, n, NULL, &wave, &nw, &err) == SORI_OK && nw > 0,
+              "uroman voice speaks: %s", err.message);
+        sori_tts_synth_free(s);
+        sori_tts_voice_free(v);
+    }
+    free(data);
+}
+
 /* The sdp fixture with every weight of two or more dimensions in f16 (as
  * vits_to_gguf.py --f16 writes it), against the f32 reference: the text
  * encoder within 1e-2 (f16 rounding of random weights), the audio finite. */
@@ -642,6 +717,7 @@ int main(void)
     piper_parity(rt, "piper_rb2", 1);
     piper_parity(rt, "piper_rb1_spk", 3);
     printf("Piper voices vs onnxruntime: worst waveform rel-L2 %.1e\n", g_piper_worst);
+    uroman_voice(rt);
     f16_weights(rt);
     bad_files(rt);
     bad_calls(rt);

@@ -2,8 +2,10 @@
  * front end each voice family needs. Kokoro reads IPA: the text goes
  * through the text layer (sori_tn: digits and symbols said in Hangul;
  * sori_g2p: Hangul as it is pronounced; sori_ko_ipa: Kokoro's symbols).
- * VITS voices read characters (MMS-TTS) or, where the file says
- * phonemes = ko-ipa (Piper voices), the same IPA as Kokoro. All then take
+ * VITS voices read characters (MMS-TTS: romanized by uroman first where the
+ * tokenizer says is_uroman, as MMS's Korean voice is, then lower-cased where
+ * it says normalize) or, where the file says phonemes = ko-ipa (Korean
+ * Piper voices), the same IPA as Kokoro. All then take
  * the longest vocabulary entry at each place; Piper's framing (BOS, a pad
  * after each id, EOS) is the blank of add_blank inside bos_id … eos_id. */
 #include <stdlib.h>
@@ -70,6 +72,31 @@ static int longest_match(const char *const *vocab, int n_vocab, bool blank, cons
     return k;
 }
 
+/* text → uroman's romanization after TN (digits, Hanja in Hangul), lower-cased when asked; *rom is malloc'd */
+static sori_status romanized(const char *text, size_t len, bool lower, char **rom, size_t *n, sori_error *err)
+{
+    const size_t c1 = 16 * len + 65, c2 = 3 * c1;
+    char *tn = malloc(c1);
+    *rom = malloc(c2);
+    size_t a = 0;
+    *n = 0;
+    sori_status st = tn && *rom ? SORI_OK : sori_fail(err, SORI_ERR_NO_MEMORY, 0, "sori_tts_text_to_ids: out of memory");
+    if (st == SORI_OK)
+        st = sori_tn(text, len, 0, tn, c1, &a, err);
+    if (st == SORI_OK)
+        st = sori_ko_uroman(tn, a, *rom, c2, n, err);
+    free(tn);
+    if (st != SORI_OK) {
+        free(*rom);
+        *rom = NULL;
+        return st;
+    }
+    for (size_t i = 0; lower && i < *n; i++)
+        if ((*rom)[i] >= 'A' && (*rom)[i] <= 'Z')
+            (*rom)[i] = (char)((*rom)[i] - 'A' + 'a');
+    return SORI_OK;
+}
+
 /* text → Korean IPA through the text layer; *ipa is malloc'd */
 static sori_status korean_ipa(const char *text, size_t len, char **ipa, size_t *n, sori_error *err)
 {
@@ -127,14 +154,15 @@ sori_status sori_tts_text_to_ids(const sori_tts_voice *voice, const char *text, 
             return sori_fail(err, SORI_ERR_UNSUPPORTED, 0,
                              "sori_tts_text_to_ids: the voice file has no vocabulary (give token ids)");
         const char *const *vocab = (const char *const *)m->vocab;
-        if (m->korean_ipa) {
-            char *ipa;
+        if (m->korean_ipa || m->uroman) {
+            char *t;
             size_t c;
-            sori_status st = korean_ipa(text, len, &ipa, &c, err);
+            sori_status st = m->korean_ipa ? korean_ipa(text, len, &t, &c, err)
+                                           : romanized(text, len, m->lowercase, &t, &c, err);
             if (st != SORI_OK)
                 return st;
-            k = longest_match(vocab, m->n_vocab_text, m->add_blank, ipa, c, ids, cap, skipped, m->bos_id, m->eos_id);
-            free(ipa);
+            k = longest_match(vocab, m->n_vocab_text, m->add_blank, t, c, ids, cap, skipped, m->bos_id, m->eos_id);
+            free(t);
         } else {
             k = longest_match(vocab, m->n_vocab_text, m->add_blank, text, len, ids, cap, skipped, m->bos_id, m->eos_id);
         }

@@ -79,6 +79,7 @@ typedef struct vits_model {
     bool add_blank;         /* id 0 between tokens and at both ends */
     int32_t bos_id, eos_id; /* framing ids (Piper's ^ and $), −1: none */
     bool korean_ipa;        /* text goes through TN → G2P → IPA first (sori.vits.phonemes = "ko-ipa") */
+    bool uroman, lowercase; /* MMS's tokenizer flags: uroman first (TN → sori_ko_uroman), then lower case */
     char **speaker_names;   /* hp.n_speakers names (sori.vits.speaker_names), or NULL */
     const float *embed;     /* [vocab, H] */
     vits_layer *layers;

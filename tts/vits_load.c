@@ -316,6 +316,10 @@ static void read_vocab(loader *L)
     bool b;
     if (sori_gguf_get_bool(L->g, K("add_blank"), &b) == SORI_OK)
         m->add_blank = b;
+    if (sori_gguf_get_bool(L->g, K("is_uroman"), &b) == SORI_OK)
+        m->uroman = b;
+    if (sori_gguf_get_bool(L->g, K("normalize"), &b) == SORI_OK)
+        m->lowercase = b;
     m->bos_id = m->eos_id = -1;
     const char *ids[2] = {K("bos_id"), K("eos_id")};
     int32_t *to[2] = {&m->bos_id, &m->eos_id};

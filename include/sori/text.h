@@ -35,6 +35,17 @@ extern "C" {
 SORI_API sori_status sori_ko_ipa(const char *text, size_t len, char *out, size_t cap, size_t *out_len,
                                  sori_error *err);
 
+/* Korean in uroman's romanization (isi-nlp/uroman 1.3, what Meta's
+ * MMS-TTS voices read): each Hangul syllable as its initial, vowel and
+ * final by fixed tables, with no sound changes (한국어 → hangugeo, 꽃잎 →
+ * ggocip), compatibility jamo by uroman's own table (ㅋ → kh); everything
+ * else is copied (run sori_tn first for digits and Hanja, which uroman
+ * would read as Chinese). At most 3 output bytes per input byte; out gets
+ * it and a NUL (too small, or invalid UTF-8: SORI_ERR_INVALID_ARG).
+ * Thread-safe; no allocation. */
+SORI_API sori_status sori_ko_uroman(const char *text, size_t len, char *out, size_t cap, size_t *out_len,
+                                    sori_error *err);
+
 /* The standard pronunciation of text (UTF-8, len bytes) in Hangul: every
  * Hangul syllable becomes the syllable said there, everything else is
  * copied. The rules apply inside a word (a run of Hangul syllables; a
