@@ -4,6 +4,12 @@ are spoken by each system, transcribed by sori's Whisper, and scored by characte
 
     python3 bench/eval_tts.py [--n 300] [--systems sori,ort,espeak] [--voice jf_alpha]
                               [--onnx kokoro.onnx --voices voices_ja.npz] [--out /tmp/eval-tts]
+                              [--split test|dev] [--speed 1.0] [--ipa-sub 'ʌ=ɔ'] [--voice a+b]
+
+Choosing settings (a mapping, a speaker, the rate) is done on --split dev, a bucket of its own;
+the reported numbers are --split test. --ipa-sub (ort only) replaces symbols of sori's IPA before
+the ids, to try a mapping before writing it in text/ipa.c; --voice a+b (ort) takes the speakers'
+mean style.
 
 Systems:
   sori    `sori say` with the bundled Kokoro voice (data/kokoro-82m.gguf): sori's Korean front end
@@ -45,7 +51,7 @@ def bucket(text):
     return "test" if r < 8 else "dev" if r < 16 else "train"
 
 
-def sentences(n):
+def sentences(n, split="test"):
     plain, digits = [], []
     with lzma.open(CORPUS, "rt", encoding="utf-8") as f:
         next(f)
@@ -54,7 +60,7 @@ def sentences(n):
             if len(p) != 3:
                 continue
             t = p[2].strip()
-            if not 10 <= len(t) <= 60 or bucket(t) != "test":
+            if not 10 <= len(t) <= 60 or bucket(t) != split:
                 continue
             if sum("\uac00" <= c <= "\ud7a3" for c in t) < 5 or re.search(r"[\t<>\[\]{}|\\]", t):
                 continue
@@ -82,18 +88,19 @@ def hangul(text):
     return "".join(c for c in text if "\uac00" <= c <= "\ud7a3")
 
 
-def synth_sori(sents, d, voice):
+def synth_sori(sents, d, voice, speed):
     sori = SORI
     times = []
     for i, t in enumerate(sents):
         t0 = time.perf_counter()
-        subprocess.run([sori, "say", "--speaker", voice, "-o", os.path.join(d, f"{i:03d}.wav"), t], check=True,
+        subprocess.run([sori, "say", "--speaker", voice, "--rate", str(speed), "-o", os.path.join(d, f"{i:03d}.wav"), t],
+                       check=True,
                        capture_output=True)
         times.append(time.perf_counter() - t0)
     return times
 
 
-def synth_ort(sents, d, voice, onnx_path, voices_path, threads):
+def synth_ort(sents, d, voice, onnx_path, voices_path, threads, speed, subs):
     import numpy as np
     import onnxruntime as ort
     import soundfile as sf
@@ -109,14 +116,17 @@ def synth_ort(sents, d, voice, onnx_path, voices_path, threads):
     so.intra_op_num_threads = threads
     so.log_severity_level = 3
     sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
-    pack = np.load(voices_path)[voice]
+    packs = np.load(voices_path)
+    pack = sum(packs[v] for v in voice.split("+")) / len(voice.split("+"))  # "a+b": the speakers' mean style
     ipa = sori_lines(["text", "ipa"], sents)
+    for a, b in subs:
+        ipa = [p.replace(a, b) for p in ipa]
     times = []
     for i, p in enumerate(ipa):
         ids = [vocab[c] for c in p if c in vocab][:510]
         style = pack[len(ids) - 1].reshape(1, -1).astype(np.float32)
         feed = {"tokens": np.array([[0] + ids + [0]], dtype=np.int64), "style": style,
-                "speed": np.array([1.0], dtype=np.float32)}
+                "speed": np.array([speed], dtype=np.float32)}
         t0 = time.perf_counter()
         audio = sess.run(None, feed)[0].reshape(-1)
         times.append(time.perf_counter() - t0)
@@ -158,19 +168,25 @@ def main():
     ap.add_argument("--whisper", default=os.path.join(ROOT, "data", "whisper-base-f16.gguf"))
     ap.add_argument("--out", default="/tmp/eval-tts")
     ap.add_argument("--json", help="write the per-sentence results here")
+    ap.add_argument("--split", default="test", choices=["test", "dev"],
+                    help="the corpus bucket: test (the reported numbers) or dev (for choosing settings)")
+    ap.add_argument("--speed", type=float, default=1.0, help="speaking rate (sori say --rate, Kokoro's speed)")
+    ap.add_argument("--ipa-sub", default="",
+                    help="ort only: replacements in sori's IPA before the ids, 'a=b,c=d' (to try mappings)")
     ap.add_argument("--sori", help="the sori executable (default build/bin/sori; a copy if the tree is rebuilt)")
     a = ap.parse_args()
     SORI = a.sori or SORI
-    sents = sentences(a.n)
+    sents = sentences(a.n, a.split)
+    subs = [tuple(x.split("=", 1)) for x in a.ipa_sub.split(",") if x]
     refs = [hangul(t) for t in sori_lines(["text", "normalize"], sents)]
     report = {"n": len(sents), "voice": a.voice, "systems": {}}
     for system in a.systems.split(","):
         d = os.path.join(a.out, f"{system}-{a.voice}" if system != "espeak" else system)
         os.makedirs(d, exist_ok=True)
         if system == "sori":
-            times = synth_sori(sents, d, a.voice)
+            times = synth_sori(sents, d, a.voice, a.speed)
         elif system == "ort":
-            times = synth_ort(sents, d, a.voice, a.onnx, a.voices, a.threads)
+            times = synth_ort(sents, d, a.voice, a.onnx, a.voices, a.threads, a.speed, subs)
         elif system == "espeak":
             times = synth_espeak(sents, d)
         else:
