@@ -95,6 +95,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (pl > 3 * size || ipa[pl] || text_utf8_check(ipa, pl) != pl))
         abort();
     free(ipa);
+    /* uroman's romanization: within 3 bytes per input byte, NUL-terminated, valid UTF-8; valid input is
+     * never refused with that room */
+    char *rom = malloc(3 * size + 1);
+    size_t rl = 0;
+    if (rom) {
+        const sori_status rs = sori_ko_uroman(in, size, rom, 3 * size + 1, &rl, &err);
+        if (rs == SORI_OK && (rl > 3 * size || rom[rl] || text_utf8_check(rom, rl) != rl))
+            abort();
+        if (rs != SORI_OK && text_utf8_check(in, size) == size)
+            abort();
+    }
+    free(rom);
     /* a buffer one byte short is refused */
     if (size > 0 && sori_g2p(in, size, out, size, &n, &err) != SORI_ERR_INVALID_ARG)
         abort();

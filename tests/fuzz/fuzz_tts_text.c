@@ -1,7 +1,8 @@
 /* libFuzzer target: text to speech from arbitrary bytes (sori/tts.h). Each
  * input goes through sori_tts_text_to_ids for the bundled Kokoro voice when
  * tools/setup.sh fetched it (data/kokoro-82m.gguf: normalize → g2p → IPA)
- * and for the VITS test fixture (its vocabulary): ids in the vocabulary, a
+ * and for the VITS test fixture (its vocabulary) and the Piper one (Korean IPA,
+ * ^ … $ framing): ids in the vocabulary, a
  * cap one short refused with the count; invalid UTF-8 refused. Short inputs
  * are then spoken by the VITS fixture (Kokoro's synthesis takes minutes in
  * this unoptimized, sanitized build; test_tts_kokoro covers its bad input):
@@ -16,7 +17,7 @@
 #include "sori/tts.h"
 
 static sori_runtime *rt;
-static sori_tts_voice *kokoro, *vits;
+static sori_tts_voice *kokoro, *vits, *piper;
 static sori_tts_synth *synth;
 
 static void setup(void)
@@ -29,7 +30,8 @@ static void setup(void)
     sori_error err = {0};
     if (sori_tts_voice_load(rt, SORI_KOKORO_FILE, &kokoro, &err) != SORI_OK)
         fprintf(stderr, "fuzz_tts_text: %s: the VITS fixture alone\n", err.message);
-    if (sori_tts_voice_load(rt, SORI_VITS_FIXTURE, &vits, NULL) != SORI_OK)
+    if (sori_tts_voice_load(rt, SORI_VITS_FIXTURE, &vits, NULL) != SORI_OK ||
+        sori_tts_voice_load(rt, SORI_PIPER_FIXTURE, &piper, NULL) != SORI_OK)
         abort();
     if (sori_tts_synth_create(vits, NULL, &synth, NULL) != SORI_OK)
         abort();
@@ -72,6 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (kokoro)
         to_ids(kokoro, data, size, ids, cap);
+    const int np = to_ids(piper, data, size, ids, cap);
+    if (np > 0 && (ids[0] != 1 || ids[np - 1] != 2)) /* the fixture's ^ and $ */
+        abort();
     const int n = to_ids(vits, data, size, ids, cap);
     if (n >= 0 && size <= 64) {
         const float *pcm = NULL;
