@@ -38,6 +38,15 @@ typedef struct vits_tmconvt {
 float *vits_tm_pack_conv(const nn_conv *c, vits_tmconv *t);
 float *vits_tm_pack_convt(const nn_convt *c, vits_tmconvt *t);
 
+/* Floats of the padded (phase-split) input vits_tm_conv_from needs for len steps. */
+int64_t vits_tm_conv_xp_floats(const vits_tmconv *c, int64_t len);
+/* y [len, co16] (+= when accumulate) = conv(leaky(x)) + b (slope < 0: no activation), where x holds
+ * len rows ldx floats apart of which the first cin are the input's channels (cin <= ci16; the rest
+ * are read as zeros); xp: vits_tm_conv_xp_floats floats; y may be x when accumulating in place
+ * (the input is copied into xp first). */
+void vits_tm_conv_from(const nn_ctx *ctx, const vits_tmconv *c, const float *x, int64_t ldx, int cin, int64_t len,
+                       float slope, float *xp, float *y, bool accumulate);
+
 /* Floats of the padded input vits_tm_convt needs for len input steps. */
 int64_t vits_tm_convt_xp_floats(const vits_tmconvt *c, int64_t len);
 /* y [len_out, co16] = ConvTranspose1d(leaky(x)) + b (slope < 0: no activation), x [len, ci16],

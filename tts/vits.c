@@ -287,62 +287,93 @@ void vits_duration(const vits_model *m, const nn_ctx *ctx, const float *hidden, 
 
 /* ---- flow ---------------------------------------------------------------------------- */
 
+static int c16(int c)
+{
+    return (c + 15) & ~15;
+}
+
+/* rows of a phase-split input for the widest WaveNet dilation: at most T + min(d, T) · k */
+static int64_t flow_xp_rows(const vits_hp *hp, int64_t T)
+{
+    int64_t d = 1;
+    for (int i = 1; i < hp->wn_layers && d < T; i++)
+        d *= hp->wn_rate;
+    return T + (d < T ? d : T) * hp->wn_k + 1;
+}
+
 int64_t vits_flow_ws(const vits_hp *hp, int64_t T)
 {
-    const int64_t HT = up16((int64_t)hp->hidden * T);
-    return HT * 7 + up16((int64_t)hp->flow / 2 * T) + up16((int64_t)2 * hp->hidden * hp->wn_layers);
+    const int64_t H16 = c16(hp->hidden), H2 = c16(2 * hp->hidden), F16 = c16(hp->flow);
+    return up16(T * F16) + 3 * up16(T * H16) + 2 * up16(T * H2) + up16(T * c16(hp->flow / 2)) +
+           up16(flow_xp_rows(hp, T) * (H16 > F16 ? H16 : F16)) + up16((int64_t)2 * hp->hidden * hp->wn_layers);
 }
 
-/* VitsWaveNet: x [H, T] in place is the running input; out [H, T] the sum of skips */
-static void wavenet(const vits_model *m, const nn_ctx *ctx, const vits_coupling *c, float *x, float *out, int64_t T,
-                    const float *gc, float *hs, float *acts, float *rs)
-{
-    const int H = m->hp.hidden, nl = m->hp.wn_layers;
-    const int64_t HT = (int64_t)H * T;
-    memset(out, 0, sizeof(float) * (size_t)HT);
-    for (int i = 0; i < nl; i++) {
-        nn_conv1d(ctx, &c->in[i], x, hs, T);
-        const float *gi = gc ? gc + (int64_t)i * 2 * H : NULL;
-        for (int ch = 0; ch < H; ch++) {
-            const float ga = gi ? gi[ch] : 0.0f, gb = gi ? gi[H + ch] : 0.0f;
-            const float *a = hs + (int64_t)ch * T, *b = hs + (int64_t)(H + ch) * T;
-            float *y = acts + (int64_t)ch * T;
-            for (int64_t t = 0; t < T; t++)
-                y[t] = tanhf(a[t] + ga) * (1.0f / (1.0f + expf(-(b[t] + gb))));
-        }
-        nn_conv1d(ctx, &c->rs[i], acts, rs, T);
-        if (i < nl - 1) {
-            add(x, rs, HT);
-            add(out, rs + HT, HT);
-        } else {
-            add(out, rs, HT);
-        }
-    }
-}
-
+/* The residual coupling flow in reverse, time-major like the HiFi-GAN (tts/tm.h): z [F, T] is
+ * turned into rows [T, F], every convolution (pre, the WaveNet's dilated in_layers and 1×1
+ * res_skip_layers, post) is one packed product per phase, and z is turned back at the end. */
 void vits_flow_reverse(const vits_model *m, const nn_ctx *ctx, float *z, int64_t T, const float *g, float *ws)
 {
-    const int H = m->hp.hidden, F = m->hp.flow, half = F / 2;
-    const int64_t HT = up16((int64_t)H * T);
-    float *h = ws, *out = h + HT, *hs = out + HT, *acts = hs + 2 * HT, *rs = acts + HT, *mean = rs + 2 * HT;
-    float *gc = mean + up16((int64_t)half * T);
+    const int H = m->hp.hidden, F = m->hp.flow, half = F / 2, nl = m->hp.wn_layers;
+    const int H16 = c16(H), H2 = c16(2 * H), F16 = c16(F), half16 = c16(half);
+    float *zt = ws, *h = zt + up16(T * F16), *out = h + up16(T * H16), *acts = out + up16(T * H16);
+    float *hs = acts + up16(T * H16), *rs = hs + up16(T * H2), *mean = rs + up16(T * H2);
+    float *xp = mean + up16(T * half16), *gc = xp + up16(flow_xp_rows(&m->hp, T) * (H16 > F16 ? H16 : F16));
+    for (int64_t t = 0; t < T; t++)
+        for (int c = 0; c < F; c++)
+            zt[t * F + c] = z[(int64_t)c * T + t];
     for (int f = m->hp.n_flows - 1; f >= 0; f--) {
         const vits_coupling *c = &m->flows[f];
-        for (int i = 0; i < half; i++) /* flip the channels */
-            for (int64_t t = 0; t < T; t++) {
-                float a = z[(int64_t)i * T + t];
-                z[(int64_t)i * T + t] = z[(int64_t)(F - 1 - i) * T + t];
-                z[(int64_t)(F - 1 - i) * T + t] = a;
+        for (int64_t t = 0; t < T; t++) { /* flip the channels */
+            float *r = zt + t * F;
+            for (int i = 0; i < half; i++) {
+                const float a = r[i];
+                r[i] = r[F - 1 - i];
+                r[F - 1 - i] = a;
             }
+        }
         if (g)
             cond_vec(&c->cond, g, gc);
-        nn_conv1d(ctx, &c->pre, z, h, T);
-        wavenet(m, ctx, c, h, out, T, g ? gc : NULL, hs, acts, rs);
-        nn_conv1d(ctx, &c->post, out, mean, T);
-        float *x1 = z + (int64_t)half * T;
-        for (int64_t i = 0; i < (int64_t)half * T; i++)
-            x1[i] -= mean[i];
+        vits_tm_conv_from(ctx, &c->t_pre, zt, F, half, T, -1.0f, xp, h, false); /* h [T, H16] */
+        memset(out, 0, sizeof(float) * (size_t)(T * H16));
+        for (int i = 0; i < nl; i++) {
+            vits_tm_conv_from(ctx, &c->t_in[i], h, H16, H, T, -1.0f, xp, hs, false); /* hs [T, H2] */
+            const float *gi = g ? gc + (int64_t)i * 2 * H : NULL;
+            for (int64_t t = 0; t < T; t++) {
+                const float *a = hs + t * H2, *b = a + H;
+                float *y = acts + t * H16;
+                for (int ch = 0; ch < H; ch++) {
+                    const float ga = gi ? gi[ch] : 0.0f, gb = gi ? gi[H + ch] : 0.0f;
+                    y[ch] = tanhf(a[ch] + ga) * (1.0f / (1.0f + expf(-(b[ch] + gb))));
+                }
+                for (int ch = H; ch < H16; ch++)
+                    y[ch] = 0.0f;
+            }
+            vits_tm_conv_from(ctx, &c->t_rs[i], acts, H16, H16, T, -1.0f, xp, rs, false); /* rs [T, H2 or H16] */
+            const int rsw = c->t_rs[i].co16;
+            for (int64_t t = 0; t < T; t++) {
+                const float *r = rs + t * rsw;
+                float *x = h + t * H16, *o = out + t * H16;
+                if (i < nl - 1)
+                    for (int ch = 0; ch < H; ch++) {
+                        x[ch] += r[ch];
+                        o[ch] += r[H + ch];
+                    }
+                else
+                    for (int ch = 0; ch < H; ch++)
+                        o[ch] += r[ch];
+            }
+        }
+        vits_tm_conv_from(ctx, &c->t_post, out, H16, H, T, -1.0f, xp, mean, false); /* mean [T, half16] */
+        for (int64_t t = 0; t < T; t++) {
+            float *x1 = zt + t * F + half;
+            const float *mr = mean + t * half16;
+            for (int ch = 0; ch < half; ch++)
+                x1[ch] -= mr[ch];
+        }
     }
+    for (int64_t t = 0; t < T; t++)
+        for (int c = 0; c < F; c++)
+            z[(int64_t)c * T + t] = zt[t * F + c];
 }
 
 /* The HiFi-GAN (vits_decoder and its sizes) is in tts/vits_hifigan.c. */

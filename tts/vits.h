@@ -62,8 +62,9 @@ typedef struct vits_convflow {
 
 /* VitsResidualCouplingLayer with its WaveNet */
 typedef struct vits_coupling {
-    nn_conv pre, post, cond; /* cond.w NULL without speakers */
-    nn_conv in[64], rs[64];
+    nn_conv cond;                  /* cond.w NULL without speakers */
+    vits_tmconv t_pre, t_post;     /* time-major, packed (tts/tm.h) */
+    vits_tmconv t_in[64], t_rs[64];
 } vits_coupling;
 
 typedef struct vits_resblock {

@@ -189,9 +189,13 @@ static int64_t conv_rows(const vits_tmconv *c, int64_t len)
     return rows;
 }
 
-/* y [len, co16] (+ when accumulate) = conv(leaky(x)) + b, x [len, ci16]; xp: conv_rows × ci16 floats */
-static void tm_conv(const nn_ctx *ctx, const vits_tmconv *c, const float *x, int64_t len, float slope, float *xp,
-                    float *y, bool accumulate)
+int64_t vits_tm_conv_xp_floats(const vits_tmconv *c, int64_t len)
+{
+    return conv_rows(c, len) * c->ci16;
+}
+
+void vits_tm_conv_from(const nn_ctx *ctx, const vits_tmconv *c, const float *x, int64_t ldx, int cin, int64_t len,
+                       float slope, float *xp, float *y, bool accumulate)
 {
     const int d = c->dil, C = c->ci16;
     tm_task task[TM_MAX_TASKS];
@@ -202,10 +206,13 @@ static void tm_conv(const nn_ctx *ctx, const vits_tmconv *c, const float *x, int
         for (int64_t s = 0; s < rows; s++) { /* phase row s is padded input row u = r + d·s, source u − pad */
             const int64_t src = r + d * s - c->pad;
             float *dst = base + s * C;
-            if (src < 0 || src >= len)
+            if (src < 0 || src >= len) {
                 memset(dst, 0, sizeof(float) * (size_t)C);
-            else
-                leaky_copy(dst, x + src * C, C, slope);
+            } else {
+                leaky_copy(dst, x + src * ldx, cin, slope);
+                if (cin < C)
+                    memset(dst + cin, 0, sizeof(float) * (size_t)(C - cin));
+            }
         }
         if (nt == TM_MAX_TASKS) { /* dilations past 64: flush (not in any known voice) */
             tm_run(ctx, task, nt);
@@ -216,6 +223,13 @@ static void tm_conv(const nn_ctx *ctx, const vits_tmconv *c, const float *x, int
         base += rows * C;
     }
     tm_run(ctx, task, nt);
+}
+
+/* x [len, ci16] */
+static void tm_conv(const nn_ctx *ctx, const vits_tmconv *c, const float *x, int64_t len, float slope, float *xp,
+                    float *y, bool accumulate)
+{
+    vits_tm_conv_from(ctx, c, x, c->ci16, c->ci16, len, slope, xp, y, accumulate);
 }
 
 static int64_t convt_lead(const vits_tmconvt *c)

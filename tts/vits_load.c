@@ -449,25 +449,30 @@ sori_status vits_load(const sori_gguf *g, const char *path, vits_model *m, sori_
         m->dp_n2 = norm(&L, "duration_predictor.norm_2", hp->dp_fc);
         m->dp_proj = conv(&L, "duration_predictor.proj", hp->dp_fc, 1, 1, 1, 0, 1, true);
     }
+    const int64_t slots = m->slot_floats; /* the flow and the decoder need no im2col scratch, only the product's */
     m->flows = keep(&L, calloc((size_t)hp->n_flows, sizeof *m->flows));
     for (int f = 0; f < hp->n_flows && L.st == SORI_OK; f++) {
         vits_coupling *c = &m->flows[f];
+        nn_conv t;
         snprintf(p, sizeof p, "flow.flows.%d.conv_pre", f);
-        c->pre = conv(&L, p, F / 2, H, 1, 1, 0, 1, true);
+        t = conv(&L, p, F / 2, H, 1, 1, 0, 1, true);
+        pack(&L, &t, &c->t_pre);
         snprintf(p, sizeof p, "flow.flows.%d.conv_post", f);
-        c->post = conv(&L, p, H, F / 2, 1, 1, 0, 1, true);
+        t = conv(&L, p, H, F / 2, 1, 1, 0, 1, true);
+        pack(&L, &t, &c->t_post);
         if (G) {
             snprintf(p, sizeof p, "flow.flows.%d.wavenet.cond_layer", f);
             c->cond = conv(&L, p, G, 2 * H * hp->wn_layers, 1, 1, 0, 1, true);
         }
         for (int i = 0, dil = 1; i < hp->wn_layers; i++, dil *= hp->wn_rate) {
             snprintf(p, sizeof p, "flow.flows.%d.wavenet.in_layers.%d", f, i);
-            c->in[i] = conv(&L, p, H, 2 * H, hp->wn_k, dil, (hp->wn_k * dil - dil) / 2, 1, true);
+            t = conv(&L, p, H, 2 * H, hp->wn_k, dil, (hp->wn_k * dil - dil) / 2, 1, true);
+            pack(&L, &t, &c->t_in[i]);
             snprintf(p, sizeof p, "flow.flows.%d.wavenet.res_skip_layers.%d", f, i);
-            c->rs[i] = conv(&L, p, H, i < hp->wn_layers - 1 ? 2 * H : H, 1, 1, 0, 1, true);
+            t = conv(&L, p, H, i < hp->wn_layers - 1 ? 2 * H : H, 1, 1, 0, 1, true);
+            pack(&L, &t, &c->t_rs[i]);
         }
     }
-    const int64_t slots = m->slot_floats; /* the decoder needs no im2col scratch, only the product's */
     nn_conv c = conv(&L, "decoder.conv_pre", F, hp->up_c0, 7, 1, 3, 1, true);
     pack(&L, &c, &m->t_pre);
     if (G)
