@@ -40,9 +40,16 @@ static void add(float *x, const float *y, int64_t n)
 
 /* ---- text encoder ----------------------------------------------------------------- */
 
+static int c16(int c)
+{
+    return (c + 15) & ~15;
+}
+
 int64_t vits_encoder_ws(const vits_hp *hp, int64_t T)
 {
-    return 5 * up16((int64_t)hp->hidden * T) + up16(T * T) + up16((int64_t)hp->ffn_dim * T);
+    const int64_t H16 = c16(hp->hidden), FF16 = c16(hp->ffn_dim), wide = H16 > FF16 ? H16 : FF16;
+    return 5 * up16((int64_t)hp->hidden * T) + up16(T * T) + up16(T * FF16) + up16(T * H16) +
+           up16((T + hp->ffn_k + 1) * wide);
 }
 
 /* Multi-head attention with relative positions (VitsAttention): per head,
@@ -105,7 +112,9 @@ void vits_encoder(const vits_model *m, const nn_ctx *ctx, const int32_t *ids, in
     const int H = hp->hidden;
     const int64_t HT = (int64_t)H * T;
     float *q = ws, *k = q + up16(HT), *v = k + up16(HT), *att = v + up16(HT), *tmp = att + up16(HT);
-    float *S = tmp + up16(HT), *ffn = S + up16((int64_t)T * T);
+    const int H16 = c16(H), FF16 = c16(hp->ffn_dim);
+    float *S = tmp + up16(HT), *ffn = S + up16((int64_t)T * T), *yt = ffn + up16((int64_t)T * FF16);
+    float *xp = yt + up16((int64_t)T * H16);
     const float sq = sqrtf((float)H);
     for (int t = 0; t < T; t++)
         for (int c = 0; c < H; c++)
@@ -115,13 +124,25 @@ void vits_encoder(const vits_model *m, const nn_ctx *ctx, const int32_t *ids, in
         attention(m, ctx, L, x, T, q, k, v, att, S, tmp);
         add(x, tmp, HT);
         nn_layer_norm_ch(x, H, T, L->ln1.g, L->ln1.b, hp->ln_eps);
-        nn_conv1d(ctx, &L->ffn1, x, ffn, T);
+        /* the feed-forward network time-major: x to rows [T, H16] (in att, free here), the two packed
+         * convolutions, back to channels while adding */
+        float *xt = att;
+        for (int t = 0; t < T; t++) {
+            float *r = xt + (int64_t)t * H16;
+            for (int c = 0; c < H; c++)
+                r[c] = x[(int64_t)c * T + t];
+            for (int c = H; c < H16; c++)
+                r[c] = 0.0f;
+        }
+        vits_tm_conv_from(ctx, &L->t_ffn1, xt, H16, H16, T, -1.0f, xp, ffn, false);
         if (hp->gelu)
-            nn_gelu(ffn, (int64_t)hp->ffn_dim * T);
+            nn_gelu(ffn, (int64_t)FF16 * T);
         else
-            nn_relu(ffn, (int64_t)hp->ffn_dim * T);
-        nn_conv1d(ctx, &L->ffn2, ffn, tmp, T);
-        add(x, tmp, HT);
+            nn_relu(ffn, (int64_t)FF16 * T);
+        vits_tm_conv_from(ctx, &L->t_ffn2, ffn, FF16, FF16, T, -1.0f, xp, yt, false);
+        for (int t = 0; t < T; t++)
+            for (int c = 0; c < H; c++)
+                x[(int64_t)c * T + t] += yt[(int64_t)t * H16 + c];
         nn_layer_norm_ch(x, H, T, L->ln2.g, L->ln2.b, hp->ln_eps);
     }
     nn_conv1d(ctx, &m->project, x, stats, T);
@@ -286,11 +307,6 @@ void vits_duration(const vits_model *m, const nn_ctx *ctx, const float *hidden, 
 }
 
 /* ---- flow ---------------------------------------------------------------------------- */
-
-static int c16(int c)
-{
-    return (c + 15) & ~15;
-}
 
 /* rows of a phase-split input for the widest WaveNet dilation: at most T + min(d, T) · k */
 static int64_t flow_xp_rows(const vits_hp *hp, int64_t T)

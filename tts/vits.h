@@ -45,7 +45,7 @@ typedef struct vits_layer {
     nn_conv q, k, v, o;             /* Linear [H, H] as kernel-1 convolutions */
     const float *rel_k, *rel_v;     /* [2·window + 1, head_dim] */
     vits_ln ln1, ln2;
-    nn_conv ffn1, ffn2;
+    vits_tmconv t_ffn1, t_ffn2;     /* the feed-forward convolutions, time-major (tts/tm.h) */
 } vits_layer;
 
 /* VitsDilatedDepthSeparableConv */

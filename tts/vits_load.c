@@ -415,10 +415,14 @@ sori_status vits_load(const sori_gguf *g, const char *path, vits_model *m, sori_
         snprintf(p, sizeof p, "text_encoder.encoder.layers.%d.final_layer_norm", l);
         y->ln2 = norm(&L, p, H);
         const int k = hp->ffn_k;
+        const int64_t slots = m->slot_floats; /* packed: no im2col scratch */
         snprintf(p, sizeof p, "text_encoder.encoder.layers.%d.feed_forward.conv_1", l);
-        y->ffn1 = conv(&L, p, H, hp->ffn_dim, k, 1, (k - 1) / 2, 1, true);
+        nn_conv f = conv(&L, p, H, hp->ffn_dim, k, 1, (k - 1) / 2, 1, true);
+        pack(&L, &f, &y->t_ffn1);
         snprintf(p, sizeof p, "text_encoder.encoder.layers.%d.feed_forward.conv_2", l);
-        y->ffn2 = conv(&L, p, hp->ffn_dim, H, k, 1, (k - 1) / 2, 1, true);
+        f = conv(&L, p, hp->ffn_dim, H, k, 1, (k - 1) / 2, 1, true);
+        pack(&L, &f, &y->t_ffn2);
+        m->slot_floats = slots;
     }
     m->project = conv(&L, "text_encoder.project", H, 2 * F, 1, 1, 0, 1, true);
     if (G)
