@@ -86,7 +86,10 @@ def collect(g, inits):
         if n.op_type in ("Conv", "ConvTranspose"):
             mp = module_path(n.name)
             if not mp:
-                raise Refused(f"node {n.name!r}: a convolution without a module path in its name")
+                raise Refused(f"node {n.name!r}: a convolution without a module path in its name (an export by "
+                              "torch older than 1.13, whose node names carry no module scopes, so folded "
+                              "weights cannot be matched to their layers: re-export the checkpoint with "
+                              "Piper's export_onnx under torch >= 1.13)")
             conv_attrs[mp] = n
             for slot, suffix in ((1, "weight"), (2, "bias")):
                 if len(n.input) > slot and n.input[slot] in inits:
