@@ -122,13 +122,13 @@ def main():
             t_sori.append(time.perf_counter() - t0)
     # streaming: time to the first chunk
     ttfa = []
+    lib.sori_tts_synth_cancel.argtypes = [C.c_void_p]
     for _ in range(a.runs):
         total = C.c_int64()
         t0 = time.perf_counter()
         assert lib.sori_tts_synth_begin(synth, ids_p, len(ids), None, C.byref(total), C.byref(err)) == 0
         assert lib.sori_tts_synth_next(synth, C.byref(wave_p), C.byref(n), C.byref(err)) == 0
         ttfa.append(time.perf_counter() - t0)
-        lib.sori_tts_synth_cancel.argtypes = [C.c_void_p]
         lib.sori_tts_synth_cancel(synth)
     lib.sori_tts_synth_free(synth)
     lib.sori_tts_voice_free(voice)

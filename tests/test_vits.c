@@ -303,6 +303,34 @@ static void piper_parity(sori_runtime *rt, const char *name, int want_speakers)
     sori_tts_voice_free(v);
 }
 
+/* The sdp fixture opened, and a writer holding its keys but general.alignment
+ * and those in drop (NULL-terminated, may be NULL): for tests that write an
+ * edited copy. NULL (a failed check) when it cannot be read; *st: how the
+ * copying went. */
+static sori_gguf *sdp_keys(sori_gguf_writer **w, const char *const *drop, sori_status *st)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/vits/sdp.gguf", SORI_FIXTURE_DIR);
+    sori_error err = {0};
+    sori_gguf *g = NULL;
+    *w = NULL;
+    if (sori_gguf_open_file(path, &g, &err) != SORI_OK || sori_gguf_writer_create(w) != SORI_OK) {
+        CHECK(0, "%s: %s", path, err.message);
+        sori_gguf_free(g);
+        return NULL;
+    }
+    *st = SORI_OK;
+    for (int64_t i = 0; *st == SORI_OK && i < sori_gguf_n_kv(g); i++) {
+        const char *k = sori_gguf_kv_key(g, i);
+        bool keep = strcmp(k, "general.alignment") != 0;
+        for (int j = 0; keep && drop && drop[j]; j++)
+            keep = strcmp(k, drop[j]) != 0;
+        if (keep)
+            *st = gguf_edit_copy_kv(*w, g, i);
+    }
+    return g;
+}
+
 /* An MMS-style voice (the sdp fixture with a letter vocabulary and the
  * tokenizer's is_uroman and normalize flags): text goes TN → uroman → lower
  * case → letters, with the blank between them. */
@@ -310,21 +338,14 @@ static void uroman_voice(sori_runtime *rt)
 {
     static const char *const letters[20] = {"_", " ", "a", "e", "o", "u", "i", "n", "g", "h",
                                             "s", "y", "k", "r", "m", "b", "d", "j", "'", "c"};
-    char path[512];
-    snprintf(path, sizeof path, "%s/vits/sdp.gguf", SORI_FIXTURE_DIR);
+    static const char *const drop[] = {"sori.vits.vocab", "sori.vits.is_uroman", "sori.vits.normalize", NULL};
     sori_error err = {0};
-    sori_gguf *g = NULL;
-    if (sori_gguf_open_file(path, &g, &err) != SORI_OK) {
-        CHECK(0, "%s", err.message);
+    sori_gguf_writer *w;
+    sori_status st;
+    sori_gguf *g = sdp_keys(&w, drop, &st);
+    if (!g) {
+        sori_gguf_writer_free(w);
         return;
-    }
-    sori_gguf_writer *w = NULL;
-    sori_status st = sori_gguf_writer_create(&w);
-    for (int64_t i = 0; st == SORI_OK && i < sori_gguf_n_kv(g); i++) {
-        const char *k = sori_gguf_kv_key(g, i);
-        if (strcmp(k, "general.alignment") && strcmp(k, "sori.vits.vocab") && strcmp(k, "sori.vits.is_uroman") &&
-            strcmp(k, "sori.vits.normalize"))
-            st = gguf_edit_copy_kv(w, g, i);
     }
     const bool yes = true;
     if (st == SORI_OK)
@@ -383,19 +404,14 @@ static void uroman_voice(sori_runtime *rt)
  * encoder within 1e-2 (f16 rounding of random weights), the audio finite. */
 static void f16_weights(sori_runtime *rt)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/vits/sdp.gguf", SORI_FIXTURE_DIR);
     sori_error err = {0};
-    sori_gguf *g = NULL;
-    if (sori_gguf_open_file(path, &g, &err) != SORI_OK) {
-        CHECK(0, "%s", err.message);
+    sori_gguf_writer *w;
+    sori_status st;
+    sori_gguf *g = sdp_keys(&w, NULL, &st);
+    if (!g) {
+        sori_gguf_writer_free(w);
         return;
     }
-    sori_gguf_writer *w = NULL;
-    sori_status st = sori_gguf_writer_create(&w);
-    for (int64_t i = 0; st == SORI_OK && i < sori_gguf_n_kv(g); i++)
-        if (strcmp(sori_gguf_kv_key(g, i), "general.alignment") != 0)
-            st = gguf_edit_copy_kv(w, g, i);
     int n_f16 = 0;
     for (int64_t i = 0; st == SORI_OK && i < sori_gguf_n_tensors(g); i++) {
         const sori_gguf_tensor *t = sori_gguf_tensor_at(g, i);

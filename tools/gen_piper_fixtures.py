@@ -82,7 +82,7 @@ def randomize(model, seed, hidden, rates):
     hd = hidden // BASE["n_heads"]
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if name.startswith("enc_q.") or ".post_" in name or name.startswith("dp.post"):
+            if name.startswith("enc_q.") or ".post_" in name:  # training only
                 continue
             s = tuple(p.shape)
             if name.endswith("weight_g") or name.endswith("original0"):

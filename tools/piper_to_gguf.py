@@ -41,7 +41,6 @@ import os
 import re
 import sys
 
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vits_to_gguf  # noqa: E402
@@ -319,29 +318,12 @@ def convert(onnx_path, config_path, out, f16=False, name=None):
     tensors = rename(P, c)
     c = vits_to_gguf.check_config(c)
     want = vits_to_gguf.expected_tensors(c)
-    for k, shape in want.items():
-        if k not in tensors:
-            raise Refused(f"tensor {k} missing after renaming")
-        v = np.asarray(tensors[k], dtype=np.float32)
-        if tuple(v.shape) != tuple(shape):
-            raise Refused(f"tensor {k}: shape {tuple(v.shape)}, expected {tuple(shape)}")
-        if not np.all(np.isfinite(v)):
-            raise Refused(f"tensor {k}: NaN or infinite values")
-        tensors[k] = v
     extra = sorted(set(tensors) - set(want))
     if extra:
         raise Refused(f"tensors left over: {extra[:8]}")
-    meta = {k: int(c[k]) for k in vits_to_gguf.INT_KEYS}
-    meta.update({k: float(c[k]) for k in vits_to_gguf.FLOAT_KEYS})
-    meta["use_bias"] = True
-    meta["use_stochastic_duration_prediction"] = bool(c["use_stochastic_duration_prediction"])
-    meta["hidden_act"] = "relu"
-    meta["resblock_type"] = int(c["resblock_type"])
-    meta["upsample_rates"] = c["upsample_rates"]
-    meta["upsample_kernel_sizes"] = c["upsample_kernel_sizes"]
-    meta["resblock_kernel_sizes"] = c["resblock_kernel_sizes"]
-    meta["resblock_dilation_counts"] = [len(d) for d in c["resblock_dilation_sizes"]]
-    meta["resblock_dilation_sizes"] = [x for d in c["resblock_dilation_sizes"] for x in d]
+    checked = vits_to_gguf.checked_tensors(tensors, want, "after renaming")
+    tensors = {k: checked[k] for k in tensors}  # in the renaming's order
+    meta = vits_to_gguf.config_meta(c)
     tokens, idmap = vocabulary(cfg_json, c["vocab_size"])
     meta["vocab"] = tokens
     meta["add_blank"] = True

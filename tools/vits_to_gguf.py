@@ -243,35 +243,49 @@ def unused(name):
             or name.startswith("duration_predictor.flows.1."))
 
 
-def convert(src, out, f16=False, name=None):
-    cfg = json.load(open(os.path.join(src, "config.json")))
-    c = check_config(cfg)
-    sd = fold_weight_norm(load_state_dict(src))
-    want = expected_tensors(c)
+def checked_tensors(sd, want, where):
+    """The tensors of want (name -> shape) from sd as f32, each present, of its shape and finite."""
     tensors = {}
     for k, shape in want.items():
         if k not in sd:
-            raise Refused(f"tensor {k} missing from the checkpoint")
+            raise Refused(f"tensor {k} missing {where}")
         v = np.asarray(sd[k], dtype=np.float32)
         if tuple(v.shape) != tuple(shape):
             raise Refused(f"tensor {k}: shape {tuple(v.shape)}, expected {tuple(shape)}")
         if not np.all(np.isfinite(v)):
             raise Refused(f"tensor {k}: NaN or infinite values")
         tensors[k] = v
-    extra = sorted(k for k in sd if k not in want and not unused(k))
-    if extra:
-        raise Refused(f"tensors sori does not know (an unsupported variant?): {', '.join(extra[:8])}"
-                      + (" …" if len(extra) > 8 else ""))
+    return tensors
+
+
+def config_meta(c):
+    """The sori.vits hyper-parameter keys of a checked config (resblock_type only when c has it)."""
     meta = {k: int(c[k]) for k in INT_KEYS}
     meta.update({k: float(c[k]) for k in FLOAT_KEYS})
     meta["use_bias"] = bool(c["use_bias"])
     meta["use_stochastic_duration_prediction"] = bool(c["use_stochastic_duration_prediction"])
     meta["hidden_act"] = c["hidden_act"]
+    if "resblock_type" in c:
+        meta["resblock_type"] = int(c["resblock_type"])
     meta["upsample_rates"] = [int(x) for x in c["upsample_rates"]]
     meta["upsample_kernel_sizes"] = [int(x) for x in c["upsample_kernel_sizes"]]
     meta["resblock_kernel_sizes"] = [int(x) for x in c["resblock_kernel_sizes"]]
     meta["resblock_dilation_counts"] = [len(d) for d in c["resblock_dilation_sizes"]]
     meta["resblock_dilation_sizes"] = [int(x) for d in c["resblock_dilation_sizes"] for x in d]
+    return meta
+
+
+def convert(src, out, f16=False, name=None):
+    cfg = json.load(open(os.path.join(src, "config.json")))
+    c = check_config(cfg)
+    sd = fold_weight_norm(load_state_dict(src))
+    want = expected_tensors(c)
+    tensors = checked_tensors(sd, want, "from the checkpoint")
+    extra = sorted(k for k in sd if k not in want and not unused(k))
+    if extra:
+        raise Refused(f"tensors sori does not know (an unsupported variant?): {', '.join(extra[:8])}"
+                      + (" …" if len(extra) > 8 else ""))
+    meta = config_meta(c)
     meta["general.name"] = name or cfg.get("_name_or_path") or os.path.basename(os.path.normpath(src))
     vocab_path = os.path.join(src, "vocab.json")
     if os.path.exists(vocab_path):

@@ -15,6 +15,12 @@
 
 enum { VITS_MAX_STRIDE = 64 };
 
+/* Channels padded to the rows' width: the next multiple of 16. */
+static inline int vits_c16(int c)
+{
+    return (c + 15) & ~15;
+}
+
 /* A HiFi-GAN convolution in the decoder's time-major form (tts/vits_hifigan.c):
  * weights [co16, k · ci16] packed for sori_gemm_p16, channels padded to
  * multiples of 16 with zeros; "same" padding dil · (k − 1) / 2. */

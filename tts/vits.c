@@ -40,14 +40,9 @@ static void add(float *x, const float *y, int64_t n)
 
 /* ---- text encoder ----------------------------------------------------------------- */
 
-static int c16(int c)
-{
-    return (c + 15) & ~15;
-}
-
 int64_t vits_encoder_ws(const vits_hp *hp, int64_t T)
 {
-    const int64_t H16 = c16(hp->hidden), FF16 = c16(hp->ffn_dim), wide = H16 > FF16 ? H16 : FF16;
+    const int64_t H16 = vits_c16(hp->hidden), FF16 = vits_c16(hp->ffn_dim), wide = H16 > FF16 ? H16 : FF16;
     return 5 * up16((int64_t)hp->hidden * T) + up16(T * T) + up16(T * FF16) + up16(T * H16) +
            up16((T + hp->ffn_k + 1) * wide);
 }
@@ -112,7 +107,7 @@ void vits_encoder(const vits_model *m, const nn_ctx *ctx, const int32_t *ids, in
     const int H = hp->hidden;
     const int64_t HT = (int64_t)H * T;
     float *q = ws, *k = q + up16(HT), *v = k + up16(HT), *att = v + up16(HT), *tmp = att + up16(HT);
-    const int H16 = c16(H), FF16 = c16(hp->ffn_dim);
+    const int H16 = vits_c16(H), FF16 = vits_c16(hp->ffn_dim);
     float *S = tmp + up16(HT), *ffn = S + up16((int64_t)T * T), *yt = ffn + up16((int64_t)T * FF16);
     float *xp = yt + up16((int64_t)T * H16);
     const float sq = sqrtf((float)H);
@@ -319,8 +314,8 @@ static int64_t flow_xp_rows(const vits_hp *hp, int64_t T)
 
 int64_t vits_flow_ws(const vits_hp *hp, int64_t T)
 {
-    const int64_t H16 = c16(hp->hidden), H2 = c16(2 * hp->hidden), F16 = c16(hp->flow);
-    return up16(T * F16) + 3 * up16(T * H16) + 2 * up16(T * H2) + up16(T * c16(hp->flow / 2)) +
+    const int64_t H16 = vits_c16(hp->hidden), H2 = vits_c16(2 * hp->hidden), F16 = vits_c16(hp->flow);
+    return up16(T * F16) + 3 * up16(T * H16) + 2 * up16(T * H2) + up16(T * vits_c16(hp->flow / 2)) +
            up16(flow_xp_rows(hp, T) * (H16 > F16 ? H16 : F16)) + up16((int64_t)2 * hp->hidden * hp->wn_layers);
 }
 
@@ -330,7 +325,7 @@ int64_t vits_flow_ws(const vits_hp *hp, int64_t T)
 void vits_flow_reverse(const vits_model *m, const nn_ctx *ctx, float *z, int64_t T, const float *g, float *ws)
 {
     const int H = m->hp.hidden, F = m->hp.flow, half = F / 2, nl = m->hp.wn_layers;
-    const int H16 = c16(H), H2 = c16(2 * H), F16 = c16(F), half16 = c16(half);
+    const int H16 = vits_c16(H), H2 = vits_c16(2 * H), F16 = vits_c16(F), half16 = vits_c16(half);
     float *zt = ws, *h = zt + up16(T * F16), *out = h + up16(T * H16), *acts = out + up16(T * H16);
     float *hs = acts + up16(T * H16), *rs = hs + up16(T * H2), *mean = rs + up16(T * H2);
     float *xp = mean + up16(T * half16), *gc = xp + up16(flow_xp_rows(&m->hp, T) * (H16 > F16 ? H16 : F16));

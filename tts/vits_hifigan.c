@@ -31,11 +31,6 @@ static int64_t up16(int64_t n)
     return (n + 15) & ~(int64_t)15;
 }
 
-static int c16(int c)
-{
-    return (c + 15) & ~15;
-}
-
 static float *alloc_floats(int64_t n)
 {
     const size_t bytes = (size_t)(up16(n > 0 ? n : 1) * (int64_t)sizeof(float));
@@ -44,7 +39,7 @@ static float *alloc_floats(int64_t n)
 
 float *vits_tm_pack_conv(const nn_conv *c, vits_tmconv *t)
 {
-    const int ci16 = c16(c->c_in), co16 = c16(c->c_out), K = c->k * ci16;
+    const int ci16 = vits_c16(c->c_in), co16 = vits_c16(c->c_out), K = c->k * ci16;
     float *tmp = calloc((size_t)co16 * (size_t)K, sizeof(float)), *w = alloc_floats((int64_t)co16 * K),
           *b = alloc_floats(co16);
     if (!tmp || !w || !b) {
@@ -69,7 +64,7 @@ float *vits_tm_pack_conv(const nn_conv *c, vits_tmconv *t)
 
 float *vits_tm_pack_convt(const nn_convt *c, vits_tmconvt *t)
 {
-    const int ci16 = c16(c->c_in), co16 = c16(c->c_out), s = c->stride;
+    const int ci16 = vits_c16(c->c_in), co16 = vits_c16(c->c_out), s = c->stride;
     memset(t, 0, sizeof *t);
     if (s < 1 || s > VITS_MAX_STRIDE)
         return NULL;
