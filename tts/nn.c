@@ -22,7 +22,6 @@ typedef struct {
     float *y;
     int64_t t_len;
     int n_parts;
-    float slope; /* < 0: none; else leaky ReLU of the inputs as they are gathered */
 } conv_job;
 
 static void fill_bias(float *y, const float *b, int c, int64_t t_len, int64_t t0, int64_t t1)
@@ -54,15 +53,6 @@ static void conv_depthwise(const nn_conv *c, const float *x, float *y, int64_t t
     }
 }
 
-/* Branch-free so that it vectorizes: max(v, 0) + slope · min(v, 0) is leaky_relu(v) for slope <= 1. */
-static void leaky_copy(float *restrict y, const float *restrict x, int64_t n, float slope)
-{
-    for (int64_t i = 0; i < n; i++) {
-        const float v = x[i];
-        y[i] = (v > 0.0f ? v : 0.0f) + slope * (v < 0.0f ? v : 0.0f);
-    }
-}
-
 static void conv_part(void *arg, int64_t begin, int64_t end)
 {
     const conv_job *j = arg;
@@ -78,13 +68,12 @@ static void conv_part(void *arg, int64_t begin, int64_t end)
         }
         fill_bias(j->y, c->b, c->c_out, T, t0, t1);
         const int kk = c->c_in * c->k;
-        if (c->k == 1 && c->pad_left == 0 && j->slope < 0.0f) {
+        if (c->k == 1 && c->pad_left == 0) {
             sori_gemm(false, false, c->c_out, (int)(t1 - t0), c->c_in, 1.0f, c->w, c->c_in, j->x + t0, (int)T, 1.0f,
                       j->y + t0, (int)T);
             continue;
         }
         float *cols = j->ctx->scratch + part * j->ctx->slot_floats;
-        const float slope = j->slope;
         for (int64_t b0 = t0; b0 < t1; b0 += NN_BLOCK) {
             const int nb = (int)(t1 - b0 < NN_BLOCK ? t1 - b0 : NN_BLOCK);
             for (int ci = 0; ci < c->c_in; ci++) {
@@ -98,11 +87,7 @@ static void conv_part(void *arg, int64_t begin, int64_t end)
                         hi = lo = 0;
                     for (int64_t tt = 0; tt < lo; tt++)
                         col[tt] = 0.0f;
-                    const float *src = xr + shift;
-                    if (slope < 0.0f)
-                        memcpy(col + lo, src + lo, sizeof(float) * (size_t)(hi - lo));
-                    else
-                        leaky_copy(col + lo, src + lo, hi - lo, slope);
+                    memcpy(col + lo, xr + shift + lo, sizeof(float) * (size_t)(hi - lo));
                     for (int64_t tt = hi; tt < nb; tt++)
                         col[tt] = 0.0f;
                 }
@@ -112,92 +97,15 @@ static void conv_part(void *arg, int64_t begin, int64_t end)
     }
 }
 
-static void conv_run(const nn_ctx *ctx, const nn_conv *c, const float *x, float *y, int64_t t_len, float slope)
+void nn_conv1d(const nn_ctx *ctx, const nn_conv *c, const float *x, float *y, int64_t t_len)
 {
     if (t_len <= 0)
         return;
     int64_t parts = (t_len + 63) / 64;
     if (parts > ctx->n_slots)
         parts = ctx->n_slots;
-    conv_job j = {ctx, c, x, y, t_len, (int)parts, slope};
+    conv_job j = {ctx, c, x, y, t_len, (int)parts};
     sori_parallel_for(ctx->pool, parts, 1, conv_part, &j);
-}
-
-void nn_conv1d(const nn_ctx *ctx, const nn_conv *c, const float *x, float *y, int64_t t_len)
-{
-    conv_run(ctx, c, x, y, t_len, -1.0f);
-}
-
-void nn_conv1d_leaky(const nn_ctx *ctx, const nn_conv *c, const float *x, float *y, int64_t t_len, float slope)
-{
-    conv_run(ctx, c, x, y, t_len, slope);
-}
-
-/* ---- transposed convolution ------------------------------------------------------- */
-
-int64_t nn_convt_out_len(const nn_convt *c, int64_t t_len)
-{
-    return (t_len - 1) * c->stride - 2 * (int64_t)c->padding + c->k;
-}
-
-int64_t nn_convt_scratch(const nn_convt *c)
-{
-    return (int64_t)c->c_out * c->k * NN_BLOCK;
-}
-
-typedef struct {
-    const nn_ctx *ctx;
-    const nn_convt *c;
-    const float *x;
-    float *y;
-    int64_t t_len, out_len;
-    int n_parts;
-} convt_job;
-
-/* out[co, t·stride − padding + q] += Σ_ci w[ci, co, q] · x[ci, t]: the products for a block of t as one
- * GEMM (rows co·k + q), then scattered; a part owns a range of output channels. */
-static void convt_part(void *arg, int64_t begin, int64_t end)
-{
-    const convt_job *j = arg;
-    const nn_convt *c = j->c;
-    const int64_t T = j->t_len, L = j->out_len;
-    for (int64_t part = begin; part < end; part++) {
-        const int co0 = (int)((int64_t)c->c_out * part / j->n_parts);
-        const int co1 = (int)((int64_t)c->c_out * (part + 1) / j->n_parts);
-        if (co1 <= co0)
-            continue;
-        fill_bias(j->y + (int64_t)co0 * L, c->b ? c->b + co0 : NULL, co1 - co0, L, 0, L);
-        float *cols = j->ctx->scratch + part * j->ctx->slot_floats;
-        const int rows = (co1 - co0) * c->k;
-        for (int64_t b0 = 0; b0 < T; b0 += NN_BLOCK) {
-            const int nb = (int)(T - b0 < NN_BLOCK ? T - b0 : NN_BLOCK);
-            sori_gemm(true, false, rows, nb, c->c_in, 1.0f, c->w + (int64_t)co0 * c->k, c->c_out * c->k, j->x + b0,
-                      (int)T, 0.0f, cols, nb);
-            for (int co = co0; co < co1; co++) {
-                float *yr = j->y + (int64_t)co * L;
-                for (int q = 0; q < c->k; q++) {
-                    const float *col = cols + (int64_t)((co - co0) * c->k + q) * nb;
-                    for (int tt = 0; tt < nb; tt++) {
-                        int64_t pos = (b0 + tt) * c->stride - c->padding + q;
-                        if (pos >= 0 && pos < L)
-                            yr[pos] += col[tt];
-                    }
-                }
-            }
-        }
-    }
-}
-
-void nn_conv_transpose1d(const nn_ctx *ctx, const nn_convt *c, const float *x, float *y, int64_t t_len)
-{
-    const int64_t L = nn_convt_out_len(c, t_len);
-    if (t_len <= 0 || L <= 0)
-        return;
-    int64_t parts = ctx->n_slots < c->c_out ? ctx->n_slots : c->c_out;
-    if (L * c->c_out < 8192)
-        parts = 1;
-    convt_job j = {ctx, c, x, y, t_len, L, (int)parts};
-    sori_parallel_for(ctx->pool, parts, 1, convt_part, &j);
 }
 
 /* ---- norms and activations -------------------------------------------------------- */
@@ -242,12 +150,4 @@ void nn_gelu(float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
-}
-
-void nn_leaky_relu(float *x, int64_t n, float slope)
-{
-    for (int64_t i = 0; i < n; i++) {
-        const float v = x[i];
-        x[i] = (v > 0.0f ? v : 0.0f) + slope * (v < 0.0f ? v : 0.0f);
-    }
 }

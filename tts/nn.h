@@ -1,7 +1,7 @@
 /*
- * tts/nn.h — the CPU building blocks of the TTS networks (private): 1-D
- * convolutions as im2col × GEMM, transposed convolutions as GEMM × col2im,
- * layer norm over channels and the activations VITS and HiFi-GAN use.
+ * tts/nn.h — the CPU building blocks of VITS's text side (private): 1-D
+ * convolutions as im2col × GEMM, layer norm over channels and the
+ * activations it uses (the flow and the HiFi-GAN run time-major: tts/tm.h).
  *
  * Activations are channel-major, [channels, time] with time contiguous (a
  * PyTorch [1, C, T] tensor as it is), so a convolution's weight
@@ -10,8 +10,8 @@
  * stride 1 with "same" length (pad_left + pad_right = dilation·(k − 1)).
  *
  * The products are split over the runtime's thread pool: a convolution by
- * ranges of time, each range using its own scratch slot (nn_ctx), a
- * transposed convolution by output channels. Nothing here allocates.
+ * ranges of time, each range using its own scratch slot (nn_ctx). Nothing
+ * here allocates.
  */
 #ifndef SORI_TTS_NN_H
 #define SORI_TTS_NN_H
@@ -42,26 +42,20 @@ int64_t nn_conv_scratch(const nn_conv *c);
 /* y[c_out, t] = conv(x[c_in, t]) + b, for t_len steps; x and y may not
  * overlap. */
 void nn_conv1d(const nn_ctx *ctx, const nn_conv *c, const float *x, float *y, int64_t t_len);
-/* The same on leaky_relu(x, slope) (slope >= 0), applied as the inputs are
- * gathered (dense convolutions; x is left unchanged). */
-void nn_conv1d_leaky(const nn_ctx *ctx, const nn_conv *c, const float *x, float *y, int64_t t_len, float slope);
 
-/* ConvTranspose1d: w [c_in, c_out, k], stride, padding (PyTorch's); output
- * length (t_len − 1)·stride − 2·padding + k. */
+/* A ConvTranspose1d as the file holds it: w [c_in, c_out, k], stride,
+ * padding (PyTorch's); output length (t_len − 1)·stride − 2·padding + k.
+ * Run time-major on packed weights (tts/tm.h: vits_tm_pack_convt). */
 typedef struct nn_convt {
     const float *w, *b;
     int c_in, c_out, k, stride, padding;
 } nn_convt;
 
-int64_t nn_convt_out_len(const nn_convt *c, int64_t t_len);
-int64_t nn_convt_scratch(const nn_convt *c);
-void nn_conv_transpose1d(const nn_ctx *ctx, const nn_convt *c, const float *x, float *y, int64_t t_len);
 
 /* Layer norm over the channels of each time step, in place: x [c, t_len]. */
 void nn_layer_norm_ch(float *x, int c, int64_t t_len, const float *gamma, const float *beta, float eps);
 
 void nn_relu(float *x, int64_t n);
 void nn_gelu(float *x, int64_t n); /* exact: x · Φ(x) */
-void nn_leaky_relu(float *x, int64_t n, float slope);
 
 #endif /* SORI_TTS_NN_H */
