@@ -305,14 +305,76 @@ static void test_decoder(const kokoro_model *m)
     free(ten.data);
 }
 
+/* Mean |10·log10 Pa − 10·log10 Pb| in dB over Hann-windowed frames (960 samples, hop 480) and
+ * bins 1..480, powers floored at 1e-10: how far apart two renderings of the same utterance sound,
+ * spectrally (tools/gen_kokoro_fixtures.py computes the same for onnxruntime against itself) */
+static double log_spectral_distance(const float *a, const float *b, int64_t n)
+{
+    enum { NFFT = 960, HOP = 480 };
+    static double cs[NFFT], sn[NFFT], w[NFFT];
+    for (int i = 0; i < NFFT; i++) {
+        cs[i] = cos(2 * 3.14159265358979323846 * i / NFFT);
+        sn[i] = sin(2 * 3.14159265358979323846 * i / NFFT);
+        w[i] = 0.5 - 0.5 * cs[i];
+    }
+    const int64_t frames = 1 + (n - NFFT) / HOP;
+    double sum = 0;
+    for (int64_t f = 0; f < frames; f++)
+        for (int k = 1; k <= NFFT / 2; k++) {
+            double ra = 0, ia = 0, rb = 0, ib = 0;
+            for (int i = 0, e = 0; i < NFFT; i++, e = (e + k) % NFFT) {
+                const double xa = a[f * HOP + i] * w[i], xb = b[f * HOP + i] * w[i];
+                ra += xa * cs[e];
+                ia -= xa * sn[e];
+                rb += xb * cs[e];
+                ib -= xb * sn[e];
+            }
+            const double pa = fmax(ra * ra + ia * ia, 1e-10), pb = fmax(rb * rb + ib * ib, 1e-10);
+            sum += fabs(10 * log10(pa) - 10 * log10(pb));
+        }
+    return sum / (double)(frames * (NFFT / 2));
+}
+
+/* The source's STFT against onnxruntime's STFT node on the same samples: every re and im bit for
+ * bit, seen through the magnitude and the phase both sides compute from them */
+static void test_stft(const kokoro_model *m)
+{
+    npy in, out;
+    const int L = 2000, NF = (L - 20) / 5 + 1;
+    if (fixture(&in, "stft_in", 'f', L) && fixture(&out, "stft_out", 'f', (int64_t)NF * 22)) {
+        float *spec = malloc(sizeof(float) * (size_t)NF * 22);
+        kokoro_stft_ort(in.data, NF, 5, m->stft_win, spec);
+        const float *ref = out.data, pi = 3.14159265358979f;
+        int mag_differ = 0, phase_differ = 0, flips = 0;
+        for (int j = 0; j < NF; j++)
+            for (int k = 0; k < 11; k++) {
+                const float re = ref[(j * 11 + k) * 2], im = ref[(j * 11 + k) * 2 + 1];
+                float ph = atanf(im / re);
+                if (re < 0.0f)
+                    ph = im > 0.0f ? ph + pi : ph - pi;
+                const float mag = sqrtf(re * re + im * im), mo = spec[j * 22 + k], po = spec[j * 22 + 11 + k];
+                mag_differ += memcmp(&mag, &mo, sizeof mag) != 0;
+                phase_differ += memcmp(&ph, &po, sizeof ph) != 0;
+                flips += fabsf(ph - po) > 1.0f;
+            }
+        printf("source STFT vs onnxruntime's STFT node (%d frames): %d of %d magnitudes and %d phases differ "
+               "(%d by more than 1 rad)\n", NF, mag_differ, NF * 11, phase_differ, flips);
+        CHECK(mag_differ == 0 && phase_differ == 0, "STFT: %d magnitudes, %d phases differ", mag_differ, phase_differ);
+        free(spec);
+    }
+    free(in.data);
+    free(out.data);
+}
+
 /* The generator from onnxruntime's decoder output and F0 (teacher-forced) */
 static void test_generator(const kokoro_model *m)
 {
-    npy style, f0, dec, har, post, audio;
+    npy style, f0, dec, har, post, audio, audio_tf;
     const int D = m->hidden_dim, F = 48, NF = 120 * F + 1;
     if (fixture(&style, "style", 'f', 2 * m->style_dim) && fixture(&f0, "f0", 'f', 2 * F) &&
         fixture(&dec, "dec_out.f16", 'f', (int64_t)2 * F * D) && fixture(&har, "har.f16", 'f', 600 * F) &&
-        fixture(&post, "post.f16", 'f', 22 * 1000) && fixture(&audio, "audio", 'f', 600 * F)) {
+        fixture(&post, "post.f16", 'f', 22 * 1000) && fixture(&audio, "audio", 'f', 600 * F) &&
+        fixture(&audio_tf, "audio_tf.f16", 'f', 600 * F)) {
         float *x = malloc(sizeof(float) * (size_t)2 * F * D), *h = malloc(sizeof(float) * 600 * F),
               *sp = malloc(sizeof(float) * (size_t)NF * 22), *a = malloc(sizeof(float) * 600 * F),
               *tr = malloc(sizeof(float) * 22 * 1000);
@@ -326,23 +388,30 @@ static void test_generator(const kokoro_model *m)
         for (int t = 0; t < 1000; t++)
             for (int c = 0; c < 22; c++)
                 tr[(int64_t)t * 22 + c] = ((const float *)post.data)[(int64_t)c * 1000 + t];
-        const double ep = rel_l2(sp, tr, 22 * 1000), ea = rel_l2(a, audio.data, 600 * F);
+        const double ep = rel_l2(sp, tr, 22 * 1000), ea = rel_l2(a, audio_tf.data, 600 * F),
+                     ea32 = rel_l2(a, audio.data, 600 * F);
         double e_ours = 0, e_ref = 0;
         int finite = 1;
         for (int i = 0; i < 600 * F; i++) {
             finite = finite && isfinite(a[i]);
             e_ours += (double)a[i] * a[i];
-            e_ref += (double)((const float *)audio.data)[i] * ((const float *)audio.data)[i];
+            e_ref += (double)((const float *)audio_tf.data)[i] * ((const float *)audio_tf.data)[i];
         }
-        const double rms_ratio = sqrt(e_ours / e_ref);
-        printf("generator vs onnxruntime (teacher-forced from the f16 decoder output): rel-L2 harmonic source "
-               "%.2e, conv_post %.2e, waveform %.2e, RMS ratio %.3f\n", eh, ep, ea, rms_ratio);
-        /* the source is checked; past it parity is not reached (docs/tts-kokoro.md, stage 6): the STFT
-         * phases of the source's weak bins are rounding noise that the source's convolution reads, and
-         * onnxruntime's own waveform moves by 11 % when its style input moves by 1e-6. Until then only
-         * a sane waveform is asserted. */
+        const double rms_ratio = sqrt(e_ours / e_ref), lsd = log_spectral_distance(a, audio_tf.data, 600 * F);
+        printf("generator vs onnxruntime's, both on the f16 decoder output: rel-L2 harmonic source %.2e, conv_post "
+               "%.2e, waveform %.3f (against the full graph's f32 run: %.3f), RMS ratio %.4f, log-spectral distance "
+               "%.3f dB\n", eh, ep, ea, ea32, rms_ratio, lsd);
+        /* Waveform parity at 1e-3 is not reachable on this graph: its 8-bit activations amplify
+         * float-order differences, so onnxruntime's own generator moves by 3.7 % rel-L2 (1.28 dB) when
+         * its decoder input moves by 1e-6, and by 6.8–7.5 % (1.59–1.60 dB) when its F0 moves by 1e-7,
+         * about one ulp (tools/gen_kokoro_fixtures.py). sori is held to that scale: waveform rel-L2
+         * ≤ 0.10, log-spectral distance ≤ 1.8 dB, loudness within 1 %. Before the source's STFT
+         * matched onnxruntime's (tts/kokoro_stft.c) the waveform was 36 % off, RMS ratio 0.81. */
         CHECK(eh <= 1e-3, "harmonic source: rel-L2 %.3g", eh);
-        CHECK(finite && rms_ratio > 0.5 && rms_ratio < 2.0, "waveform: finite %d, RMS ratio %.3g", finite, rms_ratio);
+        CHECK(ep <= 2e-2, "conv_post: rel-L2 %.3g", ep);
+        CHECK(finite && ea <= 0.10 && fabs(rms_ratio - 1) <= 0.01 && lsd <= 1.8,
+              "waveform: finite %d, rel-L2 %.3g, RMS ratio %.4g, log-spectral distance %.3g dB", finite, ea, rms_ratio,
+              lsd);
         free(x);
         free(h);
         free(sp);
@@ -356,6 +425,7 @@ static void test_generator(const kokoro_model *m)
     free(har.data);
     free(post.data);
     free(audio.data);
+    free(audio_tf.data);
 }
 
 /* The product on random data against the same rule written plainly (double sums of exact integers) */
@@ -490,6 +560,7 @@ int main(void)
         test_text_encoder(m);
         test_f0n(m);
         test_decoder(m);
+        test_stft(m);
         test_generator(m);
     }
     kokoro_free(m);

@@ -14,6 +14,17 @@ The graph has no random source: the tool runs it twice and refuses to write
 unless both runs agree bit for bit. Tensors larger than 16 K values are stored as f16
 (said in the file name: `.f16.npy`); the waveform is always f32. The two
 STFT-rate tensors keep only their first 1000 frames (`TRUNCATE`).
+
+Two more for the generator's own parity (docs/tts-kokoro.md, stage 6):
+- `audio_tf.f16.npy`: the graph's generator alone (the subgraph from the decoder's output, F0 and the
+  style to the waveform) run on the fixtures as stored — the decoder output rounded to f16 as the C
+  test reads it — so sori and onnxruntime get the same input;
+- `stft_in.npy`, `stft_out.npy`: onnxruntime's STFT node alone (frame 20, hop 5, the graph's
+  window) on 2,000 samples of the harmonic source where it goes from voiced to unvoiced, and its
+  complex output [frames, 11, 2], which sori's STFT must reproduce bit for bit.
+The tool also prints how far onnxruntime's own generator output moves when its decoder input moves
+by 1e-6 or its F0 by 1e-7 (relative, random): the scale against which the generator's parity bounds
+are set.
 """
 import argparse
 import hashlib
@@ -62,6 +73,11 @@ STAGES = [
     ("post", "/decoder/decoder/generator/conv_post/Conv_output_0", "conv_post output: log-magnitude ⊕ phase [1, 22, 120F+1]"),
     ("audio", "audio", "waveform, 24 kHz [600F]"),
 ]
+DEC_OUT = "/decoder/decoder/decode.3/Div_4_output_0"
+F0 = "/encoder/Squeeze_output_0"
+HAR = "/decoder/decoder/generator/m_source/l_tanh/Tanh_output_0"
+WINDOW = "/decoder/decoder/generator/Constant_17_output_0"  # the STFT's periodic Hann window (20)
+STFT_SLICE = (9800, 11800)  # samples of the source: voiced, then unvoiced (the fixture's F0 falls at ≈ 10,800)
 F16_ABOVE = 16384
 # STFT-rate tensors are cut to their first columns (the rest of the utterance is
 # checked through the waveform)
@@ -120,6 +136,62 @@ def with_outputs(model, names):
             die(f"the graph has no tensor {n} (not the int8 Kokoro-82M export this tool knows)")
         m.graph.output.append(helper.make_tensor_value_info(n, types[n], None))
     return m
+
+
+def log_spectral_distance(a, b, n_fft=960, hop=480):
+    """Mean |10·log10 P_a − 10·log10 P_b| (dB) over Hann-windowed frames and bins 1..n_fft/2, powers
+    floored at 1e-10 — the measure test_kokoro computes (log_spectral_distance there)"""
+    w = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft))
+    n = 1 + (min(len(a), len(b)) - n_fft) // hop
+    fa = np.stack([a[i * hop:i * hop + n_fft] * w for i in range(n)])
+    fb = np.stack([b[i * hop:i * hop + n_fft] * w for i in range(n)])
+    pa = np.abs(np.fft.rfft(fa, axis=1))[:, 1:] ** 2
+    pb = np.abs(np.fft.rfft(fb, axis=1))[:, 1:] ** 2
+    return float(np.mean(np.abs(10 * np.log10(np.maximum(pa, 1e-10)) - 10 * np.log10(np.maximum(pb, 1e-10)))))
+
+
+def generator_fixtures(model, outs, feed, out_dir, lines):
+    import onnx
+    from onnx import helper, numpy_helper, TensorProto
+    total = 0
+    # the generator alone, on the decoder output as the C test reads it (f16)
+    sub = onnx.utils.Extractor(model).extract_model([DEC_OUT, F0, "style"], ["audio"])
+    g = session(sub.SerializeToString())
+    dec16 = outs[DEC_OUT].astype(np.float16).astype(np.float32)
+    tf = g.run(None, {DEC_OUT: dec16, F0: outs[F0], "style": feed["style"]})[0].ravel()
+    rng = np.random.default_rng(0)
+    f0 = outs[F0]
+    for k in range(6):
+        what = "decoder output" if k < 3 else "F0"
+        moved = (dec16 * (1 + 1e-6 * rng.standard_normal(dec16.shape))).astype(np.float32) if k < 3 else dec16
+        f0m = (f0 * (1 + 1e-7 * rng.standard_normal(f0.shape))).astype(np.float32) if k >= 3 else f0
+        o = g.run(None, {DEC_OUT: moved, F0: f0m, "style": feed["style"]})[0].ravel()
+        print(f"onnxruntime's generator, its {what} moved by {1e-6 if k < 3 else 1e-7:g}: waveform rel-L2 "
+              f"{np.linalg.norm(o - tf) / np.linalg.norm(tf):.3f}, RMS ratio {np.linalg.norm(o) / np.linalg.norm(tf):.4f}, "
+              f"log-spectral distance {log_spectral_distance(o, tf):.3f} dB")
+    p = os.path.join(out_dir, "audio_tf.f16.npy")
+    np.save(p, tf.astype(np.float16))
+    total += os.path.getsize(p)
+    lines.append(f"{'audio_tf.f16.npy':22s} {'float16':8s} {str(list(tf.shape)):16s} "
+                 "the generator alone on dec_out.f16, f0, style: waveform")
+    # the STFT node alone on a stretch of the source
+    window = next(numpy_helper.to_array(i) for i in model.graph.initializer if i.name == WINDOW).astype(np.float32)
+    x = outs[HAR].ravel()[STFT_SLICE[0]:STFT_SLICE[1]].astype(np.float32)
+    node = helper.make_node("STFT", ["x", "step", "win", "len"], ["y"], onesided=1)
+    graph = helper.make_graph(
+        [node], "stft", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, len(x), 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array(5, np.int64), "step"), numpy_helper.from_array(window, "win"),
+         numpy_helper.from_array(np.array(20, np.int64), "len")])
+    st = session(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+    y = st.run(None, {"x": x.reshape(1, -1, 1)})[0][0]
+    for stem, a, what in (("stft_in", x, f"harmonic source samples {STFT_SLICE[0]}..{STFT_SLICE[1]} (f32)"),
+                          ("stft_out", y, "onnxruntime's STFT of it: [frames, 11, re ⊕ im]")):
+        p = os.path.join(out_dir, f"{stem}.npy")
+        np.save(p, a)
+        total += os.path.getsize(p)
+        lines.append(f"{stem + '.npy':22s} {str(a.dtype):8s} {str(list(a.shape)):16s} {what}")
+    return total
 
 
 def main():
@@ -192,6 +264,7 @@ def main():
         np.save(p, a)
         total += os.path.getsize(p)
         lines.append(f"{fn:22s} {str(a.dtype):8s} {str(list(a.shape)):16s} {what}")
+    total += generator_fixtures(model, outs, feed, args.out, lines)
     print(f"phonemes {PHONEMES!r} → {len(toks)} tokens, voice {VOICE}, speed {SPEED}; "
           f"durations {outs['/encoder/Cast_output_0'].ravel().tolist()}")
     print("\n".join(lines))

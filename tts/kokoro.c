@@ -1663,25 +1663,9 @@ sori_status kokoro_generator(const kokoro_model *m, const float *x, const float 
         har[i] = har[10 + 10 - i];
         har[N + 10 + i] = har[N + 10 - 2 - i];
     }
-    /* STFT: frames of 20, hop 5, periodic Hann; magnitude ⊕ phase (the graph's atan2). The DFT as
-     * onnxruntime's (a length that is not a power of two): the angle of term n of bin k is the float
-     * k·n · (−2π/20), not reduced, so the Nyquist bin's imaginary part is the same tiny value of the
-     * same sign (it picks between +π and −π for the phase) */
-    const float omega = -(2.0f * 3.14159265f) / 20.0f;
-    for (int j = 0; j < NF; j++)
-        for (int k = 0; k < 11; k++) {
-            float re = 0.0f, im = 0.0f;
-            for (int n = 0; n < 20; n++) {
-                const float v = har[5 * j + n] * m->stft_win[n], a = (float)(k * n) * omega;
-                re += cosf(a) * v;
-                im += sinf(a) * v;
-            }
-            float ph = atanf(im / re);
-            if (re < 0.0f)
-                ph += im > 0.0f ? pi : -pi;
-            stft[(int64_t)j * 22 + k] = sqrtf(re * re + im * im);
-            stft[(int64_t)j * 22 + 11 + k] = ph;
-        }
+    /* STFT: frames of 20, hop 5, periodic Hann; magnitude ⊕ phase (the graph's atan2), computed as
+     * onnxruntime computes it (tts/kokoro_stft.c: its rounding noise is part of the graph's input) */
+    kokoro_stft_ort(har, NF, 5, m->stft_win, stft);
     /* two stages: LeakyReLU 0.1, the source's branch, upsampling, the mean of three resblocks */
     const float *cur = x;
     int T = F2;

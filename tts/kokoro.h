@@ -189,6 +189,11 @@ int64_t kokoro_decoder_work_floats(const kokoro_model *m, int F);
 sori_status kokoro_decoder(const kokoro_model *m, const float *asr, const float *f0, const float *n, int F,
                            const float *style, float *work, float *encoded, float *out, sori_error *err);
 
+/* The STFT of the generator's source as onnxruntime computes it (tts/kokoro_stft.c): frames of 20
+ * samples, `hop` apart, of x (padded by the caller), times window[20]; spec [frames][22] holds each
+ * frame's 11 magnitudes then its 11 phases (the graph's atan2). */
+void kokoro_stft_ort(const float *x, int64_t frames, int hop, const float *window, float *spec);
+
 /* Floats of the workspace kokoro_generator needs for F frames. */
 int64_t kokoro_generator_work_floats(const kokoro_model *m, int F);
 /* The iSTFTNet generator: from the decoder's output x [2F, hidden_dim],
