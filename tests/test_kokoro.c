@@ -473,8 +473,13 @@ static void test_qlinear(void)
 /* The integer convolution with stride, dilation and padding against the rule written plainly, with
  * the weights laid out as the loader lays them (kokoro_conv_pack): the AVX-512 uint8 path (packed,
  * where the CPU has it) and the int16 path (tap by tap) */
-static void test_qconv(bool packed, int T, int IN, int OUT, int K, int stride, int pad, int dil)
+/* path: 1 the uint8 AVX-512 product (where the CPU has it), 2 the AVX2 pair product (IN even), 0 the
+ * int16 rows */
+static void test_qconv(int path, int T, int IN, int OUT, int K, int stride, int pad, int dil)
 {
+    const bool packed = path == 1, pairs = path == 2;
+    if (pairs && (IN % 2 || !kokoro_avx2_pairs()))
+        return;
     if (packed && !kokoro_avx512()) {
         static bool said;
         if (!said)
@@ -483,7 +488,7 @@ static void test_qconv(bool packed, int T, int IN, int OUT, int K, int stride, i
         return;
     }
     int8_t *w = malloc((size_t)OUT * IN * K), *wt = malloc((size_t)OUT * IN * K);
-    int8_t *wp = malloc((size_t)kokoro_conv_packed_bytes(OUT, IN, K));
+    int8_t *wp = malloc((size_t)kokoro_conv_packed_bytes(OUT, IN, K)), *w2 = malloc((size_t)kokoro_conv_pair_bytes(OUT, IN, K));
     int32_t *wsum = malloc(sizeof(int32_t) * (size_t)OUT);
     float *x = malloc(sizeof(float) * (size_t)T * IN), *y = malloc(sizeof(float) * (size_t)T * OUT);
     float *bias = malloc(sizeof(float) * (size_t)OUT);
@@ -502,9 +507,12 @@ static void test_qconv(bool packed, int T, int IN, int OUT, int K, int stride, i
     for (int i = 0; i < OUT; i++)
         bias[i] = 0.3f - 0.17f * (float)(i % 11);
     kokoro_conv_pack(&c, w, wt, wp, wsum);
+    if (pairs)
+        kokoro_conv_pack_pairs(&c, w, w2);
     c.w = wt;
     c.wp = packed ? wp : NULL;
     c.wsum = packed ? wsum : NULL;
+    c.w2 = pairs ? w2 : NULL;
     const int n = kokoro_qconv(&c, x, T, work, y);
     const int want_n = (T + 2 * pad - dil * (K - 1) - 1) / stride + 1;
     CHECK(n == want_n, "%d output steps, %d expected", n, want_n);
@@ -529,20 +537,22 @@ static void test_qconv(bool packed, int T, int IN, int OUT, int K, int stride, i
             same += y[t * OUT + co] == (float)acc * sc;
         }
     CHECK(same == n * OUT, "integer convolution (%s, %d×%d×%d over %d steps): %d of %d outputs as the rule gives them",
-          packed ? "uint8 path" : "int16 path", OUT, IN, K, T, same, n * OUT);
-    free(w), free(wt), free(wp), free(wsum), free(x), free(y), free(bias), free(work);
+          packed ? "uint8 path" : pairs ? "AVX2 pair path" : "int16 path", OUT, IN, K, T, same, n * OUT);
+    free(w), free(wt), free(wp), free(w2), free(wsum), free(x), free(y), free(bias), free(work);
 }
 
 int main(void)
 {
     test_qlinear();
-    for (int packed = 1; packed >= 0; packed--) {
-        test_qconv(packed, 11, 5, 3, 3, 2, 2, 2);    /* stride, padding, dilation; one block of channels */
-        test_qconv(packed, 37, 9, 150, 3, 1, 1, 1);  /* 150 channels: 2 blocks of 64 and a part; row tails */
-        test_qconv(packed, 29, 22, 70, 1, 1, 0, 1);  /* k = 1, a window of 22 (not a multiple of 4) */
-        test_qconv(packed, 40, 64, 33, 7, 1, 9, 3);  /* dilation 3 with padding: read where the rows lie */
-        test_qconv(packed, 30, 16, 40, 3, 2, 1, 1);  /* stride 2, read where the rows lie */
-        test_qconv(packed, 2, 8, 20, 11, 1, 25, 5);  /* two steps, padding wider than the input */
+    for (int path = 2; path >= 0; path--) {
+        test_qconv(path, 11, 5, 3, 3, 2, 2, 2);    /* stride, padding, dilation; one block of channels */
+        test_qconv(path, 37, 9, 150, 3, 1, 1, 1);  /* 150 channels: 2 blocks of 64 and a part; row tails */
+        test_qconv(path, 29, 22, 70, 1, 1, 0, 1);  /* k = 1, a window of 22 (not a multiple of 4) */
+        test_qconv(path, 40, 64, 33, 7, 1, 9, 3);  /* dilation 3 with padding: read where the rows lie */
+        test_qconv(path, 30, 16, 40, 3, 2, 1, 1);  /* stride 2, read where the rows lie */
+        test_qconv(path, 2, 8, 20, 11, 1, 25, 5);  /* two steps, padding wider than the input */
+        test_qconv(path, 23, 10, 37, 5, 1, 2, 1);  /* 37 channels: a part block of 16; 23 steps: 6-row tails */
+        test_qconv(path, 3, 2, 16, 1, 1, 0, 1);    /* one pair of inputs, k = 1: rows as they lie */
     }
     const char *path = SORI_SOURCE_DATA_DIR "/kokoro-82m.gguf";
     FILE *f = fopen(path, "rb");

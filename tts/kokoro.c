@@ -140,19 +140,58 @@ void kokoro_conv_pack(const kokoro_conv *c, const int8_t *w_file, int8_t *w_tap,
     }
 }
 
+int64_t kokoro_conv_pair_bytes(int out, int in, int k)
+{
+    return (int64_t)(out + 15) / 16 * k * in * 16;
+}
+
+void kokoro_conv_pack_pairs(const kokoro_conv *c, const int8_t *w_file, int8_t *w2)
+{
+    const int64_t O = c->out, C = c->in, K = c->k, P = C * K / 2; /* pairs in a window */
+    memset(w2, 0, (size_t)kokoro_conv_pair_bytes(c->out, c->in, c->k));
+    for (int64_t o = 0; o < O; o++) {
+        int8_t *dst = w2 + (o / 16 * P * 2 + o % 16 / 8) * 16 + o % 8 * 2; /* pair 0, this channel's lane */
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t ci = 0; ci < C; ci++) {
+                const int64_t i = k * C + ci; /* the window entry */
+                dst[i / 2 * 32 + i % 2] = w_file[(o * C + ci) * K + k];
+            }
+    }
+}
+
+bool kokoro_avx2_pairs(void)
+{
+#if defined(__AVX2__)
+    return true;
+#else
+    return false;
+#endif
+}
+
+/* The AVX2 product reads pairs of window entries; without AVX2 (or for an odd in) the tap-major rows */
+static bool pairs_path(const kokoro_conv *c)
+{
+    return kokoro_avx2_pairs() && c->in % 2 == 0;
+}
+
 /* The weight laid out for this CPU's product (kokoro_conv's comment); the file's copy is not read
  * again (its pages, clean, are the kernel's to reclaim) */
 static void conv_layout(loader *L, kokoro_conv *c)
 {
-    const bool packed = kokoro_avx512();
+    const bool packed = kokoro_avx512(), pairs = !packed && pairs_path(c);
     int32_t *sum = packed ? owned(L, sizeof(int32_t) * (size_t)c->out) : NULL;
     int8_t *wp = packed ? owned(L, (size_t)kokoro_conv_packed_bytes(c->out, c->in, c->k)) : NULL;
-    int8_t *wt = !packed && c->k > 1 ? owned(L, (size_t)c->out * c->in * c->k) : NULL;
+    int8_t *w2 = pairs ? owned(L, (size_t)kokoro_conv_pair_bytes(c->out, c->in, c->k)) : NULL;
+    int8_t *wt = !packed && !pairs && c->k > 1 ? owned(L, (size_t)c->out * c->in * c->k) : NULL;
     if (L->st != SORI_OK)
         return;
-    kokoro_conv_pack(c, c->w, wt, wp, sum);
+    if (wt || wp || sum)
+        kokoro_conv_pack(c, c->w, wt, wp, sum);
+    if (w2)
+        kokoro_conv_pack_pairs(c, c->w, w2);
     c->wp = wp;
     c->wsum = sum;
+    c->w2 = w2;
     if (wt)
         c->w = wt;
 }
@@ -187,6 +226,7 @@ static void conv(loader *L, const char *name, int out, int in, int k, int stride
     c->dil = dil;
     c->wp = NULL;
     c->wsum = NULL;
+    c->w2 = NULL;
     if (L->st == SORI_OK)
         conv_layout(L, c);
 }
@@ -1070,6 +1110,66 @@ static void qblock(const int16_t *a, int64_t lda, int rows, const int8_t *w, int
             out[r * ldo + c] = dot_i16_i8(a + r * lda, w + c * ldw, n);
 }
 
+#if defined(__AVX2__)
+/* out[r, c] = Σ over `taps` taps and `cpairs` pairs of a window's entries of x · w (exact int32), for
+ * up to 6 rows (output steps) × 16 channels: the pair (x[2p], x[2p+1]) of row r's tap k broadcast to
+ * 8 lanes, times 8 channels' pairs of weights (vpmaddwd), into 12 named accumulators — no horizontal
+ * sums. Row r's tap k starts at x + r·step_ld + k·tap_ld; w is the channel block's kokoro_conv_pack_pairs
+ * layout (window entries run tap by tap, so a tap's pairs follow the previous tap's). */
+#define PAIR_ROW(r)                                                                                           \
+    if (R > r) {                                                                                              \
+        int32_t v;                                                                                            \
+        memcpy(&v, xk + r * step_ld + 2 * p, sizeof v);                                                       \
+        const __m256i b = _mm256_set1_epi32(v);                                                               \
+        a##r##0 = _mm256_add_epi32(a##r##0, _mm256_madd_epi16(b, w0));                                       \
+        a##r##1 = _mm256_add_epi32(a##r##1, _mm256_madd_epi16(b, w1));                                       \
+    }
+#define PAIR_STORE(r)                                                                                         \
+    if (R > r) {                                                                                              \
+        _mm256_storeu_si256((__m256i *)(out + r * ldo), a##r##0);                                             \
+        _mm256_storeu_si256((__m256i *)(out + r * ldo + 8), a##r##1);                                         \
+    }
+static inline __attribute__((always_inline)) void pairs_block(const int16_t *x, int64_t step_ld, const int R,
+                                                              int taps, int64_t tap_ld, int cpairs, const int8_t *w,
+                                                              int32_t *out, int64_t ldo)
+{
+    __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
+            a31 = a00, a40 = a00, a41 = a00, a50 = a00, a51 = a00;
+    for (int k = 0; k < taps; k++) {
+        const int16_t *xk = x + k * tap_ld;
+        for (int p = 0; p < cpairs; p++, w += 32) {
+            const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w));
+            const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + 16)));
+            PAIR_ROW(0) PAIR_ROW(1) PAIR_ROW(2) PAIR_ROW(3) PAIR_ROW(4) PAIR_ROW(5)
+        }
+    }
+    PAIR_STORE(0) PAIR_STORE(1) PAIR_STORE(2) PAIR_STORE(3) PAIR_STORE(4) PAIR_STORE(5)
+}
+#undef PAIR_ROW
+#undef PAIR_STORE
+
+/* rows × (16 · nb) channels of the pair product, 6 rows at a time */
+static void qgemm_pairs(const int16_t *x, int64_t step_ld, int rows, int taps, int64_t tap_ld, int cpairs,
+                        const int8_t *w, int nb, int32_t *out, int64_t ldo)
+{
+    const int64_t wblock = (int64_t)taps * cpairs * 32;
+    for (int b = 0; b < nb; b++)
+        for (int r0 = 0; r0 < rows; r0 += 6) {
+            const int16_t *xr = x + r0 * step_ld;
+            const int8_t *wb = w + b * wblock;
+            int32_t *o = out + r0 * ldo + b * 16;
+            switch (rows - r0 < 6 ? rows - r0 : 6) {
+            case 1: pairs_block(xr, step_ld, 1, taps, tap_ld, cpairs, wb, o, ldo); break;
+            case 2: pairs_block(xr, step_ld, 2, taps, tap_ld, cpairs, wb, o, ldo); break;
+            case 3: pairs_block(xr, step_ld, 3, taps, tap_ld, cpairs, wb, o, ldo); break;
+            case 4: pairs_block(xr, step_ld, 4, taps, tap_ld, cpairs, wb, o, ldo); break;
+            case 5: pairs_block(xr, step_ld, 5, taps, tap_ld, cpairs, wb, o, ldo); break;
+            default: pairs_block(xr, step_ld, 6, taps, tap_ld, cpairs, wb, o, ldo); break;
+            }
+        }
+}
+#endif
+
 typedef struct {
     const kokoro_conv *c;
     const int16_t *q;    /* the input's codes minus the zero point [T, C] (int16 path) */
@@ -1077,7 +1177,8 @@ typedef struct {
     const uint8_t *q8;   /* the codes as uint8, zero point included (AVX-512 VNNI path) */
     uint8_t *col8;
     int zx;              /* the input's zero point */
-    bool taps;           /* q8 holds pad rows of zx each side, rowsum their Σ (code − zx): no windows gathered */
+    bool taps;           /* q8 (q on the AVX2 pair path) holds pad rows of the zero point each side, rowsum
+                          * their Σ (code − zx): no windows gathered */
     const int32_t *rowsum;
     const int32_t *bint; /* floor(bias / s) per output channel (0 without a bias), or NULL: computed per sum */
     float s;
@@ -1156,6 +1257,15 @@ static void qconv_part(void *ctx, int64_t t_begin, int64_t t_end)
                                        c->wp + (int64_t)co0 / 16 * ((CK + 3) / 4) * 64, (nc + 15) / 16, acc, 64);
             else
 #endif
+#if defined(__AVX2__)
+            if (c->w2 && j->taps)
+                qgemm_pairs(j->q + t0 * c->stride * C, (int64_t)c->stride * C, nr, K, (int64_t)c->dil * C, C / 2,
+                            c->w2 + (int64_t)co0 / 16 * CK * 16, (nc + 15) / 16, acc, 64);
+            else if (c->w2)
+                qgemm_pairs(direct ? j->q + t0 * CK : j->col + t0 * CK, CK, nr, 1, 0, CK / 2,
+                            c->w2 + (int64_t)co0 / 16 * CK * 16, (nc + 15) / 16, acc, 64);
+            else
+#endif
                 qblock(direct ? j->q + t0 * CK : j->col + t0 * CK, CK, nr, c->w + (int64_t)co0 * CK, CK, nc, CK, acc,
                        64);
             for (int r = 0; r < nr; r++) {
@@ -1212,6 +1322,24 @@ int kokoro_qconv(const kokoro_conv *c, const float *x, int T, float *work, float
         j.q8 = q8;
         j.col8 = q8 + ((int64_t)T * C + 3) / 4 * 4;
         xs = quantize_u8(x, (int64_t)T * C, q8, &j.zx);
+    } else if (c->w2 && !direct && (Tp * C + 1) / 2 * 4 + 4 * Tp <= room) {
+        /* the AVX2 pair product: the codes minus the zero point with pad rows of zeros each side, read
+         * where they lie, tap by tap; each row's Σ once */
+        int16_t *q = (int16_t *)work;
+        int32_t *rs = (int32_t *)(q + (Tp * C + 1) / 2 * 2);
+        xs = quantize(x, (int64_t)T * C, q + (int64_t)c->pad * C);
+        memset(q, 0, sizeof *q * (size_t)c->pad * C);
+        memset(q + (T + (int64_t)c->pad) * C, 0, sizeof *q * (size_t)c->pad * C);
+        for (int64_t t = 0; t < Tp; t++) {
+            int32_t sm = 0;
+            const int16_t *row = q + t * C;
+            for (int ci = 0; ci < C; ci++)
+                sm += row[ci];
+            rs[t] = sm;
+        }
+        j.q = q;
+        j.taps = true;
+        j.rowsum = rs;
     } else {
         int16_t *q = (int16_t *)work;
         j.q = q;

@@ -37,9 +37,12 @@ typedef struct {
  * load (kokoro_conv_pack) the weight is laid out tap by tap, so that an output step's window is k
  * rows of the input as they lie (index k·in + ci): where the CPU has AVX-512 VNNI as wp, blocks of
  * 16 output channels × 4 window entries ([⌈out/16⌉, ⌈k·in/4⌉, 16, 4], zeros past the ends), with
- * wsum, each output channel's Σ w; else as w, [out, k, in] (w is then the file's tensor where k = 1). */
+ * wsum, each output channel's Σ w; elsewhere, where in is even, as w2, pairs of window entries for
+ * 16 output channels ([⌈out/16⌉, k·in/2, 2 halves of 8 channels × 2 entries], zeros past out:
+ * kokoro_conv_pack_pairs), read by the AVX2 product; else as w, [out, k, in] (w is then the file's
+ * tensor where k = 1). */
 typedef struct {
-    const int8_t *w, *wp;
+    const int8_t *w, *wp, *w2;
     const int32_t *wsum;
     float scale;
     int zp;
@@ -126,6 +129,11 @@ int64_t kokoro_conv_packed_bytes(int out, int in, int k);
  * wp (packed) — either may be NULL — and wsum (Σ w per output channel, may be NULL); c gives the
  * sizes. */
 void kokoro_conv_pack(const kokoro_conv *c, const int8_t *w_file, int8_t *w_tap, int8_t *wp, int32_t *wsum);
+/* Bytes of a convolution's pair layout (w2), and the layout from the file's [out, in, k] (in even) */
+int64_t kokoro_conv_pair_bytes(int out, int in, int k);
+void kokoro_conv_pack_pairs(const kokoro_conv *c, const int8_t *w_file, int8_t *w2);
+/* Whether the library was built with the AVX2 pair product (every x86-64 build with SORI_AVX2) */
+bool kokoro_avx2_pairs(void);
 /* Whether this CPU takes the AVX-512 paths (BW, VL and VNNI; SORI_NO_AVX512 unset) */
 bool kokoro_avx512(void);
 

@@ -48,6 +48,7 @@ static unsigned bit_reverse(unsigned x, unsigned bits)
 }
 
 typedef struct {
+    unsigned char rev[M]; /* i with its 6 bits reversed (fewer bits: shifted right) */
     cpx V[M];     /* twiddles in bit-reversed order, of the forward transform */
     cpx chirp[M]; /* exp(−iπn²/N) for n < N, zeros after */
     cpx b_fft[M]; /* the FFT of the conjugate chirp, wrapped */
@@ -59,13 +60,13 @@ static void fft(const bluestein *t, const cpx *x, cpx *y, int inverse)
 {
     const cpx one = {1.0f, 0.0f};
     for (unsigned i = 0; i < M; i++)
-        y[i] = cmul(cmul(one, x[bit_reverse(i, LOG2M)]), one);
+        y[i] = cmul(cmul(one, x[t->rev[i]]), one);
     unsigned cur = 0;
     for (unsigned i = 2; i <= M; i <<= 1) {
         const unsigned mid = i >> 1;
         cur++;
         for (unsigned k = 0; k < mid; k++) {
-            const cpx wf = t->V[bit_reverse(k, cur)], ws = t->V[bit_reverse(mid + k, cur)];
+            const cpx wf = t->V[t->rev[k] >> (LOG2M - cur)], ws = t->V[t->rev[mid + k] >> (LOG2M - cur)];
             for (unsigned j = 0; j < M; j += i) {
                 const cpx e = y[k + j], o = y[k + j + mid];
                 y[k + j] = cadd(e, cmul(wf, o));
@@ -83,6 +84,8 @@ static void fft(const bluestein *t, const cpx *x, cpx *y, int inverse)
 static void bluestein_init(bluestein *t)
 {
     const float pi = 3.14159265358979323846f, tau = 2.0f * pi, velocity = -1.0f * tau / (float)M;
+    for (unsigned i = 0; i < M; i++)
+        t->rev[i] = (unsigned char)bit_reverse(i, LOG2M);
     for (unsigned i = 0; i < M; i++) {
         const float a = (float)i * velocity;
         t->V[bit_reverse(i, LOG2M)] = (cpx){cosf(a), sinf(a)};
