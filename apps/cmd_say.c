@@ -2,6 +2,8 @@
  *   sori say [--voice VOICE.gguf] [-o OUT|-] [--play] [--format wav|flac|opus|ulaw]
  *            [--sample-rate HZ] [--speaker N|NAME] [--rate R] [--seed N] [TEXT]...
  * Speaks each TEXT (or each line of standard input when none is given) and writes all of it,
+ * (options may come before or after the TEXTs; after `--` every argument is TEXT, and one that
+ * starts with '-' and a digit, "-5도", is TEXT anyway)
  * 0.3 s of silence between lines, to one file: OUT (default out.wav), encoded by --format or
  * OUT's extension (.wav, .flac, .opus/.ogg; ulaw: 8 kHz G.711 μ-law WAV, the telephone's),
  * resampled to --sample-rate when given; -o - writes it to standard output, --play plays it on
@@ -37,13 +39,20 @@ int cmd_say(int argc, char **argv)
     const char *voice_path = NULL, *out_path = "out.wav", *format = NULL;
     const char *speaker_name = NULL;
     bool play = false;
-    int speaker = -1, rate_hz = 0, first = -1;
+    int speaker = -1, rate_hz = 0, n_text = 0;
+    bool stdin_text = true;
+    char **text = argv; /* the TEXT arguments, moved to the front in order (never past what is read) */
+    bool options = true;
     float rate = 1.0f;
     unsigned long long seed = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        if (!options || a[0] != '-' || !a[1] || (a[1] >= '0' && a[1] <= '9')) {
+            text[n_text++] = argv[i], stdin_text = false;
+        } else if (!strcmp(a, "--")) {
+            options = false;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             say_usage(stdout);
             return 0;
         } else if (!strcmp(a, "--voice") && v) {
@@ -85,13 +94,11 @@ int cmd_say(int argc, char **argv)
                 fprintf(stderr, "sori say: --seed '%s'\n", v);
                 return 2;
             }
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "sori say: bad option '%s'\n", a);
+        } else {
+            fprintf(stderr, "sori say: bad option '%s'%s\n", a,
+                    v || strchr(" -", a[1]) ? "" : " (a value missing?)");
             say_usage(stderr);
             return 2;
-        } else {
-            first = i;
-            break;
         }
     }
     char bundled[4096];
@@ -151,10 +158,10 @@ int cmd_say(int argc, char **argv)
     for (;;) {
         const char *t;
         size_t n;
-        if (first >= 0) {
-            if (first >= argc)
+        if (!stdin_text) {
+            if (lineno >= n_text)
                 break;
-            t = argv[first++];
+            t = text[lineno];
             n = strlen(t);
         } else {
             const ssize_t got = getline(&line, &lcap, stdin);

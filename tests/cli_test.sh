@@ -263,6 +263,12 @@ if "$sori" features --help >/dev/null 2>&1; then
     bad "say: no WAV at the voice's rate"
   expect 0 "say --format ulaw" -- "$sori" say --voice "$vits" --format ulaw -o "$tmp/say8.wav" "t1t2t3"
   grep -q "at 8000 Hz" "$tmp/out" && ok || bad "say --format ulaw: not 8 kHz"
+  expect 0 "say: options after the text" -- "$sori" say --voice "$vits" "t1t2t3" -o "$tmp/after.wav" --format ulaw
+  [ -s "$tmp/after.wav" ] && grep -q "at 8000 Hz" "$tmp/out" && ok || bad "say: -o and --format after the text not taken"
+  expect 0 "say: -- ends the options" -- "$sori" say --voice "$vits" -o "$tmp/dash.wav" -- "-o" "t1"
+  [ -s "$tmp/dash.wav" ] && ok || bad "say --: no WAV"
+  expect 2 "say: an option without its value" -- "$sori" say --voice "$vits" "t1" -o
+  grep -q "value missing" "$tmp/out" && ok || bad "say: -o at the end, not said to lack its value"
   printf 't1t2\nt3?\n' | "$sori" say --voice "$vits" -o "$tmp/say_stdin.wav" >"$tmp/say.err" 2>&1 &&
     grep -q "1 characters the voice has no symbol for" "$tmp/say.err" && ok || bad "say: lines from standard input"
   kokoro=$(dirname "$0")/../data/kokoro-82m.gguf
