@@ -1,9 +1,9 @@
 /* sori say: text to speech with a voice file (sori/tts.h).
  *   sori say [--voice VOICE.gguf] [-o OUT|-] [--play] [--format wav|flac|opus|ulaw]
  *            [--sample-rate HZ] [--speaker N|NAME] [--rate R] [--seed N] [TEXT]...
+ * Options may come before or after the TEXTs; after `--` every argument is TEXT, and one that
+ * starts with '-' and a digit ("-5도") is TEXT anyway.
  * Speaks each TEXT (or each line of standard input when none is given) and writes all of it,
- * (options may come before or after the TEXTs; after `--` every argument is TEXT, and one that
- * starts with '-' and a digit, "-5도", is TEXT anyway)
  * 0.3 s of silence between lines, to one file: OUT (default out.wav), encoded by --format or
  * OUT's extension (.wav, .flac, .opus/.ogg; ulaw: 8 kHz G.711 μ-law WAV, the telephone's),
  * resampled to --sample-rate when given; -o - writes it to standard output, --play plays it on
@@ -39,8 +39,7 @@ int cmd_say(int argc, char **argv)
     const char *voice_path = NULL, *out_path = "out.wav", *format = NULL;
     const char *speaker_name = NULL;
     bool play = false;
-    int speaker = -1, rate_hz = 0, n_text = 0;
-    bool stdin_text = true;
+    int speaker = -1, rate_hz = 0, n_text = 0; /* no TEXT: the lines of standard input */
     char **text = argv; /* the TEXT arguments, moved to the front in order (never past what is read) */
     bool options = true;
     float rate = 1.0f;
@@ -49,7 +48,7 @@ int cmd_say(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
         if (!options || a[0] != '-' || !a[1] || (a[1] >= '0' && a[1] <= '9')) {
-            text[n_text++] = argv[i], stdin_text = false;
+            text[n_text++] = argv[i];
         } else if (!strcmp(a, "--")) {
             options = false;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -95,8 +94,15 @@ int cmd_say(int argc, char **argv)
                 return 2;
             }
         } else {
-            fprintf(stderr, "sori say: bad option '%s'%s\n", a,
-                    v || strchr(" -", a[1]) ? "" : " (a value missing?)");
+            static const char *const valued[] = {"--voice", "-o", "--format", "--speaker", "--rate", "--sample-rate",
+                                                 "--seed"};
+            bool needs_value = false;
+            for (size_t k = 0; k < sizeof valued / sizeof *valued; k++)
+                needs_value = needs_value || !strcmp(a, valued[k]);
+            if (needs_value) /* the known ones fall through only when they are the last argument */
+                fprintf(stderr, "sori say: %s: its value missing\n", a);
+            else
+                fprintf(stderr, "sori say: bad option '%s'\n", a);
             say_usage(stderr);
             return 2;
         }
@@ -158,7 +164,7 @@ int cmd_say(int argc, char **argv)
     for (;;) {
         const char *t;
         size_t n;
-        if (!stdin_text) {
+        if (n_text) {
             if (lineno >= n_text)
                 break;
             t = text[lineno];

@@ -186,7 +186,7 @@ def main():
         d = os.path.join(a.out, f"{system}-{a.voice}" if system != "espeak" else system)
         os.makedirs(d, exist_ok=True)
         have = all(os.path.exists(os.path.join(d, f"{i:03d}.wav")) for i in range(len(sents)))
-        if a.reuse and have and system != "espeak":
+        if a.reuse and have:
             times = [0.0]  # not made in this run
         elif system == "sori":
             times = synth_sori(sents, d, a.voice, a.speed)

@@ -124,9 +124,7 @@ void kokoro_stft_ort(const float *x, int64_t frames, int hop, const float *windo
         fft(&t, af, a, 1);
         float *out = spec + j * 2 * BINS;
         for (int k = 0; k < BINS; k++) {
-            cpx c = cmul(k > 0 ? a[M - k] : a[0], t.chirp[k]);
-            c.r *= 1.0f;
-            c.i *= 1.0f;
+            const cpx c = cmul(k > 0 ? a[M - k] : a[0], t.chirp[k]); /* (onnxruntime's × 1: exact) */
             /* magnitude ⊕ the graph's atan2: atan(im / re), ±π where re < 0 (by the sign of im) */
             float ph = atanf(c.i / c.r);
             if (c.r < 0.0f)
